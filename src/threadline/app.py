@@ -1,0 +1,85 @@
+"""The application factory: wiring of storage, model, graph and routes in one place."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.store.postgres.aio import AsyncPostgresStore
+from litestar import Litestar
+from psycopg import AsyncConnection
+
+from threadline.conversations import ConversationIndex
+from threadline.database import database_url, open_pool
+from threadline.graph import build_graph
+from threadline.llm import build_chat_model
+from threadline.presence import Presence
+from threadline.protocol import FrameDecoder
+from threadline.routes import chat_socket, user_status
+from threadline.settings import Settings, load_settings
+from threadline.turns import TurnRunner
+
+__all__ = ("Services", "create_app")
+
+logger = logging.getLogger(__name__)
+
+# Arbitrary constant: serializes schema migrations when several processes start at once.
+_SETUP_LOCK_KEY = 0x7468726561646C6E
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What request handlers need, built once at start-up and kept on `app.state`."""
+
+    settings: Settings
+    decoder: FrameDecoder
+    presence: Presence
+    index: ConversationIndex
+    runner: TurnRunner
+
+
+async def _setup_schema(url: str, saver: AsyncPostgresSaver, store: AsyncPostgresStore) -> None:
+    # Both setups run migrations; two servers starting on one database would race on them.
+    async with await AsyncConnection.connect(url, autocommit=True) as lock:
+        await lock.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK_KEY,))
+        await saver.setup()
+        await store.setup()
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Create the Threadline ASGI application.
+
+    Args:
+        settings: Configuration; read from the environment when omitted.
+
+    Returns:
+        A Litestar app whose lifespan opens storage and compiles the graph.
+    """
+    settings = settings or load_settings()
+    presence = Presence()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with database_url(settings) as url, open_pool(url, settings) as pool:
+            saver = AsyncPostgresSaver(pool)
+            store = AsyncPostgresStore(pool)
+            await _setup_schema(url, saver, store)
+            model = build_chat_model(settings)
+            graph = build_graph(model, saver, settings.system_prompt)
+            app.state.services = Services(
+                settings=settings,
+                decoder=FrameDecoder(settings.max_message_bytes),
+                presence=presence,
+                index=ConversationIndex(store),
+                runner=TurnRunner(graph, settings.groq_model),
+            )
+            logger.info("app.ready", extra={"offline": settings.offline})
+            yield
+
+    # logging_config=None: logging is configured once by the CLI (JSON lines), not per app.
+    return Litestar(
+        route_handlers=[chat_socket, user_status], lifespan=[lifespan], logging_config=None
+    )

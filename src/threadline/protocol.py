@@ -1,0 +1,185 @@
+"""The WebSocket wire protocol: every frame, in both directions, is a tagged msgspec Struct."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+__all__ = (
+    "Ack",
+    "ClientFrame",
+    "ErrorCode",
+    "ErrorFrame",
+    "FrameDecoder",
+    "FrameError",
+    "ReplyMessage",
+    "SendMessage",
+    "ServerFrame",
+    "Token",
+    "encode",
+)
+
+ConversationRef = Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | int
+ClientMessageId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+
+ErrorCode = Literal[
+    "invalid_json",
+    "invalid_frame",
+    "message_too_large",
+    "conversation_not_found",
+    "llm_error",
+    "internal_error",
+]
+
+
+class _Frame(msgspec.Struct, tag_field="type", forbid_unknown_fields=True):
+    """Base of all frames: the `type` field carries the tag."""
+
+
+# Client -> server ---------------------------------------------------------------------------
+
+
+class SendMessage(_Frame, tag="message"):
+    """A user message; without `conversation_id` it starts a new conversation."""
+
+    message: str
+    conversation_id: ConversationRef | None = None
+    client_message_id: ClientMessageId | None = None
+
+    @property
+    def conversation_ref(self) -> str | None:
+        """The conversation id as a string: an integer id means its decimal string."""
+        ref = self.conversation_id
+        return str(ref) if isinstance(ref, int) else ref
+
+
+ClientFrame = SendMessage
+
+
+# Server -> client ---------------------------------------------------------------------------
+
+
+class Ack(_Frame, tag="ack", omit_defaults=True):
+    """The user message was accepted; for a new conversation this carries its id."""
+
+    conversation_id: str
+    message_id: str
+    client_message_id: str | None = None
+
+
+class Token(_Frame, tag="token"):
+    """A streamed piece of the assistant reply `message_id`."""
+
+    conversation_id: str
+    message_id: str
+    delta: str
+
+
+class ReplyMessage(_Frame, tag="message"):
+    """The complete assistant reply, sent once it is persisted."""
+
+    conversation_id: str
+    message_id: str
+    content: str
+    model: str
+    role: Literal["assistant"] = "assistant"
+
+
+class ErrorFrame(_Frame, tag="error", omit_defaults=True):
+    """Something went wrong; `code` is stable, `detail` is for humans."""
+
+    code: ErrorCode
+    detail: str
+    retryable: bool
+    conversation_id: str | None = None
+
+
+ServerFrame = Ack | Token | ReplyMessage | ErrorFrame
+
+
+class FrameError(Exception):
+    """A client frame that cannot be accepted; becomes an `error` frame."""
+
+    def __init__(self, code: ErrorCode, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+class _Envelope(msgspec.Struct):
+    """Only the tag: `type` defaults to "message" so the seed's plain frames still work."""
+
+    type: str = "message"
+
+
+_FRAME_TYPES: dict[str, type[ClientFrame]] = {"message": SendMessage}
+
+# JSON escapes (`\uXXXX`) take up to 6 bytes per character: a frame larger than this cannot
+# hold a message within the limit, so it is refused before it is parsed.
+_JSON_OVERHEAD = 6
+
+
+class FrameDecoder:
+    """Decodes client frames; built once per server, shared by every socket."""
+
+    def __init__(self, max_message_bytes: int) -> None:
+        self.max_message_bytes = max_message_bytes
+        self._max_frame_bytes = max_message_bytes * _JSON_OVERHEAD + 4096
+        self._envelope = msgspec.json.Decoder(_Envelope)
+        self._decoders = {tag: msgspec.json.Decoder(kind) for tag, kind in _FRAME_TYPES.items()}
+
+    def decode(self, data: str) -> ClientFrame:
+        """Decode and validate one text frame.
+
+        Args:
+            data: The frame's text.
+
+        Returns:
+            The client frame.
+
+        Raises:
+            FrameError: With the error code the client should see.
+        """
+        if len(data) > self._max_frame_bytes:
+            raise self._too_large()
+        raw = data.encode()
+        tag = self._decode_tag(raw)
+        decoder = self._decoders.get(tag)
+        if decoder is None:
+            known = ", ".join(sorted(self._decoders))
+            raise FrameError(
+                "invalid_frame", f"unknown frame type {tag!r}; expected one of: {known}"
+            )
+        try:
+            frame = decoder.decode(raw)
+        except msgspec.ValidationError as error:
+            raise FrameError("invalid_frame", str(error)) from None
+        self._check_message(frame)
+        return frame
+
+    def _decode_tag(self, raw: bytes) -> str:
+        try:
+            return self._envelope.decode(raw).type
+        except msgspec.ValidationError as error:
+            raise FrameError("invalid_frame", f"a frame must be a JSON object: {error}") from None
+        except msgspec.DecodeError as error:
+            raise FrameError("invalid_json", f"frame is not valid JSON: {error}") from None
+
+    def _check_message(self, frame: SendMessage) -> None:
+        if not frame.message.strip():
+            raise FrameError("invalid_frame", "`message` must not be empty or only whitespace")
+        if len(frame.message.encode()) > self.max_message_bytes:
+            raise self._too_large()
+
+    def _too_large(self) -> FrameError:
+        limit = self.max_message_bytes
+        return FrameError("message_too_large", f"`message` exceeds the limit of {limit} bytes")
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def encode(frame: ServerFrame) -> str:
+    """Encode a server frame as the JSON text sent on the socket."""
+    return _encoder.encode(frame).decode()

@@ -1,0 +1,162 @@
+"""One settings object, built once from the environment (and `.env`, where the real env wins)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+__all__ = ("Secret", "Settings", "SettingsError", "load_settings", "read_dotenv")
+
+DEFAULT_MODEL = "openai/gpt-oss-20b"
+
+# Fields whose environment variable is not simply the field name in upper case.
+_ENV_NAMES: dict[str, str] = {"data_dir": "THREADLINE_DATA_DIR"}
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+class Secret:
+    """A string that never shows itself in reprs, logs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get(self) -> str:
+        """Return the secret value; call only where it is handed to a client library."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+PositiveInt = Annotated[int, msgspec.Meta(gt=0)]
+NonNegativeInt = Annotated[int, msgspec.Meta(ge=0)]
+PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Every knob of the service. Field `x_y` is read from env var `X_Y` unless noted."""
+
+    host: str = "0.0.0.0"  # noqa: S104 - a server is meant to be reachable
+    port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    database_url: Secret | None = None
+    data_dir: str = ".threadline"
+    db_pool_min_size: PositiveInt = 2
+    db_pool_max_size: PositiveInt = 10
+    # Unset keeps psycopg's default (prepare a query after 5 uses); "off" disables server-side
+    # prepared statements, which PgBouncer in transaction mode requires.
+    db_prepare_threshold: NonNegativeInt | Literal["off"] | None = None
+
+    groq_api_key: Secret | None = None
+    groq_api_base: str | None = None
+    groq_model: str = DEFAULT_MODEL
+    groq_temperature: Annotated[float, msgspec.Meta(ge=0, le=2)] = 0.7
+    groq_max_tokens: PositiveInt | None = None
+    groq_max_retries: NonNegativeInt = 2
+    groq_timeout: PositiveFloat = 60.0
+    system_prompt: str = "You are a helpful assistant."
+
+    max_message_bytes: PositiveInt = 16 * 1024
+
+    def __post_init__(self) -> None:
+        if self.db_pool_min_size > self.db_pool_max_size:
+            msg = "DB_POOL_MIN_SIZE: must not exceed DB_POOL_MAX_SIZE"
+            raise SettingsError(msg)
+
+    @property
+    def offline(self) -> bool:
+        """Whether replies come from the offline model because no Groq key is set."""
+        return self.groq_api_key is None
+
+
+def env_name(field: str) -> str:
+    """Return the environment variable that sets `field`."""
+    return _ENV_NAMES.get(field, field.upper())
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Parse a `.env` file of `KEY=value` lines; comments, blanks and `export ` are allowed.
+
+    Args:
+        path: The file to read; a missing file yields no values.
+
+    Returns:
+        The variables it sets, quotes around values removed.
+    """
+    if not path.is_file():
+        return {}
+    values: dict[str, str] = {}
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def _collect(environ: Mapping[str, str]) -> dict[str, str]:
+    """Pick the variables that name a field; empty values count as unset."""
+    picked: dict[str, str] = {}
+    for field in Settings.__struct_fields__:
+        value = environ.get(env_name(field), "").strip()
+        if value:
+            picked[field] = value
+    return picked
+
+
+def _decode_secret(kind: type, value: Any) -> Any:
+    if kind is Secret and isinstance(value, str):
+        return Secret(value)
+    raise NotImplementedError
+
+
+def _variable_in(error: msgspec.ValidationError) -> str:
+    """Turn msgspec's `... - at `$.groq_timeout`` into the variable a user sets."""
+    text = str(error)
+    if "- at `$." in text:
+        detail, _, path = text.rpartition(" - at `$.")
+        return f"{env_name(path.rstrip('`'))}: {detail}"
+    return text
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")
+) -> Settings:
+    """Build the settings from `.env` overlaid by the real environment.
+
+    Args:
+        environ: Variables to read; defaults to `os.environ`.
+        dotenv: A `.env` file whose values the environment overrides; None to skip.
+
+    Returns:
+        The validated settings.
+
+    Raises:
+        SettingsError: One line naming the offending variable.
+    """
+    merged = read_dotenv(dotenv) if dotenv else {}
+    merged.update(os.environ if environ is None else environ)
+    try:
+        return msgspec.convert(_collect(merged), Settings, strict=False, dec_hook=_decode_secret)
+    except msgspec.ValidationError as error:
+        raise SettingsError(f"invalid setting {_variable_in(error)}") from None
