@@ -15,7 +15,7 @@ from psycopg import AsyncConnection
 from threadline.conversations import ConversationIndex
 from threadline.database import database_url, open_pool
 from threadline.graph import build_graph
-from threadline.llm import build_chat_model
+from threadline.llm import chat_model
 from threadline.presence import Presence
 from threadline.protocol import FrameDecoder
 from threadline.routes import chat_socket, user_status
@@ -63,11 +63,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with database_url(settings) as url, open_pool(url, settings) as pool:
+        async with (
+            database_url(settings) as url,
+            open_pool(url, settings) as pool,
+            chat_model(settings) as model,
+        ):
             saver = AsyncPostgresSaver(pool)
             store = AsyncPostgresStore(pool)
             await _setup_schema(url, saver, store)
-            model = build_chat_model(settings)
             graph = build_graph(model, saver, settings.system_prompt)
             app.state.services = Services(
                 settings=settings,

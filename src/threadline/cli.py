@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import uvicorn
@@ -10,11 +11,6 @@ from threadline.logs import configure_logging
 from threadline.settings import SettingsError, load_settings
 
 __all__ = ("main",)
-
-# The largest frame uvicorn accepts. Frames above the message limit but below this get a
-# `message_too_large` error frame with the socket kept open; larger ones are refused by the
-# WebSocket layer itself (close code 1009).
-_MIN_WS_MAX_SIZE = 1024 * 1024
 
 
 def main() -> None:
@@ -25,12 +21,11 @@ def main() -> None:
         sys.exit(f"threadline: {error}")
     configure_logging(settings.log_level)
 
-    from threadline.app import create_app  # noqa: PLC0415 - after logging is set up
+    # Imported after logging is set up, so import-time warnings come out as JSON too.
+    from threadline.app import create_app  # noqa: PLC0415
+    from threadline.server import uvicorn_config  # noqa: PLC0415
 
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        ws_max_size=max(_MIN_WS_MAX_SIZE, settings.max_message_bytes * 8),
-    )
+    # uvicorn shuts down gracefully on Ctrl-C, then re-raises the signal; the shutdown
+    # already happened, so end quietly instead of printing a traceback.
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(uvicorn_config(create_app(settings), settings)).run()

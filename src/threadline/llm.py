@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+import groq
 from langchain_core.language_models import BaseChatModel
 from langchain_groq import ChatGroq
 from pydantic import SecretStr
@@ -11,18 +14,19 @@ from pydantic import SecretStr
 from threadline.offline import OfflineChatModel
 from threadline.settings import Settings
 
-__all__ = ("build_chat_model",)
+__all__ = ("chat_model",)
 
 logger = logging.getLogger(__name__)
 
 
-def build_chat_model(settings: Settings) -> BaseChatModel:
-    """Build the model every turn calls.
+@asynccontextmanager
+async def chat_model(settings: Settings) -> AsyncIterator[BaseChatModel]:
+    """Provide the model every turn calls, closing its HTTP connections on exit.
 
     Args:
         settings: The Groq key, model, base URL and sampling settings.
 
-    Returns:
+    Yields:
         `ChatGroq` configured from settings, or `OfflineChatModel` when no key is set.
     """
     if settings.groq_api_key is None:
@@ -30,14 +34,22 @@ def build_chat_model(settings: Settings) -> BaseChatModel:
             "llm.offline",
             extra={"reason": "GROQ_API_KEY is not set; replies come from the offline model"},
         )
-        return OfflineChatModel()
+        yield OfflineChatModel()
+        return
     logger.info("llm.groq", extra={"model": settings.groq_model, "base": settings.groq_api_base})
+    # Our own client, so shutdown can close its pooled connections (ChatGroq never does).
+    async with groq.DefaultAsyncHttpxClient() as http:
+        yield _groq(settings, settings.groq_api_key.get(), http)
+
+
+def _groq(settings: Settings, api_key: str, http: groq.DefaultAsyncHttpxClient) -> ChatGroq:
     return ChatGroq(
         model=settings.groq_model,
-        api_key=SecretStr(settings.groq_api_key.get()),
+        api_key=SecretStr(api_key),
         base_url=settings.groq_api_base,
         temperature=settings.groq_temperature,
         max_tokens=settings.groq_max_tokens,
         max_retries=settings.groq_max_retries,
         timeout=settings.groq_timeout,
+        http_async_client=http,
     )

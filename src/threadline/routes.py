@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 import msgspec
 from litestar import WebSocket, get, websocket
 from litestar.exceptions import WebSocketDisconnect
-from litestar.params import Parameter
+from litestar.params import FromPath, PathParameter
 from litestar.status_codes import WS_1008_POLICY_VIOLATION
 
 from threadline.protocol import ErrorFrame, ServerFrame, encode
@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 USER_ID_PATTERN = r"^[A-Za-z0-9_.@:-]{1,128}$"
 _user_id = re.compile(USER_ID_PATTERN)
 
-UserId = Annotated[str, Parameter(pattern=USER_ID_PATTERN, description="The user's id.")]
+UserId = Annotated[str, PathParameter(pattern=USER_ID_PATTERN, description="The user's id.")]
 
 
 def _services(state: State) -> Services:
@@ -80,7 +80,7 @@ class _SocketSender:
 
 
 @websocket("/ws/{user_id:str}")
-async def chat_socket(socket: WebSocket[Any, Any, Any], user_id: str) -> None:
+async def chat_socket(socket: WebSocket[Any, Any, Any], user_id: FromPath[str]) -> None:
     """Chat over one socket: client frames in, ack/token/message/error frames out.
 
     Args:

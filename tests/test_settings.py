@@ -1,0 +1,89 @@
+"""Settings come from the environment and `.env`; bad values name their variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from threadline.settings import DEFAULT_MODEL, Secret, SettingsError, load_settings
+
+
+def test_defaults_serve_on_port_8000_with_the_current_groq_model() -> None:
+    settings = load_settings({}, dotenv=None)
+
+    assert (settings.host, settings.port) == ("0.0.0.0", 8000)
+    assert settings.groq_model == DEFAULT_MODEL == "openai/gpt-oss-20b"
+    assert settings.offline
+    assert settings.database_url is None
+    assert settings.data_dir == ".threadline"
+    assert settings.max_message_bytes == 16 * 1024
+
+
+def test_dotenv_fills_in_and_the_real_environment_wins(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        "# comment\n"
+        "export PORT=9001\n"
+        "GROQ_MODEL='llama-3.3-70b-versatile'\n"
+        'SYSTEM_PROMPT="Be brief. Be kind."\n'
+        "GROQ_API_KEY=from-dotenv\n"
+    )
+    settings = load_settings({"GROQ_API_KEY": "from-env", "THREADLINE_DATA_DIR": "/srv/tl"}, dotenv)
+
+    assert settings.port == 9001
+    assert settings.groq_model == "llama-3.3-70b-versatile"
+    assert settings.system_prompt == "Be brief. Be kind."
+    assert settings.groq_api_key == Secret("from-env")
+    assert settings.data_dir == "/srv/tl"
+    assert not settings.offline
+
+
+def test_empty_values_count_as_unset() -> None:
+    settings = load_settings({"GROQ_API_KEY": "", "PORT": " "}, dotenv=None)
+
+    assert settings.offline
+    assert settings.port == 8000
+
+
+def test_secrets_never_show_in_the_settings_repr() -> None:
+    settings = load_settings(
+        {"GROQ_API_KEY": "gsk_supersecret", "DATABASE_URL": "postgresql://u:pw@db/x"}, dotenv=None
+    )
+
+    assert "gsk_supersecret" not in repr(settings)
+    assert "pw@db" not in repr(settings)
+    assert settings.groq_api_key is not None
+    assert settings.groq_api_key.get() == "gsk_supersecret"
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"PORT": "eighty"}, "invalid setting PORT: Expected `int`, got `str`"),
+        ({"PORT": "70000"}, "invalid setting PORT: Expected `int` <= 65535"),
+        ({"GROQ_TEMPERATURE": "3"}, "invalid setting GROQ_TEMPERATURE: Expected `float` <= 2.0"),
+        ({"MAX_MESSAGE_BYTES": "0"}, "invalid setting MAX_MESSAGE_BYTES: Expected `int` >= 1"),
+        ({"LOG_LEVEL": "LOUD"}, "invalid setting LOG_LEVEL: Invalid enum value 'LOUD'"),
+        ({"DB_PREPARE_THRESHOLD": "never"}, "invalid setting DB_PREPARE_THRESHOLD"),
+        (
+            {"DB_POOL_MIN_SIZE": "20", "DB_POOL_MAX_SIZE": "5"},
+            "invalid setting DB_POOL_MIN_SIZE: must not exceed DB_POOL_MAX_SIZE",
+        ),
+    ],
+)
+def test_an_invalid_value_is_reported_naming_its_variable(
+    environ: dict[str, str], message: str
+) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings(environ, dotenv=None)
+
+    assert str(raised.value).startswith(message)
+    assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(("value", "expected"), [("off", "off"), ("0", 0), ("5", 5)])
+def test_prepare_threshold_can_be_switched_off_for_pgbouncer(value: str, expected: object) -> None:
+    settings = load_settings({"DB_PREPARE_THRESHOLD": value}, dotenv=None)
+
+    assert settings.db_prepare_threshold == expected

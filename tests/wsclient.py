@@ -1,0 +1,83 @@
+"""A small WebSocket test client speaking Threadline's protocol over a real socket."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import httpx
+import msgspec
+from httpx_ws import AsyncWebSocketSession, aconnect_ws
+
+Frame = dict[str, Any]
+
+
+@dataclass
+class Turn:
+    """Everything the server sent for one accepted message."""
+
+    ack: Frame
+    tokens: list[Frame]
+    reply: Frame
+
+    @property
+    def streamed(self) -> str:
+        """The token deltas joined together."""
+        return "".join(t["delta"] for t in self.tokens)
+
+
+class ChatClient:
+    """Sends frames and reads them back, each read bounded by a timeout."""
+
+    def __init__(self, ws: AsyncWebSocketSession) -> None:
+        self.ws = ws
+
+    async def send(self, **frame: Any) -> None:
+        """Send `frame` as a JSON text frame."""
+        await self.ws.send_text(msgspec.json.encode(frame).decode())
+
+    async def receive(self, within: float = 10) -> Frame:
+        """The next frame from the server, failing if none arrives `within` seconds."""
+        with anyio.fail_after(within):
+            frame: Frame = msgspec.json.decode(await self.ws.receive_text())
+        return frame
+
+    async def turn(self, message: str, conversation_id: str | int | None = None) -> Turn:
+        """Send a message and collect its ack, tokens and final reply."""
+        frame: Frame = {"message": message}
+        if conversation_id is not None:
+            frame["conversation_id"] = conversation_id
+        await self.send(**frame)
+        return await self.collect()
+
+    async def collect(self) -> Turn:
+        """Read one turn's frames; fails on an error frame."""
+        ack = await self.receive()
+        assert ack["type"] == "ack", ack
+        tokens = []
+        while (frame := await self.receive())["type"] == "token":
+            tokens.append(frame)
+        assert frame["type"] == "message", frame
+        return Turn(ack, tokens, frame)
+
+    async def error(self, **frame: Any) -> Frame:
+        """Send `frame` and return the error frame it must produce."""
+        await self.send(**frame)
+        reply = await self.receive()
+        assert reply["type"] == "error", reply
+        return reply
+
+
+@asynccontextmanager
+async def connect(address: str, user_id: str) -> AsyncIterator[ChatClient]:
+    """Open a socket to `/ws/{user_id}` on a Threadline server at `address`."""
+    async with (
+        httpx.AsyncClient() as http,
+        aconnect_ws(
+            f"ws://{address}/ws/{user_id}", http, session_class=AsyncWebSocketSession
+        ) as ws,
+    ):
+        yield ChatClient(ws)
