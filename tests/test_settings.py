@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from threadline.settings import DEFAULT_MODEL, Secret, SettingsError, load_settings
+from threadline.settings import (
+    DEFAULT_MODEL,
+    Secret,
+    Settings,
+    SettingsError,
+    env_name,
+    load_settings,
+)
 
 
 def test_defaults_serve_on_port_8000_with_the_current_groq_model() -> None:
@@ -87,3 +95,13 @@ def test_prepare_threshold_can_be_switched_off_for_pgbouncer(value: str, expecte
     settings = load_settings({"DB_PREPARE_THRESHOLD": value}, dotenv=None)
 
     assert settings.db_prepare_threshold == expected
+
+
+def test_env_example_documents_every_setting_with_its_default() -> None:
+    example = Path(__file__).parent.parent / ".env.example"
+    text = example.read_text()
+    for field in Settings.__struct_fields__:
+        name = env_name(field)
+        assert re.search(rf"^#? ?{name}=", text, re.MULTILINE), f"{name} is not in .env.example"
+    # The uncommented values are the defaults, so copying the file changes nothing.
+    assert load_settings({}, example) == load_settings({}, dotenv=None)

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-__all__ = ("Secret", "Settings", "SettingsError", "load_settings", "read_dotenv")
+__all__ = ("Secret", "Settings", "SettingsError", "env_name", "load_settings", "read_dotenv")
 
 DEFAULT_MODEL = "openai/gpt-oss-20b"
 
