@@ -33,6 +33,7 @@ async def test_new_conversation_streams_ack_tokens_and_final_message(
         "role": "assistant",
         "content": "Reply 1: Hello there!",
         "model": MODEL,
+        "stopped": False,
     }
     assert turn.streamed == turn.reply["content"]
     assert fake_groq.requests[0]["stream"] is True

@@ -98,10 +98,17 @@ async def test_the_message_limit_is_configurable(settings: Settings) -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "retryable"), [(500, True), (503, True), (429, True), (400, False)]
+    ("status", "code", "retryable"),
+    [
+        (500, "llm_unavailable", True),
+        (503, "llm_unavailable", True),
+        (429, "llm_unavailable", True),
+        (400, "llm_error", False),
+        (401, "llm_error", False),
+    ],
 )
-async def test_a_model_failure_is_an_llm_error_and_the_next_turn_works(
-    settings: Settings, fake_groq: FakeGroq, status: int, retryable: bool
+async def test_a_model_failure_is_reported_and_the_next_turn_works(
+    settings: Settings, fake_groq: FakeGroq, status: int, code: str, retryable: bool
 ) -> None:
     fake_groq.faults.append(Fault(status=status))
     async with serve_threadline(settings) as address, connect(address, "alice") as chat:
@@ -114,7 +121,7 @@ async def test_a_model_failure_is_an_llm_error_and_the_next_turn_works(
     assert ack["type"] == "ack"
     assert error == {
         "type": "error",
-        "code": "llm_error",
+        "code": code,
         "detail": f"the model provider answered HTTP {status}",
         "retryable": retryable,
         "conversation_id": conversation_id,
@@ -123,14 +130,14 @@ async def test_a_model_failure_is_an_llm_error_and_the_next_turn_works(
     assert fake_groq.user_turns()[1:] == ["user: first try", "user: second try"]
 
 
-async def test_an_unreachable_model_is_a_retryable_llm_error(settings: Settings) -> None:
+async def test_an_unreachable_model_is_llm_unavailable(settings: Settings) -> None:
     unreachable = msgspec.structs.replace(settings, groq_api_base="http://127.0.0.1:9")
     async with serve_threadline(unreachable) as address, connect(address, "alice") as chat:
         await chat.send(message="hello?")
         await chat.receive()
         error = await chat.receive()
 
-    assert error["code"] == "llm_error"
+    assert error["code"] == "llm_unavailable"
     assert error["retryable"] is True
     assert error["detail"] == "the model provider could not be reached"
 
@@ -142,9 +149,8 @@ async def test_a_storage_failure_is_an_internal_error_and_the_socket_stays_open(
         conversation_id = (await chat.turn("hello")).ack["conversation_id"]
         async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
             await conn.execute("ALTER TABLE checkpoints RENAME TO checkpoints_away")
-        await chat.send(message="are you there?", conversation_id=conversation_id)
-        await chat.receive()  # ack
-        error = await chat.receive()
+        # No ack: an ack promises the message is stored, and it could not be.
+        error = await chat.error(message="are you there?", conversation_id=conversation_id)
         async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
             await conn.execute("ALTER TABLE checkpoints_away RENAME TO checkpoints")
         await chat.turn("back again", conversation_id)

@@ -45,7 +45,9 @@ def test_an_integer_conversation_id_is_referred_to_by_its_decimal_string() -> No
 
 
 def test_the_size_limit_counts_utf8_bytes_of_the_message() -> None:
-    assert decoder.decode(msgspec.json.encode({"message": "ü" * 16}).decode()).message == "ü" * 16
+    frame = decoder.decode(msgspec.json.encode({"message": "ü" * 16}).decode())
+    assert isinstance(frame, SendMessage)
+    assert frame.message == "ü" * 16
     with pytest.raises(FrameError) as raised:
         decoder.decode(msgspec.json.encode({"message": "ü" * 17}).decode())
     assert raised.value.code == "message_too_large"

@@ -7,18 +7,23 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.store.postgres.aio import AsyncPostgresStore
 from litestar import Litestar
 from psycopg import AsyncConnection
 
+from threadline.chat import ChatService
 from threadline.conversations import ConversationIndex
-from threadline.database import database_url, open_pool
+from threadline.database import Pool, database_url, open_pool
 from threadline.graph import build_graph
 from threadline.llm import chat_model
+from threadline.locks import ConversationLocks
+from threadline.offline import OFFLINE_MODEL_NAME
 from threadline.presence import Presence
 from threadline.protocol import FrameDecoder
-from threadline.routes import chat_socket, user_status
+from threadline.retry import RetryPolicy
+from threadline.routes import chat_socket, health, ready, user_status
 from threadline.settings import Settings, load_settings
 from threadline.turns import TurnRunner
 
@@ -37,8 +42,8 @@ class Services:
     settings: Settings
     decoder: FrameDecoder
     presence: Presence
-    index: ConversationIndex
-    runner: TurnRunner
+    chat: ChatService
+    pool: Pool
 
 
 async def _setup_schema(url: str, saver: AsyncPostgresSaver, store: AsyncPostgresStore) -> None:
@@ -71,18 +76,43 @@ def create_app(settings: Settings | None = None) -> Litestar:
             saver = AsyncPostgresSaver(pool)
             store = AsyncPostgresStore(pool)
             await _setup_schema(url, saver, store)
-            graph = build_graph(model, saver, settings.system_prompt)
+            chat = _chat_service(settings, model, saver, store, pool)
             app.state.services = Services(
                 settings=settings,
                 decoder=FrameDecoder(settings.max_message_bytes),
                 presence=presence,
-                index=ConversationIndex(store),
-                runner=TurnRunner(graph, settings.groq_model),
+                chat=chat,
+                pool=pool,
             )
             logger.info("app.ready", extra={"offline": settings.offline})
-            yield
+            try:
+                yield
+            finally:
+                # Sockets are closed by now; turns run on their own and finish (or are
+                # stopped, keeping their partial replies) while storage is still open.
+                await chat.drain(settings.shutdown_grace)
 
     # logging_config=None: logging is configured once by the CLI (JSON lines), not per app.
     return Litestar(
-        route_handlers=[chat_socket, user_status], lifespan=[lifespan], logging_config=None
+        route_handlers=[chat_socket, user_status, health, ready],
+        lifespan=[lifespan],
+        logging_config=None,
+    )
+
+
+def _chat_service(
+    settings: Settings,
+    model: BaseChatModel,
+    saver: AsyncPostgresSaver,
+    store: AsyncPostgresStore,
+    pool: Pool,
+) -> ChatService:
+    retry = RetryPolicy(settings.groq_max_retries, settings.groq_retry_backoff)
+    graph = build_graph(model, saver, settings.system_prompt, retry)
+    model_name = OFFLINE_MODEL_NAME if settings.offline else settings.groq_model
+    return ChatService(
+        ConversationIndex(store),
+        TurnRunner(graph, model_name, settings.turn_timeout),
+        ConversationLocks(pool),
+        queue_when_busy=settings.busy_policy == "queue",
     )

@@ -97,6 +97,7 @@ async def open_pool(url: str, settings: Settings) -> AsyncIterator[Pool]:
         max_size=settings.db_pool_max_size,
         kwargs=kwargs,
         open=False,
+        timeout=settings.db_pool_timeout,
         # A broken connection (server restart) is noticed before it is handed out.
         check=AsyncConnectionPool.check_connection,
         name="threadline",

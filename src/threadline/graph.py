@@ -11,20 +11,28 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-__all__ = ("RESPOND_NODE", "build_graph")
+from threadline.retry import RetryPolicy, stream_reply
+
+__all__ = ("RESPOND_NODE", "ChatGraph", "build_graph")
 
 RESPOND_NODE = "respond"
 
+ChatGraph = CompiledStateGraph[MessagesState, Any, MessagesState, MessagesState]
+
 
 def build_graph(
-    model: BaseChatModel, checkpointer: BaseCheckpointSaver[Any], system_prompt: str
-) -> CompiledStateGraph[MessagesState, Any, MessagesState, MessagesState]:
+    model: BaseChatModel,
+    checkpointer: BaseCheckpointSaver[Any],
+    system_prompt: str,
+    retry: RetryPolicy,
+) -> ChatGraph:
     """Compile the chat graph once; each conversation is a thread of it.
 
     Args:
         model: The chat model that writes replies.
         checkpointer: Persists each thread's state (the conversation's memory).
         system_prompt: Prepended to every model call, never stored in the thread.
+        retry: Bounds for retrying a failed model request.
 
     Returns:
         The compiled graph. A run expects `configurable.reply_id`, the id the reply gets.
@@ -32,11 +40,11 @@ def build_graph(
     system = [SystemMessage(content=system_prompt)] if system_prompt else []
 
     async def respond(state: MessagesState, config: RunnableConfig) -> dict[str, list[BaseMessage]]:
-        history: list[BaseMessage] = [*system, *state["messages"]]
-        reply = await model.ainvoke(history, config)
+        history = [*system, *(m for m in state["messages"] if not _empty_reply(m))]
+        reply = await stream_reply(model, history, config, retry)
         # The reply's id is chosen before the turn so streamed tokens can name it.
-        reply_id = config.get("configurable", {}).get("reply_id")
-        return {"messages": [AIMessage(content=reply.content, id=reply_id, **_metadata(reply))]}
+        reply.id = config.get("configurable", {}).get("reply_id")
+        return {"messages": [reply]}
 
     builder = StateGraph(MessagesState)
     builder.add_node(RESPOND_NODE, respond)
@@ -44,8 +52,7 @@ def build_graph(
     return builder.compile(checkpointer=checkpointer)
 
 
-def _metadata(reply: BaseMessage) -> dict[str, Any]:
-    extra: dict[str, Any] = {"response_metadata": reply.response_metadata}
-    if isinstance(reply, AIMessage) and reply.usage_metadata:
-        extra["usage_metadata"] = reply.usage_metadata
-    return extra
+def _empty_reply(message: BaseMessage) -> bool:
+    # A reply stopped before its first token is kept in the thread (the user saw it stop)
+    # but says nothing; providers reject empty assistant messages, so the model skips it.
+    return isinstance(message, AIMessage) and not message.content and not message.tool_calls

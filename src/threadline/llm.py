@@ -49,7 +49,9 @@ def _groq(settings: Settings, api_key: str, http: groq.DefaultAsyncHttpxClient) 
         base_url=settings.groq_api_base,
         temperature=settings.groq_temperature,
         max_tokens=settings.groq_max_tokens,
-        max_retries=settings.groq_max_retries,
+        # Retries happen in one layer only, ours (threadline.retry), which knows whether
+        # tokens already reached the client.
+        max_retries=0,
         timeout=settings.groq_timeout,
         http_async_client=http,
     )

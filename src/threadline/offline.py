@@ -57,7 +57,7 @@ class OfflineChatModel(BaseChatModel):
     ) -> ChatResult:
         message = AIMessage(
             content=describe_context(messages),
-            response_metadata={"model_name": OFFLINE_MODEL_NAME},
+            response_metadata={"model_name": OFFLINE_MODEL_NAME, "finish_reason": "stop"},
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
 
@@ -86,5 +86,8 @@ def _chunks(reply: str) -> Iterator[ChatGenerationChunk]:
     for word in re.findall(r"\S+\s*", reply):
         yield ChatGenerationChunk(message=AIMessageChunk(content=word))
     yield ChatGenerationChunk(
-        message=AIMessageChunk(content="", response_metadata={"model_name": OFFLINE_MODEL_NAME})
+        message=AIMessageChunk(
+            content="",
+            response_metadata={"model_name": OFFLINE_MODEL_NAME, "finish_reason": "stop"},
+        )
     )

@@ -13,9 +13,15 @@ __all__ = (
     "ErrorFrame",
     "FrameDecoder",
     "FrameError",
+    "History",
+    "HistoryItem",
+    "Queued",
+    "Regenerate",
     "ReplyMessage",
+    "RequestHistory",
     "SendMessage",
     "ServerFrame",
+    "Stop",
     "Token",
     "encode",
 )
@@ -28,7 +34,12 @@ ErrorCode = Literal[
     "invalid_frame",
     "message_too_large",
     "conversation_not_found",
+    "conversation_busy",
+    "nothing_to_stop",
+    "nothing_to_regenerate",
     "llm_error",
+    "llm_unavailable",
+    "storage_unavailable",
     "internal_error",
 ]
 
@@ -38,6 +49,10 @@ class _Frame(msgspec.Struct, tag_field="type", forbid_unknown_fields=True):
 
 
 # Client -> server ---------------------------------------------------------------------------
+
+
+def _as_ref(ref: str | int | None) -> str | None:
+    return str(ref) if isinstance(ref, int) else ref
 
 
 class SendMessage(_Frame, tag="message"):
@@ -50,11 +65,33 @@ class SendMessage(_Frame, tag="message"):
     @property
     def conversation_ref(self) -> str | None:
         """The conversation id as a string: an integer id means its decimal string."""
-        ref = self.conversation_id
-        return str(ref) if isinstance(ref, int) else ref
+        return _as_ref(self.conversation_id)
 
 
-ClientFrame = SendMessage
+class _ConversationFrame(_Frame):
+    conversation_id: ConversationRef
+
+    @property
+    def conversation_ref(self) -> str:
+        """The conversation id as a string: an integer id means its decimal string."""
+        return str(self.conversation_id)
+
+
+class Stop(_ConversationFrame, tag="stop"):
+    """Cancel the conversation's running turn, keeping what was streamed so far."""
+
+
+class Regenerate(_ConversationFrame, tag="regenerate"):
+    """Replace the last reply (or supply a missing one) with a new reply to the last message."""
+
+
+class RequestHistory(_ConversationFrame, tag="history"):
+    """Ask for the conversation's messages, all of them or those after `after_message_id`."""
+
+    after_message_id: ClientMessageId | None = None
+
+
+ClientFrame = SendMessage | Stop | Regenerate | RequestHistory
 
 
 # Server -> client ---------------------------------------------------------------------------
@@ -77,13 +114,41 @@ class Token(_Frame, tag="token"):
 
 
 class ReplyMessage(_Frame, tag="message"):
-    """The complete assistant reply, sent once it is persisted."""
+    """The assistant reply, sent once it is persisted; `stopped` if cut short by a stop."""
 
     conversation_id: str
     message_id: str
     content: str
     model: str
     role: Literal["assistant"] = "assistant"
+    stopped: bool = False
+
+
+class Queued(_Frame, tag="queued"):
+    """The message waits behind `position` turns of the same conversation."""
+
+    conversation_id: str
+    message_id: str
+    position: int
+    client_message_id: str | None = None
+
+
+class HistoryItem(msgspec.Struct, omit_defaults=True):
+    """One stored message, as history returns it."""
+
+    message_id: str
+    role: Literal["user", "assistant"]
+    content: str
+    stopped: bool = False
+    model: str | None = None
+    client_message_id: str | None = None
+
+
+class History(_Frame, tag="history"):
+    """A conversation's messages in order (those after `after_message_id` if one was given)."""
+
+    conversation_id: str
+    messages: list[HistoryItem]
 
 
 class ErrorFrame(_Frame, tag="error", omit_defaults=True):
@@ -95,16 +160,17 @@ class ErrorFrame(_Frame, tag="error", omit_defaults=True):
     conversation_id: str | None = None
 
 
-ServerFrame = Ack | Token | ReplyMessage | ErrorFrame
+ServerFrame = Ack | Queued | Token | ReplyMessage | History | ErrorFrame
 
 
 class FrameError(Exception):
-    """A client frame that cannot be accepted; becomes an `error` frame."""
+    """A request that cannot be carried out as asked; becomes an `error` frame."""
 
-    def __init__(self, code: ErrorCode, detail: str) -> None:
+    def __init__(self, code: ErrorCode, detail: str, *, retryable: bool = False) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail
+        self.retryable = retryable
 
 
 class _Envelope(msgspec.Struct):
@@ -113,7 +179,12 @@ class _Envelope(msgspec.Struct):
     type: str = "message"
 
 
-_FRAME_TYPES: dict[str, type[ClientFrame]] = {"message": SendMessage}
+_FRAME_TYPES: dict[str, type[ClientFrame]] = {
+    "message": SendMessage,
+    "stop": Stop,
+    "regenerate": Regenerate,
+    "history": RequestHistory,
+}
 
 # JSON escapes (`\uXXXX`) take up to 6 bytes per character: a frame larger than this cannot
 # hold a message within the limit, so it is refused before it is parsed.
@@ -127,7 +198,9 @@ class FrameDecoder:
         self.max_message_bytes = max_message_bytes
         self._max_frame_bytes = max_message_bytes * _JSON_OVERHEAD + 4096
         self._envelope = msgspec.json.Decoder(_Envelope)
-        self._decoders = {tag: msgspec.json.Decoder(kind) for tag, kind in _FRAME_TYPES.items()}
+        self._decoders: dict[str, msgspec.json.Decoder[ClientFrame]] = {
+            tag: msgspec.json.Decoder(kind) for tag, kind in _FRAME_TYPES.items()
+        }
 
     def decode(self, data: str) -> ClientFrame:
         """Decode and validate one text frame.
@@ -155,7 +228,8 @@ class FrameDecoder:
             frame = decoder.decode(raw)
         except msgspec.ValidationError as error:
             raise FrameError("invalid_frame", str(error)) from None
-        self._check_message(frame)
+        if isinstance(frame, SendMessage):
+            self._check_message(frame)
         return frame
 
     def _decode_tag(self, raw: bytes) -> str:

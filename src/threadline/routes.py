@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import msgspec
-from litestar import WebSocket, get, websocket
+from litestar import Response, WebSocket, get, websocket
 from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath, PathParameter
-from litestar.status_codes import WS_1008_POLICY_VIOLATION
+from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE, WS_1008_POLICY_VIOLATION
 
 from threadline.protocol import ErrorFrame, ServerFrame, encode
 from threadline.session import ChatSession
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
     from threadline.app import Services
 
-__all__ = ("ConnectionStatus", "chat_socket", "user_status")
+__all__ = ("ConnectionStatus", "Health", "chat_socket", "health", "ready", "user_status")
 
 logger = logging.getLogger(__name__)
 
@@ -98,19 +99,61 @@ async def chat_socket(socket: WebSocket[Any, Any, Any], user_id: FromPath[str]) 
     session = ChatSession(
         user_id,
         decoder=services.decoder,
-        index=services.index,
-        runner=services.runner,
+        chat=services.chat,
         send=send,
+        stop_on_close=services.settings.on_disconnect == "cancel",
     )
     with services.presence.track(user_id):
         logger.info("socket.open", extra={"user_id": user_id})
-        while not send.gone:
-            event = cast("WebSocketReceiveEvent | WebSocketDisconnectEvent", await socket.receive())
-            if event["type"] == "websocket.disconnect":
-                break
-            text = event.get("text")
-            if text is not None:
-                await session.on_text(text)
-            else:
-                await session.on_bytes()
+        try:
+            await _read_frames(socket, session, send)
+        finally:
+            await session.close()
     logger.info("socket.closed", extra={"user_id": user_id})
+
+
+async def _read_frames(
+    socket: WebSocket[Any, Any, Any], session: ChatSession, send: _SocketSender
+) -> None:
+    while not send.gone:
+        event = cast("WebSocketReceiveEvent | WebSocketDisconnectEvent", await socket.receive())
+        if event["type"] == "websocket.disconnect":
+            return
+        text = event.get("text")
+        if text is not None:
+            await session.on_text(text)
+        else:
+            await session.on_bytes()
+
+
+class Health(msgspec.Struct):
+    """Liveness or readiness."""
+
+    status: Literal["ok", "ready", "unavailable"]
+    detail: str | None = None
+
+
+@get("/health", sync_to_thread=False)
+def health() -> Health:
+    """Liveness: the process is up and serving requests."""
+    return Health("ok")
+
+
+@get("/ready")
+async def ready(state: State) -> Response[Health]:
+    """Readiness: the database answers. 503 while it does not (the pool reconnects alone).
+
+    Args:
+        state: Application state holding the pool.
+
+    Returns:
+        200 when ready, 503 otherwise.
+    """
+    pool = _services(state).pool
+    try:
+        async with asyncio.timeout(2), pool.connection(timeout=2) as conn:
+            await conn.execute("SELECT 1")
+    except Exception:  # noqa: BLE001 - any failure means not ready
+        unavailable = Health("unavailable", "the database is unreachable")
+        return Response(unavailable, status_code=HTTP_503_SERVICE_UNAVAILABLE)
+    return Response(Health("ready"))

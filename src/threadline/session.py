@@ -1,32 +1,29 @@
-"""One client's socket session: turns frames into turns and turns into frames.
+"""One client's socket session: decodes frames and hands them to the chat service.
 
-Transport-free: it receives decoded text and a `send` coroutine, so the protocol logic does
-not depend on Litestar.
+Transport-free: it receives text and a `send` coroutine, so the protocol logic does not
+depend on Litestar. Turns run as their own tasks, so the socket keeps reading (a stop
+must get through while a reply streams).
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Awaitable, Callable
 
-from threadline.conversations import ConversationIndex, new_id
+from threadline.chat import ChatService
 from threadline.errors import classify
+from threadline.lanes import Send, Turn
 from threadline.protocol import (
-    Ack,
+    ClientFrame,
     ErrorFrame,
     FrameDecoder,
     FrameError,
-    ReplyMessage,
+    Regenerate,
+    RequestHistory,
     SendMessage,
-    ServerFrame,
-    Token,
+    Stop,
 )
-from threadline.turns import TurnRunner
 
-__all__ = ("ChatSession", "Send")
-
-Send = Callable[[ServerFrame], Awaitable[None]]
+__all__ = ("ChatSession",)
 
 logger = logging.getLogger(__name__)
 
@@ -39,15 +36,16 @@ class ChatSession:
         user_id: str,
         *,
         decoder: FrameDecoder,
-        index: ConversationIndex,
-        runner: TurnRunner,
+        chat: ChatService,
         send: Send,
+        stop_on_close: bool = False,
     ) -> None:
         self.user_id = user_id
         self._decoder = decoder
-        self._index = index
-        self._runner = runner
+        self._chat = chat
         self._send = send
+        self._stop_on_close = stop_on_close
+        self._turns: list[Turn] = []
 
     async def on_text(self, data: str) -> None:
         """Handle one text frame from the client."""
@@ -56,7 +54,7 @@ class ChatSession:
         except FrameError as error:
             await self._reject(error)
             return
-        await self._on_message(frame)
+        await self._dispatch(frame)
 
     async def on_bytes(self) -> None:
         """Handle a binary frame: the protocol is JSON text only."""
@@ -64,51 +62,49 @@ class ChatSession:
             FrameError("invalid_frame", "binary frames are not accepted; send JSON text")
         )
 
-    async def _reject(self, error: FrameError, conversation_id: str | None = None) -> None:
-        frame = ErrorFrame(
-            error.code, error.detail, retryable=False, conversation_id=conversation_id
-        )
-        await self._send(frame)
+    async def close(self) -> None:
+        """The socket closed: stop sending to it, and stop its turns if so configured."""
+        for turn in self._turns:
+            turn.detach(self._send)
+            if self._stop_on_close and not turn.listeners:
+                self._chat.turns.stop(turn.conversation_id)
+        self._turns.clear()
 
-    async def _on_message(self, frame: SendMessage) -> None:
+    async def _dispatch(self, frame: ClientFrame) -> None:
         conversation_id = frame.conversation_ref
         try:
-            if conversation_id is None:
-                conversation_id = await self._index.create(self.user_id)
-            elif not await self._index.owns(self.user_id, conversation_id):
-                detail = "no conversation with this id exists for this user"
-                await self._reject(FrameError("conversation_not_found", detail), conversation_id)
-                return
-            await self._run_turn(conversation_id, frame)
-        except Exception as error:  # noqa: BLE001 - every failure must reach the client as a frame
-            self._report(error, conversation_id)
+            match frame:
+                case SendMessage():
+                    self._track(await self._chat.send_message(self.user_id, frame, self._send))
+                case Regenerate():
+                    turn = await self._chat.regenerate(
+                        self.user_id, frame.conversation_ref, self._send
+                    )
+                    self._track(turn)
+                case Stop():
+                    await self._chat.open(self.user_id, frame.conversation_ref)
+                    self._chat.stop(frame.conversation_ref)
+                case RequestHistory():
+                    await self._send(await self._chat.history(self.user_id, frame))
+        except FrameError as error:
+            await self._reject(error, conversation_id)
+        except Exception as error:
             failure = classify(error)
-            await self._send(
-                ErrorFrame(failure.code, failure.detail, failure.retryable, conversation_id)
+            logger.warning(
+                "request.failed",
+                exc_info=failure.code == "internal_error",
+                extra={"user_id": self.user_id, "code": failure.code},
             )
+            await self._send(ErrorFrame(*failure, conversation_id))
 
-    async def _run_turn(self, conversation_id: str, frame: SendMessage) -> None:
-        message_id, reply_id = new_id(), new_id()
-        await self._send(Ack(conversation_id, message_id, frame.client_message_id))
-        started = time.perf_counter()
+    def _track(self, turn: Turn) -> None:
+        # Forget finished turns so a long-lived socket does not accumulate them.
+        self._turns = [t for t in self._turns if t.listeners and not _finished(t)]
+        self._turns.append(turn)
 
-        async def on_delta(delta: str) -> None:
-            await self._send(Token(conversation_id, reply_id, delta))
+    async def _reject(self, error: FrameError, conversation_id: str | None = None) -> None:
+        await self._send(ErrorFrame(error.code, error.detail, error.retryable, conversation_id))
 
-        reply = await self._runner.run(
-            conversation_id, message_id, frame.message, reply_id, on_delta
-        )
-        await self._send(ReplyMessage(conversation_id, reply_id, reply.content, reply.model))
-        logger.info(
-            "turn.completed",
-            extra={
-                "user_id": self.user_id,
-                "conversation_id": conversation_id,
-                "model": reply.model,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-            },
-        )
 
-    def _report(self, error: Exception, conversation_id: str | None) -> None:
-        context = {"user_id": self.user_id, "conversation_id": conversation_id}
-        logger.warning("turn.failed", exc_info=error, extra=context)
+def _finished(turn: Turn) -> bool:
+    return turn.run_task is not None and turn.run_task.done()

@@ -62,6 +62,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Unset keeps psycopg's default (prepare a query after 5 uses); "off" disables server-side
     # prepared statements, which PgBouncer in transaction mode requires.
     db_prepare_threshold: NonNegativeInt | Literal["off"] | None = None
+    # How long a turn waits for a pooled connection before failing as storage_unavailable.
+    db_pool_timeout: PositiveFloat = 5.0
 
     groq_api_key: Secret | None = None
     groq_api_base: str | None = None
@@ -69,10 +71,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     groq_temperature: Annotated[float, msgspec.Meta(ge=0, le=2)] = 0.7
     groq_max_tokens: PositiveInt | None = None
     groq_max_retries: NonNegativeInt = 2
+    groq_retry_backoff: PositiveFloat = 0.5
     groq_timeout: PositiveFloat = 60.0
     system_prompt: str = "You are a helpful assistant."
 
     max_message_bytes: PositiveInt = 16 * 1024
+    # A message for a conversation that is already answering: wait in line, or be refused.
+    busy_policy: Literal["queue", "reject"] = "queue"
+    # A client that disconnects mid-reply: the turn completes anyway, or stops there.
+    on_disconnect: Literal["continue", "cancel"] = "continue"
+    # Upper bound on one turn, retries included.
+    turn_timeout: PositiveFloat = 120.0
+    # At shutdown, how long running and queued turns get to finish before they are stopped.
+    shutdown_grace: Annotated[float, msgspec.Meta(ge=0)] = 10.0
 
     def __post_init__(self) -> None:
         if self.db_pool_min_size > self.db_pool_max_size:

@@ -1,72 +1,126 @@
-"""One turn of a conversation: run the graph on the user's message and stream the reply."""
+"""Running the graph for one turn, and reading and amending a conversation's thread."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, NamedTuple
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import NamedTuple, cast
 
-from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, AnyMessage, BaseMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import MessagesState
-from langgraph.graph.state import CompiledStateGraph
 
-from threadline.graph import RESPOND_NODE
+from threadline.graph import RESPOND_NODE, ChatGraph
 
-__all__ = ("Reply", "TurnRunner")
+__all__ = ("STOPPED", "Reply", "TurnRunner")
+
+# Marks, in `response_metadata`, a reply the user stopped before it was finished.
+STOPPED = "stopped"
 
 OnDelta = Callable[[str], Awaitable[None]]
-ChatGraph = CompiledStateGraph[MessagesState, Any, MessagesState, MessagesState]
+OnAccepted = Callable[[], Awaitable[None]]
 
 
 class Reply(NamedTuple):
-    """The assistant's complete, persisted reply."""
+    """The assistant's persisted reply."""
 
+    message_id: str
     content: str
     model: str
+    stopped: bool = False
+
+
+def reply_of(message: AIMessage, default_model: str) -> Reply:
+    """Describe a stored assistant message as a `Reply`."""
+    metadata = message.response_metadata
+    return Reply(
+        message_id=message.id or "",
+        content=str(message.text),
+        model=metadata.get("model_name") or default_model,
+        stopped=bool(metadata.get(STOPPED)),
+    )
+
+
+def _config(conversation_id: str, reply_id: str | None = None) -> RunnableConfig:
+    return {"configurable": {"thread_id": conversation_id, "reply_id": reply_id}}
 
 
 class TurnRunner:
-    """Runs turns on the compiled graph; the thread id is the conversation id."""
+    """Graph operations on conversations; the thread id is the conversation id."""
 
-    def __init__(self, graph: ChatGraph, model_name: str) -> None:
+    def __init__(self, graph: ChatGraph, model_name: str, timeout: float) -> None:
         self._graph = graph
-        self._model_name = model_name
+        self.model_name = model_name
+        self._timeout = timeout
 
     async def run(
-        self, conversation_id: str, message_id: str, text: str, reply_id: str, on_delta: OnDelta
+        self,
+        conversation_id: str,
+        inputs: Sequence[BaseMessage],
+        reply_id: str,
+        on_accepted: OnAccepted,
+        on_delta: OnDelta,
     ) -> Reply:
-        """Add the user's message to the thread and produce the assistant's reply.
+        """Apply `inputs` to the thread and produce the assistant's reply.
 
         Args:
             conversation_id: The thread to continue.
-            message_id: The id the user's message is stored under.
-            text: The user's message.
+            inputs: Messages to add (or `RemoveMessage`s) before the model answers.
             reply_id: The id the reply is stored under, known before the first token.
+            on_accepted: Awaited once the inputs are durably stored, before any token.
             on_delta: Awaited with each streamed piece of the reply, in order.
 
         Returns:
-            The reply, after the graph has finished and its checkpoint is written.
+            The reply, after its checkpoint is written.
+
+        Raises:
+            TimeoutError: The turn took longer than the configured bound.
         """
-        config: RunnableConfig = {
-            "configurable": {"thread_id": conversation_id, "reply_id": reply_id}
-        }
-        inputs: MessagesState = {"messages": [HumanMessage(content=text, id=message_id)]}
+        # RemoveMessage is not in MessagesState's declared union, but add_messages takes it.
+        state = cast("MessagesState", {"messages": list(inputs)})
         final: AIMessage | None = None
-        async for part in self._graph.astream(
-            inputs, config, stream_mode=["messages", "updates"], version="v2"
-        ):
-            if part["type"] == "messages":
-                chunk, _ = part["data"]
-                # Only streamed chunks are tokens; LangGraph also emits the node's finished
-                # message in this mode, which would repeat the whole reply. `.text` is a str
-                # subclass that msgspec will not encode: make it a plain str.
-                if isinstance(chunk, AIMessageChunk) and (delta := str(chunk.text)):
-                    await on_delta(delta)
-            elif part["type"] == "updates" and RESPOND_NODE in part["data"]:
-                final = part["data"][RESPOND_NODE]["messages"][-1]
+        accepted = False
+        async with asyncio.timeout(self._timeout):
+            # durability="sync": the input checkpoint is written before the node starts, so
+            # the `tasks` event that announces the node means the user's message is stored.
+            async for part in self._graph.astream(
+                state,
+                _config(conversation_id, reply_id),
+                stream_mode=["tasks", "messages", "updates"],
+                durability="sync",
+                version="v2",
+            ):
+                if part["type"] == "tasks" and not accepted:
+                    accepted = True
+                    await on_accepted()
+                elif part["type"] == "messages":
+                    chunk, _ = part["data"]
+                    # Only streamed chunks are tokens; LangGraph also emits the finished
+                    # message in this mode. `.text` is a str subclass msgspec won't encode.
+                    if isinstance(chunk, AIMessageChunk) and (delta := str(chunk.text)):
+                        await on_delta(delta)
+                elif part["type"] == "updates" and RESPOND_NODE in part["data"]:
+                    final = part["data"][RESPOND_NODE]["messages"][-1]
         if final is None:
             msg = "the graph finished without a reply"
             raise RuntimeError(msg)
-        # The stream ends only after the run's checkpoints are saved, so the reply is durable.
-        model = final.response_metadata.get("model_name") or self._model_name
-        return Reply(content=str(final.text), model=model)
+        return reply_of(final, self.model_name)
+
+    async def messages(self, conversation_id: str) -> list[AnyMessage]:
+        """The conversation's stored messages, oldest first."""
+        snapshot = await self._graph.aget_state(_config(conversation_id))
+        messages: list[AnyMessage] = snapshot.values.get("messages", [])
+        return messages
+
+    async def save_stopped(self, conversation_id: str, reply_id: str, content: str) -> Reply:
+        """Store what was streamed of a stopped reply as the assistant's message.
+
+        It is written as the graph node's own output, so the thread stays valid and the
+        next turn (and the model) sees the partial reply like any other.
+        """
+        metadata = {"model_name": self.model_name, STOPPED: True}
+        message = AIMessage(content=content, id=reply_id, response_metadata=metadata)
+        await self._graph.aupdate_state(
+            _config(conversation_id), {"messages": [message]}, as_node=RESPOND_NODE
+        )
+        return reply_of(message, self.model_name)

@@ -1,0 +1,243 @@
+"""The chat service: accepts requests for conversations and carries out their turns."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, RemoveMessage
+
+from threadline.conversations import ConversationIndex, new_id
+from threadline.errors import classify
+from threadline.lanes import Send, Turn, TurnManager
+from threadline.locks import ConversationBusy, ConversationLocks
+from threadline.protocol import (
+    Ack,
+    ErrorFrame,
+    FrameError,
+    History,
+    Queued,
+    ReplyMessage,
+    RequestHistory,
+    SendMessage,
+    Token,
+)
+from threadline.transcript import (
+    CLIENT_MESSAGE_ID,
+    find_client_message,
+    history_items,
+    last_user_message,
+)
+from threadline.turns import Reply, TurnRunner
+
+__all__ = ("ChatService",)
+
+logger = logging.getLogger(__name__)
+
+_NOT_FOUND = "no conversation with this id exists for this user"
+_BUSY = "this conversation is still answering an earlier message"
+
+
+class ChatService:
+    """Everything a socket can ask of a conversation, with ownership checked first."""
+
+    def __init__(
+        self,
+        index: ConversationIndex,
+        runner: TurnRunner,
+        locks: ConversationLocks,
+        *,
+        queue_when_busy: bool = True,
+    ) -> None:
+        self._index = index
+        self._runner = runner
+        self._locks = locks
+        self._queue_when_busy = queue_when_busy
+        self.turns = TurnManager(self._execute)
+
+    async def open(self, user_id: str, conversation_id: str | None) -> str:
+        """The conversation to use: a new one for None, else `conversation_id` if owned.
+
+        Raises:
+            FrameError: `conversation_not_found`, also for another user's conversation.
+        """
+        if conversation_id is None:
+            return await self._index.create(user_id)
+        if not await self._index.owns(user_id, conversation_id):
+            raise FrameError("conversation_not_found", _NOT_FOUND)
+        return conversation_id
+
+    async def send_message(self, user_id: str, frame: SendMessage, send: Send) -> Turn:
+        """Accept a user message: queue its turn, or attach to the turn of an identical resend."""
+        conversation_id = await self.open(user_id, frame.conversation_ref)
+        client_id = frame.client_message_id
+        if client_id and (earlier := self.turns.find(conversation_id, client_id)):
+            await earlier.attach(send)
+            return earlier
+        turn = Turn(conversation_id, new_id(), new_id(), frame.message, client_id, [send])
+        await self._submit(turn, send)
+        return turn
+
+    async def regenerate(self, user_id: str, conversation_id: str, send: Send) -> Turn:
+        """Queue a turn that answers the last user message again."""
+        conversation_id = await self.open(user_id, conversation_id)
+        turn = Turn(conversation_id, "", new_id(), None, None, [send])
+        await self._submit(turn, send)
+        return turn
+
+    def stop(self, conversation_id: str) -> None:
+        """Stop the running turn; the caller has checked ownership.
+
+        Raises:
+            FrameError: `nothing_to_stop` when no turn of the conversation is running here.
+        """
+        if not self.turns.stop(conversation_id):
+            raise FrameError("nothing_to_stop", "no reply is being generated in this conversation")
+
+    async def history(self, user_id: str, frame: RequestHistory) -> History:
+        """The conversation's messages, or those after `frame.after_message_id`."""
+        conversation_id = await self.open(user_id, frame.conversation_ref)
+        items = history_items(await self._runner.messages(conversation_id), self._runner.model_name)
+        if frame.after_message_id is not None:
+            ids = [item.message_id for item in items]
+            if frame.after_message_id not in ids:
+                detail = "after_message_id is not a message of this conversation"
+                raise FrameError("invalid_frame", detail)
+            items = items[ids.index(frame.after_message_id) + 1 :]
+        return History(conversation_id, items)
+
+    async def drain(self, grace: float) -> None:
+        """At shutdown: let turns finish within `grace`, then stop them (saving partials)."""
+
+        async def abandon(turn: Turn) -> None:
+            detail = "the server is shutting down; send the message again"
+            await turn.emit(ErrorFrame("storage_unavailable", detail, True, turn.conversation_id))
+
+        await self.turns.drain(grace, abandon)
+
+    async def _submit(self, turn: Turn, send: Send) -> None:
+        if not self._queue_when_busy and self.turns.busy(turn.conversation_id):
+            raise FrameError("conversation_busy", _BUSY, retryable=True)
+        position = self.turns.submit(turn)
+        if position:
+            queued = Queued(turn.conversation_id, turn.message_id, position, turn.client_message_id)
+            await send(queued)
+
+    async def _execute(self, turn: Turn) -> None:
+        started = time.perf_counter()
+        try:
+            async with self._locks.hold(turn.conversation_id, wait=self._queue_when_busy):
+                reply = await self._answer(turn)
+        except ConversationBusy:
+            await turn.emit(ErrorFrame("conversation_busy", _BUSY, True, turn.conversation_id))
+        except FrameError as error:
+            frame = ErrorFrame(error.code, error.detail, error.retryable, turn.conversation_id)
+            await turn.emit(frame)
+        except Exception as error:
+            failure = classify(error)
+            logger.warning(
+                "turn.failed",
+                exc_info=failure.code == "internal_error",
+                extra={"conversation_id": turn.conversation_id, "code": failure.code},
+            )
+            await turn.emit(ErrorFrame(*failure, turn.conversation_id))
+        else:
+            if reply is not None:
+                _log_reply(turn, reply, started)
+
+    async def _answer(self, turn: Turn) -> Reply | None:
+        inputs = await self._inputs(turn)
+        if inputs is None:
+            return None
+        task = asyncio.create_task(
+            self._runner.run(
+                turn.conversation_id,
+                inputs,
+                turn.reply_id,
+                lambda: self._accepted(turn),
+                lambda delta: self._streamed(turn, delta),
+            )
+        )
+        turn.run_task = task
+        try:
+            reply = await task
+        except asyncio.CancelledError:
+            if not turn.stop_requested:
+                raise
+            reply = await self._runner.save_stopped(
+                turn.conversation_id, turn.reply_id, "".join(turn.partial)
+            )
+        await turn.emit(_reply_frame(turn.conversation_id, reply))
+        return reply
+
+    async def _inputs(self, turn: Turn) -> Sequence[BaseMessage] | None:
+        """What the graph gets for this turn; None when an earlier turn already answered it."""
+        if turn.text is None:
+            return await self._regenerate_inputs(turn)
+        if turn.client_message_id:
+            # Under the lock, so a resend racing its original (even on another server) sees it.
+            messages = await self._runner.messages(turn.conversation_id)
+            found = find_client_message(messages, turn.client_message_id, self._runner.model_name)
+            if found is not None:
+                return await self._replay(turn, found[1], found[2], found[0] == len(messages) - 1)
+        extra = {CLIENT_MESSAGE_ID: turn.client_message_id} if turn.client_message_id else {}
+        return [HumanMessage(content=turn.text, id=turn.message_id, additional_kwargs=extra)]
+
+    async def _regenerate_inputs(self, turn: Turn) -> Sequence[BaseMessage]:
+        messages = await self._runner.messages(turn.conversation_id)
+        question = last_user_message(messages)
+        if question is None:
+            raise FrameError("nothing_to_regenerate", "this conversation has no message to answer")
+        turn.message_id = question.id or ""
+        last = messages[-1]
+        # Replace the last reply (stopped, or simply unwanted) instead of stacking another.
+        return [RemoveMessage(id=last.id)] if isinstance(last, AIMessage) and last.id else []
+
+    async def _replay(
+        self, turn: Turn, stored: HumanMessage, reply: Reply | None, is_last: bool
+    ) -> Sequence[BaseMessage] | None:
+        turn.message_id = stored.id or turn.message_id
+        await self._ack(turn)
+        if reply is not None:
+            await turn.emit(_reply_frame(turn.conversation_id, reply))
+            return None
+        if is_last:
+            return []  # stored, but its turn failed: answer it now, without a second copy
+        detail = "this message was stored but its reply failed, and newer messages followed"
+        raise FrameError("nothing_to_regenerate", detail)
+
+    async def _ack(self, turn: Turn) -> None:
+        if not turn.accepted:
+            turn.accepted = True
+            await turn.emit(Ack(turn.conversation_id, turn.message_id, turn.client_message_id))
+
+    async def _accepted(self, turn: Turn) -> None:
+        """Called inside the running turn once the user's message is stored."""
+        await self._ack(turn)
+        if turn.stop_requested:
+            # Stopped while waiting: the message is stored now, so stop before any token.
+            raise asyncio.CancelledError
+
+    async def _streamed(self, turn: Turn, delta: str) -> None:
+        turn.partial.append(delta)
+        await turn.emit(Token(turn.conversation_id, turn.reply_id, delta))
+
+
+def _reply_frame(conversation_id: str, reply: Reply) -> ReplyMessage:
+    return ReplyMessage(
+        conversation_id, reply.message_id, reply.content, reply.model, stopped=reply.stopped
+    )
+
+
+def _log_reply(turn: Turn, reply: Reply, started: float) -> None:
+    logger.info(
+        "turn.completed",
+        extra={
+            "conversation_id": turn.conversation_id,
+            "model": reply.model,
+            "stopped": reply.stopped,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+        },
+    )

@@ -1,0 +1,138 @@
+"""In-process turn scheduling: each conversation is a lane whose turns run one by one."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from threadline.protocol import ServerFrame
+
+__all__ = ("Send", "Turn", "TurnManager")
+
+Send = Callable[[ServerFrame], Awaitable[None]]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Turn:
+    """One accepted request for a reply: a user message, or a regenerate (`text` None)."""
+
+    conversation_id: str
+    message_id: str
+    reply_id: str
+    text: str | None
+    client_message_id: str | None = None
+    listeners: list[Send] = field(default_factory=list)
+    accepted: bool = False
+    stop_requested: bool = False
+    partial: list[str] = field(default_factory=list)
+    run_task: asyncio.Task[Any] | None = None
+    _replay: list[ServerFrame] = field(default_factory=list)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def emit(self, frame: ServerFrame) -> None:
+        """Send `frame` to every listener, and keep it for listeners that attach later."""
+        async with self._lock:
+            self._replay.append(frame)
+            for send in list(self.listeners):
+                await send(frame)
+
+    async def attach(self, send: Send) -> None:
+        """Add a listener (a resent message, say), catching it up on what was sent so far."""
+        async with self._lock:
+            for frame in self._replay:
+                await send(frame)
+            self.listeners.append(send)
+
+    def detach(self, send: Send) -> None:
+        """Stop sending to `send` (its socket closed)."""
+        if send in self.listeners:
+            self.listeners.remove(send)
+
+
+@dataclass(eq=False)
+class _Lane:
+    queue: deque[Turn] = field(default_factory=deque)
+    current: Turn | None = None
+    worker: asyncio.Task[None] | None = None
+
+
+class TurnManager:
+    """Queues turns per conversation and runs each lane's turns in order."""
+
+    def __init__(self, execute: Callable[[Turn], Awaitable[None]]) -> None:
+        self._execute = execute
+        self._lanes: dict[str, _Lane] = {}
+
+    def busy(self, conversation_id: str) -> bool:
+        """Whether a turn of the conversation is running or waiting in this process."""
+        return conversation_id in self._lanes
+
+    def submit(self, turn: Turn) -> int:
+        """Queue `turn`; returns how many turns of its conversation are ahead of it."""
+        lane = self._lanes.get(turn.conversation_id)
+        if lane is None:
+            lane = self._lanes[turn.conversation_id] = _Lane()
+            lane.worker = asyncio.create_task(self._work(turn.conversation_id, lane))
+        lane.queue.append(turn)
+        return len(lane.queue) - 1 + (lane.current is not None)
+
+    def find(self, conversation_id: str, client_message_id: str) -> Turn | None:
+        """The running or queued turn for this client message, if any."""
+        lane = self._lanes.get(conversation_id)
+        if lane is None:
+            return None
+        turns = [lane.current, *lane.queue] if lane.current else list(lane.queue)
+        return next((t for t in turns if t.client_message_id == client_message_id), None)
+
+    def stop(self, conversation_id: str) -> bool:
+        """Stop the conversation's running turn; False if none is running."""
+        lane = self._lanes.get(conversation_id)
+        if lane is None or lane.current is None:
+            return False
+        _request_stop(lane.current)
+        return True
+
+    async def drain(self, grace: float, on_abandoned: Callable[[Turn], Awaitable[None]]) -> None:
+        """Let turns finish for up to `grace` seconds, then stop the running ones.
+
+        Args:
+            grace: Seconds to wait for every lane to empty.
+            on_abandoned: Awaited for each queued turn that will now never run.
+        """
+        workers = [lane.worker for lane in self._lanes.values() if lane.worker]
+        if not workers:
+            return
+        _, pending = await asyncio.wait(workers, timeout=grace)
+        for lane in list(self._lanes.values()):
+            while lane.queue:
+                await on_abandoned(lane.queue.popleft())
+            if lane.current:
+                _request_stop(lane.current)
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _work(self, conversation_id: str, lane: _Lane) -> None:
+        try:
+            while lane.queue:
+                lane.current = lane.queue.popleft()
+                try:
+                    await self._execute(lane.current)
+                except Exception:  # the executor reports to the client; this is a last resort
+                    logger.exception("turn.crashed", extra={"conversation_id": conversation_id})
+                finally:
+                    lane.current = None
+        finally:
+            del self._lanes[conversation_id]
+
+
+def _request_stop(turn: Turn) -> None:
+    turn.stop_requested = True
+    # Before acceptance the user's message is not stored yet: the turn stops itself right
+    # after storing it (see ChatService), so a stop never loses what the user sent.
+    if turn.accepted and turn.run_task is not None:
+        turn.run_task.cancel()
