@@ -22,6 +22,10 @@ from litestar.response import Stream
 MODEL = "openai/gpt-oss-20b"
 
 
+class CutStream(Exception):
+    """Raised inside a streaming response: uvicorn aborts the connection mid-body."""
+
+
 @dataclass
 class Fault:
     """How the fake answers one request instead of replying normally.
@@ -29,10 +33,17 @@ class Fault:
     Attributes:
         status: Answer with this HTTP error status and a Groq-style error body.
         delay: Seconds to wait before answering.
+        token_delay: Seconds to wait before each streamed token (a slow model).
+        cut_after: Drop the connection after this many tokens (no end of body).
+        truncate_after: End the body cleanly after this many tokens, with neither a
+            finish reason nor `data: [DONE]`.
     """
 
     status: int | None = None
     delay: float = 0.0
+    token_delay: float = 0.0
+    cut_after: int | None = None
+    truncate_after: int | None = None
 
 
 @dataclass
@@ -42,6 +53,8 @@ class FakeGroq:
     requests: list[dict[str, Any]] = field(default_factory=list)
     faults: deque[Fault] = field(default_factory=deque)
     url: str = ""
+    # Applies to every request that has no queued fault of its own.
+    default: Fault = field(default_factory=Fault)
 
     def reply_for(self, body: dict[str, Any]) -> str:
         """The reply text the fake gives to `body`."""
@@ -59,14 +72,14 @@ class FakeGroq:
         async def completions(request: Request[Any, Any, Any]) -> Response[Any] | Stream:
             body = msgspec.json.decode(await request.body())
             self.requests.append(body)
-            fault = self.faults.popleft() if self.faults else Fault()
+            fault = self.faults.popleft() if self.faults else self.default
             if fault.delay:
                 await asyncio.sleep(fault.delay)
             if fault.status is not None:
                 return _error(fault.status)
             text = self.reply_for(body)
             if body.get("stream"):
-                return Stream(_sse(text, body["model"]), media_type="text/event-stream")
+                return Stream(_sse(text, body["model"], fault), media_type="text/event-stream")
             return Response(_completion(text, body["model"]))
 
         return Litestar(route_handlers=[completions], logging_config=None)
@@ -108,9 +121,15 @@ def _chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> byte
     return b"data: " + msgspec.json.encode(payload) + b"\n\n"
 
 
-async def _sse(text: str, model: str) -> AsyncIterator[bytes]:
+async def _sse(text: str, model: str, fault: Fault) -> AsyncIterator[bytes]:
     yield _chunk(model, {"role": "assistant", "content": ""})
-    for word in re.findall(r"\S+\s*", text):
+    for sent, word in enumerate(re.findall(r"\S+\s*", text)):
+        if sent == fault.cut_after:
+            raise CutStream
+        if sent == fault.truncate_after:
+            return
+        if fault.token_delay:
+            await asyncio.sleep(fault.token_delay)
         yield _chunk(model, {"content": word})
     yield _chunk(model, {}, finish="stop")
     yield b"data: [DONE]\n\n"

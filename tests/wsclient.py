@@ -63,6 +63,24 @@ class ChatClient:
         assert frame["type"] == "message", frame
         return Turn(ack, tokens, frame)
 
+    async def until(self, kind: str, within: float = 10) -> list[Frame]:
+        """Read frames up to and including the first of type `kind`."""
+        frames = [await self.receive(within)]
+        while frames[-1]["type"] != kind:
+            frames.append(await self.receive(within))
+        return frames
+
+    async def history(self, conversation_id: str, after: str | None = None) -> list[Frame]:
+        """The conversation's messages, via a `history` frame."""
+        frame: Frame = {"type": "history", "conversation_id": conversation_id}
+        if after is not None:
+            frame["after_message_id"] = after
+        await self.send(**frame)
+        reply = await self.receive()
+        assert reply["type"] == "history", reply
+        messages: list[Frame] = reply["messages"]
+        return messages
+
     async def error(self, **frame: Any) -> Frame:
         """Send `frame` and return the error frame it must produce."""
         await self.send(**frame)

@@ -126,7 +126,7 @@ async def _read_frames(
             await session.on_bytes()
 
 
-class Health(msgspec.Struct):
+class Health(msgspec.Struct, omit_defaults=True):
     """Liveness or readiness."""
 
     status: Literal["ok", "ready", "unavailable"]

