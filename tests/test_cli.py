@@ -16,6 +16,7 @@ import anyio
 import httpx
 import pytest
 
+from tests.fake_groq import Fault, FakeGroq
 from tests.wsclient import connect
 
 pytestmark = pytest.mark.anyio
@@ -50,7 +51,7 @@ def _running(env: dict[str, str], cwd: Path, log: Path) -> Iterator[subprocess.P
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)  # what Ctrl-C sends
-        assert process.wait(timeout=20) == 0, log.read_text()
+            assert process.wait(timeout=20) == 0, log.read_text()
 
 
 async def _wait_ready(port: int) -> None:
@@ -107,3 +108,37 @@ def test_an_invalid_setting_stops_start_up_with_one_line_naming_it(tmp_path: Pat
         result.stderr.strip()
         == "threadline: invalid setting GROQ_TEMPERATURE: Expected `float`, got `str`"
     )
+
+
+async def test_an_acknowledged_message_survives_the_server_being_killed(
+    tmp_path: Path, database_url: str, fake_groq: FakeGroq
+) -> None:
+    fake_groq.faults.append(Fault(token_delay=0.5))  # the reply takes seconds
+    port, log = _free_port(), tmp_path / "server.log"
+    env = _env(
+        tmp_path,
+        port,
+        DATABASE_URL=database_url,
+        GROQ_API_KEY="gsk_fake",
+        GROQ_API_BASE=fake_groq.url,
+    )
+
+    with _running(env, tmp_path, log) as process:
+        await _wait_ready(port)
+        async with connect(f"127.0.0.1:{port}", "alice") as chat:
+            await chat.send(message="do not lose me")
+            ack = await chat.receive()
+            process.kill()  # SIGKILL between ack and reply: no shutdown, no cleanup
+            process.wait(timeout=10)
+
+    with _running(env, tmp_path, log):
+        await _wait_ready(port)
+        async with connect(f"127.0.0.1:{port}", "alice") as chat:
+            history = await chat.history(ack["conversation_id"])
+
+    assert ack["type"] == "ack"
+    assert history[0] == {
+        "message_id": ack["message_id"],
+        "role": "user",
+        "content": "do not lose me",
+    }
