@@ -16,7 +16,7 @@ import anyio
 import httpx
 import pytest
 
-from tests.fake_groq import Fault, FakeGroq
+from tests.fake_groq import FakeGroq, Fault
 from tests.wsclient import connect
 
 pytestmark = pytest.mark.anyio
