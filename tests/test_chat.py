@@ -116,3 +116,18 @@ async def test_an_integer_conversation_id_means_its_decimal_string(settings: Set
 
     assert error["code"] == "conversation_not_found"
     assert error["conversation_id"] == "123"
+
+
+async def test_user_ids_with_dots_and_at_signs_work_and_stay_apart(settings: Settings) -> None:
+    async with serve_threadline(settings) as address:
+        async with connect(address, "ada.lovelace@example.com") as ada:
+            conversation_id = (await ada.turn("hi")).ack["conversation_id"]
+            await ada.turn("again", conversation_id)
+        errors = []
+        for other in ("ada", "ada.lovelace", "ada_lovelace@example.com", "ada.lovelace@example"):
+            async with connect(address, other) as lookalike:
+                errors.append(
+                    await lookalike.error(message="mine?", conversation_id=conversation_id)
+                )
+
+    assert {e["code"] for e in errors} == {"conversation_not_found"}

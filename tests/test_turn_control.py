@@ -54,6 +54,25 @@ async def test_stop_keeps_the_partial_reply_and_the_conversation_continues(
     ]
 
 
+async def test_a_stop_from_another_socket_of_the_user_also_gets_the_stopped_reply(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    async with serve_threadline(settings) as address:
+        async with connect(address, "alice") as phone:
+            conversation_id = (await phone.turn("hi")).ack["conversation_id"]
+        fake_groq.faults.append(Fault(token_delay=0.05))
+        async with connect(address, "alice") as phone, connect(address, "alice") as laptop:
+            await phone.send(message=LONG, conversation_id=conversation_id)
+            await phone.until("token")
+            await laptop.send(type="stop", conversation_id=conversation_id)
+            seen_by_laptop = await laptop.until("message")
+            seen_by_phone = await phone.until("message")
+
+    assert seen_by_laptop[-1] == seen_by_phone[-1]
+    assert seen_by_laptop[-1]["stopped"] is True
+    assert seen_by_laptop[0]["type"] == "ack"  # caught up from the start of the turn
+
+
 async def test_stop_with_nothing_running_is_an_error(settings: Settings) -> None:
     async with serve_threadline(settings) as address, connect(address, "alice") as chat:
         conversation_id = (await chat.turn("hello")).ack["conversation_id"]

@@ -87,14 +87,19 @@ class ChatService:
         await self._submit(turn, send)
         return turn
 
-    def stop(self, conversation_id: str) -> None:
-        """Stop the running turn; the caller has checked ownership.
+    async def stop(self, user_id: str, conversation_id: str, send: Send) -> Turn:
+        """Stop the running turn; the stopping socket also gets the stopped reply.
 
         Raises:
             FrameError: `nothing_to_stop` when no turn of the conversation is running here.
         """
-        if not self.turns.stop(conversation_id):
+        conversation_id = await self.open(user_id, conversation_id)
+        turn = self.turns.stop(conversation_id)
+        if turn is None:
             raise FrameError("nothing_to_stop", "no reply is being generated in this conversation")
+        if send not in turn.listeners:
+            await turn.attach(send)
+        return turn
 
     async def history(self, user_id: str, frame: RequestHistory) -> History:
         """The conversation's messages, or those after `frame.after_message_id`."""

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from langgraph.store.base import BaseStore
 
-__all__ = ("ConversationIndex", "new_id")
+__all__ = ("ConversationIndex", "new_id", "user_label")
 
 
 def new_id() -> str:
@@ -15,8 +15,17 @@ def new_id() -> str:
     return secrets.token_urlsafe(16)
 
 
+def user_label(user_id: str) -> str:
+    """The user's namespace label, safe for the store.
+
+    The store forbids "." in labels and ids like e-mail addresses have them, so "%" and "."
+    are percent-encoded: reversible, so two users never share a label.
+    """
+    return user_id.replace("%", "%25").replace(".", "%2E")
+
+
 def _namespace(user_id: str) -> tuple[str, ...]:
-    return ("users", user_id, "conversations")
+    return ("users", user_label(user_id), "conversations")
 
 
 class ConversationIndex:

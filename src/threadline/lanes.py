@@ -90,13 +90,13 @@ class TurnManager:
         turns = [lane.current, *lane.queue] if lane.current else list(lane.queue)
         return next((t for t in turns if t.client_message_id == client_message_id), None)
 
-    def stop(self, conversation_id: str) -> bool:
-        """Stop the conversation's running turn; False if none is running."""
+    def stop(self, conversation_id: str) -> Turn | None:
+        """Stop the conversation's running turn and return it; None if none is running."""
         lane = self._lanes.get(conversation_id)
         if lane is None or lane.current is None:
-            return False
+            return None
         _request_stop(lane.current)
-        return True
+        return lane.current
 
     async def drain(self, grace: float, on_abandoned: Callable[[Turn], Awaitable[None]]) -> None:
         """Let turns finish for up to `grace` seconds, then stop the running ones.

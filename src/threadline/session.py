@@ -82,8 +82,9 @@ class ChatSession:
                     )
                     self._track(turn)
                 case Stop():
-                    await self._chat.open(self.user_id, frame.conversation_ref)
-                    self._chat.stop(frame.conversation_ref)
+                    self._track(
+                        await self._chat.stop(self.user_id, frame.conversation_ref, self._send)
+                    )
                 case RequestHistory():
                     await self._send(await self._chat.history(self.user_id, frame))
         except FrameError as error:
