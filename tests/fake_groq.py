@@ -19,6 +19,8 @@ import msgspec
 from litestar import Litestar, Request, Response, post
 from litestar.response import Stream
 
+from threadline.titles import TITLE_INSTRUCTION
+
 MODEL = "openai/gpt-oss-20b"
 
 
@@ -55,6 +57,10 @@ class FakeGroq:
     url: str = ""
     # Applies to every request that has no queued fault of its own.
     default: Fault = field(default_factory=Fault)
+    # Title requests (recognised by Threadline's title instruction) are kept apart, so
+    # they never take a chat turn's fault or shift its reply number.
+    title_requests: list[dict[str, Any]] = field(default_factory=list)
+    title_faults: deque[Fault] = field(default_factory=deque)
 
     def reply_for(self, body: dict[str, Any]) -> str:
         """The reply text the fake gives to `body`."""
@@ -71,6 +77,8 @@ class FakeGroq:
         @post("/openai/v1/chat/completions", status_code=200)
         async def completions(request: Request[Any, Any, Any]) -> Response[Any] | Stream:
             body = msgspec.json.decode(await request.body())
+            if _is_title_request(body):
+                return self._title(body)
             self.requests.append(body)
             fault = self.faults.popleft() if self.faults else self.default
             if fault.delay:
@@ -83,6 +91,19 @@ class FakeGroq:
             return Response(_completion(text, body["model"]))
 
         return Litestar(route_handlers=[completions], logging_config=None)
+
+    def _title(self, body: dict[str, Any]) -> Response[Any]:
+        self.title_requests.append(body)
+        fault = self.title_faults.popleft() if self.title_faults else Fault()
+        if fault.status is not None:
+            return _error(fault.status)
+        words = body["messages"][-1]["content"].split()[:3]
+        return Response(_completion(f'"Title: {" ".join(words)}"', body["model"]))
+
+
+def _is_title_request(body: dict[str, Any]) -> bool:
+    first = body["messages"][0]
+    return bool(first["role"] == "system" and first["content"] == TITLE_INSTRUCTION)
 
 
 def _error(status: int) -> Response[Any]:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import anyio
@@ -137,8 +138,6 @@ async def test_an_acknowledged_message_survives_the_server_being_killed(
             history = await chat.history(ack["conversation_id"])
 
     assert ack["type"] == "ack"
-    assert history[0] == {
-        "message_id": ack["message_id"],
-        "role": "user",
-        "content": "do not lose me",
-    }
+    stored = history[0]
+    assert datetime.fromisoformat(stored.pop("created_at"))
+    assert stored == {"message_id": ack["message_id"], "role": "user", "content": "do not lose me"}

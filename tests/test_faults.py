@@ -14,7 +14,7 @@ import pytest
 
 from tests.fake_groq import FakeGroq, Fault
 from tests.serving import serve_threadline
-from tests.wsclient import ChatClient, connect
+from tests.wsclient import ChatClient, Frame, connect
 from threadline.settings import Secret, Settings
 
 with warnings.catch_warnings():
@@ -155,7 +155,9 @@ async def test_a_database_restart_gives_storage_unavailable_then_recovers(
         with anyio.fail_after(20):
             while (await _get(address, "/ready")).status_code != 200:  # noqa: ASYNC110 - polls a server
                 await anyio.sleep(0.2)
-        after = await chat.turn("after the outage", conversation_id)
+        # The pool may need a moment more to refill; clients retry retryable errors, and the
+        # same client_message_id makes every retry safe.
+        after = await _until_answered(chat, conversation_id, "after the outage")
         history = await chat.history(conversation_id)
 
     assert ready_before.json() == {"status": "ready"}
@@ -165,12 +167,28 @@ async def test_a_database_restart_gives_storage_unavailable_then_recovers(
     assert ready_during.status_code == 503
     assert ready_during.json()["status"] == "unavailable"
     assert health_during.json() == {"status": "ok"}
-    assert after.reply["type"] == "message"
+    assert after["content"] == "Reply 2: after the outage"
     # Nothing half-written: the outage turn left no trace.
     assert [m["content"] for m in history if m["role"] == "user"] == [
         "before the outage",
         "after the outage",
     ]
+
+
+async def _until_answered(chat: ChatClient, conversation_id: str, message: str) -> Frame:
+    frame = {
+        "message": message,
+        "conversation_id": conversation_id,
+        "client_message_id": "retry-me",
+    }
+    with anyio.fail_after(30):
+        while True:
+            await chat.send(**frame)
+            outcome = (await chat.until_any("message", "error"))[-1]
+            if outcome["type"] == "message":
+                return outcome
+            assert outcome["code"] == "storage_unavailable", outcome
+            await anyio.sleep(0.5)
 
 
 def _socket_args(server: postgres_server.PostgresServer) -> str:

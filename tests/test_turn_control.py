@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 import anyio
 import msgspec
@@ -216,6 +217,10 @@ async def test_history_after_a_message_id_returns_only_what_followed(settings: S
             type="history", conversation_id=conversation_id, after_message_id="nope"
         )
 
+    stamps = [datetime.fromisoformat(m.pop("created_at")) for m in everything]
+    assert stamps == sorted(stamps)
+    for message in after_first_reply:
+        message.pop("created_at")
     assert everything[0] == {
         "message_id": first.ack["message_id"],
         "role": "user",

@@ -65,8 +65,12 @@ class ChatClient:
 
     async def until(self, kind: str, within: float = 10) -> list[Frame]:
         """Read frames up to and including the first of type `kind`."""
+        return await self.until_any(kind, within=within)
+
+    async def until_any(self, *kinds: str, within: float = 10) -> list[Frame]:
+        """Read frames up to and including the first whose type is one of `kinds`."""
         frames = [await self.receive(within)]
-        while frames[-1]["type"] != kind:
+        while frames[-1]["type"] not in kinds:
             frames.append(await self.receive(within))
         return frames
 

@@ -11,12 +11,15 @@ from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.store.postgres.aio import AsyncPostgresStore
 from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
 from psycopg import AsyncConnection
 
+from threadline.api import ConversationsController
 from threadline.chat import ChatService
-from threadline.conversations import ConversationIndex
+from threadline.conversations import INDEX_MIGRATION, ConversationIndex
 from threadline.database import Pool, database_url, open_pool
 from threadline.graph import build_graph
+from threadline.http_errors import exception_handlers
 from threadline.llm import chat_model
 from threadline.locks import ConversationLocks
 from threadline.offline import OFFLINE_MODEL_NAME
@@ -28,6 +31,8 @@ from threadline.settings import Settings, load_settings
 from threadline.turns import TurnRunner
 
 __all__ = ("Services", "create_app")
+
+__version__ = "0.1.0"
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +57,7 @@ async def _setup_schema(url: str, saver: AsyncPostgresSaver, store: AsyncPostgre
         await lock.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK_KEY,))
         await saver.setup()
         await store.setup()
+        await lock.execute(INDEX_MIGRATION)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -94,8 +100,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     # logging_config=None: logging is configured once by the CLI (JSON lines), not per app.
     return Litestar(
-        route_handlers=[chat_socket, user_status, health, ready],
+        route_handlers=[chat_socket, user_status, health, ready, ConversationsController],
         lifespan=[lifespan],
+        exception_handlers=exception_handlers,
+        openapi_config=OpenAPIConfig(
+            title="Threadline", version=__version__, path="/schema", render_plugins=[]
+        ),
         logging_config=None,
     )
 
@@ -111,8 +121,9 @@ def _chat_service(
     graph = build_graph(model, saver, settings.system_prompt, retry)
     model_name = OFFLINE_MODEL_NAME if settings.offline else settings.groq_model
     return ChatService(
-        ConversationIndex(store),
+        ConversationIndex(store, pool),
         TurnRunner(graph, model_name, settings.turn_timeout),
         ConversationLocks(pool),
+        title_model=None if settings.offline else model,
         queue_when_busy=settings.busy_policy == "queue",
     )

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, RemoveMessage
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage, RemoveMessage
 
-from threadline.conversations import ConversationIndex, new_id
+from threadline.conversations import ConversationIndex, new_id, now
 from threadline.errors import classify
+from threadline.graph import CREATED_AT
 from threadline.lanes import Send, Turn, TurnManager
 from threadline.locks import ConversationBusy, ConversationLocks
 from threadline.protocol import (
@@ -24,24 +27,26 @@ from threadline.protocol import (
     SendMessage,
     Token,
 )
+from threadline.titles import make_title
 from threadline.transcript import (
     CLIENT_MESSAGE_ID,
     find_client_message,
     history_items,
     last_user_message,
+    visible,
 )
-from threadline.turns import Reply, TurnRunner
+from threadline.turns import Reply, TurnRunner, reply_of
 
-__all__ = ("ChatService",)
+__all__ = ("NOT_FOUND", "ChatService")
 
 logger = logging.getLogger(__name__)
 
-_NOT_FOUND = "no conversation with this id exists for this user"
+NOT_FOUND = "no conversation with this id exists for this user"
 _BUSY = "this conversation is still answering an earlier message"
 
 
 class ChatService:
-    """Everything a socket can ask of a conversation, with ownership checked first."""
+    """Everything a client can ask of a conversation, with ownership checked first."""
 
     def __init__(
         self,
@@ -49,12 +54,15 @@ class ChatService:
         runner: TurnRunner,
         locks: ConversationLocks,
         *,
+        title_model: BaseChatModel | None = None,
         queue_when_busy: bool = True,
     ) -> None:
-        self._index = index
-        self._runner = runner
+        self.index = index
+        self.runner = runner
         self._locks = locks
+        self._title_model = title_model
         self._queue_when_busy = queue_when_busy
+        self._background: set[asyncio.Task[None]] = set()
         self.turns = TurnManager(self._execute)
 
     async def open(self, user_id: str, conversation_id: str | None) -> str:
@@ -64,9 +72,9 @@ class ChatService:
             FrameError: `conversation_not_found`, also for another user's conversation.
         """
         if conversation_id is None:
-            return await self._index.create(user_id)
-        if not await self._index.owns(user_id, conversation_id):
-            raise FrameError("conversation_not_found", _NOT_FOUND)
+            return await self.index.create(user_id)
+        if not await self.index.owns(user_id, conversation_id):
+            raise FrameError("conversation_not_found", NOT_FOUND)
         return conversation_id
 
     async def send_message(self, user_id: str, frame: SendMessage, send: Send) -> Turn:
@@ -76,14 +84,14 @@ class ChatService:
         if client_id and (earlier := self.turns.find(conversation_id, client_id)):
             await earlier.attach(send)
             return earlier
-        turn = Turn(conversation_id, new_id(), new_id(), frame.message, client_id, [send])
+        turn = Turn(user_id, conversation_id, new_id(), new_id(), frame.message, client_id, [send])
         await self._submit(turn, send)
         return turn
 
     async def regenerate(self, user_id: str, conversation_id: str, send: Send) -> Turn:
         """Queue a turn that answers the last user message again."""
         conversation_id = await self.open(user_id, conversation_id)
-        turn = Turn(conversation_id, "", new_id(), None, None, [send])
+        turn = Turn(user_id, conversation_id, "", new_id(), None, None, [send])
         await self._submit(turn, send)
         return turn
 
@@ -104,7 +112,7 @@ class ChatService:
     async def history(self, user_id: str, frame: RequestHistory) -> History:
         """The conversation's messages, or those after `frame.after_message_id`."""
         conversation_id = await self.open(user_id, frame.conversation_ref)
-        items = history_items(await self._runner.messages(conversation_id), self._runner.model_name)
+        items = history_items(await self.runner.messages(conversation_id), self.runner.model_name)
         if frame.after_message_id is not None:
             ids = [item.message_id for item in items]
             if frame.after_message_id not in ids:
@@ -112,6 +120,22 @@ class ChatService:
                 raise FrameError("invalid_frame", detail)
             items = items[ids.index(frame.after_message_id) + 1 :]
         return History(conversation_id, items)
+
+    async def delete(self, user_id: str, conversation_id: str) -> None:
+        """Delete the conversation: its live turn is stopped first, then the thread goes.
+
+        Raises:
+            FrameError: `conversation_not_found`.
+        """
+        await self.open(user_id, conversation_id)
+        # Index entry first: from here on no server accepts a message for it.
+        await self.index.delete(user_id, conversation_id)
+        await self.turns.cancel(conversation_id, _abandon_deleted)
+        # Under the lock, so a turn still running on another server finishes first; turns
+        # queued elsewhere find the conversation gone when they get the lock.
+        async with self._locks.hold(conversation_id):
+            await self.runner.delete(conversation_id)
+        logger.info("conversation.deleted", extra={"conversation_id": conversation_id})
 
     async def drain(self, grace: float) -> None:
         """At shutdown: let turns finish within `grace`, then stop them (saving partials)."""
@@ -121,6 +145,8 @@ class ChatService:
             await turn.emit(ErrorFrame("storage_unavailable", detail, True, turn.conversation_id))
 
         await self.turns.drain(grace, abandon)
+        if self._background:
+            await asyncio.wait(self._background, timeout=max(grace, 0.1))
 
     async def _submit(self, turn: Turn, send: Send) -> None:
         if not self._queue_when_busy and self.turns.busy(turn.conversation_id):
@@ -134,6 +160,8 @@ class ChatService:
         started = time.perf_counter()
         try:
             async with self._locks.hold(turn.conversation_id, wait=self._queue_when_busy):
+                if not await self.index.owns(turn.user_id, turn.conversation_id):
+                    raise FrameError("conversation_not_found", NOT_FOUND)  # deleted meanwhile
                 reply = await self._answer(turn)
         except ConversationBusy:
             await turn.emit(ErrorFrame("conversation_busy", _BUSY, True, turn.conversation_id))
@@ -151,19 +179,14 @@ class ChatService:
         else:
             if reply is not None:
                 _log_reply(turn, reply, started)
+        await self._record(turn)
 
     async def _answer(self, turn: Turn) -> Reply | None:
         inputs = await self._inputs(turn)
         if inputs is None:
             return None
         task = asyncio.create_task(
-            self._runner.run(
-                turn.conversation_id,
-                inputs,
-                turn.reply_id,
-                lambda: self._accepted(turn),
-                lambda delta: self._streamed(turn, delta),
-            )
+            self.runner.run(turn.conversation_id, inputs, turn.reply_id, _Progress(self, turn))
         )
         turn.run_task = task
         try:
@@ -171,9 +194,10 @@ class ChatService:
         except asyncio.CancelledError:
             if not turn.stop_requested:
                 raise
-            reply = await self._runner.save_stopped(
-                turn.conversation_id, turn.reply_id, "".join(turn.partial)
-            )
+            partial = "".join(turn.partial)
+            stopped = await self.runner.save_stopped(turn.conversation_id, turn.reply_id, partial)
+            turn.messages = [*turn.messages, stopped]
+            reply = reply_of(stopped, self.runner.model_name)
         await turn.emit(_reply_frame(turn.conversation_id, reply))
         return reply
 
@@ -183,15 +207,17 @@ class ChatService:
             return await self._regenerate_inputs(turn)
         if turn.client_message_id:
             # Under the lock, so a resend racing its original (even on another server) sees it.
-            messages = await self._runner.messages(turn.conversation_id)
-            found = find_client_message(messages, turn.client_message_id, self._runner.model_name)
+            messages = await self.runner.messages(turn.conversation_id)
+            found = find_client_message(messages, turn.client_message_id, self.runner.model_name)
             if found is not None:
                 return await self._replay(turn, found[1], found[2], found[0] == len(messages) - 1)
-        extra = {CLIENT_MESSAGE_ID: turn.client_message_id} if turn.client_message_id else {}
+        extra = {CREATED_AT: now()}
+        if turn.client_message_id:
+            extra[CLIENT_MESSAGE_ID] = turn.client_message_id
         return [HumanMessage(content=turn.text, id=turn.message_id, additional_kwargs=extra)]
 
     async def _regenerate_inputs(self, turn: Turn) -> Sequence[BaseMessage]:
-        messages = await self._runner.messages(turn.conversation_id)
+        messages = await self.runner.messages(turn.conversation_id)
         question = last_user_message(messages)
         if question is None:
             raise FrameError("nothing_to_regenerate", "this conversation has no message to answer")
@@ -204,7 +230,7 @@ class ChatService:
         self, turn: Turn, stored: HumanMessage, reply: Reply | None, is_last: bool
     ) -> Sequence[BaseMessage] | None:
         turn.message_id = stored.id or turn.message_id
-        await self._ack(turn)
+        await self.ack(turn)
         if reply is not None:
             await turn.emit(_reply_frame(turn.conversation_id, reply))
             return None
@@ -213,21 +239,64 @@ class ChatService:
         detail = "this message was stored but its reply failed, and newer messages followed"
         raise FrameError("nothing_to_regenerate", detail)
 
-    async def _ack(self, turn: Turn) -> None:
+    async def ack(self, turn: Turn) -> None:
+        """Tell the turn's listeners, once, that its message is stored."""
         if not turn.accepted:
             turn.accepted = True
             await turn.emit(Ack(turn.conversation_id, turn.message_id, turn.client_message_id))
 
-    async def _accepted(self, turn: Turn) -> None:
-        """Called inside the running turn once the user's message is stored."""
-        await self._ack(turn)
-        if turn.stop_requested:
+    async def _record(self, turn: Turn) -> None:
+        """Update the conversation's index entry from what the turn left in the thread."""
+        shown = visible(turn.messages)
+        if not shown:
+            return
+        try:
+            await self.index.record_activity(
+                turn.user_id, turn.conversation_id, len(shown), str(shown[-1].text)
+            )
+        except Exception as error:  # noqa: BLE001 - the turn itself is done and delivered
+            logger.warning("index.update_failed", extra={"error": type(error).__name__})
+            return
+        users = [m for m in shown if isinstance(m, HumanMessage)]
+        if len(users) == 1 and turn.text is not None:
+            self._in_background(self._title(turn.user_id, turn.conversation_id, str(users[0].text)))
+
+    async def _title(self, user_id: str, conversation_id: str, first_message: str) -> None:
+        title = await make_title(self._title_model, first_message)
+        try:
+            await self.index.set_title(user_id, conversation_id, title, "auto")
+        except Exception as error:  # noqa: BLE001 - a title is a nicety
+            logger.warning("title.store_failed", extra={"error": type(error).__name__})
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+
+class _Progress:
+    """Relays a running turn's progress to its listeners."""
+
+    def __init__(self, chat: ChatService, turn: Turn) -> None:
+        self._chat = chat
+        self._turn = turn
+
+    async def accepted(self) -> None:
+        await self._chat.ack(self._turn)
+        if self._turn.stop_requested:
             # Stopped while waiting: the message is stored now, so stop before any token.
             raise asyncio.CancelledError
 
-    async def _streamed(self, turn: Turn, delta: str) -> None:
-        turn.partial.append(delta)
-        await turn.emit(Token(turn.conversation_id, turn.reply_id, delta))
+    async def delta(self, text: str) -> None:
+        self._turn.partial.append(text)
+        await self._turn.emit(Token(self._turn.conversation_id, self._turn.reply_id, text))
+
+    def state(self, messages: list[AnyMessage]) -> None:
+        self._turn.messages = messages
+
+
+async def _abandon_deleted(turn: Turn) -> None:
+    await turn.emit(ErrorFrame("conversation_not_found", NOT_FOUND, False, turn.conversation_id))
 
 
 def _reply_frame(conversation_id: str, reply: Reply) -> ReplyMessage:

@@ -11,7 +11,7 @@ import psycopg_pool
 
 from threadline.protocol import ErrorCode
 
-__all__ = ("IncompleteReply", "TurnFailure", "classify", "is_transient_llm_error")
+__all__ = ("STORAGE_ERRORS", "IncompleteReply", "TurnFailure", "classify", "is_transient_llm_error")
 
 
 class IncompleteReply(Exception):
@@ -26,7 +26,7 @@ class TurnFailure(NamedTuple):
     retryable: bool
 
 
-_STORAGE_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError, psycopg_pool.PoolTimeout)
+STORAGE_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError, psycopg_pool.PoolTimeout)
 
 
 def is_transient_llm_error(error: BaseException) -> bool:
@@ -57,6 +57,6 @@ def classify(error: BaseException) -> TurnFailure:  # noqa: PLR0911 - a flat dis
         return TurnFailure("llm_unavailable", "the model provider could not be reached", True)
     if isinstance(error, TimeoutError):
         return TurnFailure("llm_unavailable", "the model did not answer in time", True)
-    if isinstance(error, _STORAGE_ERRORS):
+    if isinstance(error, STORAGE_ERRORS):
         return TurnFailure("storage_unavailable", "the database is unavailable", True)
     return TurnFailure("internal_error", "the server failed to complete this turn", False)

@@ -11,9 +11,14 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
+from threadline.conversations import now
 from threadline.retry import RetryPolicy, stream_reply
 
-__all__ = ("RESPOND_NODE", "ChatGraph", "build_graph")
+__all__ = ("CREATED_AT", "RESPOND_NODE", "ChatGraph", "build_graph")
+
+# Where a message keeps the time it was written (additional_kwargs for the user's,
+# response_metadata for the assistant's).
+CREATED_AT = "created_at"
 
 RESPOND_NODE = "respond"
 
@@ -44,6 +49,7 @@ def build_graph(
         reply = await stream_reply(model, history, config, retry)
         # The reply's id is chosen before the turn so streamed tokens can name it.
         reply.id = config.get("configurable", {}).get("reply_id")
+        reply.response_metadata[CREATED_AT] = now()
         return {"messages": [reply]}
 
     builder = StateGraph(MessagesState)

@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from langchain_core.messages import AnyMessage
+
 from threadline.protocol import ServerFrame
 
 __all__ = ("Send", "Turn", "TurnManager")
@@ -22,12 +24,15 @@ logger = logging.getLogger(__name__)
 class Turn:
     """One accepted request for a reply: a user message, or a regenerate (`text` None)."""
 
+    user_id: str
     conversation_id: str
     message_id: str
     reply_id: str
     text: str | None
     client_message_id: str | None = None
     listeners: list[Send] = field(default_factory=list)
+    # The thread's messages as of the turn's latest step.
+    messages: list[AnyMessage] = field(default_factory=list)
     accepted: bool = False
     stop_requested: bool = False
     partial: list[str] = field(default_factory=list)
@@ -97,6 +102,20 @@ class TurnManager:
             return None
         _request_stop(lane.current)
         return lane.current
+
+    async def cancel(
+        self, conversation_id: str, on_abandoned: Callable[[Turn], Awaitable[None]]
+    ) -> None:
+        """Drop the conversation's queued turns, stop its running one, and wait for it."""
+        lane = self._lanes.get(conversation_id)
+        if lane is None:
+            return
+        while lane.queue:
+            await on_abandoned(lane.queue.popleft())
+        if lane.current:
+            _request_stop(lane.current)
+        if lane.worker:
+            await asyncio.gather(lane.worker, return_exceptions=True)
 
     async def drain(self, grace: float, on_abandoned: Callable[[Turn], Awaitable[None]]) -> None:
         """Let turns finish for up to `grace` seconds, then stop the running ones.

@@ -139,6 +139,7 @@ class HistoryItem(msgspec.Struct, omit_defaults=True):
     message_id: str
     role: Literal["user", "assistant"]
     content: str
+    created_at: str | None = None
     stopped: bool = False
     model: str | None = None
     client_message_id: str | None = None

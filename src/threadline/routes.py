@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import msgspec
 from litestar import Response, WebSocket, get, websocket
 from litestar.exceptions import WebSocketDisconnect
-from litestar.params import FromPath, PathParameter
+from litestar.params import FromPath
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE, WS_1008_POLICY_VIOLATION
 
+from threadline.params import USER_ID_PATTERN, UserId
 from threadline.protocol import ErrorFrame, ServerFrame, encode
 from threadline.session import ChatSession
 
@@ -26,10 +27,7 @@ __all__ = ("ConnectionStatus", "Health", "chat_socket", "health", "ready", "user
 
 logger = logging.getLogger(__name__)
 
-USER_ID_PATTERN = r"^[A-Za-z0-9_.@:-]{1,128}$"
 _user_id = re.compile(USER_ID_PATTERN)
-
-UserId = Annotated[str, PathParameter(pattern=USER_ID_PATTERN, description="The user's id.")]
 
 
 def _services(state: State) -> Services:

@@ -6,34 +6,51 @@ from collections.abc import Sequence
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 
+from threadline.graph import CREATED_AT
 from threadline.protocol import HistoryItem
 from threadline.turns import Reply, reply_of
 
-__all__ = ("CLIENT_MESSAGE_ID", "find_client_message", "history_items", "last_user_message")
+__all__ = (
+    "CLIENT_MESSAGE_ID",
+    "find_client_message",
+    "history_items",
+    "last_user_message",
+    "visible",
+)
 
 # Where a user message keeps the client's own id, for recognising a resend.
 CLIENT_MESSAGE_ID = "client_message_id"
 
 
+def visible(messages: Sequence[AnyMessage]) -> list[HumanMessage | AIMessage]:
+    """The messages a user sees: theirs and the assistant's."""
+    return [m for m in messages if isinstance(m, HumanMessage | AIMessage)]
+
+
+def _item(message: HumanMessage | AIMessage, default_model: str) -> HistoryItem:
+    if isinstance(message, HumanMessage):
+        kwargs = message.additional_kwargs
+        return HistoryItem(
+            message.id or "",
+            "user",
+            str(message.text),
+            created_at=kwargs.get(CREATED_AT),
+            client_message_id=kwargs.get(CLIENT_MESSAGE_ID),
+        )
+    reply = reply_of(message, default_model)
+    return HistoryItem(
+        reply.message_id,
+        "assistant",
+        reply.content,
+        created_at=message.response_metadata.get(CREATED_AT),
+        stopped=reply.stopped,
+        model=reply.model,
+    )
+
+
 def history_items(messages: Sequence[AnyMessage], default_model: str) -> list[HistoryItem]:
     """The user and assistant messages as history items, in order."""
-    items: list[HistoryItem] = []
-    for message in messages:
-        if isinstance(message, HumanMessage):
-            client_id = message.additional_kwargs.get(CLIENT_MESSAGE_ID)
-            items.append(
-                HistoryItem(
-                    message.id or "", "user", str(message.text), client_message_id=client_id
-                )
-            )
-        elif isinstance(message, AIMessage):
-            reply = reply_of(message, default_model)
-            items.append(
-                HistoryItem(
-                    reply.message_id, "assistant", reply.content, reply.stopped, reply.model
-                )
-            )
-    return items
+    return [_item(message, default_model) for message in visible(messages)]
 
 
 def find_client_message(

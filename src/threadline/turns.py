@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
-from typing import NamedTuple, cast
+from collections.abc import Sequence
+from typing import NamedTuple, Protocol, cast
 
 from langchain_core.messages import AIMessage, AIMessageChunk, AnyMessage, BaseMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import MessagesState
 
-from threadline.graph import RESPOND_NODE, ChatGraph
+from threadline.conversations import now
+from threadline.graph import CREATED_AT, RESPOND_NODE, ChatGraph
 
-__all__ = ("STOPPED", "Reply", "TurnRunner")
+__all__ = ("STOPPED", "Reply", "TurnListener", "TurnRunner", "reply_of")
 
 # Marks, in `response_metadata`, a reply the user stopped before it was finished.
 STOPPED = "stopped"
-
-OnDelta = Callable[[str], Awaitable[None]]
-OnAccepted = Callable[[], Awaitable[None]]
 
 
 class Reply(NamedTuple):
@@ -28,6 +26,19 @@ class Reply(NamedTuple):
     content: str
     model: str
     stopped: bool = False
+
+
+class TurnListener(Protocol):
+    """What a running turn reports, in order."""
+
+    async def accepted(self) -> None:
+        """The turn's inputs are durably stored; no token has been sent yet."""
+
+    async def delta(self, text: str) -> None:
+        """A streamed piece of the reply."""
+
+    def state(self, messages: list[AnyMessage]) -> None:
+        """The thread's messages after a step (the inputs applied, then the reply)."""
 
 
 def reply_of(message: AIMessage, default_model: str) -> Reply:
@@ -58,8 +69,7 @@ class TurnRunner:
         conversation_id: str,
         inputs: Sequence[BaseMessage],
         reply_id: str,
-        on_accepted: OnAccepted,
-        on_delta: OnDelta,
+        listener: TurnListener,
     ) -> Reply:
         """Apply `inputs` to the thread and produce the assistant's reply.
 
@@ -67,8 +77,7 @@ class TurnRunner:
             conversation_id: The thread to continue.
             inputs: Messages to add (or `RemoveMessage`s) before the model answers.
             reply_id: The id the reply is stored under, known before the first token.
-            on_accepted: Awaited once the inputs are durably stored, before any token.
-            on_delta: Awaited with each streamed piece of the reply, in order.
+            listener: Told of acceptance, each token and each new state, in order.
 
         Returns:
             The reply, after its checkpoint is written.
@@ -86,19 +95,21 @@ class TurnRunner:
             async for part in self._graph.astream(
                 state,
                 _config(conversation_id, reply_id),
-                stream_mode=["tasks", "messages", "updates"],
+                stream_mode=["values", "tasks", "messages", "updates"],
                 durability="sync",
                 version="v2",
             ):
-                if part["type"] == "tasks" and not accepted:
+                if part["type"] == "values":
+                    listener.state(part["data"]["messages"])
+                elif part["type"] == "tasks" and not accepted:
                     accepted = True
-                    await on_accepted()
+                    await listener.accepted()
                 elif part["type"] == "messages":
                     chunk, _ = part["data"]
                     # Only streamed chunks are tokens; LangGraph also emits the finished
                     # message in this mode. `.text` is a str subclass msgspec won't encode.
                     if isinstance(chunk, AIMessageChunk) and (delta := str(chunk.text)):
-                        await on_delta(delta)
+                        await listener.delta(delta)
                 elif part["type"] == "updates" and RESPOND_NODE in part["data"]:
                     final = part["data"][RESPOND_NODE]["messages"][-1]
         if final is None:
@@ -112,15 +123,23 @@ class TurnRunner:
         messages: list[AnyMessage] = snapshot.values.get("messages", [])
         return messages
 
-    async def save_stopped(self, conversation_id: str, reply_id: str, content: str) -> Reply:
+    async def save_stopped(self, conversation_id: str, reply_id: str, content: str) -> AIMessage:
         """Store what was streamed of a stopped reply as the assistant's message.
 
         It is written as the graph node's own output, so the thread stays valid and the
         next turn (and the model) sees the partial reply like any other.
         """
-        metadata = {"model_name": self.model_name, STOPPED: True}
+        metadata = {"model_name": self.model_name, STOPPED: True, CREATED_AT: now()}
         message = AIMessage(content=content, id=reply_id, response_metadata=metadata)
         await self._graph.aupdate_state(
             _config(conversation_id), {"messages": [message]}, as_node=RESPOND_NODE
         )
-        return reply_of(message, self.model_name)
+        return message
+
+    async def delete(self, conversation_id: str) -> None:
+        """Delete the thread: every checkpoint and pending write of the conversation."""
+        checkpointer = self._graph.checkpointer
+        if checkpointer is None or isinstance(checkpointer, bool):
+            msg = "the graph was compiled without a checkpointer"
+            raise RuntimeError(msg)
+        await checkpointer.adelete_thread(conversation_id)

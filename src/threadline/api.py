@@ -1,0 +1,146 @@
+"""The conversations REST API: list, read, rename and delete, each for its owner only."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import msgspec
+from litestar import Controller, delete, get, patch
+from litestar.exceptions import HTTPException
+from litestar.params import JSONBody, QueryParameter
+from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_404_NOT_FOUND
+
+from threadline.chat import NOT_FOUND
+from threadline.conversations import ConversationSummary, InvalidCursor, Page
+from threadline.params import ConversationId, UserId
+from threadline.protocol import FrameError, HistoryItem
+from threadline.titles import MAX_TITLE_CHARS
+from threadline.transcript import history_items
+
+if TYPE_CHECKING:
+    from litestar.datastructures import State
+
+    from threadline.chat import ChatService
+
+__all__ = ("ApiError", "ConversationDetail", "ConversationsController", "Rename")
+
+
+class ApiError(HTTPException):
+    """An error answered as `{"code", "detail"}` with a stable code."""
+
+    def __init__(self, status_code: int, code: str, detail: str, field: str | None = None) -> None:
+        super().__init__(detail=detail, status_code=status_code)
+        self.code = code
+        self.field = field
+
+
+def _not_found() -> ApiError:
+    return ApiError(HTTP_404_NOT_FOUND, "conversation_not_found", NOT_FOUND)
+
+
+class Rename(msgspec.Struct, forbid_unknown_fields=True):
+    """A new title: 1-200 characters once surrounding whitespace is trimmed."""
+
+    title: str
+
+
+class ConversationDetail(ConversationSummary, kw_only=True):
+    """A conversation's summary and a page of its messages, oldest first."""
+
+    messages: list[HistoryItem]
+    # Pass as `before` to get the page of older messages; null at the start.
+    next_before: str | None
+
+
+def _chat(state: State) -> ChatService:
+    chat: ChatService = state.services.chat
+    return chat
+
+
+class ConversationsController(Controller):
+    """`/users/{user_id}/conversations`: a chat sidebar's data."""
+
+    path = "/users/{user_id:str}/conversations"
+    tags = ["conversations"]  # noqa: RUF012 - Litestar's declared attribute type
+
+    @get("/")
+    async def list_conversations(
+        self,
+        state: State,
+        user_id: UserId,
+        limit: Annotated[int, QueryParameter(ge=1, le=100, description="Page size.")] = 20,
+        cursor: Annotated[
+            str | None,
+            QueryParameter(max_length=512, description="`next_cursor` of the last page."),
+        ] = None,
+    ) -> Page:
+        """List the user's conversations, newest activity first."""
+        try:
+            return await _chat(state).index.list(user_id, limit, cursor)
+        except InvalidCursor:
+            raise ApiError(
+                HTTP_400_BAD_REQUEST,
+                "invalid_request",
+                "cursor: not a cursor this server issued",
+                "cursor",
+            ) from None
+
+    @get("/{conversation_id:str}")
+    async def get_conversation(
+        self,
+        state: State,
+        user_id: UserId,
+        conversation_id: ConversationId,
+        limit: Annotated[int, QueryParameter(ge=1, le=500, description="Messages per page.")] = 100,
+        before: Annotated[
+            str | None,
+            QueryParameter(max_length=128, description="Return messages before this message id."),
+        ] = None,
+    ) -> ConversationDetail:
+        """A conversation's metadata and its latest messages (or those before `before`)."""
+        chat = _chat(state)
+        summary = await chat.index.get(user_id, conversation_id)
+        if summary is None:
+            raise _not_found()
+        items = history_items(await chat.runner.messages(conversation_id), chat.runner.model_name)
+        end = len(items)
+        if before is not None:
+            ids = [item.message_id for item in items]
+            if before not in ids:
+                raise ApiError(
+                    HTTP_400_BAD_REQUEST,
+                    "invalid_request",
+                    "before: not a message of this conversation",
+                    "before",
+                )
+            end = ids.index(before)
+        start = max(0, end - limit)
+        return ConversationDetail(
+            **msgspec.structs.asdict(summary),
+            messages=items[start:end],
+            next_before=items[start].message_id if start > 0 else None,
+        )
+
+    @patch("/{conversation_id:str}")
+    async def rename_conversation(
+        self, state: State, user_id: UserId, conversation_id: ConversationId, data: JSONBody[Rename]
+    ) -> ConversationSummary:
+        """Set the title; an automatic title never replaces it afterwards."""
+        title = data.title.strip()
+        if not 1 <= len(title) <= MAX_TITLE_CHARS:
+            detail = f"title: must be 1-{MAX_TITLE_CHARS} characters after trimming whitespace"
+            raise ApiError(HTTP_400_BAD_REQUEST, "invalid_request", detail, "title")
+        summary = await _chat(state).index.set_title(user_id, conversation_id, title, "user")
+        if summary is None:
+            raise _not_found()
+        return summary
+
+    @delete("/{conversation_id:str}")
+    async def delete_conversation(
+        self, state: State, user_id: UserId, conversation_id: ConversationId
+    ) -> None:
+        """Delete the conversation and its whole thread; a live turn is stopped first."""
+        try:
+            await _chat(state).delete(user_id, conversation_id)
+        except FrameError:
+            raise _not_found() from None

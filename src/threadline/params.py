@@ -1,0 +1,23 @@
+"""Path parameters shared by the HTTP and WebSocket routes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar.params import PathParameter
+
+__all__ = ("CONVERSATION_ID_PATTERN", "USER_ID_PATTERN", "ConversationId", "UserId")
+
+USER_ID_PATTERN = r"^[A-Za-z0-9_.@:-]{1,128}$"
+CONVERSATION_ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
+
+UserId = Annotated[
+    str,
+    PathParameter(
+        pattern=USER_ID_PATTERN,
+        description="The user's id: 1-128 letters, digits and _ . @ : -",
+    ),
+]
+ConversationId = Annotated[
+    str, PathParameter(pattern=CONVERSATION_ID_PATTERN, description="The conversation's id.")
+]
