@@ -30,7 +30,7 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-def _with_database(url: str, name: str) -> str:
+def with_database(url: str, name: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{name}"))
 
@@ -66,7 +66,7 @@ def template_url(postgres_url: str) -> str:
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {TEMPLATE}")
         conn.execute(f"CREATE DATABASE {TEMPLATE}")
-    url = _with_database(postgres_url, TEMPLATE)
+    url = with_database(postgres_url, TEMPLATE)
     asyncio.run(_migrate(url))
     return url
 
@@ -77,7 +77,7 @@ def database_url(postgres_url: str, template_url: str) -> Iterator[str]:
     name = f"test_{secrets.token_hex(6)}"
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
-    yield _with_database(postgres_url, name)
+    yield with_database(postgres_url, name)
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 

@@ -41,6 +41,14 @@ async def _assert_still_chatting(chat: ChatClient) -> None:
         ('{"message": "hi", "conversation_id": ""}', "invalid_frame", "$.conversation_id"),
         ('{"message": "hi", "client_message_id": 7}', "invalid_frame", "$.client_message_id"),
         ('{"message": "hi", "conversationId": "x"}', "invalid_frame", "unknown field"),
+        ('{"message": "nul \\u0000 byte"}', "invalid_frame", "must not contain NUL"),
+        ('{"message": "hi", "conversation_id": "a b"}', "invalid_frame", "$.conversation_id"),
+        ('{"message": "hi", "conversation_id": "x\\u0000"}', "invalid_frame", "$.conversation_id"),
+        (
+            '{"message": "hi", "client_message_id": "c\\u0000"}',
+            "invalid_frame",
+            "$.client_message_id",
+        ),
         ('{"type": "dance", "message": "hi"}', "invalid_frame", "unknown frame type 'dance'"),
     ],
 )

@@ -41,7 +41,7 @@ def _not_found() -> ApiError:
 class Rename(msgspec.Struct, forbid_unknown_fields=True):
     """A new title: 1-200 characters once surrounding whitespace is trimmed."""
 
-    title: str
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TITLE_CHARS)]
 
 
 class ConversationDetail(ConversationSummary, kw_only=True):
@@ -129,6 +129,9 @@ class ConversationsController(Controller):
         title = data.title.strip()
         if not 1 <= len(title) <= MAX_TITLE_CHARS:
             detail = f"title: must be 1-{MAX_TITLE_CHARS} characters after trimming whitespace"
+            raise ApiError(HTTP_400_BAD_REQUEST, "invalid_request", detail, "title")
+        if any(ord(char) < 0x20 or ord(char) == 0x7F for char in title):
+            detail = "title: must not contain control characters"
             raise ApiError(HTTP_400_BAD_REQUEST, "invalid_request", detail, "title")
         summary = await _chat(state).index.set_title(user_id, conversation_id, title, "user")
         if summary is None:

@@ -58,6 +58,8 @@ def _http(_: Request[Any, Any, Any], error: HTTPException) -> Response[ErrorBody
         return _respond(error.status_code, "not_found", "no such resource")
     if isinstance(error, MethodNotAllowedException):
         return _respond(error.status_code, "method_not_allowed", error.detail)
+    if error.status_code == HTTP_400_BAD_REQUEST:  # e.g. a body that is not JSON
+        return _respond(error.status_code, "invalid_request", error.detail)
     return _respond(error.status_code, "http_error", error.detail)
 
 

@@ -26,8 +26,10 @@ __all__ = (
     "encode",
 )
 
-ConversationRef = Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | int
-ClientMessageId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+# Ids are what the server issues (URL-safe base64) or an integer's digits; client ids are
+# free-form but printable. PostgreSQL cannot store NUL in text, so no id may carry one.
+ConversationRef = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,128}$")] | int
+ClientMessageId = Annotated[str, msgspec.Meta(pattern=r"^[^\x00-\x1f\x7f]{1,128}$")]
 
 ErrorCode = Literal[
     "invalid_json",
@@ -244,6 +246,8 @@ class FrameDecoder:
     def _check_message(self, frame: SendMessage) -> None:
         if not frame.message.strip():
             raise FrameError("invalid_frame", "`message` must not be empty or only whitespace")
+        if "\x00" in frame.message:
+            raise FrameError("invalid_frame", "`message` must not contain NUL characters")
         if len(frame.message.encode()) > self.max_message_bytes:
             raise self._too_large()
 
