@@ -15,6 +15,7 @@ import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
+from schemathesis.core.result import Ok
 
 from tests.conftest import TEMPLATE, with_database
 from tests.wsclient import connect
@@ -58,12 +59,20 @@ async def _seed(address: str) -> str:
         return str((await chat.turn("hello")).ack["conversation_id"])
 
 
-def _operations(address: str) -> list[schemathesis.APIOperation]:
+Operation = schemathesis.APIOperation[Any, Any, Any, Any]
+Case = schemathesis.Case[Any]
+
+
+def _operations(address: str) -> list[Operation]:
     schema = schemathesis.openapi.from_url(f"http://{address}/schema/openapi.json")
-    return [result.ok() for result in schema.get_all_operations()]
+    operations = []
+    for result in schema.get_all_operations():
+        assert isinstance(result, Ok), result  # the schema itself must be valid
+        operations.append(result.ok())
+    return operations
 
 
-def _cases(operation: schemathesis.APIOperation, conversation_id: str) -> st.SearchStrategy[Any]:
+def _cases(operation: Operation, conversation_id: str) -> st.SearchStrategy[Any]:
     """Valid and invalid cases; half of them aimed at a conversation that exists, so the
     fuzzer gets past the 404 into the code that reads and writes it."""
     generated = st.one_of(
@@ -71,7 +80,7 @@ def _cases(operation: schemathesis.APIOperation, conversation_id: str) -> st.Sea
         operation.as_strategy(generation_mode=GenerationMode.NEGATIVE),
     )
 
-    def aim(case: schemathesis.Case) -> schemathesis.Case:
+    def aim(case: Case) -> Case:
         if case.path_parameters and "conversation_id" in case.path_parameters:
             case.path_parameters = {"user_id": "alice", "conversation_id": conversation_id}
         return case
@@ -107,7 +116,7 @@ def test_no_input_makes_the_api_fail(server: tuple[str, str]) -> None:
             suppress_health_check=list(HealthCheck),
             database=None,
         )
-        def no_server_error(case: schemathesis.Case) -> None:
+        def no_server_error(case: Case) -> None:
             response = case.call(timeout=10)
             assert response.status_code < 500, (case.as_curl_command(), response.text)
             if response.status_code >= 400:
