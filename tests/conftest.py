@@ -9,6 +9,7 @@ import secrets
 import tempfile
 import warnings
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -71,15 +72,24 @@ def template_url(postgres_url: str) -> str:
     return url
 
 
-@pytest.fixture
-def database_url(postgres_url: str, template_url: str) -> Iterator[str]:
-    """A fresh database for one test: tests never share state."""
+@contextmanager
+def fresh_database(postgres_url: str) -> Iterator[str]:
+    """A new database cloned from the migrated template, dropped afterwards."""
     name = f"test_{secrets.token_hex(6)}"
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
-    yield with_database(postgres_url, name)
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    try:
+        yield with_database(postgres_url, name)
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def database_url(postgres_url: str, template_url: str) -> Iterator[str]:
+    """A fresh database for one test: tests never share state."""
+    with fresh_database(postgres_url) as url:
+        yield url
 
 
 @pytest.fixture

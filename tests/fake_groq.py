@@ -39,6 +39,7 @@ class Fault:
         cut_after: Drop the connection after this many tokens (no end of body).
         truncate_after: End the body cleanly after this many tokens, with neither a
             finish reason nor `data: [DONE]`.
+        only_for: Apply only to a request whose last user message is this text.
     """
 
     status: int | None = None
@@ -46,6 +47,7 @@ class Fault:
     token_delay: float = 0.0
     cut_after: int | None = None
     truncate_after: int | None = None
+    only_for: str | None = None
 
 
 @dataclass
@@ -80,7 +82,7 @@ class FakeGroq:
             if _is_title_request(body):
                 return self._title(body)
             self.requests.append(body)
-            fault = self.faults.popleft() if self.faults else self.default
+            fault = self._take_fault(body)
             if fault.delay:
                 await asyncio.sleep(fault.delay)
             if fault.status is not None:
@@ -91,6 +93,14 @@ class FakeGroq:
             return Response(_completion(text, body["model"]))
 
         return Litestar(route_handlers=[completions], logging_config=None)
+
+    def _take_fault(self, body: dict[str, Any]) -> Fault:
+        last = next((m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), None)
+        for fault in self.faults:
+            if fault.only_for is None or fault.only_for == last:
+                self.faults.remove(fault)
+                return fault
+        return self.default
 
     def _title(self, body: dict[str, Any]) -> Response[Any]:
         self.title_requests.append(body)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 import threading
 from collections.abc import Iterator
 from typing import Any
 
-import psycopg
 import pytest
 import schemathesis
 import uvicorn
@@ -17,7 +15,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.core.result import Ok
 
-from tests.conftest import TEMPLATE, with_database
+from tests.conftest import fresh_database
 from tests.wsclient import connect
 from threadline.app import create_app
 from threadline.server import uvicorn_config
@@ -28,12 +26,8 @@ EXAMPLES_PER_OPERATION = 60
 
 @pytest.fixture(scope="module")
 def fuzz_database(postgres_url: str, template_url: str) -> Iterator[str]:
-    name = f"fuzz_{secrets.token_hex(6)}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
-    yield with_database(postgres_url, name)
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with fresh_database(postgres_url) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

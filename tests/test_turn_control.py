@@ -140,19 +140,37 @@ async def test_the_reject_policy_refuses_a_message_while_a_turn_runs(
     assert [m["role"] for m in history] == ["user", "assistant"]
 
 
+async def test_a_message_sent_the_moment_a_reply_arrives_is_never_busy(
+    settings: Settings,
+) -> None:
+    rejecting = msgspec.structs.replace(settings, busy_policy="reject")
+    async with serve_threadline(rejecting) as address, connect(address, "alice") as chat:
+        conversation_id = (await chat.turn("0")).ack["conversation_id"]
+        turns = [await chat.turn(str(n), conversation_id) for n in range(1, 15)]
+
+    assert [t.reply["content"] for t in turns] == [f"Reply {n + 1}: {n}" for n in range(1, 15)]
+
+
 async def test_different_conversations_of_one_user_run_in_parallel(
     settings: Settings, fake_groq: FakeGroq
 ) -> None:
-    async with serve_threadline(settings) as address, connect(address, "alice") as chat:
-        one = (await chat.turn("one")).ack["conversation_id"]
-        two = (await chat.turn("two")).ack["conversation_id"]
-        fake_groq.faults.append(Fault(delay=0.5))
-        await chat.send(message="slow", conversation_id=one)
-        await chat.receive()  # ack of the slow one
-        fast = await chat.turn("fast", two)
+    async with serve_threadline(settings) as address:
+        async with connect(address, "alice") as chat:
+            one = (await chat.turn("one")).ack["conversation_id"]
+            two = (await chat.turn("two")).ack["conversation_id"]
+        async with connect(address, "alice") as slow, connect(address, "alice") as fast:
+            fake_groq.faults.append(Fault(delay=3, only_for="slow"))
+            await slow.send(message="slow", conversation_id=one)
+            await slow.receive()  # ack: the slow turn holds its conversation
+            fast_turn = await fast.turn("fast", two)
+            with anyio.move_on_after(0.2):
+                # The slow reply is still seconds away, so nothing else may have arrived.
+                pending = await slow.receive()
+                pytest.fail(f"the slow turn finished first: {pending}")
+            slow_reply = (await slow.until("message"))[-1]
 
-    # The fast turn finished while the slow one was still waiting for its model.
-    assert fast.reply["content"] == "Reply 4: fast"
+    assert fast_turn.reply["content"].endswith(": fast")
+    assert slow_reply["content"].endswith(": slow")
 
 
 async def test_regenerate_replaces_a_stopped_reply_instead_of_stacking(

@@ -156,18 +156,19 @@ class ChatService:
             queued = Queued(turn.conversation_id, turn.message_id, position, turn.client_message_id)
             await send(queued)
 
-    async def _execute(self, turn: Turn) -> None:
+    async def _execute(self, turn: Turn) -> ReplyMessage | ErrorFrame:
+        """Run the turn under the conversation's lock; returns its outcome to send last."""
         started = time.perf_counter()
+        outcome: ReplyMessage | ErrorFrame
         try:
             async with self._locks.hold(turn.conversation_id, wait=self._queue_when_busy):
                 if not await self.index.owns(turn.user_id, turn.conversation_id):
                     raise FrameError("conversation_not_found", NOT_FOUND)  # deleted meanwhile
-                reply = await self._answer(turn)
+                outcome = await self._answer(turn)
         except ConversationBusy:
-            await turn.emit(ErrorFrame("conversation_busy", _BUSY, True, turn.conversation_id))
+            outcome = ErrorFrame("conversation_busy", _BUSY, True, turn.conversation_id)
         except FrameError as error:
-            frame = ErrorFrame(error.code, error.detail, error.retryable, turn.conversation_id)
-            await turn.emit(frame)
+            outcome = ErrorFrame(error.code, error.detail, error.retryable, turn.conversation_id)
         except Exception as error:
             failure = classify(error)
             logger.warning(
@@ -175,16 +176,17 @@ class ChatService:
                 exc_info=failure.code == "internal_error",
                 extra={"conversation_id": turn.conversation_id, "code": failure.code},
             )
-            await turn.emit(ErrorFrame(*failure, turn.conversation_id))
-        else:
-            if reply is not None:
-                _log_reply(turn, reply, started)
+            outcome = ErrorFrame(*failure, turn.conversation_id)
+        # Before the outcome goes out, so a client that reacts to it finds its sidebar current.
         await self._record(turn)
+        if isinstance(outcome, ReplyMessage):
+            _log_reply(turn, outcome, started)
+        return outcome
 
-    async def _answer(self, turn: Turn) -> Reply | None:
+    async def _answer(self, turn: Turn) -> ReplyMessage:
         inputs = await self._inputs(turn)
-        if inputs is None:
-            return None
+        if isinstance(inputs, ReplyMessage):
+            return inputs
         task = asyncio.create_task(
             self.runner.run(turn.conversation_id, inputs, turn.reply_id, _Progress(self, turn))
         )
@@ -198,11 +200,10 @@ class ChatService:
             stopped = await self.runner.save_stopped(turn.conversation_id, turn.reply_id, partial)
             turn.messages = [*turn.messages, stopped]
             reply = reply_of(stopped, self.runner.model_name)
-        await turn.emit(_reply_frame(turn.conversation_id, reply))
-        return reply
+        return _reply_frame(turn.conversation_id, reply)
 
-    async def _inputs(self, turn: Turn) -> Sequence[BaseMessage] | None:
-        """What the graph gets for this turn; None when an earlier turn already answered it."""
+    async def _inputs(self, turn: Turn) -> Sequence[BaseMessage] | ReplyMessage:
+        """What the graph gets for this turn, or the reply an earlier turn already gave."""
         if turn.text is None:
             return await self._regenerate_inputs(turn)
         if turn.client_message_id:
@@ -228,12 +229,11 @@ class ChatService:
 
     async def _replay(
         self, turn: Turn, stored: HumanMessage, reply: Reply | None, is_last: bool
-    ) -> Sequence[BaseMessage] | None:
+    ) -> Sequence[BaseMessage] | ReplyMessage:
         turn.message_id = stored.id or turn.message_id
         await self.ack(turn)
         if reply is not None:
-            await turn.emit(_reply_frame(turn.conversation_id, reply))
-            return None
+            return _reply_frame(turn.conversation_id, reply)
         if is_last:
             return []  # stored, but its turn failed: answer it now, without a second copy
         detail = "this message was stored but its reply failed, and newer messages followed"
@@ -305,7 +305,7 @@ def _reply_frame(conversation_id: str, reply: Reply) -> ReplyMessage:
     )
 
 
-def _log_reply(turn: Turn, reply: Reply, started: float) -> None:
+def _log_reply(turn: Turn, reply: ReplyMessage, started: float) -> None:
     logger.info(
         "turn.completed",
         extra={

@@ -70,7 +70,7 @@ class _Lane:
 class TurnManager:
     """Queues turns per conversation and runs each lane's turns in order."""
 
-    def __init__(self, execute: Callable[[Turn], Awaitable[None]]) -> None:
+    def __init__(self, execute: Callable[[Turn], Awaitable[ServerFrame]]) -> None:
         self._execute = execute
         self._lanes: dict[str, _Lane] = {}
 
@@ -138,14 +138,24 @@ class TurnManager:
     async def _work(self, conversation_id: str, lane: _Lane) -> None:
         try:
             while lane.queue:
-                lane.current = lane.queue.popleft()
+                turn = lane.current = lane.queue.popleft()
                 try:
-                    await self._execute(lane.current)
-                except Exception:  # the executor reports to the client; this is a last resort
-                    logger.exception("turn.crashed", extra={"conversation_id": conversation_id})
+                    outcome = await self._execute(turn)
                 finally:
                     lane.current = None
+                    if not lane.queue:
+                        self._retire(conversation_id, lane)
+                # Sent only now, with the lane idle: a client that answers the moment it
+                # sees the reply is never told its conversation is busy.
+                await turn.emit(outcome)
+        except Exception:  # the executor reports to the client; this is a last resort
+            logger.exception("turn.crashed", extra={"conversation_id": conversation_id})
         finally:
+            self._retire(conversation_id, lane)
+
+    def _retire(self, conversation_id: str, lane: _Lane) -> None:
+        # A new lane may already serve the conversation; only this one is removed.
+        if self._lanes.get(conversation_id) is lane:
             del self._lanes[conversation_id]
 
 
