@@ -21,6 +21,7 @@ from psycopg.rows import dict_row
 
 from tests.fake_groq import FakeGroq
 from tests.serving import serve_app
+from threadline.schema import migrate
 from threadline.settings import Secret, Settings
 
 TEMPLATE = "threadline_template"
@@ -57,8 +58,7 @@ async def _migrate(url: str) -> None:
     async with await psycopg.AsyncConnection.connect(
         url, autocommit=True, row_factory=dict_row
     ) as conn:
-        await AsyncPostgresSaver(conn).setup()
-        await AsyncPostgresStore(conn).setup()
+        await migrate(url, AsyncPostgresSaver(conn), AsyncPostgresStore(conn))
 
 
 @pytest.fixture(scope="session")

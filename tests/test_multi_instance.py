@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import anyio
+import msgspec
 import psycopg
 import pytest
 
@@ -62,3 +63,61 @@ async def test_concurrent_turns_on_two_instances_are_serialized(
     # The second instance's model call saw the first instance's finished turn.
     assert fake_groq.user_turns()[-2:] == [f"assistant: Reply 2: A {LONG}", "user: B"]
     assert await _forks(database_url, conversation_id) == []
+
+
+async def _lease(database_url: str, conversation_id: str, seconds_left: float) -> None:
+    """Plant a lease as another server would (negative: one whose holder died)."""
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        await conn.execute(
+            "INSERT INTO threadline_turn_leases VALUES (%s, 'another-server',"
+            " now() + %s * interval '1 second')",
+            (conversation_id, seconds_left),
+        )
+
+
+async def test_more_concurrent_turns_than_pool_connections_all_complete(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    small_pool = msgspec.structs.replace(settings, db_pool_min_size=1, db_pool_max_size=3)
+    fake_groq.default = Fault(delay=0.3)  # every turn is still running when the others start
+    async with serve_threadline(small_pool) as address:
+        replies: list[str] = []
+
+        async def chat(n: int) -> None:
+            async with connect(address, f"user{n}") as client:
+                replies.append((await client.turn(f"hello {n}")).reply["content"])
+
+        async with anyio.create_task_group() as group:
+            for n in range(12):
+                group.start_soon(chat, n)
+
+    assert len(replies) == 12
+
+
+async def test_a_lease_left_by_a_dead_server_expires(settings: Settings, database_url: str) -> None:
+    async with serve_threadline(settings) as address, connect(address, "alice") as chat:
+        conversation_id = (await chat.turn("hi")).ack["conversation_id"]
+        await _lease(database_url, conversation_id, seconds_left=-1)
+        after = await chat.turn("still there?", conversation_id)
+
+    assert after.reply["content"].endswith("still there?")
+
+
+async def test_a_live_lease_elsewhere_makes_a_turn_wait_or_be_refused(
+    settings: Settings, database_url: str
+) -> None:
+    rejecting = msgspec.structs.replace(settings, busy_policy="reject")
+    async with serve_threadline(settings) as address, connect(address, "alice") as chat:
+        conversation_id = (await chat.turn("hi")).ack["conversation_id"]
+        await _lease(database_url, conversation_id, seconds_left=1.0)
+        started = anyio.current_time()
+        waited = await chat.turn("after you", conversation_id)
+        waited_for = anyio.current_time() - started
+    async with serve_threadline(rejecting) as address, connect(address, "alice") as chat:
+        await _lease(database_url, conversation_id, seconds_left=30)
+        refused = await chat.error(message="now?", conversation_id=conversation_id)
+
+    assert waited.reply["content"].endswith("after you")
+    assert waited_for >= 0.5  # it waited for the other server's turn to end
+    assert refused["code"] == "conversation_busy"
+    assert refused["retryable"] is True

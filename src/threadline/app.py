@@ -12,11 +12,10 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.store.postgres.aio import AsyncPostgresStore
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
-from psycopg import AsyncConnection
 
 from threadline.api import ConversationsController
 from threadline.chat import ChatService
-from threadline.conversations import INDEX_MIGRATION, ConversationIndex
+from threadline.conversations import ConversationIndex
 from threadline.database import Pool, database_url, open_pool
 from threadline.graph import build_graph
 from threadline.http_errors import exception_handlers
@@ -27,6 +26,8 @@ from threadline.presence import Presence
 from threadline.protocol import FrameDecoder
 from threadline.retry import RetryPolicy
 from threadline.routes import chat_socket, health, ready, user_status
+from threadline.saver import PooledPostgresSaver
+from threadline.schema import migrate
 from threadline.settings import Settings, load_settings
 from threadline.turns import TurnRunner
 
@@ -35,9 +36,6 @@ __all__ = ("Services", "create_app")
 __version__ = "0.1.0"
 
 logger = logging.getLogger(__name__)
-
-# Arbitrary constant: serializes schema migrations when several processes start at once.
-_SETUP_LOCK_KEY = 0x7468726561646C6E
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,15 +47,6 @@ class Services:
     presence: Presence
     chat: ChatService
     pool: Pool
-
-
-async def _setup_schema(url: str, saver: AsyncPostgresSaver, store: AsyncPostgresStore) -> None:
-    # Both setups run migrations; two servers starting on one database would race on them.
-    async with await AsyncConnection.connect(url, autocommit=True) as lock:
-        await lock.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK_KEY,))
-        await saver.setup()
-        await store.setup()
-        await lock.execute(INDEX_MIGRATION)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -79,9 +68,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             open_pool(url, settings) as pool,
             chat_model(settings) as model,
         ):
-            saver = AsyncPostgresSaver(pool)
+            saver = PooledPostgresSaver(pool)
             store = AsyncPostgresStore(pool)
-            await _setup_schema(url, saver, store)
+            await migrate(url, saver, store)
             chat = _chat_service(settings, model, saver, store, pool)
             app.state.services = Services(
                 settings=settings,

@@ -21,7 +21,6 @@ from langgraph.store.base import BaseStore
 from threadline.database import Pool
 
 __all__ = (
-    "INDEX_MIGRATION",
     "ConversationIndex",
     "ConversationSummary",
     "InvalidCursor",
@@ -30,9 +29,6 @@ __all__ = (
     "user_label",
 )
 
-INDEX_MIGRATION = """
-CREATE INDEX IF NOT EXISTS threadline_store_recent ON store (prefix, updated_at DESC, key DESC)
-"""
 PREVIEW_CHARS = 120
 
 

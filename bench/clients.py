@@ -1,0 +1,99 @@
+"""Load generators that speak Threadline's WebSocket protocol over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+
+from websockets.asyncio.client import ClientConnection, connect
+
+MESSAGE = "Tell me something about the number {n}, please."
+
+
+@dataclass
+class TurnTiming:
+    """One turn as a client saw it, in seconds from sending the message."""
+
+    ack: float
+    first_token: float
+    reply: float
+
+
+@dataclass
+class LoadResult:
+    """What a load run measured."""
+
+    timings: list[TurnTiming] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+
+
+async def _turn(
+    ws: ClientConnection, conversation_id: str | None, n: int
+) -> tuple[str, TurnTiming]:
+    frame: dict[str, object] = {"message": MESSAGE.format(n=n)}
+    if conversation_id:
+        frame["conversation_id"] = conversation_id
+    started = time.perf_counter()
+    await ws.send(json.dumps(frame))
+    ack = first = 0.0
+    while True:
+        reply = json.loads(await ws.recv())
+        now = time.perf_counter() - started
+        kind = reply["type"]
+        if kind == "ack":
+            ack, conversation_id = now, reply["conversation_id"]
+        elif kind == "token" and not first:
+            first = now
+        elif kind == "message":
+            return str(conversation_id), TurnTiming(ack, first or now, now)
+        elif kind == "error":
+            raise RuntimeError(f"{reply['code']}: {reply['detail']}")
+
+
+async def _client(url: str, turns: int, result: LoadResult, user: str) -> None:
+    try:
+        async with connect(f"{url}/ws/{user}", max_size=None) as ws:
+            conversation_id: str | None = None
+            for n in range(turns):
+                conversation_id, timing = await _turn(ws, conversation_id, n)
+                result.timings.append(timing)
+    except Exception as error:  # noqa: BLE001 - a benchmark counts errors, it does not stop
+        result.errors.append(f"{type(error).__name__}: {error}")
+
+
+async def run_load(url: str, clients: int, turns: int, warmup: int = 1) -> LoadResult:
+    """Drive `clients` sockets concurrently, each through `turns` turns of its own conversation.
+
+    Args:
+        url: `ws://host:port` of the server.
+        clients: Concurrent sockets, each on its own conversation.
+        turns: Turns per socket, after `warmup` unmeasured ones.
+        warmup: Turns each socket makes first, to fill pools and caches.
+
+    Returns:
+        The timings of the measured turns, and any errors.
+    """
+    if warmup:
+        await asyncio.gather(*(_client(url, warmup, LoadResult(), f"w{c}") for c in range(clients)))
+    result = LoadResult()
+    started = time.perf_counter()
+    await asyncio.gather(*(_client(url, turns, result, f"u{c}") for c in range(clients)))
+    result.elapsed = time.perf_counter() - started
+    return result
+
+
+async def hold_idle_sockets(url: str, count: int, batch: int = 200) -> list[ClientConnection]:
+    """Open `count` sockets that then sit idle; the caller closes them."""
+    sockets: list[ClientConnection] = []
+    for start in range(0, count, batch):
+        opened = await asyncio.gather(
+            *(
+                connect(f"{url}/ws/idle{n}", open_timeout=60)
+                for n in range(start, min(count, start + batch))
+            )
+        )
+        sockets.extend(opened)
+    return sockets

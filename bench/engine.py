@@ -1,0 +1,104 @@
+"""Baselines: the same graph driven directly through LangGraph, no server in between.
+
+`python -m bench.engine --mode bare|defaults --database-url URL --clients N --turns M`
+prints one JSON object: turns/s and latency percentiles.
+
+- `bare`: tuned — `durability="exit"` and a saver without the per-instance lock.
+- `defaults`: LangGraph's defaults — `durability="async"`, the official saver with its lock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+import uuid
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.types import Durability
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from bench.clients import MESSAGE
+from threadline.graph import build_graph
+from threadline.offline import OfflineChatModel
+from threadline.retry import RetryPolicy
+from threadline.saver import PooledPostgresSaver
+
+
+def _model(groq_base: str | None) -> BaseChatModel:
+    if groq_base is None:
+        return OfflineChatModel()
+    from langchain_groq import ChatGroq  # noqa: PLC0415
+
+    return ChatGroq(
+        model="openai/gpt-oss-20b", api_key="gsk_bench", base_url=groq_base, max_retries=0
+    )  # type: ignore[arg-type]
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100) of `values`, in milliseconds."""
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))
+    return ordered[index] * 1000
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Run the baseline and return its figures."""
+    kwargs = {"autocommit": True, "row_factory": dict_row}
+    async with AsyncConnectionPool(
+        args.database_url, min_size=args.pool, max_size=args.pool, kwargs=kwargs
+    ) as pool:
+        tuned = args.mode == "bare"
+        saver = PooledPostgresSaver(pool) if tuned else AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+        await saver.setup()
+        graph = build_graph(
+            _model(args.groq_base), saver, "You are a helpful assistant.", RetryPolicy(0, 0.1)
+        )
+        durability: Durability = "exit" if tuned else "async"
+        latencies: list[float] = []
+
+        async def client(turns: int, record: bool) -> None:
+            config = {
+                "configurable": {"thread_id": f"{args.mode}-{uuid.uuid4().hex}", "reply_id": None}
+            }
+            for n in range(turns):
+                started = time.perf_counter()
+                inputs = {"messages": [HumanMessage(MESSAGE.format(n=n))]}
+                await graph.ainvoke(inputs, config, durability=durability)  # type: ignore[arg-type]
+                if record:
+                    latencies.append(time.perf_counter() - started)
+
+        await asyncio.gather(*(client(1, record=False) for _ in range(args.clients)))
+        started = time.perf_counter()
+        await asyncio.gather(*(client(args.turns, record=True) for _ in range(args.clients)))
+        elapsed = time.perf_counter() - started
+    return {
+        "mode": args.mode,
+        "turns": len(latencies),
+        "turns_per_s": len(latencies) / elapsed,
+        "p50_ms": percentile(latencies, 50),
+        "p99_ms": percentile(latencies, 99),
+        "mean_ms": statistics.fmean(latencies) * 1000,
+    }
+
+
+def main() -> None:
+    """Parse arguments, run, print JSON."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mode", choices=["bare", "defaults"], required=True)
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--turns", type=int, default=20)
+    parser.add_argument("--pool", type=int, default=20)
+    parser.add_argument("--groq-base")
+    print(json.dumps(asyncio.run(run(parser.parse_args()))))
+
+
+if __name__ == "__main__":
+    main()

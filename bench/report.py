@@ -1,0 +1,79 @@
+"""The load report as a table, with the ratios the targets are stated in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+TARGETS = {
+    "vs_bare": 0.80,
+    "vs_defaults": 2.0,
+    "server_added_p99_ms": 20.0,
+    "ttft_overhead_ms": 5.0,
+    "kb_per_socket": 50.0,
+}
+
+
+def _row(name: str, figures: dict[str, Any]) -> str:
+    rate, p50, p99 = figures["turns_per_s"], figures["p50_ms"], figures["p99_ms"]
+    return f"| {name} | {rate:.0f} | {p50:.1f} | {p99:.1f} |"
+
+
+def _target(name: str, measured: str, goal: str, ok: bool) -> str:
+    return f"| {name} | {measured} | {goal} | {_verdict(ok)} |"
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def render(report: dict[str, Any]) -> str:
+    """Markdown: throughput and latency side by side, then the targets."""
+    ours = report["threadline"]
+    lines = [
+        f"Machine: {report['machine']['cpus']} CPUs, Python {report['machine']['python']}, "
+        f"{report['machine']['date']}; model: {report['config']['model']}; "
+        f"{report['config']['clients']} clients x {report['config']['turns']} turns; "
+        f"pool {report['config']['pool']}",
+        "",
+        "| path | turns/s | p50 ms | p99 ms |",
+        "|---|---|---|---|",
+        _row("Threadline, full WebSocket turn", ours),
+    ]
+    bare, defaults = report.get("bare_engine"), report.get("langgraph_defaults")
+    for name, figures in (("bare engine (tuned)", bare), ("LangGraph defaults", defaults)):
+        if figures:
+            lines.append(_row(name, figures))
+    lines += ["", "| target | measured | goal | |", "|---|---|---|---|"]
+    if bare and defaults:
+        vs_bare = ours["turns_per_s"] / bare["turns_per_s"]
+        vs_defaults = ours["turns_per_s"] / defaults["turns_per_s"]
+        lines.append(
+            _target("throughput vs bare engine", f"{vs_bare:.2f}x", ">= 0.80x", vs_bare >= 0.8)
+        )
+        lines.append(
+            _target(
+                "throughput vs LangGraph defaults",
+                f"{vs_defaults:.2f}x",
+                ">= 2.00x",
+                vs_defaults >= 2,
+            )
+        )
+    added = ours["server_added_p99_ms"]
+    lines.append(_target("server-added latency p99", f"{added:.1f} ms", "<= 20 ms", added <= 20))
+    lines.append(f"| server-added latency p50 | {ours['server_added_p50_ms']:.1f} ms | | |")
+    ttft = ours["ttft_overhead_p50_ms"]
+    lines.append(
+        _target("time-to-first-token overhead p50", f"{ttft:.1f} ms", "<= 5 ms", ttft <= 5)
+    )
+    lines.append(_target("errors", str(ours["errors"]), "0", ours["errors"] == 0))
+    idle = report.get("idle")
+    if idle:
+        per, ok = idle["kb_per_socket"], idle["turn_while_idle_ok"]
+        lines.append(
+            _target(
+                f"idle sockets: {idle['sockets']} open", f"{per:.1f} KB each", "<= 50 KB", per <= 50
+            )
+        )
+        probe = f"{'ok' if ok else 'FAILED'} ({idle['turn_while_idle_p50_ms'] or 0:.1f} ms)"
+        lines.append(_target("a turn while they are open", probe, "works", ok))
+    return "\n".join(lines)

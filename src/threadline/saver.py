@@ -1,0 +1,36 @@
+"""A checkpointer that lets a pool's connections work in parallel."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Literal
+
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+from threadline.database import Pool
+
+__all__ = ("PooledPostgresSaver",)
+
+
+class _NoLock(asyncio.Lock):
+    """Acquired at once, always: each query already has a pooled connection of its own."""
+
+    async def acquire(self) -> Literal[True]:
+        return True
+
+    def release(self) -> None:
+        return None
+
+
+class PooledPostgresSaver(AsyncPostgresSaver):
+    """`AsyncPostgresSaver`, same tables and format, minus its per-instance lock.
+
+    The official saver serializes every query of an instance behind one `asyncio.Lock`
+    (langgraph issue #7259), which a single connection needs but a pool does not: there,
+    each query checks out its own connection. `AsyncPostgresStore` already skips its lock
+    for pools; this does the same for checkpoints.
+    """
+
+    def __init__(self, pool: Pool) -> None:
+        super().__init__(pool)
+        self.lock = _NoLock()
