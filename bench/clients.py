@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 from dataclasses import dataclass, field
 
@@ -53,18 +54,22 @@ async def _turn(
             raise RuntimeError(f"{reply['code']}: {reply['detail']}")
 
 
-async def _client(url: str, turns: int, result: LoadResult, user: str) -> None:
+async def _client(url: str, turns: int, result: LoadResult, user: str, think: float) -> None:
     try:
         async with connect(f"{url}/ws/{user}", max_size=None) as ws:
             conversation_id: str | None = None
             for n in range(turns):
+                if think:  # a person reads the reply before writing again
+                    await asyncio.sleep(think * random.uniform(0.5, 1.5))  # noqa: S311
                 conversation_id, timing = await _turn(ws, conversation_id, n)
                 result.timings.append(timing)
     except Exception as error:  # noqa: BLE001 - a benchmark counts errors, it does not stop
         result.errors.append(f"{type(error).__name__}: {error}")
 
 
-async def run_load(url: str, clients: int, turns: int, warmup: int = 1) -> LoadResult:
+async def run_load(
+    url: str, clients: int, turns: int, warmup: int = 1, think: float = 0.0
+) -> LoadResult:
     """Drive `clients` sockets concurrently, each through `turns` turns of its own conversation.
 
     Args:
@@ -72,15 +77,18 @@ async def run_load(url: str, clients: int, turns: int, warmup: int = 1) -> LoadR
         clients: Concurrent sockets, each on its own conversation.
         turns: Turns per socket, after `warmup` unmeasured ones.
         warmup: Turns each socket makes first, to fill pools and caches.
+        think: Mean seconds a client pauses before each message; 0 sends back to back.
 
     Returns:
         The timings of the measured turns, and any errors.
     """
     if warmup:
-        await asyncio.gather(*(_client(url, warmup, LoadResult(), f"w{c}") for c in range(clients)))
+        await asyncio.gather(
+            *(_client(url, warmup, LoadResult(), f"w{c}", 0.0) for c in range(clients))
+        )
     result = LoadResult()
     started = time.perf_counter()
-    await asyncio.gather(*(_client(url, turns, result, f"u{c}") for c in range(clients)))
+    await asyncio.gather(*(_client(url, turns, result, f"u{c}", think) for c in range(clients)))
     result.elapsed = time.perf_counter() - started
     return result
 

@@ -121,6 +121,7 @@ def _summarize(load: Any, model: dict[str, float]) -> dict[str, Any]:
     return {
         "turns": len(replies),
         "errors": len(load.errors),
+        "error_samples": sorted(set(load.errors))[:5],
         "turns_per_s": len(replies) / load.elapsed if load.elapsed else 0.0,
         "p50_ms": percentile(replies, 50),
         "p99_ms": percentile(replies, 99),
@@ -175,9 +176,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             url = f"ws://127.0.0.1:{port}"
             model = asyncio.run(direct_model_timings(groq_base))
             report["model_direct"] = model
-            report["threadline"] = _summarize(
-                asyncio.run(run_load(url, args.clients, args.turns)), model
-            )
+            saturated = asyncio.run(run_load(url, args.clients, args.turns))
+            report["threadline"] = _summarize(saturated, model)
+            if args.think:
+                paced = run_load(url, args.clients, args.paced_turns, warmup=0, think=args.think)
+                report["threadline_paced"] = _summarize(asyncio.run(paced), model)
             if args.idle:
                 report["idle"] = asyncio.run(_idle(url, server.pid, args.idle))
         if not args.no_baselines:
@@ -218,6 +221,10 @@ def main() -> None:
     parser.add_argument("--model", choices=["offline", "fake"], default="offline")
     parser.add_argument("--idle", type=int, default=5000, help="idle sockets to hold (0: skip)")
     parser.add_argument("--pool", type=int, default=20, help="database pool size, everywhere")
+    parser.add_argument(
+        "--think", type=float, default=2.0, help="mean pause before each turn when paced (0: skip)"
+    )
+    parser.add_argument("--paced-turns", type=int, default=5, help="turns per client when paced")
     parser.add_argument("--no-baselines", action="store_true", help="skip the engine baselines")
     parser.add_argument("--json", type=Path, help="where to write the report")
     args = parser.parse_args()

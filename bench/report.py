@@ -58,10 +58,15 @@ def render(report: dict[str, Any]) -> str:
                 vs_defaults >= 2,
             )
         )
-    added = ours["server_added_p99_ms"]
+    paced = report.get("threadline_paced")
+    if paced:
+        think = report["config"]["think"]
+        lines.insert(5, _row(f"Threadline, paced (think ~{think:g} s per turn)", paced))
+    latency = paced or ours  # latency targets are about a server that is not saturated
+    added = latency["server_added_p99_ms"]
     lines.append(_target("server-added latency p99", f"{added:.1f} ms", "<= 20 ms", added <= 20))
-    lines.append(f"| server-added latency p50 | {ours['server_added_p50_ms']:.1f} ms | | |")
-    ttft = ours["ttft_overhead_p50_ms"]
+    lines.append(f"| server-added latency p50 | {latency['server_added_p50_ms']:.1f} ms | | |")
+    ttft = latency["ttft_overhead_p50_ms"]
     lines.append(
         _target("time-to-first-token overhead p50", f"{ttft:.1f} ms", "<= 5 ms", ttft <= 5)
     )

@@ -1,0 +1,30 @@
+"""A tiny run of the load harness, so it keeps working (its timings are not judged here)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_load_harness_runs_end_to_end(tmp_path: Path) -> None:
+    report_path = tmp_path / "report.json"
+    command = [sys.executable, "bench/load.py", "--clients", "2", "--turns", "2", "--idle", "20"]
+    command += ["--think", "0.05", "--paced-turns", "1", "--json", str(report_path)]
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(report_path.read_text())
+    assert report["threadline"]["turns"] == 4
+    assert report["threadline"]["errors"] == 0
+    assert report["threadline_paced"]["turns"] == 2
+    assert report["bare_engine"]["turns"] == 4
+    assert report["langgraph_defaults"]["turns"] == 4
+    assert report["idle"]["sockets"] == 20
+    assert report["idle"]["turn_while_idle_ok"] is True
+    assert "| Threadline, full WebSocket turn |" in done.stdout
