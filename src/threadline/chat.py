@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage, RemoveMessage
 
+from threadline.activity import Activity
 from threadline.conversations import ConversationIndex, new_id, now
 from threadline.errors import classify
 from threadline.graph import CREATED_AT
@@ -27,13 +27,11 @@ from threadline.protocol import (
     SendMessage,
     Token,
 )
-from threadline.titles import make_title
 from threadline.transcript import (
     CLIENT_MESSAGE_ID,
     find_client_message,
     history_items,
     last_user_message,
-    visible,
 )
 from threadline.turns import Reply, TurnRunner, reply_of
 
@@ -60,9 +58,8 @@ class ChatService:
         self.index = index
         self.runner = runner
         self._locks = locks
-        self._title_model = title_model
         self._queue_when_busy = queue_when_busy
-        self._background: set[asyncio.Task[None]] = set()
+        self._activity = Activity(index, title_model)
         self.turns = TurnManager(self._execute)
 
     async def open(self, user_id: str, conversation_id: str | None) -> str:
@@ -145,8 +142,7 @@ class ChatService:
             await turn.emit(ErrorFrame("storage_unavailable", detail, True, turn.conversation_id))
 
         await self.turns.drain(grace, abandon)
-        if self._background:
-            await asyncio.wait(self._background, timeout=max(grace, 0.1))
+        await self._activity.drain(max(grace, 0.1))
 
     async def _submit(self, turn: Turn, send: Send) -> None:
         if not self._queue_when_busy and self.turns.busy(turn.conversation_id):
@@ -178,7 +174,9 @@ class ChatService:
             )
             outcome = ErrorFrame(*failure, turn.conversation_id)
         # Before the outcome goes out, so a client that reacts to it finds its sidebar current.
-        await self._record(turn)
+        await self._activity.record(
+            turn.user_id, turn.conversation_id, turn.messages, new_message=turn.text is not None
+        )
         if isinstance(outcome, ReplyMessage):
             _log_reply(turn, outcome, started)
         return outcome
@@ -244,34 +242,6 @@ class ChatService:
         if not turn.accepted:
             turn.accepted = True
             await turn.emit(Ack(turn.conversation_id, turn.message_id, turn.client_message_id))
-
-    async def _record(self, turn: Turn) -> None:
-        """Update the conversation's index entry from what the turn left in the thread."""
-        shown = visible(turn.messages)
-        if not shown:
-            return
-        try:
-            await self.index.record_activity(
-                turn.user_id, turn.conversation_id, len(shown), str(shown[-1].text)
-            )
-        except Exception as error:  # noqa: BLE001 - the turn itself is done and delivered
-            logger.warning("index.update_failed", extra={"error": type(error).__name__})
-            return
-        users = [m for m in shown if isinstance(m, HumanMessage)]
-        if len(users) == 1 and turn.text is not None:
-            self._in_background(self._title(turn.user_id, turn.conversation_id, str(users[0].text)))
-
-    async def _title(self, user_id: str, conversation_id: str, first_message: str) -> None:
-        title = await make_title(self._title_model, first_message)
-        try:
-            await self.index.set_title(user_id, conversation_id, title, "auto")
-        except Exception as error:  # noqa: BLE001 - a title is a nicety
-            logger.warning("title.store_failed", extra={"error": type(error).__name__})
-
-    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
 
 class _Progress:
