@@ -19,6 +19,7 @@ import msgspec
 from litestar import Litestar, Request, Response, post
 from litestar.response import Stream
 
+from threadline.context import SUMMARY_INSTRUCTION
 from threadline.titles import TITLE_INSTRUCTION
 
 MODEL = "openai/gpt-oss-20b"
@@ -59,9 +60,10 @@ class FakeGroq:
     url: str = ""
     # Applies to every request that has no queued fault of its own.
     default: Fault = field(default_factory=Fault)
-    # Title requests (recognised by Threadline's title instruction) are kept apart, so
-    # they never take a chat turn's fault or shift its reply number.
+    # Title and summary requests (recognised by Threadline's instructions) are kept apart,
+    # so they never take a chat turn's fault or shift its reply number.
     title_requests: list[dict[str, Any]] = field(default_factory=list)
+    summary_requests: list[dict[str, Any]] = field(default_factory=list)
     title_faults: deque[Fault] = field(default_factory=deque)
 
     def reply_for(self, body: dict[str, Any]) -> str:
@@ -79,8 +81,10 @@ class FakeGroq:
         @post("/openai/v1/chat/completions", status_code=200)
         async def completions(request: Request[Any, Any, Any]) -> Response[Any] | Stream:
             body = msgspec.json.decode(await request.body())
-            if _is_title_request(body):
+            if _instruction(body) == TITLE_INSTRUCTION:
                 return self._title(body)
+            if _instruction(body) == SUMMARY_INSTRUCTION:
+                return self._summary(body)
             self.requests.append(body)
             fault = self._take_fault(body)
             if fault.delay:
@@ -102,6 +106,13 @@ class FakeGroq:
                 return fault
         return self.default
 
+    def _summary(self, body: dict[str, Any]) -> Response[Any] | Stream:
+        self.summary_requests.append(body)
+        text = f"SUMMARY#{len(self.summary_requests)}"
+        if body.get("stream"):
+            return Stream(_sse(text, body["model"], Fault()), media_type="text/event-stream")
+        return Response(_completion(text, body["model"]))
+
     def _title(self, body: dict[str, Any]) -> Response[Any]:
         self.title_requests.append(body)
         fault = self.title_faults.popleft() if self.title_faults else Fault()
@@ -111,9 +122,9 @@ class FakeGroq:
         return Response(_completion(f'"Title: {" ".join(words)}"', body["model"]))
 
 
-def _is_title_request(body: dict[str, Any]) -> bool:
+def _instruction(body: dict[str, Any]) -> str:
     first = body["messages"][0]
-    return bool(first["role"] == "system" and first["content"] == TITLE_INSTRUCTION)
+    return str(first["content"]) if first["role"] == "system" else ""
 
 
 def _error(status: int) -> Response[Any]:

@@ -34,16 +34,21 @@ class ChatClient:
 
     def __init__(self, ws: AsyncWebSocketSession) -> None:
         self.ws = ws
+        # `context` frames, informational, are collected here rather than returned.
+        self.contexts: list[Frame] = []
 
     async def send(self, **frame: Any) -> None:
         """Send `frame` as a JSON text frame."""
         await self.ws.send_text(msgspec.json.encode(frame).decode())
 
     async def receive(self, within: float = 10) -> Frame:
-        """The next frame from the server, failing if none arrives `within` seconds."""
+        """The next frame from the server (other than `context`), within `within` seconds."""
         with anyio.fail_after(within):
-            frame: Frame = msgspec.json.decode(await self.ws.receive_text())
-        return frame
+            while True:
+                frame: Frame = msgspec.json.decode(await self.ws.receive_text())
+                if frame["type"] != "context":
+                    return frame
+                self.contexts.append(frame)
 
     async def turn(self, message: str, conversation_id: str | int | None = None) -> Turn:
         """Send a message and collect its ack, tokens and final reply."""
@@ -61,6 +66,12 @@ class ChatClient:
         while (frame := await self.receive())["type"] == "token":
             tokens.append(frame)
         assert frame["type"] == "message", frame
+        if not frame["stopped"]:
+            # A finished reply is followed at once by the turn's context frame.
+            with anyio.fail_after(10):
+                context = msgspec.json.decode(await self.ws.receive_text())
+            assert context["type"] == "context", context
+            self.contexts.append(context)
         return Turn(ack, tokens, frame)
 
     async def until(self, kind: str, within: float = 10) -> list[Frame]:

@@ -107,7 +107,7 @@ def _chat_service(
     pool: Pool,
 ) -> ChatService:
     retry = RetryPolicy(settings.groq_max_retries, settings.groq_retry_backoff)
-    graph = build_graph(model, saver, settings.system_prompt, retry)
+    graph = build_graph(model, saver, settings.system_prompt, retry, settings.context_tokens)
     model_name = OFFLINE_MODEL_NAME if settings.offline else settings.groq_model
     return ChatService(
         ConversationIndex(store, pool),

@@ -18,6 +18,7 @@ from threadline.lanes import Send, Turn, TurnManager
 from threadline.locks import ConversationBusy, ConversationLocks
 from threadline.protocol import (
     Ack,
+    Context,
     ErrorFrame,
     FrameError,
     History,
@@ -25,6 +26,7 @@ from threadline.protocol import (
     ReplyMessage,
     RequestHistory,
     SendMessage,
+    ServerFrame,
     Token,
 )
 from threadline.transcript import (
@@ -152,19 +154,19 @@ class ChatService:
             queued = Queued(turn.conversation_id, turn.message_id, position, turn.client_message_id)
             await send(queued)
 
-    async def _execute(self, turn: Turn) -> ReplyMessage | ErrorFrame:
-        """Run the turn under the conversation's lock; returns its outcome to send last."""
+    async def _execute(self, turn: Turn) -> list[ServerFrame]:
+        """Run the turn under the conversation's lock; returns the frames to send last."""
         started = time.perf_counter()
-        outcome: ReplyMessage | ErrorFrame
+        outcome: list[ServerFrame]
         try:
             async with self._locks.hold(turn.conversation_id, wait=self._queue_when_busy):
                 if not await self.index.owns(turn.user_id, turn.conversation_id):
                     raise FrameError("conversation_not_found", NOT_FOUND)  # deleted meanwhile
                 outcome = await self._answer(turn)
         except ConversationBusy:
-            outcome = ErrorFrame("conversation_busy", _BUSY, True, turn.conversation_id)
+            outcome = [ErrorFrame("conversation_busy", _BUSY, True, turn.conversation_id)]
         except FrameError as error:
-            outcome = ErrorFrame(error.code, error.detail, error.retryable, turn.conversation_id)
+            outcome = [ErrorFrame(error.code, error.detail, error.retryable, turn.conversation_id)]
         except Exception as error:
             failure = classify(error)
             logger.warning(
@@ -172,19 +174,19 @@ class ChatService:
                 exc_info=failure.code == "internal_error",
                 extra={"conversation_id": turn.conversation_id, "code": failure.code},
             )
-            outcome = ErrorFrame(*failure, turn.conversation_id)
+            outcome = [ErrorFrame(*failure, turn.conversation_id)]
         # Before the outcome goes out, so a client that reacts to it finds its sidebar current.
         await self._activity.record(
             turn.user_id, turn.conversation_id, turn.messages, new_message=turn.text is not None
         )
-        if isinstance(outcome, ReplyMessage):
-            _log_reply(turn, outcome, started)
+        if isinstance(outcome[0], ReplyMessage):
+            _log_reply(turn, outcome[0], started)
         return outcome
 
-    async def _answer(self, turn: Turn) -> ReplyMessage:
+    async def _answer(self, turn: Turn) -> list[ServerFrame]:
         inputs = await self._inputs(turn)
-        if isinstance(inputs, ReplyMessage):
-            return inputs
+        if isinstance(inputs, Reply):
+            return _final_frames(turn.conversation_id, inputs)
         task = asyncio.create_task(
             self.runner.run(turn.conversation_id, inputs, turn.reply_id, _Progress(self, turn))
         )
@@ -198,9 +200,9 @@ class ChatService:
             stopped = await self.runner.save_stopped(turn.conversation_id, turn.reply_id, partial)
             turn.messages = [*turn.messages, stopped]
             reply = reply_of(stopped, self.runner.model_name)
-        return _reply_frame(turn.conversation_id, reply)
+        return _final_frames(turn.conversation_id, reply)
 
-    async def _inputs(self, turn: Turn) -> Sequence[BaseMessage] | ReplyMessage:
+    async def _inputs(self, turn: Turn) -> Sequence[BaseMessage] | Reply:
         """What the graph gets for this turn, or the reply an earlier turn already gave."""
         if turn.text is None:
             return await self._regenerate_inputs(turn)
@@ -227,11 +229,11 @@ class ChatService:
 
     async def _replay(
         self, turn: Turn, stored: HumanMessage, reply: Reply | None, is_last: bool
-    ) -> Sequence[BaseMessage] | ReplyMessage:
+    ) -> Sequence[BaseMessage] | Reply:
         turn.message_id = stored.id or turn.message_id
         await self.ack(turn)
         if reply is not None:
-            return _reply_frame(turn.conversation_id, reply)
+            return reply
         if is_last:
             return []  # stored, but its turn failed: answer it now, without a second copy
         detail = "this message was stored but its reply failed, and newer messages followed"
@@ -269,10 +271,16 @@ async def _abandon_deleted(turn: Turn) -> None:
     await turn.emit(ErrorFrame("conversation_not_found", NOT_FOUND, False, turn.conversation_id))
 
 
-def _reply_frame(conversation_id: str, reply: Reply) -> ReplyMessage:
-    return ReplyMessage(
-        conversation_id, reply.message_id, reply.content, reply.model, stopped=reply.stopped
-    )
+def _final_frames(conversation_id: str, reply: Reply) -> list[ServerFrame]:
+    """The reply, then (unless it was stopped) how much of the conversation the model saw."""
+    frames: list[ServerFrame] = [
+        ReplyMessage(
+            conversation_id, reply.message_id, reply.content, reply.model, stopped=reply.stopped
+        )
+    ]
+    if reply.context is not None:
+        frames.append(Context(conversation_id, **reply.context))
+    return frames
 
 
 def _log_reply(turn: Turn, reply: ReplyMessage, started: float) -> None:

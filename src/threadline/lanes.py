@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,7 +70,7 @@ class _Lane:
 class TurnManager:
     """Queues turns per conversation and runs each lane's turns in order."""
 
-    def __init__(self, execute: Callable[[Turn], Awaitable[ServerFrame]]) -> None:
+    def __init__(self, execute: Callable[[Turn], Awaitable[Sequence[ServerFrame]]]) -> None:
         self._execute = execute
         self._lanes: dict[str, _Lane] = {}
 
@@ -147,7 +147,8 @@ class TurnManager:
                         self._retire(conversation_id, lane)
                 # Sent only now, with the lane idle: a client that answers the moment it
                 # sees the reply is never told its conversation is busy.
-                await turn.emit(outcome)
+                for frame in outcome:
+                    await turn.emit(frame)
         except Exception:  # the executor reports to the client; this is a last resort
             logger.exception("turn.crashed", extra={"conversation_id": conversation_id})
         finally:

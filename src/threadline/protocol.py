@@ -9,6 +9,7 @@ import msgspec
 __all__ = (
     "Ack",
     "ClientFrame",
+    "Context",
     "ErrorCode",
     "ErrorFrame",
     "FrameDecoder",
@@ -126,6 +127,17 @@ class ReplyMessage(_Frame, tag="message"):
     stopped: bool = False
 
 
+class Context(_Frame, tag="context"):
+    """After a turn: how much of the conversation the model saw."""
+
+    conversation_id: str
+    tokens_used: int
+    token_budget: int
+    messages_total: int
+    messages_in_context: int
+    summarized: bool
+
+
 class Queued(_Frame, tag="queued"):
     """The message waits behind `position` turns of the same conversation."""
 
@@ -163,7 +175,7 @@ class ErrorFrame(_Frame, tag="error", omit_defaults=True):
     conversation_id: str | None = None
 
 
-ServerFrame = Ack | Queued | Token | ReplyMessage | History | ErrorFrame
+ServerFrame = Ack | Queued | Token | ReplyMessage | Context | History | ErrorFrame
 
 
 class FrameError(Exception):

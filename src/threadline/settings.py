@@ -76,6 +76,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     system_prompt: str = "You are a helpful assistant."
 
     max_message_bytes: PositiveInt = 16 * 1024
+    # The most conversation history the model is sent, in estimated tokens; older turns are
+    # folded into a running summary. 32k sits well inside gpt-oss-20b's 131k window.
+    context_tokens: Annotated[int, msgspec.Meta(ge=256)] = 32_000
     # A message for a conversation that is already answering: wait in line, or be refused.
     busy_policy: Literal["queue", "reject"] = "queue"
     # A client that disconnects mid-reply: the turn completes anyway, or stops there.

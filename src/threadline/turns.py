@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import NamedTuple, Protocol, cast
+from typing import Any, NamedTuple, Protocol, cast
 
 from langchain_core.messages import AIMessage, AIMessageChunk, AnyMessage, BaseMessage
 from langchain_core.runnables import RunnableConfig
-from langgraph.graph import MessagesState
 
 from threadline.conversations import now
-from threadline.graph import CREATED_AT, RESPOND_NODE, ChatGraph
+from threadline.graph import CONTEXT, CREATED_AT, RESPOND_NODE, ChatGraph, ChatState
 
 __all__ = ("STOPPED", "Reply", "TurnListener", "TurnRunner", "reply_of")
 
@@ -26,6 +25,8 @@ class Reply(NamedTuple):
     content: str
     model: str
     stopped: bool = False
+    # The ContextReport fields of the turn that wrote it (absent for stopped replies).
+    context: dict[str, Any] | None = None
 
 
 class TurnListener(Protocol):
@@ -49,6 +50,7 @@ def reply_of(message: AIMessage, default_model: str) -> Reply:
         content=str(message.text),
         model=metadata.get("model_name") or default_model,
         stopped=bool(metadata.get(STOPPED)),
+        context=metadata.get(CONTEXT),
     )
 
 
@@ -86,7 +88,7 @@ class TurnRunner:
             TimeoutError: The turn took longer than the configured bound.
         """
         # RemoveMessage is not in MessagesState's declared union, but add_messages takes it.
-        state = cast("MessagesState", {"messages": list(inputs)})
+        state = cast("ChatState", {"messages": list(inputs)})
         final: AIMessage | None = None
         accepted = False
         async with asyncio.timeout(self._timeout):

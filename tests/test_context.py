@@ -1,0 +1,106 @@
+"""Long conversations: the model sees a bounded window, older turns as a running summary."""
+
+from __future__ import annotations
+
+import msgspec
+import psycopg
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.graph import START, MessagesState, StateGraph
+from psycopg.rows import dict_row
+
+from tests.fake_groq import FakeGroq
+from tests.serving import serve_threadline
+from tests.wsclient import connect
+from threadline.context import estimate_tokens
+from threadline.conversations import user_label
+from threadline.settings import Settings
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_each_turn_ends_with_a_context_frame(settings: Settings) -> None:
+    async with serve_threadline(settings) as address, connect(address, "alice") as chat:
+        first = await chat.turn("hello")
+        await chat.turn("again", first.ack["conversation_id"])
+    assert [c["messages_total"] for c in chat.contexts] == [2, 4]
+    assert [c["messages_in_context"] for c in chat.contexts] == [2, 4]
+    assert {c["token_budget"] for c in chat.contexts} == {settings.context_tokens}
+    assert {c["summarized"] for c in chat.contexts} == {False}
+    assert chat.contexts[0]["tokens_used"] > 0
+    assert chat.contexts[1]["tokens_used"] > chat.contexts[0]["tokens_used"]
+    assert {c["conversation_id"] for c in chat.contexts} == {first.ack["conversation_id"]}
+
+
+async def test_over_budget_history_is_summarized_and_the_model_gets_a_bounded_window(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    tight = msgspec.structs.replace(settings, context_tokens=300)
+    said = [f"message {n}: " + "lorem ipsum dolor sit amet " * 6 for n in range(8)]
+    async with serve_threadline(tight) as address, connect(address, "alice") as chat:
+        conversation_id = (await chat.turn(said[0])).ack["conversation_id"]
+        turns = [await chat.turn(text, conversation_id) for text in said[1:]]
+        history = await chat.history(conversation_id)
+
+    last_request = fake_groq.requests[-1]["messages"]
+    assert fake_groq.summary_requests, "the history never got summarized"
+    assert last_request[1]["role"] == "system"
+    assert last_request[1]["content"].startswith("Summary of the earlier conversation:\nSUMMARY#")
+    sent = [m["content"] for m in last_request]
+    assert said[0] not in sent  # folded away...
+    assert sent[-1] == said[-1]  # ...while the newest message is there verbatim
+    assert sum(len(text) // 4 + 4 for text in sent) <= 300
+    # Summaries are never streamed to the client: every streamed reply is the chat reply.
+    assert all(t.streamed == t.reply["content"] for t in turns)
+    assert all("SUMMARY" not in t.streamed for t in turns)
+    last = chat.contexts[-1]
+    assert last["summarized"] is True
+    assert last["messages_total"] == 16
+    assert last["messages_in_context"] < 16
+    assert last["tokens_used"] <= 300 + estimate_tokens([AIMessage(turns[-1].reply["content"])])
+    # The transcript is whole for the user.
+    assert len(history) == 16
+    assert [m["content"] for m in history if m["role"] == "user"] == said
+
+
+async def test_a_thread_written_before_summaries_existed_continues(
+    settings: Settings, database_url: str, fake_groq: FakeGroq
+) -> None:
+    conversation_id = "legacy_thread_1"
+    async with await psycopg.AsyncConnection.connect(
+        database_url, autocommit=True, row_factory=dict_row
+    ) as conn:
+
+        def respond(state: MessagesState) -> MessagesState:
+            return {"messages": [AIMessage("old reply", id="r0")]}
+
+        builder = StateGraph(MessagesState)
+        builder.add_node("respond", respond)
+        builder.add_edge(START, "respond")
+        old = builder.compile(checkpointer=AsyncPostgresSaver(conn))
+        config: RunnableConfig = {"configurable": {"thread_id": conversation_id}}
+        question: MessagesState = {"messages": [HumanMessage("old question", id="h0")]}
+        await old.ainvoke(question, config)
+        await conn.execute(
+            "INSERT INTO store (prefix, key, value) VALUES (%s, %s, '{}'::jsonb)",
+            (f"users.{user_label('alice')}.conversations", conversation_id),
+        )
+
+    async with serve_threadline(settings) as address, connect(address, "alice") as chat:
+        turn = await chat.turn("new question", conversation_id)
+        history = await chat.history(conversation_id)
+
+    assert turn.reply["content"] == "Reply 1: new question"
+    assert fake_groq.user_turns()[1:] == [
+        "user: old question",
+        "assistant: old reply",
+        "user: new question",
+    ]
+    assert [m["content"] for m in history] == [
+        "old question",
+        "old reply",
+        "new question",
+        "Reply 1: new question",
+    ]
