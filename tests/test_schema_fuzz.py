@@ -90,6 +90,7 @@ def test_the_schema_lists_every_http_operation(server: tuple[str, str]) -> None:
         "GET /users/{user_id}/conversations/{conversation_id}",
         "PATCH /users/{user_id}/conversations/{conversation_id}",
         "DELETE /users/{user_id}/conversations/{conversation_id}",
+        "DELETE /users/{user_id}",
         "GET /ws/users/{user_id}/status",
         "GET /health",
         "GET /ready",

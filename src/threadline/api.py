@@ -14,6 +14,7 @@ from threadline.chat import NOT_FOUND
 from threadline.conversations import ConversationSummary, InvalidCursor, Page
 from threadline.params import ConversationId, UserId
 from threadline.protocol import FrameError, HistoryItem
+from threadline.retention import Erasure, erase_user
 from threadline.titles import MAX_TITLE_CHARS
 from threadline.transcript import history_items
 
@@ -22,7 +23,13 @@ if TYPE_CHECKING:
 
     from threadline.chat import ChatService
 
-__all__ = ("ApiError", "ConversationDetail", "ConversationsController", "Rename")
+__all__ = (
+    "ApiError",
+    "ConversationDetail",
+    "ConversationsController",
+    "Rename",
+    "erase_user_data",
+)
 
 
 class ApiError(HTTPException):
@@ -147,3 +154,9 @@ class ConversationsController(Controller):
             await _chat(state).delete(user_id, conversation_id)
         except FrameError:
             raise _not_found() from None
+
+
+@delete("/users/{user_id:str}", status_code=200, tags=["users"])
+async def erase_user_data(state: State, user_id: UserId) -> Erasure:
+    """Erase everything of a user: every conversation, its messages and its index entry."""
+    return await erase_user(_chat(state), user_id)

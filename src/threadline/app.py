@@ -13,7 +13,7 @@ from langgraph.store.postgres.aio import AsyncPostgresStore
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 
-from threadline.api import ConversationsController
+from threadline.api import ConversationsController, erase_user_data
 from threadline.chat import ChatService
 from threadline.conversations import ConversationIndex
 from threadline.database import Pool, database_url, open_pool
@@ -24,6 +24,7 @@ from threadline.locks import ConversationLocks
 from threadline.offline import OFFLINE_MODEL_NAME
 from threadline.presence import Presence
 from threadline.protocol import FrameDecoder
+from threadline.retention import RetentionSweeper
 from threadline.retry import RetryPolicy
 from threadline.routes import chat_socket, health, ready, user_status
 from threadline.saver import PooledPostgresSaver
@@ -79,17 +80,30 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 chat=chat,
                 pool=pool,
             )
+            sweeper = None
+            if settings.conversation_ttl_days is not None:
+                sweeper = RetentionSweeper(chat, settings.conversation_ttl_days)
+                sweeper.start()
             logger.info("app.ready", extra={"offline": settings.offline})
             try:
                 yield
             finally:
+                if sweeper is not None:
+                    await sweeper.stop()
                 # Sockets are closed by now; turns run on their own and finish (or are
                 # stopped, keeping their partial replies) while storage is still open.
                 await chat.drain(settings.shutdown_grace)
 
     # logging_config=None: logging is configured once by the CLI (JSON lines), not per app.
     return Litestar(
-        route_handlers=[chat_socket, user_status, health, ready, ConversationsController],
+        route_handlers=[
+            chat_socket,
+            user_status,
+            health,
+            ready,
+            ConversationsController,
+            erase_user_data,
+        ],
         lifespan=[lifespan],
         exception_handlers=exception_handlers,
         openapi_config=OpenAPIConfig(

@@ -51,6 +51,11 @@ def user_label(user_id: str) -> str:
     return user_id.replace("%", "%25").replace(".", "%2E")
 
 
+def _user_of(prefix: str) -> str:
+    label = prefix.removeprefix("users.").removesuffix(".conversations")
+    return label.replace("%2E", ".").replace("%25", "%")
+
+
 def _namespace(user_id: str) -> tuple[str, ...]:
     return ("users", user_label(user_id), "conversations")
 
@@ -116,6 +121,11 @@ WHERE prefix = %(prefix)s AND key = %(key)s
   AND (%(force)s OR value->>'title_source' IS DISTINCT FROM 'user')
 RETURNING key, value, updated_at
 """
+_IDLE = """
+SELECT prefix, key FROM store
+WHERE prefix LIKE 'users.%%.conversations'
+  AND updated_at < now() - %(seconds)s * interval '1 second'
+"""
 _LIST = """
 SELECT key, value, updated_at FROM store
 WHERE prefix = %(prefix)s
@@ -180,6 +190,21 @@ class ConversationIndex:
         async with self._pool.connection() as conn:
             row = await (await conn.execute(_SET_TITLE, params)).fetchone()
         return None if row is None else _summary(row["key"], row["value"], row["updated_at"])
+
+    async def all_of(self, user_id: str) -> list[str]:
+        """Every conversation id of `user_id`."""
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT key FROM store WHERE prefix = %s", (_prefix(user_id),)
+            )
+            return [row["key"] for row in await cursor.fetchall()]
+
+    async def idle_since(self, seconds: float) -> list[tuple[str, str]]:
+        """`(user_id, conversation_id)` of every conversation idle for `seconds` or more."""
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(_IDLE, {"seconds": seconds})
+            rows = await cursor.fetchall()
+        return [(_user_of(row["prefix"]), row["key"]) for row in rows]
 
     async def list(self, user_id: str, limit: int, cursor: str | None = None) -> Page:
         """A page of the user's conversations, newest activity first.

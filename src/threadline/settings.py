@@ -79,6 +79,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # The most conversation history the model is sent, in estimated tokens; older turns are
     # folded into a running summary. 32k sits well inside gpt-oss-20b's 131k window.
     context_tokens: Annotated[int, msgspec.Meta(ge=256)] = 32_000
+    # Conversations idle longer than this many days are deleted; unset keeps them forever.
+    conversation_ttl_days: PositiveFloat | None = None
     # A message for a conversation that is already answering: wait in line, or be refused.
     busy_policy: Literal["queue", "reject"] = "queue"
     # A client that disconnects mid-reply: the turn completes anyway, or stops there.

@@ -1,0 +1,105 @@
+"""Forgetting: a user erased on request, and conversations idle past the retention period."""
+
+from __future__ import annotations
+
+import anyio
+import httpx
+import msgspec
+import psycopg
+import pytest
+
+from tests.serving import serve_threadline
+from tests.wsclient import connect
+from threadline.settings import Settings
+
+pytestmark = pytest.mark.anyio
+
+_SEARCHABLE = """
+SELECT table_name, column_name, data_type FROM information_schema.columns
+WHERE table_schema = 'public' AND data_type IN ('text', 'jsonb', 'bytea', 'character varying')
+"""
+
+
+async def _places_holding(database_url: str, marker: str) -> list[str]:
+    """Every table column that still holds `marker`, as text or as UTF-8 bytes."""
+    found = []
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        columns = await (await conn.execute(_SEARCHABLE)).fetchall()
+        for table, column, kind in columns:
+            if kind == "bytea":
+                test = f"position(convert_to(%s, 'UTF8') in \"{column}\") > 0"
+            else:
+                test = f"\"{column}\"::text LIKE '%%' || %s || '%%'"
+            query = f'SELECT count(*) FROM "{table}" WHERE {test}'  # noqa: S608 - names from the catalog
+            row = await (await conn.execute(query, (marker,))).fetchone()
+            if row and row[0]:
+                found.append(f"{table}.{column}")
+    return found
+
+
+async def test_erasing_a_user_leaves_no_trace_of_what_they_said(
+    settings: Settings, database_url: str
+) -> None:
+    marker = "zebra-quartz-7781"
+    async with serve_threadline(settings) as address, httpx.AsyncClient() as http:
+        async with connect(address, "ada") as ada:
+            first = (await ada.turn(f"my secret is {marker}")).ack["conversation_id"]
+            second = (await ada.turn(f"again: {marker}")).ack["conversation_id"]
+            await ada.turn(f"and {marker} once more", second)
+        async with connect(address, "bob") as bob:
+            bobs = (await bob.turn("bob's own words")).ack["conversation_id"]
+        with anyio.fail_after(10):  # titles are written in the background
+            for conversation_id in (first, second):
+                url = f"http://{address}/users/ada/conversations/{conversation_id}"
+                while not (await http.get(url)).json()["title"]:  # noqa: ASYNC110 - polls a server
+                    await anyio.sleep(0.05)
+        before = await _places_holding(database_url, marker)
+
+        erased = await http.delete(f"http://{address}/users/ada")
+        listed = (await http.get(f"http://{address}/users/ada/conversations")).json()
+        bob_still = await http.get(f"http://{address}/users/bob/conversations/{bobs}")
+        async with connect(address, "ada") as ada:
+            gone = await ada.error(message="hello?", conversation_id=first)
+        after = await _places_holding(database_url, marker)
+
+    assert before  # the marker was there to be found
+    assert erased.status_code == 200
+    assert erased.json() == {"user_id": "ada", "conversations_deleted": 2}
+    assert listed == {"items": [], "next_cursor": None}
+    assert bob_still.status_code == 200
+    assert gone["code"] == "conversation_not_found"
+    assert after == []
+
+
+async def test_erasing_a_user_with_nothing_is_a_zero_count(settings: Settings) -> None:
+    async with serve_threadline(settings) as address, httpx.AsyncClient() as http:
+        erased = await http.delete(f"http://{address}/users/nobody")
+
+    assert erased.json() == {"user_id": "nobody", "conversations_deleted": 0}
+
+
+async def test_idle_conversations_are_swept_after_the_retention_period(
+    settings: Settings, database_url: str
+) -> None:
+    brief = msgspec.structs.replace(settings, conversation_ttl_days=2.0 / 86_400)  # 2 s
+    async with (
+        serve_threadline(brief) as address,
+        httpx.AsyncClient() as http,
+        connect(address, "alice") as chat,
+    ):
+        idle = (await chat.turn("forget me")).ack["conversation_id"]
+        active = (await chat.turn("keep me")).ack["conversation_id"]
+        url = f"http://{address}/users/alice/conversations"
+        with anyio.fail_after(15):
+            while (await http.get(f"{url}/{idle}")).status_code != 404:
+                await chat.turn("still here", active)  # activity keeps it alive
+                await anyio.sleep(0.3)
+        kept = await http.get(f"{url}/{active}")
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        cursor = await conn.execute(
+            "SELECT count(*) FROM checkpoints WHERE thread_id = %s", (idle,)
+        )
+        left = await cursor.fetchone()
+
+    assert kept.status_code == 200
+    assert left == (0,)
