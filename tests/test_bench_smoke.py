@@ -28,3 +28,14 @@ def test_the_load_harness_runs_end_to_end(tmp_path: Path) -> None:
     assert report["idle"]["sockets"] == 20
     assert report["idle"]["turn_while_idle_ok"] is True
     assert "| Threadline, full WebSocket turn |" in done.stdout
+
+
+def test_the_storage_bench_runs_end_to_end() -> None:
+    command = [sys.executable, "bench/storage.py", "--turns", "10"]
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| 10 |")]
+    assert len(rows) == 1, done.stdout
