@@ -89,7 +89,7 @@ class TurnRunner:
         """
         # RemoveMessage is not in MessagesState's declared union, but add_messages takes it.
         state = cast("ChatState", {"messages": list(inputs)})
-        final: AIMessage | None = None
+        messages: list[AnyMessage] = []
         accepted = False
         async with asyncio.timeout(self._timeout):
             # durability="sync": the input checkpoint is written before the node starts, so
@@ -97,12 +97,13 @@ class TurnRunner:
             async for part in self._graph.astream(
                 state,
                 _config(conversation_id, reply_id),
-                stream_mode=["values", "tasks", "messages", "updates"],
+                stream_mode=["values", "tasks", "messages"],
                 durability="sync",
                 version="v2",
             ):
                 if part["type"] == "values":
-                    listener.state(part["data"]["messages"])
+                    messages = part["data"]["messages"]
+                    listener.state(messages)
                 elif part["type"] == "tasks" and not accepted:
                     accepted = True
                     await listener.accepted()
@@ -112,9 +113,9 @@ class TurnRunner:
                     # message in this mode. `.text` is a str subclass msgspec won't encode.
                     if isinstance(chunk, AIMessageChunk) and (delta := str(chunk.text)):
                         await listener.delta(delta)
-                elif part["type"] == "updates" and RESPOND_NODE in part["data"]:
-                    final = part["data"][RESPOND_NODE]["messages"][-1]
-        if final is None:
+        # The last state holds the reply as its newest message.
+        final = messages[-1] if messages else None
+        if not isinstance(final, AIMessage) or final.id != reply_id:
             msg = "the graph finished without a reply"
             raise RuntimeError(msg)
         return reply_of(final, self.model_name)
