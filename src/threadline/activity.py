@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AnyMessage, HumanMessage
 
+from threadline.context import visible
 from threadline.conversations import ConversationIndex
 from threadline.titles import make_title
-from threadline.transcript import visible
 
 __all__ = ("Activity",)
 

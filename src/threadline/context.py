@@ -23,7 +23,14 @@ from langgraph.constants import TAG_NOSTREAM
 
 from threadline.offline import OfflineChatModel
 
-__all__ = ("SUMMARY_INSTRUCTION", "ContextReport", "estimate_tokens", "fold", "summarize")
+__all__ = (
+    "SUMMARY_INSTRUCTION",
+    "ContextReport",
+    "estimate_tokens",
+    "fold",
+    "summarize",
+    "visible",
+)
 
 _PER_MESSAGE = 4
 # Recent messages get at most this share of the budget; the rest is for the system prompt,
@@ -43,6 +50,11 @@ class ContextReport(msgspec.Struct):
     messages_total: int
     messages_in_context: int
     summarized: bool
+
+
+def visible(messages: Sequence[AnyMessage]) -> list[HumanMessage | AIMessage]:
+    """The messages a user sees: theirs and the assistant's."""
+    return [m for m in messages if isinstance(m, HumanMessage | AIMessage)]
 
 
 def estimate_tokens(messages: Sequence[BaseMessage]) -> int:

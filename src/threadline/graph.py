@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -13,7 +12,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from threadline.context import ContextReport, estimate_tokens, fold, summarize
+from threadline.context import ContextReport, estimate_tokens, fold, summarize, visible
 from threadline.conversations import now
 from threadline.retry import RetryPolicy, stream_reply
 
@@ -78,7 +77,7 @@ def build_graph(
         report = ContextReport(
             tokens_used=estimate_tokens([*prompt, reply]),
             token_budget=context_tokens,
-            messages_total=_visible_count(state["messages"]) + 1,
+            messages_total=len(visible(state["messages"])) + 1,
             messages_in_context=len(shown) + 1,
             summarized=bool(summary),
         )
@@ -100,10 +99,6 @@ def _summary_message(summary: str) -> list[SystemMessage]:
     if not summary:
         return []
     return [SystemMessage(content=f"Summary of the earlier conversation:\n{summary}")]
-
-
-def _visible_count(messages: Sequence[AnyMessage]) -> int:
-    return sum(m.type in {"human", "ai"} for m in messages)
 
 
 def _empty_reply(message: BaseMessage) -> bool:

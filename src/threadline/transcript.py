@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 
+from threadline.context import visible
 from threadline.graph import CREATED_AT
 from threadline.protocol import HistoryItem
 from threadline.turns import Reply, reply_of
@@ -15,16 +16,10 @@ __all__ = (
     "find_client_message",
     "history_items",
     "last_user_message",
-    "visible",
 )
 
 # Where a user message keeps the client's own id, for recognising a resend.
 CLIENT_MESSAGE_ID = "client_message_id"
-
-
-def visible(messages: Sequence[AnyMessage]) -> list[HumanMessage | AIMessage]:
-    """The messages a user sees: theirs and the assistant's."""
-    return [m for m in messages if isinstance(m, HumanMessage | AIMessage)]
 
 
 def _item(message: HumanMessage | AIMessage, default_model: str) -> HistoryItem:
