@@ -2,18 +2,21 @@
 
     uv run python bench/storage.py [--turns 1000]
 
-Drives one conversation to N turns of ~1 KB user messages with the instant offline model,
-once with Threadline's graph and saver (durability="sync", as the server runs it) and
-once with LangGraph's default `MessagesState` on the official saver (durability "async"),
-each in a database of its own on one embedded PostgreSQL. Prints, at turns 10/100/500/1000
-(those that are reached), the checkpoint tables' bytes against the raw transcript's, and
-the median server time of the turns around that point.
+Drives one conversation to N turns of ~1 KB user messages (seeded random English words, so
+PostgreSQL's compression gets no easier ride than on real chat) with the instant offline
+model, once through Threadline's own turn path (`TurnRunner.run`, exactly as the server
+runs a turn, with the default CONTEXT_TOKENS) and once with LangGraph's default
+`MessagesState` on the official saver (default durability), each in a database of its own
+on one embedded PostgreSQL. Prints, at turns 10/100/500/1000 (those that are reached), the
+checkpoint tables' bytes (tables, indexes and TOAST) against the raw transcript's, and the
+median server time of the turns around that point.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import statistics
 import sys
 import tempfile
@@ -21,8 +24,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import psycopg
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import AnyMessage, HumanMessage
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.graph import START, MessagesState, StateGraph
 from psycopg.rows import dict_row
@@ -35,9 +39,44 @@ from threadline.graph import build_graph
 from threadline.offline import OfflineChatModel
 from threadline.retry import RetryPolicy
 from threadline.saver import PooledPostgresSaver
+from threadline.settings import Settings
+from threadline.turns import TurnRunner
 
 MARKS = (10, 100, 500, 1000)
 TABLES = ("checkpoints", "checkpoint_blobs", "checkpoint_writes")
+VOCABULARY = (
+    "the of and to a in is you that it he was for on are as with his they at be this have "
+    "from or one had by word but not what all were we when your can said there use an each "
+    "which she do how their if will up other about out many then them these so some her "
+    "would make like him into time has look two more write go see number no way could people "
+    "my than first water been call who oil its now find long down day did get come made may "
+    "part over new sound take only little work know place year live me back give most very "
+    "after thing our just name good sentence man think say great where help through much "
+    "before line right too mean old any same tell boy follow came want show also around form "
+    "three small set put end does another well large must big even such because turn here "
+    "why ask went men read need land different home us move try kind hand picture again "
+    "change off play spell air away animal house point page letter mother answer found study"
+)
+
+
+def _message(turn: int) -> str:
+    rng = random.Random(turn)  # noqa: S311 - reproducible text, not a secret
+    words = VOCABULARY.split()
+    text = f"turn {turn}:"
+    while len(text) < 1000:
+        text += " " + rng.choice(words)
+    return text
+
+
+class _Quiet:
+    async def accepted(self) -> None:
+        return None
+
+    async def delta(self, text: str) -> None:  # noqa: ARG002
+        return None
+
+    def state(self, messages: list[AnyMessage]) -> None:  # noqa: ARG002
+        return None
 
 
 def _default_graph(saver: AsyncPostgresSaver) -> Any:
@@ -66,25 +105,32 @@ async def drive(url: str, flavour: str, turns: int) -> list[dict[str, float]]:
     async with AsyncConnectionPool(url, min_size=2, max_size=4, kwargs=kwargs) as pool:
         if flavour == "threadline":
             saver: AsyncPostgresSaver = PooledPostgresSaver(pool)  # type: ignore[arg-type]
-            graph = build_graph(OfflineChatModel(), saver, "You are helpful.", RetryPolicy(0, 0.1))
-            durability = "sync"
+            budget = next(f for f in msgspec.structs.fields(Settings) if f.name == "context_tokens")
+            graph = build_graph(
+                OfflineChatModel(), saver, "You are helpful.", RetryPolicy(0, 0.1), budget.default
+            )
+            runner = TurnRunner(graph, "offline", timeout=60)
         else:
             saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
-            graph, durability = _default_graph(saver), "async"
+            graph = _default_graph(saver)
         await saver.setup()
-        config = {"configurable": {"thread_id": f"long-{flavour}", "reply_id": None}}
+        thread = f"long-{flavour}"
+        config = {"configurable": {"thread_id": thread}}
         times: list[float] = []
         raw = 0
         results = []
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
             for turn in range(1, turns + 1):
-                text = f"turn {turn}: " + "the quick brown fox jumps over the lazy dog " * 23
+                text = _message(turn)
                 started = time.perf_counter()
-                out = await graph.ainvoke(
-                    {"messages": [HumanMessage(text)]}, config, durability=durability
-                )
+                if flavour == "threadline":
+                    question = HumanMessage(text, id=f"q{turn}")
+                    reply = (await runner.run(thread, [question], f"r{turn}", _Quiet())).content
+                else:
+                    out = await graph.ainvoke({"messages": [HumanMessage(text)]}, config)
+                    reply = str(out["messages"][-1].content)
                 times.append(time.perf_counter() - started)
-                raw += len(text.encode()) + len(str(out["messages"][-1].content).encode())
+                raw += len(text.encode()) + len(reply.encode())
                 if turn in MARKS:
                     window = times[max(0, turn - 5) :]
                     stored = await _table_bytes(conn)

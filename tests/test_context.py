@@ -104,3 +104,62 @@ async def test_a_thread_written_before_summaries_existed_continues(
         "new question",
         "Reply 1: new question",
     ]
+
+
+class _PreviousReleaseState(MessagesState, total=False):
+    # The thread state of the release before the window: the whole list, and the summary
+    # as strings stored inline in every checkpoint.
+    summary: str
+    summarized_through: str
+
+
+async def test_a_thread_from_the_previous_release_keeps_its_whole_history(
+    settings: Settings, database_url: str, fake_groq: FakeGroq
+) -> None:
+    conversation_id = "previous_release_1"
+    async with await psycopg.AsyncConnection.connect(
+        database_url, autocommit=True, row_factory=dict_row
+    ) as conn:
+
+        def respond(state: _PreviousReleaseState) -> dict[str, object]:
+            return {"messages": [AIMessage("first reply", id="r0")], "summary": ""}
+
+        builder = StateGraph(_PreviousReleaseState)
+        builder.add_node("respond", respond)
+        builder.add_edge(START, "respond")
+        old = builder.compile(checkpointer=AsyncPostgresSaver(conn))
+        config: RunnableConfig = {"configurable": {"thread_id": conversation_id}}
+        first: _PreviousReleaseState = {"messages": [HumanMessage("first question", id="h0")]}
+        # durability="exit" stores no writes, only the final checkpoint's plain list: the
+        # transcript must come from that list, not from writes.
+        await old.ainvoke(first, config, durability="exit")
+        second: _PreviousReleaseState = {"messages": [HumanMessage("second question", id="h1")]}
+        await old.aupdate_state(config, second, as_node="respond")
+        stopped = AIMessage("partial", id="r1", response_metadata={"stopped": True})
+        await old.aupdate_state(config, {"messages": [stopped]}, as_node="respond")
+        await conn.execute(
+            "INSERT INTO store (prefix, key, value) VALUES (%s, %s, '{}'::jsonb)",
+            (f"users.{user_label('alice')}.conversations", conversation_id),
+        )
+
+    async with serve_threadline(settings) as address, connect(address, "alice") as chat:
+        turn = await chat.turn("third question", conversation_id)
+        history = await chat.history(conversation_id)
+
+    assert turn.reply["content"] == "Reply 1: third question"
+    assert fake_groq.user_turns()[1:] == [
+        "user: first question",
+        "assistant: first reply",
+        "user: second question",
+        "assistant: partial",
+        "user: third question",
+    ]
+    assert [(m["content"], m.get("stopped", False)) for m in history] == [
+        ("first question", False),
+        ("first reply", False),
+        ("second question", False),
+        ("partial", True),
+        ("third question", False),
+        ("Reply 1: third question", False),
+    ]
+    assert chat.contexts[-1]["messages_total"] == 6

@@ -109,7 +109,7 @@ class ConversationsController(Controller):
         summary = await chat.index.get(user_id, conversation_id)
         if summary is None:
             raise _not_found()
-        items = history_items(await chat.runner.messages(conversation_id), chat.runner.model_name)
+        items = history_items(await chat.runner.transcript(conversation_id), chat.runner.model_name)
         end = len(items)
         if before is not None:
             ids = [item.message_id for item in items]

@@ -111,7 +111,7 @@ class ChatService:
     async def history(self, user_id: str, frame: RequestHistory) -> History:
         """The conversation's messages, or those after `frame.after_message_id`."""
         conversation_id = await self.open(user_id, frame.conversation_ref)
-        items = history_items(await self.runner.messages(conversation_id), self.runner.model_name)
+        items = history_items(await self.runner.transcript(conversation_id), self.runner.model_name)
         if frame.after_message_id is not None:
             ids = [item.message_id for item in items]
             if frame.after_message_id not in ids:
@@ -208,7 +208,8 @@ class ChatService:
             return await self._regenerate_inputs(turn)
         if turn.client_message_id:
             # Under the lock, so a resend racing its original (even on another server) sees it.
-            messages = await self.runner.messages(turn.conversation_id)
+            # The window holds every message since the last fold; a resend comes long before.
+            messages = await self.runner.window(turn.conversation_id)
             found = find_client_message(messages, turn.client_message_id, self.runner.model_name)
             if found is not None:
                 return await self._replay(turn, found[1], found[2], found[0] == len(messages) - 1)
@@ -218,7 +219,7 @@ class ChatService:
         return [HumanMessage(content=turn.text, id=turn.message_id, additional_kwargs=extra)]
 
     async def _regenerate_inputs(self, turn: Turn) -> Sequence[BaseMessage]:
-        messages = await self.runner.messages(turn.conversation_id)
+        messages = await self.runner.window(turn.conversation_id)
         question = last_user_message(messages)
         if question is None:
             raise FrameError("nothing_to_regenerate", "this conversation has no message to answer")

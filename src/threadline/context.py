@@ -36,6 +36,9 @@ _PER_MESSAGE = 4
 # Recent messages get at most this share of the budget; the rest is for the system prompt,
 # the summary and the reply.
 _RECENT_SHARE = 0.6
+# A fold keeps this share of the recent limit, so the next one is many turns away: each fold
+# costs a summarizing model call and a new stored summary.
+_KEPT_AFTER_FOLD = 0.5
 SUMMARY_INSTRUCTION = (
     "Update the running summary of a conversation. Keep names, facts, decisions, open "
     "questions and the user's preferences; drop pleasantries. Answer with the summary only."
@@ -65,9 +68,9 @@ def estimate_tokens(messages: Sequence[BaseMessage]) -> int:
 def fold(messages: Sequence[AnyMessage], budget: int) -> int:
     """How many of the oldest `messages` to fold into the summary so the rest fit.
 
-    The newest messages are kept while they fit in the recent share of `budget`; the last
-    user message is always kept, and a tool result is never separated from the call that
-    asked for it.
+    Nothing is folded while the messages fit in the recent share of `budget`. Past it, the
+    newest messages are kept while they fit in half that share; the last message is always
+    kept, and a tool result is never separated from the call that asked for it.
 
     Returns:
         The number of leading messages to fold (0 when everything fits).
@@ -75,6 +78,7 @@ def fold(messages: Sequence[AnyMessage], budget: int) -> int:
     limit = budget * _RECENT_SHARE
     if estimate_tokens(messages) <= limit:
         return 0
+    limit *= _KEPT_AFTER_FOLD
     keep_from, used = len(messages), 0
     for index in range(len(messages) - 1, -1, -1):
         cost = estimate_tokens([messages[index]])

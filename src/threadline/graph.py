@@ -1,22 +1,50 @@
-"""The LangGraph graph: one node that answers the conversation so far, within a budget."""
+"""The LangGraph graph: one node that answers the conversation so far, within a budget.
+
+The thread's `messages` channel holds the model's window, not the whole transcript: once
+older turns are folded into the summary they are removed from it, so each checkpoint stays
+bounded however long the conversation gets. It is a `DeltaChannel`, so a checkpoint stores
+the messages written since its parent, never the list again; the full transcript is read
+back from those writes (see `ledger`).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from collections.abc import Sequence
+from typing import Annotated, Any, TypedDict
 
 import msgspec
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, SystemMessage
+from langchain_core.messages import (
+    AIMessage,
+    AnyMessage,
+    BaseMessage,
+    RemoveMessage,
+    SystemMessage,
+    convert_to_messages,
+)
 from langchain_core.runnables import RunnableConfig
+from langgraph.channels.delta import DeltaChannel
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.graph import START, MessagesState, StateGraph
+from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from threadline.context import ContextReport, estimate_tokens, fold, summarize, visible
 from threadline.conversations import now
 from threadline.retry import RetryPolicy, stream_reply
 
-__all__ = ("CONTEXT", "CREATED_AT", "RESPOND_NODE", "ChatGraph", "ChatState", "build_graph")
+__all__ = (
+    "CONTEXT",
+    "CREATED_AT",
+    "FOLDED",
+    "RESPOND_NODE",
+    "SNAPSHOT_EVERY",
+    "ChatGraph",
+    "ChatState",
+    "Digest",
+    "build_graph",
+    "merge_messages",
+)
 
 RESPOND_NODE = "respond"
 # Where a message keeps the time it was written (additional_kwargs for the user's,
@@ -24,16 +52,66 @@ RESPOND_NODE = "respond"
 CREATED_AT = "created_at"
 # Where a reply keeps the `ContextReport` of the turn that produced it.
 CONTEXT = "context"
+# The name of a `RemoveMessage` that only takes a message out of the model's window (it
+# was folded into the summary); the transcript keeps it. Other removals delete.
+FOLDED = "folded"
+# Every this many writes to `messages`, a checkpoint stores the whole window once, which
+# bounds how many writes reading a thread replays. The window is bounded by the context
+# budget, so a snapshot costs at most the window's size.
+SNAPSHOT_EVERY = 200
 
 
-class ChatState(MessagesState, total=False):
-    """The thread: every message (the transcript), plus what the model sees of older ones.
+def merge_messages(by_id: dict[str, AnyMessage], written: Any, *, transcript: bool = False) -> None:
+    """Apply one write to the `messages` channel, as `add_messages` would, in place.
 
-    Threads written before `summary` existed simply lack it and read as unsummarized.
+    A message replaces the one with its id where it stands, or else goes last; a
+    `RemoveMessage` deletes. A dict keeps insertion order, so this costs one step per
+    written message instead of `add_messages`' pass over the whole list per write.
+
+    Args:
+        by_id: The messages so far, by id, in order.
+        written: What a node (or an update) wrote: a message or a list of them.
+        transcript: Keep messages that were only folded out of the model's window.
+    """
+    items = written if isinstance(written, list | tuple) else [written]
+    messages: list[Any] = convert_to_messages(items)  # as add_messages coerces, e.g. dicts
+    for message in messages:
+        if isinstance(message, RemoveMessage):
+            if not (transcript and message.name == FOLDED):
+                by_id.pop(message.id or "", None)
+            continue
+        if message.id is None:
+            message.id = str(uuid.uuid4())
+        by_id[message.id] = message
+
+
+def _append(window: list[AnyMessage], writes: Sequence[Any]) -> list[AnyMessage]:
+    # DeltaChannel replays stored writes in batches; applying them one at a time gives
+    # the same window however they are batched.
+    by_id = {message.id or str(uuid.uuid4()): message for message in window}
+    for write in writes:
+        merge_messages(by_id, write)
+    return list(by_id.values())
+
+
+class Digest(TypedDict):
+    """What was folded out of the window: a summary, and how many messages it covers."""
+
+    summary: str
+    messages: int  # user and assistant messages folded (for `messages_total`)
+
+
+class ChatState(TypedDict, total=False):
+    """The thread: the model's window of recent messages, and a digest of older ones.
+
+    `digest` is a dict, not a string, so that the checkpointer stores it once per change
+    rather than inline in every checkpoint. Threads written before the window existed hold
+    their whole transcript in `messages`; their first turn here folds it down (their old
+    `summary` field is no longer read: the fold summarizes from the messages themselves).
     """
 
-    summary: str  # older turns, folded into prose
-    summarized_through: str  # id of the last message folded into `summary`
+    messages: Annotated[list[AnyMessage], DeltaChannel(_append, snapshot_frequency=SNAPSHOT_EVERY)]
+    digest: Digest
 
 
 ChatGraph = CompiledStateGraph[ChatState, Any, ChatState, ChatState]
@@ -61,15 +139,20 @@ def build_graph(
     system = [SystemMessage(content=system_prompt)] if system_prompt else []
 
     async def respond(state: ChatState, config: RunnableConfig) -> dict[str, Any]:
-        recent = _after(state["messages"], state.get("summarized_through", ""))
-        summary = state.get("summary", "")
+        window = state.get("messages", [])
+        digest = state.get("digest") or Digest(summary="", messages=0)
         update: dict[str, Any] = {}
-        if cut := fold(recent, context_tokens):
-            summary = await summarize(model, summary, recent[:cut])
-            update = {"summary": summary, "summarized_through": recent[cut - 1].id or ""}
-            recent = recent[cut:]
-        shown = [m for m in recent if not _empty_reply(m)]
-        prompt = [*system, *_summary_message(summary), *shown]
+        kept = window
+        if cut := fold(window, context_tokens):
+            summary = await summarize(model, digest["summary"], window[:cut])
+            digest = Digest(
+                summary=summary, messages=digest["messages"] + len(visible(window[:cut]))
+            )
+            folded = [RemoveMessage(id=m.id or "", name=FOLDED) for m in window[:cut]]
+            update = {"digest": digest, "messages": folded}
+            kept = window[cut:]
+        shown = [m for m in kept if not _empty_reply(m)]
+        prompt = [*system, *_summary_message(digest["summary"]), *shown]
         reply = await stream_reply(model, prompt, config, retry)
         # The reply's id is chosen before the turn so streamed tokens can name it.
         reply.id = config.get("configurable", {}).get("reply_id")
@@ -77,22 +160,18 @@ def build_graph(
         report = ContextReport(
             tokens_used=estimate_tokens([*prompt, reply]),
             token_budget=context_tokens,
-            messages_total=len(visible(state["messages"])) + 1,
+            messages_total=digest["messages"] + len(visible(kept)) + 1,
             messages_in_context=len(shown) + 1,
-            summarized=bool(summary),
+            summarized=bool(digest["summary"]),
         )
         reply.response_metadata[CONTEXT] = msgspec.structs.asdict(report)
-        return {"messages": [reply], **update}
+        update["messages"] = [*update.get("messages", []), reply]
+        return update
 
     builder = StateGraph(ChatState)
     builder.add_node(RESPOND_NODE, respond)
     builder.add_edge(START, RESPOND_NODE)
     return builder.compile(checkpointer=checkpointer)
-
-
-def _after(messages: list[AnyMessage], message_id: str) -> list[AnyMessage]:
-    ids = [m.id for m in messages]
-    return messages[ids.index(message_id) + 1 :] if message_id in ids else list(messages)
 
 
 def _summary_message(summary: str) -> list[SystemMessage]:

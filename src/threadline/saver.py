@@ -7,6 +7,7 @@ from typing import Literal
 
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
+from threadline.compression import CompressedSerializer
 from threadline.database import Pool
 
 __all__ = ("PooledPostgresSaver",)
@@ -28,9 +29,9 @@ class PooledPostgresSaver(AsyncPostgresSaver):
     The official saver serializes every query of an instance behind one `asyncio.Lock`
     (langgraph issue #7259), which a single connection needs but a pool does not: there,
     each query checks out its own connection. `AsyncPostgresStore` already skips its lock
-    for pools; this does the same for checkpoints.
+    for pools; this does the same for checkpoints. Blobs are compressed (see `compression`).
     """
 
     def __init__(self, pool: Pool) -> None:
-        super().__init__(pool)
+        super().__init__(pool, serde=CompressedSerializer())
         self.lock = _NoLock()

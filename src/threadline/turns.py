@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any, NamedTuple, Protocol, cast
+from typing import Any, NamedTuple, Protocol
 
 from langchain_core.messages import AIMessage, AIMessageChunk, AnyMessage, BaseMessage
 from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.graph import START
 
 from threadline.conversations import now
-from threadline.graph import CONTEXT, CREATED_AT, RESPOND_NODE, ChatGraph, ChatState
+from threadline.graph import CONTEXT, CREATED_AT, RESPOND_NODE, ChatGraph
+from threadline.ledger import Ledger
 
 __all__ = ("STOPPED", "Reply", "TurnListener", "TurnRunner", "reply_of")
 
@@ -63,6 +66,7 @@ class TurnRunner:
 
     def __init__(self, graph: ChatGraph, model_name: str, timeout: float) -> None:
         self._graph = graph
+        self._ledger = Ledger(_saver(graph))
         self.model_name = model_name
         self._timeout = timeout
 
@@ -87,26 +91,24 @@ class TurnRunner:
         Raises:
             TimeoutError: The turn took longer than the configured bound.
         """
-        # RemoveMessage is not in MessagesState's declared union, but add_messages takes it.
-        state = cast("ChatState", {"messages": list(inputs)})
+        config = _config(conversation_id, reply_id)
         messages: list[AnyMessage] = []
-        accepted = False
         async with asyncio.timeout(self._timeout):
-            # durability="sync": the input checkpoint is written before the node starts, so
-            # the `tasks` event that announces the node means the user's message is stored.
+            # The inputs go in as their own checkpoint, written before this returns: that
+            # is what an ack promises. The run that answers them then saves once, at its
+            # end (durability="exit"): two checkpoints a turn instead of three.
+            await self._graph.aupdate_state(config, {"messages": list(inputs)}, as_node=START)
+            await listener.accepted()
             async for part in self._graph.astream(
-                state,
-                _config(conversation_id, reply_id),
-                stream_mode=["values", "tasks", "messages"],
-                durability="sync",
+                None,
+                config,
+                stream_mode=["values", "messages"],
+                durability="exit",
                 version="v2",
             ):
                 if part["type"] == "values":
-                    messages = part["data"]["messages"]
+                    messages = part["data"].get("messages", [])
                     listener.state(messages)
-                elif part["type"] == "tasks" and not accepted:
-                    accepted = True
-                    await listener.accepted()
                 elif part["type"] == "messages":
                     chunk, _ = part["data"]
                     # Only streamed chunks are tokens; LangGraph also emits the finished
@@ -120,11 +122,15 @@ class TurnRunner:
             raise RuntimeError(msg)
         return reply_of(final, self.model_name)
 
-    async def messages(self, conversation_id: str) -> list[AnyMessage]:
-        """The conversation's stored messages, oldest first."""
+    async def window(self, conversation_id: str) -> list[AnyMessage]:
+        """The messages the model still sees verbatim (the newest), oldest first."""
         snapshot = await self._graph.aget_state(_config(conversation_id))
         messages: list[AnyMessage] = snapshot.values.get("messages", [])
         return messages
+
+    async def transcript(self, conversation_id: str) -> list[AnyMessage]:
+        """Every stored message of the conversation, oldest first."""
+        return await self._ledger.transcript(conversation_id)
 
     async def save_stopped(self, conversation_id: str, reply_id: str, content: str) -> AIMessage:
         """Store what was streamed of a stopped reply as the assistant's message.
@@ -141,8 +147,12 @@ class TurnRunner:
 
     async def delete(self, conversation_id: str) -> None:
         """Delete the thread: every checkpoint and pending write of the conversation."""
-        checkpointer = self._graph.checkpointer
-        if checkpointer is None or isinstance(checkpointer, bool):
-            msg = "the graph was compiled without a checkpointer"
-            raise RuntimeError(msg)
-        await checkpointer.adelete_thread(conversation_id)
+        await _saver(self._graph).adelete_thread(conversation_id)
+
+
+def _saver(graph: ChatGraph) -> AsyncPostgresSaver:
+    checkpointer = graph.checkpointer
+    if not isinstance(checkpointer, AsyncPostgresSaver):
+        msg = "the graph must be compiled with a PostgreSQL checkpointer"
+        raise TypeError(msg)
+    return checkpointer
