@@ -141,16 +141,13 @@ def build_graph(
     async def respond(state: ChatState, config: RunnableConfig) -> dict[str, Any]:
         window = state.get("messages", [])
         digest = state.get("digest") or Digest(summary="", messages=0)
+        cut = fold(window, context_tokens)
+        folded, kept = window[:cut], window[cut:]
         update: dict[str, Any] = {}
-        kept = window
-        if cut := fold(window, context_tokens):
-            summary = await summarize(model, digest["summary"], window[:cut])
-            digest = Digest(
-                summary=summary, messages=digest["messages"] + len(visible(window[:cut]))
-            )
-            folded = [RemoveMessage(id=m.id or "", name=FOLDED) for m in window[:cut]]
-            update = {"digest": digest, "messages": folded}
-            kept = window[cut:]
+        if folded:
+            summary = await summarize(model, digest["summary"], folded)
+            digest = Digest(summary=summary, messages=digest["messages"] + len(visible(folded)))
+            update["digest"] = digest
         shown = [m for m in kept if not _empty_reply(m)]
         prompt = [*system, *_summary_message(digest["summary"]), *shown]
         reply = await stream_reply(model, prompt, config, retry)
@@ -165,8 +162,9 @@ def build_graph(
             summarized=bool(digest["summary"]),
         )
         reply.response_metadata[CONTEXT] = msgspec.structs.asdict(report)
-        update["messages"] = [*update.get("messages", []), reply]
-        return update
+        # Folded messages leave the window; their writes keep them in the transcript.
+        removed = [RemoveMessage(id=m.id or "", name=FOLDED) for m in folded]
+        return {**update, "messages": [*removed, reply]}
 
     builder = StateGraph(ChatState)
     builder.add_node(RESPOND_NODE, respond)
