@@ -29,17 +29,19 @@ __all__ = ("Ledger",)
 
 _CHANNEL = "messages"
 
+# Like the saver's own delta reader: per checkpoint, its version of the channel, whether that
+# version has a stored blob, and whether the blob is a DeltaChannel snapshot.
 _CHECKPOINTS = """
-SELECT checkpoint_id,
-       checkpoint -> 'channel_versions' ->> %(channel)s AS version,
-       coalesce(checkpoint -> 'channel_values' -> %(channel)s = 'true'::jsonb, false) AS snapshot
-FROM checkpoints
-WHERE thread_id = %(thread)s AND checkpoint_ns = ''
-ORDER BY checkpoint_id
-"""
-_BLOB_VERSIONS = """
-SELECT version FROM checkpoint_blobs
-WHERE thread_id = %(thread)s AND checkpoint_ns = '' AND channel = %(channel)s AND type <> 'empty'
+SELECT c.checkpoint_id, v.version,
+       coalesce(c.checkpoint -> 'channel_values' -> %(channel)s = 'true'::jsonb, false) AS snapshot,
+       EXISTS (SELECT 1 FROM checkpoint_blobs b
+               WHERE b.thread_id = c.thread_id AND b.checkpoint_ns = c.checkpoint_ns
+                 AND b.channel = %(channel)s AND b.version = v.version
+                 AND b.type <> 'empty') AS has_blob
+FROM checkpoints c,
+     LATERAL (SELECT c.checkpoint -> 'channel_versions' ->> %(channel)s AS version) v
+WHERE c.thread_id = %(thread)s AND c.checkpoint_ns = ''
+ORDER BY c.checkpoint_id
 """
 _BLOBS = """
 SELECT version, type, blob FROM checkpoint_blobs
@@ -62,16 +64,19 @@ class _Plan:
     order: list[str] = field(default_factory=list)  # checkpoint ids from `since`, oldest first
 
 
-def _plan(checkpoints: Sequence[dict[str, Any]], blob_versions: set[str]) -> _Plan:
+def _plan(checkpoints: Sequence[dict[str, Any]]) -> _Plan:
     first_of: dict[str, str] = {}
     snapshots: set[str] = set()
+    stored: set[str] = set()
     for row in checkpoints:
         version = row["version"]
         if version is not None:
             first_of.setdefault(version, row["checkpoint_id"])
             if row["snapshot"]:
                 snapshots.add(version)
-    plain = [v for v in blob_versions - snapshots if v in first_of]
+            if row["has_blob"]:
+                stored.add(version)
+    plain = list(stored - snapshots)
     plan = _Plan()
     if plain:
         # A thread from before DeltaChannel: its newest plain blob is its whole list then,
@@ -105,9 +110,7 @@ class Ledger:
         params: dict[str, Any] = {"thread": thread_id, "channel": _CHANNEL}
         async with self._pool.connection() as conn:
             checkpoints = await (await conn.execute(_CHECKPOINTS, params)).fetchall()
-            rows = await (await conn.execute(_BLOB_VERSIONS, params)).fetchall()
-            versions = {r["version"] for r in rows}
-            plan = _plan(checkpoints, versions)
+            plan = _plan(checkpoints)
             params |= {"versions": list(plan.blob_at.values()), "since": plan.since}
             rows = await (await conn.execute(_BLOBS, params)).fetchall()
             blobs = {r["version"]: r for r in rows}
