@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
 import msgspec
 import psycopg
 import pytest
@@ -65,28 +69,46 @@ async def test_over_budget_history_is_summarized_and_the_model_gets_a_bounded_wi
     assert [m["content"] for m in history if m["role"] == "user"] == said
 
 
-async def test_a_thread_written_before_summaries_existed_continues(
-    settings: Settings, database_url: str, fake_groq: FakeGroq
-) -> None:
-    conversation_id = "legacy_thread_1"
+@asynccontextmanager
+async def _earlier_graph(
+    database_url: str, conversation_id: str, schema: type[Any], reply: AIMessage
+) -> AsyncIterator[tuple[Any, RunnableConfig]]:
+    """A one-node graph of an earlier state shape on the official saver, replying `reply`.
+
+    Yields the graph and the thread's config; afterwards the thread belongs to alice, as if
+    an earlier release had written it.
+    """
     async with await psycopg.AsyncConnection.connect(
         database_url, autocommit=True, row_factory=dict_row
     ) as conn:
 
-        def respond(state: MessagesState) -> MessagesState:
-            return {"messages": [AIMessage("old reply", id="r0")]}
+        def respond(state: MessagesState) -> dict[str, object]:
+            return {"messages": [reply]}
 
-        builder = StateGraph(MessagesState)
+        builder = StateGraph(schema)
         builder.add_node("respond", respond)
         builder.add_edge(START, "respond")
-        old = builder.compile(checkpointer=AsyncPostgresSaver(conn))
-        config: RunnableConfig = {"configurable": {"thread_id": conversation_id}}
-        question: MessagesState = {"messages": [HumanMessage("old question", id="h0")]}
-        await old.ainvoke(question, config)
+        yield (
+            builder.compile(checkpointer=AsyncPostgresSaver(conn)),
+            {"configurable": {"thread_id": conversation_id}},
+        )
         await conn.execute(
             "INSERT INTO store (prefix, key, value) VALUES (%s, %s, '{}'::jsonb)",
             (f"users.{user_label('alice')}.conversations", conversation_id),
         )
+
+
+async def test_a_thread_written_before_summaries_existed_continues(
+    settings: Settings, database_url: str, fake_groq: FakeGroq
+) -> None:
+    conversation_id = "legacy_thread_1"
+    old_reply = AIMessage("old reply", id="r0")
+    async with _earlier_graph(database_url, conversation_id, MessagesState, old_reply) as (
+        old,
+        config,
+    ):
+        question: MessagesState = {"messages": [HumanMessage("old question", id="h0")]}
+        await old.ainvoke(question, config)
 
     async with serve_threadline(settings) as address, connect(address, "alice") as chat:
         turn = await chat.turn("new question", conversation_id)
@@ -117,18 +139,10 @@ async def test_a_thread_from_the_previous_release_keeps_its_whole_history(
     settings: Settings, database_url: str, fake_groq: FakeGroq
 ) -> None:
     conversation_id = "previous_release_1"
-    async with await psycopg.AsyncConnection.connect(
-        database_url, autocommit=True, row_factory=dict_row
-    ) as conn:
-
-        def respond(state: _PreviousReleaseState) -> dict[str, object]:
-            return {"messages": [AIMessage("first reply", id="r0")], "summary": ""}
-
-        builder = StateGraph(_PreviousReleaseState)
-        builder.add_node("respond", respond)
-        builder.add_edge(START, "respond")
-        old = builder.compile(checkpointer=AsyncPostgresSaver(conn))
-        config: RunnableConfig = {"configurable": {"thread_id": conversation_id}}
+    first_reply = AIMessage("first reply", id="r0")
+    async with _earlier_graph(
+        database_url, conversation_id, _PreviousReleaseState, first_reply
+    ) as (old, config):
         first: _PreviousReleaseState = {"messages": [HumanMessage("first question", id="h0")]}
         # durability="exit" stores no writes, only the final checkpoint's plain list: the
         # transcript must come from that list, not from writes.
@@ -137,10 +151,6 @@ async def test_a_thread_from_the_previous_release_keeps_its_whole_history(
         await old.aupdate_state(config, second, as_node="respond")
         stopped = AIMessage("partial", id="r1", response_metadata={"stopped": True})
         await old.aupdate_state(config, {"messages": [stopped]}, as_node="respond")
-        await conn.execute(
-            "INSERT INTO store (prefix, key, value) VALUES (%s, %s, '{}'::jsonb)",
-            (f"users.{user_label('alice')}.conversations", conversation_id),
-        )
 
     async with serve_threadline(settings) as address, connect(address, "alice") as chat:
         turn = await chat.turn("third question", conversation_id)
