@@ -114,7 +114,7 @@ def test_an_invalid_setting_stops_start_up_with_one_line_naming_it(tmp_path: Pat
 async def test_an_acknowledged_message_survives_the_server_being_killed(
     tmp_path: Path, database_url: str, fake_groq: FakeGroq
 ) -> None:
-    fake_groq.faults.append(Fault(token_delay=0.5))  # the reply takes seconds
+    fake_groq.faults.append(Fault(token_delay=0.5, only_for="do not lose me"))  # takes seconds
     port, log = _free_port(), tmp_path / "server.log"
     env = _env(
         tmp_path,
@@ -122,12 +122,15 @@ async def test_an_acknowledged_message_survives_the_server_being_killed(
         DATABASE_URL=database_url,
         GROQ_API_KEY="gsk_fake",
         GROQ_API_BASE=fake_groq.url,
+        TURN_LEASE="2",  # the dead server's lease on the conversation runs out quickly
     )
 
     with _running(env, tmp_path, log) as process:
         await _wait_ready(port)
         async with connect(f"127.0.0.1:{port}", "alice") as chat:
-            await chat.send(message="do not lose me")
+            first = await chat.turn("hello")
+            conversation_id = first.reply["conversation_id"]
+            await chat.send(message="do not lose me", conversation_id=conversation_id)
             ack = await chat.receive()
             process.kill()  # SIGKILL between ack and reply: no shutdown, no cleanup
             process.wait(timeout=10)
@@ -135,12 +138,29 @@ async def test_an_acknowledged_message_survives_the_server_being_killed(
     with _running(env, tmp_path, log):
         await _wait_ready(port)
         async with connect(f"127.0.0.1:{port}", "alice") as chat:
-            history = await chat.history(ack["conversation_id"])
+            after_restart = await chat.history(conversation_id)
+            follow_up = await chat.turn("are you back?", conversation_id)
+            history = await chat.history(conversation_id)
 
     assert ack["type"] == "ack"
-    stored = history[0]
+    stored = after_restart[-1]
     assert datetime.fromisoformat(stored.pop("created_at"))
     assert stored == {"message_id": ack["message_id"], "role": "user", "content": "do not lose me"}
+    # The next message is not dropped beside the unanswered one, and the model sees both.
+    assert follow_up.reply["content"].endswith("are you back?")
+    assert fake_groq.user_turns()[1:] == [
+        "user: hello",
+        f"assistant: {first.reply['content']}",
+        "user: do not lose me",
+        "user: are you back?",
+    ]
+    assert [m["content"] for m in history] == [
+        "hello",
+        first.reply["content"],
+        "do not lose me",
+        "are you back?",
+        follow_up.reply["content"],
+    ]
 
 
 def _postgres_serving(pgdata: Path) -> bool:

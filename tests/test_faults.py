@@ -81,6 +81,34 @@ async def test_persistent_server_errors_end_in_llm_unavailable_and_the_message_i
     assert [m["content"] for m in history] == ["please answer", "Reply 4: please answer"]
 
 
+async def test_a_message_after_a_failed_reply_is_answered_with_the_failed_one_in_view(
+    retrying: Settings, fake_groq: FakeGroq
+) -> None:
+    fake_groq.faults.extend([Fault(status=500, only_for="are you there?")] * 3)
+    async with serve_threadline(retrying) as address, connect(address, "alice") as chat:
+        first = await chat.turn("hello")
+        conversation_id = first.ack["conversation_id"]
+        await chat.send(message="are you there?", conversation_id=conversation_id)
+        failed = await chat.until("error")
+        follow_up = await chat.turn("hello again", conversation_id)
+        history = await chat.history(conversation_id)
+
+    assert failed[-1]["code"] == "llm_unavailable"
+    assert fake_groq.user_turns()[1:] == [
+        "user: hello",
+        f"assistant: {first.reply['content']}",
+        "user: are you there?",
+        "user: hello again",
+    ]
+    assert [m["content"] for m in history] == [
+        "hello",
+        first.reply["content"],
+        "are you there?",
+        "hello again",
+        follow_up.reply["content"],
+    ]
+
+
 @pytest.mark.parametrize("fault", [Fault(cut_after=3), Fault(truncate_after=3)])
 async def test_a_stream_that_breaks_midway_is_a_failure_not_a_reply(
     retrying: Settings, fake_groq: FakeGroq, fault: Fault

@@ -24,12 +24,19 @@ def _roles(history: list[Frame]) -> list[str]:
     return [f"{m['role']}: {m['content']}" for m in history]
 
 
+@pytest.mark.parametrize("earlier", [[], ["hi"]], ids=["first turn", "later turn"])
 async def test_stop_keeps_the_partial_reply_and_the_conversation_continues(
-    settings: Settings, fake_groq: FakeGroq
+    settings: Settings, fake_groq: FakeGroq, earlier: list[str]
 ) -> None:
-    fake_groq.faults.append(Fault(token_delay=0.05))
+    fake_groq.faults.append(Fault(token_delay=0.05, only_for=LONG))
     async with serve_threadline(settings) as address, connect(address, "alice") as chat:
-        await chat.send(message=LONG)
+        conversation_id = None
+        seen: list[str] = []
+        for text in earlier:
+            turn = await chat.turn(text, conversation_id)
+            conversation_id = turn.ack["conversation_id"]
+            seen += [f"user: {text}", f"assistant: {turn.reply['content']}"]
+        await chat.send(message=LONG, **({"conversation_id": conversation_id} if earlier else {}))
         ack = await chat.receive()
         conversation_id = ack["conversation_id"]
         first_token = await chat.receive()
@@ -45,9 +52,14 @@ async def test_stop_keeps_the_partial_reply_and_the_conversation_continues(
     assert 0 < len(partial) < len(f"Reply 1: {LONG}")
     assert stopped["message_id"] == first_token["message_id"]
     assert follow_up.reply["stopped"] is False
-    # The model sees the partial reply as the assistant's turn.
-    assert fake_groq.user_turns()[1:] == [f"user: {LONG}", f"assistant: {partial}", "user: go on"]
-    assert [(m["role"], m.get("stopped", False)) for m in history] == [
+    # The model sees the stopped turn's message and the partial reply as the assistant's turn.
+    assert fake_groq.user_turns()[1:] == [
+        *seen,
+        f"user: {LONG}",
+        f"assistant: {partial}",
+        "user: go on",
+    ]
+    assert [(m["role"], m.get("stopped", False)) for m in history[len(seen) :]] == [
         ("user", False),
         ("assistant", True),
         ("user", False),

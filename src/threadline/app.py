@@ -126,7 +126,7 @@ def _chat_service(
     return ChatService(
         ConversationIndex(store, pool),
         TurnRunner(graph, model_name, settings.turn_timeout),
-        ConversationLocks(pool),
+        ConversationLocks(pool, ttl=settings.turn_lease),
         title_model=None if settings.offline else model,
         queue_when_busy=settings.busy_policy == "queue",
     )

@@ -87,6 +87,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     on_disconnect: Literal["continue", "cancel"] = "continue"
     # Upper bound on one turn, retries included.
     turn_timeout: PositiveFloat = 120.0
+    # A turn's lease on its conversation lasts this long unless renewed: after a server dies
+    # mid-turn, its conversations accept messages again once this has passed.
+    turn_lease: Annotated[float, msgspec.Meta(ge=1)] = 30.0
     # At shutdown, how long running and queued turns get to finish before they are stopped.
     shutdown_grace: Annotated[float, msgspec.Meta(ge=0)] = 10.0
 

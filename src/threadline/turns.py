@@ -10,9 +10,11 @@ from langchain_core.messages import AIMessage, AIMessageChunk, AnyMessage, BaseM
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.graph import START
+from langgraph.types import Command
 
 from threadline.conversations import now
 from threadline.graph import CONTEXT, CREATED_AT, RESPOND_NODE, ChatGraph
+from threadline.inputs import PendingInputs
 from threadline.ledger import Ledger
 
 __all__ = ("STOPPED", "Reply", "TurnListener", "TurnRunner", "reply_of")
@@ -67,6 +69,7 @@ class TurnRunner:
     def __init__(self, graph: ChatGraph, model_name: str, timeout: float) -> None:
         self._graph = graph
         self._ledger = Ledger(_saver(graph))
+        self._pending = PendingInputs(_saver(graph))
         self.model_name = model_name
         self._timeout = timeout
 
@@ -94,13 +97,12 @@ class TurnRunner:
         config = _config(conversation_id, reply_id)
         messages: list[AnyMessage] = []
         async with asyncio.timeout(self._timeout):
-            # The inputs go in as their own checkpoint, written before this returns: that
-            # is what an ack promises. The run that answers them then saves once, at its
-            # end (durability="exit"): two checkpoints a turn instead of three.
-            await self._graph.aupdate_state(config, {"messages": list(inputs)}, as_node=START)
+            # The inputs are stored before the ack, which promises exactly that. The run
+            # that answers them saves once, at its end (durability="exit").
+            command = await self._store_inputs(config, inputs)
             await listener.accepted()
             async for part in self._graph.astream(
-                None,
+                command,
                 config,
                 stream_mode=["values", "messages"],
                 durability="exit",
@@ -122,6 +124,21 @@ class TurnRunner:
             raise RuntimeError(msg)
         return reply_of(final, self.model_name)
 
+    async def _store_inputs(
+        self, config: RunnableConfig, inputs: Sequence[BaseMessage]
+    ) -> Command[str] | None:
+        """Store the turn's inputs durably; returns what the run must be started with."""
+        thread_id = config["configurable"]["thread_id"]
+        if await self._pending.store(thread_id, inputs):
+            # Waiting on the latest checkpoint: the run applies them, then answers.
+            return Command(goto=RESPOND_NODE)
+        # A new thread, or inputs of a turn that never finished wait there: store them all
+        # as a checkpoint of their own, which the run then continues from.
+        waiting = await self._pending.waiting(thread_id)
+        update = {"messages": [*waiting, *inputs]}
+        await self._graph.aupdate_state(config, update, as_node=START)
+        return None
+
     async def window(self, conversation_id: str) -> list[AnyMessage]:
         """The messages the model still sees verbatim (the newest), oldest first."""
         snapshot = await self._graph.aget_state(_config(conversation_id))
@@ -140,9 +157,10 @@ class TurnRunner:
         """
         metadata = {"model_name": self.model_name, STOPPED: True, CREATED_AT: now()}
         message = AIMessage(content=content, id=reply_id, response_metadata=metadata)
-        await self._graph.aupdate_state(
-            _config(conversation_id), {"messages": [message]}, as_node=RESPOND_NODE
-        )
+        # A new checkpoint drops inputs still waiting on the latest: they go in with it.
+        waiting = await self._pending.waiting(conversation_id)
+        update = {"messages": [*waiting, message]}
+        await self._graph.aupdate_state(_config(conversation_id), update, as_node=RESPOND_NODE)
         return message
 
     async def delete(self, conversation_id: str) -> None:
