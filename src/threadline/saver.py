@@ -9,6 +9,7 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
 from threadline.compression import CompressedSerializer
 from threadline.database import Pool
+from threadline.memo import MemoizingSerializer
 
 __all__ = ("PooledPostgresSaver",)
 
@@ -29,9 +30,10 @@ class PooledPostgresSaver(AsyncPostgresSaver):
     The official saver serializes every query of an instance behind one `asyncio.Lock`
     (langgraph issue #7259), which a single connection needs but a pool does not: there,
     each query checks out its own connection. `AsyncPostgresStore` already skips its lock
-    for pools; this does the same for checkpoints. Blobs are compressed (see `compression`).
+    for pools; this does the same for checkpoints. Blobs are compressed (see `compression`), and
+    recently decoded ones remembered (see `memo`).
     """
 
     def __init__(self, pool: Pool) -> None:
-        super().__init__(pool, serde=CompressedSerializer())
+        super().__init__(pool, serde=MemoizingSerializer(CompressedSerializer()))
         self.lock = _NoLock()

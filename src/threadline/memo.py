@@ -1,0 +1,63 @@
+"""Decoded checkpoint blobs, remembered: a thread's stored writes are read again and again.
+
+The `messages` channel is a `DeltaChannel` (see `graph`): loading a thread replays every
+write since the window's last snapshot, up to a few hundred, and each turn loads it again.
+Decoding those blobs (msgpack, zlib, and building the message objects) was most of the
+CPU a turn spent outside the model. A stored blob never changes, so the same bytes always
+decode to the same value: this keeps recent results, bounded by the bytes they came from.
+
+Decoded values are shared between reads. LangGraph treats channel values as immutable
+(`DeltaChannel.copy` is shallow) and so does Threadline: messages are never changed in
+place after they are written. Lists are handed out as copies, so a reader that appends to
+one cannot change what the next reader gets.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from langgraph.checkpoint.serde.base import SerializerProtocol
+
+__all__ = ("MemoizingSerializer",)
+
+# About a thousand conversations' worth of recent writes. Past it, the least recently read
+# blobs are forgotten and simply decoded again when needed.
+_DEFAULT_BUDGET = 32 * 1024 * 1024
+# A blob this large (a window snapshot of a huge context) is decoded every time instead.
+_LARGEST = 1024 * 1024
+
+
+class MemoizingSerializer(SerializerProtocol):
+    """Wraps a serializer; `loads_typed` remembers what recent blobs decoded to."""
+
+    def __init__(self, serde: SerializerProtocol, budget_bytes: int = _DEFAULT_BUDGET) -> None:
+        self._serde = serde
+        self._budget = budget_bytes
+        self._size = 0
+        self._decoded: OrderedDict[tuple[str, bytes], Any] = OrderedDict()
+
+    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        """Serialize with the wrapped serializer."""
+        return self._serde.dumps_typed(obj)
+
+    def loads_typed(self, data: tuple[str, bytes]) -> Any:
+        """Deserialize `(type, bytes)`, from memory when these bytes were decoded lately."""
+        kind, blob = data
+        if not isinstance(blob, bytes) or len(blob) > _LARGEST:
+            return self._serde.loads_typed(data)
+        key = (kind, blob)
+        try:
+            value = self._decoded[key]
+            self._decoded.move_to_end(key)
+        except KeyError:
+            value = self._serde.loads_typed(data)
+            self._remember(key, value)
+        return list(value) if isinstance(value, list) else value
+
+    def _remember(self, key: tuple[str, bytes], value: Any) -> None:
+        self._decoded[key] = value
+        self._size += len(key[1])
+        while self._size > self._budget:
+            (_, forgotten), _ = self._decoded.popitem(last=False)
+            self._size -= len(forgotten)
