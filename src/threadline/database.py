@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
+from weakref import WeakKeyDictionary
 
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
@@ -114,6 +116,29 @@ def _alive(pid: int) -> bool:
     return True
 
 
+class _Liveness:
+    """Checks a connection before the pool hands it out, unless it was in use just now.
+
+    A check is a round trip, and a turn checks out a connection for each of its queries
+    (about twenty): checking every time cost more than some of the queries themselves. A
+    connection that came back moments ago worked then; one that sat idle may have been
+    cut (a database restart) and is checked. A query on a connection that broke in
+    between fails like any database error, and the pool then replaces it.
+    """
+
+    def __init__(self, trusted_for: float = 1.0) -> None:
+        self._trusted_for = trusted_for
+        self._returned_at: WeakKeyDictionary[AsyncConnection[DictRow], float] = WeakKeyDictionary()
+
+    async def check(self, conn: AsyncConnection[DictRow]) -> None:
+        returned_at = self._returned_at.get(conn)
+        if returned_at is None or time.monotonic() - returned_at > self._trusted_for:
+            await AsyncConnectionPool.check_connection(conn)
+
+    async def returned(self, conn: AsyncConnection[DictRow]) -> None:
+        self._returned_at[conn] = time.monotonic()
+
+
 @asynccontextmanager
 async def open_pool(url: str, settings: Settings) -> AsyncIterator[Pool]:
     """Open the pool every component shares, and close it on exit.
@@ -127,6 +152,7 @@ async def open_pool(url: str, settings: Settings) -> AsyncIterator[Pool]:
         `AsyncPostgresSaver` and `AsyncPostgresStore` require.
     """
     kwargs: dict[str, Any] = {"autocommit": True, "row_factory": dict_row}
+    liveness = _Liveness()
     threshold = settings.db_prepare_threshold
     if threshold is not None:
         kwargs["prepare_threshold"] = None if threshold == "off" else threshold
@@ -138,7 +164,8 @@ async def open_pool(url: str, settings: Settings) -> AsyncIterator[Pool]:
         open=False,
         timeout=settings.db_pool_timeout,
         # A broken connection (server restart) is noticed before it is handed out.
-        check=AsyncConnectionPool.check_connection,
+        check=liveness.check,
+        reset=liveness.returned,
         name="threadline",
     )
     await pool.open(wait=True, timeout=30)
