@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import sys
 
 import uvicorn
@@ -27,5 +28,19 @@ def main() -> None:
 
     # uvicorn shuts down gracefully on Ctrl-C, then re-raises the signal; the shutdown
     # already happened, so end quietly instead of printing a traceback.
+    app = create_app(settings)
+    app.on_startup.append(_freeze_heap)  # runs once start-up (storage, graph) is done
     with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.Server(uvicorn_config(create_app(settings), settings)).run()
+        uvicorn.Server(uvicorn_config(app, settings)).run()
+
+
+def _freeze_heap() -> None:
+    """Keep what start-up built out of every later full garbage collection.
+
+    The libraries leave about 140,000 long-lived objects behind, and a full collection
+    walks them all: measured, 75-90 ms with the event loop stopped, which landed in
+    whichever turns were running. Frozen, a full collection walks only what was made
+    since, a few thousand objects.
+    """
+    gc.collect()
+    gc.freeze()
