@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from langchain_core.messages import HumanMessage
@@ -50,3 +51,19 @@ def test_past_the_budget_the_least_recently_read_are_decoded_again() -> None:
     serde.loads_typed(_blob("m3"))  # still remembered
     serde.loads_typed(_blob("m0"))  # forgotten: the oldest of four
     assert inner.decoded == 5
+
+
+def test_reads_from_many_threads_get_the_right_values() -> None:
+    # The saver decodes in worker threads, and evictions race with reads there.
+    blobs = [_blob(f"m{n}") for n in range(50)]
+    serde = MemoizingSerializer(JsonPlusSerializer(), budget_bytes=10 * len(blobs[0][1]))
+
+    def read(worker: int) -> bool:
+        return all(
+            serde.loads_typed(blobs[(worker + i) % 50])
+            == [HumanMessage(f"m{(worker + i) % 50}", id=f"m{(worker + i) % 50}")]
+            for i in range(500)
+        )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert all(pool.map(read, range(8)))

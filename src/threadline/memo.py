@@ -9,11 +9,13 @@ decode to the same value: this keeps recent results, bounded by the bytes they c
 Decoded values are shared between reads. LangGraph treats channel values as immutable
 (`DeltaChannel.copy` is shallow) and so does Threadline: messages are never changed in
 place after they are written. Lists are handed out as copies, so a reader that appends to
-one cannot change what the next reader gets.
+one cannot change what the next reader gets. The saver decodes in worker threads too,
+so the bookkeeping is under a lock (decoding itself is not).
 """
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from typing import Any
 
@@ -26,6 +28,7 @@ __all__ = ("MemoizingSerializer",)
 _DEFAULT_BUDGET = 32 * 1024 * 1024
 # A blob this large (a window snapshot of a huge context) is decoded every time instead.
 _LARGEST = 1024 * 1024
+_MISSING = object()
 
 
 class MemoizingSerializer(SerializerProtocol):
@@ -36,6 +39,7 @@ class MemoizingSerializer(SerializerProtocol):
         self._budget = budget_bytes
         self._size = 0
         self._decoded: OrderedDict[tuple[str, bytes], Any] = OrderedDict()
+        self._lock = threading.Lock()
 
     def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
         """Serialize with the wrapped serializer."""
@@ -47,17 +51,21 @@ class MemoizingSerializer(SerializerProtocol):
         if not isinstance(blob, bytes) or len(blob) > _LARGEST:
             return self._serde.loads_typed(data)
         key = (kind, blob)
-        try:
-            value = self._decoded[key]
-            self._decoded.move_to_end(key)
-        except KeyError:
+        with self._lock:
+            value = self._decoded.get(key, _MISSING)
+            if value is not _MISSING:
+                self._decoded.move_to_end(key)
+        if value is _MISSING:
             value = self._serde.loads_typed(data)
             self._remember(key, value)
         return list(value) if isinstance(value, list) else value
 
     def _remember(self, key: tuple[str, bytes], value: Any) -> None:
-        self._decoded[key] = value
-        self._size += len(key[1])
-        while self._size > self._budget:
-            (_, forgotten), _ = self._decoded.popitem(last=False)
-            self._size -= len(forgotten)
+        with self._lock:
+            if key in self._decoded:
+                return  # another thread decoded the same blob meanwhile
+            self._decoded[key] = value
+            self._size += len(key[1])
+            while self._size > self._budget:
+                (_, forgotten), _ = self._decoded.popitem(last=False)
+                self._size -= len(forgotten)
