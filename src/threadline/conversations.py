@@ -111,6 +111,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise InvalidCursor(str(error)) from None
 
 
+_OWNS = "SELECT 1 FROM store WHERE prefix = %(prefix)s AND key = %(key)s"
 _TOUCH = """
 UPDATE store SET updated_at = now(), value = value || %(patch)s::jsonb
 WHERE prefix = %(prefix)s AND key = %(key)s
@@ -151,11 +152,14 @@ class ConversationIndex:
 
     async def owns(self, user_id: str, conversation_id: str) -> bool:
         """Whether `conversation_id` exists and belongs to `user_id`."""
-        return await self._store.aget(_namespace(user_id), conversation_id) is not None
+        # Asked twice a turn: one indexed read, without the store's batching machinery.
+        params = {"prefix": _prefix(user_id), "key": conversation_id}
+        async with self._pool.connection() as conn:
+            return await (await conn.execute(_OWNS, params)).fetchone() is not None
 
     async def get(self, user_id: str, conversation_id: str) -> ConversationSummary | None:
         """The conversation's summary, or None if `user_id` has no such conversation."""
-        item = await self._store.aget(_namespace(user_id), conversation_id)
+        item = await self._store.aget(_namespace(user_id), conversation_id, refresh_ttl=False)
         return None if item is None else _summary(item.key, item.value, item.updated_at)
 
     async def delete(self, user_id: str, conversation_id: str) -> None:
