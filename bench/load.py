@@ -221,7 +221,7 @@ def main() -> None:
     parser.add_argument(
         "--think", type=float, default=2.0, help="mean pause before each turn when paced (0: skip)"
     )
-    parser.add_argument("--paced-turns", type=int, default=5, help="turns per client when paced")
+    parser.add_argument("--paced-turns", type=int, default=10, help="turns per client when paced")
     parser.add_argument("--no-baselines", action="store_true", help="skip the engine baselines")
     parser.add_argument("--json", type=Path, help="where to write the report")
     args = parser.parse_args()
