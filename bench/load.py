@@ -173,11 +173,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             url = f"ws://127.0.0.1:{port}"
             model = asyncio.run(direct_model_timings(groq_base))
             report["model_direct"] = model
-            saturated = asyncio.run(run_load(url, args.clients, args.turns))
-            report["threadline"] = _summarize(saturated, model)
+            # Paced first: right after a saturating burst, PostgreSQL is still vacuuming and
+            # flushing what the burst wrote, and that, not the paced turns, would set the p99.
             if args.think:
                 paced = run_load(url, args.clients, args.paced_turns, warmup=0, think=args.think)
                 report["threadline_paced"] = _summarize(asyncio.run(paced), model)
+            saturated = asyncio.run(run_load(url, args.clients, args.turns))
+            report["threadline"] = _summarize(saturated, model)
             if args.idle:
                 report["idle"] = asyncio.run(_idle(url, server.pid, args.idle))
         if not args.no_baselines:
