@@ -119,6 +119,7 @@ async def summarize(model: BaseChatModel, summary: str, folded: Sequence[AnyMess
         SystemMessage(SUMMARY_INSTRUCTION),
         HumanMessage(f"Summary so far:\n{summary or '(none)'}\n\nNew messages:\n{transcript}"),
     ]
-    # TAG_NOSTREAM: LangGraph's message stream skips this call, so no token reaches a client.
+    # Only the reply's own call writes tokens to the client (see `retry.stream_reply`);
+    # TAG_NOSTREAM also keeps this call out of LangGraph's message stream, for any consumer.
     reply = await model.ainvoke(prompt, config={"tags": [TAG_NOSTREAM]})
     return str(reply.text).strip() or summary

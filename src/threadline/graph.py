@@ -26,6 +26,7 @@ from langchain_core.messages import (
 from langchain_core.runnables import RunnableConfig
 from langgraph.channels.delta import DeltaChannel
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.config import get_stream_writer
 from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
@@ -150,7 +151,9 @@ def build_graph(
             update["digest"] = digest
         shown = [m for m in kept if not _empty_reply(m)]
         prompt = [*system, *_summary_message(digest["summary"]), *shown]
-        reply = await stream_reply(model, prompt, config, retry)
+        # Tokens go out on LangGraph's custom stream: cheaper per token than its message
+        # stream, which a callback feeds from every chunk of every model call.
+        reply = await stream_reply(model, prompt, config, retry, get_stream_writer())
         # The reply's id is chosen before the turn so streamed tokens can name it.
         reply.id = config.get("configurable", {}).get("reply_id")
         reply.response_metadata[CREATED_AT] = now()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import groq
@@ -46,18 +46,20 @@ async def stream_reply(
     messages: Sequence[BaseMessage],
     config: RunnableConfig,
     policy: RetryPolicy,
+    write: Callable[[str], None],
 ) -> AIMessage:
     """Stream one reply, retrying transient failures that happen before the first token.
 
-    Tokens reach the client through LangGraph's message stream as they arrive, so once any
-    was streamed a retry would show the client a second, different beginning. Such a
-    failure is raised instead; the caller reports it and the partial text is discarded.
+    Each token is handed to `write` as it arrives, so once any was streamed a retry would
+    show the client a second, different beginning. Such a failure is raised instead; the
+    caller reports it and the partial text is discarded.
 
     Args:
         model: The chat model.
         messages: What the model is sent.
-        config: The node's config, which carries LangGraph's streaming callbacks.
+        config: The node's config (callbacks, tags, the run's identity).
         policy: Retry bounds.
+        write: Receives each token's text, in order.
 
     Returns:
         The complete reply.
@@ -71,7 +73,9 @@ async def stream_reply(
         try:
             reply: AIMessageChunk | None = None
             async for chunk in model.astream(messages, config):
-                streamed = streamed or bool(chunk.content)
+                if delta := str(chunk.text):  # `.text` is a str subclass msgspec won't encode
+                    streamed = True
+                    write(delta)
                 reply = chunk if reply is None else reply + chunk
             return _completed(reply)
         except Exception as error:

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any, NamedTuple, Protocol
 
-from langchain_core.messages import AIMessage, AIMessageChunk, AnyMessage, BaseMessage
+from langchain_core.messages import AIMessage, AnyMessage, BaseMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.graph import START
@@ -104,19 +104,15 @@ class TurnRunner:
             async for part in self._graph.astream(
                 command,
                 config,
-                stream_mode=["values", "messages"],
+                stream_mode=["values", "custom"],
                 durability="exit",
                 version="v2",
             ):
                 if part["type"] == "values":
                     messages = part["data"].get("messages", [])
                     listener.state(messages)
-                elif part["type"] == "messages":
-                    chunk, _ = part["data"]
-                    # Only streamed chunks are tokens; LangGraph also emits the finished
-                    # message in this mode. `.text` is a str subclass msgspec won't encode.
-                    if isinstance(chunk, AIMessageChunk) and (delta := str(chunk.text)):
-                        await listener.delta(delta)
+                elif part["type"] == "custom":
+                    await listener.delta(part["data"])  # a token (see `retry.stream_reply`)
         # The last state holds the reply as its newest message.
         final = messages[-1] if messages else None
         if not isinstance(final, AIMessage) or final.id != reply_id:
