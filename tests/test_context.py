@@ -20,6 +20,7 @@ from tests.serving import serve_threadline
 from tests.wsclient import connect
 from threadline.context import estimate_tokens
 from threadline.conversations import user_label
+from threadline.graph import SNAPSHOT_EVERY
 from threadline.settings import Settings
 
 pytestmark = pytest.mark.anyio
@@ -96,6 +97,25 @@ async def _earlier_graph(
             "INSERT INTO store (prefix, key, value) VALUES (%s, %s, '{}'::jsonb)",
             (f"users.{user_label('alice')}.conversations", conversation_id),
         )
+
+
+async def test_a_conversation_past_the_window_snapshot_interval_stays_whole(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    # Each turn writes twice (the message, then the reply), so this crosses a snapshot of
+    # the window, where a load switches from replaying writes to the stored list.
+    turns = SNAPSHOT_EVERY // 2 + 5
+    expected: list[str] = []
+    async with serve_threadline(settings) as address, connect(address, "alice") as chat:
+        conversation_id = None
+        for n in range(turns):
+            turn = await chat.turn(f"message {n}", conversation_id)
+            conversation_id = turn.ack["conversation_id"]
+            expected += [f"user: message {n}", f"assistant: {turn.reply['content']}"]
+        history = await chat.history(conversation_id)
+
+    assert fake_groq.user_turns()[1:] == expected[:-1]  # everything fits the budget
+    assert [f"{m['role']}: {m['content']}" for m in history] == expected
 
 
 async def test_a_thread_written_before_summaries_existed_continues(
