@@ -112,7 +112,7 @@ async def test_a_conversation_past_the_window_snapshot_interval_stays_whole(
             turn = await chat.turn(f"message {n}", conversation_id)
             conversation_id = turn.ack["conversation_id"]
             expected += [f"user: message {n}", f"assistant: {turn.reply['content']}"]
-        history = await chat.history(conversation_id)
+        history = await chat.history(str(conversation_id))
 
     assert fake_groq.user_turns()[1:] == expected[:-1]  # everything fits the budget
     assert [f"{m['role']}: {m['content']}" for m in history] == expected
