@@ -11,6 +11,7 @@ from typing import NamedTuple
 import groq
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages.ai import add_ai_message_chunks
 from langchain_core.runnables import RunnableConfig
 
 from threadline.errors import IncompleteReply, is_transient_llm_error
@@ -71,13 +72,14 @@ async def stream_reply(
     while True:
         streamed = False
         try:
-            reply: AIMessageChunk | None = None
+            chunks: list[AIMessageChunk] = []
             async for chunk in model.astream(messages, config):
                 if delta := str(chunk.text):  # `.text` is a str subclass msgspec won't encode
                     streamed = True
                     write(delta)
-                reply = chunk if reply is None else reply + chunk
-            return _completed(reply)
+                chunks.append(chunk)
+            # Merged once at the end: adding chunk by chunk builds a new message each time.
+            return _completed(add_ai_message_chunks(*chunks) if chunks else None)
         except Exception as error:
             if streamed or attempt >= policy.max_retries or not is_transient_llm_error(error):
                 raise
