@@ -8,7 +8,7 @@ from typing import Any
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from threadline.memo import MemoizingSerializer
+from threadline.memo import MEMORY_PER_STORED_BYTE, MemoizingSerializer
 
 
 class CountingSerializer(JsonPlusSerializer):
@@ -45,7 +45,8 @@ def test_changing_a_returned_list_does_not_change_the_next_read() -> None:
 def test_past_the_budget_the_least_recently_read_are_decoded_again() -> None:
     inner = CountingSerializer()
     size = len(_blob("m0")[1])
-    serde = MemoizingSerializer(inner, budget_bytes=3 * size)  # room for three
+    room_for_three = 3 * size * MEMORY_PER_STORED_BYTE
+    serde = MemoizingSerializer(inner, memory_bytes=room_for_three)
     for n in range(4):
         serde.loads_typed(_blob(f"m{n}"))
     serde.loads_typed(_blob("m3"))  # still remembered
@@ -56,7 +57,8 @@ def test_past_the_budget_the_least_recently_read_are_decoded_again() -> None:
 def test_reads_from_many_threads_get_the_right_values() -> None:
     # The saver decodes in worker threads, and evictions race with reads there.
     blobs = [_blob(f"m{n}") for n in range(50)]
-    serde = MemoizingSerializer(JsonPlusSerializer(), budget_bytes=10 * len(blobs[0][1]))
+    room_for_ten = 10 * len(blobs[0][1]) * MEMORY_PER_STORED_BYTE
+    serde = MemoizingSerializer(JsonPlusSerializer(), memory_bytes=room_for_ten)
 
     def read(worker: int) -> bool:
         return all(

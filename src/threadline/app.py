@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             open_pool(url, settings) as pool,
             chat_model(settings) as model,
         ):
-            saver = PooledPostgresSaver(pool)
+            saver = PooledPostgresSaver(pool, settings.decode_cache_mb * 1024 * 1024)
             store = AsyncPostgresStore(pool)
             await migrate(url, saver, store)
             chat = _chat_service(settings, model, saver, store, pool)

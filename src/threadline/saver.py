@@ -6,10 +6,11 @@ import asyncio
 from typing import Literal
 
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from threadline.compression import CompressedSerializer
 from threadline.database import Pool
-from threadline.memo import MemoizingSerializer
+from threadline.memo import DEFAULT_DECODE_CACHE, MemoizingSerializer
 
 __all__ = ("PooledPostgresSaver",)
 
@@ -30,10 +31,13 @@ class PooledPostgresSaver(AsyncPostgresSaver):
     The official saver serializes every query of an instance behind one `asyncio.Lock`
     (langgraph issue #7259), which a single connection needs but a pool does not: there,
     each query checks out its own connection. `AsyncPostgresStore` already skips its lock
-    for pools; this does the same for checkpoints. Blobs are compressed (see `compression`), and
-    recently decoded ones remembered (see `memo`).
+    for pools; this does the same for checkpoints. Blobs are compressed (see `compression`),
+    and recently decoded ones remembered (see `memo`) within `decode_cache_bytes` of memory.
     """
 
-    def __init__(self, pool: Pool) -> None:
-        super().__init__(pool, serde=MemoizingSerializer(CompressedSerializer()))
+    def __init__(self, pool: Pool, decode_cache_bytes: int = DEFAULT_DECODE_CACHE) -> None:
+        serde: SerializerProtocol = CompressedSerializer()
+        if decode_cache_bytes > 0:
+            serde = MemoizingSerializer(serde, memory_bytes=decode_cache_bytes)
+        super().__init__(pool, serde=serde)
         self.lock = _NoLock()

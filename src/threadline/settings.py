@@ -64,6 +64,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_prepare_threshold: NonNegativeInt | Literal["off"] | None = None
     # How long a turn waits for a pooled connection before failing as storage_unavailable.
     db_pool_timeout: PositiveFloat = 5.0
+    # Memory for recently decoded checkpoint blobs, which every turn reads again (0: none).
+    decode_cache_mb: NonNegativeInt = 64
 
     groq_api_key: Secret | None = None
     groq_api_base: str | None = None
