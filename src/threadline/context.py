@@ -62,7 +62,13 @@ def visible(messages: Sequence[AnyMessage]) -> list[HumanMessage | AIMessage]:
 
 def estimate_tokens(messages: Sequence[BaseMessage]) -> int:
     """A conservative token estimate for `messages`."""
-    return sum(math.ceil(len(str(m.text)) / 4) + _PER_MESSAGE for m in messages)
+    return sum(math.ceil(_text_length(m) / 4) + _PER_MESSAGE for m in messages)
+
+
+def _text_length(message: BaseMessage) -> int:
+    # Plain string content is the common case; `.text` builds a new string object per call.
+    content = message.content
+    return len(content) if isinstance(content, str) else len(str(message.text))
 
 
 def fold(messages: Sequence[AnyMessage], budget: int) -> int:

@@ -75,7 +75,11 @@ def merge_messages(by_id: dict[str, AnyMessage], written: Any, *, transcript: bo
         transcript: Keep messages that were only folded out of the model's window.
     """
     items = written if isinstance(written, list | tuple) else [written]
-    messages: list[Any] = convert_to_messages(items)  # as add_messages coerces, e.g. dicts
+    # As add_messages coerces (dicts, tuples); stored writes are messages already, and a
+    # thread's load replays hundreds of them, so those skip the conversion.
+    messages: Sequence[Any] = (
+        items if all(isinstance(m, BaseMessage) for m in items) else convert_to_messages(items)
+    )
     for message in messages:
         if isinstance(message, RemoveMessage):
             if not (transcript and message.name == FOLDED):
