@@ -15,6 +15,7 @@ messages into a checkpoint of their own instead.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 
 from langchain_core.messages import BaseMessage
@@ -23,24 +24,38 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
 from threadline.database import Pool
 
-__all__ = ("PendingInputs",)
+__all__ = ("Outcome", "PendingInputs")
 
 _CHANNEL = "messages"
 
 # The latest checkpoint is the one with the greatest id (ids are time-ordered uuid6), as
-# the saver's own `get_tuple` picks it. No row comes back for a new thread, nor when a
-# null-task write is already waiting there.
+# the saver's own `get_tuple` picks it. Nothing is inserted when a null-task write is
+# already waiting there.
 _STORE = """
-INSERT INTO checkpoint_writes
-    (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, type, blob)
-SELECT thread_id, checkpoint_ns, checkpoint_id, %(task)s, '', 0, %(channel)s, %(type)s, %(blob)s
-FROM checkpoints
-WHERE thread_id = %(thread)s AND checkpoint_ns = ''
-ORDER BY checkpoint_id DESC
-LIMIT 1
-ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO NOTHING
-RETURNING checkpoint_id
+WITH latest AS (
+    SELECT thread_id, checkpoint_ns, checkpoint_id FROM checkpoints
+    WHERE thread_id = %(thread)s AND checkpoint_ns = ''
+    ORDER BY checkpoint_id DESC
+    LIMIT 1
+), stored AS (
+    INSERT INTO checkpoint_writes
+        (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, type, blob)
+    SELECT thread_id, checkpoint_ns, checkpoint_id, %(task)s, '', 0, %(channel)s, %(type)s,
+           %(blob)s
+    FROM latest
+    ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO NOTHING
+    RETURNING checkpoint_id
+)
+SELECT EXISTS (SELECT 1 FROM stored) AS stored, EXISTS (SELECT 1 FROM latest) AS existing
 """
+
+
+class Outcome(enum.Enum):
+    """What `PendingInputs.store` did."""
+
+    STORED = "stored"  # waiting on the latest checkpoint for the next run
+    NEW_THREAD = "new thread"  # nothing stored: the thread has no checkpoint yet
+    BEHIND_WAITING = "behind waiting inputs"  # nothing stored: earlier inputs wait there
 
 
 class PendingInputs:
@@ -50,7 +65,7 @@ class PendingInputs:
         self._saver = saver
         self._pool: Pool = saver.conn  # type: ignore[assignment]
 
-    async def store(self, thread_id: str, messages: Sequence[BaseMessage]) -> bool:
+    async def store(self, thread_id: str, messages: Sequence[BaseMessage]) -> Outcome:
         """Store `messages` for the thread's next run, durably, before this returns.
 
         Args:
@@ -58,8 +73,8 @@ class PendingInputs:
             messages: The turn's inputs (messages to add, or `RemoveMessage`s).
 
         Returns:
-            False, having stored nothing, when the thread has no checkpoint yet or earlier
-            inputs still wait on its latest one; the caller must then write a checkpoint.
+            `STORED`; otherwise nothing was stored, and the caller must write a checkpoint
+            (with the waiting inputs, for `BEHIND_WAITING`).
         """
         kind, blob = self._saver.serde.dumps_typed(list(messages))
         params = {
@@ -70,7 +85,10 @@ class PendingInputs:
             "blob": blob,
         }
         async with self._pool.connection() as conn:
-            return await (await conn.execute(_STORE, params)).fetchone() is not None
+            row = await (await conn.execute(_STORE, params)).fetchone()
+        if row is not None and row["stored"]:
+            return Outcome.STORED
+        return Outcome.BEHIND_WAITING if row is not None and row["existing"] else Outcome.NEW_THREAD
 
     async def waiting(self, thread_id: str) -> list[BaseMessage]:
         """The inputs stored for the thread's next run that no run has answered yet."""

@@ -14,7 +14,7 @@ from langgraph.types import Command
 
 from threadline.conversations import now
 from threadline.graph import CONTEXT, CREATED_AT, RESPOND_NODE, ChatGraph
-from threadline.inputs import PendingInputs
+from threadline.inputs import Outcome, PendingInputs
 from threadline.ledger import Ledger
 
 __all__ = ("STOPPED", "Reply", "TurnListener", "TurnRunner", "reply_of")
@@ -125,12 +125,15 @@ class TurnRunner:
     ) -> Command[str] | None:
         """Store the turn's inputs durably; returns what the run must be started with."""
         thread_id = config["configurable"]["thread_id"]
-        if await self._pending.store(thread_id, inputs):
+        outcome = await self._pending.store(thread_id, inputs)
+        if outcome is Outcome.STORED:
             # Waiting on the latest checkpoint: the run applies them, then answers.
             return Command(goto=RESPOND_NODE)
         # A new thread, or inputs of a turn that never finished wait there: store them all
         # as a checkpoint of their own, which the run then continues from.
-        waiting = await self._pending.waiting(thread_id)
+        waiting = []
+        if outcome is Outcome.BEHIND_WAITING:
+            waiting = await self._pending.waiting(thread_id)
         update = {"messages": [*waiting, *inputs]}
         await self._graph.aupdate_state(config, update, as_node=START)
         return None
