@@ -26,10 +26,10 @@ def main() -> None:
     from threadline.app import create_app  # noqa: PLC0415
     from threadline.server import uvicorn_config  # noqa: PLC0415
 
-    # uvicorn shuts down gracefully on Ctrl-C, then re-raises the signal; the shutdown
-    # already happened, so end quietly instead of printing a traceback.
     app = create_app(settings)
     app.on_startup.append(_freeze_heap)  # runs once start-up (storage, graph) is done
+    # uvicorn shuts down gracefully on Ctrl-C, then re-raises the signal; the shutdown
+    # already happened, so end quietly instead of printing a traceback.
     with contextlib.suppress(KeyboardInterrupt):
         uvicorn.Server(uvicorn_config(app, settings)).run()
 
