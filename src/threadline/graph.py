@@ -75,8 +75,8 @@ def merge_messages(by_id: dict[str, AnyMessage], written: Any, *, transcript: bo
         transcript: Keep messages that were only folded out of the model's window.
     """
     items = written if isinstance(written, list | tuple) else [written]
-    # As add_messages coerces (dicts, tuples); stored writes are messages already, and a
-    # thread's load replays hundreds of them, so those skip the conversion.
+    # Coerced as add_messages does (dicts, tuples). Stored writes are messages already,
+    # and loading a thread replays hundreds of them, so they skip the conversion.
     messages: Sequence[Any] = (
         items if all(isinstance(m, BaseMessage) for m in items) else convert_to_messages(items)
     )
