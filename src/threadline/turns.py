@@ -68,8 +68,9 @@ class TurnRunner:
 
     def __init__(self, graph: ChatGraph, model_name: str, timeout: float) -> None:
         self._graph = graph
-        self._ledger = Ledger(_saver(graph))
-        self._pending = PendingInputs(_saver(graph))
+        saver = _saver(graph)
+        self._ledger = Ledger(saver)
+        self._pending = PendingInputs(saver)
         self.model_name = model_name
         self._timeout = timeout
 
@@ -131,12 +132,27 @@ class TurnRunner:
             return Command(goto=RESPOND_NODE)
         # A new thread, or inputs of a turn that never finished wait there: store them all
         # as a checkpoint of their own, which the run then continues from.
-        waiting = []
-        if outcome is Outcome.BEHIND_WAITING:
-            waiting = await self._pending.waiting(thread_id)
-        update = {"messages": [*waiting, *inputs]}
-        await self._graph.aupdate_state(config, update, as_node=START)
+        waiting = outcome is Outcome.BEHIND_WAITING
+        await self._checkpoint(config, inputs, START, look_for_waiting=waiting)
         return None
+
+    async def _checkpoint(
+        self,
+        config: RunnableConfig,
+        messages: Sequence[BaseMessage],
+        as_node: str,
+        *,
+        look_for_waiting: bool = True,
+    ) -> None:
+        """Write `messages` as a new checkpoint of the thread, as `as_node`'s output.
+
+        A new checkpoint leaves behind the inputs still waiting on the latest one, so they
+        go in first. `look_for_waiting=False` skips the lookup when there are none.
+        """
+        thread_id = config["configurable"]["thread_id"]
+        waiting = await self._pending.waiting(thread_id) if look_for_waiting else []
+        update = {"messages": [*waiting, *messages]}
+        await self._graph.aupdate_state(config, update, as_node=as_node)
 
     async def window(self, conversation_id: str) -> list[AnyMessage]:
         """The messages the model still sees verbatim (the newest), oldest first."""
@@ -156,10 +172,7 @@ class TurnRunner:
         """
         metadata = {"model_name": self.model_name, STOPPED: True, CREATED_AT: now()}
         message = AIMessage(content=content, id=reply_id, response_metadata=metadata)
-        # A new checkpoint drops inputs still waiting on the latest: they go in with it.
-        waiting = await self._pending.waiting(conversation_id)
-        update = {"messages": [*waiting, message]}
-        await self._graph.aupdate_state(_config(conversation_id), update, as_node=RESPOND_NODE)
+        await self._checkpoint(_config(conversation_id), [message], RESPOND_NODE)
         return message
 
     async def delete(self, conversation_id: str) -> None:
