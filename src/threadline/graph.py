@@ -38,6 +38,7 @@ __all__ = (
     "CONTEXT",
     "CREATED_AT",
     "FOLDED",
+    "MESSAGES_CHANNEL",
     "RESPOND_NODE",
     "SNAPSHOT_EVERY",
     "ChatGraph",
@@ -48,6 +49,9 @@ __all__ = (
 )
 
 RESPOND_NODE = "respond"
+# The state key, and so the channel name, of the window; the checkpoint tables are read by
+# it directly (see `ledger` and `inputs`).
+MESSAGES_CHANNEL = "messages"
 # Where a message keeps the time it was written (additional_kwargs for the user's,
 # response_metadata for the assistant's).
 CREATED_AT = "created_at"

@@ -23,10 +23,9 @@ from langgraph._internal._constants import NULL_TASK_ID
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
 from threadline.database import Pool
+from threadline.graph import MESSAGES_CHANNEL
 
 __all__ = ("Outcome", "PendingInputs")
-
-_CHANNEL = "messages"
 
 # The latest checkpoint is the one with the greatest id (ids are time-ordered uuid6), as
 # the saver's own `get_tuple` picks it. Nothing is inserted when a null-task write is
@@ -80,7 +79,7 @@ class PendingInputs:
         params = {
             "thread": thread_id,
             "task": NULL_TASK_ID,
-            "channel": _CHANNEL,
+            "channel": MESSAGES_CHANNEL,
             "type": kind,
             "blob": blob,
         }
@@ -98,6 +97,6 @@ class PendingInputs:
         return [
             message
             for task_id, channel, value in latest.pending_writes or []
-            if task_id == NULL_TASK_ID and channel == _CHANNEL
+            if task_id == NULL_TASK_ID and channel == MESSAGES_CHANNEL
             for message in value
         ]

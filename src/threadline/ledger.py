@@ -23,11 +23,9 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.serde.types import _DeltaSnapshot
 
 from threadline.database import Pool
-from threadline.graph import merge_messages
+from threadline.graph import MESSAGES_CHANNEL, merge_messages
 
 __all__ = ("Ledger",)
-
-_CHANNEL = "messages"
 
 # Like the saver's own delta reader: per checkpoint, its version of the channel, whether that
 # version has a stored blob, and whether the blob is a DeltaChannel snapshot.
@@ -107,7 +105,7 @@ class Ledger:
         Returns:
             The messages, including those folded out of the model's window.
         """
-        params: dict[str, Any] = {"thread": thread_id, "channel": _CHANNEL}
+        params: dict[str, Any] = {"thread": thread_id, "channel": MESSAGES_CHANNEL}
         async with self._pool.connection() as conn:
             checkpoints = await (await conn.execute(_CHECKPOINTS, params)).fetchall()
             plan = _plan(checkpoints)
