@@ -164,6 +164,24 @@ async def test_a_failed_title_call_falls_back_to_the_first_line(
     assert titled["title"] == "Recipe ideas"
 
 
+async def test_regenerating_the_first_reply_does_not_title_the_conversation_again(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    fake_groq.title_faults.append(Fault(status=500))  # the first title is the fallback
+    async with api(settings) as a:
+        conversation_id = await a.chat("alice", "Recipe ideas\nfor a rainy day with kids")
+        titled = await a.eventually("alice", conversation_id, lambda c: c["title"] is not None)
+        async with connect(a.address, "alice") as socket:
+            await socket.send(type="regenerate", conversation_id=conversation_id)
+            await socket.collect()
+            await socket.turn("and for a sunny one?", conversation_id)
+        after = (await a.http.get(a.url("alice", conversation_id))).json()
+
+    assert titled["title"] == "Recipe ideas"
+    assert after["title"] == "Recipe ideas"
+    assert len(fake_groq.title_requests) == 1
+
+
 async def test_delete_removes_the_conversation_from_every_path(
     settings: Settings, database_url: str
 ) -> None:
@@ -290,6 +308,19 @@ async def test_a_body_that_is_not_json_is_a_400(settings: Settings) -> None:
 
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_request"
+
+
+async def test_a_body_nested_too_deeply_is_a_400_not_a_500(settings: Settings) -> None:
+    nested = b'{"title": ' + b"[" * 1000 + b"]" * 1000 + b"}"
+    async with api(settings) as a:
+        conversation_id = await a.chat("alice", "hi")
+        response = await a.http.patch(a.url("alice", conversation_id), content=nested)
+        detail = await a.http.get(a.url("alice", conversation_id))
+
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "invalid_request"
+    assert "nested too deeply" in response.json()["detail"]
+    assert detail.json()["title"] != "[]"
 
 
 async def test_unknown_paths_and_methods_have_error_codes_too(settings: Settings) -> None:

@@ -50,7 +50,19 @@ async def _assert_still_chatting(chat: ChatClient) -> None:
             "$.client_message_id",
         ),
         ('{"type": "dance", "message": "hi"}', "invalid_frame", "unknown frame type 'dance'"),
+        ('{"message": ' + "[" * 1000 + "]" * 1000 + "}", "invalid_json", "nested too deeply"),
+        (
+            '{"type": "history", "conversation_id": "c", "after_message_id": '
+            + '{"a": ' * 1000
+            + "1"
+            + "}" * 1000
+            + "}",
+            "invalid_json",
+            "nested too deeply",
+        ),
+        ('{"message": "hi", "conversation_id": ' + "1" * 4300 + "}", "invalid_frame", "$.conv"),
     ],
+    ids=lambda value: value[:40] if isinstance(value, str) else None,
 )
 async def test_client_errors_get_a_frame_keep_the_socket_and_persist_nothing(
     settings: Settings, database_url: str, fake_groq: FakeGroq, frame: str, code: str, detail: str

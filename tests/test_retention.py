@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 import anyio
 import httpx
 import msgspec
@@ -20,21 +22,43 @@ WHERE table_schema = 'public' AND data_type IN ('text', 'jsonb', 'bytea', 'chara
 """
 
 
+def _decoded(value: bytes) -> bytes:
+    """A blob as the saver would read it: zlib-compressed ones inflated first."""
+    try:
+        return zlib.decompress(value)
+    except zlib.error:
+        return value
+
+
 async def _places_holding(database_url: str, marker: str) -> list[str]:
-    """Every table column that still holds `marker`, as text or as UTF-8 bytes."""
+    """Every table column that still holds `marker`: as text, or inside a (decoded) blob."""
     found = []
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
         columns = await (await conn.execute(_SEARCHABLE)).fetchall()
         for table, column, kind in columns:
             if kind == "bytea":
-                test = f"position(convert_to(%s, 'UTF8') in \"{column}\") > 0"
+                query = f'SELECT "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL'  # noqa: S608 - names from the catalog
+                blobs = await (await conn.execute(query)).fetchall()
+                hits = sum(marker.encode() in _decoded(bytes(row[0])) for row in blobs)
             else:
                 test = f"\"{column}\"::text LIKE '%%' || %s || '%%'"
-            query = f'SELECT count(*) FROM "{table}" WHERE {test}'  # noqa: S608 - names from the catalog
-            row = await (await conn.execute(query, (marker,))).fetchone()
-            if row and row[0]:
+                query = f'SELECT count(*) FROM "{table}" WHERE {test}'  # noqa: S608 - names from the catalog
+                row = await (await conn.execute(query, (marker,))).fetchone()
+                hits = row[0] if row else 0
+            if hits:
                 found.append(f"{table}.{column}")
     return found
+
+
+async def _rows_of_threads(database_url: str, thread_ids: list[str]) -> dict[str, int]:
+    """How many rows each checkpoint table still holds for these threads."""
+    counts = {}
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        for table in ("checkpoints", "checkpoint_blobs", "checkpoint_writes"):
+            query = f"SELECT count(*) FROM {table} WHERE thread_id = ANY(%s)"  # noqa: S608 - fixed names
+            row = await (await conn.execute(query, (thread_ids,))).fetchone()
+            counts[table] = row[0] if row else 0
+    return counts
 
 
 async def test_erasing_a_user_leaves_no_trace_of_what_they_said(
@@ -54,6 +78,7 @@ async def test_erasing_a_user_leaves_no_trace_of_what_they_said(
                 while not (await http.get(url)).json()["title"]:  # noqa: ASYNC110 - polls a server
                     await anyio.sleep(0.05)
         before = await _places_holding(database_url, marker)
+        rows_before = await _rows_of_threads(database_url, [first, second])
 
         erased = await http.delete(f"http://{address}/users/ada")
         listed = (await http.get(f"http://{address}/users/ada/conversations")).json()
@@ -61,14 +86,17 @@ async def test_erasing_a_user_leaves_no_trace_of_what_they_said(
         async with connect(address, "ada") as ada:
             gone = await ada.error(message="hello?", conversation_id=first)
         after = await _places_holding(database_url, marker)
+        rows_after = await _rows_of_threads(database_url, [first, second])
 
-    assert before  # the marker was there to be found
+    assert {"checkpoint_blobs.blob", "checkpoint_writes.blob"} <= set(before)  # found, decoded
+    assert all(rows_before.values())
     assert erased.status_code == 200
     assert erased.json() == {"user_id": "ada", "conversations_deleted": 2}
     assert listed == {"items": [], "next_cursor": None}
     assert bob_still.status_code == 200
     assert gone["code"] == "conversation_not_found"
     assert after == []
+    assert rows_after == {"checkpoints": 0, "checkpoint_blobs": 0, "checkpoint_writes": 0}
 
 
 async def test_erasing_a_user_with_nothing_is_a_zero_count(settings: Settings) -> None:

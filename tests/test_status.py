@@ -5,6 +5,7 @@ from __future__ import annotations
 import anyio
 import httpx
 import pytest
+from httpx_ws import WebSocketDisconnect
 
 from tests.serving import serve_threadline
 from tests.wsclient import connect
@@ -67,6 +68,9 @@ async def test_a_socket_with_a_malformed_user_id_is_told_why_and_closed(
 ) -> None:
     async with serve_threadline(settings) as address, connect(address, "bad user!") as chat:
         error = await chat.receive()
+        with pytest.raises(WebSocketDisconnect) as closed:
+            await chat.receive()
 
     assert error["code"] == "invalid_frame"
     assert "user_id must be" in error["detail"]
+    assert closed.value.code == 1008

@@ -275,6 +275,32 @@ async def test_history_after_a_message_id_returns_only_what_followed(settings: S
     assert bad["code"] == "invalid_frame"
 
 
+async def test_history_comes_in_pages_both_ways(settings: Settings) -> None:
+    async with serve_threadline(settings) as address, connect(address, "alice") as chat:
+        conversation_id = (await chat.turn("m0")).ack["conversation_id"]
+        for n in range(1, 5):
+            await chat.turn(f"m{n}", conversation_id)
+        frame = {"type": "history", "conversation_id": conversation_id, "limit": 4}
+        await chat.send(**frame)
+        pages: list[Frame] = [await chat.receive()]
+        while pages[-1]["next_before"] and len(pages) < 5:
+            await chat.send(**frame, before_message_id=pages[-1]["next_before"])
+            pages.append(await chat.receive())
+        await chat.send(**frame, after_message_id=pages[-1]["messages"][-1]["message_id"])
+        forward = await chat.receive()
+        both = await chat.error(**frame, after_message_id="a", before_message_id="b")
+        too_many = await chat.error(type="history", conversation_id=conversation_id, limit=501)
+
+    said = [m["content"] for page in reversed(pages) for m in page["messages"]]
+    assert said[::2] == [f"m{n}" for n in range(5)]
+    assert [len(p["messages"]) for p in pages] == [4, 4, 2]
+    assert pages[-1]["next_before"] is None
+    assert [m["content"] for m in forward["messages"]] == said[2:6]
+    assert forward["next_after"] == forward["messages"][-1]["message_id"]
+    assert both["code"] == too_many["code"] == "invalid_frame"
+    assert "not both" in both["detail"]
+
+
 async def test_another_user_cannot_stop_regenerate_or_read_a_conversation(
     settings: Settings,
 ) -> None:
@@ -371,3 +397,44 @@ async def _history_when(
         while not ready(history := await chat.history(conversation_id)):  # noqa: ASYNC110 - polls a server
             await anyio.sleep(0.05)
     return history
+
+
+async def test_cancel_on_disconnect_never_stops_another_sockets_reply(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    cancelling = msgspec.structs.replace(settings, on_disconnect="cancel")
+    async with serve_threadline(cancelling) as address, connect(address, "alice") as laptop:
+        conversation_id = (await laptop.turn("hi")).ack["conversation_id"]
+        fake_groq.faults.append(Fault(token_delay=0.02, only_for=LONG))
+        await laptop.send(message=LONG, conversation_id=conversation_id)
+        await laptop.until("token")
+        async with connect(address, "alice") as phone:
+            await phone.send(message="from the phone", conversation_id=conversation_id)
+            await phone.until("queued")
+        # The phone left with a message waiting: that message is dropped, never answered,
+        # and the laptop's reply goes on.
+        frames = await laptop.until("message", within=20)
+        history = await _history_when(laptop, conversation_id, lambda h: len(h) == 4)
+
+    assert frames[-1]["stopped"] is False
+    assert frames[-1]["content"] == f"Reply 2: {LONG}"
+    assert _roles(history)[2:] == [f"user: {LONG}", f"assistant: Reply 2: {LONG}"]
+    assert len(fake_groq.requests) == 2
+
+
+async def test_a_client_message_id_reused_for_other_text_is_refused(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    async with serve_threadline(settings) as address, connect(address, "alice") as chat:
+        conversation_id = (await chat.turn("hi")).ack["conversation_id"]
+        await chat.send(message="first", conversation_id=conversation_id, client_message_id="c-1")
+        await chat.collect()
+        await chat.send(message="other", conversation_id=conversation_id, client_message_id="c-1")
+        conflict = await chat.until("error")
+        history = await chat.history(conversation_id)
+
+    assert [f["type"] for f in conflict] == ["error"]
+    assert conflict[-1]["code"] == "invalid_frame"
+    assert "client_message_id 'c-1' was already used" in conflict[-1]["detail"]
+    assert [m["content"] for m in history if m["role"] == "user"] == ["hi", "first"]
+    assert len(fake_groq.requests) == 2

@@ -85,9 +85,11 @@ class ChatClient:
             frames.append(await self.receive(within))
         return frames
 
-    async def history(self, conversation_id: str, after: str | None = None) -> list[Frame]:
-        """The conversation's messages, via a `history` frame."""
-        frame: Frame = {"type": "history", "conversation_id": conversation_id}
+    async def history(
+        self, conversation_id: str, after: str | None = None, limit: int = 500
+    ) -> list[Frame]:
+        """The conversation's messages (up to `limit` of them), via a `history` frame."""
+        frame: Frame = {"type": "history", "conversation_id": conversation_id, "limit": limit}
         if after is not None:
             frame["after_message_id"] = after
         await self.send(**frame)

@@ -16,7 +16,7 @@ from threadline.params import ConversationId, UserId
 from threadline.protocol import FrameError, HistoryItem
 from threadline.retention import Erasure, erase_user
 from threadline.titles import MAX_TITLE_CHARS
-from threadline.transcript import history_items
+from threadline.transcript import UnknownMessage, history_items, page_of
 
 if TYPE_CHECKING:
     from litestar.datastructures import State
@@ -110,22 +110,17 @@ class ConversationsController(Controller):
         if summary is None:
             raise _not_found()
         items = history_items(await chat.runner.transcript(conversation_id), chat.runner.model_name)
-        end = len(items)
-        if before is not None:
-            ids = [item.message_id for item in items]
-            if before not in ids:
-                raise ApiError(
-                    HTTP_400_BAD_REQUEST,
-                    "invalid_request",
-                    "before: not a message of this conversation",
-                    "before",
-                )
-            end = ids.index(before)
-        start = max(0, end - limit)
+        try:
+            page = page_of(items, limit, before=before)
+        except UnknownMessage:
+            raise ApiError(
+                HTTP_400_BAD_REQUEST,
+                "invalid_request",
+                "before: not a message of this conversation",
+                "before",
+            ) from None
         return ConversationDetail(
-            **msgspec.structs.asdict(summary),
-            messages=items[start:end],
-            next_before=items[start].message_id if start > 0 else None,
+            **msgspec.structs.asdict(summary), messages=page.items, next_before=page.next_before
         )
 
     @patch("/{conversation_id:str}")

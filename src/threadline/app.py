@@ -14,7 +14,8 @@ from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 
 from threadline.api import ConversationsController, erase_user_data
-from threadline.chat import ChatService
+from threadline.bodies import JsonRequest
+from threadline.chat import ChatService, TurnPolicy
 from threadline.conversations import ConversationIndex
 from threadline.database import Pool, database_url, open_pool
 from threadline.graph import build_graph
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="Threadline", version=__version__, path="/schema", render_plugins=[]
         ),
         logging_config=None,
+        request_class=JsonRequest,
     )
 
 
@@ -128,5 +130,9 @@ def _chat_service(
         TurnRunner(graph, model_name, settings.turn_timeout),
         ConversationLocks(pool, ttl=settings.turn_lease),
         title_model=None if settings.offline else model,
-        queue_when_busy=settings.busy_policy == "queue",
+        policy=TurnPolicy(
+            queue_when_busy=settings.busy_policy == "queue",
+            queued_per_conversation=settings.max_queued_turns,
+            per_user=settings.max_turns_per_user,
+        ),
     )

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage, RemoveMessage
@@ -31,13 +32,15 @@ from threadline.protocol import (
 )
 from threadline.transcript import (
     CLIENT_MESSAGE_ID,
+    UnknownMessage,
     find_client_message,
     history_items,
     last_user_message,
+    page_of,
 )
 from threadline.turns import Reply, TurnRunner, reply_of
 
-__all__ = ("NOT_FOUND", "ChatService")
+__all__ = ("NOT_FOUND", "ChatService", "TurnPolicy")
 
 logger = logging.getLogger(__name__)
 
@@ -55,12 +58,13 @@ class ChatService:
         locks: ConversationLocks,
         *,
         title_model: BaseChatModel | None = None,
-        queue_when_busy: bool = True,
+        policy: TurnPolicy | None = None,
     ) -> None:
         self.index = index
         self.runner = runner
         self._locks = locks
-        self._queue_when_busy = queue_when_busy
+        self._limits = policy or TurnPolicy()
+        self._queue_when_busy = self._limits.queue_when_busy
         self._activity = Activity(index, title_model)
         self.turns = TurnManager(self._execute)
 
@@ -77,18 +81,30 @@ class ChatService:
         return conversation_id
 
     async def send_message(self, user_id: str, frame: SendMessage, send: Send) -> Turn:
-        """Accept a user message: queue its turn, or attach to the turn of an identical resend."""
-        conversation_id = await self.open(user_id, frame.conversation_ref)
+        """Accept a user message: queue its turn, or attach to the turn of an identical resend.
+
+        Raises:
+            FrameError: `too_many_turns` or `conversation_busy` past a limit (nothing is
+                stored), `invalid_frame` for a client id reused with other text.
+        """
         client_id = frame.client_message_id
-        if client_id and (earlier := self.turns.find(conversation_id, client_id)):
-            await earlier.attach(send)
-            return earlier
+        conversation_id = frame.conversation_ref
+        if conversation_id is not None:
+            conversation_id = await self.open(user_id, conversation_id)
+            if client_id and (earlier := self.turns.find(conversation_id, client_id)):
+                _check_same_text(earlier.text, frame.message, client_id)
+                await earlier.attach(send)
+                return earlier
+        self._check_user_limit(user_id)
+        if conversation_id is None:
+            conversation_id = await self.index.create(user_id)
         turn = Turn(user_id, conversation_id, new_id(), new_id(), frame.message, client_id, [send])
         await self._submit(turn, send)
         return turn
 
     async def regenerate(self, user_id: str, conversation_id: str, send: Send) -> Turn:
         """Queue a turn that answers the last user message again."""
+        self._check_user_limit(user_id)
         conversation_id = await self.open(user_id, conversation_id)
         turn = Turn(user_id, conversation_id, "", new_id(), None, None, [send])
         await self._submit(turn, send)
@@ -109,16 +125,25 @@ class ChatService:
         return turn
 
     async def history(self, user_id: str, frame: RequestHistory) -> History:
-        """The conversation's messages, or those after `frame.after_message_id`."""
+        """A page of the conversation's messages, as `frame` asks (the newest by default).
+
+        Raises:
+            FrameError: `invalid_frame` when the message id it pages from is not there.
+        """
         conversation_id = await self.open(user_id, frame.conversation_ref)
         items = history_items(await self.runner.transcript(conversation_id), self.runner.model_name)
-        if frame.after_message_id is not None:
-            ids = [item.message_id for item in items]
-            if frame.after_message_id not in ids:
-                detail = "after_message_id is not a message of this conversation"
-                raise FrameError("invalid_frame", detail)
-            items = items[ids.index(frame.after_message_id) + 1 :]
-        return History(conversation_id, items)
+        try:
+            page = page_of(
+                items,
+                frame.limit,
+                before=frame.before_message_id,
+                after=frame.after_message_id,
+            )
+        except UnknownMessage:
+            field = "after_message_id" if frame.after_message_id else "before_message_id"
+            detail = f"{field} is not a message of this conversation"
+            raise FrameError("invalid_frame", detail) from None
+        return History(conversation_id, page.items, page.next_before, page.next_after)
 
     async def delete(self, user_id: str, conversation_id: str) -> None:
         """Delete the conversation: its live turn is stopped first, then the thread goes.
@@ -146,9 +171,22 @@ class ChatService:
         await self.turns.drain(grace, abandon)
         await self._activity.drain(max(grace, 0.1))
 
+    def _check_user_limit(self, user_id: str) -> None:
+        if self.turns.of_user(user_id) >= self._limits.per_user:
+            detail = (
+                f"you have {self._limits.per_user} messages being answered or waiting; "
+                "send this one again once some are answered"
+            )
+            raise FrameError("too_many_turns", detail, retryable=True)
+
     async def _submit(self, turn: Turn, send: Send) -> None:
         if not self._queue_when_busy and self.turns.busy(turn.conversation_id):
             raise FrameError("conversation_busy", _BUSY, retryable=True)
+        if self.turns.waiting(turn.conversation_id) >= self._limits.queued_per_conversation:
+            limit = self._limits.queued_per_conversation
+            detail = f"{_BUSY}, and {limit} more messages already wait their turn"
+            raise FrameError("conversation_busy", detail, retryable=True)
+        turn.origin = send
         position = self.turns.submit(turn)
         if position:
             queued = Queued(turn.conversation_id, turn.message_id, position, turn.client_message_id)
@@ -212,6 +250,7 @@ class ChatService:
             messages = await self.runner.window(turn.conversation_id)
             found = find_client_message(messages, turn.client_message_id, self.runner.model_name)
             if found is not None:
+                _check_same_text(str(found[1].text), turn.text, turn.client_message_id)
                 return await self._replay(turn, found[1], found[2], found[0] == len(messages) - 1)
         extra = {CREATED_AT: now()}
         if turn.client_message_id:
@@ -245,6 +284,23 @@ class ChatService:
         if not turn.accepted:
             turn.accepted = True
             await turn.emit(Ack(turn.conversation_id, turn.message_id, turn.client_message_id))
+
+
+class TurnPolicy(NamedTuple):
+    """What happens to a message for a busy conversation, and the limits on waiting turns."""
+
+    queue_when_busy: bool = True
+    queued_per_conversation: int = 8
+    per_user: int = 32
+
+
+def _check_same_text(earlier: str | None, text: str, client_message_id: str) -> None:
+    if earlier is not None and earlier != text:
+        detail = (
+            f"client_message_id {client_message_id!r} was already used for a different "
+            "message in this conversation; use a new id for a new message"
+        )
+        raise FrameError("invalid_frame", detail)
 
 
 class _Progress:

@@ -30,7 +30,14 @@ from langgraph.config import get_stream_writer
 from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from threadline.context import ContextReport, estimate_tokens, fold, summarize, visible
+from threadline.context import (
+    ContextReport,
+    estimate_tokens,
+    fold,
+    summarize,
+    summary_message,
+    visible,
+)
 from threadline.conversations import now
 from threadline.retry import RetryPolicy, stream_reply
 
@@ -146,19 +153,20 @@ def build_graph(
         The compiled graph. A run expects `configurable.reply_id`, the id the reply gets.
     """
     system = [SystemMessage(content=system_prompt)] if system_prompt else []
+    reserved = estimate_tokens(system)
 
     async def respond(state: ChatState, config: RunnableConfig) -> dict[str, Any]:
         window = state.get("messages", [])
         digest = state.get("digest") or Digest(summary="", messages=0)
-        cut = fold(window, context_tokens)
+        cut = fold(window, context_tokens, reserved)
         folded, kept = window[:cut], window[cut:]
         update: dict[str, Any] = {}
         if folded:
-            summary = await summarize(model, digest["summary"], folded)
+            summary = await summarize(model, digest["summary"], folded, context_tokens)
             digest = Digest(summary=summary, messages=digest["messages"] + len(visible(folded)))
             update["digest"] = digest
         shown = [m for m in kept if not _empty_reply(m)]
-        prompt = [*system, *_summary_message(digest["summary"]), *shown]
+        prompt = [*system, *summary_message(digest["summary"]), *shown]
         # Tokens go out on LangGraph's custom stream: cheaper per token than its message
         # stream, which a callback feeds from every chunk of every model call.
         reply = await stream_reply(model, prompt, config, retry, get_stream_writer())
@@ -181,12 +189,6 @@ def build_graph(
     builder.add_node(RESPOND_NODE, respond)
     builder.add_edge(START, RESPOND_NODE)
     return builder.compile(checkpointer=checkpointer)
-
-
-def _summary_message(summary: str) -> list[SystemMessage]:
-    if not summary:
-        return []
-    return [SystemMessage(content=f"Summary of the earlier conversation:\n{summary}")]
 
 
 def _empty_reply(message: BaseMessage) -> bool:

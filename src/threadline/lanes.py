@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +31,8 @@ class Turn:
     text: str | None
     client_message_id: str | None = None
     listeners: list[Send] = field(default_factory=list)
+    # The socket that asked for this turn; only it may withdraw the turn when it leaves.
+    origin: Send | None = None
     # The thread's messages as of the turn's latest step.
     messages: list[AnyMessage] = field(default_factory=list)
     accepted: bool = False
@@ -73,10 +75,20 @@ class TurnManager:
     def __init__(self, execute: Callable[[Turn], Awaitable[Sequence[ServerFrame]]]) -> None:
         self._execute = execute
         self._lanes: dict[str, _Lane] = {}
+        self._per_user: Counter[str] = Counter()
 
     def busy(self, conversation_id: str) -> bool:
         """Whether a turn of the conversation is running or waiting in this process."""
         return conversation_id in self._lanes
+
+    def waiting(self, conversation_id: str) -> int:
+        """How many turns of the conversation wait behind its running one."""
+        lane = self._lanes.get(conversation_id)
+        return len(lane.queue) if lane else 0
+
+    def of_user(self, user_id: str) -> int:
+        """How many turns of the user are running or waiting, across conversations."""
+        return self._per_user[user_id]
 
     def submit(self, turn: Turn) -> int:
         """Queue `turn`; returns how many turns of its conversation are ahead of it."""
@@ -85,7 +97,19 @@ class TurnManager:
             lane = self._lanes[turn.conversation_id] = _Lane()
             lane.worker = asyncio.create_task(self._work(turn.conversation_id, lane))
         lane.queue.append(turn)
+        self._per_user[turn.user_id] += 1
         return len(lane.queue) - 1 + (lane.current is not None)
+
+    def withdraw(self, turn: Turn) -> None:
+        """Take back `turn`: dropped if it still waits (nothing of it was stored), else stopped."""
+        lane = self._lanes.get(turn.conversation_id)
+        if lane is None:
+            return
+        if turn in lane.queue:
+            lane.queue.remove(turn)
+            self._finished(turn)
+        elif lane.current is turn:
+            _request_stop(turn)
 
     def find(self, conversation_id: str, client_message_id: str) -> Turn | None:
         """The running or queued turn for this client message, if any."""
@@ -111,7 +135,7 @@ class TurnManager:
         if lane is None:
             return
         while lane.queue:
-            await on_abandoned(lane.queue.popleft())
+            await self._abandon(lane.queue.popleft(), on_abandoned)
         if lane.current:
             _request_stop(lane.current)
         if lane.worker:
@@ -130,7 +154,7 @@ class TurnManager:
         _, pending = await asyncio.wait(workers, timeout=grace)
         for lane in list(self._lanes.values()):
             while lane.queue:
-                await on_abandoned(lane.queue.popleft())
+                await self._abandon(lane.queue.popleft(), on_abandoned)
             if lane.current:
                 _request_stop(lane.current)
         await asyncio.gather(*pending, return_exceptions=True)
@@ -143,6 +167,7 @@ class TurnManager:
                     outcome = await self._execute(turn)
                 finally:
                     lane.current = None
+                    self._finished(turn)
                     if not lane.queue:
                         self._retire(conversation_id, lane)
                 # Sent only now, with the lane idle: a client that answers the moment it
@@ -153,6 +178,15 @@ class TurnManager:
             logger.exception("turn.crashed", extra={"conversation_id": conversation_id})
         finally:
             self._retire(conversation_id, lane)
+
+    async def _abandon(self, turn: Turn, on_abandoned: Callable[[Turn], Awaitable[None]]) -> None:
+        self._finished(turn)
+        await on_abandoned(turn)
+
+    def _finished(self, turn: Turn) -> None:
+        self._per_user[turn.user_id] -= 1
+        if self._per_user[turn.user_id] <= 0:
+            del self._per_user[turn.user_id]
 
     def _retire(self, conversation_id: str, lane: _Lane) -> None:
         # A new lane may already serve the conversation; only this one is removed.

@@ -8,8 +8,16 @@ from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+)
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+from threadline.prompts import SUMMARY_INSTRUCTION
 
 __all__ = ("OFFLINE_MODEL_NAME", "OfflineChatModel")
 
@@ -20,6 +28,18 @@ _QUOTE_CHARS = 80
 def _quote(text: str) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= _QUOTE_CHARS else flat[: _QUOTE_CHARS - 1] + "…"
+
+
+def _summary(messages: list[BaseMessage]) -> str:
+    """An extractive summary: the newest lines of what it was asked to summarize."""
+    return " ".join(str(messages[-1].text).split())[-4000:]
+
+
+def _reply(messages: list[BaseMessage]) -> str:
+    first = messages[0] if messages else None
+    if isinstance(first, SystemMessage) and first.text == SUMMARY_INSTRUCTION:
+        return _summary(messages)
+    return describe_context(messages)
 
 
 def describe_context(messages: list[BaseMessage]) -> str:
@@ -56,7 +76,7 @@ class OfflineChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         message = AIMessage(
-            content=describe_context(messages),
+            content=_reply(messages),
             response_metadata={"model_name": OFFLINE_MODEL_NAME, "finish_reason": "stop"},
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
@@ -68,7 +88,7 @@ class OfflineChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        yield from _chunks(describe_context(messages))
+        yield from _chunks(_reply(messages))
 
     async def _astream(
         self,
@@ -77,7 +97,7 @@ class OfflineChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        for chunk in _chunks(describe_context(messages)):
+        for chunk in _chunks(_reply(messages)):
             yield chunk
 
 

@@ -29,8 +29,13 @@ __all__ = (
 
 # Ids are what the server issues (URL-safe base64) or an integer's digits; client ids are
 # free-form but printable. PostgreSQL cannot store NUL in text, so no id may carry one.
-ConversationRef = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,128}$")] | int
+# An integer id is bounded like any id: Python would otherwise take thousands of digits.
+ConversationRef = (
+    Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,128}$")]
+    | Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+)
 ClientMessageId = Annotated[str, msgspec.Meta(pattern=r"^[^\x00-\x1f\x7f]{1,128}$")]
+HistoryLimit = Annotated[int, msgspec.Meta(ge=1, le=500)]
 
 ErrorCode = Literal[
     "invalid_json",
@@ -38,6 +43,7 @@ ErrorCode = Literal[
     "message_too_large",
     "conversation_not_found",
     "conversation_busy",
+    "too_many_turns",
     "nothing_to_stop",
     "nothing_to_regenerate",
     "llm_error",
@@ -89,9 +95,16 @@ class Regenerate(_ConversationFrame, tag="regenerate"):
 
 
 class RequestHistory(_ConversationFrame, tag="history"):
-    """Ask for the conversation's messages, all of them or those after `after_message_id`."""
+    """Ask for a page of the conversation's messages, oldest first.
+
+    The newest `limit` messages; or the `limit` right after `after_message_id` (a client
+    catching up after a reconnect); or the `limit` right before `before_message_id` (a
+    client scrolling back). Not both ids at once.
+    """
 
     after_message_id: ClientMessageId | None = None
+    before_message_id: ClientMessageId | None = None
+    limit: HistoryLimit = 100
 
 
 ClientFrame = SendMessage | Stop | Regenerate | RequestHistory
@@ -160,10 +173,17 @@ class HistoryItem(msgspec.Struct, omit_defaults=True):
 
 
 class History(_Frame, tag="history"):
-    """A conversation's messages in order (those after `after_message_id` if one was given)."""
+    """A page of a conversation's messages, oldest first.
+
+    `next_before` is set when older messages exist (pass it as `before_message_id`),
+    `next_after` when a page asked with `after_message_id` stops short of the newest
+    message (pass it as `after_message_id`).
+    """
 
     conversation_id: str
     messages: list[HistoryItem]
+    next_before: str | None = None
+    next_after: str | None = None
 
 
 class ErrorFrame(_Frame, tag="error", omit_defaults=True):
@@ -243,8 +263,13 @@ class FrameDecoder:
             frame = decoder.decode(raw)
         except msgspec.ValidationError as error:
             raise FrameError("invalid_frame", str(error)) from None
+        except RecursionError:
+            raise _too_deep() from None
         if isinstance(frame, SendMessage):
             self._check_message(frame)
+        if isinstance(frame, RequestHistory) and frame.after_message_id and frame.before_message_id:
+            detail = "give `after_message_id` or `before_message_id`, not both"
+            raise FrameError("invalid_frame", detail)
         return frame
 
     def _decode_tag(self, raw: bytes) -> str:
@@ -254,6 +279,9 @@ class FrameDecoder:
             raise FrameError("invalid_frame", f"a frame must be a JSON object: {error}") from None
         except msgspec.DecodeError as error:
             raise FrameError("invalid_json", f"frame is not valid JSON: {error}") from None
+        except RecursionError:
+            # msgspec recurses once per level of nesting, even to skip a value.
+            raise _too_deep() from None
 
     def _check_message(self, frame: SendMessage) -> None:
         if not frame.message.strip():
@@ -266,6 +294,10 @@ class FrameDecoder:
     def _too_large(self) -> FrameError:
         limit = self.max_message_bytes
         return FrameError("message_too_large", f"`message` exceeds the limit of {limit} bytes")
+
+
+def _too_deep() -> FrameError:
+    return FrameError("invalid_json", "frame is not valid JSON: it is nested too deeply")
 
 
 _encoder = msgspec.json.Encoder()

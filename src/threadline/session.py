@@ -63,11 +63,17 @@ class ChatSession:
         )
 
     async def close(self) -> None:
-        """The socket closed: stop sending to it, and stop its turns if so configured."""
+        """The socket closed: stop sending to it, and withdraw its turns if so configured.
+
+        Withdrawn, a running turn stops (its partial reply is stored) and a waiting one is
+        dropped: its message was never acknowledged, so nothing the user was told is lost.
+        """
         for turn in self._turns:
             turn.detach(self._send)
-            if self._stop_on_close and not turn.listeners:
-                self._chat.turns.stop(turn.conversation_id)
+            # Only a turn this socket asked for, and nobody else is watching: a turn another
+            # socket started, or also listens to, is theirs to see through.
+            if self._stop_on_close and turn.origin is self._send and not turn.listeners:
+                self._chat.turns.withdraw(turn)
         self._turns.clear()
 
     async def _dispatch(self, frame: ClientFrame) -> None:

@@ -87,6 +87,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     busy_policy: Literal["queue", "reject"] = "queue"
     # A client that disconnects mid-reply: the turn completes anyway, or stops there.
     on_disconnect: Literal["continue", "cancel"] = "continue"
+    # Turns a conversation may have waiting behind its running one; past it, conversation_busy.
+    max_queued_turns: PositiveInt = 8
+    # Turns one user may have queued or running, across conversations; past it, too_many_turns.
+    max_turns_per_user: PositiveInt = 32
+    # Frames waiting to be written to one socket; a client that lets more pile up is dropped.
+    socket_send_queue: PositiveInt = 1024
+    # Seconds one write to a socket may wait on the client before the client is dropped.
+    socket_send_timeout: PositiveFloat = 5.0
     # Upper bound on one turn, retries included.
     turn_timeout: PositiveFloat = 120.0
     # A turn's lease on its conversation lasts this long unless renewed: after a server dies

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 
@@ -13,9 +14,12 @@ from threadline.turns import Reply, reply_of
 
 __all__ = (
     "CLIENT_MESSAGE_ID",
+    "HistoryPage",
+    "UnknownMessage",
     "find_client_message",
     "history_items",
     "last_user_message",
+    "page_of",
 )
 
 # Where a user message keeps the client's own id, for recognising a resend.
@@ -70,3 +74,43 @@ def find_client_message(
 def last_user_message(messages: Sequence[AnyMessage]) -> HumanMessage | None:
     """The most recent user message, if any."""
     return next((m for m in reversed(messages) if isinstance(m, HumanMessage)), None)
+
+
+class UnknownMessage(LookupError):
+    """A page was asked relative to a message id the conversation does not have."""
+
+
+class HistoryPage(NamedTuple):
+    """A page of history items, and the ids that fetch the pages beside it."""
+
+    items: list[HistoryItem]
+    next_before: str | None  # older items exist: ask for those before this id
+    next_after: str | None  # newer items exist: ask for those after this id
+
+
+def page_of(
+    items: Sequence[HistoryItem],
+    limit: int,
+    *,
+    before: str | None = None,
+    after: str | None = None,
+) -> HistoryPage:
+    """The `limit` items right after `after`, or right before `before`, or the newest.
+
+    Raises:
+        UnknownMessage: `before` or `after` names no item.
+    """
+    ids = [item.message_id for item in items]
+    if after is not None:
+        if after not in ids:
+            raise UnknownMessage(after)
+        start = ids.index(after) + 1
+        end = min(len(items), start + limit)
+        return HistoryPage(list(items[start:end]), None, ids[end - 1] if end < len(ids) else None)
+    end = len(items)
+    if before is not None:
+        if before not in ids:
+            raise UnknownMessage(before)
+        end = ids.index(before)
+    start = max(0, end - limit)
+    return HistoryPage(list(items[start:end]), ids[start] if start > 0 else None, None)

@@ -1,0 +1,119 @@
+"""The context budget holds against the worst model: one that echoes its whole prompt.
+
+Driven below the socket (the turn runner, the real graph and saver on PostgreSQL) so a
+thousand turns take seconds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import msgspec
+import pytest
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, AnyMessage, BaseMessage, HumanMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import Field
+
+from threadline.context import estimate_tokens, summary_limit, summary_message
+from threadline.database import open_pool
+from threadline.graph import build_graph
+from threadline.prompts import SUMMARY_INSTRUCTION
+from threadline.retry import RetryPolicy
+from threadline.saver import PooledPostgresSaver
+from threadline.settings import Settings
+from threadline.turns import TurnRunner
+
+pytestmark = pytest.mark.anyio
+
+BUDGET = 2000
+TURNS = 1000
+
+
+class EchoModel(BaseChatModel):
+    """Answers every request with the whole of it, and remembers what it was sent."""
+
+    requests: list[list[BaseMessage]] = Field(default_factory=list)
+
+    @property
+    def _llm_type(self) -> str:
+        return "echo"
+
+    def _echo(self, messages: list[BaseMessage]) -> str:
+        self.requests.append(messages)
+        return "\n".join(str(m.text) for m in messages)
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        done = {"finish_reason": "stop"}
+        message = AIMessage(content=self._echo(messages), response_metadata=done)
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        raise NotImplementedError
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        yield ChatGenerationChunk(message=AIMessageChunk(content=self._echo(messages)))
+        done = {"finish_reason": "stop"}
+        yield ChatGenerationChunk(message=AIMessageChunk(content="", response_metadata=done))
+
+
+class _Quiet:
+    async def accepted(self) -> None:
+        return None
+
+    async def delta(self, text: str) -> None:
+        return None
+
+    def state(self, messages: list[AnyMessage]) -> None:
+        return None
+
+
+async def test_an_echoing_model_never_gets_more_than_the_budget(settings: Settings) -> None:
+    echo = EchoModel()
+    assert settings.database_url is not None
+    bounded = msgspec.structs.replace(settings, context_tokens=BUDGET)
+    durations = []
+    async with open_pool(settings.database_url.get(), bounded) as pool:
+        saver = PooledPostgresSaver(pool)
+        graph = build_graph(echo, saver, bounded.system_prompt, RetryPolicy(0, 0.1), BUDGET)
+        runner = TurnRunner(graph, "echo", timeout=60)
+        for turn in range(TURNS):
+            text = f"turn {turn}: " + "lorem ipsum dolor sit amet " * 37  # about 1 KB
+            started = time.perf_counter()
+            await runner.run("echoed", [HumanMessage(text, id=f"h{turn}")], f"r{turn}", _Quiet())
+            durations.append(time.perf_counter() - started)
+        state = (await graph.aget_state({"configurable": {"thread_id": "echoed"}})).values
+
+    summaries = [r for r in echo.requests if r[0].text == SUMMARY_INSTRUCTION]
+    replies = [r for r in echo.requests if r[0].text != SUMMARY_INSTRUCTION]
+    assert len(replies) == TURNS
+    assert len(summaries) > 50  # the window was folded again and again
+    assert max(estimate_tokens(r) for r in replies) <= BUDGET
+    # A summarizing request leaves room for the summary it asks for.
+    assert max(estimate_tokens(r) for r in summaries) <= BUDGET - summary_limit(BUDGET)
+    assert estimate_tokens(summary_message(state["digest"]["summary"])) <= summary_limit(BUDGET)
+    # Bounded prompts: the last turns cost what the first did (printed, not asserted).
+    first, last = sorted(durations[:100])[50], sorted(durations[-100:])[50]
+    print(f"median turn: first 100 {first * 1000:.1f} ms, last 100 {last * 1000:.1f} ms")
+    print([round(sorted(durations[i : i + 100])[50] * 1000, 1) for i in range(0, TURNS, 100)])
