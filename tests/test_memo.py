@@ -69,3 +69,17 @@ def test_reads_from_many_threads_get_the_right_values() -> None:
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         assert all(pool.map(read, range(8)))
+
+
+def test_changing_a_read_message_in_place_does_not_change_the_next_read() -> None:
+    serde = MemoizingSerializer(JsonPlusSerializer())
+    blob = JsonPlusSerializer().dumps_typed(
+        [HumanMessage("hello", id="h", additional_kwargs={"tags": ["a"]})]
+    )
+    read = serde.loads_typed(blob)[0]
+    read.content = "changed"
+    read.additional_kwargs["tags"].append("b")
+    read.additional_kwargs["new"] = 1
+    assert serde.loads_typed(blob) == [
+        HumanMessage("hello", id="h", additional_kwargs={"tags": ["a"]})
+    ]
