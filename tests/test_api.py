@@ -335,6 +335,15 @@ async def test_unknown_paths_and_methods_have_error_codes_too(settings: Settings
 async def test_the_api_is_described_by_openapi_at_schema(settings: Settings) -> None:
     async with api(settings) as a:
         schema = (await a.http.get(f"http://{a.address}/schema/openapi.json")).json()
+        page = await a.http.get(f"http://{a.address}/schema")
+
+    # The page renders on the server: it loads nothing from anywhere (this runs offline).
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "/users/{user_id}/conversations/{conversation_id}" in page.text
+    assert "<script" not in page.text
+    assert "http://" not in page.text
+    assert "https://" not in page.text
 
     paths = schema["paths"]
     assert set(paths["/users/{user_id}/conversations/{conversation_id}"]) >= {

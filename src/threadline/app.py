@@ -12,6 +12,7 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.store.postgres.aio import AsyncPostgresStore
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 
 from threadline.api import ConversationsController, erase_user_data
 from threadline.bodies import JsonRequest
@@ -30,6 +31,7 @@ from threadline.retry import RetryPolicy
 from threadline.routes import chat_socket, health, ready, user_status
 from threadline.saver import PooledPostgresSaver
 from threadline.schema import migrate
+from threadline.schema_page import SchemaPage
 from threadline.settings import Settings, load_settings
 from threadline.turns import TurnRunner
 
@@ -108,7 +110,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         exception_handlers=exception_handlers,
         openapi_config=OpenAPIConfig(
-            title="Threadline", version=__version__, path="/schema", render_plugins=[]
+            title="Threadline",
+            version=__version__,
+            path="/schema",
+            render_plugins=[SchemaPage(), JsonRenderPlugin()],
         ),
         logging_config=None,
         request_class=JsonRequest,

@@ -1,20 +1,38 @@
 """A smoke-test client: `python -m threadline.client --user alice "Hello"`.
 
 Connects, sends one message, prints the reply as it streams, and prints the
-conversation id so the next call can continue it with `--conversation`.
+conversation id so the next call can continue it with `--conversation`. Without `--url`
+it connects where the server listens: HOST and PORT from the environment or `.env`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+from collections.abc import Mapping
+from pathlib import Path
 
 import httpx
 import msgspec
-from httpx_ws import AsyncWebSocketSession, aconnect_ws
+from httpx_ws import AsyncWebSocketSession, HTTPXWSException, aconnect_ws
 
-__all__ = ("chat", "main")
+from threadline.settings import read_dotenv
+
+__all__ = ("chat", "default_url", "main")
+
+# Addresses a server listens on that a client cannot connect to as such.
+_ANY_ADDRESS = {"0.0.0.0", "::", ""}  # noqa: S104 - compared, not bound
+
+
+def default_url(environ: Mapping[str, str], dotenv: Path = Path(".env")) -> str:
+    """The server's WebSocket URL from HOST and PORT, as the server itself reads them."""
+    values = {**read_dotenv(dotenv), **environ}
+    host = values.get("HOST", "").strip()
+    host = "localhost" if host in _ANY_ADDRESS else host
+    port = values.get("PORT", "").strip() or "8000"
+    return f"ws://{host}:{port}"
 
 
 async def chat(url: str, user: str, message: str, conversation: str | None) -> int:
@@ -58,9 +76,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("message", help="what to say")
     parser.add_argument("--user", default="alice", help="user id (default: alice)")
     parser.add_argument("--conversation", help="conversation id to continue")
-    parser.add_argument("--url", default="ws://localhost:8000", help="server base URL")
+    parser.add_argument(
+        "--url", help="server base URL (default: ws://HOST:PORT from the environment or .env)"
+    )
     args = parser.parse_args(argv)
-    sys.exit(asyncio.run(chat(args.url, args.user, args.message, args.conversation)))
+    url = args.url or default_url(os.environ)
+    try:
+        code = asyncio.run(chat(url, args.user, args.message, args.conversation))
+    except (OSError, httpx.HTTPError, HTTPXWSException) as error:
+        reason = str(error) or type(error).__name__
+        print(f"error: cannot reach Threadline at {url}: {reason}", file=sys.stderr)
+        code = 2
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,57 @@
+"""compose.yaml and .env.example, read as an operator's tools would read them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from threadline.settings import Settings, read_dotenv
+
+ROOT = Path(__file__).parent.parent
+
+
+def _compose() -> dict[str, dict[str, dict[str, object]]]:
+    compose: dict[str, dict[str, dict[str, object]]] = yaml.safe_load(
+        (ROOT / "compose.yaml").read_text()
+    )
+    return compose
+
+
+def _seconds(duration: object) -> float:
+    match = re.fullmatch(r"(\d+)s", str(duration))
+    assert match, duration
+    return float(match[1])
+
+
+def test_compose_publishes_the_port_on_loopback_only_and_follows_port() -> None:
+    app = _compose()["services"]["app"]
+    assert app["ports"] == ["127.0.0.1:${PORT:-8000}:${PORT:-8000}"]
+    healthcheck = app["healthcheck"]
+    assert isinstance(healthcheck, dict)
+    probe = healthcheck["test"][-1]
+    compile(probe, "healthcheck", "exec")  # the command is valid Python
+    assert "os.environ.get('PORT', '8000')" in probe
+
+
+def test_compose_gives_running_replies_longer_than_the_shutdown_grace() -> None:
+    app = _compose()["services"]["app"]
+    assert _seconds(app["stop_grace_period"]) >= Settings().shutdown_grace + 10
+
+
+def test_compose_takes_the_database_password_from_env_not_from_the_file() -> None:
+    text = (ROOT / "compose.yaml").read_text()
+    services = _compose()["services"]
+    postgres_env = services["postgres"]["environment"]
+    app_env = services["app"]["environment"]
+    assert isinstance(postgres_env, dict)
+    assert isinstance(app_env, dict)
+    assert postgres_env["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
+    assert "${POSTGRES_PASSWORD:?" in app_env["DATABASE_URL"]
+    assert "threadline:threadline@" not in text
+
+
+def test_env_example_leaves_the_images_data_directory_alone() -> None:
+    # The image sets THREADLINE_DATA_DIR=/data; a copied .env.example must not change it.
+    assert "THREADLINE_DATA_DIR" not in read_dotenv(ROOT / ".env.example")
