@@ -25,10 +25,10 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from bench.clients import MESSAGE
-from threadline.graph import build_graph
-from threadline.offline import OfflineChatModel
-from threadline.retry import RetryPolicy
-from threadline.saver import PooledPostgresSaver
+from threadline.engine.graph import build_graph
+from threadline.llm.offline import OfflineChatModel
+from threadline.llm.retry import RetryPolicy
+from threadline.storage.checkpoints.saver import PooledPostgresSaver
 
 
 def _model(groq_base: str | None) -> BaseChatModel:

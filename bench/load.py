@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.clients import hold_idle_sockets, run_load
 from bench.engine import percentile
 from bench.model_time import direct_model_timings
-from threadline.database import start_embedded_postgres
+from threadline.storage.database import start_embedded_postgres
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -20,9 +20,9 @@ from psycopg.rows import dict_row
 
 from tests.fake_groq import FakeGroq
 from tests.serving import serve_app
-from threadline.database import start_embedded_postgres
-from threadline.schema import migrate
 from threadline.settings import Secret, Settings
+from threadline.storage.database import start_embedded_postgres
+from threadline.storage.schema import migrate
 
 TEMPLATE = "threadline_template"
 

@@ -19,8 +19,8 @@ import msgspec
 from litestar import Litestar, Request, Response, post
 from litestar.response import Stream
 
-from threadline.context import SUMMARY_INSTRUCTION
-from threadline.titles import TITLE_INSTRUCTION
+from threadline.chat.titles import TITLE_INSTRUCTION
+from threadline.engine.context import SUMMARY_INSTRUCTION
 
 MODEL = "openai/gpt-oss-20b"
 

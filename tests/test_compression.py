@@ -5,7 +5,7 @@ from __future__ import annotations
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from threadline.compression import CompressedSerializer
+from threadline.storage.checkpoints.compression import CompressedSerializer
 
 
 def test_a_message_is_stored_compressed_and_loads_back_equal() -> None:

@@ -7,75 +7,25 @@ thousand turns take seconds.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 import msgspec
 import pytest
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, AnyMessage, BaseMessage, HumanMessage
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from pydantic import Field
+from langchain_core.messages import AnyMessage, HumanMessage
 
-from threadline.context import estimate_tokens, summary_limit, summary_message
-from threadline.database import open_pool
-from threadline.graph import build_graph
-from threadline.prompts import SUMMARY_INSTRUCTION
-from threadline.retry import RetryPolicy
-from threadline.saver import PooledPostgresSaver
+from tests.models import EchoModel
+from threadline.engine.context import estimate_tokens, summary_limit, summary_message
+from threadline.engine.graph import build_graph
+from threadline.engine.runner import TurnRunner
+from threadline.llm.prompts import SUMMARY_INSTRUCTION
+from threadline.llm.retry import RetryPolicy
 from threadline.settings import Settings
-from threadline.turns import TurnRunner
+from threadline.storage.checkpoints.saver import PooledPostgresSaver
+from threadline.storage.database import open_pool
 
 pytestmark = pytest.mark.anyio
 
 BUDGET = 2000
 TURNS = 1000
-
-
-class EchoModel(BaseChatModel):
-    """Answers every request with the whole of it, and remembers what it was sent."""
-
-    requests: list[list[BaseMessage]] = Field(default_factory=list)
-
-    @property
-    def _llm_type(self) -> str:
-        return "echo"
-
-    def _echo(self, messages: list[BaseMessage]) -> str:
-        self.requests.append(messages)
-        return "\n".join(str(m.text) for m in messages)
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        done = {"finish_reason": "stop"}
-        message = AIMessage(content=self._echo(messages), response_metadata=done)
-        return ChatResult(generations=[ChatGeneration(message=message)])
-
-    def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[ChatGenerationChunk]:
-        raise NotImplementedError
-
-    async def _astream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> AsyncIterator[ChatGenerationChunk]:
-        yield ChatGenerationChunk(message=AIMessageChunk(content=self._echo(messages)))
-        done = {"finish_reason": "stop"}
-        yield ChatGenerationChunk(message=AIMessageChunk(content="", response_metadata=done))
 
 
 class _Quiet:

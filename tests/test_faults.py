@@ -15,8 +15,8 @@ import pytest
 from tests.fake_groq import FakeGroq, Fault
 from tests.serving import serve_threadline
 from tests.wsclient import ChatClient, Frame, connect
-from threadline.database import start_embedded_postgres
 from threadline.settings import Secret, Settings
+from threadline.storage.database import start_embedded_postgres
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset

@@ -1,4 +1,4 @@
-"""The per-conversation scheduler, on its own: no socket, no database."""
+"""Turn order within a conversation: the lanes on their own, no socket, no database."""
 
 from __future__ import annotations
 
@@ -6,56 +6,65 @@ import asyncio
 
 import pytest
 
-from threadline.lanes import Turn, TurnManager
-from threadline.protocol import ReplyMessage, ServerFrame
+from threadline.chat.lanes import Lanes
 
 pytestmark = pytest.mark.anyio
 
 
-async def test_a_turns_final_frames_go_out_once_its_conversation_is_free() -> None:
-    busy_when_told: list[bool] = []
-    told = asyncio.Event()
+async def test_places_come_up_one_at_a_time_in_order_of_arrival() -> None:
+    lanes = Lanes()
+    first, ahead_of_first = lanes.join("c")
+    second, ahead_of_second = lanes.join("c")
+    third, ahead_of_third = lanes.join("c")
 
-    async def execute(turn: Turn) -> list[ServerFrame]:
-        await asyncio.sleep(0)
-        return [ReplyMessage(turn.conversation_id, turn.reply_id, "done", "m")]
-
-    manager = TurnManager(execute)
-
-    async def listener(frame: ServerFrame) -> None:
-        # A client that answers the moment it sees the reply must find the lane free.
-        busy_when_told.append(manager.busy("c"))
-        told.set()
-
-    manager.submit(Turn("u", "c", "m1", "r1", "hi", listeners=[listener]))
-    async with asyncio.timeout(5):
-        await told.wait()
-
-    assert busy_when_told == [False]
-    assert manager.of_user("u") == 0
+    assert (ahead_of_first, ahead_of_second, ahead_of_third) == (0, 1, 2)
+    assert first.granted
+    assert not second.granted
+    assert lanes.waiting("c") == 2
+    first.leave()
+    await asyncio.wait_for(second.wait(), 1)
+    assert not third.granted
+    second.leave()
+    third.leave()
+    assert not lanes.busy("c")
 
 
-async def test_a_withdrawn_waiting_turn_never_runs() -> None:
-    ran: list[str] = []
-    release = asyncio.Event()
+async def test_a_place_given_up_while_waiting_is_skipped() -> None:
+    lanes = Lanes()
+    first, _ = lanes.join("c")
+    second, _ = lanes.join("c")
+    third, _ = lanes.join("c")
+    second.leave()
+    second.leave()  # leaving twice is harmless
 
-    async def execute(turn: Turn) -> list[ServerFrame]:
-        ran.append(turn.message_id)
-        await release.wait()
-        return []
+    assert lanes.waiting("c") == 1
+    first.leave()
+    assert third.granted
+    assert not second.granted
 
-    manager = TurnManager(execute)
-    first = Turn("u", "c", "m1", "r1", "one")
-    second = Turn("u", "c", "m2", "r2", "two")
-    manager.submit(first)
-    manager.submit(second)
-    await asyncio.sleep(0.01)
-    manager.withdraw(second)
-    assert manager.of_user("u") == 1
-    release.set()
-    async with asyncio.timeout(5):
-        while manager.busy("c"):  # noqa: ASYNC110 - the scheduler exposes no event
-            await asyncio.sleep(0.01)
 
-    assert ran == ["m1"]
-    assert manager.of_user("u") == 0
+async def test_conversations_have_lanes_of_their_own() -> None:
+    lanes = Lanes()
+    one, _ = lanes.join("a")
+    other, ahead = lanes.join("b")
+
+    assert one.granted
+    assert other.granted
+    assert ahead == 0
+    one.leave()
+    assert not lanes.busy("a")
+    assert lanes.busy("b")
+
+
+async def test_a_waiter_cancelled_keeps_its_place_until_it_leaves() -> None:
+    lanes = Lanes()
+    first, _ = lanes.join("c")
+    second, _ = lanes.join("c")
+    waiter = asyncio.create_task(second.wait())
+    await asyncio.sleep(0)
+    waiter.cancel()
+    await asyncio.gather(waiter, return_exceptions=True)
+    second.leave()
+    first.leave()
+
+    assert not lanes.busy("c")

@@ -21,12 +21,13 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.serde.types import _DeltaSnapshot
 from langgraph.graph import START, StateGraph
 
-from threadline.compression import CompressedSerializer
-from threadline.database import open_pool
-from threadline.graph import MESSAGES_CHANNEL, SNAPSHOT_EVERY, ChatState
-from threadline.ledger import Ledger
-from threadline.saver import PooledPostgresSaver
+from threadline.engine.graph import SNAPSHOT_EVERY, ChatState
 from threadline.settings import Settings
+from threadline.storage.checkpoints.channel import MESSAGES_CHANNEL
+from threadline.storage.checkpoints.compression import CompressedSerializer
+from threadline.storage.checkpoints.ledger import Ledger
+from threadline.storage.checkpoints.saver import PooledPostgresSaver
+from threadline.storage.database import open_pool
 
 pytestmark = pytest.mark.anyio
 

@@ -8,7 +8,7 @@ from typing import Any
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from threadline.memo import MEMORY_PER_STORED_BYTE, MemoizingSerializer
+from threadline.storage.checkpoints.memo import MEMORY_PER_STORED_BYTE, MemoizingSerializer
 
 
 class CountingSerializer(JsonPlusSerializer):

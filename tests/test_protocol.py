@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from threadline.protocol import (
+from threadline.transport.protocol import (
     Ack,
     ErrorFrame,
     FrameDecoder,

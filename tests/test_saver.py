@@ -6,12 +6,12 @@ import pytest
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 
-from threadline.database import open_pool
-from threadline.graph import build_graph
-from threadline.offline import OfflineChatModel
-from threadline.retry import RetryPolicy
-from threadline.saver import PooledPostgresSaver
+from threadline.engine.graph import build_graph
+from threadline.llm.offline import OfflineChatModel
+from threadline.llm.retry import RetryPolicy
 from threadline.settings import Settings
+from threadline.storage.checkpoints.saver import PooledPostgresSaver
+from threadline.storage.database import open_pool
 
 pytestmark = pytest.mark.anyio
 

@@ -18,7 +18,7 @@ from schemathesis.core.result import Ok
 from tests.conftest import fresh_database
 from tests.wsclient import connect
 from threadline.app import create_app
-from threadline.server import uvicorn_config
+from threadline.cli import uvicorn_config
 from threadline.settings import Secret, Settings
 
 EXAMPLES_PER_OPERATION = 60

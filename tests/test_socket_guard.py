@@ -11,8 +11,8 @@ from httpx_ws import AsyncWebSocketSession, WebSocketDisconnect, aconnect_ws
 from litestar import Litestar, WebSocket, websocket
 
 from tests.serving import serve_app
-from threadline.outbox import Outbox
-from threadline.routes import guarded
+from threadline.transport.outbox import Outbox
+from threadline.transport.socket import guarded
 
 pytestmark = pytest.mark.anyio
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
@@ -14,43 +13,34 @@ from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
-from threadline.api import ConversationsController, erase_user_data
-from threadline.bodies import JsonRequest
-from threadline.chat import ChatService, TurnPolicy
-from threadline.conversations import ConversationIndex
-from threadline.database import Pool, database_url, open_pool
-from threadline.graph import build_graph
-from threadline.http_errors import exception_handlers
-from threadline.llm import chat_model
-from threadline.locks import ConversationLocks
-from threadline.offline import OFFLINE_MODEL_NAME
-from threadline.presence import Presence
-from threadline.protocol import FrameDecoder
-from threadline.retention import RetentionSweeper
-from threadline.retry import RetryPolicy
-from threadline.routes import chat_socket, health, ready, user_status
-from threadline.saver import PooledPostgresSaver
-from threadline.schema import migrate
-from threadline.schema_page import SchemaPage
+from threadline.chat.retention import RetentionSweeper
+from threadline.chat.service import ChatService, TurnPolicy
+from threadline.conversations.index import ConversationIndex
+from threadline.engine.graph import build_graph
+from threadline.engine.runner import TurnRunner
+from threadline.llm.models import chat_model
+from threadline.llm.offline import OFFLINE_MODEL_NAME
+from threadline.llm.retry import RetryPolicy
 from threadline.settings import Settings, load_settings
-from threadline.turns import TurnRunner
+from threadline.storage.checkpoints.saver import PooledPostgresSaver
+from threadline.storage.database import Pool, database_url, open_pool
+from threadline.storage.leases import ConversationLocks
+from threadline.storage.schema import migrate
+from threadline.transport.bodies import JsonRequest
+from threadline.transport.health import health, ready, user_status
+from threadline.transport.http_errors import exception_handlers
+from threadline.transport.presence import Presence
+from threadline.transport.protocol import FrameDecoder
+from threadline.transport.rest import ConversationsController, erase_user_data
+from threadline.transport.schema_page import SchemaPage
+from threadline.transport.services import Services
+from threadline.transport.socket import chat_socket
 
-__all__ = ("Services", "create_app")
+__all__ = ("build_chat_service", "create_app")
 
 __version__ = "0.1.0"
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Services:
-    """What request handlers need, built once at start-up and kept on `app.state`."""
-
-    settings: Settings
-    decoder: FrameDecoder
-    presence: Presence
-    chat: ChatService
-    pool: Pool
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -75,7 +65,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             saver = PooledPostgresSaver(pool, settings.decode_cache_mb * 1024 * 1024)
             store = AsyncPostgresStore(pool)
             await migrate(url, saver, store)
-            chat = _chat_service(settings, model, saver, store, pool)
+            chat = build_chat_service(settings, model, saver, store, pool)
             app.state.services = Services(
                 settings=settings,
                 decoder=FrameDecoder(settings.max_message_bytes),
@@ -120,13 +110,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
 
 
-def _chat_service(
+def build_chat_service(
     settings: Settings,
     model: BaseChatModel,
     saver: AsyncPostgresSaver,
     store: AsyncPostgresStore,
     pool: Pool,
 ) -> ChatService:
+    """Wire the chat service: the graph on `saver`, the index in `store`, leases in `pool`."""
     retry = RetryPolicy(settings.groq_max_retries, settings.groq_retry_backoff)
     graph = build_graph(model, saver, settings.system_prompt, retry, settings.context_tokens)
     model_name = OFFLINE_MODEL_NAME if settings.offline else settings.groq_model

@@ -1,17 +1,26 @@
-"""`threadline`: serve the app with uvicorn."""
+"""`threadline`: serve the app with uvicorn (the configuration is shared with the tests)."""
 
 from __future__ import annotations
 
 import contextlib
 import gc
 import sys
+from typing import TYPE_CHECKING
 
 import uvicorn
 
-from threadline.logs import configure_logging
-from threadline.settings import SettingsError, load_settings
+from threadline.observability.logs import configure_logging
+from threadline.settings import Settings, SettingsError, load_settings
 
-__all__ = ("main",)
+if TYPE_CHECKING:
+    from litestar import Litestar
+
+__all__ = ("main", "uvicorn_config")
+
+# The largest frame uvicorn accepts. Frames above the message limit but below this get a
+# `message_too_large` error frame with the socket kept open; larger ones are refused by the
+# WebSocket layer itself (close code 1009).
+_MIN_WS_MAX_SIZE = 1024 * 1024
 
 
 def main() -> None:
@@ -24,7 +33,6 @@ def main() -> None:
 
     # Imported after logging is set up, so import-time warnings come out as JSON too.
     from threadline.app import create_app  # noqa: PLC0415
-    from threadline.server import uvicorn_config  # noqa: PLC0415
 
     app = create_app(settings)
     app.on_startup.append(_freeze_heap)  # runs once start-up (storage, graph) is done
@@ -32,6 +40,30 @@ def main() -> None:
     # already happened, so end quietly instead of printing a traceback.
     with contextlib.suppress(KeyboardInterrupt):
         uvicorn.Server(uvicorn_config(app, settings)).run()
+
+
+def uvicorn_config(app: Litestar, settings: Settings, *, port: int | None = None) -> uvicorn.Config:
+    """Build the uvicorn configuration Threadline serves with.
+
+    Args:
+        app: The ASGI application.
+        settings: Host, port and message limit.
+        port: Overrides `settings.port` (0 picks a free port).
+
+    Returns:
+        The configuration; logging is left to `threadline.logs`.
+    """
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port if port is None else port,
+        log_config=None,
+        lifespan="on",
+        ws_max_size=max(_MIN_WS_MAX_SIZE, settings.max_message_bytes * 8),
+        # Token frames are a few dozen bytes: compressing each costs more CPU and latency than
+        # it saves in bandwidth (measured with bench/load.py).
+        ws_per_message_deflate=False,
+    )
 
 
 def _freeze_heap() -> None:

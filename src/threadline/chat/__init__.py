@@ -1,0 +1,1 @@
+"""The chat service: conversations, turns and their scheduling, what a client may ask."""

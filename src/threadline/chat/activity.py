@@ -1,0 +1,71 @@
+"""After each turn: the sidebar's view of the conversation, and its automatic title."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AnyMessage, HumanMessage
+
+from threadline.chat.titles import make_title
+from threadline.conversations.index import ConversationIndex
+from threadline.engine.context import visible
+
+__all__ = ("Activity",)
+
+logger = logging.getLogger(__name__)
+
+
+class Activity:
+    """Keeps index entries current; titles are made in the background, off the turn's path."""
+
+    def __init__(self, index: ConversationIndex, title_model: BaseChatModel | None) -> None:
+        self._index = index
+        self._title_model = title_model
+        self._titling: set[asyncio.Task[None]] = set()
+
+    async def record(
+        self,
+        user_id: str,
+        conversation_id: str,
+        messages: Sequence[AnyMessage],
+        *,
+        new_message: bool,
+    ) -> None:
+        """Update the index entry from what a turn left in the thread.
+
+        Args:
+            user_id: The owner.
+            conversation_id: The conversation.
+            messages: The thread's messages after the turn.
+            new_message: Whether the turn added a user message (a regenerate does not).
+        """
+        shown = visible(messages)
+        if not shown:
+            return
+        try:
+            await self._index.record_activity(
+                user_id, conversation_id, len(shown), str(shown[-1].text)
+            )
+        except Exception as error:  # noqa: BLE001 - the turn itself is done and delivered
+            logger.warning("index.update_failed", extra={"error": type(error).__name__})
+            return
+        users = [m for m in shown if isinstance(m, HumanMessage)]
+        if new_message and len(users) == 1:
+            task = asyncio.create_task(self._title(user_id, conversation_id, str(users[0].text)))
+            self._titling.add(task)
+            task.add_done_callback(self._titling.discard)
+
+    async def drain(self, grace: float) -> None:
+        """Wait up to `grace` seconds for titles still being made."""
+        if self._titling:
+            await asyncio.wait(self._titling, timeout=grace)
+
+    async def _title(self, user_id: str, conversation_id: str, first_message: str) -> None:
+        title = await make_title(self._title_model, first_message)
+        try:
+            await self._index.set_title(user_id, conversation_id, title, "auto")
+        except Exception as error:  # noqa: BLE001 - a title is a nicety
+            logger.warning("title.store_failed", extra={"error": type(error).__name__})

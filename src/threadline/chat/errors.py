@@ -1,0 +1,75 @@
+"""What the chat service refuses, as exceptions of its own.
+
+The edges translate them: into `error` frames (`failures.error_frame`) and into HTTP
+statuses (`transport.http_errors`).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from threadline.chat.events import ErrorCode
+
+__all__ = (
+    "ChatError",
+    "ConversationBusy",
+    "ConversationNotFound",
+    "InvalidRequest",
+    "NothingToRegenerate",
+    "NothingToStop",
+    "TooManyTurns",
+)
+
+
+class ChatError(Exception):
+    """A request the service will not carry out as asked; `detail` is for humans."""
+
+    code: ClassVar[ErrorCode]
+    retryable: ClassVar[bool] = False
+    default_detail: ClassVar[str] = ""
+
+    def __init__(self, detail: str | None = None) -> None:
+        self.detail = detail or self.default_detail
+        super().__init__(self.detail)
+
+
+class ConversationNotFound(ChatError):
+    """No such conversation for this user: another user's looks exactly the same."""
+
+    code = "conversation_not_found"
+    default_detail = "no conversation with this id exists for this user"
+
+
+class ConversationBusy(ChatError):
+    """The conversation is answering, and takes no more waiting messages now."""
+
+    code = "conversation_busy"
+    retryable = True
+    default_detail = "this conversation is still answering an earlier message"
+
+
+class TooManyTurns(ChatError):
+    """The user has as many turns running or waiting as they may have at once."""
+
+    code = "too_many_turns"
+    retryable = True
+
+
+class NothingToStop(ChatError):
+    """No reply is being generated in the conversation."""
+
+    code = "nothing_to_stop"
+    default_detail = "no reply is being generated in this conversation"
+
+
+class NothingToRegenerate(ChatError):
+    """The conversation has no user message a new reply could answer."""
+
+    code = "nothing_to_regenerate"
+    default_detail = "this conversation has no message to answer"
+
+
+class InvalidRequest(ChatError):
+    """Well-formed, but contradicting what is stored (a reused id, an unknown message)."""
+
+    code = "invalid_frame"

@@ -1,0 +1,129 @@
+"""What a turn tells its listeners: the server's half of the WebSocket protocol.
+
+Each event is a tagged msgspec Struct; encoded as JSON it is the frame a client receives
+(`type` carries the tag). They are defined here, with the chat service that emits them,
+so the service speaks in events of its own and the transport only encodes them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+__all__ = (
+    "Ack",
+    "Context",
+    "ErrorCode",
+    "ErrorFrame",
+    "History",
+    "HistoryItem",
+    "Queued",
+    "ReplyMessage",
+    "ServerFrame",
+    "Token",
+)
+
+ErrorCode = Literal[
+    "invalid_json",
+    "invalid_frame",
+    "message_too_large",
+    "conversation_not_found",
+    "conversation_busy",
+    "too_many_turns",
+    "nothing_to_stop",
+    "nothing_to_regenerate",
+    "llm_error",
+    "llm_unavailable",
+    "storage_unavailable",
+    "internal_error",
+]
+
+
+class _Event(msgspec.Struct, tag_field="type", forbid_unknown_fields=True):
+    """Base of all events: the `type` field carries the tag."""
+
+
+class Ack(_Event, tag="ack", omit_defaults=True):
+    """The user message was accepted; for a new conversation this carries its id."""
+
+    conversation_id: str
+    message_id: str
+    client_message_id: str | None = None
+
+
+class Token(_Event, tag="token"):
+    """A streamed piece of the assistant reply `message_id`."""
+
+    conversation_id: str
+    message_id: str
+    delta: str
+
+
+class ReplyMessage(_Event, tag="message"):
+    """The assistant reply, sent once it is persisted; `stopped` if cut short by a stop."""
+
+    conversation_id: str
+    message_id: str
+    content: str
+    model: str
+    role: Literal["assistant"] = "assistant"
+    stopped: bool = False
+
+
+class Context(_Event, tag="context"):
+    """After a turn: how much of the conversation the model saw."""
+
+    conversation_id: str
+    tokens_used: int
+    token_budget: int
+    messages_total: int
+    messages_in_context: int
+    summarized: bool
+
+
+class Queued(_Event, tag="queued"):
+    """The message waits behind `position` turns of the same conversation."""
+
+    conversation_id: str
+    message_id: str
+    position: int
+    client_message_id: str | None = None
+
+
+class HistoryItem(msgspec.Struct, omit_defaults=True):
+    """One stored message, as history returns it."""
+
+    message_id: str
+    role: Literal["user", "assistant"]
+    content: str
+    created_at: str | None = None
+    stopped: bool = False
+    model: str | None = None
+    client_message_id: str | None = None
+
+
+class History(_Event, tag="history"):
+    """A page of a conversation's messages, oldest first.
+
+    `next_before` is set when older messages exist (pass it as `before_message_id`),
+    `next_after` when a page asked with `after_message_id` stops short of the newest
+    message (pass it as `after_message_id`).
+    """
+
+    conversation_id: str
+    messages: list[HistoryItem]
+    next_before: str | None = None
+    next_after: str | None = None
+
+
+class ErrorFrame(_Event, tag="error", omit_defaults=True):
+    """Something went wrong; `code` is stable, `detail` is for humans."""
+
+    code: ErrorCode
+    detail: str
+    retryable: bool
+    conversation_id: str | None = None
+
+
+ServerFrame = Ack | Queued | Token | ReplyMessage | Context | History | ErrorFrame

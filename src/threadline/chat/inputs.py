@@ -1,0 +1,89 @@
+"""What the graph gets for a turn.
+
+The user's message, a reply to replace (a regenerate), or nothing at all because an
+earlier turn already answered this very message (a resend).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, RemoveMessage
+
+from threadline.chat.errors import InvalidRequest, NothingToRegenerate
+from threadline.chat.history import find_client_message, last_user_message
+from threadline.clock import now
+from threadline.engine.messages import CLIENT_MESSAGE_ID, CREATED_AT
+from threadline.engine.runner import Reply, TurnRunner
+
+if TYPE_CHECKING:
+    from threadline.chat.turn import Turn
+
+__all__ = ("check_same_text", "turn_inputs")
+
+
+def check_same_text(earlier: str | None, text: str, client_message_id: str) -> None:
+    """A resend must say what the original said; the same id for other text is refused.
+
+    Raises:
+        InvalidRequest: The texts differ.
+    """
+    if earlier is not None and earlier != text:
+        detail = (
+            f"client_message_id {client_message_id!r} was already used for a different "
+            "message in this conversation; use a new id for a new message"
+        )
+        raise InvalidRequest(detail)
+
+
+async def turn_inputs(turn: Turn, runner: TurnRunner) -> Sequence[BaseMessage] | Reply:
+    """The messages the graph gets for `turn`, or the reply an earlier turn already gave.
+
+    Called under the conversation's lease, so a resend racing its original (even on another
+    server) sees it.
+
+    Raises:
+        NothingToRegenerate: A regenerate with no message to answer, or a resend whose
+            reply failed after newer messages followed.
+        InvalidRequest: A resend whose text differs from what was stored under its id.
+    """
+    if turn.text is None:
+        return await _regenerate_inputs(turn, runner)
+    if turn.client_message_id:
+        # The window holds every message since the last fold; a resend comes long before.
+        messages = await runner.window(turn.conversation_id)
+        found = find_client_message(messages, turn.client_message_id, runner.model_name)
+        if found is not None:
+            index, stored, reply = found
+            check_same_text(str(stored.text), turn.text, turn.client_message_id)
+            return await _replay(turn, stored, reply, index == len(messages) - 1)
+    extra = {CREATED_AT: now()}
+    if turn.client_message_id:
+        extra[CLIENT_MESSAGE_ID] = turn.client_message_id
+    return [HumanMessage(content=turn.text, id=turn.message_id, additional_kwargs=extra)]
+
+
+async def _regenerate_inputs(turn: Turn, runner: TurnRunner) -> Sequence[BaseMessage]:
+    messages = await runner.window(turn.conversation_id)
+    question = last_user_message(messages)
+    if question is None:
+        raise NothingToRegenerate
+    turn.message_id = question.id or ""
+    last = messages[-1]
+    # Replace the last reply (stopped, or simply unwanted) instead of stacking another.
+    return [RemoveMessage(id=last.id)] if isinstance(last, AIMessage) and last.id else []
+
+
+async def _replay(
+    turn: Turn, stored: HumanMessage, reply: Reply | None, is_last: bool
+) -> Sequence[BaseMessage] | Reply:
+    turn.message_id = stored.id or turn.message_id
+    await turn.ack()
+    if reply is not None:
+        return reply
+    if is_last:
+        return []  # stored, but its turn failed: answer it now, without a second copy
+    raise NothingToRegenerate(
+        "this message was stored but its reply failed, and newer messages followed"
+    )

@@ -1,0 +1,67 @@
+"""Forgetting: erasing a user on request, and conversations idle past a retention period."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import msgspec
+
+from threadline.chat.service import ChatService
+
+__all__ = ("Erasure", "RetentionSweeper", "erase_user")
+
+logger = logging.getLogger(__name__)
+
+
+class Erasure(msgspec.Struct):
+    """What erasing a user removed."""
+
+    user_id: str
+    conversations_deleted: int
+
+
+async def erase_user(chat: ChatService, user_id: str) -> Erasure:
+    """Delete every conversation of `user_id`: threads, index entries, live turns.
+
+    Each goes the way a single delete does (live turn stopped first, thread removed under
+    its lease), so nothing the user said is left in the database's tables.
+    """
+    deleted = await chat.erase_user(user_id)
+    return Erasure(user_id=user_id, conversations_deleted=deleted)
+
+
+class RetentionSweeper:
+    """Deletes conversations idle for longer than the retention period, periodically."""
+
+    def __init__(self, chat: ChatService, ttl_days: float) -> None:
+        self._chat = chat
+        self._ttl = ttl_days * 86_400
+        # Often enough that nothing outlives its period by much, never more than hourly.
+        self._every = min(3600.0, max(self._ttl / 4, 0.05))
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Begin sweeping in the background."""
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        """Stop sweeping."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def sweep(self) -> int:
+        """Delete every conversation idle past the period; returns how many went."""
+        deleted = await self._chat.delete_idle(self._ttl)
+        if deleted:
+            logger.info("retention.swept", extra={"conversations": deleted})
+        return deleted
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._every)
+            try:
+                await self.sweep()
+            except Exception as error:  # noqa: BLE001 - try again next round
+                logger.warning("retention.failed", extra={"error": type(error).__name__})

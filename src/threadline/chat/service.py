@@ -1,0 +1,292 @@
+"""The chat service: everything a client may ask of its conversations, ownership first.
+
+Requests are checked (ownership, limits) and turned into turns, which then run on their
+own (`turn`); the service keeps count of them (`registry`) and orders them per
+conversation (`lanes`). Refusals are `ChatError`s, which the edges translate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import NamedTuple
+
+from langchain_core.language_models import BaseChatModel
+
+from threadline.chat.activity import Activity
+from threadline.chat.errors import (
+    ConversationBusy,
+    ConversationNotFound,
+    InvalidRequest,
+    NothingToStop,
+    TooManyTurns,
+)
+from threadline.chat.events import ErrorFrame, History
+from threadline.chat.history import HistoryPage, UnknownMessage, history_items, page_of
+from threadline.chat.inputs import check_same_text
+from threadline.chat.lanes import Lanes
+from threadline.chat.registry import LiveTurns
+from threadline.chat.turn import Send, Turn, TurnServices
+from threadline.conversations.index import ConversationIndex, ConversationSummary, Page, new_id
+from threadline.engine.runner import TurnRunner
+from threadline.storage.leases import ConversationLocks
+
+__all__ = ("ChatService", "TurnPolicy")
+
+logger = logging.getLogger(__name__)
+
+
+class TurnPolicy(NamedTuple):
+    """What happens to a message for a busy conversation, and the limits on waiting turns."""
+
+    queue_when_busy: bool = True
+    queued_per_conversation: int = 8
+    per_user: int = 32
+
+
+class ChatService:
+    """Conversations and their turns, for one user at a time."""
+
+    def __init__(
+        self,
+        index: ConversationIndex,
+        runner: TurnRunner,
+        leases: ConversationLocks,
+        *,
+        title_model: BaseChatModel | None = None,
+        policy: TurnPolicy | None = None,
+    ) -> None:
+        self._index = index
+        self._runner = runner
+        self._leases = leases
+        self._policy = policy or TurnPolicy()
+        self._activity = Activity(index, title_model)
+        self._crew = TurnServices(
+            index, runner, leases, self._activity, self._policy.queue_when_busy
+        )
+        self._lanes = Lanes()
+        self._live = LiveTurns()
+
+    # Turns ------------------------------------------------------------------------------
+
+    async def send_message(
+        self,
+        user_id: str,
+        text: str,
+        conversation_id: str | None,
+        client_message_id: str | None,
+        send: Send,
+    ) -> Turn:
+        """Accept a user message: start its turn, or attach to the turn of an identical resend.
+
+        Raises:
+            ConversationNotFound: Not a conversation of this user.
+            TooManyTurns, ConversationBusy: Past a limit; nothing was stored.
+            InvalidRequest: A client id reused with other text.
+        """
+        if conversation_id is not None:
+            await self._own(user_id, conversation_id)
+            if client_message_id and (
+                earlier := self._live.find(conversation_id, client_message_id)
+            ):
+                check_same_text(earlier.text, text, client_message_id)
+                await earlier.attach(send)
+                return earlier
+        self._check_user_limit(user_id)
+        if conversation_id is None:
+            conversation_id = await self._index.create(user_id)
+        turn = self._turn(user_id, conversation_id, text, client_message_id, send)
+        await self._start(turn)
+        return turn
+
+    async def regenerate(self, user_id: str, conversation_id: str, send: Send) -> Turn:
+        """Start a turn that answers the last user message again."""
+        self._check_user_limit(user_id)
+        await self._own(user_id, conversation_id)
+        turn = self._turn(user_id, conversation_id, None, None, send)
+        await self._start(turn)
+        return turn
+
+    async def stop(self, user_id: str, conversation_id: str, send: Send) -> Turn:
+        """Stop the running turn; the stopping socket also gets the stopped reply.
+
+        Raises:
+            NothingToStop: No turn of the conversation is running here.
+        """
+        await self._own(user_id, conversation_id)
+        turn = self._live.current(conversation_id)
+        if turn is None:
+            raise NothingToStop
+        turn.stop()
+        if not turn.listens(send):
+            await turn.attach(send)
+        return turn
+
+    def busy(self, conversation_id: str) -> bool:
+        """Whether a turn of the conversation is running or waiting in this process."""
+        return self._lanes.busy(conversation_id)
+
+    async def withdraw(self, turn: Turn) -> None:
+        """Give up a turn nobody watches: dropped while it waits, stopped while it runs."""
+        await turn.withdraw()
+
+    def _turn(
+        self,
+        user_id: str,
+        conversation_id: str,
+        text: str | None,
+        client_id: str | None,
+        send: Send,
+    ) -> Turn:
+        return Turn(
+            self._crew,
+            user_id,
+            conversation_id,
+            text,
+            message_id=new_id() if text is not None else "",
+            reply_id=new_id(),
+            client_message_id=client_id,
+            origin=send,
+        )
+
+    def _check_user_limit(self, user_id: str) -> None:
+        limit = self._policy.per_user
+        if self._live.of_user(user_id) >= limit:
+            raise TooManyTurns(
+                f"you have {limit} messages being answered or waiting; "
+                "send this one again once some are answered"
+            )
+
+    async def _start(self, turn: Turn) -> None:
+        conversation_id = turn.conversation_id
+        if not self._policy.queue_when_busy and self._lanes.busy(conversation_id):
+            raise ConversationBusy
+        limit = self._policy.queued_per_conversation
+        if self._lanes.waiting(conversation_id) >= limit:
+            waiting = f"and {limit} more messages already wait their turn"
+            raise ConversationBusy(f"{ConversationBusy.default_detail}, {waiting}")
+        place, ahead = self._lanes.join(conversation_id)
+        self._live.add(turn)
+        await turn.start(place, ahead)
+        assert turn.task is not None  # noqa: S101 - set by start()
+        turn.task.add_done_callback(lambda task: self._ended(turn, task))
+
+    def _ended(self, turn: Turn, task: asyncio.Task[None]) -> None:
+        self._live.discard(turn)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            # The turn reports its own failures to its listeners; this is a last resort.
+            logger.error(
+                "turn.crashed", exc_info=error, extra={"conversation_id": turn.conversation_id}
+            )
+
+    async def drain(self, grace: float) -> None:
+        """At shutdown: let turns finish within `grace`, then stop them (saving partials)."""
+        tasks = [turn.task for turn in self._live.all() if turn.task is not None]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=grace)
+            shutting_down = "the server is shutting down; send the message again"
+            for turn in self._live.all():
+                error = ErrorFrame("storage_unavailable", shutting_down, True, turn.conversation_id)
+                await turn.withdraw(error)
+            await asyncio.gather(*pending, return_exceptions=True)
+        await self._activity.drain(max(grace, 0.1))
+
+    # Conversations ----------------------------------------------------------------------
+
+    async def _own(self, user_id: str, conversation_id: str) -> None:
+        if not await self._index.owns(user_id, conversation_id):
+            raise ConversationNotFound
+
+    async def history(
+        self,
+        user_id: str,
+        conversation_id: str,
+        limit: int,
+        *,
+        before: str | None = None,
+        after: str | None = None,
+    ) -> History:
+        """A page of the conversation's messages (the newest `limit` by default).
+
+        Raises:
+            InvalidRequest: The message id it pages from is not in the conversation.
+        """
+        await self._own(user_id, conversation_id)
+        page = await self._page(conversation_id, limit, before=before, after=after)
+        return History(conversation_id, page.items, page.next_before, page.next_after)
+
+    async def _page(
+        self, conversation_id: str, limit: int, *, before: str | None, after: str | None
+    ) -> HistoryPage:
+        transcript = await self._runner.transcript(conversation_id)
+        items = history_items(transcript, self._runner.model_name)
+        try:
+            return page_of(items, limit, before=before, after=after)
+        except UnknownMessage:
+            field = "after_message_id" if after else "before_message_id"
+            raise InvalidRequest(f"{field} is not a message of this conversation") from None
+
+    async def conversations(self, user_id: str, limit: int, cursor: str | None) -> Page:
+        """A page of the user's conversations, newest activity first."""
+        return await self._index.list(user_id, limit, cursor)
+
+    async def conversation(
+        self, user_id: str, conversation_id: str, limit: int, before: str | None
+    ) -> tuple[ConversationSummary, HistoryPage]:
+        """A conversation's summary and a page of its messages (the newest by default)."""
+        summary = await self._index.get(user_id, conversation_id)
+        if summary is None:
+            raise ConversationNotFound
+        return summary, await self._page(conversation_id, limit, before=before, after=None)
+
+    async def rename(self, user_id: str, conversation_id: str, title: str) -> ConversationSummary:
+        """Set the title the user chose; automatic titles never replace it."""
+        summary = await self._index.set_title(user_id, conversation_id, title, "user")
+        if summary is None:
+            raise ConversationNotFound
+        return summary
+
+    async def delete(self, user_id: str, conversation_id: str) -> None:
+        """Delete the conversation: its live turns are stopped first, then the thread goes.
+
+        Raises:
+            ConversationNotFound: Not a conversation of this user.
+        """
+        await self._own(user_id, conversation_id)
+        # Index entry first: from here on no server accepts a message for it.
+        await self._index.delete(user_id, conversation_id)
+        gone = ErrorFrame(
+            ConversationNotFound.code, ConversationNotFound.default_detail, False, conversation_id
+        )
+        turns = self._live.of_conversation(conversation_id)
+        for turn in turns:
+            await turn.withdraw(gone)
+        await asyncio.gather(*(t.task for t in turns if t.task), return_exceptions=True)
+        # Under the lease, so a turn still running on another server finishes first; turns
+        # waiting there find the conversation gone when they get the lease.
+        async with self._leases.hold(conversation_id):
+            await self._runner.delete(conversation_id)
+        logger.info("conversation.deleted", extra={"conversation_id": conversation_id})
+
+    async def erase_user(self, user_id: str) -> int:
+        """Delete every conversation of `user_id`; returns how many went."""
+        deleted = 0
+        for conversation_id in await self._index.all_of(user_id):
+            try:
+                await self.delete(user_id, conversation_id)
+                deleted += 1
+            except ConversationNotFound:
+                continue  # deleted meanwhile, by the user or a sweeper
+        logger.info("user.erased", extra={"conversations": deleted})
+        return deleted
+
+    async def delete_idle(self, seconds: float) -> int:
+        """Delete every conversation idle for `seconds` or more; returns how many went."""
+        deleted = 0
+        for user_id, conversation_id in await self._index.idle_since(seconds):
+            try:
+                await self.delete(user_id, conversation_id)
+                deleted += 1
+            except ConversationNotFound:
+                continue  # another server's sweeper, or the user, was first
+        return deleted

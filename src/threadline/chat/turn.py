@@ -1,0 +1,262 @@
+"""One turn, from the moment it is accepted to its last frame.
+
+The turn alone emits its frames (queued, ack, tokens, the reply, its context, or an
+error), acknowledges its message, stops, and keeps a stopped reply. Listeners are the
+sockets that watch it: the one that asked, and any that attach (a resend, a stop). It runs
+as a task of its own: it waits for its place in the conversation's lane, takes the
+conversation's lease, has the engine answer, and sends its final frames only once its
+place is given up, so a client that answers the moment it sees the reply is never told
+the conversation is busy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from langchain_core.messages import AnyMessage
+
+from threadline.chat.activity import Activity
+from threadline.chat.errors import ConversationBusy, ConversationNotFound
+from threadline.chat.events import (
+    Ack,
+    Context,
+    ErrorFrame,
+    Queued,
+    ReplyMessage,
+    ServerFrame,
+    Token,
+)
+from threadline.chat.failures import error_frame
+from threadline.chat.inputs import turn_inputs
+from threadline.conversations.index import ConversationIndex
+from threadline.engine.runner import Reply, TurnRunner, reply_of
+from threadline.storage.leases import ConversationLocks, LeaseHeld
+
+if TYPE_CHECKING:
+    from threadline.chat.lanes import Place
+
+__all__ = ("Send", "Turn", "TurnServices")
+
+Send = Callable[[ServerFrame], Awaitable[None]]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class TurnServices:
+    """What every turn works with, built once by the chat service."""
+
+    index: ConversationIndex
+    runner: TurnRunner
+    leases: ConversationLocks
+    activity: Activity
+    wait_for_lease: bool
+
+
+class Turn:
+    """A user message (or a regenerate, `text` None) being answered."""
+
+    def __init__(  # noqa: PLR0913 - the request's facts, each named
+        self,
+        services: TurnServices,
+        user_id: str,
+        conversation_id: str,
+        text: str | None,
+        *,
+        message_id: str,
+        reply_id: str,
+        client_message_id: str | None,
+        origin: Send,
+    ) -> None:
+        self._services = services
+        self.user_id = user_id
+        self.conversation_id = conversation_id
+        self.text = text
+        self.message_id = message_id
+        self.reply_id = reply_id
+        self.client_message_id = client_message_id
+        # The socket that asked for this turn; only it may withdraw the turn when it leaves.
+        self.origin = origin
+        self.messages: list[AnyMessage] = []  # the thread after the turn's latest step
+        self.task: asyncio.Task[None] | None = None
+        self._listeners: list[Send] = [origin]
+        self._sent: list[ServerFrame] = []  # for listeners that attach later
+        self._emitting = asyncio.Lock()
+        self._place: Place | None = None
+        self._acked = False
+        self._stop_requested = False
+        self._partial: list[str] = []
+        self._engine: asyncio.Task[Reply] | None = None
+
+    # Listeners -------------------------------------------------------------------------
+
+    @property
+    def watched(self) -> bool:
+        """Whether any socket still listens to this turn."""
+        return bool(self._listeners)
+
+    def listens(self, send: Send) -> bool:
+        """Whether `send` is one of this turn's listeners."""
+        return send in self._listeners
+
+    async def attach(self, send: Send) -> None:
+        """Add a listener, catching it up on every frame sent so far."""
+        async with self._emitting:
+            for frame in self._sent:
+                await send(frame)
+            self._listeners.append(send)
+
+    def detach(self, send: Send) -> None:
+        """Stop sending to `send` (its socket closed)."""
+        if send in self._listeners:
+            self._listeners.remove(send)
+
+    async def _emit(self, frame: ServerFrame) -> None:
+        async with self._emitting:
+            self._sent.append(frame)
+            for send in list(self._listeners):
+                await send(frame)
+
+    # Life cycle ------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """Whether this is its conversation's current turn (not waiting, not finished)."""
+        return self._place is not None and self._place.granted and not self._place.left
+
+    async def start(self, place: Place, ahead: int) -> None:
+        """Begin: tell the listeners if turns are ahead, then run as a task of its own."""
+        self._place = place
+        if ahead:
+            await self._emit(
+                Queued(self.conversation_id, self.message_id, ahead, self.client_message_id)
+            )
+        self.task = asyncio.create_task(self._run())
+
+    def stop(self) -> None:
+        """Stop the reply, keeping what was streamed.
+
+        Before the message is stored the turn only notes it: it stops itself right after
+        storing the message, so a stop never loses what the user sent.
+        """
+        self._stop_requested = True
+        if self._acked and self._engine is not None:
+            self._engine.cancel()
+
+    async def withdraw(self, error: ErrorFrame | None = None) -> None:
+        """Give the turn up: a waiting one never runs, a running one stops.
+
+        Args:
+            error: Told to the listeners of a waiting turn, which never runs now.
+        """
+        if self._place is not None and not self._place.granted:
+            self._place.leave()
+            if self.task is not None:
+                self.task.cancel()
+            if error is not None:
+                await self._emit(error)
+        else:
+            self.stop()
+
+    async def _run(self) -> None:
+        assert self._place is not None  # noqa: S101 - set by start()
+        started = time.perf_counter()
+        try:
+            await self._place.wait()
+            frames = await self._take_turn()
+            # Before the frames go out, so a client that reacts to them finds its sidebar
+            # current.
+            await self._services.activity.record(
+                self.user_id, self.conversation_id, self.messages, new_message=self.text is not None
+            )
+        finally:
+            self._place.leave()
+        if isinstance(frames[0], ReplyMessage):
+            self._log_reply(frames[0], started)
+        for frame in frames:
+            await self._emit(frame)
+
+    async def _take_turn(self) -> list[ServerFrame]:
+        services = self._services
+        try:
+            async with services.leases.hold(self.conversation_id, wait=services.wait_for_lease):
+                if not await services.index.owns(self.user_id, self.conversation_id):
+                    raise ConversationNotFound  # deleted while this turn waited
+                return await self._answer()
+        except LeaseHeld:
+            return [error_frame(ConversationBusy(), self.conversation_id, "turn.failed")]
+        except Exception as error:  # noqa: BLE001 - every failure becomes the turn's error
+            return [error_frame(error, self.conversation_id, "turn.failed")]
+
+    async def _answer(self) -> list[ServerFrame]:
+        runner = self._services.runner
+        inputs = await turn_inputs(self, runner)
+        if isinstance(inputs, Reply):
+            return self._final_frames(inputs)
+        self._engine = asyncio.create_task(
+            runner.run(self.conversation_id, inputs, self.reply_id, self)
+        )
+        try:
+            reply = await self._engine
+        except asyncio.CancelledError:
+            if not self._stop_requested:
+                raise
+            partial = "".join(self._partial)
+            stopped = await runner.save_stopped(self.conversation_id, self.reply_id, partial)
+            self.messages = [*self.messages, stopped]
+            reply = reply_of(stopped, runner.model_name)
+        return self._final_frames(reply)
+
+    def _final_frames(self, reply: Reply) -> list[ServerFrame]:
+        """The reply, then (unless it was stopped) how much of the conversation the model saw."""
+        frames: list[ServerFrame] = [
+            ReplyMessage(
+                self.conversation_id,
+                reply.message_id,
+                reply.content,
+                reply.model,
+                stopped=reply.stopped,
+            )
+        ]
+        if reply.context is not None:
+            frames.append(Context(self.conversation_id, **reply.context))
+        return frames
+
+    # What the engine reports (`engine.runner.TurnListener`) --------------------------
+
+    async def ack(self) -> None:
+        """Tell the listeners, once, that the turn's message is stored."""
+        if not self._acked:
+            self._acked = True
+            await self._emit(Ack(self.conversation_id, self.message_id, self.client_message_id))
+
+    async def accepted(self) -> None:
+        """The message is stored: acknowledge it, and stop now if a stop came meanwhile."""
+        await self.ack()
+        if self._stop_requested:
+            raise asyncio.CancelledError
+
+    async def delta(self, text: str) -> None:
+        """A streamed piece of the reply."""
+        self._partial.append(text)
+        await self._emit(Token(self.conversation_id, self.reply_id, text))
+
+    def state(self, messages: list[AnyMessage]) -> None:
+        """The thread's messages after a step."""
+        self.messages = messages
+
+    def _log_reply(self, reply: ReplyMessage, started: float) -> None:
+        logger.info(
+            "turn.completed",
+            extra={
+                "conversation_id": self.conversation_id,
+                "model": reply.model,
+                "stopped": reply.stopped,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )

@@ -1,0 +1,1 @@
+"""The conversation index: ownership and what a sidebar shows, in LangGraph's store."""

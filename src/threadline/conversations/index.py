@@ -1,0 +1,225 @@
+"""The conversation index: who owns which conversation, and what a sidebar shows of it.
+
+Each conversation is an item of LangGraph's `AsyncPostgresStore` under its owner's namespace
+`("users", <user>, "conversations")`, so another user's id and an id that never existed look
+the same. Creating, reading and deleting items goes through the store's API. Two things it
+cannot express are done in SQL on its `store` table: the per-turn update (atomic, so it never
+loses a concurrent rename) and the keyset-paginated listing (newest activity first, O(page)
+through the `threadline_store_recent` index).
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from datetime import datetime
+from typing import Any, Literal
+
+import msgspec
+from langgraph.store.base import BaseStore
+
+from threadline.clock import now
+from threadline.storage.database import Pool
+
+__all__ = (
+    "ConversationIndex",
+    "ConversationSummary",
+    "InvalidCursor",
+    "Page",
+    "new_id",
+    "user_label",
+)
+
+PREVIEW_CHARS = 120
+
+
+def new_id() -> str:
+    """Return a fresh unguessable id (128 random bits, URL-safe)."""
+    return secrets.token_urlsafe(16)
+
+
+def user_label(user_id: str) -> str:
+    """The user's namespace label, safe for the store.
+
+    The store forbids "." in labels and ids like e-mail addresses have them, so "%" and "."
+    are percent-encoded: reversible, so two users never share a label.
+    """
+    return user_id.replace("%", "%25").replace(".", "%2E")
+
+
+def _user_of(prefix: str) -> str:
+    label = prefix.removeprefix("users.").removesuffix(".conversations")
+    return label.replace("%2E", ".").replace("%25", "%")
+
+
+def _namespace(user_id: str) -> tuple[str, ...]:
+    return ("users", user_label(user_id), "conversations")
+
+
+def _prefix(user_id: str) -> str:
+    return ".".join(_namespace(user_id))
+
+
+class ConversationSummary(msgspec.Struct, kw_only=True):
+    """What a conversation list shows of one conversation."""
+
+    conversation_id: str
+    title: str | None
+    created_at: str
+    updated_at: str
+    message_count: int
+    preview: str
+
+
+class Page(msgspec.Struct, kw_only=True):
+    """One page of a user's conversations, newest activity first."""
+
+    items: list[ConversationSummary]
+    next_cursor: str | None
+
+
+class InvalidCursor(ValueError):
+    """A pagination cursor that this server did not issue."""
+
+
+def _summary(key: str, value: dict[str, Any], updated_at: datetime) -> ConversationSummary:
+    return ConversationSummary(
+        conversation_id=key,
+        title=value.get("title"),
+        created_at=value.get("created_at", ""),
+        updated_at=updated_at.isoformat(),
+        message_count=int(value.get("message_count", 0)),
+        preview=value.get("preview", ""),
+    )
+
+
+def _encode_cursor(updated_at: datetime, key: str) -> str:
+    raw = msgspec.json.encode([updated_at.isoformat(), key])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        stamp, key = msgspec.json.decode(raw, type=tuple[str, str])
+        return datetime.fromisoformat(stamp), key
+    except (ValueError, msgspec.DecodeError) as error:
+        raise InvalidCursor(str(error)) from None
+
+
+_OWNS = "SELECT 1 FROM store WHERE prefix = %(prefix)s AND key = %(key)s"
+_TOUCH = """
+UPDATE store SET updated_at = now(), value = value || %(patch)s::jsonb
+WHERE prefix = %(prefix)s AND key = %(key)s
+"""
+_SET_TITLE = """
+UPDATE store SET value = value || %(patch)s::jsonb
+WHERE prefix = %(prefix)s AND key = %(key)s
+  AND (%(force)s OR value->>'title_source' IS DISTINCT FROM 'user')
+RETURNING key, value, updated_at
+"""
+_IDLE = """
+SELECT prefix, key FROM store
+WHERE prefix LIKE 'users.%%.conversations'
+  AND updated_at < now() - %(seconds)s * interval '1 second'
+"""
+_LIST = """
+SELECT key, value, updated_at FROM store
+WHERE prefix = %(prefix)s
+  AND (%(after)s::timestamptz IS NULL OR (updated_at, key) < (%(after)s, %(key)s))
+ORDER BY updated_at DESC, key DESC
+LIMIT %(limit)s
+"""
+
+
+class ConversationIndex:
+    """Ownership records and sidebar data, one store item per conversation."""
+
+    def __init__(self, store: BaseStore, pool: Pool) -> None:
+        self._store = store
+        self._pool = pool
+
+    async def create(self, user_id: str) -> str:
+        """Record a new, empty conversation for `user_id` and return its id."""
+        conversation_id = new_id()
+        value = {"title": None, "created_at": now(), "message_count": 0, "preview": ""}
+        await self._store.aput(_namespace(user_id), conversation_id, value)
+        return conversation_id
+
+    async def owns(self, user_id: str, conversation_id: str) -> bool:
+        """Whether `conversation_id` exists and belongs to `user_id`."""
+        # Asked twice a turn: one indexed read, without the store's batching machinery.
+        params = {"prefix": _prefix(user_id), "key": conversation_id}
+        async with self._pool.connection() as conn:
+            return await (await conn.execute(_OWNS, params)).fetchone() is not None
+
+    async def get(self, user_id: str, conversation_id: str) -> ConversationSummary | None:
+        """The conversation's summary, or None if `user_id` has no such conversation."""
+        item = await self._store.aget(_namespace(user_id), conversation_id, refresh_ttl=False)
+        return None if item is None else _summary(item.key, item.value, item.updated_at)
+
+    async def delete(self, user_id: str, conversation_id: str) -> None:
+        """Remove the conversation's index entry."""
+        await self._store.adelete(_namespace(user_id), conversation_id)
+
+    async def record_activity(
+        self, user_id: str, conversation_id: str, message_count: int, last_message: str
+    ) -> None:
+        """After a turn: the message count, the preview, and the time of the activity."""
+        preview = " ".join(last_message.split())[:PREVIEW_CHARS]
+        patch = msgspec.json.encode({"message_count": message_count, "preview": preview})
+        params = {"patch": patch.decode(), "prefix": _prefix(user_id), "key": conversation_id}
+        async with self._pool.connection() as conn:
+            await conn.execute(_TOUCH, params)
+
+    async def set_title(
+        self, user_id: str, conversation_id: str, title: str, source: Literal["user", "auto"]
+    ) -> ConversationSummary | None:
+        """Set the title; an automatic title never replaces one the user chose.
+
+        Returns:
+            The updated summary, or None if nothing was changed (or no such conversation).
+        """
+        patch = msgspec.json.encode({"title": title, "title_source": source}).decode()
+        params = {
+            "patch": patch,
+            "prefix": _prefix(user_id),
+            "key": conversation_id,
+            "force": source == "user",
+        }
+        async with self._pool.connection() as conn:
+            row = await (await conn.execute(_SET_TITLE, params)).fetchone()
+        return None if row is None else _summary(row["key"], row["value"], row["updated_at"])
+
+    async def all_of(self, user_id: str) -> list[str]:
+        """Every conversation id of `user_id`."""
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT key FROM store WHERE prefix = %s", (_prefix(user_id),)
+            )
+            return [row["key"] for row in await cursor.fetchall()]
+
+    async def idle_since(self, seconds: float) -> list[tuple[str, str]]:
+        """`(user_id, conversation_id)` of every conversation idle for `seconds` or more."""
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(_IDLE, {"seconds": seconds})
+            rows = await cursor.fetchall()
+        return [(_user_of(row["prefix"]), row["key"]) for row in rows]
+
+    async def list(self, user_id: str, limit: int, cursor: str | None = None) -> Page:
+        """A page of the user's conversations, newest activity first.
+
+        Raises:
+            InvalidCursor: `cursor` was not issued by `list`.
+        """
+        after, key = _decode_cursor(cursor) if cursor else (None, None)
+        params = {"prefix": _prefix(user_id), "after": after, "key": key, "limit": limit + 1}
+        async with self._pool.connection() as conn:
+            rows = await (await conn.execute(_LIST, params)).fetchall()
+        items = [_summary(r["key"], r["value"], r["updated_at"]) for r in rows[:limit]]
+        more = len(rows) > limit
+        last = rows[limit - 1] if more else None
+        return Page(
+            items=items,
+            next_cursor=_encode_cursor(last["updated_at"], last["key"]) if last else None,
+        )

@@ -1,0 +1,1 @@
+"""Everything that runs LangGraph: the graph, its context window, the turn runner."""

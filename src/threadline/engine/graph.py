@@ -1,0 +1,147 @@
+"""The LangGraph graph: one node that answers the conversation so far, within a budget.
+
+The thread's `messages` channel holds the model's window, not the whole transcript: once
+older turns are folded into the summary they are removed from it, so each checkpoint stays
+bounded however long the conversation gets. It is a `DeltaChannel`, so a checkpoint stores
+the messages written since its parent, never the list again; the full transcript is read
+back from those writes (see `ledger`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Annotated, Any, TypedDict
+
+import msgspec
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import (
+    AIMessage,
+    AnyMessage,
+    BaseMessage,
+    RemoveMessage,
+    SystemMessage,
+)
+from langchain_core.runnables import RunnableConfig
+from langgraph.channels.delta import DeltaChannel
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.config import get_stream_writer
+from langgraph.graph import START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from threadline.clock import now
+from threadline.engine.context import (
+    ContextReport,
+    estimate_tokens,
+    fold,
+    summarize,
+    summary_message,
+    visible,
+)
+from threadline.engine.messages import CONTEXT, CREATED_AT
+from threadline.llm.retry import RetryPolicy, stream_reply
+from threadline.storage.checkpoints.channel import FOLDED, merge_messages
+
+__all__ = ("RESPOND_NODE", "SNAPSHOT_EVERY", "ChatGraph", "ChatState", "Digest", "build_graph")
+
+RESPOND_NODE = "respond"
+# Every this many writes to `messages`, a checkpoint stores the whole window once, which
+# bounds how many writes reading a thread replays. The window is bounded by the context
+# budget, so a snapshot costs at most the window's size.
+SNAPSHOT_EVERY = 200
+
+
+def _append(window: list[AnyMessage], writes: Sequence[Any]) -> list[AnyMessage]:
+    # DeltaChannel replays stored writes in batches; applying them one at a time gives
+    # the same window however they are batched.
+    by_id = {message.id or str(uuid.uuid4()): message for message in window}
+    for write in writes:
+        merge_messages(by_id, write)
+    return list(by_id.values())
+
+
+class Digest(TypedDict):
+    """What was folded out of the window: a summary, and how many messages it covers."""
+
+    summary: str
+    messages: int  # user and assistant messages folded (for `messages_total`)
+
+
+class ChatState(TypedDict, total=False):
+    """The thread: the model's window of recent messages, and a digest of older ones.
+
+    `digest` is a dict, not a string, so that the checkpointer stores it once per change
+    rather than inline in every checkpoint. Threads written before the window existed hold
+    their whole transcript in `messages`; their first turn here folds it down (their old
+    `summary` field is no longer read: the fold summarizes from the messages themselves).
+    """
+
+    messages: Annotated[list[AnyMessage], DeltaChannel(_append, snapshot_frequency=SNAPSHOT_EVERY)]
+    digest: Digest
+
+
+ChatGraph = CompiledStateGraph[ChatState, Any, ChatState, ChatState]
+
+
+def build_graph(
+    model: BaseChatModel,
+    checkpointer: BaseCheckpointSaver[Any],
+    system_prompt: str,
+    retry: RetryPolicy,
+    context_tokens: int = 32_000,
+) -> ChatGraph:
+    """Compile the chat graph once; each conversation is a thread of it.
+
+    Args:
+        model: The chat model that writes replies.
+        checkpointer: Persists each thread's state (the conversation's memory).
+        system_prompt: Prepended to every model call, never stored in the thread.
+        retry: Bounds for retrying a failed model request.
+        context_tokens: The most history the model is sent, in estimated tokens.
+
+    Returns:
+        The compiled graph. A run expects `configurable.reply_id`, the id the reply gets.
+    """
+    system = [SystemMessage(content=system_prompt)] if system_prompt else []
+    reserved = estimate_tokens(system)
+
+    async def respond(state: ChatState, config: RunnableConfig) -> dict[str, Any]:
+        window = state.get("messages", [])
+        digest = state.get("digest") or Digest(summary="", messages=0)
+        cut = fold(window, context_tokens, reserved)
+        folded, kept = window[:cut], window[cut:]
+        update: dict[str, Any] = {}
+        if folded:
+            summary = await summarize(model, digest["summary"], folded, context_tokens)
+            digest = Digest(summary=summary, messages=digest["messages"] + len(visible(folded)))
+            update["digest"] = digest
+        shown = [m for m in kept if not _empty_reply(m)]
+        prompt = [*system, *summary_message(digest["summary"]), *shown]
+        # Tokens go out on LangGraph's custom stream: cheaper per token than its message
+        # stream, which a callback feeds from every chunk of every model call.
+        reply = await stream_reply(model, prompt, config, retry, get_stream_writer())
+        # The reply's id is chosen before the turn so streamed tokens can name it.
+        reply.id = config.get("configurable", {}).get("reply_id")
+        reply.response_metadata[CREATED_AT] = now()
+        report = ContextReport(
+            tokens_used=estimate_tokens([*prompt, reply]),
+            token_budget=context_tokens,
+            messages_total=digest["messages"] + len(visible(kept)) + 1,
+            messages_in_context=len(shown) + 1,
+            summarized=bool(digest["summary"]),
+        )
+        reply.response_metadata[CONTEXT] = msgspec.structs.asdict(report)
+        # Folded messages leave the window; their writes keep them in the transcript.
+        removed = [RemoveMessage(id=m.id or "", name=FOLDED) for m in folded]
+        return {**update, "messages": [*removed, reply]}
+
+    builder = StateGraph(ChatState)
+    builder.add_node(RESPOND_NODE, respond)
+    builder.add_edge(START, RESPOND_NODE)
+    return builder.compile(checkpointer=checkpointer)
+
+
+def _empty_reply(message: BaseMessage) -> bool:
+    # A reply stopped before its first token is kept in the thread (the user saw it stop)
+    # but says nothing; providers reject empty assistant messages, so the model skips it.
+    return isinstance(message, AIMessage) and not message.content and not message.tool_calls

@@ -1,0 +1,15 @@
+"""Where Threadline keeps its own facts on stored messages (metadata keys), in one place."""
+
+from __future__ import annotations
+
+__all__ = ("CLIENT_MESSAGE_ID", "CONTEXT", "CREATED_AT", "STOPPED")
+
+# When a message was written: in `additional_kwargs` of the user's, in `response_metadata`
+# of the assistant's.
+CREATED_AT = "created_at"
+# The client's own id of a user message (`additional_kwargs`), for recognising a resend.
+CLIENT_MESSAGE_ID = "client_message_id"
+# The `ContextReport` of the turn that wrote a reply (`response_metadata`).
+CONTEXT = "context"
+# A reply the user stopped before it was finished (`response_metadata`).
+STOPPED = "stopped"

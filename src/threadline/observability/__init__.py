@@ -1,0 +1,1 @@
+"""What an operator watches: structured logs (metrics and traces come here too)."""

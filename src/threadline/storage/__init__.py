@@ -1,0 +1,1 @@
+"""PostgreSQL: the pool, migrations, turn leases, and how checkpoints are stored."""

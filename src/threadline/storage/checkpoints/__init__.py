@@ -1,0 +1,1 @@
+"""The checkpointer and the code that reads and writes its tables directly."""

@@ -1,0 +1,102 @@
+"""A turn's inputs, stored before the model runs, without a checkpoint of their own.
+
+LangGraph stores the update of a `Command` as writes of its null task on the thread's
+latest checkpoint, and the next run applies them before anything else. A turn stores the
+user's message the same way, in one statement, before its ack: the run that answers it
+then writes the turn's only checkpoint. Readers already honour these writes: `get_state`
+applies them, and the ledger replays them like any other write.
+
+The saver's own `aput_writes` cannot be used as is: it needs the latest checkpoint's id
+(one more query), and it inserts with `ON CONFLICT DO NOTHING`, so a message written where
+an unanswered one already waits (its turn failed, or the server died after the ack) would
+be dropped without a word. Here the conflict is seen, and the caller folds the waiting
+messages into a checkpoint of their own instead.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+
+from langchain_core.messages import BaseMessage
+from langgraph._internal._constants import NULL_TASK_ID
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+from threadline.storage.checkpoints.channel import MESSAGES_CHANNEL
+from threadline.storage.database import Pool
+
+__all__ = ("Outcome", "PendingInputs")
+
+# The latest checkpoint is the one with the greatest id (ids are time-ordered uuid6), as
+# the saver's own `get_tuple` picks it. Nothing is inserted when a null-task write is
+# already waiting there.
+_STORE = """
+WITH latest AS (
+    SELECT thread_id, checkpoint_ns, checkpoint_id FROM checkpoints
+    WHERE thread_id = %(thread)s AND checkpoint_ns = ''
+    ORDER BY checkpoint_id DESC
+    LIMIT 1
+), stored AS (
+    INSERT INTO checkpoint_writes
+        (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, type, blob)
+    SELECT thread_id, checkpoint_ns, checkpoint_id, %(task)s, '', 0, %(channel)s, %(type)s,
+           %(blob)s
+    FROM latest
+    ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO NOTHING
+    RETURNING checkpoint_id
+)
+SELECT EXISTS (SELECT 1 FROM stored) AS stored, EXISTS (SELECT 1 FROM latest) AS existing
+"""
+
+
+class Outcome(enum.Enum):
+    """What `PendingInputs.store` did."""
+
+    STORED = "stored"  # waiting on the latest checkpoint for the next run
+    NEW_THREAD = "new thread"  # nothing stored: the thread has no checkpoint yet
+    BEHIND_WAITING = "behind waiting inputs"  # nothing stored: earlier inputs wait there
+
+
+class PendingInputs:
+    """Messages waiting on a thread's latest checkpoint for the run that answers them."""
+
+    def __init__(self, saver: AsyncPostgresSaver) -> None:
+        self._saver = saver
+        self._pool: Pool = saver.conn  # type: ignore[assignment]
+
+    async def store(self, thread_id: str, messages: Sequence[BaseMessage]) -> Outcome:
+        """Store `messages` for the thread's next run, durably, before this returns.
+
+        Args:
+            thread_id: The conversation's thread.
+            messages: The turn's inputs (messages to add, or `RemoveMessage`s).
+
+        Returns:
+            `STORED`; otherwise nothing was stored, and the caller must write a checkpoint
+            (with the waiting inputs, for `BEHIND_WAITING`).
+        """
+        kind, blob = self._saver.serde.dumps_typed(list(messages))
+        params = {
+            "thread": thread_id,
+            "task": NULL_TASK_ID,
+            "channel": MESSAGES_CHANNEL,
+            "type": kind,
+            "blob": blob,
+        }
+        async with self._pool.connection() as conn:
+            row = await (await conn.execute(_STORE, params)).fetchone()
+        if row is not None and row["stored"]:
+            return Outcome.STORED
+        return Outcome.BEHIND_WAITING if row is not None and row["existing"] else Outcome.NEW_THREAD
+
+    async def waiting(self, thread_id: str) -> list[BaseMessage]:
+        """The inputs stored for the thread's next run that no run has answered yet."""
+        latest = await self._saver.aget_tuple({"configurable": {"thread_id": thread_id}})
+        if latest is None:
+            return []
+        return [
+            message
+            for task_id, channel, value in latest.pending_writes or []
+            if task_id == NULL_TASK_ID and channel == MESSAGES_CHANNEL
+            for message in value
+        ]

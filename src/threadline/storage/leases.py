@@ -1,0 +1,95 @@
+"""One turn at a time per conversation, across every process that shares the database.
+
+A lease row per running turn, not a session advisory lock: an advisory lock pins a pooled
+connection for the whole turn (seconds, with a real model), so concurrent turns beyond the
+pool size starve the pool. A lease costs one statement to take and one to give back, holds
+no connection in between, is renewed while the turn runs, and expires if its holder dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from threadline.storage.database import Pool
+
+__all__ = ("ConversationLocks", "LeaseHeld")
+
+logger = logging.getLogger(__name__)
+
+_TAKE = """
+INSERT INTO threadline_turn_leases AS lease (conversation_id, holder, expires_at)
+VALUES (%(id)s, %(holder)s, now() + %(ttl)s * interval '1 second')
+ON CONFLICT (conversation_id) DO UPDATE
+    SET holder = excluded.holder, expires_at = excluded.expires_at
+    WHERE lease.expires_at < now()
+RETURNING holder
+"""
+_RENEW = """
+UPDATE threadline_turn_leases SET expires_at = now() + %(ttl)s * interval '1 second'
+WHERE conversation_id = %(id)s AND holder = %(holder)s
+"""
+_GIVE_BACK = (
+    "DELETE FROM threadline_turn_leases WHERE conversation_id = %(id)s AND holder = %(holder)s"
+)
+
+
+class LeaseHeld(Exception):
+    """Another turn of the conversation holds the lease and the caller chose not to wait."""
+
+
+class ConversationLocks:
+    """Leases on conversations, taken for the duration of a turn."""
+
+    def __init__(self, pool: Pool, *, ttl: float = 30.0, poll: float = 0.05) -> None:
+        self._pool = pool
+        self._ttl = ttl
+        self._poll = poll
+
+    @asynccontextmanager
+    async def hold(self, conversation_id: str, *, wait: bool = True) -> AsyncIterator[None]:
+        """Hold the conversation's lease for the duration of the block.
+
+        Args:
+            conversation_id: The conversation to lock.
+            wait: Wait for the lease; if False and it is held, raise `LeaseHeld`.
+        """
+        params = {"id": conversation_id, "holder": secrets.token_hex(8), "ttl": self._ttl}
+        # Only turns on another server wait here (this server's lanes already queue them),
+        # so polling is rare and cheap.
+        while not await self._take(params):
+            if not wait:
+                raise LeaseHeld
+            await asyncio.sleep(self._poll)
+        renewing = asyncio.create_task(self._renew(params))
+        try:
+            yield
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+            await self._give_back(params)
+
+    async def _take(self, params: dict[str, object]) -> bool:
+        async with self._pool.connection() as conn:
+            return await (await conn.execute(_TAKE, params)).fetchone() is not None
+
+    async def _renew(self, params: dict[str, object]) -> None:
+        while True:
+            await asyncio.sleep(self._ttl / 3)
+            try:
+                async with self._pool.connection() as conn:
+                    await conn.execute(_RENEW, params)
+            except Exception as error:  # noqa: BLE001 - retried at the next beat
+                logger.warning("lease.renew_failed", extra={"error": type(error).__name__})
+
+    async def _give_back(self, params: dict[str, object]) -> None:
+        try:
+            async with self._pool.connection() as conn:
+                await conn.execute(_GIVE_BACK, params)
+        except Exception as error:  # noqa: BLE001 - it expires by itself
+            logger.warning("lease.release_failed", extra={"error": type(error).__name__})

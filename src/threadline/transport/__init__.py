@@ -1,0 +1,1 @@
+"""The edge: the WebSocket protocol and socket, the REST API, HTTP errors."""

@@ -1,0 +1,90 @@
+"""HTTP errors as `{"code", "detail", "field"?}` with stable codes, and never a traceback."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotFoundException,
+    ValidationException,
+)
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
+    HTTP_404_NOT_FOUND,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
+)
+from litestar.types import ExceptionHandlersMap
+
+from threadline.chat.errors import ChatError, ConversationNotFound
+from threadline.chat.failures import STORAGE_ERRORS
+from threadline.transport.rest import ApiError
+
+__all__ = ("ErrorBody", "exception_handlers")
+
+logger = logging.getLogger(__name__)
+
+
+class ErrorBody(msgspec.Struct, omit_defaults=True):
+    """The body of every HTTP error."""
+
+    code: str
+    detail: str
+    field: str | None = None
+
+
+def _respond(status: int, code: str, detail: str, field: str | None = None) -> Response[ErrorBody]:
+    return Response(ErrorBody(code, detail, field), status_code=status)
+
+
+def _api_error(_: Request[Any, Any, Any], error: ApiError) -> Response[ErrorBody]:
+    return _respond(error.status_code, error.code, error.detail, error.field)
+
+
+def _chat_error(_: Request[Any, Any, Any], error: ChatError) -> Response[ErrorBody]:
+    # Another user's conversation answers exactly like one that does not exist.
+    if isinstance(error, ConversationNotFound):
+        return _respond(HTTP_404_NOT_FOUND, error.code, error.detail)
+    return _respond(HTTP_400_BAD_REQUEST, "invalid_request", error.detail)
+
+
+def _validation(_: Request[Any, Any, Any], error: ValidationException) -> Response[ErrorBody]:
+    problems = error.extra if isinstance(error.extra, list) else []
+    first = problems[0] if problems and isinstance(problems[0], dict) else {}
+    field = first.get("key") or None
+    message = first.get("message") or error.detail
+    detail = f"{field}: {message}" if field else str(message)
+    return _respond(HTTP_400_BAD_REQUEST, "invalid_request", detail, field)
+
+
+def _http(_: Request[Any, Any, Any], error: HTTPException) -> Response[ErrorBody]:
+    if isinstance(error, NotFoundException):
+        return _respond(error.status_code, "not_found", "no such resource")
+    if isinstance(error, MethodNotAllowedException):
+        return _respond(error.status_code, "method_not_allowed", error.detail)
+    if error.status_code == HTTP_400_BAD_REQUEST:  # e.g. a body that is not JSON
+        return _respond(error.status_code, "invalid_request", error.detail)
+    return _respond(error.status_code, "http_error", error.detail)
+
+
+def _unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[ErrorBody]:
+    if isinstance(error, STORAGE_ERRORS):
+        detail = "the database is unavailable"
+        return _respond(HTTP_503_SERVICE_UNAVAILABLE, "storage_unavailable", detail)
+    logger.error("http.failed", exc_info=error, extra={"path": request.url.path})
+    detail = "the server failed to handle this request"
+    return _respond(HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", detail)
+
+
+exception_handlers: ExceptionHandlersMap = {
+    ApiError: _api_error,
+    ChatError: _chat_error,
+    ValidationException: _validation,
+    HTTPException: _http,
+    Exception: _unexpected,
+}

@@ -1,0 +1,218 @@
+"""The WebSocket wire protocol: every frame, in both directions, is a tagged msgspec Struct."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+from threadline.chat.events import (
+    Ack,
+    Context,
+    ErrorCode,
+    ErrorFrame,
+    History,
+    HistoryItem,
+    Queued,
+    ReplyMessage,
+    ServerFrame,
+    Token,
+)
+
+__all__ = (
+    "Ack",
+    "ClientFrame",
+    "Context",
+    "ErrorCode",
+    "ErrorFrame",
+    "FrameDecoder",
+    "FrameError",
+    "History",
+    "HistoryItem",
+    "Queued",
+    "Regenerate",
+    "ReplyMessage",
+    "RequestHistory",
+    "SendMessage",
+    "ServerFrame",
+    "Stop",
+    "Token",
+    "encode",
+)
+
+# Ids are what the server issues (URL-safe base64) or an integer's digits; client ids are
+# free-form but printable. PostgreSQL cannot store NUL in text, so no id may carry one.
+# An integer id is bounded like any id: Python would otherwise take thousands of digits.
+ConversationRef = (
+    Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,128}$")]
+    | Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+)
+ClientMessageId = Annotated[str, msgspec.Meta(pattern=r"^[^\x00-\x1f\x7f]{1,128}$")]
+HistoryLimit = Annotated[int, msgspec.Meta(ge=1, le=500)]
+
+
+class _Frame(msgspec.Struct, tag_field="type", forbid_unknown_fields=True):
+    """Base of all frames: the `type` field carries the tag."""
+
+
+# Client -> server ---------------------------------------------------------------------------
+
+
+def _as_ref(ref: str | int | None) -> str | None:
+    return str(ref) if isinstance(ref, int) else ref
+
+
+class SendMessage(_Frame, tag="message"):
+    """A user message; without `conversation_id` it starts a new conversation."""
+
+    message: str
+    conversation_id: ConversationRef | None = None
+    client_message_id: ClientMessageId | None = None
+
+    @property
+    def conversation_ref(self) -> str | None:
+        """The conversation id as a string: an integer id means its decimal string."""
+        return _as_ref(self.conversation_id)
+
+
+class _ConversationFrame(_Frame):
+    conversation_id: ConversationRef
+
+    @property
+    def conversation_ref(self) -> str:
+        """The conversation id as a string: an integer id means its decimal string."""
+        return str(self.conversation_id)
+
+
+class Stop(_ConversationFrame, tag="stop"):
+    """Cancel the conversation's running turn, keeping what was streamed so far."""
+
+
+class Regenerate(_ConversationFrame, tag="regenerate"):
+    """Replace the last reply (or supply a missing one) with a new reply to the last message."""
+
+
+class RequestHistory(_ConversationFrame, tag="history"):
+    """Ask for a page of the conversation's messages, oldest first.
+
+    The newest `limit` messages; or the `limit` right after `after_message_id` (a client
+    catching up after a reconnect); or the `limit` right before `before_message_id` (a
+    client scrolling back). Not both ids at once.
+    """
+
+    after_message_id: ClientMessageId | None = None
+    before_message_id: ClientMessageId | None = None
+    limit: HistoryLimit = 100
+
+
+ClientFrame = SendMessage | Stop | Regenerate | RequestHistory
+
+
+class FrameError(Exception):
+    """A request that cannot be carried out as asked; becomes an `error` frame."""
+
+    def __init__(self, code: ErrorCode, detail: str, *, retryable: bool = False) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.retryable = retryable
+
+
+class _Envelope(msgspec.Struct):
+    """Only the tag: `type` defaults to "message" so the seed's plain frames still work."""
+
+    type: str = "message"
+
+
+_FRAME_TYPES: dict[str, type[ClientFrame]] = {
+    "message": SendMessage,
+    "stop": Stop,
+    "regenerate": Regenerate,
+    "history": RequestHistory,
+}
+
+# JSON escapes (`\uXXXX`) take up to 6 bytes per character: a frame larger than this cannot
+# hold a message within the limit, so it is refused before it is parsed.
+_JSON_OVERHEAD = 6
+
+
+class FrameDecoder:
+    """Decodes client frames; built once per server, shared by every socket."""
+
+    def __init__(self, max_message_bytes: int) -> None:
+        self.max_message_bytes = max_message_bytes
+        self._max_frame_bytes = max_message_bytes * _JSON_OVERHEAD + 4096
+        self._envelope = msgspec.json.Decoder(_Envelope)
+        self._decoders: dict[str, msgspec.json.Decoder[ClientFrame]] = {
+            tag: msgspec.json.Decoder(kind) for tag, kind in _FRAME_TYPES.items()
+        }
+
+    def decode(self, data: str) -> ClientFrame:
+        """Decode and validate one text frame.
+
+        Args:
+            data: The frame's text.
+
+        Returns:
+            The client frame.
+
+        Raises:
+            FrameError: With the error code the client should see.
+        """
+        if len(data) > self._max_frame_bytes:
+            raise self._too_large()
+        raw = data.encode()
+        tag = self._decode_tag(raw)
+        decoder = self._decoders.get(tag)
+        if decoder is None:
+            known = ", ".join(sorted(self._decoders))
+            raise FrameError(
+                "invalid_frame", f"unknown frame type {tag!r}; expected one of: {known}"
+            )
+        try:
+            frame = decoder.decode(raw)
+        except msgspec.ValidationError as error:
+            raise FrameError("invalid_frame", str(error)) from None
+        except RecursionError:
+            raise _too_deep() from None
+        if isinstance(frame, SendMessage):
+            self._check_message(frame)
+        if isinstance(frame, RequestHistory) and frame.after_message_id and frame.before_message_id:
+            detail = "give `after_message_id` or `before_message_id`, not both"
+            raise FrameError("invalid_frame", detail)
+        return frame
+
+    def _decode_tag(self, raw: bytes) -> str:
+        try:
+            return self._envelope.decode(raw).type
+        except msgspec.ValidationError as error:
+            raise FrameError("invalid_frame", f"a frame must be a JSON object: {error}") from None
+        except msgspec.DecodeError as error:
+            raise FrameError("invalid_json", f"frame is not valid JSON: {error}") from None
+        except RecursionError:
+            # msgspec recurses once per level of nesting, even to skip a value.
+            raise _too_deep() from None
+
+    def _check_message(self, frame: SendMessage) -> None:
+        if not frame.message.strip():
+            raise FrameError("invalid_frame", "`message` must not be empty or only whitespace")
+        if "\x00" in frame.message:
+            raise FrameError("invalid_frame", "`message` must not contain NUL characters")
+        if len(frame.message.encode()) > self.max_message_bytes:
+            raise self._too_large()
+
+    def _too_large(self) -> FrameError:
+        limit = self.max_message_bytes
+        return FrameError("message_too_large", f"`message` exceeds the limit of {limit} bytes")
+
+
+def _too_deep() -> FrameError:
+    return FrameError("invalid_json", "frame is not valid JSON: it is nested too deeply")
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def encode(frame: ServerFrame) -> str:
+    """Encode a server frame as the JSON text sent on the socket."""
+    return _encoder.encode(frame).decode()

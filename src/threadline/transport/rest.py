@@ -1,0 +1,141 @@
+"""The conversations REST API: list, read, rename and delete, each for its owner only."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import msgspec
+from litestar import Controller, delete, get, patch
+from litestar.exceptions import HTTPException
+from litestar.params import JSONBody, QueryParameter
+from litestar.status_codes import HTTP_400_BAD_REQUEST
+
+from threadline.chat.errors import InvalidRequest
+from threadline.chat.events import HistoryItem
+from threadline.chat.retention import Erasure, erase_user
+from threadline.chat.titles import MAX_TITLE_CHARS
+from threadline.conversations.index import ConversationSummary, InvalidCursor, Page
+from threadline.transport.params import ConversationId, UserId
+
+if TYPE_CHECKING:
+    from litestar.datastructures import State
+
+    from threadline.chat.service import ChatService
+
+__all__ = (
+    "ApiError",
+    "ConversationDetail",
+    "ConversationsController",
+    "Rename",
+    "erase_user_data",
+)
+
+
+class ApiError(HTTPException):
+    """An error answered as `{"code", "detail"}` with a stable code."""
+
+    def __init__(self, status_code: int, code: str, detail: str, field: str | None = None) -> None:
+        super().__init__(detail=detail, status_code=status_code)
+        self.code = code
+        self.field = field
+
+
+class Rename(msgspec.Struct, forbid_unknown_fields=True):
+    """A new title: 1-200 characters once surrounding whitespace is trimmed."""
+
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TITLE_CHARS)]
+
+
+class ConversationDetail(ConversationSummary, kw_only=True):
+    """A conversation's summary and a page of its messages, oldest first."""
+
+    messages: list[HistoryItem]
+    # Pass as `before` to get the page of older messages; null at the start.
+    next_before: str | None
+
+
+def _chat(state: State) -> ChatService:
+    chat: ChatService = state.services.chat
+    return chat
+
+
+class ConversationsController(Controller):
+    """`/users/{user_id}/conversations`: a chat sidebar's data."""
+
+    path = "/users/{user_id:str}/conversations"
+    tags = ["conversations"]  # noqa: RUF012 - Litestar's declared attribute type
+
+    @get("/")
+    async def list_conversations(
+        self,
+        state: State,
+        user_id: UserId,
+        limit: Annotated[int, QueryParameter(ge=1, le=100, description="Page size.")] = 20,
+        cursor: Annotated[
+            str | None,
+            QueryParameter(max_length=512, description="`next_cursor` of the last page."),
+        ] = None,
+    ) -> Page:
+        """List the user's conversations, newest activity first."""
+        try:
+            return await _chat(state).conversations(user_id, limit, cursor)
+        except InvalidCursor:
+            raise ApiError(
+                HTTP_400_BAD_REQUEST,
+                "invalid_request",
+                "cursor: not a cursor this server issued",
+                "cursor",
+            ) from None
+
+    @get("/{conversation_id:str}")
+    async def get_conversation(
+        self,
+        state: State,
+        user_id: UserId,
+        conversation_id: ConversationId,
+        limit: Annotated[int, QueryParameter(ge=1, le=500, description="Messages per page.")] = 100,
+        before: Annotated[
+            str | None,
+            QueryParameter(max_length=128, description="Return messages before this message id."),
+        ] = None,
+    ) -> ConversationDetail:
+        """A conversation's metadata and its latest messages (or those before `before`)."""
+        try:
+            summary, page = await _chat(state).conversation(user_id, conversation_id, limit, before)
+        except InvalidRequest:
+            raise ApiError(
+                HTTP_400_BAD_REQUEST,
+                "invalid_request",
+                "before: not a message of this conversation",
+                "before",
+            ) from None
+        return ConversationDetail(
+            **msgspec.structs.asdict(summary), messages=page.items, next_before=page.next_before
+        )
+
+    @patch("/{conversation_id:str}")
+    async def rename_conversation(
+        self, state: State, user_id: UserId, conversation_id: ConversationId, data: JSONBody[Rename]
+    ) -> ConversationSummary:
+        """Set the title; an automatic title never replaces it afterwards."""
+        title = data.title.strip()
+        if not 1 <= len(title) <= MAX_TITLE_CHARS:
+            detail = f"title: must be 1-{MAX_TITLE_CHARS} characters after trimming whitespace"
+            raise ApiError(HTTP_400_BAD_REQUEST, "invalid_request", detail, "title")
+        if any(ord(char) < 0x20 or ord(char) == 0x7F for char in title):
+            detail = "title: must not contain control characters"
+            raise ApiError(HTTP_400_BAD_REQUEST, "invalid_request", detail, "title")
+        return await _chat(state).rename(user_id, conversation_id, title)
+
+    @delete("/{conversation_id:str}")
+    async def delete_conversation(
+        self, state: State, user_id: UserId, conversation_id: ConversationId
+    ) -> None:
+        """Delete the conversation and its whole thread; a live turn is stopped first."""
+        await _chat(state).delete(user_id, conversation_id)
+
+
+@delete("/users/{user_id:str}", status_code=200, tags=["users"])
+async def erase_user_data(state: State, user_id: UserId) -> Erasure:
+    """Erase everything of a user: every conversation, its messages and its index entry."""
+    return await erase_user(_chat(state), user_id)

@@ -1,0 +1,34 @@
+"""What request handlers need, built once at start-up and kept on `app.state`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from threadline.chat.service import ChatService
+from threadline.settings import Settings
+from threadline.storage.database import Pool
+from threadline.transport.presence import Presence
+from threadline.transport.protocol import FrameDecoder
+
+if TYPE_CHECKING:
+    from litestar.datastructures import State
+
+__all__ = ("Services", "services_of")
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """The app's long-lived parts, for the handlers."""
+
+    settings: Settings
+    decoder: FrameDecoder
+    presence: Presence
+    chat: ChatService
+    pool: Pool
+
+
+def services_of(state: State) -> Services:
+    """The services the app put on its state at start-up."""
+    services: Services = state.services
+    return services

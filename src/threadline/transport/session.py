@@ -1,0 +1,112 @@
+"""One client's socket session: decodes frames and hands them to the chat service.
+
+Transport-free: it receives text and a `send` coroutine, so the protocol logic does not
+depend on Litestar. Turns run as their own tasks, so the socket keeps reading (a stop
+must get through while a reply streams).
+"""
+
+from __future__ import annotations
+
+from threadline.chat.failures import error_frame
+from threadline.chat.service import ChatService
+from threadline.chat.turn import Send, Turn
+from threadline.transport.protocol import (
+    ClientFrame,
+    ErrorFrame,
+    FrameDecoder,
+    FrameError,
+    Regenerate,
+    RequestHistory,
+    SendMessage,
+    Stop,
+)
+
+__all__ = ("ChatSession",)
+
+
+class ChatSession:
+    """Handles the frames of one socket of one user, in the order they arrive."""
+
+    def __init__(
+        self,
+        user_id: str,
+        *,
+        decoder: FrameDecoder,
+        chat: ChatService,
+        send: Send,
+        stop_on_close: bool = False,
+    ) -> None:
+        self.user_id = user_id
+        self._decoder = decoder
+        self._chat = chat
+        self._send = send
+        self._stop_on_close = stop_on_close
+        self._turns: list[Turn] = []
+
+    async def on_text(self, data: str) -> None:
+        """Handle one text frame from the client."""
+        try:
+            frame = self._decoder.decode(data)
+        except FrameError as error:
+            await self._reject(error)
+            return
+        await self._dispatch(frame)
+
+    async def on_bytes(self) -> None:
+        """Handle a binary frame: the protocol is JSON text only."""
+        await self._reject(
+            FrameError("invalid_frame", "binary frames are not accepted; send JSON text")
+        )
+
+    async def close(self) -> None:
+        """The socket closed: stop sending to it, and withdraw its turns if so configured.
+
+        Withdrawn, a running turn stops (its partial reply is stored) and a waiting one is
+        dropped: its message was never acknowledged, so nothing the user was told is lost.
+        """
+        for turn in self._turns:
+            turn.detach(self._send)
+            # Only a turn this socket asked for, and nobody else is watching: a turn another
+            # socket started, or also listens to, is theirs to see through.
+            if self._stop_on_close and turn.origin is self._send and not turn.watched:
+                await self._chat.withdraw(turn)
+        self._turns.clear()
+
+    async def _dispatch(self, frame: ClientFrame) -> None:
+        user, conversation_id = self.user_id, frame.conversation_ref
+        try:
+            match frame:
+                case SendMessage():
+                    turn = await self._chat.send_message(
+                        user, frame.message, conversation_id, frame.client_message_id, self._send
+                    )
+                    self._track(turn)
+                case Regenerate():
+                    self._track(
+                        await self._chat.regenerate(user, frame.conversation_ref, self._send)
+                    )
+                case Stop():
+                    self._track(await self._chat.stop(user, frame.conversation_ref, self._send))
+                case RequestHistory():
+                    history = await self._chat.history(
+                        user,
+                        frame.conversation_ref,
+                        frame.limit,
+                        before=frame.before_message_id,
+                        after=frame.after_message_id,
+                    )
+                    await self._send(history)
+        except Exception as error:  # noqa: BLE001 - every failure is answered with a frame
+            await self._send(error_frame(error, conversation_id, "request.failed"))
+
+    def _track(self, turn: Turn) -> None:
+        # Forget finished turns so a long-lived socket does not accumulate them.
+        self._turns = [t for t in self._turns if t.watched and not _finished(t)]
+        self._turns.append(turn)
+
+    async def _reject(self, error: FrameError, conversation_id: str | None = None) -> None:
+        await self._send(ErrorFrame(error.code, error.detail, error.retryable, conversation_id))
+
+
+def _finished(turn: Turn) -> bool:
+    return turn.task is not None and turn.task.done()
