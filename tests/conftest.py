@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -24,7 +26,55 @@ from threadline.settings import Secret, Settings
 from threadline.storage.database import start_embedded_postgres
 from threadline.storage.schema import migrate
 
-TEMPLATE = "threadline_template"
+# One template per xdist worker: workers may share a server (TEST_DATABASE_URL).
+_EMBEDDED = pytest.StashKey[tuple[Any, Path]]()
+TEMPLATE = f"threadline_template_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+
+
+# Started once by the controlling process and shared by every xdist worker (each worker
+# clones its own template in it), instead of one initdb and server per worker.
+_SHARED_URL = "TEST_DATABASE_URL"
+# The longest tests start first, so they run side by side on different workers instead of
+# ending the run one after another (xdist hands out the first tests round-robin).
+_SLOW_FIRST = (
+    "integration/test_context_bounds.py",
+    "e2e/test_bench_smoke.py",
+    "e2e/test_cli.py",
+    "e2e/test_schema_fuzz.py",
+    "e2e/test_context.py",
+    "integration/test_langgraph_contract.py",
+    "e2e/test_faults.py",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get(_SHARED_URL) or hasattr(config, "workerinput"):
+        return
+    data = Path(tempfile.mkdtemp(prefix="threadline-pg-"))
+    server = start_embedded_postgres(data / "pgdata")
+    config.stash[_EMBEDDED] = (server, data)
+    os.environ[_SHARED_URL] = server.get_uri()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    embedded = config.stash.get(_EMBEDDED, None)
+    if embedded is not None:
+        server, data = embedded
+        server.cleanup()
+        shutil.rmtree(data, ignore_errors=True)
+        os.environ.pop(_SHARED_URL, None)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def slowness(item: pytest.Item) -> int:
+        path = item.nodeid.split("::")[0]
+        return next((i for i, slow in enumerate(_SLOW_FIRST) if path.endswith(slow)), 99)
+
+    slow = sorted((item for item in items if slowness(item) < 99), key=slowness)
+    rest = [item for item in items if slowness(item) == 99]
+    # xdist hands each worker two tests at first: pair every slow test with a quick one.
+    paired = [test for pair in zip(slow, rest, strict=False) for test in pair]
+    items[:] = paired + slow[len(paired) // 2 :] + rest[len(paired) // 2 :]
 
 
 @pytest.fixture(scope="session")
@@ -38,17 +88,9 @@ def with_database(url: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A PostgreSQL server for the whole run: TEST_DATABASE_URL, or an embedded one."""
-    if url := os.environ.get("TEST_DATABASE_URL"):
-        yield url
-        return
-    with tempfile.TemporaryDirectory(prefix="threadline-pg-") as tmp:
-        server = start_embedded_postgres(Path(tmp) / "pgdata")
-        try:
-            yield server.get_uri()
-        finally:
-            server.cleanup()
+def postgres_url() -> str:
+    """The PostgreSQL server of the whole run: TEST_DATABASE_URL, or the embedded one."""
+    return os.environ[_SHARED_URL]
 
 
 async def _migrate(url: str) -> None:

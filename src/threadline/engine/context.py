@@ -160,17 +160,19 @@ async def summarize(
         The new summary, within `summary_limit(budget)` as the model is sent it.
     """
     limit = summary_limit(budget)
+    room = (limit - estimate_tokens(summary_message("x"))) * _CHARS_PER_TOKEN
+    # A summary stored under a larger budget (CONTEXT_TOKENS lowered since) is cut first.
+    summary = _clip(summary, max(room, 0))
     fixed = estimate_tokens([SystemMessage(SUMMARY_INSTRUCTION), HumanMessage(summary)]) + 16
-    room = max(budget - limit - fixed, 0) * _CHARS_PER_TOKEN
+    chars = max(budget - limit - fixed, 0) * _CHARS_PER_TOKEN
     prompt = [
         SystemMessage(SUMMARY_INSTRUCTION),
         HumanMessage(
-            f"Summary so far:\n{summary or '(none)'}\n\nNew messages:\n{_transcript(folded, room)}"
+            f"Summary so far:\n{summary or '(none)'}\n\nNew messages:\n{_transcript(folded, chars)}"
         ),
     ]
     # Only the reply's own call writes tokens to the client (see `retry.stream_reply`);
     # TAG_NOSTREAM also keeps this call out of LangGraph's message stream, for any consumer.
     reply = await model.ainvoke(prompt, config={"tags": [TAG_NOSTREAM]}, max_tokens=limit)
     text = str(reply.text).strip() or summary
-    room = (limit - estimate_tokens(summary_message("x"))) * _CHARS_PER_TOKEN
     return _clip(text, max(room, 0))

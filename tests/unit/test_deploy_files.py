@@ -9,7 +9,7 @@ import yaml
 
 from threadline.settings import Settings, read_dotenv
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parent.parent.parent
 
 
 def _compose() -> dict[str, dict[str, dict[str, object]]]:

@@ -98,7 +98,7 @@ def test_prepare_threshold_can_be_switched_off_for_pgbouncer(value: str, expecte
 
 
 def test_env_example_documents_every_setting_with_its_default() -> None:
-    example = Path(__file__).parent.parent / ".env.example"
+    example = Path(__file__).parent.parent.parent / ".env.example"
     text = example.read_text()
     for field in Settings.__struct_fields__:
         name = env_name(field)
