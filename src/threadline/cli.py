@@ -21,6 +21,7 @@ __all__ = ("main", "uvicorn_config")
 # `message_too_large` error frame with the socket kept open; larger ones are refused by the
 # WebSocket layer itself (close code 1009).
 _MIN_WS_MAX_SIZE = 1024 * 1024
+_CONNECTIONS_CLOSE_TIMEOUT = 2
 
 
 def main() -> None:
@@ -63,6 +64,11 @@ def uvicorn_config(app: Litestar, settings: Settings, *, port: int | None = None
         # Token frames are a few dozen bytes: compressing each costs more CPU and latency than
         # it saves in bandwidth (measured with bench/load.py).
         ws_per_message_deflate=False,
+        # At shutdown uvicorn waits for every connection to close, and a client that stops
+        # reading never lets its socket's buffered bytes drain, so that wait would never end.
+        # Healthy sockets close at once (1012); after this, the rest are cut and the turns
+        # get SHUTDOWN_GRACE in the lifespan's drain.
+        timeout_graceful_shutdown=_CONNECTIONS_CLOSE_TIMEOUT,
     )
 
 

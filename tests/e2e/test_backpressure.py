@@ -19,15 +19,16 @@ from threadline.settings import Settings
 
 pytestmark = pytest.mark.anyio
 
-# A reply of ~8,000 tokens: about a megabyte of token frames, far more than the socket
-# buffers between the server and a client that does not read.
-FLOOD = " ".join(f"w{n:04}" for n in range(8000))
+# A reply of 80 tokens of 100 KB each: 8 MB of token frames, more than the kernel's socket
+# buffers (up to 4 MB here) between the server and a client that does not read.
+FLOOD = " ".join(f"{n:02}" + "x" * 100_000 for n in range(80))
+WORDS = " ".join(f"w{n:04}" for n in range(100))
 
 
 @pytest.fixture
 def impatient(settings: Settings) -> Settings:
     return msgspec.structs.replace(
-        settings, max_message_bytes=64 * 1024, socket_send_timeout=0.5, socket_send_queue=64
+        settings, max_message_bytes=16 * 1024 * 1024, socket_send_timeout=0.5, socket_send_queue=8
     )
 
 
@@ -38,19 +39,22 @@ async def test_a_client_that_stops_reading_does_not_hold_up_its_conversation(
         serve_threadline(impatient) as address,
         connect(address, "alice") as laptop,
         stalled_client(address, "alice") as frozen_tab,
+        httpx.AsyncClient(timeout=30) as http,
     ):
         conversation_id = (await laptop.turn("hi")).ack["conversation_id"]
         await frozen_tab.send(message=FLOOD, conversation_id=conversation_id)
-        await anyio.sleep(0.2)  # the flood's turn starts first
+        await anyio.sleep(0.5)  # the flood's turn starts first
         await laptop.send(message="are you there?", conversation_id=conversation_id)
-        frames = await laptop.until("message", within=20)
-        history = await laptop.history(conversation_id)
+        frames = await laptop.until("message", within=30)
+        url = f"http://{address}/users/alice/conversations/{conversation_id}"
+        stored = (await http.get(url)).json()["messages"]
         piled_up, close_code = await frozen_tab.drain()
 
     assert frames[-1]["content"].endswith("are you there?")
     # The flood's turn went on without its reader, and was stored whole.
-    assert [m["content"] for m in history][2:4] == [FLOOD, f"Reply 2: {FLOOD}"]
-    assert 0 < len(piled_up) < 8000
+    assert [m["content"] for m in stored][2:4] == [FLOOD, f"Reply 2: {FLOOD}"]
+    tokens = [f for f in piled_up if f["type"] == "token"]
+    assert 0 < len(tokens) < 80  # it was cut off part way
     assert close_code == 1008
 
 
@@ -84,8 +88,8 @@ async def test_a_conversation_takes_only_so_many_waiting_messages(
     capped = msgspec.structs.replace(settings, max_queued_turns=2)
     async with serve_threadline(capped) as address, connect(address, "alice") as chat:
         conversation_id = (await chat.turn("hi")).ack["conversation_id"]
-        fake_groq.faults.append(Fault(token_delay=0.05, only_for=FLOOD[:300]))
-        await chat.send(message=FLOOD[:300], conversation_id=conversation_id)
+        fake_groq.faults.append(Fault(token_delay=0.05, only_for=WORDS))
+        await chat.send(message=WORDS, conversation_id=conversation_id)
         await chat.until("token")
         positions = []
         for text in ("one", "two"):
@@ -104,7 +108,7 @@ async def test_a_conversation_takes_only_so_many_waiting_messages(
     assert "2 more messages already wait" in refused["detail"]
     assert [m["content"] for m in history if m["role"] == "user"] == [
         "hi",
-        FLOOD[:300],
+        WORDS,
         "one",
         "two",
     ]
@@ -122,7 +126,7 @@ async def test_a_user_has_only_so_many_turns_at_once_across_conversations(
         httpx.AsyncClient() as http,
     ):
         for _ in range(2):
-            await chat.send(message=FLOOD[:200])
+            await chat.send(message=WORDS)
             await chat.until("ack")
         await chat.send(message="a third conversation")
         refused = (await chat.until("error"))[-1]  # the two replies stream meanwhile

@@ -1,11 +1,13 @@
-"""A socket's outgoing frames: queued, and written by a task of their own.
+"""A socket's outgoing frames: written at once when the socket takes them, queued when not.
 
-A turn hands each frame to every listener. If handing over meant writing to the socket, a
+A turn hands each frame to every listener. If handing over meant waiting for the write, a
 client that stops reading (its TCP window full) would hold the turn, every later turn of
-the conversation, the other listeners and the server's shutdown. Here handing over never
-waits: the frame joins a bounded queue that one writer task drains. A client that lets
-the queue overflow, or keeps a single write waiting past the send timeout, is dropped; its
-turns carry on and are stored as if it had disconnected.
+the conversation, the other listeners and the server's shutdown. So a write is started in
+the caller, and it completes there whenever the socket can take the bytes (the common
+case, with no task switch and no added latency); a write that would have to wait is
+carried on by a task of its own, and the frames after it queue behind it, up to a bound.
+A client that lets the queue overflow, or keeps one write waiting past the send timeout,
+is dropped; its turns carry on and are stored as if it had disconnected.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from litestar import WebSocket
@@ -28,38 +31,46 @@ logger = logging.getLogger(__name__)
 
 # A close frame to a client that does not read may never be written; don't wait for long.
 _CLOSE_TIMEOUT = 1.0
+_GONE = (WebSocketDisconnect, OSError, RuntimeError)
 
 
 class Outbox:
-    """Frames waiting to be written to one socket, and the task that writes them.
+    """Frames on their way to one socket.
 
     Call it with a frame to send (it never waits on the client). `dropped` is set once the
-    client was found too slow; `gone` once nothing more will be written. The writer task
-    starts with the first frame, so an idle socket costs no task.
+    client was found too slow; `gone` once nothing more will be written.
     """
 
     def __init__(
         self, socket: WebSocket[Any, Any, Any], *, max_frames: int, send_timeout: float
     ) -> None:
         self._socket = socket
-        self._queue: asyncio.Queue[str] = asyncio.Queue(max_frames)
+        self._queue: deque[str] = deque()
+        self._max_frames = max_frames
         self._send_timeout = send_timeout
-        self._writer: asyncio.Task[None] | None = None
+        self._writer: asyncio.Task[None] | None = None  # only while a write waits
         self._on_drop: Callable[[], object] | None = None
         self.gone = False
         self.dropped = False
 
     async def __call__(self, frame: ServerFrame) -> None:
-        """Queue `frame` for the client; drop the client if its queue is full."""
+        """Send `frame` now if the socket takes it, else queue it; drop the client if full."""
         if self.gone:
             return
-        try:
-            self._queue.put_nowait(encode(frame))
-        except asyncio.QueueFull:
-            self._drop("queue_full")
+        text = encode(frame)
+        if self._writer is not None:
+            if len(self._queue) >= self._max_frames:
+                self._drop("queue_full")
+            else:
+                self._queue.append(text)
             return
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._write())
+        try:
+            waiting = _start(self._socket.send_text(text))
+        except _GONE:
+            self.gone = True  # the client went away; its turns go on without it
+            return
+        if waiting is not None:
+            self._writer = asyncio.create_task(self._write_on(waiting))
 
     def when_dropped(self, callback: Callable[[], object]) -> None:
         """Call `callback` if the client is dropped (to stop reading from it)."""
@@ -73,7 +84,7 @@ class Outbox:
         if self._writer is not None and not self.gone:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(grace):
-                    await self._queue.join()
+                    await asyncio.shield(self._writer)
         self.gone = True
         if self._writer is not None:
             self._writer.cancel()
@@ -87,20 +98,20 @@ class Outbox:
             async with asyncio.timeout(_CLOSE_TIMEOUT):
                 await self._socket.close(code, reason)
 
-    async def _write(self) -> None:
-        while True:
-            text = await self._queue.get()
-            try:
+    async def _write_on(self, waiting: _Waiting) -> None:
+        """Finish the write that had to wait, then the frames queued behind it."""
+        try:
+            async with asyncio.timeout(self._send_timeout):
+                await _finish(*waiting)
+            while self._queue and not self.gone:
                 async with asyncio.timeout(self._send_timeout):
-                    await self._socket.send_text(text)
-            except TimeoutError:
-                self._drop("send_timeout")
-                return
-            except (WebSocketDisconnect, OSError, RuntimeError):
-                self.gone = True  # the client went away; its turns go on without it
-                return
-            finally:
-                self._queue.task_done()
+                    await self._socket.send_text(self._queue.popleft())
+        except TimeoutError:
+            self._drop("send_timeout")
+        except _GONE:
+            self.gone = True
+        finally:
+            self._writer = None
 
     def _drop(self, reason: str) -> None:
         if self.gone:
@@ -110,3 +121,40 @@ class Outbox:
         logger.warning("socket.dropped", extra={"reason": reason})
         if self._on_drop is not None:
             self._on_drop()
+
+
+_Waiting = tuple[Coroutine[Any, Any, None], Any]
+
+
+def _start(write: Coroutine[Any, Any, None]) -> _Waiting | None:
+    """Run `write` in the caller until it completes (None) or has to wait.
+
+    This is what an eagerly started task does (Python 3.12's `eager_task_factory`): a
+    socket send that does not wait never leaves the caller's step.
+
+    Returns:
+        The suspended coroutine and what it waits on, to be carried on by `_finish`.
+    """
+    try:
+        awaited = write.send(None)
+    except StopIteration:
+        return None
+    return write, awaited
+
+
+async def _finish(write: Coroutine[Any, Any, None], awaited: Any) -> None:
+    """Carry on a coroutine that `_start` left waiting, as an asyncio task would."""
+    try:
+        while True:
+            if awaited is None:  # a bare yield: it only asked to let others run
+                await asyncio.sleep(0)
+            else:
+                awaited._asyncio_future_blocking = False
+                await asyncio.wait([awaited])  # done, whatever its outcome
+            try:
+                awaited = write.send(None)  # it reads the outcome itself
+            except StopIteration:
+                return
+    except BaseException:
+        write.close()  # cancelled (the send timeout): abandon the write
+        raise
