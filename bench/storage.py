@@ -34,13 +34,13 @@ from psycopg_pool import AsyncConnectionPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from threadline.storage.database import start_embedded_postgres
 from threadline.engine.graph import build_graph
+from threadline.engine.runner import TurnRunner
 from threadline.llm.offline import OfflineChatModel
 from threadline.llm.retry import RetryPolicy
-from threadline.storage.checkpoints.saver import PooledPostgresSaver
 from threadline.settings import Settings
-from threadline.engine.runner import TurnRunner
+from threadline.storage.checkpoints.saver import PooledPostgresSaver
+from threadline.storage.database import start_embedded_postgres
 
 MARKS = (10, 100, 500, 1000)
 TABLES = ("checkpoints", "checkpoint_blobs", "checkpoint_writes")
