@@ -44,7 +44,7 @@ async def test_a_stop_before_the_message_is_stored_still_keeps_the_message(
             await chat.send(message="second", conversation_id=conversation_id)
             await _until_a_query_waits_on_a_lock(database_url)
             await chat.send(type="stop", conversation_id=conversation_id)
-            await anyio.sleep(0.2)  # the stop is handled while the store still waits
+            await anyio.sleep(0.5)  # the stop is handled while the store still waits
             await blocker.commit()
         frames = await chat.until("message")
         history = await chat.history(conversation_id)
