@@ -270,23 +270,21 @@ class ChatService:
 
     async def erase_user(self, user_id: str) -> int:
         """Delete every conversation of `user_id`; returns how many went."""
-        deleted = 0
-        for conversation_id in await self._index.all_of(user_id):
-            try:
-                await self.delete(user_id, conversation_id)
-                deleted += 1
-            except ConversationNotFound:
-                continue  # deleted meanwhile, by the user or a sweeper
+        conversations = [(user_id, c) for c in await self._index.all_of(user_id)]
+        deleted = await self._delete_each(conversations)
         logger.info("user.erased", extra={"conversations": deleted})
         return deleted
 
     async def delete_idle(self, seconds: float) -> int:
         """Delete every conversation idle for `seconds` or more; returns how many went."""
+        return await self._delete_each(await self._index.idle_since(seconds))
+
+    async def _delete_each(self, conversations: list[tuple[str, str]]) -> int:
         deleted = 0
-        for user_id, conversation_id in await self._index.idle_since(seconds):
+        for user_id, conversation_id in conversations:
             try:
                 await self.delete(user_id, conversation_id)
                 deleted += 1
             except ConversationNotFound:
-                continue  # another server's sweeper, or the user, was first
+                continue  # deleted meanwhile: by the user, a sweeper, another server
         return deleted

@@ -65,7 +65,7 @@ def visible(messages: Sequence[AnyMessage]) -> list[HumanMessage | AIMessage]:
 
 def estimate_tokens(messages: Sequence[BaseMessage]) -> int:
     """A conservative token estimate for `messages`."""
-    return sum(math.ceil(_text_length(m) / 4) + _PER_MESSAGE for m in messages)
+    return sum(math.ceil(_text_length(m) / _CHARS_PER_TOKEN) + _PER_MESSAGE for m in messages)
 
 
 def _text_length(message: BaseMessage) -> int:

@@ -16,6 +16,7 @@ from threadline.chat.retention import Erasure, erase_user
 from threadline.chat.titles import MAX_TITLE_CHARS
 from threadline.conversations.index import ConversationSummary, InvalidCursor, Page
 from threadline.transport.params import ConversationId, UserId
+from threadline.transport.services import services_of
 
 if TYPE_CHECKING:
     from litestar.datastructures import State
@@ -55,8 +56,12 @@ class ConversationDetail(ConversationSummary, kw_only=True):
 
 
 def _chat(state: State) -> ChatService:
-    chat: ChatService = state.services.chat
-    return chat
+    return services_of(state).chat
+
+
+def _bad_request(field: str, detail: str) -> ApiError:
+    """A 400 `invalid_request` naming the input at fault; `detail` starts with its name."""
+    return ApiError(HTTP_400_BAD_REQUEST, "invalid_request", f"{field}: {detail}", field)
 
 
 class ConversationsController(Controller):
@@ -80,12 +85,7 @@ class ConversationsController(Controller):
         try:
             return await _chat(state).conversations(user_id, limit, cursor)
         except InvalidCursor:
-            raise ApiError(
-                HTTP_400_BAD_REQUEST,
-                "invalid_request",
-                "cursor: not a cursor this server issued",
-                "cursor",
-            ) from None
+            raise _bad_request("cursor", "not a cursor this server issued") from None
 
     @get("/{conversation_id:str}")
     async def get_conversation(
@@ -103,12 +103,7 @@ class ConversationsController(Controller):
         try:
             summary, page = await _chat(state).conversation(user_id, conversation_id, limit, before)
         except InvalidRequest:
-            raise ApiError(
-                HTTP_400_BAD_REQUEST,
-                "invalid_request",
-                "before: not a message of this conversation",
-                "before",
-            ) from None
+            raise _bad_request("before", "not a message of this conversation") from None
         return ConversationDetail(
             **msgspec.structs.asdict(summary), messages=page.items, next_before=page.next_before
         )
@@ -120,11 +115,10 @@ class ConversationsController(Controller):
         """Set the title; an automatic title never replaces it afterwards."""
         title = data.title.strip()
         if not 1 <= len(title) <= MAX_TITLE_CHARS:
-            detail = f"title: must be 1-{MAX_TITLE_CHARS} characters after trimming whitespace"
-            raise ApiError(HTTP_400_BAD_REQUEST, "invalid_request", detail, "title")
+            detail = f"must be 1-{MAX_TITLE_CHARS} characters after trimming whitespace"
+            raise _bad_request("title", detail)
         if any(ord(char) < 0x20 or ord(char) == 0x7F for char in title):
-            detail = "title: must not contain control characters"
-            raise ApiError(HTTP_400_BAD_REQUEST, "invalid_request", detail, "title")
+            raise _bad_request("title", "must not contain control characters")
         return await _chat(state).rename(user_id, conversation_id, title)
 
     @delete("/{conversation_id:str}")
