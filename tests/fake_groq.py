@@ -155,11 +155,11 @@ def _completion(text: str, model: str) -> dict[str, Any]:
     return {**_base(model, "chat.completion"), "choices": [choice], "usage": _usage(text)}
 
 
-def _chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> bytes:
+def _chunk(model: str, delta: dict[str, Any], finish: str | None = None, text: str = "") -> bytes:
     choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
     payload = {**_base(model, "chat.completion.chunk"), "choices": [choice]}
-    if finish:
-        payload["x_groq"] = {"id": "req_fake", "usage": _usage("")}
+    if finish:  # Groq reports the request's usage in the last chunk, under `x_groq`
+        payload["x_groq"] = {"id": "req_fake", "usage": _usage(text)}
     return b"data: " + msgspec.json.encode(payload) + b"\n\n"
 
 
@@ -173,5 +173,5 @@ async def _sse(text: str, model: str, fault: Fault) -> AsyncIterator[bytes]:
         if fault.token_delay:
             await asyncio.sleep(fault.token_delay)
         yield _chunk(model, {"content": word})
-    yield _chunk(model, {}, finish="stop")
+    yield _chunk(model, {}, finish="stop", text=text)
     yield b"data: [DONE]\n\n"

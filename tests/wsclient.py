@@ -107,12 +107,16 @@ class ChatClient:
 
 
 @asynccontextmanager
-async def connect(address: str, user_id: str) -> AsyncIterator[ChatClient]:
+async def connect(
+    address: str, user_id: str, *, headers: dict[str, str] | None = None, query: str = ""
+) -> AsyncIterator[ChatClient]:
     """Open a socket to `/ws/{user_id}` on a Threadline server at `address`."""
+    url = f"ws://{address}/ws/{user_id}" + (f"?{query}" if query else "")
     async with (
         httpx.AsyncClient() as http,
+        # A copy: httpx-ws adds its upgrade headers to the dict it is given.
         aconnect_ws(
-            f"ws://{address}/ws/{user_id}", http, session_class=AsyncWebSocketSession
+            url, http, session_class=AsyncWebSocketSession, headers=dict(headers or {})
         ) as ws,
     ):
         yield ChatClient(ws)

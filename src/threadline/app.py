@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,22 +11,30 @@ from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.store.postgres.aio import AsyncPostgresStore
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
+from threadline.chat.limits import UserLimits
 from threadline.chat.retention import RetentionSweeper
 from threadline.chat.service import ChatService, TurnPolicy
 from threadline.conversations.index import ConversationIndex
 from threadline.engine.graph import build_graph
 from threadline.engine.runner import TurnRunner
+from threadline.identity.authenticator import build_authenticator, jwt_verifier
 from threadline.llm.models import chat_model
 from threadline.llm.offline import OFFLINE_MODEL_NAME
 from threadline.llm.retry import RetryPolicy
 from threadline.settings import Settings, load_settings
+from threadline.storage.buckets import RateBuckets
 from threadline.storage.checkpoints.saver import PooledPostgresSaver
 from threadline.storage.database import Pool, database_url, open_pool
 from threadline.storage.leases import ConversationLocks
 from threadline.storage.schema import migrate
+from threadline.storage.seats import SocketSeats
+from threadline.storage.usage import UsageLedger
+from threadline.transport.access import AccessControl
+from threadline.transport.account import issue_ws_ticket, usage
 from threadline.transport.bodies import JsonRequest
 from threadline.transport.health import health, ready, user_status
 from threadline.transport.http_errors import exception_handlers
@@ -54,6 +63,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     """
     settings = settings or load_settings()
     presence = Presence()
+    tokens = jwt_verifier(settings)  # a bad key stops start-up here, in one line
+    _warn_if_open(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -65,13 +76,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
             saver = PooledPostgresSaver(pool, settings.decode_cache_mb * 1024 * 1024)
             store = AsyncPostgresStore(pool)
             await migrate(url, saver, store)
-            chat = build_chat_service(settings, model, saver, store, pool)
+            limits = _limits(settings, pool)
+            chat = build_chat_service(settings, model, saver, store, pool, limits=limits)
+            seats = None
+            if settings.max_sockets_per_user is not None:
+                seats = SocketSeats(pool, settings.max_sockets_per_user)
             app.state.services = Services(
                 settings=settings,
                 decoder=FrameDecoder(settings.max_message_bytes),
                 presence=presence,
                 chat=chat,
                 pool=pool,
+                identity=build_authenticator(settings, pool, tokens),
+                limits=limits,
+                seats=seats,
             )
             sweeper = None
             if settings.conversation_ttl_days is not None:
@@ -86,6 +104,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 # Sockets are closed by now; turns run on their own and finish (or are
                 # stopped, keeping their partial replies) while storage is still open.
                 await chat.drain(settings.shutdown_grace)
+                await limits.usage.close()
+                if seats is not None:
+                    await seats.close()
 
     # logging_config=None: logging is configured once by the CLI (JSON lines), not per app.
     return Litestar(
@@ -96,8 +117,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ready,
             ConversationsController,
             erase_user_data,
+            issue_ws_ticket,
+            usage,
         ],
         lifespan=[lifespan],
+        middleware=[AccessControl()],
+        cors_config=_cors(settings),
         exception_handlers=exception_handlers,
         openapi_config=OpenAPIConfig(
             title="Threadline",
@@ -110,12 +135,52 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
 
 
-def build_chat_service(
+def _limits(settings: Settings, pool: Pool) -> UserLimits:
+    rate = settings.rate_limit_messages
+    buckets = RateBuckets(pool, rate) if rate is not None else None
+    return UserLimits(UsageLedger(pool), buckets, settings.daily_token_quota)
+
+
+def _cors(settings: Settings) -> CORSConfig | None:
+    """CORS for the REST API, from the same list as the socket's Origin check."""
+    if not settings.origins:
+        return None
+    return CORSConfig(
+        allow_origins=sorted(settings.origins),
+        allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=["authorization", "x-api-key", "content-type"],
+        max_age=600,
+    )
+
+
+def _warn_if_open(settings: Settings) -> None:
+    """Say so when AUTH_MODE=none serves anything beyond this machine."""
+    if settings.auth_mode != "none":
+        return
+    try:
+        loopback = settings.host == "localhost" or ipaddress.ip_address(settings.host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        logger.warning(
+            "auth.disabled",
+            extra={
+                "host": settings.host,
+                "detail": "AUTH_MODE=none trusts the user id in every path; anyone who can "
+                "reach this address can read and write every user's conversations. Set "
+                "AUTH_MODE (see README, Security) or HOST=127.0.0.1.",
+            },
+        )
+
+
+def build_chat_service(  # noqa: PLR0913 - the parts it is wired from, each named
     settings: Settings,
     model: BaseChatModel,
     saver: AsyncPostgresSaver,
     store: AsyncPostgresStore,
     pool: Pool,
+    *,
+    limits: UserLimits | None = None,
 ) -> ChatService:
     """Wire the chat service: the graph on `saver`, the index in `store`, leases in `pool`."""
     retry = RetryPolicy(settings.groq_max_retries, settings.groq_retry_backoff)
@@ -131,4 +196,5 @@ def build_chat_service(
             queued_per_conversation=settings.max_queued_turns,
             per_user=settings.max_turns_per_user,
         ),
+        limits=limits,
     )

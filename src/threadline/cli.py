@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import gc
 import sys
@@ -9,13 +10,14 @@ from typing import TYPE_CHECKING
 
 import uvicorn
 
+from threadline.cli_keys import api_key_command, api_key_parser
 from threadline.observability.logs import configure_logging
 from threadline.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from litestar import Litestar
 
-__all__ = ("main", "uvicorn_config")
+__all__ = ("main", "serve", "uvicorn_config")
 
 # The largest frame uvicorn accepts. Frames above the message limit but below this get a
 # `message_too_large` error frame with the socket kept open; larger ones are refused by the
@@ -24,18 +26,37 @@ _MIN_WS_MAX_SIZE = 1024 * 1024
 _CONNECTIONS_CLOSE_TIMEOUT = 2
 
 
-def main() -> None:
-    """Start the server on HOST:PORT (default 0.0.0.0:8000)."""
+def main(argv: list[str] | None = None) -> None:
+    """`threadline [serve]` serves on HOST:PORT; `threadline api-key …` manages API keys."""
+    args = _parser().parse_args(argv)
     try:
         settings = load_settings()
     except SettingsError as error:
         sys.exit(f"threadline: {error}")
-    configure_logging(settings.log_level)
+    # A key command prints its own output; the server's start-up lines would only clutter it.
+    configure_logging("WARNING" if args.command == "api-key" else settings.log_level)
+    if args.command == "api-key":
+        sys.exit(api_key_command(args, settings))
+    serve(settings)
 
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="threadline", description="A chat backend on LangGraph.")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="serve on HOST:PORT (the default command)")
+    api_key_parser(commands)
+    return parser
+
+
+def serve(settings: Settings) -> None:
+    """Serve Threadline with uvicorn until interrupted."""
     # Imported after logging is set up, so import-time warnings come out as JSON too.
     from threadline.app import create_app  # noqa: PLC0415
 
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except SettingsError as error:
+        sys.exit(f"threadline: {error}")
     app.on_startup.append(_freeze_heap)  # runs once start-up (storage, graph) is done
     # uvicorn shuts down gracefully on Ctrl-C, then re-raises the signal; the shutdown
     # already happened, so end quietly instead of printing a traceback.
@@ -69,6 +90,8 @@ def uvicorn_config(app: Litestar, settings: Settings, *, port: int | None = None
         # Healthy sockets close at once (1012); after this, the rest are cut and the turns
         # get SHUTDOWN_GRACE in the lifespan's drain.
         timeout_graceful_shutdown=_CONNECTIONS_CLOSE_TIMEOUT,
+        ws_ping_interval=settings.ws_ping_interval,
+        ws_ping_timeout=settings.ws_ping_timeout,
     )
 
 

@@ -102,11 +102,49 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     turn_lease: Annotated[float, msgspec.Meta(ge=1)] = 30.0
     # At shutdown, how long running and queued turns get to finish before they are stopped.
     shutdown_grace: Annotated[float, msgspec.Meta(ge=0)] = 10.0
+    # Idle sockets are pinged this often; one that does not answer within the timeout is
+    # closed, so a vanished client does not hold a socket (and a seat) forever.
+    ws_ping_interval: PositiveFloat = 20.0
+    ws_ping_timeout: PositiveFloat = 20.0
+
+    # Who may call: `none` trusts the path's user (development), `api_key` takes API keys,
+    # `jwt` takes bearer tokens signed by an identity provider, and API keys too.
+    auth_mode: Literal["none", "api_key", "jwt"] = "none"
+    jwt_secret: Secret | None = None  # HS256
+    jwt_public_key: str | None = None  # PEM text or a file holding it; RS256 or ES256
+    jwt_jwks_url: str | None = None  # an identity provider's key set; keys may rotate
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_user_claim: str = "sub"
+    # Seconds of clock skew tolerated on `exp` and `nbf`.
+    jwt_leeway: Annotated[float, msgspec.Meta(ge=0, le=300)] = 30.0
+    # Browser origins allowed to open sockets and call the API cross-site ("*": any);
+    # a page served by Threadline itself is same-origin and always allowed.
+    allowed_origins: str = ""
+    # Messages (and regenerations) one user may send per minute; unset: no limit.
+    rate_limit_messages: PositiveInt | None = None
+    # Model tokens one user may use per UTC day; unset: no quota.
+    daily_token_quota: PositiveInt | None = None
+    # Sockets one user may have open at once, across servers; unset: no limit.
+    max_sockets_per_user: PositiveInt | None = None
 
     def __post_init__(self) -> None:
         if self.db_pool_min_size > self.db_pool_max_size:
             msg = "DB_POOL_MIN_SIZE: must not exceed DB_POOL_MAX_SIZE"
             raise SettingsError(msg)
+        keys = (self.jwt_secret, self.jwt_public_key, self.jwt_jwks_url)
+        if self.auth_mode == "jwt" and sum(key is not None for key in keys) != 1:
+            msg = "AUTH_MODE: jwt needs exactly one of JWT_SECRET, JWT_PUBLIC_KEY, JWT_JWKS_URL"
+            raise SettingsError(msg)
+
+    @property
+    def origins(self) -> frozenset[str]:
+        """The cross-site origins allowed, lower-cased, without trailing slashes."""
+        return frozenset(
+            origin.strip().rstrip("/").lower()
+            for origin in self.allowed_origins.split(",")
+            if origin.strip()
+        )
 
     @property
     def offline(self) -> bool:

@@ -17,6 +17,8 @@ __all__ = (
     "InvalidRequest",
     "NothingToRegenerate",
     "NothingToStop",
+    "QuotaExceeded",
+    "RateLimited",
     "TooManyTurns",
 )
 
@@ -28,8 +30,9 @@ class ChatError(Exception):
     retryable: ClassVar[bool] = False
     default_detail: ClassVar[str] = ""
 
-    def __init__(self, detail: str | None = None) -> None:
+    def __init__(self, detail: str | None = None, *, retry_after: float | None = None) -> None:
         self.detail = detail or self.default_detail
+        self.retry_after = retry_after
         super().__init__(self.detail)
 
 
@@ -73,3 +76,18 @@ class InvalidRequest(ChatError):
     """Well-formed, but contradicting what is stored (a reused id, an unknown message)."""
 
     code = "invalid_frame"
+
+
+class RateLimited(ChatError):
+    """The user sent more messages this minute than RATE_LIMIT_MESSAGES allows."""
+
+    code = "rate_limited"
+    retryable = True
+    default_detail = "too many messages; send this one again after retry_after seconds"
+
+
+class QuotaExceeded(ChatError):
+    """The user has used today's DAILY_TOKEN_QUOTA of model tokens."""
+
+    code = "quota_exceeded"
+    default_detail = "today's token quota is used up; it renews at midnight UTC (retry_after)"

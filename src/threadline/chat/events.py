@@ -31,6 +31,9 @@ ErrorCode = Literal[
     "conversation_not_found",
     "conversation_busy",
     "too_many_turns",
+    "rate_limited",
+    "quota_exceeded",
+    "token_expired",
     "nothing_to_stop",
     "nothing_to_regenerate",
     "llm_error",
@@ -124,6 +127,8 @@ class ErrorFrame(_Event, tag="error", omit_defaults=True):
     detail: str
     retryable: bool
     conversation_id: str | None = None
+    # Seconds to wait before trying again (rate limits and quotas).
+    retry_after: float | None = None
 
 
 ServerFrame = Ack | Queued | Token | ReplyMessage | Context | History | ErrorFrame

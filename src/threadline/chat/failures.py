@@ -33,6 +33,7 @@ class Failure(NamedTuple):
     code: ErrorCode
     detail: str
     retryable: bool
+    retry_after: float | None = None
 
 
 def classify(error: BaseException) -> Failure:  # noqa: PLR0911 - a flat dispatch table
@@ -45,7 +46,7 @@ def classify(error: BaseException) -> Failure:  # noqa: PLR0911 - a flat dispatc
         The code, a safe human-readable detail, and whether retrying may succeed.
     """
     if isinstance(error, ChatError):
-        return Failure(error.code, error.detail, error.retryable)
+        return Failure(error.code, error.detail, error.retryable, error.retry_after)
     if isinstance(error, groq.APIStatusError):
         status = error.status_code
         detail = f"the model provider answered HTTP {status}"
@@ -81,4 +82,6 @@ def error_frame(error: BaseException, conversation_id: str | None, event: str) -
             exc_info=failure.code == "internal_error",
             extra={"conversation_id": conversation_id, "code": failure.code},
         )
-    return ErrorFrame(*failure, conversation_id)
+    return ErrorFrame(
+        failure.code, failure.detail, failure.retryable, conversation_id, failure.retry_after
+    )

@@ -25,6 +25,7 @@ from threadline.chat.events import ErrorFrame, History
 from threadline.chat.history import HistoryPage, UnknownMessage, history_items, page_of
 from threadline.chat.inputs import check_same_text
 from threadline.chat.lanes import Lanes
+from threadline.chat.limits import UserLimits
 from threadline.chat.registry import LiveTurns
 from threadline.chat.turn import Send, Turn, TurnServices
 from threadline.conversations.index import ConversationIndex, ConversationSummary, Page, new_id
@@ -47,7 +48,7 @@ class TurnPolicy(NamedTuple):
 class ChatService:
     """Conversations and their turns, for one user at a time."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - its collaborators, each named
         self,
         index: ConversationIndex,
         runner: TurnRunner,
@@ -55,14 +56,16 @@ class ChatService:
         *,
         title_model: BaseChatModel | None = None,
         policy: TurnPolicy | None = None,
+        limits: UserLimits | None = None,
     ) -> None:
         self._index = index
         self._runner = runner
         self._leases = leases
         self._policy = policy or TurnPolicy()
+        self._limits = limits
         self._activity = Activity(index, title_model)
         self._crew = TurnServices(
-            index, runner, leases, self._activity, self._policy.queue_when_busy
+            index, runner, leases, self._activity, self._policy.queue_when_busy, limits
         )
         self._lanes = Lanes()
         self._live = LiveTurns()
@@ -81,7 +84,8 @@ class ChatService:
 
         Raises:
             ConversationNotFound: Not a conversation of this user.
-            TooManyTurns, ConversationBusy: Past a limit; nothing was stored.
+            TooManyTurns, ConversationBusy, RateLimited, QuotaExceeded: Past a limit;
+                nothing was stored.
             InvalidRequest: A client id reused with other text.
         """
         if conversation_id is not None:
@@ -92,7 +96,7 @@ class ChatService:
                 check_same_text(earlier.text, text, client_message_id)
                 await earlier.attach(send)
                 return earlier
-        self._check_user_limit(user_id)
+        await self._admit(user_id)
         if conversation_id is None:
             conversation_id = await self._index.create(user_id)
         turn = self._turn(user_id, conversation_id, text, client_message_id, send)
@@ -101,8 +105,8 @@ class ChatService:
 
     async def regenerate(self, user_id: str, conversation_id: str, send: Send) -> Turn:
         """Start a turn that answers the last user message again."""
-        self._check_user_limit(user_id)
         await self._own(user_id, conversation_id)
+        await self._admit(user_id)
         turn = self._turn(user_id, conversation_id, None, None, send)
         await self._start(turn)
         return turn
@@ -149,13 +153,16 @@ class ChatService:
             origin=send,
         )
 
-    def _check_user_limit(self, user_id: str) -> None:
+    async def _admit(self, user_id: str) -> None:
+        """Refuse a turn past the user's limits: this server's first, then the shared ones."""
         limit = self._policy.per_user
         if self._live.of_user(user_id) >= limit:
             raise TooManyTurns(
                 f"you have {limit} messages being answered or waiting; "
                 "send this one again once some are answered"
             )
+        if self._limits is not None:
+            await self._limits.admit(user_id)
 
     async def _start(self, turn: Turn) -> None:
         conversation_id = turn.conversation_id
@@ -272,6 +279,8 @@ class ChatService:
         """Delete every conversation of `user_id`; returns how many went."""
         conversations = [(user_id, c) for c in await self._index.all_of(user_id)]
         deleted = await self._delete_each(conversations)
+        if self._limits is not None:
+            await self._limits.forget(user_id)
         logger.info("user.erased", extra={"conversations": deleted})
         return deleted
 

@@ -33,6 +33,7 @@ from threadline.chat.events import (
 )
 from threadline.chat.failures import error_frame
 from threadline.chat.inputs import turn_inputs
+from threadline.chat.limits import UserLimits
 from threadline.conversations.index import ConversationIndex
 from threadline.engine.runner import Reply, TurnRunner, reply_of
 from threadline.storage.leases import ConversationLocks, LeaseHeld
@@ -56,6 +57,7 @@ class TurnServices:
     leases: ConversationLocks
     activity: Activity
     wait_for_lease: bool
+    limits: UserLimits | None = None
 
 
 class Turn:
@@ -210,6 +212,8 @@ class Turn:
             stopped = await runner.save_stopped(self.conversation_id, self.reply_id, partial)
             self.messages = [*self.messages, stopped]
             reply = reply_of(stopped, runner.model_name)
+        if self._services.limits is not None:
+            self._services.limits.spent(self.user_id, reply.tokens)
         return self._final_frames(reply)
 
     def _final_frames(self, reply: Reply) -> list[ServerFrame]:

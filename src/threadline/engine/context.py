@@ -68,6 +68,14 @@ def estimate_tokens(messages: Sequence[BaseMessage]) -> int:
     return sum(math.ceil(_text_length(m) / _CHARS_PER_TOKEN) + _PER_MESSAGE for m in messages)
 
 
+def tokens_spent(prompt: Sequence[BaseMessage], reply: BaseMessage) -> int:
+    """The tokens a model call used: the provider's count, or an estimate if it gave none."""
+    usage = getattr(reply, "usage_metadata", None)
+    if usage and usage.get("total_tokens"):
+        return int(usage["total_tokens"])
+    return estimate_tokens([*prompt, reply])
+
+
 def _text_length(message: BaseMessage) -> int:
     # Plain string content is the common case; `.text` builds a new string object per call.
     content = message.content
@@ -142,7 +150,7 @@ def _transcript(messages: Sequence[AnyMessage], chars: int) -> str:
 
 async def summarize(
     model: BaseChatModel, summary: str, folded: Sequence[AnyMessage], budget: int
-) -> str:
+) -> tuple[str, int]:
     """The running summary with `folded` merged in; never streamed to the client.
 
     The request fits the budget (messages are clipped to their fair share of it), the reply
@@ -157,7 +165,8 @@ async def summarize(
         budget: The context budget, in estimated tokens.
 
     Returns:
-        The new summary, within `summary_limit(budget)` as the model is sent it.
+        The new summary, within `summary_limit(budget)` as the model is sent it, and the
+        tokens the call used.
     """
     limit = summary_limit(budget)
     room = (limit - estimate_tokens(summary_message("x"))) * _CHARS_PER_TOKEN
@@ -175,4 +184,4 @@ async def summarize(
     # TAG_NOSTREAM also keeps this call out of LangGraph's message stream, for any consumer.
     reply = await model.ainvoke(prompt, config={"tags": [TAG_NOSTREAM]}, max_tokens=limit)
     text = str(reply.text).strip() or summary
-    return _clip(text, max(room, 0))
+    return _clip(text, max(room, 0)), tokens_spent(prompt, reply)

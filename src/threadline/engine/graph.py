@@ -36,9 +36,10 @@ from threadline.engine.context import (
     fold,
     summarize,
     summary_message,
+    tokens_spent,
     visible,
 )
-from threadline.engine.messages import CONTEXT, CREATED_AT
+from threadline.engine.messages import CONTEXT, CREATED_AT, TOKENS
 from threadline.llm.retry import RetryPolicy, stream_reply
 from threadline.storage.checkpoints.channel import FOLDED, merge_messages
 
@@ -111,8 +112,9 @@ def build_graph(
         cut = fold(window, context_tokens, reserved)
         folded, kept = window[:cut], window[cut:]
         update: dict[str, Any] = {}
+        spent = 0
         if folded:
-            summary = await summarize(model, digest["summary"], folded, context_tokens)
+            summary, spent = await summarize(model, digest["summary"], folded, context_tokens)
             digest = Digest(summary=summary, messages=digest["messages"] + len(visible(folded)))
             update["digest"] = digest
         shown = [m for m in kept if not _empty_reply(m)]
@@ -131,6 +133,7 @@ def build_graph(
             summarized=bool(digest["summary"]),
         )
         reply.response_metadata[CONTEXT] = msgspec.structs.asdict(report)
+        reply.response_metadata[TOKENS] = spent + tokens_spent(prompt, reply)
         # Folded messages leave the window; their writes keep them in the transcript.
         removed = [RemoveMessage(id=m.id or "", name=FOLDED) for m in folded]
         return {**update, "messages": [*removed, reply]}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ("CLIENT_MESSAGE_ID", "CONTEXT", "CREATED_AT", "STOPPED")
+__all__ = ("CLIENT_MESSAGE_ID", "CONTEXT", "CREATED_AT", "STOPPED", "TOKENS")
 
 # When a message was written: in `additional_kwargs` of the user's, in `response_metadata`
 # of the assistant's.
@@ -13,3 +13,6 @@ CLIENT_MESSAGE_ID = "client_message_id"
 CONTEXT = "context"
 # A reply the user stopped before it was finished (`response_metadata`).
 STOPPED = "stopped"
+# Model tokens the turn that wrote a reply used, summary included (`response_metadata`):
+# the provider's count where it reports one, an estimate otherwise.
+TOKENS = "tokens"

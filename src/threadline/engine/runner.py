@@ -13,8 +13,9 @@ from langgraph.graph import START
 from langgraph.types import Command
 
 from threadline.clock import now
+from threadline.engine.context import estimate_tokens
 from threadline.engine.graph import RESPOND_NODE, ChatGraph
-from threadline.engine.messages import CONTEXT, CREATED_AT, STOPPED
+from threadline.engine.messages import CONTEXT, CREATED_AT, STOPPED, TOKENS
 from threadline.storage.checkpoints.ledger import Ledger
 from threadline.storage.checkpoints.pending import Outcome, PendingInputs
 
@@ -30,6 +31,8 @@ class Reply(NamedTuple):
     stopped: bool = False
     # The ContextReport fields of the turn that wrote it (absent for stopped replies).
     context: dict[str, Any] | None = None
+    # Model tokens the turn used (estimated for a stopped reply: its text only).
+    tokens: int = 0
 
 
 class TurnListener(Protocol):
@@ -54,6 +57,7 @@ def reply_of(message: AIMessage, default_model: str) -> Reply:
         model=metadata.get("model_name") or default_model,
         stopped=bool(metadata.get(STOPPED)),
         context=metadata.get(CONTEXT),
+        tokens=int(metadata.get(TOKENS) or estimate_tokens([message])),
     )
 
 

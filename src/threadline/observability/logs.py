@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 
-__all__ = ("JsonFormatter", "configure_logging")
+__all__ = ("JsonFormatter", "configure_logging", "redact")
 
 # Attributes every LogRecord has; anything else was passed through `extra=`.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
@@ -18,6 +19,16 @@ _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "color_message",  # uvicorn's ANSI-coloured duplicate of the message
 }
 _encoder = msgspec.json.Encoder(enc_hook=repr)
+# Credentials that can ride in a URL's query (a WebSocket ticket, a token some client put
+# there): uvicorn logs request lines with their query, so they are cut out of every line.
+_CREDENTIAL_IN_QUERY = re.compile(
+    r"((?:ticket|token|access_token|api_key|key|jwt)=)[^&\s\"']+", re.IGNORECASE
+)
+
+
+def redact(text: str) -> str:
+    """`text` with credential values in query strings replaced by `[redacted]`."""
+    return _CREDENTIAL_IN_QUERY.sub(r"\1[redacted]", text)
 
 
 class JsonFormatter(logging.Formatter):
@@ -29,7 +40,7 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "event": record.getMessage(),
+            "event": redact(record.getMessage()),
         }
         entry.update((k, v) for k, v in vars(record).items() if k not in _STANDARD)
         if record.exc_info:

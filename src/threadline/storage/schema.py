@@ -25,6 +25,56 @@ _THREADLINE = (
         expires_at timestamptz NOT NULL
     )
     """,
+    # API keys, by the SHA-256 of the key: the key itself is shown once and never stored.
+    """
+    CREATE TABLE IF NOT EXISTS threadline_api_keys (
+        key_id text PRIMARY KEY,
+        key_hash text NOT NULL UNIQUE,
+        name text NOT NULL,
+        user_id text,
+        admin boolean NOT NULL DEFAULT false,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        revoked_at timestamptz
+    )
+    """,
+    # Single-use WebSocket tickets, also by hash; any server may redeem one.
+    """
+    CREATE TABLE IF NOT EXISTS threadline_ws_tickets (
+        ticket_hash text PRIMARY KEY,
+        user_id text,
+        admin boolean NOT NULL,
+        credential_expires_at timestamptz,
+        expires_at timestamptz NOT NULL
+    )
+    """,
+    # Per-user message rate (a token bucket), shared by every server.
+    """
+    CREATE TABLE IF NOT EXISTS threadline_rate_buckets (
+        user_id text PRIMARY KEY,
+        tokens double precision NOT NULL,
+        updated_at timestamptz NOT NULL
+    )
+    """,
+    # Model tokens and messages per user and UTC day.
+    """
+    CREATE TABLE IF NOT EXISTS threadline_usage (
+        user_id text NOT NULL,
+        day date NOT NULL,
+        tokens bigint NOT NULL DEFAULT 0,
+        messages bigint NOT NULL DEFAULT 0,
+        PRIMARY KEY (user_id, day)
+    )
+    """,
+    # Open sockets per user, across servers; a server's rows expire if it dies.
+    """
+    CREATE TABLE IF NOT EXISTS threadline_socket_seats (
+        seat_id text PRIMARY KEY,
+        user_id text NOT NULL,
+        holder text NOT NULL,
+        expires_at timestamptz NOT NULL
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS threadline_socket_seats_user ON threadline_socket_seats (user_id)",
 )
 
 

@@ -48,13 +48,13 @@ class Health(msgspec.Struct, omit_defaults=True):
     detail: str | None = None
 
 
-@get("/health", sync_to_thread=False)
+@get("/health", sync_to_thread=False, opt={"public": True})
 def health() -> Health:
     """Liveness: the process is up and serving requests."""
     return Health("ok")
 
 
-@get("/ready")
+@get("/ready", opt={"public": True})
 async def ready(state: State) -> Response[Health]:
     """Readiness: the database answers. 503 while it does not (the pool reconnects alone).
 

@@ -6,16 +6,17 @@ from typing import Annotated
 
 from litestar.params import PathParameter
 
+from threadline.identity.principal import USER_ID_PATTERN
+
 __all__ = ("CONVERSATION_ID_PATTERN", "USER_ID_PATTERN", "ConversationId", "UserId")
 
-USER_ID_PATTERN = r"^[A-Za-z0-9_.@:-]{1,128}$"
 CONVERSATION_ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
 
 UserId = Annotated[
     str,
     PathParameter(
         pattern=USER_ID_PATTERN,
-        description="The user's id: 1-128 letters, digits and _ . @ : -",
+        description="The user's id: 1-128 letters, digits and _ . @ : | -",
     ),
 ]
 ConversationId = Annotated[

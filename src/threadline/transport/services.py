@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from threadline.chat.limits import UserLimits
 from threadline.chat.service import ChatService
+from threadline.identity.authenticator import Authenticator
 from threadline.settings import Settings
 from threadline.storage.database import Pool
+from threadline.storage.seats import SocketSeats
 from threadline.transport.presence import Presence
 from threadline.transport.protocol import FrameDecoder
 
@@ -26,6 +29,10 @@ class Services:
     presence: Presence
     chat: ChatService
     pool: Pool
+    identity: Authenticator
+    limits: UserLimits
+    # Set when MAX_SOCKETS_PER_USER is.
+    seats: SocketSeats | None = None
 
 
 def services_of(state: State) -> Services:

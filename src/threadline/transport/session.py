@@ -58,6 +58,10 @@ class ChatSession:
             FrameError("invalid_frame", "binary frames are not accepted; send JSON text")
         )
 
+    def keep_turns(self) -> None:
+        """Let this socket's turns run to the end when it closes, whatever ON_DISCONNECT says."""
+        self._stop_on_close = False
+
     async def close(self) -> None:
         """The socket closed: stop sending to it, and withdraw its turns if so configured.
 

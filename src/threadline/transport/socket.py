@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, cast
 
@@ -12,8 +12,9 @@ from litestar import WebSocket, websocket
 from litestar.params import FromPath
 from litestar.status_codes import WS_1008_POLICY_VIOLATION, WS_1011_INTERNAL_ERROR
 
+from threadline.identity.principal import is_user_id
+from threadline.transport.access import principal_of
 from threadline.transport.outbox import Outbox
-from threadline.transport.params import USER_ID_PATTERN
 from threadline.transport.protocol import ErrorFrame, encode
 from threadline.transport.services import services_of
 from threadline.transport.session import ChatSession
@@ -25,9 +26,12 @@ __all__ = ("chat_socket", "guarded")
 
 logger = logging.getLogger(__name__)
 
-_user_id = re.compile(USER_ID_PATTERN)
 # When a socket closes, frames still queued for it get this long to go out.
 _FLUSH_GRACE = 1.0
+# The close code of a socket whose credential expired (4000 + HTTP 401).
+WS_4401_TOKEN_EXPIRED = 4401
+# A close the server asks for once the socket's work is done: code and reason.
+Closing = tuple[int, str] | None
 
 
 @websocket("/ws/{user_id:str}")
@@ -41,8 +45,8 @@ async def chat_socket(socket: WebSocket[Any, Any, Any], user_id: FromPath[str]) 
     services = services_of(socket.app.state)
     settings = services.settings
     await socket.accept()
-    if not _user_id.match(user_id):
-        detail = "user_id must be 1-128 characters of letters, digits and _ . @ : -"
+    if not is_user_id(user_id):
+        detail = "user_id must be 1-128 characters of letters, digits and _ . @ : | -"
         await socket.send_text(encode(ErrorFrame("invalid_frame", detail, retryable=False)))
         await socket.close(WS_1008_POLICY_VIOLATION, "invalid user_id")
         return
@@ -58,12 +62,13 @@ async def chat_socket(socket: WebSocket[Any, Any, Any], user_id: FromPath[str]) 
     )
     with services.presence.track(user_id):
         logger.info("socket.open", extra={"user_id": user_id})
-        await guarded(outbox, _serve(socket, session, outbox), session.close)
+        expires_at = principal_of(socket.scope).expires_at
+        await guarded(outbox, _serve(socket, session, outbox, expires_at), session.close)
     logger.info("socket.closed", extra={"user_id": user_id})
 
 
 async def guarded(
-    outbox: Outbox, work: Coroutine[Any, Any, None], cleanup: Callable[[], Awaitable[None]]
+    outbox: Outbox, work: Coroutine[Any, Any, Closing], cleanup: Callable[[], Awaitable[None]]
 ) -> None:
     """Run a socket's `work` so that no failure of the server's goes unseen.
 
@@ -72,12 +77,13 @@ async def guarded(
 
     Args:
         outbox: The socket's outgoing frames (closed at the end).
-        work: What the socket does until the client leaves.
+        work: What the socket does until the client leaves; it may ask for a close.
         cleanup: Run after `work`, however it ended (the session lets go of its turns).
     """
     failed = False
+    closing: Closing = None
     try:
-        await work
+        closing = await work
     except Exception:
         failed = True
         logger.exception("socket.failed")
@@ -87,20 +93,57 @@ async def guarded(
         await cleanup()
         await outbox.close(grace=_FLUSH_GRACE)
     if failed:
-        await outbox.close_socket(WS_1011_INTERNAL_ERROR, "internal error")
+        closing = (WS_1011_INTERNAL_ERROR, "internal error")
+    if closing is not None:
+        await outbox.close_socket(*closing)
 
 
-async def _serve(socket: WebSocket[Any, Any, Any], session: ChatSession, outbox: Outbox) -> None:
-    """Read the client's frames until it leaves, or until it is dropped for reading too slowly."""
+async def _serve(
+    socket: WebSocket[Any, Any, Any],
+    session: ChatSession,
+    outbox: Outbox,
+    expires_at: float | None,
+) -> Closing:
+    """Read the client's frames until it leaves, is dropped, or its credential expires."""
     reading = asyncio.create_task(_read_frames(socket, session, outbox))
     outbox.when_dropped(reading.cancel)
+    expired = asyncio.Event()
+    expiry = None
+    if expires_at is not None:
+        delay = max(expires_at - time.time(), 0)
+        expiry = asyncio.get_running_loop().call_later(delay, _expire, expired, reading)
     try:
         await reading
     except asyncio.CancelledError:
         current = asyncio.current_task()
-        if outbox.dropped and current is not None and not current.cancelling():
-            return  # the outbox stopped the reading: the client was too slow
+        if current is None or current.cancelling():
+            raise
+        if expired.is_set():
+            return await _token_expired(session, outbox)
+        if outbox.dropped:
+            return None  # the outbox stopped the reading: the client was too slow
         raise
+    finally:
+        if expiry is not None:
+            expiry.cancel()
+    return None
+
+
+def _expire(expired: asyncio.Event, reading: asyncio.Task[None]) -> None:
+    expired.set()
+    reading.cancel()
+
+
+async def _token_expired(session: ChatSession, outbox: Outbox) -> Closing:
+    """Tell the client its credential expired, and close with 4401.
+
+    A reply in progress still completes and is stored: the client reads it from history
+    once it reconnects.
+    """
+    session.keep_turns()
+    detail = "your credential has expired; reconnect with a fresh one"
+    await outbox(ErrorFrame("token_expired", detail, retryable=True))
+    return (WS_4401_TOKEN_EXPIRED, "token expired")
 
 
 async def _read_frames(

@@ -64,7 +64,7 @@ def test_a_tool_result_is_never_kept_without_the_call_that_asked_for_it() -> Non
 async def test_the_summary_stays_within_its_share_whatever_the_model_answers() -> None:
     echo = EchoModel()
     budget = 1000
-    summary = await summarize(echo, "earlier " * 500, _turns(30, words=200), budget)
+    summary, _ = await summarize(echo, "earlier " * 500, _turns(30, words=200), budget)
 
     assert estimate_tokens(summary_message(summary)) <= summary_limit(budget)
     request = estimate_tokens(echo.requests[0])

@@ -1,0 +1,70 @@
+"""WebSocket tickets, single-use and short-lived, passed in the socket's URL.
+
+Browsers cannot set headers on a socket, so they trade their credential for a ticket.
+
+Tickets live in the database (by hash), so a ticket issued by one server is good on any.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from threadline.identity.principal import Principal
+from threadline.storage.database import Pool
+
+__all__ = ("TICKET_SECONDS", "Tickets")
+
+TICKET_SECONDS = 30
+
+_ISSUE = """
+INSERT INTO threadline_ws_tickets (ticket_hash, user_id, admin, credential_expires_at, expires_at)
+VALUES (%s, %s, %s, to_timestamp(%s), now() + %s * interval '1 second')
+"""
+# Redeeming deletes: a ticket works once, even when two servers race to redeem it.
+_REDEEM = """
+DELETE FROM threadline_ws_tickets WHERE ticket_hash = %s AND expires_at > now()
+RETURNING user_id, admin, extract(epoch FROM credential_expires_at) AS expires_at
+"""
+_PURGE = "DELETE FROM threadline_ws_tickets WHERE expires_at < now() - interval '1 minute'"
+
+
+def _hash(ticket: str) -> str:
+    return hashlib.sha256(ticket.encode()).hexdigest()
+
+
+class Tickets:
+    """Issues and redeems WebSocket tickets."""
+
+    def __init__(self, pool: Pool, seconds: int = TICKET_SECONDS) -> None:
+        self._pool = pool
+        self.seconds = seconds
+
+    async def issue(self, principal: Principal) -> str:
+        """A ticket that opens one socket as `principal`, within `seconds`.
+
+        The ticket carries the credential's expiry, so a socket opened with it still
+        closes when the token it was bought with expires.
+        """
+        ticket = secrets.token_urlsafe(32)
+        params = (
+            _hash(ticket),
+            principal.user_id,
+            principal.admin,
+            principal.expires_at,
+            self.seconds,
+        )
+        async with self._pool.connection() as conn:
+            await conn.execute(_PURGE)  # tickets never redeemed would pile up otherwise
+            await conn.execute(_ISSUE, params)
+        return ticket
+
+    async def redeem(self, ticket: str) -> Principal | None:
+        """The principal the ticket was issued to; None if unknown, used or expired."""
+        async with self._pool.connection() as conn:
+            row = await (await conn.execute(_REDEEM, (_hash(ticket),))).fetchone()
+        if row is None:
+            return None
+        expires_at = row["expires_at"]
+        expiry = None if expires_at is None else float(expires_at)
+        return Principal(row["user_id"], row["admin"], expiry, via="ticket")

@@ -1,0 +1,117 @@
+"""Model tokens and messages per user and UTC day.
+
+Turns add to an in-memory tally that is written once a second in one statement, so
+metering costs a turn nothing on its path. The process's own unwritten tally counts in
+every read it answers; other servers see it once written, a second later at most.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from datetime import UTC, date, datetime
+
+import msgspec
+
+from threadline.storage.database import Pool
+
+__all__ = ("DayUsage", "UsageLedger", "today")
+
+logger = logging.getLogger(__name__)
+
+_ADD = """
+INSERT INTO threadline_usage AS usage (user_id, day, tokens, messages)
+VALUES (%s, %s, %s, %s)
+ON CONFLICT (user_id, day) DO UPDATE
+    SET tokens = usage.tokens + excluded.tokens, messages = usage.messages + excluded.messages
+"""
+_DAYS = """
+SELECT day, tokens, messages FROM threadline_usage
+WHERE user_id = %s AND day > %s::date - %s ORDER BY day DESC
+"""
+
+
+class DayUsage(msgspec.Struct):
+    """One user's use of the model on one UTC day."""
+
+    day: date
+    tokens: int
+    messages: int
+
+
+def today() -> date:
+    """The current UTC day, which quotas count by."""
+    return datetime.now(UTC).date()
+
+
+class UsageLedger:
+    """Records usage, and answers how much a user has used."""
+
+    def __init__(self, pool: Pool, *, flush_every: float = 1.0) -> None:
+        self._pool = pool
+        self._flush_every = flush_every
+        self._tally: defaultdict[tuple[str, date], list[int]] = defaultdict(lambda: [0, 0])
+        self._writer: asyncio.Task[None] | None = None
+
+    def add(self, user_id: str, tokens: int, messages: int = 1) -> None:
+        """Count a turn of `user_id` that used `tokens` model tokens."""
+        counts = self._tally[(user_id, today())]
+        counts[0] += tokens
+        counts[1] += messages
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_soon())
+
+    async def days(self, user_id: str, count: int = 30) -> list[DayUsage]:
+        """The user's usage over the last `count` days, newest first (days unused left out)."""
+        async with self._pool.connection() as conn:
+            rows = await (await conn.execute(_DAYS, (user_id, today(), count))).fetchall()
+        totals = {row["day"]: [int(row["tokens"]), int(row["messages"])] for row in rows}
+        for (user, day), (tokens, messages) in self._tally.items():
+            if user == user_id:
+                counts = totals.setdefault(day, [0, 0])
+                counts[0] += tokens
+                counts[1] += messages
+        return [DayUsage(day, *totals[day]) for day in sorted(totals, reverse=True)]
+
+    async def tokens_today(self, user_id: str) -> int:
+        """The model tokens `user_id` has used today."""
+        days = await self.days(user_id, 1)
+        return days[0].tokens if days and days[0].day == today() else 0
+
+    async def flush(self) -> None:
+        """Write the tally now; on failure it is kept for the next write."""
+        tally, self._tally = self._tally, defaultdict(lambda: [0, 0])
+        rows = [(user, day, tokens, messages) for (user, day), (tokens, messages) in tally.items()]
+        if not rows:
+            return
+        try:
+            async with self._pool.connection() as conn, conn.cursor() as cursor:
+                await cursor.executemany(_ADD, rows)
+        except Exception as error:  # noqa: BLE001 - kept and written at the next beat
+            logger.warning("usage.write_failed", extra={"error": type(error).__name__})
+            for (user, day), (tokens, messages) in tally.items():
+                counts = self._tally[(user, day)]
+                counts[0] += tokens
+                counts[1] += messages
+
+    async def forget(self, user_id: str) -> None:
+        """Erase the user's usage (erasure)."""
+        for key in [key for key in self._tally if key[0] == user_id]:
+            del self._tally[key]
+        async with self._pool.connection() as conn:
+            await conn.execute("DELETE FROM threadline_usage WHERE user_id = %s", (user_id,))
+
+    async def close(self) -> None:
+        """Write what is left (at shutdown)."""
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+        await self.flush()
+
+    async def _write_soon(self) -> None:
+        while self._tally:
+            await asyncio.sleep(self._flush_every)
+            await self.flush()

@@ -1,0 +1,158 @@
+"""Who may open what: credentials, the path's user, browser origins and socket seats.
+
+One ASGI middleware guards every route but those marked `opt={"public": True}`. It runs
+after routing, so it sees the path's `user_id`, and before the handler, so a refused
+WebSocket is refused at the handshake: no frame is exchanged, nothing is stored.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+import msgspec
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+
+from threadline.identity.principal import Principal, Unauthenticated
+from threadline.transport.services import Services, services_of
+
+if TYPE_CHECKING:
+    from litestar.types import ASGIApp, Receive, Scope, Send
+
+__all__ = ("AccessControl", "Refusal", "principal_of")
+
+
+class Refusal(Exception):
+    """A request that may not go on: answered with `status` and `{"code", "detail"}`."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        self.status = status
+        self.code = code
+        self.detail = detail
+        super().__init__(detail)
+
+
+def principal_of(scope: Scope | Any) -> Principal:
+    """The principal the middleware admitted the connection as."""
+    principal: Principal = scope["user"]
+    return principal
+
+
+class AccessControl(ASGIMiddleware):
+    """Admits a request or handshake, or refuses it before the handler runs."""
+
+    scopes = (ScopeType.HTTP, ScopeType.WEBSOCKET)
+    exclude_opt_key = "public"
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        """Check the caller, then run the handler (holding a socket seat, if limited)."""
+        services = services_of(scope["litestar_app"].state)
+        try:
+            scope["user"] = await _admit(scope, services)
+            seat = await _seat(scope, services)
+        except Refusal as refusal:
+            await _refuse(scope, send, refusal)
+            return
+        try:
+            await next_app(scope, receive, send)
+        finally:
+            if seat is not None and services.seats is not None:
+                await services.seats.release(seat)
+
+
+async def _admit(scope: Scope, services: Services) -> Principal:
+    if scope["type"] == ScopeType.WEBSOCKET:
+        _check_origin(scope, services.settings.origins)
+    try:
+        principal = await _authenticate(scope, services)
+    except Unauthenticated as error:
+        raise Refusal(401, "unauthenticated", error.detail) from None
+    user_id = scope["path_params"].get("user_id")
+    if user_id is not None and not principal.may_act_for(user_id):
+        raise Refusal(403, "forbidden", "this credential may not act for this user")
+    if scope["route_handler"].opt.get("admin") and not principal.admin:
+        raise Refusal(403, "forbidden", "this endpoint needs an admin API key")
+    return principal
+
+
+async def _authenticate(scope: Scope, services: Services) -> Principal:
+    identity = services.identity
+    if identity.on and scope["type"] == ScopeType.WEBSOCKET:
+        tickets = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("ticket")
+        if tickets:
+            return await identity.ticket(tickets[0])
+    return await identity.credential(_credential(_headers(scope)))
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {
+        name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]
+    }
+
+
+def _credential(headers: dict[str, str]) -> str | None:
+    authorization = headers.get("authorization")
+    if authorization is not None:
+        scheme, _, value = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise Unauthenticated("the Authorization header must read `Bearer <credential>`")
+        return value.strip()
+    return headers.get("x-api-key", "").strip() or None
+
+
+def _check_origin(scope: Scope, allowed: frozenset[str]) -> None:
+    """Refuse a browser's cross-site handshake unless its origin is allowed.
+
+    Browsers always send `Origin` on a WebSocket and let any page open any socket, with
+    the user's cookies: this check is what stops a foreign page from chatting as them.
+    Clients that are not browsers send no `Origin` and are not affected.
+    """
+    headers = _headers(scope)
+    origin = headers.get("origin")
+    if origin is None or "*" in allowed:
+        return
+    origin = origin.strip().rstrip("/").lower()
+    if origin in allowed or urlsplit(origin).netloc == headers.get("host", "").lower():
+        return  # listed, or the page came from this very server
+    raise Refusal(403, "forbidden_origin", "this origin may not open sockets here")
+
+
+async def _seat(scope: Scope, services: Services) -> str | None:
+    if scope["type"] != ScopeType.WEBSOCKET or services.seats is None:
+        return None
+    user_id = scope["path_params"].get("user_id")
+    if user_id is None:
+        return None
+    seat = await services.seats.claim(user_id)
+    if seat is None:
+        limit = services.settings.max_sockets_per_user
+        detail = f"this user already has {limit} sockets open (MAX_SOCKETS_PER_USER)"
+        raise Refusal(429, "too_many_sockets", detail)
+    return seat
+
+
+async def _refuse(scope: Scope, send: Send, refusal: Refusal) -> None:
+    """Answer with the refusal: an HTTP response, also to a WebSocket handshake.
+
+    A server without the ASGI WebSocket denial extension cannot answer a handshake with
+    a status of its own, so there the socket is accepted and closed at once with
+    4000 + status (4401, 4403), no frame sent.
+    """
+    body = msgspec.json.encode({"code": refusal.code, "detail": refusal.detail})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if refusal.status == 401:
+        headers.append((b"www-authenticate", b'Bearer realm="threadline"'))
+    if scope["type"] != ScopeType.WEBSOCKET:
+        await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+    elif "websocket.http.response" in (scope.get("extensions") or {}):
+        await send(
+            {"type": "websocket.http.response.start", "status": refusal.status, "headers": headers}
+        )
+        await send({"type": "websocket.http.response.body", "body": body, "more_body": False})
+    else:
+        await send({"type": "websocket.accept", "subprotocol": None, "headers": []})
+        await send(
+            {"type": "websocket.close", "code": 4000 + refusal.status, "reason": refusal.code}
+        )
