@@ -16,12 +16,15 @@ from schemathesis import GenerationMode
 from schemathesis.core.result import Ok
 
 from tests.conftest import fresh_database
+from tests.credentials import api_keys
 from tests.wsclient import connect
 from threadline.app import create_app
 from threadline.cli import uvicorn_config
 from threadline.settings import Secret, Settings
 
 EXAMPLES_PER_OPERATION = 60
+# The admin key every request of the fuzzer carries (set by the server fixture).
+CREDENTIALS: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +36,9 @@ def fuzz_database(postgres_url: str, template_url: str) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def server(fuzz_database: str) -> Iterator[tuple[str, str]]:
     """Threadline in a thread of its own (the fuzzer's HTTP client is synchronous)."""
-    config = Settings(host="127.0.0.1", database_url=Secret(fuzz_database))
+    CREDENTIALS.update(asyncio.run(_admin_key(fuzz_database)))
+    # With credentials (an admin key): a fuzzer without them would not get past the 401s.
+    config = Settings(host="127.0.0.1", database_url=Secret(fuzz_database), auth_mode="api_key")
     server = uvicorn.Server(uvicorn_config(create_app(config), config, port=0))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -48,8 +53,13 @@ def server(fuzz_database: str) -> Iterator[tuple[str, str]]:
     thread.join(timeout=30)
 
 
+async def _admin_key(database_url: str) -> dict[str, str]:
+    async with api_keys(database_url) as keys:
+        return {"X-API-Key": (await keys.create("fuzzer", user_id=None, admin=True)).key}
+
+
 async def _seed(address: str) -> str:
-    async with connect(address, "alice") as chat:
+    async with connect(address, "alice", headers=CREDENTIALS) as chat:
         return str((await chat.turn("hello")).ack["conversation_id"])
 
 
@@ -58,7 +68,9 @@ Case = schemathesis.Case[Any]
 
 
 def _operations(address: str) -> list[Operation]:
-    schema = schemathesis.openapi.from_url(f"http://{address}/schema/openapi.json")
+    schema = schemathesis.openapi.from_url(
+        f"http://{address}/schema/openapi.json", headers=CREDENTIALS
+    )
     operations = []
     for result in schema.get_all_operations():
         assert isinstance(result, Ok), result  # the schema itself must be valid
@@ -94,6 +106,8 @@ def test_the_schema_lists_every_http_operation(server: tuple[str, str]) -> None:
         "GET /ws/users/{user_id}/status",
         "GET /health",
         "GET /ready",
+        "POST /auth/ws-ticket",
+        "GET /users/{user_id}/usage",
     }
 
 
@@ -112,7 +126,7 @@ def test_no_input_makes_the_api_fail(server: tuple[str, str]) -> None:
             database=None,
         )
         def no_server_error(case: Case) -> None:
-            response = case.call(timeout=10)
+            response = case.call(timeout=10, headers=CREDENTIALS)
             assert response.status_code < 500, (case.as_curl_command(), response.text)
             if response.status_code >= 400:
                 assert "code" in response.json(), response.text

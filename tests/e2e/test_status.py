@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import anyio
 import httpx
+import msgspec
 import pytest
 from httpx_ws import WebSocketDisconnect
 
+from tests.polling import eventually
 from tests.serving import serve_threadline
+from tests.stalled import stalled_client
 from tests.wsclient import connect
 from threadline.settings import Settings
 
@@ -74,3 +77,22 @@ async def test_a_socket_with_a_malformed_user_id_is_told_why_and_closed(
     assert error["code"] == "invalid_frame"
     assert "user_id must be" in error["detail"]
     assert closed.value.code == 1008
+
+
+async def test_a_client_that_stops_answering_pings_is_closed_and_a_live_one_is_kept(
+    settings: Settings,
+) -> None:
+    pinging = msgspec.structs.replace(settings, ws_ping_interval=0.2, ws_ping_timeout=0.3)
+
+    async def bob_is_gone() -> bool:
+        return (await _status(address, "bob"))["connections"] == 0
+
+    async with (
+        serve_threadline(pinging) as address,
+        connect(address, "alice"),
+        stalled_client(address, "bob"),
+    ):
+        assert (await _status(address, "bob"))["connections"] == 1
+        await eventually(bob_is_gone)  # a few ping intervals
+        # alice's client answers the pings: after as long, her socket is still open.
+        assert (await _status(address, "alice"))["connections"] == 1

@@ -105,3 +105,20 @@ def test_env_example_documents_every_setting_with_its_default() -> None:
         assert re.search(rf"^#? ?{name}=", text, re.MULTILINE), f"{name} is not in .env.example"
     # The uncommented values are the defaults, so copying the file changes nothing.
     assert load_settings({}, example) == load_settings({}, dotenv=None)
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [{}, {"JWT_SECRET": "s", "JWT_JWKS_URL": "http://idp/jwks.json"}],
+    ids=["none", "two"],
+)
+def test_jwt_mode_needs_exactly_one_key_source(keys: dict[str, str]) -> None:
+    with pytest.raises(SettingsError, match="AUTH_MODE: jwt needs exactly one of"):
+        load_settings({"AUTH_MODE": "jwt", **keys}, dotenv=None)
+
+
+def test_allowed_origins_are_normalized() -> None:
+    settings = load_settings(
+        {"ALLOWED_ORIGINS": " https://Chat.example.com/ , http://localhost:3000"}, dotenv=None
+    )
+    assert settings.origins == {"https://chat.example.com", "http://localhost:3000"}

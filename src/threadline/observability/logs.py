@@ -20,15 +20,21 @@ _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
 }
 _encoder = msgspec.json.Encoder(enc_hook=repr)
 # Credentials that can ride in a URL's query (a WebSocket ticket, a token some client put
-# there): uvicorn logs request lines with their query, so they are cut out of every line.
+# there) or in headers: uvicorn logs request lines with their query, and at DEBUG the
+# WebSocket library logs handshake headers, so their values are cut out of every line.
 _CREDENTIAL_IN_QUERY = re.compile(
     r"((?:ticket|token|access_token|api_key|key|jwt)=)[^&\s\"']+", re.IGNORECASE
+)
+_CREDENTIAL_HEADER = re.compile(
+    r"((?:authorization|proxy-authorization|x-api-key|cookie)['\"]?\s*[:=]\s*['\"]?)[^'\"\n,}]+",
+    re.IGNORECASE,
 )
 
 
 def redact(text: str) -> str:
-    """`text` with credential values in query strings replaced by `[redacted]`."""
-    return _CREDENTIAL_IN_QUERY.sub(r"\1[redacted]", text)
+    """`text` with credentials in query strings and headers replaced by `[redacted]`."""
+    text = _CREDENTIAL_IN_QUERY.sub(r"\1[redacted]", text)
+    return _CREDENTIAL_HEADER.sub(r"\1[redacted]", text)
 
 
 class JsonFormatter(logging.Formatter):
@@ -44,7 +50,7 @@ class JsonFormatter(logging.Formatter):
         }
         entry.update((k, v) for k, v in vars(record).items() if k not in _STANDARD)
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = redact(self.formatException(record.exc_info))
         return _encoder.encode(entry).decode()
 
 

@@ -1,0 +1,111 @@
+"""Per-user limits hold across servers sharing a database: messages per minute, tokens
+per day, sockets at once; usage is recorded per day and readable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+
+from tests.credentials import handshake, row_count
+from tests.fake_groq import FakeGroq
+from tests.polling import eventually
+from tests.serving import serve_threadline
+from tests.wsclient import connect
+from threadline.settings import Settings
+
+pytestmark = pytest.mark.anyio
+
+
+async def _usage(address: str, user_id: str) -> dict[str, Any]:
+    async with httpx.AsyncClient() as http:
+        response = await http.get(f"http://{address}/users/{user_id}/usage")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_the_message_rate_holds_across_two_servers(
+    settings: Settings, database_url: str, fake_groq: FakeGroq
+) -> None:
+    limited = msgspec.structs.replace(settings, rate_limit_messages=3)
+    async with serve_threadline(limited) as first, serve_threadline(limited) as second:
+        async with connect(first, "alice") as on_first, connect(second, "alice") as on_second:
+            conversation_id = (await on_first.turn("one")).ack["conversation_id"]
+            await on_second.turn("two", conversation_id)
+            await on_first.turn("three", conversation_id)
+            stored = await row_count(database_url, "checkpoint_writes")
+            refused = await on_second.error(message="four", conversation_id=conversation_id)
+            assert refused["code"] == "rate_limited"
+            assert refused["retryable"] is True
+            assert 0 < refused["retry_after"] <= 20  # one message's worth of a 3/minute bucket
+            again = await on_first.error(type="regenerate", conversation_id=conversation_id)
+            assert again["code"] == "rate_limited"
+            # Nothing of the refused messages was stored or sent to the model.
+            assert await row_count(database_url, "checkpoint_writes") == stored
+            assert len(fake_groq.requests) == 3
+            history = await on_first.history(conversation_id)
+            assert [m["content"] for m in history if m["role"] == "user"] == ["one", "two", "three"]
+        # Another user has a bucket of their own.
+        async with connect(second, "bob") as bob:
+            assert (await bob.turn("hi")).reply["content"]
+
+
+async def test_the_daily_token_quota_holds_across_two_servers(settings: Settings) -> None:
+    # The fake model reports 10 prompt tokens + one per word of its reply ("Reply n: x").
+    quota = msgspec.structs.replace(settings, daily_token_quota=26)
+    async with serve_threadline(quota) as first, serve_threadline(quota) as second:
+        async with connect(first, "alice") as chat:
+            conversation_id = (await chat.turn("hi")).ack["conversation_id"]  # 13 tokens
+            await chat.turn("hi", conversation_id)  # 26 in all: the quota
+
+        async def counted_on_second() -> bool:  # the first server writes within a second
+            return bool((await _usage(second, "alice"))["tokens_today"] >= 26)
+
+        await eventually(counted_on_second, within=10)
+        async with connect(second, "alice") as chat:
+            refused = await chat.error(message="more", conversation_id=conversation_id)
+        assert refused["code"] == "quota_exceeded"
+        assert 0 < refused["retry_after"] <= 86_400  # until midnight UTC
+        usage = await _usage(first, "alice")
+        assert (usage["tokens_today"], usage["messages_today"]) == (26, 2)
+        assert (usage["daily_token_quota"], usage["remaining_today"]) == (26, 0)
+        assert usage["days"] == [{"day": usage["day"], "tokens": 26, "messages": 2}]
+        async with connect(first, "bob") as bob:
+            assert (await bob.turn("hi")).reply["content"]
+
+
+async def test_the_offline_model_s_usage_is_estimated(settings: Settings) -> None:
+    offline = msgspec.structs.replace(settings, groq_api_key=None)
+    async with serve_threadline(offline) as address:
+        async with connect(address, "alice") as chat:
+            await chat.turn("How long is a piece of string?")
+        usage = await _usage(address, "alice")
+    assert usage["messages_today"] == 1
+    assert 10 < usage["tokens_today"] < 1000
+    assert usage["daily_token_quota"] is None
+
+
+async def test_erasing_a_user_erases_their_usage(settings: Settings) -> None:
+    async with serve_threadline(settings) as address:
+        async with connect(address, "alice") as chat:
+            await chat.turn("hi")
+        assert (await _usage(address, "alice"))["tokens_today"] > 0
+        async with httpx.AsyncClient() as http:
+            assert (await http.delete(f"http://{address}/users/alice")).status_code == 200
+        assert (await _usage(address, "alice"))["days"] == []
+
+
+async def test_sockets_per_user_are_limited_across_two_servers(settings: Settings) -> None:
+    limited = msgspec.structs.replace(settings, max_sockets_per_user=2)
+    async with serve_threadline(limited) as first, serve_threadline(limited) as second:
+        async with connect(first, "alice"), connect(second, "alice") as other:
+            refused = await handshake(first, "/ws/alice")
+            assert (refused.status_code, refused.json()["code"]) == (429, "too_many_sockets")
+            assert (await handshake(second, "/ws/bob")).status_code == 101  # bob's own seats
+            assert (await other.turn("still works")).reply["content"]
+        # Closed sockets give their seats back.
+        async with connect(first, "alice") as chat, connect(first, "alice"):
+            assert (await chat.turn("again")).reply["content"]

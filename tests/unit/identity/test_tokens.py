@@ -1,0 +1,77 @@
+"""JWT checks that need no server: each refusal says which check failed."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.credentials import (
+    AUDIENCE,
+    ISSUER,
+    SECRET,
+    confused_token,
+    public_pem,
+    rsa_key,
+    token,
+    unsigned_token,
+)
+from threadline.identity.jwks import PemKey, SecretKey
+from threadline.identity.principal import Unauthenticated
+from threadline.identity.tokens import JwtVerifier
+from threadline.settings import SettingsError
+
+pytestmark = pytest.mark.anyio
+
+
+def _verifier(key: SecretKey | PemKey, user_claim: str = "sub") -> JwtVerifier:
+    return JwtVerifier(key, issuer=ISSUER, audience=AUDIENCE, leeway=0, user_claim=user_claim)
+
+
+async def test_a_good_token_names_its_user_and_expiry() -> None:
+    exp = int(time.time()) + 60
+    principal = await _verifier(SecretKey(SECRET)).verify(token("alice", exp=exp))
+    assert (principal.user_id, principal.admin, principal.expires_at, principal.via) == (
+        "alice",
+        False,
+        exp,
+        "jwt",
+    )
+
+
+@pytest.mark.parametrize(
+    ("forged", "reason"),
+    [
+        (token(exp=int(time.time()) - 5), "expired"),
+        (token(nbf=int(time.time()) + 600), "not valid yet"),
+        (token(aud="other"), "audience"),
+        (token(iss="https://evil/"), "issuer"),
+        (token(exp=None), "exp"),
+        (token(key="wrong-secret-but-long-enough-for-hmac"), "signature"),
+        (unsigned_token(), "algorithm"),
+        ("not-a-jwt", "neither a JWT nor an API key"),
+        (token("has space"), "not a valid user id"),
+    ],
+)
+async def test_each_failed_check_is_named(forged: str, reason: str) -> None:
+    with pytest.raises(Unauthenticated, match=reason):
+        await _verifier(SecretKey(SECRET)).verify(forged)
+
+
+async def test_a_public_key_never_verifies_an_hmac_token() -> None:
+    pem = public_pem(rsa_key())
+    with pytest.raises(Unauthenticated, match="algorithm"):
+        await _verifier(PemKey(pem)).verify(confused_token(pem))
+
+
+async def test_the_user_may_come_from_another_claim() -> None:
+    principal = await _verifier(SecretKey(SECRET), "email").verify(token("x", email="a@b.example"))
+    assert principal.user_id == "a@b.example"
+
+
+def test_an_unreadable_public_key_is_a_settings_error(tmp_path: object) -> None:
+    with pytest.raises(SettingsError, match="JWT_PUBLIC_KEY"):
+        PemKey("-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----")
+    with pytest.raises(SettingsError, match="JWT_PUBLIC_KEY"):
+        PemKey("/no/such/file.pem")
+    assert PemKey(public_pem(rsa_key()).replace("\n", "\\n"))  # as a .env line holds it
