@@ -35,6 +35,7 @@ from threadline.storage.seats import SocketSeats
 from threadline.storage.usage import UsageLedger
 from threadline.transport.access import AccessControl
 from threadline.transport.account import issue_ws_ticket, usage
+from threadline.transport.admin import ApiKeysController
 from threadline.transport.bodies import JsonRequest
 from threadline.transport.health import health, ready, user_status
 from threadline.transport.http_errors import exception_handlers
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             erase_user_data,
             issue_ws_ticket,
             usage,
+            ApiKeysController,
         ],
         lifespan=[lifespan],
         middleware=[AccessControl()],

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import msgspec
-from httpx_ws import AsyncWebSocketSession, HTTPXWSException, aconnect_ws
+from httpx_ws import AsyncWebSocketSession, HTTPXWSException, WebSocketUpgradeError, aconnect_ws
 
 from threadline.settings import read_dotenv
 
@@ -35,7 +35,9 @@ def default_url(environ: Mapping[str, str], dotenv: Path = Path(".env")) -> str:
     return f"ws://{host}:{port}"
 
 
-async def chat(url: str, user: str, message: str, conversation: str | None) -> int:
+async def chat(
+    url: str, user: str, message: str, conversation: str | None, token: str | None = None
+) -> int:
     """Send one message and stream the reply to stdout.
 
     Args:
@@ -43,6 +45,7 @@ async def chat(url: str, user: str, message: str, conversation: str | None) -> i
         user: The user id to connect as.
         message: The message to send.
         conversation: A conversation to continue, or None to start one.
+        token: An API key or JWT, sent as `Authorization: Bearer`, when the server wants one.
 
     Returns:
         A process exit code: 0 on a reply, 1 on an error frame.
@@ -50,9 +53,12 @@ async def chat(url: str, user: str, message: str, conversation: str | None) -> i
     frame: dict[str, str] = {"message": message}
     if conversation:
         frame["conversation_id"] = conversation
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with (
         httpx.AsyncClient() as client,
-        aconnect_ws(f"{url}/ws/{user}", client, session_class=AsyncWebSocketSession) as ws,
+        aconnect_ws(
+            f"{url}/ws/{user}", client, session_class=AsyncWebSocketSession, headers=headers
+        ) as ws,
     ):
         await ws.send_text(msgspec.json.encode(frame).decode())
         while True:
@@ -79,10 +85,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--url", help="server base URL (default: ws://HOST:PORT from the environment or .env)"
     )
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("THREADLINE_TOKEN"),
+        help="API key or JWT, when AUTH_MODE asks for one (default: $THREADLINE_TOKEN)",
+    )
     args = parser.parse_args(argv)
     url = args.url or default_url(os.environ)
     try:
-        code = asyncio.run(chat(url, args.user, args.message, args.conversation))
+        code = asyncio.run(chat(url, args.user, args.message, args.conversation, args.token))
+    except WebSocketUpgradeError as refused:
+        status = refused.response.status_code
+        print(f"error: Threadline refused the connection (HTTP {status})", file=sys.stderr)
+        code = 1
     except (OSError, httpx.HTTPError, HTTPXWSException) as error:
         reason = str(error) or type(error).__name__
         print(f"error: cannot reach Threadline at {url}: {reason}", file=sys.stderr)

@@ -51,7 +51,9 @@ PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Every knob of the service. Field `x_y` is read from env var `X_Y` unless noted."""
 
-    host: str = "0.0.0.0"  # noqa: S104 - a server is meant to be reachable
+    # Loopback by default: AUTH_MODE=none trusts every caller, so reaching further is a choice
+    # (the container image sets 0.0.0.0).
+    host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

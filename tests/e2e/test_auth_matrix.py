@@ -171,3 +171,43 @@ async def test_a_public_key_accepts_its_own_algorithm_and_refuses_confusion(
             refused = await _status(address, "GET", "/users/alice/conversations", bearer(forged))
             assert refused.status_code == 401, forged
             assert (await handshake(address, "/ws/alice", bearer(forged))).status_code == 401
+
+
+async def test_admin_endpoints_manage_keys_for_an_admin_key_only(
+    settings: Settings, database_url: str
+) -> None:
+    async with api_keys(database_url) as keys:
+        admin = {"X-API-Key": (await keys.create("root", user_id=None, admin=True)).key}
+    configured = msgspec.structs.replace(settings, auth_mode="api_key")
+    async with serve_threadline(configured) as address, httpx.AsyncClient() as http:
+        base = f"http://{address}/admin/api-keys"
+        created = await http.post(base, json={"name": "carol's", "user_id": "carol"}, headers=admin)
+        assert created.status_code == 201, created.text
+        carol = {"X-API-Key": created.json()["key"]}
+        mine = await http.get(f"http://{address}/users/carol/conversations", headers=carol)
+        assert mine.status_code == 200
+        refused = await http.get(base, headers=carol)  # a user's key is no admin's
+        assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
+        listed = (await http.get(base, headers=admin)).json()
+        assert [(k["name"], k["user_id"], k["admin"]) for k in listed] == [
+            ("root", None, True),
+            ("carol's", "carol", False),
+        ]
+        assert all("key" not in k and "key_hash" not in k for k in listed)
+        both = await http.post(
+            base, json={"name": "x", "user_id": "a", "admin": True}, headers=admin
+        )
+        assert (both.status_code, both.json()["code"]) == (400, "invalid_request")
+        key_id = created.json()["key_id"]
+        assert (await http.delete(f"{base}/{key_id}", headers=admin)).status_code == 204
+        assert (await http.delete(f"{base}/{key_id}", headers=admin)).status_code == 404
+        gone = await http.get(f"http://{address}/users/carol/conversations", headers=carol)
+        assert gone.status_code == 401
+
+
+async def test_without_authentication_nobody_is_an_admin(settings: Settings) -> None:
+    async with serve_threadline(settings) as address, httpx.AsyncClient() as http:
+        response = await http.post(
+            f"http://{address}/admin/api-keys", json={"name": "x", "admin": True}
+        )
+    assert (response.status_code, response.json()["code"]) == (403, "forbidden")

@@ -3,84 +3,35 @@ Ctrl-C, restart, and the conversation goes on."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 import anyio
-import httpx
 import pytest
 
 from tests.fake_groq import FakeGroq, Fault
+from tests.processes import THREADLINE, free_port, process_env, running, wait_ready
 from tests.wsclient import connect
 
 pytestmark = pytest.mark.anyio
-
-THREADLINE = str(Path(sys.executable).with_name("threadline"))
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-def _env(tmp_path: Path, port: int, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GROQ_", "DATABASE_"))}
-    return {
-        **env,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "THREADLINE_DATA_DIR": str(tmp_path / "data"),
-        **extra,
-    }
-
-
-@contextmanager
-def _running(env: dict[str, str], cwd: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("ab") as sink:
-        process = subprocess.Popen([THREADLINE], env=env, cwd=cwd, stderr=sink, stdout=sink)
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)  # what Ctrl-C sends
-            assert process.wait(timeout=20) == 0, log.read_text()
-
-
-async def _wait_ready(port: int) -> None:
-    with anyio.fail_after(30):
-        while True:
-            try:
-                async with httpx.AsyncClient() as http:
-                    await http.get(f"http://127.0.0.1:{port}/ws/users/probe/status")
-                return
-            except httpx.TransportError:
-                await anyio.sleep(0.1)
 
 
 async def test_threadline_serves_offline_on_embedded_postgres_and_remembers_across_restarts(
     tmp_path: Path,
 ) -> None:
-    port, log = _free_port(), tmp_path / "server.log"
-    env = _env(tmp_path, port)
+    port, log = free_port(), tmp_path / "server.log"
+    env = process_env(tmp_path, port)
     marker = "my favourite colour is ultramarine-7f3a"
 
-    with _running(env, tmp_path, log):
-        await _wait_ready(port)
+    with running(env, tmp_path, log):
+        await wait_ready(port)
         async with connect(f"127.0.0.1:{port}", "alice") as chat:
             first = await chat.turn(marker)
     conversation_id = first.ack["conversation_id"]
 
-    with _running(env, tmp_path, log):
-        await _wait_ready(port)
+    with running(env, tmp_path, log):
+        await wait_ready(port)
         async with connect(f"127.0.0.1:{port}", "alice") as chat:
             second = await chat.turn("what did I say first?", conversation_id)
 
@@ -99,7 +50,7 @@ async def test_threadline_serves_offline_on_embedded_postgres_and_remembers_acro
 
 
 def test_an_invalid_setting_stops_start_up_with_one_line_naming_it(tmp_path: Path) -> None:
-    env = _env(tmp_path, 8000, GROQ_TEMPERATURE="hot")
+    env = process_env(tmp_path, 8000, GROQ_TEMPERATURE="hot")
     result = subprocess.run(
         [THREADLINE], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30, check=False
     )
@@ -115,8 +66,8 @@ async def test_an_acknowledged_message_survives_the_server_being_killed(
     tmp_path: Path, database_url: str, fake_groq: FakeGroq
 ) -> None:
     fake_groq.faults.append(Fault(token_delay=0.5, only_for="do not lose me"))  # takes seconds
-    port, log = _free_port(), tmp_path / "server.log"
-    env = _env(
+    port, log = free_port(), tmp_path / "server.log"
+    env = process_env(
         tmp_path,
         port,
         DATABASE_URL=database_url,
@@ -125,8 +76,8 @@ async def test_an_acknowledged_message_survives_the_server_being_killed(
         TURN_LEASE="2",  # the dead server's lease on the conversation runs out quickly
     )
 
-    with _running(env, tmp_path, log) as process:
-        await _wait_ready(port)
+    with running(env, tmp_path, log) as process:
+        await wait_ready(port)
         async with connect(f"127.0.0.1:{port}", "alice") as chat:
             first = await chat.turn("hello")
             conversation_id = first.reply["conversation_id"]
@@ -135,8 +86,8 @@ async def test_an_acknowledged_message_survives_the_server_being_killed(
             process.kill()  # SIGKILL between ack and reply: no shutdown, no cleanup
             process.wait(timeout=10)
 
-    with _running(env, tmp_path, log):
-        await _wait_ready(port)
+    with running(env, tmp_path, log):
+        await wait_ready(port)
         async with connect(f"127.0.0.1:{port}", "alice") as chat:
             after_restart = await chat.history(conversation_id)
             follow_up = await chat.turn("are you back?", conversation_id)
@@ -178,17 +129,17 @@ def _postgres_serving(pgdata: Path) -> bool:
 async def test_after_a_crash_the_next_clean_stop_still_stops_embedded_postgres(
     tmp_path: Path,
 ) -> None:
-    port, log = _free_port(), tmp_path / "server.log"
-    env = _env(tmp_path, port)
+    port, log = free_port(), tmp_path / "server.log"
+    env = process_env(tmp_path, port)
     pgdata = (tmp_path / "data" / "pgdata").resolve()
 
-    with _running(env, tmp_path, log) as crashed:
-        await _wait_ready(port)
+    with running(env, tmp_path, log) as crashed:
+        await wait_ready(port)
         crashed.kill()  # no shutdown: its handle on the embedded server is left behind
         crashed.wait(timeout=10)
     survived_crash = _postgres_serving(pgdata)
-    with _running(env, tmp_path, log):
-        await _wait_ready(port)
+    with running(env, tmp_path, log):
+        await wait_ready(port)
         async with connect(f"127.0.0.1:{port}", "alice") as chat:
             await chat.turn("hello after the crash")
     # _running sent Ctrl-C and saw a clean exit; the database must have gone with it.

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.credentials import bearer, handshake
-from tests.e2e.test_cli import THREADLINE, _env, _free_port, _running, _wait_ready
+from tests.processes import THREADLINE, free_port, process_env, running, wait_ready
 from tests.wsclient import connect
 
 pytestmark = pytest.mark.anyio
@@ -31,8 +31,10 @@ def _api_key(env: dict[str, str], cwd: Path, *args: str) -> subprocess.Completed
 async def test_keys_are_created_used_and_revoked_and_never_logged(
     tmp_path: Path, database_url: str
 ) -> None:
-    port, log = _free_port(), tmp_path / "server.log"
-    env = _env(tmp_path, port, DATABASE_URL=database_url, AUTH_MODE="api_key", LOG_LEVEL="DEBUG")
+    port, log = free_port(), tmp_path / "server.log"
+    env = process_env(
+        tmp_path, port, DATABASE_URL=database_url, AUTH_MODE="api_key", LOG_LEVEL="DEBUG"
+    )
     created = _api_key(env, tmp_path, "create", "--name", "alice's laptop", "--user", "alice")
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip()
@@ -44,8 +46,8 @@ async def test_keys_are_created_used_and_revoked_and_never_logged(
     assert "alice's laptop\tuser=alice" in listed.stdout
     assert key not in listed.stdout
 
-    with _running(env, tmp_path, log):
-        await _wait_ready(port)
+    with running(env, tmp_path, log):
+        await wait_ready(port)
         address = f"127.0.0.1:{port}"
         async with httpx.AsyncClient() as http:
             answer = await http.post(f"http://{address}/auth/ws-ticket", headers=bearer(key))
@@ -66,7 +68,7 @@ async def test_keys_are_created_used_and_revoked_and_never_logged(
 
 
 def test_a_key_is_for_one_user_or_an_admin(tmp_path: Path, database_url: str) -> None:
-    env = _env(tmp_path, _free_port(), DATABASE_URL=database_url)
+    env = process_env(tmp_path, free_port(), DATABASE_URL=database_url)
     neither = _api_key(env, tmp_path, "create", "--name", "x")
     assert neither.returncode == 2
     bad_user = _api_key(env, tmp_path, "create", "--name", "x", "--user", "not a user id")

@@ -7,8 +7,10 @@ import sys
 from pathlib import Path
 
 import anyio
+import msgspec
 import pytest
 
+from tests.credentials import api_keys
 from tests.serving import serve_threadline
 from threadline.settings import Settings
 
@@ -49,3 +51,24 @@ async def test_an_unreachable_server_is_one_line_not_a_traceback(tmp_path: Path)
     assert len(errors) == 1
     assert errors[0].startswith("error: cannot reach Threadline at ws://127.0.0.1:1: ")
     assert "Traceback" not in done.stderr.decode()
+
+
+async def test_the_client_sends_its_token_and_says_when_it_is_refused(
+    settings: Settings, database_url: str, tmp_path: Path
+) -> None:
+    async with api_keys(database_url) as keys:
+        key = (await keys.create("cli", user_id="alice", admin=False)).key
+    configured = msgspec.structs.replace(settings, auth_mode="api_key")
+    async with serve_threadline(configured) as address:
+        host, port = address.rsplit(":", 1)
+        command = [sys.executable, "-m", "threadline.client", "--user", "alice", "hi"]
+        env = _env(HOST=host, PORT=port)
+        allowed = await anyio.run_process(
+            command, env={**env, "THREADLINE_TOKEN": key}, cwd=tmp_path, check=False
+        )
+        refused = await anyio.run_process(command, env=env, cwd=tmp_path, check=False)
+
+    assert allowed.returncode == 0, allowed.stderr
+    assert allowed.stdout.decode().strip() == "Reply 1: hi"
+    assert refused.returncode == 1
+    assert refused.stderr.decode().strip() == "error: Threadline refused the connection (HTTP 401)"

@@ -3,6 +3,9 @@ per day, sockets at once; usage is recorded per day and readable."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,6 +15,7 @@ import pytest
 from tests.credentials import handshake, row_count
 from tests.fake_groq import FakeGroq
 from tests.polling import eventually
+from tests.processes import free_port, process_env, running, wait_ready
 from tests.serving import serve_threadline
 from tests.wsclient import connect
 from threadline.settings import Settings
@@ -27,11 +31,34 @@ async def _usage(address: str, user_id: str) -> dict[str, Any]:
     return body
 
 
-async def test_the_message_rate_holds_across_two_servers(
-    settings: Settings, database_url: str, fake_groq: FakeGroq
+@asynccontextmanager
+async def _another_process(
+    tmp_path: Path, database_url: str, fake_groq: FakeGroq, settings: dict[str, str]
+) -> AsyncIterator[str]:
+    """A second server: the `threadline` command in a process of its own, on the same database."""
+    port = free_port()
+    env = process_env(
+        tmp_path,
+        port,
+        DATABASE_URL=database_url,
+        GROQ_API_KEY="gsk_fake",
+        GROQ_API_BASE=fake_groq.url,
+        GROQ_MAX_RETRIES="0",
+        **settings,
+    )
+    with running(env, tmp_path, tmp_path / "second.log"):
+        await wait_ready(port)
+        yield f"127.0.0.1:{port}"
+
+
+async def test_the_message_rate_holds_across_two_server_processes(
+    settings: Settings, database_url: str, fake_groq: FakeGroq, tmp_path: Path
 ) -> None:
     limited = msgspec.structs.replace(settings, rate_limit_messages=3)
-    async with serve_threadline(limited) as first, serve_threadline(limited) as second:
+    async with (
+        serve_threadline(limited) as first,
+        _another_process(tmp_path, database_url, fake_groq, {"RATE_LIMIT_MESSAGES": "3"}) as second,
+    ):
         async with connect(first, "alice") as on_first, connect(second, "alice") as on_second:
             conversation_id = (await on_first.turn("one")).ack["conversation_id"]
             await on_second.turn("two", conversation_id)
@@ -53,10 +80,15 @@ async def test_the_message_rate_holds_across_two_servers(
             assert (await bob.turn("hi")).reply["content"]
 
 
-async def test_the_daily_token_quota_holds_across_two_servers(settings: Settings) -> None:
+async def test_the_daily_token_quota_holds_across_two_server_processes(
+    settings: Settings, database_url: str, fake_groq: FakeGroq, tmp_path: Path
+) -> None:
     # The fake model reports 10 prompt tokens + one per word of its reply ("Reply n: x").
     quota = msgspec.structs.replace(settings, daily_token_quota=26)
-    async with serve_threadline(quota) as first, serve_threadline(quota) as second:
+    async with (
+        serve_threadline(quota) as first,
+        _another_process(tmp_path, database_url, fake_groq, {"DAILY_TOKEN_QUOTA": "26"}) as second,
+    ):
         async with connect(first, "alice") as chat:
             conversation_id = (await chat.turn("hi")).ack["conversation_id"]  # 13 tokens
             await chat.turn("hi", conversation_id)  # 26 in all: the quota

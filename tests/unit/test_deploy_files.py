@@ -55,3 +55,10 @@ def test_compose_takes_the_database_password_from_env_not_from_the_file() -> Non
 def test_env_example_leaves_the_images_data_directory_alone() -> None:
     # The image sets THREADLINE_DATA_DIR=/data; a copied .env.example must not change it.
     assert "THREADLINE_DATA_DIR" not in read_dotenv(ROOT / ".env.example")
+
+
+def test_the_container_listens_on_every_interface_whatever_env_example_says() -> None:
+    # The default HOST is loopback; inside a container that would be unreachable.
+    assert "HOST" not in read_dotenv(ROOT / ".env.example")
+    assert _compose()["services"]["app"]["environment"]["HOST"] == "0.0.0.0"
+    assert "HOST=0.0.0.0" in (ROOT / "Containerfile").read_text()

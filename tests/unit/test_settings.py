@@ -20,7 +20,7 @@ from threadline.settings import (
 def test_defaults_serve_on_port_8000_with_the_current_groq_model() -> None:
     settings = load_settings({}, dotenv=None)
 
-    assert (settings.host, settings.port) == ("0.0.0.0", 8000)
+    assert (settings.host, settings.port) == ("127.0.0.1", 8000)
     assert settings.groq_model == DEFAULT_MODEL == "openai/gpt-oss-20b"
     assert settings.offline
     assert settings.database_url is None

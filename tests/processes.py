@@ -1,0 +1,58 @@
+"""Threadline as a process of its own: the `threadline` command, as users run it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import anyio
+import httpx
+
+THREADLINE = str(Path(sys.executable).with_name("threadline"))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def process_env(tmp_path: Path, port: int, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GROQ_", "DATABASE_"))}
+    return {
+        **env,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "THREADLINE_DATA_DIR": str(tmp_path / "data"),
+        **extra,
+    }
+
+
+@contextmanager
+def running(env: dict[str, str], cwd: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("ab") as sink:
+        process = subprocess.Popen([THREADLINE], env=env, cwd=cwd, stderr=sink, stdout=sink)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+            assert process.wait(timeout=20) == 0, log.read_text()
+
+
+async def wait_ready(port: int) -> None:
+    with anyio.fail_after(30):
+        while True:
+            try:
+                async with httpx.AsyncClient() as http:
+                    await http.get(f"http://127.0.0.1:{port}/health")
+                return
+            except httpx.TransportError:
+                await anyio.sleep(0.1)
