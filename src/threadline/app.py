@@ -14,6 +14,7 @@ from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components, Reference, SecurityScheme
 
 from threadline.chat.limits import UserLimits
 from threadline.chat.retention import RetentionSweeper
@@ -126,14 +127,28 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[AccessControl()],
         cors_config=_cors(settings),
         exception_handlers=exception_handlers,
-        openapi_config=OpenAPIConfig(
-            title="Threadline",
-            version=__version__,
-            path="/schema",
-            render_plugins=[SchemaPage(), JsonRenderPlugin()],
-        ),
+        openapi_config=_openapi(settings),
         logging_config=None,
         request_class=JsonRequest,
+    )
+
+
+def _openapi(settings: Settings) -> OpenAPIConfig:
+    """The OpenAPI document's settings; with AUTH_MODE set it names the credentials too."""
+    schemes: dict[str, SecurityScheme | Reference] = {
+        "bearer": SecurityScheme(
+            type="http", scheme="bearer", description="A JWT (AUTH_MODE=jwt) or an API key."
+        ),
+        "apiKey": SecurityScheme(type="apiKey", name="X-API-Key", security_scheme_in="header"),
+    }
+    auth = settings.auth_mode != "none"
+    return OpenAPIConfig(
+        title="Threadline",
+        version=__version__,
+        path="/schema",
+        render_plugins=[SchemaPage(), JsonRenderPlugin()],
+        components=Components(security_schemes=schemes) if auth else Components(),
+        security=[{"bearer": []}, {"apiKey": []}] if auth else None,
     )
 
 

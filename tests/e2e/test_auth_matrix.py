@@ -211,3 +211,15 @@ async def test_without_authentication_nobody_is_an_admin(settings: Settings) -> 
             f"http://{address}/admin/api-keys", json={"name": "x", "admin": True}
         )
     assert (response.status_code, response.json()["code"]) == (403, "forbidden")
+
+
+async def test_without_authentication_credentials_are_ignored_not_refused(
+    settings: Settings,
+) -> None:
+    # A gateway in front may pass its own Authorization header along.
+    async with serve_threadline(settings) as address:
+        headers = {"Authorization": "Basic Z2F0ZXdheTpwdw=="}
+        assert (
+            await _status(address, "GET", "/users/alice/conversations", headers)
+        ).status_code == 200
+        assert (await handshake(address, "/ws/alice", headers)).status_code == 101

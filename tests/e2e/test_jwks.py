@@ -3,6 +3,7 @@ a token names a new key, so keys rotate in the middle of a run without a restart
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,11 +71,12 @@ async def test_keys_rotate_mid_run_through_the_jwks(settings: Settings) -> None:
             assert await _list(address, old) == 401
             assert (await handshake(address, "/ws/alice", bearer(old))).status_code == 401
             # A flood of made-up kids does not become a flood of fetches.
-            fetches = provider.fetches
+            fetches, started = provider.fetches, time.monotonic()
             for n in range(20):
                 forged = token(key=rsa_key("old"), alg="RS256", kid=f"forged{n}")
                 assert await _list(address, forged) == 401
-            assert provider.fetches <= fetches + 1
+            # At most one fetch a second, however many forged kids arrive meanwhile.
+            assert provider.fetches - fetches <= 1 + time.monotonic() - started
 
 
 async def test_an_unreachable_provider_refuses_tokens_without_failing_requests(

@@ -60,5 +60,7 @@ def test_env_example_leaves_the_images_data_directory_alone() -> None:
 def test_the_container_listens_on_every_interface_whatever_env_example_says() -> None:
     # The default HOST is loopback; inside a container that would be unreachable.
     assert "HOST" not in read_dotenv(ROOT / ".env.example")
-    assert _compose()["services"]["app"]["environment"]["HOST"] == "0.0.0.0"
+    environment = _compose()["services"]["app"]["environment"]
+    assert isinstance(environment, dict)
+    assert environment["HOST"] == "0.0.0.0"
     assert "HOST=0.0.0.0" in (ROOT / "Containerfile").read_text()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import msgspec
@@ -29,15 +28,10 @@ class KeyRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     admin: bool = False
 
 
-class CreatedKey(msgspec.Struct, kw_only=True):
+class CreatedKey(ApiKey, kw_only=True):
     """A key just created: `key` is shown this once, and only its hash is stored."""
 
     key: str
-    key_id: str
-    name: str
-    user_id: str | None
-    admin: bool
-    created_at: datetime
 
 
 class ApiKeysController(Controller):

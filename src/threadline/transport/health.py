@@ -48,13 +48,13 @@ class Health(msgspec.Struct, omit_defaults=True):
     detail: str | None = None
 
 
-@get("/health", sync_to_thread=False, opt={"public": True})
+@get("/health", sync_to_thread=False, opt={"public": True}, security=[{}])
 def health() -> Health:
     """Liveness: the process is up and serving requests."""
     return Health("ok")
 
 
-@get("/ready", opt={"public": True})
+@get("/ready", opt={"public": True}, security=[{}])
 async def ready(state: State) -> Response[Health]:
     """Readiness: the database answers. 503 while it does not (the pool reconnects alone).
 
