@@ -56,3 +56,17 @@ async def wait_ready(port: int) -> None:
                 return
             except httpx.TransportError:
                 await anyio.sleep(0.1)
+
+
+def fake_groq_env(
+    tmp_path: Path, port: int, database_url: str, groq_url: str, **extra: str
+) -> dict[str, str]:
+    """The environment of a server on the test's database, answering with the fake Groq."""
+    return process_env(
+        tmp_path,
+        port,
+        DATABASE_URL=database_url,
+        GROQ_API_KEY="gsk_fake",
+        GROQ_API_BASE=groq_url,
+        **extra,
+    )

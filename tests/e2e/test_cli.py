@@ -11,7 +11,14 @@ import anyio
 import pytest
 
 from tests.fake_groq import FakeGroq, Fault
-from tests.processes import THREADLINE, free_port, process_env, running, wait_ready
+from tests.processes import (
+    THREADLINE,
+    fake_groq_env,
+    free_port,
+    process_env,
+    running,
+    wait_ready,
+)
 from tests.wsclient import connect
 
 pytestmark = pytest.mark.anyio
@@ -67,14 +74,8 @@ async def test_an_acknowledged_message_survives_the_server_being_killed(
 ) -> None:
     fake_groq.faults.append(Fault(token_delay=0.5, only_for="do not lose me"))  # takes seconds
     port, log = free_port(), tmp_path / "server.log"
-    env = process_env(
-        tmp_path,
-        port,
-        DATABASE_URL=database_url,
-        GROQ_API_KEY="gsk_fake",
-        GROQ_API_BASE=fake_groq.url,
-        TURN_LEASE="2",  # the dead server's lease on the conversation runs out quickly
-    )
+    # TURN_LEASE: the dead server's lease on the conversation runs out quickly.
+    env = fake_groq_env(tmp_path, port, database_url, fake_groq.url, TURN_LEASE="2")
 
     with running(env, tmp_path, log) as process:
         await wait_ready(port)

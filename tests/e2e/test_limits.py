@@ -15,7 +15,7 @@ import pytest
 from tests.credentials import handshake, row_count
 from tests.fake_groq import FakeGroq
 from tests.polling import eventually
-from tests.processes import free_port, process_env, running, wait_ready
+from tests.processes import fake_groq_env, free_port, running, wait_ready
 from tests.serving import serve_threadline
 from tests.wsclient import connect
 from threadline.settings import Settings
@@ -37,16 +37,8 @@ async def _another_process(
 ) -> AsyncIterator[str]:
     """A second server: the `threadline` command in a process of its own, on the same database."""
     port = free_port()
-    env = process_env(
-        tmp_path,
-        port,
-        DATABASE_URL=database_url,
-        GROQ_API_KEY="gsk_fake",
-        GROQ_API_BASE=fake_groq.url,
-        GROQ_MAX_RETRIES="0",
-        **settings,
-    )
-    with running(env, tmp_path, tmp_path / "second.log"):
+    env = fake_groq_env(tmp_path, port, database_url, fake_groq.url, GROQ_MAX_RETRIES="0")
+    with running({**env, **settings}, tmp_path, tmp_path / "second.log"):
         await wait_ready(port)
         yield f"127.0.0.1:{port}"
 
