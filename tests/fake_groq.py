@@ -65,6 +65,10 @@ class FakeGroq:
     title_requests: list[dict[str, Any]] = field(default_factory=list)
     summary_requests: list[dict[str, Any]] = field(default_factory=list)
     title_faults: deque[Fault] = field(default_factory=deque)
+    # Tool calls the model makes, one list per request that offers tools and ends with a
+    # user message: `[("calculator", {"expression": "2+3"}), ...]`. A request ending with
+    # tool results is answered `Tools said: <results>`.
+    tool_calls: deque[list[tuple[str, dict[str, Any]]]] = field(default_factory=deque)
 
     def reply_for(self, body: dict[str, Any]) -> str:
         """The reply text the fake gives to `body`."""
@@ -91,12 +95,22 @@ class FakeGroq:
                 await asyncio.sleep(fault.delay)
             if fault.status is not None:
                 return _error(fault.status)
+            calls = self._tool_calls_for(body)
+            if calls is not None:
+                return Stream(_sse_tool_calls(calls, body["model"]), media_type="text/event-stream")
             text = self.reply_for(body)
+            if body["messages"][-1]["role"] == "tool":
+                text = f"Tools said: {' | '.join(_trailing_tool_results(body))}"
             if body.get("stream"):
                 return Stream(_sse(text, body["model"], fault), media_type="text/event-stream")
             return Response(_completion(text, body["model"]))
 
         return Litestar(route_handlers=[completions], logging_config=None)
+
+    def _tool_calls_for(self, body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]] | None:
+        if not body.get("tools") or body["messages"][-1]["role"] != "user" or not self.tool_calls:
+            return None
+        return self.tool_calls.popleft()
 
     def _take_fault(self, body: dict[str, Any]) -> Fault:
         last = next((m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), None)
@@ -120,6 +134,15 @@ class FakeGroq:
             return _error(fault.status)
         words = body["messages"][-1]["content"].split()[:3]
         return Response(_completion(f'"Title: {" ".join(words)}"', body["model"]))
+
+
+def _trailing_tool_results(body: dict[str, Any]) -> list[str]:
+    results: list[str] = []
+    for message in reversed(body["messages"]):
+        if message["role"] != "tool":
+            break
+        results.insert(0, str(message["content"]))
+    return results
 
 
 def _instruction(body: dict[str, Any]) -> str:
@@ -174,4 +197,22 @@ async def _sse(text: str, model: str, fault: Fault) -> AsyncIterator[bytes]:
             await asyncio.sleep(fault.token_delay)
         yield _chunk(model, {"content": word})
     yield _chunk(model, {}, finish="stop", text=text)
+    yield b"data: [DONE]\n\n"
+
+
+async def _sse_tool_calls(
+    calls: list[tuple[str, dict[str, Any]]], model: str
+) -> AsyncIterator[bytes]:
+    """Tool calls as Groq streams them: id and name first, the arguments in pieces."""
+    yield _chunk(model, {"role": "assistant", "content": None})
+    for index, (name, args) in enumerate(calls):
+        call_id = f"call_{uuid.uuid4().hex[:12]}"
+        head = {"index": index, "id": call_id, "type": "function"}
+        head["function"] = {"name": name, "arguments": ""}
+        yield _chunk(model, {"tool_calls": [head]})
+        arguments = msgspec.json.encode(args).decode()
+        for start in range(0, len(arguments), 7):
+            piece = {"index": index, "function": {"arguments": arguments[start : start + 7]}}
+            yield _chunk(model, {"tool_calls": [piece]})
+    yield _chunk(model, {}, finish="tool_calls")
     yield b"data: [DONE]\n\n"

@@ -22,6 +22,7 @@ from threadline.chat.service import ChatService, TurnPolicy
 from threadline.conversations.index import ConversationIndex
 from threadline.engine.graph import build_graph
 from threadline.engine.runner import TurnRunner
+from threadline.engine.tools.builtin import builtin_tools
 from threadline.identity.authenticator import build_authenticator, jwt_verifier
 from threadline.llm.models import chat_model
 from threadline.llm.offline import OFFLINE_MODEL_NAME
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     presence = Presence()
     tokens = jwt_verifier(settings)  # a bad key stops start-up here, in one line
+    builtin_tools(settings.tools)  # and so does an unknown tool
     _warn_if_open(settings)
 
     @asynccontextmanager
@@ -201,7 +203,15 @@ def build_chat_service(  # noqa: PLR0913 - the parts it is wired from, each name
 ) -> ChatService:
     """Wire the chat service: the graph on `saver`, the index in `store`, leases in `pool`."""
     retry = RetryPolicy(settings.groq_max_retries, settings.groq_retry_backoff)
-    graph = build_graph(model, saver, settings.system_prompt, retry, settings.context_tokens)
+    graph = build_graph(
+        model,
+        saver,
+        settings.system_prompt,
+        retry,
+        settings.context_tokens,
+        tools=builtin_tools(settings.tools),
+        tool_timeout=settings.tool_timeout,
+    )
     model_name = OFFLINE_MODEL_NAME if settings.offline else settings.groq_model
     return ChatService(
         ConversationIndex(store, pool),

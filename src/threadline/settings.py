@@ -78,6 +78,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     groq_retry_backoff: PositiveFloat = 0.5
     groq_timeout: PositiveFloat = 60.0
     system_prompt: str = "You are a helpful assistant."
+    # Built-in tools the agent may call, comma-separated (empty: none): calculator, clock.
+    tools: str = "calculator,clock"
+    # Seconds one tool call may take before it is answered with an error.
+    tool_timeout: PositiveFloat = 30.0
 
     max_message_bytes: PositiveInt = 16 * 1024
     # The most conversation history the model is sent, in estimated tokens; older turns are

@@ -10,7 +10,7 @@ import time
 
 import msgspec
 import pytest
-from langchain_core.messages import AnyMessage, HumanMessage
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 
 from tests.models import EchoModel
 from threadline.engine.context import estimate_tokens, summary_limit, summary_message
@@ -36,6 +36,9 @@ class _Quiet:
         return None
 
     def state(self, messages: list[AnyMessage]) -> None:
+        return None
+
+    async def step(self, message: AIMessage | ToolMessage) -> None:
         return None
 
 

@@ -7,7 +7,7 @@ so the service speaks in events of its own and the transport only encodes them.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -22,6 +22,9 @@ __all__ = (
     "ReplyMessage",
     "ServerFrame",
     "Token",
+    "ToolCallEvent",
+    "ToolCallItem",
+    "ToolResultEvent",
 )
 
 ErrorCode = Literal[
@@ -74,6 +77,26 @@ class ReplyMessage(_Event, tag="message"):
     stopped: bool = False
 
 
+class ToolCallEvent(_Event, tag="tool_call"):
+    """The assistant message `message_id` asks for a tool; its result follows."""
+
+    conversation_id: str
+    message_id: str
+    tool_call_id: str
+    name: str
+    args: dict[str, Any]
+
+
+class ToolResultEvent(_Event, tag="tool_result"):
+    """A tool's result, stored; `is_error` when the tool failed (the turn goes on)."""
+
+    conversation_id: str
+    tool_call_id: str
+    name: str
+    content: str
+    is_error: bool
+
+
 class Context(_Event, tag="context"):
     """After a turn: how much of the conversation the model saw."""
 
@@ -94,16 +117,32 @@ class Queued(_Event, tag="queued"):
     client_message_id: str | None = None
 
 
+class ToolCallItem(msgspec.Struct):
+    """A tool call an assistant message made."""
+
+    tool_call_id: str
+    name: str
+    args: dict[str, Any]
+
+
 class HistoryItem(msgspec.Struct, omit_defaults=True):
-    """One stored message, as history returns it."""
+    """One stored message, as history returns it.
+
+    An assistant message that asked for tools carries `tool_calls`; each result is an item
+    of role `tool` naming the call (`tool_call_id`, `name`, `is_error`).
+    """
 
     message_id: str
-    role: Literal["user", "assistant"]
+    role: Literal["user", "assistant", "tool"]
     content: str
     created_at: str | None = None
     stopped: bool = False
     model: str | None = None
     client_message_id: str | None = None
+    tool_calls: list[ToolCallItem] | None = None
+    tool_call_id: str | None = None
+    name: str | None = None
+    is_error: bool = False
 
 
 class History(_Event, tag="history"):
@@ -131,4 +170,14 @@ class ErrorFrame(_Event, tag="error", omit_defaults=True):
     retry_after: float | None = None
 
 
-ServerFrame = Ack | Queued | Token | ReplyMessage | Context | History | ErrorFrame
+ServerFrame = (
+    Ack
+    | Queued
+    | Token
+    | ToolCallEvent
+    | ToolResultEvent
+    | ReplyMessage
+    | Context
+    | History
+    | ErrorFrame
+)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 
-from threadline.chat.events import HistoryItem
-from threadline.engine.context import visible
+from threadline.chat.events import HistoryItem, ToolCallItem
 from threadline.engine.messages import CLIENT_MESSAGE_ID, CREATED_AT
 from threadline.engine.runner import Reply, reply_of
 
@@ -22,7 +21,17 @@ __all__ = (
 )
 
 
-def _item(message: HumanMessage | AIMessage, default_model: str) -> HistoryItem:
+def _item(message: HumanMessage | AIMessage | ToolMessage, default_model: str) -> HistoryItem:
+    if isinstance(message, ToolMessage):
+        return HistoryItem(
+            message.id or "",
+            "tool",
+            str(message.text),
+            created_at=message.additional_kwargs.get(CREATED_AT),
+            tool_call_id=message.tool_call_id,
+            name=message.name,
+            is_error=message.status == "error",
+        )
     if isinstance(message, HumanMessage):
         kwargs = message.additional_kwargs
         return HistoryItem(
@@ -33,6 +42,7 @@ def _item(message: HumanMessage | AIMessage, default_model: str) -> HistoryItem:
             client_message_id=kwargs.get(CLIENT_MESSAGE_ID),
         )
     reply = reply_of(message, default_model)
+    calls = [ToolCallItem(c["id"] or "", c["name"], c["args"]) for c in message.tool_calls]
     return HistoryItem(
         reply.message_id,
         "assistant",
@@ -40,12 +50,17 @@ def _item(message: HumanMessage | AIMessage, default_model: str) -> HistoryItem:
         created_at=message.response_metadata.get(CREATED_AT),
         stopped=reply.stopped,
         model=reply.model,
+        tool_calls=calls or None,
     )
 
 
 def history_items(messages: Sequence[AnyMessage], default_model: str) -> list[HistoryItem]:
-    """The user and assistant messages as history items, in order."""
-    return [_item(message, default_model) for message in visible(messages)]
+    """The user, assistant and tool messages as history items, in order."""
+    return [
+        _item(message, default_model)
+        for message in messages
+        if isinstance(message, HumanMessage | AIMessage | ToolMessage)
+    ]
 
 
 def find_client_message(
@@ -61,9 +76,18 @@ def find_client_message(
             isinstance(message, HumanMessage)
             and message.additional_kwargs.get(CLIENT_MESSAGE_ID) == client_message_id
         ):
-            following = messages[index + 1] if index + 1 < len(messages) else None
-            reply = reply_of(following, default_model) if isinstance(following, AIMessage) else None
-            return index, message, reply
+            reply = _reply_to(messages[index + 1 :])
+            return index, message, reply_of(reply, default_model) if reply else None
+    return None
+
+
+def _reply_to(following: Sequence[AnyMessage]) -> AIMessage | None:
+    """The answer among the messages after a user message: past its tool steps, if any."""
+    for message in following:
+        if isinstance(message, HumanMessage):
+            return None
+        if isinstance(message, AIMessage) and not message.tool_calls:
+            return message
     return None
 
 

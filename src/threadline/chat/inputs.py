@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, RemoveMessage
+from langchain_core.messages import BaseMessage, HumanMessage, RemoveMessage
 
 from threadline.chat.errors import InvalidRequest, NothingToRegenerate
 from threadline.chat.history import find_client_message, last_user_message
@@ -70,9 +70,10 @@ async def _regenerate_inputs(turn: Turn, runner: TurnRunner) -> Sequence[BaseMes
     if question is None:
         raise NothingToRegenerate
     turn.message_id = question.id or ""
-    last = messages[-1]
-    # Replace the last reply (stopped, or simply unwanted) instead of stacking another.
-    return [RemoveMessage(id=last.id)] if isinstance(last, AIMessage) and last.id else []
+    # Replace the last reply (stopped, or simply unwanted), and the tool steps that led to
+    # it, instead of stacking another.
+    after = messages[messages.index(question) + 1 :]
+    return [RemoveMessage(id=m.id) for m in after if m.id]
 
 
 async def _replay(

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from langchain_core.messages import AnyMessage
+from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 
 from threadline.chat.activity import Activity
 from threadline.chat.errors import ConversationBusy, ConversationNotFound
@@ -30,6 +30,8 @@ from threadline.chat.events import (
     ReplyMessage,
     ServerFrame,
     Token,
+    ToolCallEvent,
+    ToolResultEvent,
 )
 from threadline.chat.failures import error_frame
 from threadline.chat.inputs import turn_inputs
@@ -93,6 +95,7 @@ class Turn:
         self._acked = False
         self._stop_requested = False
         self._partial: list[str] = []
+        self._steps: list[AIMessage | ToolMessage] = []  # tool calls and results, in order
         self._engine: asyncio.Task[Reply] | None = None
 
     # Listeners -------------------------------------------------------------------------
@@ -209,11 +212,14 @@ class Turn:
             if not self._stop_requested:
                 raise
             partial = "".join(self._partial)
-            stopped = await runner.save_stopped(self.conversation_id, self.reply_id, partial)
+            stopped = await runner.save_stopped(
+                self.conversation_id, self.reply_id, partial, self._steps
+            )
             self.messages = [*self.messages, stopped]
             reply = reply_of(stopped, runner.model_name)
         if self._services.limits is not None:
-            self._services.limits.spent(self.user_id, reply.tokens)
+            steps = [reply_of(m, "").tokens for m in self._steps if isinstance(m, AIMessage)]
+            self._services.limits.spent(self.user_id, reply.tokens + sum(steps))
         return self._final_frames(reply)
 
     def _final_frames(self, reply: Reply) -> list[ServerFrame]:
@@ -253,6 +259,31 @@ class Turn:
     def state(self, messages: list[AnyMessage]) -> None:
         """The thread's messages after a step."""
         self.messages = messages
+
+    async def step(self, message: AIMessage | ToolMessage) -> None:
+        """A tool call or a tool's result: told to the listeners as it happens."""
+        self._steps.append(message)
+        if isinstance(message, ToolMessage):
+            await self._emit(
+                ToolResultEvent(
+                    self.conversation_id,
+                    message.tool_call_id,
+                    message.name or "",
+                    str(message.text),
+                    is_error=message.status == "error",
+                )
+            )
+            return
+        for call in message.tool_calls:
+            await self._emit(
+                ToolCallEvent(
+                    self.conversation_id,
+                    message.id or "",
+                    call["id"] or "",
+                    call["name"],
+                    call["args"],
+                )
+            )
 
     def _log_reply(self, reply: ReplyMessage, started: float) -> None:
         logger.info(

@@ -1,4 +1,7 @@
-"""The LangGraph graph: one node that answers the conversation so far, within a budget.
+"""The LangGraph graph: the model answers within a budget, calling tools until it is done.
+
+One node answers the conversation so far; when its answer asks for tools, a second node
+runs them and the first answers again, until an answer asks for none.
 
 The thread's `messages` channel holds the model's window, not the whole transcript: once
 older turns are folded into the summary they are removed from it, so each checkpoint stays
@@ -9,6 +12,7 @@ back from those writes (see `ledger`).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 from typing import Annotated, Any, TypedDict
@@ -22,11 +26,12 @@ from langchain_core.messages import (
     RemoveMessage,
     SystemMessage,
 )
-from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.tools import BaseTool
 from langgraph.channels.delta import DeltaChannel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.config import get_stream_writer
-from langgraph.graph import START, StateGraph
+from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from threadline.clock import now
@@ -40,12 +45,24 @@ from threadline.engine.context import (
     visible,
 )
 from threadline.engine.messages import CONTEXT, CREATED_AT, TOKENS
+from threadline.engine.tools.node import tools_node
 from threadline.llm.retry import RetryPolicy, stream_reply
 from threadline.storage.checkpoints.channel import FOLDED, merge_messages
 
-__all__ = ("RESPOND_NODE", "SNAPSHOT_EVERY", "ChatGraph", "ChatState", "Digest", "build_graph")
+__all__ = (
+    "RESPOND_NODE",
+    "SNAPSHOT_EVERY",
+    "TOOLS_NODE",
+    "ChatGraph",
+    "ChatState",
+    "Digest",
+    "build_graph",
+)
 
 RESPOND_NODE = "respond"
+TOOLS_NODE = "tools"
+
+logger = logging.getLogger(__name__)
 # Every this many writes to `messages`, a checkpoint stores the whole window once, which
 # bounds how many writes reading a thread replays. The window is bounded by the context
 # budget, so a snapshot costs at most the window's size.
@@ -84,12 +101,15 @@ class ChatState(TypedDict, total=False):
 ChatGraph = CompiledStateGraph[ChatState, Any, ChatState, ChatState]
 
 
-def build_graph(
+def build_graph(  # noqa: PLR0913 - the graph's parts, each named
     model: BaseChatModel,
     checkpointer: BaseCheckpointSaver[Any],
     system_prompt: str,
     retry: RetryPolicy,
     context_tokens: int = 32_000,
+    *,
+    tools: Sequence[BaseTool] = (),
+    tool_timeout: float = 30.0,
 ) -> ChatGraph:
     """Compile the chat graph once; each conversation is a thread of it.
 
@@ -99,12 +119,15 @@ def build_graph(
         system_prompt: Prepended to every model call, never stored in the thread.
         retry: Bounds for retrying a failed model request.
         context_tokens: The most history the model is sent, in estimated tokens.
+        tools: Tools the model may call; none makes a graph of one node.
+        tool_timeout: Seconds one tool call may take.
 
     Returns:
         The compiled graph. A run expects `configurable.reply_id`, the id the reply gets.
     """
     system = [SystemMessage(content=system_prompt)] if system_prompt else []
     reserved = estimate_tokens(system)
+    answering = _with_tools(model, tools)
 
     async def respond(state: ChatState, config: RunnableConfig) -> dict[str, Any]:
         window = state.get("messages", [])
@@ -121,9 +144,10 @@ def build_graph(
         prompt = [*system, *summary_message(digest["summary"]), *shown]
         # Tokens go out on LangGraph's custom stream: cheaper per token than its message
         # stream, which a callback feeds from every chunk of every model call.
-        reply = await stream_reply(model, prompt, config, retry, get_stream_writer())
-        # The reply's id is chosen before the turn so streamed tokens can name it.
-        reply.id = config.get("configurable", {}).get("reply_id")
+        reply = await stream_reply(answering, prompt, config, retry, get_stream_writer())
+        # The reply's id is chosen before the turn so streamed tokens can name it; a message
+        # that calls tools is a step on the way to it and gets one of its own.
+        reply.id = uuid.uuid4().hex if reply.tool_calls else _reply_id(config)
         reply.response_metadata[CREATED_AT] = now()
         report = ContextReport(
             tokens_used=estimate_tokens([*prompt, reply]),
@@ -141,7 +165,38 @@ def build_graph(
     builder = StateGraph(ChatState)
     builder.add_node(RESPOND_NODE, respond)
     builder.add_edge(START, RESPOND_NODE)
+    if tools:
+        run = tools_node(tools, tool_timeout)
+
+        async def run_tools(state: ChatState) -> dict[str, Any]:
+            return await run(state)
+
+        builder.add_node(TOOLS_NODE, run_tools)
+        builder.add_conditional_edges(RESPOND_NODE, _next_step, [TOOLS_NODE, END])
+        builder.add_edge(TOOLS_NODE, RESPOND_NODE)
     return builder.compile(checkpointer=checkpointer)
+
+
+def _reply_id(config: RunnableConfig) -> str | None:
+    reply_id: str | None = config.get("configurable", {}).get("reply_id")
+    return reply_id
+
+
+def _next_step(state: ChatState) -> str:
+    """Run the tools the newest message asks for, or end the turn with it."""
+    last = state.get("messages", [])[-1:]
+    return TOOLS_NODE if last and isinstance(last[0], AIMessage) and last[0].tool_calls else END
+
+
+def _with_tools(model: BaseChatModel, tools: Sequence[BaseTool]) -> Runnable[Any, Any]:
+    """The model with `tools` offered; the model alone if it cannot call tools."""
+    if not tools:
+        return model
+    try:
+        return model.bind_tools(list(tools))
+    except NotImplementedError:
+        logger.warning("tools.unsupported", extra={"model": type(model).__name__})
+        return model
 
 
 def _empty_reply(message: BaseMessage) -> bool:

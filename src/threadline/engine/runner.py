@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any, NamedTuple, Protocol
 
-from langchain_core.messages import AIMessage, AnyMessage, BaseMessage
+from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.graph import START
@@ -16,6 +16,7 @@ from threadline.clock import now
 from threadline.engine.context import estimate_tokens
 from threadline.engine.graph import RESPOND_NODE, ChatGraph
 from threadline.engine.messages import CONTEXT, CREATED_AT, STOPPED, TOKENS
+from threadline.engine.tools.node import unanswered_calls
 from threadline.storage.checkpoints.ledger import Ledger
 from threadline.storage.checkpoints.pending import Outcome, PendingInputs
 
@@ -47,6 +48,9 @@ class TurnListener(Protocol):
     def state(self, messages: list[AnyMessage]) -> None:
         """The thread's messages after a step (the inputs applied, then the reply)."""
 
+    async def step(self, message: AIMessage | ToolMessage) -> None:
+        """A message on the way to the reply: one asking for tools, or a tool's result."""
+
 
 def reply_of(message: AIMessage, default_model: str) -> Reply:
     """Describe a stored assistant message as a `Reply`."""
@@ -59,6 +63,19 @@ def reply_of(message: AIMessage, default_model: str) -> Reply:
         context=metadata.get(CONTEXT),
         tokens=int(metadata.get(TOKENS) or estimate_tokens([message])),
     )
+
+
+def _steps(updates: dict[str, Any], reply_id: str) -> list[AIMessage | ToolMessage]:
+    """The tool calls and tool results among what the nodes of a step wrote."""
+    found: list[AIMessage | ToolMessage] = []
+    for output in updates.values():
+        written = output.get("messages", []) if isinstance(output, dict) else []
+        for message in written if isinstance(written, list) else [written]:
+            if isinstance(message, ToolMessage) or (
+                isinstance(message, AIMessage) and message.tool_calls and message.id != reply_id
+            ):
+                found.append(message)
+    return found
 
 
 def _config(conversation_id: str, reply_id: str | None = None) -> RunnableConfig:
@@ -107,7 +124,7 @@ class TurnRunner:
             async for part in self._graph.astream(
                 command,
                 config,
-                stream_mode=["values", "custom"],
+                stream_mode=["values", "updates", "custom"],
                 durability="exit",
                 version="v2",
             ):
@@ -116,6 +133,9 @@ class TurnRunner:
                     listener.state(messages)
                 elif part["type"] == "custom":
                     await listener.delta(part["data"])  # a token (see `retry.stream_reply`)
+                elif part["type"] == "updates":
+                    for message in _steps(part["data"], reply_id):
+                        await listener.step(message)
         # The last state holds the reply as its newest message.
         final = messages[-1] if messages else None
         if not isinstance(final, AIMessage) or final.id != reply_id:
@@ -166,15 +186,24 @@ class TurnRunner:
         """Every stored message of the conversation, oldest first."""
         return await self._ledger.transcript(conversation_id)
 
-    async def save_stopped(self, conversation_id: str, reply_id: str, content: str) -> AIMessage:
+    async def save_stopped(
+        self,
+        conversation_id: str,
+        reply_id: str,
+        content: str,
+        steps: Sequence[AIMessage | ToolMessage] = (),
+    ) -> AIMessage:
         """Store what was streamed of a stopped reply as the assistant's message.
 
         It is written as the graph node's own output, so the thread stays valid and the
-        next turn (and the model) sees the partial reply like any other.
+        next turn (and the model) sees the partial reply like any other. The turn's tool
+        calls and results go first; a call stopped before its result gets one saying so,
+        since a model is never sent a call without its result.
         """
         metadata = {"model_name": self.model_name, STOPPED: True, CREATED_AT: now()}
         message = AIMessage(content=content, id=reply_id, response_metadata=metadata)
-        await self._checkpoint(_config(conversation_id), [message], RESPOND_NODE)
+        written = [*steps, *unanswered_calls(steps), message]
+        await self._checkpoint(_config(conversation_id), written, RESPOND_NODE)
         return message
 
     async def delete(self, conversation_id: str) -> None:

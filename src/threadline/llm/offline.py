@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import AsyncIterator, Iterator
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models.base import LanguageModelInput
 from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
     BaseMessage,
     HumanMessage,
     SystemMessage,
+    ToolMessage,
 )
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from threadline.llm.prompts import SUMMARY_INSTRUCTION
 
@@ -39,7 +46,43 @@ def _reply(messages: list[BaseMessage]) -> str:
     first = messages[0] if messages else None
     if isinstance(first, SystemMessage) and first.text == SUMMARY_INSTRUCTION:
         return _summary(messages)
+    results = _trailing_results(messages)
+    if results:
+        said = "; ".join(f"{m.name or 'the tool'} said {m.text}" for m in results)
+        return f"[offline model, not an AI] I asked my tools: {said}."
     return describe_context(messages)
+
+
+def _trailing_results(messages: list[BaseMessage]) -> list[ToolMessage]:
+    results: list[ToolMessage] = []
+    for message in reversed(messages):
+        if not isinstance(message, ToolMessage):
+            break
+        results.insert(0, message)
+    return results
+
+
+# An arithmetic expression: numbers joined by at least one operator.
+_ARITHMETIC = re.compile(r"[-(]*\d[\d.\s()]*(?:[-+*/%^\u00d7\u00f7]+[\s(]*\d[\d.\s()]*)+")
+_TIME_QUESTION = re.compile(r"\b(what time|what day|what date|time is it|today's date)\b", re.I)
+_TIME_ZONE = re.compile(r"\b([A-Z][A-Za-z_]+/[A-Z][A-Za-z_]+)\b")
+
+
+def _tool_calls(messages: list[BaseMessage], tools: Sequence[str]) -> list[dict[str, Any]]:
+    """The calls the offline model makes for the user's newest message, if it has the tools.
+
+    The calculator for arithmetic, the clock for the date or time (in a zone it names).
+    """
+    last = messages[-1] if messages else None
+    if not isinstance(last, HumanMessage):
+        return []
+    text = str(last.text)
+    if "calculator" in tools and (found := _ARITHMETIC.search(text)):
+        return [{"name": "calculator", "args": {"expression": found.group().strip(" ?")}}]
+    if "clock" in tools and _TIME_QUESTION.search(text):
+        zone = _TIME_ZONE.search(text)
+        return [{"name": "clock", "args": {"timezone": zone.group(1) if zone else "UTC"}}]
+    return []
 
 
 def describe_context(messages: list[BaseMessage]) -> str:
@@ -67,6 +110,15 @@ class OfflineChatModel(BaseChatModel):
     @property
     def _llm_type(self) -> str:
         return OFFLINE_MODEL_NAME
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Offer tools: the offline model calls the calculator and the clock by itself."""
+        names = [convert_to_openai_tool(tool)["function"]["name"] for tool in tools]
+        return self.bind(tools=names, **kwargs)
 
     def _generate(
         self,
@@ -97,8 +149,25 @@ class OfflineChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        for chunk in _chunks(_reply(messages)):
+        calls = _tool_calls(messages, kwargs.get("tools", ()))
+        chunks = _call_chunks(calls) if calls else _chunks(_reply(messages))
+        for chunk in chunks:
             yield chunk
+
+
+def _call_chunks(calls: list[dict[str, Any]]) -> Iterator[ChatGenerationChunk]:
+    pieces = [
+        {
+            "index": i,
+            "id": f"call_{uuid.uuid4().hex[:12]}",
+            "name": c["name"],
+            "args": json.dumps(c["args"]),
+        }
+        for i, c in enumerate(calls)
+    ]
+    yield ChatGenerationChunk(message=AIMessageChunk(content="", tool_call_chunks=pieces))  # type: ignore[arg-type]
+    done = {"model_name": OFFLINE_MODEL_NAME, "finish_reason": "tool_calls"}
+    yield ChatGenerationChunk(message=AIMessageChunk(content="", response_metadata=done))
 
 
 def _chunks(reply: str) -> Iterator[ChatGenerationChunk]:

@@ -6,13 +6,12 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import groq
-from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import add_ai_message_chunks
-from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables import Runnable, RunnableConfig
 
 from threadline.llm.errors import IncompleteReply, is_transient_llm_error
 
@@ -43,7 +42,7 @@ class RetryPolicy(NamedTuple):
 
 
 async def stream_reply(
-    model: BaseChatModel,
+    model: Runnable[Any, Any],
     messages: Sequence[BaseMessage],
     config: RunnableConfig,
     policy: RetryPolicy,
@@ -105,4 +104,6 @@ def _completed(reply: AIMessageChunk | None) -> AIMessage:
         content=reply.content,
         response_metadata=reply.response_metadata,
         usage_metadata=reply.usage_metadata,
+        tool_calls=reply.tool_calls,
+        invalid_tool_calls=reply.invalid_tool_calls,
     )

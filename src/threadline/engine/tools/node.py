@@ -1,0 +1,86 @@
+"""The graph node that runs the tools an assistant message asks for.
+
+Every call gets an answer: a failing, unknown or slow tool becomes a `ToolMessage` with
+status `error` that the model reads and works around, never a failed turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from langchain_core.messages import AIMessage, ToolCall, ToolMessage
+from langchain_core.tools import BaseTool
+
+from threadline.clock import now
+from threadline.engine.messages import CREATED_AT
+
+__all__ = ("tools_node", "unanswered_calls")
+
+logger = logging.getLogger(__name__)
+
+_MAX_ERROR_CHARS = 500
+
+
+def tools_node(
+    tools: Sequence[BaseTool], timeout: float
+) -> Callable[[Any], Awaitable[dict[str, Any]]]:
+    """A node running the last assistant message's tool calls side by side.
+
+    Args:
+        tools: The tools the model was offered.
+        timeout: Seconds each call may take before it is answered with an error.
+    """
+    by_name = {tool.name: tool for tool in tools}
+
+    async def run_tools(state: Any) -> dict[str, Any]:
+        last = state["messages"][-1]
+        calls = last.tool_calls if isinstance(last, AIMessage) else []
+        results = await asyncio.gather(*(_run(by_name, call, timeout) for call in calls))
+        return {"messages": list(results)}
+
+    return run_tools
+
+
+async def _run(by_name: dict[str, BaseTool], call: ToolCall, seconds: float) -> ToolMessage:
+    name = call["name"]
+    tool = by_name.get(name)
+    try:
+        if tool is None:
+            msg = f"there is no tool named {name!r}"
+            raise LookupError(msg)
+        async with asyncio.timeout(seconds):
+            output = await tool.ainvoke(call["args"])
+        return _result(call, str(output), error=False)
+    except TimeoutError:
+        return _result(call, f"the tool did not answer within {seconds:g} s", error=True)
+    except Exception as error:  # noqa: BLE001 - a failing tool is an answer, not a crash
+        # Arguments and output stay out of the log: they may quote the user.
+        logger.warning("tool.failed", extra={"tool": name, "error": type(error).__name__})
+        return _result(call, str(error)[:_MAX_ERROR_CHARS] or type(error).__name__, error=True)
+
+
+def _result(call: ToolCall, content: str, *, error: bool) -> ToolMessage:
+    return ToolMessage(
+        content=content,
+        tool_call_id=call["id"] or "",
+        name=call["name"],
+        status="error" if error else "success",
+        id=uuid.uuid4().hex,
+        additional_kwargs={CREATED_AT: now()},
+    )
+
+
+def unanswered_calls(steps: Sequence[AIMessage | ToolMessage]) -> list[ToolMessage]:
+    """Results for the calls in `steps` that have none: the turn was stopped first."""
+    answered = {m.tool_call_id for m in steps if isinstance(m, ToolMessage)}
+    return [
+        _result(call, "stopped by the user before it finished", error=True)
+        for message in steps
+        if isinstance(message, AIMessage)
+        for call in message.tool_calls
+        if call["id"] not in answered
+    ]
