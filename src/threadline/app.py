@@ -22,7 +22,7 @@ from threadline.chat.service import ChatService, TurnPolicy
 from threadline.conversations.index import ConversationIndex
 from threadline.engine.graph import build_graph
 from threadline.engine.runner import TurnRunner
-from threadline.engine.tools.builtin import builtin_tools
+from threadline.engine.tools.builtin import approval_tools, builtin_tools
 from threadline.identity.authenticator import build_authenticator, jwt_verifier
 from threadline.llm.models import chat_model
 from threadline.llm.offline import OFFLINE_MODEL_NAME
@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     presence = Presence()
     tokens = jwt_verifier(settings)  # a bad key stops start-up here, in one line
     builtin_tools(settings.tools)  # and so does an unknown tool
+    approval_tools(settings.approve_tools, settings.tools)
     _warn_if_open(settings)
 
     @asynccontextmanager
@@ -211,6 +212,7 @@ def build_chat_service(  # noqa: PLR0913 - the parts it is wired from, each name
         settings.context_tokens,
         tools=builtin_tools(settings.tools),
         tool_timeout=settings.tool_timeout,
+        needs_approval=approval_tools(settings.approve_tools, settings.tools),
     )
     model_name = OFFLINE_MODEL_NAME if settings.offline else settings.groq_model
     return ChatService(

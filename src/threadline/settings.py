@@ -82,6 +82,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     tools: str = "calculator,clock"
     # Seconds one tool call may take before it is answered with an error.
     tool_timeout: PositiveFloat = 30.0
+    # Tools that run only once the user approves each call, comma-separated.
+    approve_tools: str = ""
 
     max_message_bytes: PositiveInt = 16 * 1024
     # The most conversation history the model is sent, in estimated tokens; older turns are

@@ -15,11 +15,12 @@ import psycopg
 import pytest
 from langchain_core.messages import AnyMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
-from langgraph._internal._constants import NULL_TASK_ID
+from langgraph._internal._constants import INTERRUPT, NULL_TASK_ID
 from langgraph.checkpoint.base import writes_sort_key
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.serde.types import _DeltaSnapshot
 from langgraph.graph import START, StateGraph
+from langgraph.types import interrupt
 
 from threadline.engine.graph import SNAPSHOT_EVERY, ChatState
 from threadline.settings import Settings
@@ -161,6 +162,38 @@ async def test_a_null_task_write_on_the_latest_checkpoint_is_applied_by_get_stat
         state = (await graph.aget_state(config)).values
 
     assert [m.content for m in state["messages"]] == ["stored", "waiting"]
+
+
+async def test_a_run_paused_by_interrupt_leaves_an_interrupt_write_on_its_latest_checkpoint(
+    settings: Settings,
+) -> None:
+    # `pending` refuses a message for a thread whose run waits for an approval by looking
+    # for this write, in the same statement that would store the message.
+    async def ask(state: ChatState) -> dict[str, object]:
+        interrupt({"tool_call_id": "c1"})
+        return {}
+
+    builder = StateGraph(ChatState)
+    builder.add_node("ask", ask)
+    builder.add_edge(START, "ask")
+    config: RunnableConfig = {"configurable": {"thread_id": "paused"}}
+    assert settings.database_url is not None
+    async with open_pool(settings.database_url.get(), settings) as pool:
+        graph = builder.compile(checkpointer=PooledPostgresSaver(pool))
+        await graph.ainvoke({"messages": [HumanMessage("hi", id="a")]}, config, durability="exit")
+        async with pool.connection() as conn:
+            rows = await (
+                await conn.execute(
+                    "SELECT w.channel FROM checkpoint_writes w WHERE w.thread_id = 'paused'"
+                    " AND w.checkpoint_id = (SELECT max(checkpoint_id) FROM checkpoints"
+                    " WHERE thread_id = 'paused')"
+                )
+            ).fetchall()
+        interrupts = (await graph.aget_state(config)).interrupts
+
+    assert INTERRUPT == "__interrupt__"
+    assert INTERRUPT in {row["channel"] for row in rows}
+    assert [i.value for i in interrupts] == [{"tool_call_id": "c1"}]
 
 
 async def test_a_stock_saver_with_the_compressed_serializer_opens_a_threadline_thread(

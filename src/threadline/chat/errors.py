@@ -11,10 +11,12 @@ from typing import ClassVar
 from threadline.chat.events import ErrorCode
 
 __all__ = (
+    "ApprovalPendingError",
     "ChatError",
     "ConversationBusy",
     "ConversationNotFound",
     "InvalidRequest",
+    "NothingToApprove",
     "NothingToRegenerate",
     "NothingToStop",
     "QuotaExceeded",
@@ -91,3 +93,19 @@ class QuotaExceeded(ChatError):
 
     code = "quota_exceeded"
     default_detail = "today's token quota is used up; it renews at midnight UTC (retry_after)"
+
+
+class ApprovalPendingError(ChatError):
+    """A tool call waits for the user's decision; the conversation takes nothing else first."""
+
+    code = "approval_pending"
+    default_detail = (
+        "this conversation waits for you to approve or deny a tool call; send approve or deny first"
+    )
+
+
+class NothingToApprove(ChatError):
+    """No tool call of the conversation waits for a decision under this id."""
+
+    code = "nothing_to_approve"
+    default_detail = "no tool call of this conversation waits for approval under this id"

@@ -13,6 +13,7 @@ import msgspec
 
 __all__ = (
     "Ack",
+    "ApprovalRequired",
     "Context",
     "ErrorCode",
     "ErrorFrame",
@@ -39,6 +40,8 @@ ErrorCode = Literal[
     "token_expired",
     "nothing_to_stop",
     "nothing_to_regenerate",
+    "approval_pending",
+    "nothing_to_approve",
     "llm_error",
     "llm_unavailable",
     "storage_unavailable",
@@ -95,6 +98,15 @@ class ToolResultEvent(_Event, tag="tool_result"):
     name: str
     content: str
     is_error: bool
+
+
+class ApprovalRequired(_Event, tag="approval_required"):
+    """The run waits for the user to approve or deny this tool call (`approve`/`deny`)."""
+
+    conversation_id: str
+    tool_call_id: str
+    name: str
+    args: dict[str, Any]
 
 
 class Context(_Event, tag="context"):
@@ -157,6 +169,8 @@ class History(_Event, tag="history"):
     messages: list[HistoryItem]
     next_before: str | None = None
     next_after: str | None = None
+    # The tool call the conversation waits on the user's approval for, if any.
+    pending_approval: ToolCallItem | None = None
 
 
 class ErrorFrame(_Event, tag="error", omit_defaults=True):
@@ -176,6 +190,7 @@ ServerFrame = (
     | Token
     | ToolCallEvent
     | ToolResultEvent
+    | ApprovalRequired
     | ReplyMessage
     | Context
     | History

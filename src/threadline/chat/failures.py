@@ -16,8 +16,9 @@ import httpx
 import psycopg
 import psycopg_pool
 
-from threadline.chat.errors import ChatError
+from threadline.chat.errors import ApprovalPendingError, ChatError
 from threadline.chat.events import ErrorCode, ErrorFrame
+from threadline.engine.approvals import ApprovalPending
 from threadline.llm.errors import IncompleteReply, is_transient_llm_error
 
 __all__ = ("STORAGE_ERRORS", "Failure", "classify", "error_frame")
@@ -47,6 +48,8 @@ def classify(error: BaseException) -> Failure:  # noqa: PLR0911 - a flat dispatc
     """
     if isinstance(error, ChatError):
         return Failure(error.code, error.detail, error.retryable, error.retry_after)
+    if isinstance(error, ApprovalPending):
+        return classify(ApprovalPendingError())
     if isinstance(error, groq.APIStatusError):
         status = error.status_code
         detail = f"the model provider answered HTTP {status}"
@@ -76,7 +79,7 @@ def error_frame(error: BaseException, conversation_id: str | None, event: str) -
         The error event.
     """
     failure = classify(error)
-    if not isinstance(error, ChatError):
+    if not isinstance(error, ChatError | ApprovalPending):
         logger.warning(
             event,
             exc_info=failure.code == "internal_error",

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING
 
 from langchain_core.messages import BaseMessage, HumanMessage, RemoveMessage
 
-from threadline.chat.errors import InvalidRequest, NothingToRegenerate
+from threadline.chat.errors import ApprovalPendingError, InvalidRequest, NothingToRegenerate
 from threadline.chat.history import find_client_message, last_user_message
 from threadline.clock import now
+from threadline.engine.approvals import AwaitingApproval
 from threadline.engine.messages import CLIENT_MESSAGE_ID, CREATED_AT
 from threadline.engine.runner import Reply, TurnRunner
 
@@ -57,6 +58,10 @@ async def turn_inputs(turn: Turn, runner: TurnRunner) -> Sequence[BaseMessage] |
         if found is not None:
             index, stored, reply = found
             check_same_text(str(stored.text), turn.text, turn.client_message_id)
+            if reply is None and (pending := await runner.pending_approval(turn.conversation_id)):
+                turn.message_id = stored.id or turn.message_id
+                await turn.ack()
+                raise AwaitingApproval(pending)  # the resend is told what it waits for
             return await _replay(turn, stored, reply, index == len(messages) - 1)
     extra = {CREATED_AT: now()}
     if turn.client_message_id:
@@ -65,6 +70,8 @@ async def turn_inputs(turn: Turn, runner: TurnRunner) -> Sequence[BaseMessage] |
 
 
 async def _regenerate_inputs(turn: Turn, runner: TurnRunner) -> Sequence[BaseMessage]:
+    if await runner.pending_approval(turn.conversation_id) is not None:
+        raise ApprovalPendingError
     messages = await runner.window(turn.conversation_id)
     question = last_user_message(messages)
     if question is None:

@@ -18,16 +18,17 @@ from threadline.chat.errors import (
     ConversationBusy,
     ConversationNotFound,
     InvalidRequest,
+    NothingToApprove,
     NothingToStop,
     TooManyTurns,
 )
-from threadline.chat.events import ErrorFrame, History
+from threadline.chat.events import ErrorFrame, History, ToolCallItem
 from threadline.chat.history import HistoryPage, UnknownMessage, history_items, page_of
 from threadline.chat.inputs import check_same_text
 from threadline.chat.lanes import Lanes
 from threadline.chat.limits import UserLimits
 from threadline.chat.registry import LiveTurns
-from threadline.chat.turn import Send, Turn, TurnServices
+from threadline.chat.turn import Decision, Send, Turn, TurnServices
 from threadline.conversations.index import ConversationIndex, ConversationSummary, Page, new_id
 from threadline.engine.runner import TurnRunner
 from threadline.storage.leases import ConversationLocks
@@ -111,6 +112,26 @@ class ChatService:
         await self._start(turn)
         return turn
 
+    async def decide(
+        self,
+        user_id: str,
+        conversation_id: str,
+        decision: Decision,
+        send: Send,
+    ) -> Turn:
+        """Approve or deny the tool call the conversation waits on; the run then goes on.
+
+        Raises:
+            NothingToApprove: No call of the conversation waits under that id.
+        """
+        await self._own(user_id, conversation_id)
+        pending = await self._runner.pending_approval(conversation_id)
+        if pending is None or pending.tool_call_id != decision.tool_call_id:
+            raise NothingToApprove
+        turn = self._turn(user_id, conversation_id, None, None, send, decision=decision)
+        await self._start(turn)
+        return turn
+
     async def stop(self, user_id: str, conversation_id: str, send: Send) -> Turn:
         """Stop the running turn; the stopping socket also gets the stopped reply.
 
@@ -134,13 +155,15 @@ class ChatService:
         """Give up a turn nobody watches: dropped while it waits, stopped while it runs."""
         await turn.withdraw()
 
-    def _turn(
+    def _turn(  # noqa: PLR0913 - the request's facts, each named
         self,
         user_id: str,
         conversation_id: str,
         text: str | None,
         client_id: str | None,
         send: Send,
+        *,
+        decision: Decision | None = None,
     ) -> Turn:
         return Turn(
             self._crew,
@@ -151,6 +174,7 @@ class ChatService:
             reply_id=new_id(),
             client_message_id=client_id,
             origin=send,
+            decision=decision,
         )
 
     async def _admit(self, user_id: str) -> None:
@@ -220,7 +244,15 @@ class ChatService:
         """
         await self._own(user_id, conversation_id)
         page = await self._page(conversation_id, limit, before=before, after=after)
-        return History(conversation_id, page.items, page.next_before, page.next_after)
+        pending = await self.pending_approval(conversation_id)
+        return History(conversation_id, page.items, page.next_before, page.next_after, pending)
+
+    async def pending_approval(self, conversation_id: str) -> ToolCallItem | None:
+        """The tool call the conversation waits on the user's approval for, if any."""
+        pending = await self._runner.pending_approval(conversation_id)
+        if pending is None:
+            return None
+        return ToolCallItem(pending.tool_call_id, pending.name, pending.args)
 
     async def _page(
         self, conversation_id: str, limit: int, *, before: str | None, after: str | None

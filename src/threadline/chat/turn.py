@@ -14,16 +14,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 
 from threadline.chat.activity import Activity
-from threadline.chat.errors import ConversationBusy, ConversationNotFound
+from threadline.chat.errors import ConversationBusy, ConversationNotFound, NothingToApprove
 from threadline.chat.events import (
     Ack,
+    ApprovalRequired,
     Context,
     ErrorFrame,
     Queued,
@@ -37,15 +38,24 @@ from threadline.chat.failures import error_frame
 from threadline.chat.inputs import turn_inputs
 from threadline.chat.limits import UserLimits
 from threadline.conversations.index import ConversationIndex
+from threadline.engine.approvals import AwaitingApproval
 from threadline.engine.runner import Reply, TurnRunner, reply_of
 from threadline.storage.leases import ConversationLocks, LeaseHeld
 
 if TYPE_CHECKING:
     from threadline.chat.lanes import Place
 
-__all__ = ("Send", "Turn", "TurnServices")
+__all__ = ("Decision", "Send", "Turn", "TurnServices")
 
 Send = Callable[[ServerFrame], Awaitable[None]]
+
+
+class Decision(NamedTuple):
+    """The user's answer to a tool call waiting for approval."""
+
+    tool_call_id: str
+    approved: bool
+
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +86,7 @@ class Turn:
         reply_id: str,
         client_message_id: str | None,
         origin: Send,
+        decision: Decision | None = None,
     ) -> None:
         self._services = services
         self.user_id = user_id
@@ -84,6 +95,8 @@ class Turn:
         self.message_id = message_id
         self.reply_id = reply_id
         self.client_message_id = client_message_id
+        # An approve or deny: the turn resumes a paused run instead of adding a message.
+        self.decision = decision
         # The socket that asked for this turn; only it may withdraw the turn when it leaves.
         self.origin = origin
         self.messages: list[AnyMessage] = []  # the thread after the turn's latest step
@@ -200,14 +213,20 @@ class Turn:
 
     async def _answer(self) -> list[ServerFrame]:
         runner = self._services.runner
-        inputs = await turn_inputs(self, runner)
-        if isinstance(inputs, Reply):
-            return self._final_frames(inputs)
-        self._engine = asyncio.create_task(
-            runner.run(self.conversation_id, inputs, self.reply_id, self)
-        )
         try:
+            engine = await self._engine_run(runner)
+            if isinstance(engine, Reply):
+                return self._final_frames(engine)
+            self._engine = asyncio.create_task(engine)
             reply = await self._engine
+        except AwaitingApproval as paused:
+            self._count_usage(None)
+            request = paused.request
+            return [
+                ApprovalRequired(
+                    self.conversation_id, request.tool_call_id, request.name, request.args
+                )
+            ]
         except asyncio.CancelledError:
             if not self._stop_requested:
                 raise
@@ -217,10 +236,30 @@ class Turn:
             )
             self.messages = [*self.messages, stopped]
             reply = reply_of(stopped, runner.model_name)
-        if self._services.limits is not None:
-            steps = [reply_of(m, "").tokens for m in self._steps if isinstance(m, AIMessage)]
-            self._services.limits.spent(self.user_id, reply.tokens + sum(steps))
+        self._count_usage(reply)
         return self._final_frames(reply)
+
+    async def _engine_run(self, runner: TurnRunner) -> Coroutine[Any, Any, Reply] | Reply:
+        """What the engine does for this turn: run new inputs, resume, or replay a reply."""
+        if self.decision is None:
+            inputs = await turn_inputs(self, runner)
+            if isinstance(inputs, Reply):
+                return inputs
+            return runner.run(self.conversation_id, inputs, self.reply_id, self)
+        pending = await runner.pending_approval(self.conversation_id)
+        if pending is None or pending.tool_call_id != self.decision.tool_call_id:
+            raise NothingToApprove  # decided meanwhile, from another socket
+        self._acked = True  # nothing to store first: a stop may cut in at once
+        approved = self.decision.approved
+        return runner.resume(self.conversation_id, pending, approved, self.reply_id, self)
+
+    def _count_usage(self, reply: Reply | None) -> None:
+        """Add the model tokens of this turn's calls (its tool steps, then its reply)."""
+        if self._services.limits is None:
+            return
+        steps = [reply_of(m, "").tokens for m in self._steps if isinstance(m, AIMessage)]
+        total = sum(steps) + (reply.tokens if reply is not None else 0)
+        self._services.limits.spent(self.user_id, total)
 
     def _final_frames(self, reply: Reply) -> list[ServerFrame]:
         """The reply, then (unless it was stopped) how much of the conversation the model saw."""

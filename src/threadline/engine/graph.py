@@ -110,6 +110,7 @@ def build_graph(  # noqa: PLR0913 - the graph's parts, each named
     *,
     tools: Sequence[BaseTool] = (),
     tool_timeout: float = 30.0,
+    needs_approval: frozenset[str] = frozenset(),
 ) -> ChatGraph:
     """Compile the chat graph once; each conversation is a thread of it.
 
@@ -121,6 +122,7 @@ def build_graph(  # noqa: PLR0913 - the graph's parts, each named
         context_tokens: The most history the model is sent, in estimated tokens.
         tools: Tools the model may call; none makes a graph of one node.
         tool_timeout: Seconds one tool call may take.
+        needs_approval: Tools that run only once the user approves the call.
 
     Returns:
         The compiled graph. A run expects `configurable.reply_id`, the id the reply gets.
@@ -166,7 +168,7 @@ def build_graph(  # noqa: PLR0913 - the graph's parts, each named
     builder.add_node(RESPOND_NODE, respond)
     builder.add_edge(START, RESPOND_NODE)
     if tools:
-        run = tools_node(tools, tool_timeout)
+        run = tools_node(tools, tool_timeout, needs_approval)
 
         async def run_tools(state: ChatState) -> dict[str, Any]:
             return await run(state)

@@ -8,11 +8,18 @@ from typing import Any, NamedTuple, Protocol
 
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
+from langgraph._internal._constants import INTERRUPT
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.graph import START
-from langgraph.types import Command
+from langgraph.types import Command, Interrupt
 
 from threadline.clock import now
+from threadline.engine.approvals import (
+    ApprovalPending,
+    ApprovalRequest,
+    AwaitingApproval,
+    request_of,
+)
 from threadline.engine.context import estimate_tokens
 from threadline.engine.graph import RESPOND_NODE, ChatGraph
 from threadline.engine.messages import CONTEXT, CREATED_AT, STOPPED, TOKENS
@@ -115,27 +122,65 @@ class TurnRunner:
             TimeoutError: The turn took longer than the configured bound.
         """
         config = _config(conversation_id, reply_id)
-        messages: list[AnyMessage] = []
         async with asyncio.timeout(self._timeout):
             # The inputs are stored before the ack, which promises exactly that. The run
             # that answers them saves once, at its end (durability="exit").
             command = await self._store_inputs(config, inputs)
             await listener.accepted()
-            async for part in self._graph.astream(
-                command,
-                config,
-                stream_mode=["values", "updates", "custom"],
-                durability="exit",
-                version="v2",
-            ):
-                if part["type"] == "values":
-                    messages = part["data"].get("messages", [])
-                    listener.state(messages)
-                elif part["type"] == "custom":
-                    await listener.delta(part["data"])  # a token (see `retry.stream_reply`)
-                elif part["type"] == "updates":
-                    for message in _steps(part["data"], reply_id):
-                        await listener.step(message)
+            return await self._stream(command, config, reply_id, listener)
+
+    async def resume(
+        self,
+        conversation_id: str,
+        request: ApprovalRequest,
+        approved: bool,
+        reply_id: str,
+        listener: TurnListener,
+    ) -> Reply:
+        """Continue a run paused for an approval, with the user's decision.
+
+        Raises:
+            AwaitingApproval: The run paused again, at the next call needing approval.
+        """
+        config = _config(conversation_id, reply_id)
+        command: Command[Any] = Command(resume={request.interrupt_id: {"approved": approved}})
+        async with asyncio.timeout(self._timeout):
+            return await self._stream(command, config, reply_id, listener)
+
+    async def pending_approval(self, conversation_id: str) -> ApprovalRequest | None:
+        """The tool call the conversation's run is paused on, if it is."""
+        snapshot = await self._graph.aget_state(_config(conversation_id))
+        for pending in snapshot.interrupts:
+            return request_of(pending)
+        return None
+
+    async def _stream(
+        self,
+        command: Command[Any] | None,
+        config: RunnableConfig,
+        reply_id: str,
+        listener: TurnListener,
+    ) -> Reply:
+        messages: list[AnyMessage] = []
+        paused: list[Interrupt] = []
+        async for part in self._graph.astream(
+            command,
+            config,
+            stream_mode=["values", "updates", "custom"],
+            durability="exit",
+            version="v2",
+        ):
+            if part["type"] == "values":
+                messages = part["data"].get("messages", [])
+                listener.state(messages)
+            elif part["type"] == "custom":
+                await listener.delta(part["data"])  # a token (see `retry.stream_reply`)
+            elif part["type"] == "updates":
+                paused += part["data"].get(INTERRUPT, ())
+                for message in _steps(part["data"], reply_id):
+                    await listener.step(message)
+        if paused:
+            raise AwaitingApproval(request_of(paused[0]))
         # The last state holds the reply as its newest message.
         final = messages[-1] if messages else None
         if not isinstance(final, AIMessage) or final.id != reply_id:
@@ -149,6 +194,8 @@ class TurnRunner:
         """Store the turn's inputs durably; returns what the run must be started with."""
         thread_id = config["configurable"]["thread_id"]
         outcome = await self._pending.store(thread_id, inputs)
+        if outcome is Outcome.INTERRUPTED:
+            raise ApprovalPending
         if outcome is Outcome.STORED:
             # Waiting on the latest checkpoint: the run applies them, then answers.
             return Command(goto=RESPOND_NODE)

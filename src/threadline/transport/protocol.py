@@ -21,8 +21,10 @@ from threadline.chat.events import (
 
 __all__ = (
     "Ack",
+    "Approve",
     "ClientFrame",
     "Context",
+    "Deny",
     "ErrorCode",
     "ErrorFrame",
     "FrameDecoder",
@@ -105,7 +107,19 @@ class RequestHistory(_ConversationFrame, tag="history"):
     limit: HistoryLimit = 100
 
 
-ClientFrame = SendMessage | Stop | Regenerate | RequestHistory
+class Approve(_ConversationFrame, tag="approve"):
+    """Let the tool call the conversation waits on run; the reply then goes on."""
+
+    tool_call_id: ClientMessageId
+
+
+class Deny(_ConversationFrame, tag="deny"):
+    """Refuse the tool call the conversation waits on; the model is told, and answers."""
+
+    tool_call_id: ClientMessageId
+
+
+ClientFrame = SendMessage | Stop | Regenerate | RequestHistory | Approve | Deny
 
 
 class FrameError(Exception):
@@ -129,6 +143,8 @@ _FRAME_TYPES: dict[str, type[ClientFrame]] = {
     "stop": Stop,
     "regenerate": Regenerate,
     "history": RequestHistory,
+    "approve": Approve,
+    "deny": Deny,
 }
 
 # JSON escapes (`\uXXXX`) take up to 6 bytes per character: a frame larger than this cannot

@@ -11,7 +11,7 @@ from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_400_BAD_REQUEST
 
 from threadline.chat.errors import InvalidRequest
-from threadline.chat.events import HistoryItem
+from threadline.chat.events import HistoryItem, ToolCallItem
 from threadline.chat.retention import Erasure, erase_user
 from threadline.chat.titles import MAX_TITLE_CHARS
 from threadline.conversations.index import ConversationSummary, InvalidCursor, Page
@@ -53,6 +53,8 @@ class ConversationDetail(ConversationSummary, kw_only=True):
     messages: list[HistoryItem]
     # Pass as `before` to get the page of older messages; null at the start.
     next_before: str | None
+    # The tool call the conversation waits on the user's approval for, if any.
+    pending_approval: ToolCallItem | None = None
 
 
 def _chat(state: State) -> ChatService:
@@ -104,8 +106,12 @@ class ConversationsController(Controller):
             summary, page = await _chat(state).conversation(user_id, conversation_id, limit, before)
         except InvalidRequest:
             raise _bad_request("before", "not a message of this conversation") from None
+        pending = await _chat(state).pending_approval(conversation_id)
         return ConversationDetail(
-            **msgspec.structs.asdict(summary), messages=page.items, next_before=page.next_before
+            **msgspec.structs.asdict(summary),
+            messages=page.items,
+            next_before=page.next_before,
+            pending_approval=pending,
         )
 
     @patch("/{conversation_id:str}")

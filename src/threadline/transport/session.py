@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from threadline.chat.failures import error_frame
 from threadline.chat.service import ChatService
-from threadline.chat.turn import Send, Turn
+from threadline.chat.turn import Decision, Send, Turn
 from threadline.transport.protocol import (
+    Approve,
     ClientFrame,
+    Deny,
     ErrorFrame,
     FrameDecoder,
     FrameError,
@@ -91,6 +93,12 @@ class ChatSession:
                     )
                 case Stop():
                     self._track(await self._chat.stop(user, frame.conversation_ref, self._send))
+                case Approve() | Deny():
+                    decision = Decision(frame.tool_call_id, approved=isinstance(frame, Approve))
+                    turn = await self._chat.decide(
+                        user, frame.conversation_ref, decision, self._send
+                    )
+                    self._track(turn)
                 case RequestHistory():
                     history = await self._chat.history(
                         user,

@@ -8,9 +8,14 @@ from threadline.engine.tools.calculator import calculator
 from threadline.engine.tools.clock import clock
 from threadline.settings import SettingsError
 
-__all__ = ("BUILTIN_TOOLS", "builtin_tools")
+__all__ = ("BUILTIN_TOOLS", "approval_tools", "builtin_tools", "names_in")
 
 BUILTIN_TOOLS: dict[str, BaseTool] = {tool.name: tool for tool in (calculator, clock)}
+
+
+def names_in(setting: str) -> list[str]:
+    """The names in a comma-separated setting, trimmed, empties dropped."""
+    return [name.strip() for name in setting.split(",") if name.strip()]
 
 
 def builtin_tools(names: str) -> tuple[BaseTool, ...]:
@@ -19,10 +24,24 @@ def builtin_tools(names: str) -> tuple[BaseTool, ...]:
     Raises:
         SettingsError: A name is not a built-in tool.
     """
-    chosen = [name.strip() for name in names.split(",") if name.strip()]
+    chosen = names_in(names)
     unknown = [name for name in chosen if name not in BUILTIN_TOOLS]
     if unknown:
         known = ", ".join(BUILTIN_TOOLS)
         msg = f"invalid setting TOOLS: unknown tool {unknown[0]!r} (built-in: {known})"
         raise SettingsError(msg)
     return tuple(BUILTIN_TOOLS[name] for name in chosen)
+
+
+def approval_tools(approve: str, tools: str) -> frozenset[str]:
+    """The tools in `approve` (APPROVE_TOOLS), each of which must be offered (TOOLS).
+
+    Raises:
+        SettingsError: A name is not among the tools offered.
+    """
+    offered = set(names_in(tools))
+    chosen = names_in(approve)
+    if stray := [name for name in chosen if name not in offered]:
+        msg = f"invalid setting APPROVE_TOOLS: {stray[0]!r} is not in TOOLS"
+        raise SettingsError(msg)
+    return frozenset(chosen)

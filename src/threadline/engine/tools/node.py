@@ -1,7 +1,10 @@
 """The graph node that runs the tools an assistant message asks for.
 
 Every call gets an answer: a failing, unknown or slow tool becomes a `ToolMessage` with
-status `error` that the model reads and works around, never a failed turn.
+status `error` that the model reads and works around, never a failed turn. A tool that
+needs the user's approval pauses the run with LangGraph's `interrupt` first; the run is
+resumed with the user's decision (`Command(resume=...)`), and a denied call is answered
+as such.
 """
 
 from __future__ import annotations
@@ -14,11 +17,14 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, ToolCall, ToolMessage
 from langchain_core.tools import BaseTool
+from langgraph.types import interrupt
 
 from threadline.clock import now
 from threadline.engine.messages import CREATED_AT
 
-__all__ = ("tools_node", "unanswered_calls")
+__all__ = ("DENIED", "tools_node", "unanswered_calls")
+
+DENIED = "the user denied this call"
 
 logger = logging.getLogger(__name__)
 
@@ -26,23 +32,44 @@ _MAX_ERROR_CHARS = 500
 
 
 def tools_node(
-    tools: Sequence[BaseTool], timeout: float
+    tools: Sequence[BaseTool], timeout: float, needs_approval: frozenset[str] = frozenset()
 ) -> Callable[[Any], Awaitable[dict[str, Any]]]:
     """A node running the last assistant message's tool calls side by side.
 
     Args:
         tools: The tools the model was offered.
         timeout: Seconds each call may take before it is answered with an error.
+        needs_approval: Names of the tools that run only once the user approves the call.
     """
     by_name = {tool.name: tool for tool in tools}
 
     async def run_tools(state: Any) -> dict[str, Any]:
         last = state["messages"][-1]
         calls = last.tool_calls if isinstance(last, AIMessage) else []
-        results = await asyncio.gather(*(_run(by_name, call, timeout) for call in calls))
+        # Every decision is asked before any tool runs: a resumed node starts over, and a
+        # tool must not run twice.
+        approved = {c["id"]: _approved(c) for c in calls if c["name"] in needs_approval}
+        results = await asyncio.gather(
+            *(
+                _run(by_name, call, timeout)
+                if approved.get(call["id"], True)
+                else _answered(_result(call, DENIED, error=True))
+                for call in calls
+            )
+        )
         return {"messages": list(results)}
 
     return run_tools
+
+
+def _approved(call: ToolCall) -> bool:
+    """Pause for the user's decision on `call` (the first time); their answer on resume."""
+    decision = interrupt({"tool_call_id": call["id"], "name": call["name"], "args": call["args"]})
+    return isinstance(decision, dict) and decision.get("approved") is True
+
+
+async def _answered(result: ToolMessage) -> ToolMessage:
+    return result
 
 
 async def _run(by_name: dict[str, BaseTool], call: ToolCall, seconds: float) -> ToolMessage:

@@ -19,7 +19,7 @@ import enum
 from collections.abc import Sequence
 
 from langchain_core.messages import BaseMessage
-from langgraph._internal._constants import NULL_TASK_ID
+from langgraph._internal._constants import INTERRUPT, NULL_TASK_ID
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
 from threadline.storage.checkpoints.channel import MESSAGES_CHANNEL
@@ -29,23 +29,28 @@ __all__ = ("Outcome", "PendingInputs")
 
 # The latest checkpoint is the one with the greatest id (ids are time-ordered uuid6), as
 # the saver's own `get_tuple` picks it. Nothing is inserted when a null-task write is
-# already waiting there.
+# already waiting there, nor when the run stopped there at an interrupt (a tool call
+# waiting for the user's approval): a message then would land between a call and its result.
 _STORE = """
 WITH latest AS (
     SELECT thread_id, checkpoint_ns, checkpoint_id FROM checkpoints
     WHERE thread_id = %(thread)s AND checkpoint_ns = ''
     ORDER BY checkpoint_id DESC
     LIMIT 1
+), interrupted AS (
+    SELECT 1 FROM checkpoint_writes w JOIN latest USING (thread_id, checkpoint_ns, checkpoint_id)
+    WHERE w.channel = %(interrupt)s
 ), stored AS (
     INSERT INTO checkpoint_writes
         (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, type, blob)
     SELECT thread_id, checkpoint_ns, checkpoint_id, %(task)s, '', 0, %(channel)s, %(type)s,
            %(blob)s
-    FROM latest
+    FROM latest WHERE NOT EXISTS (SELECT 1 FROM interrupted)
     ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO NOTHING
     RETURNING checkpoint_id
 )
-SELECT EXISTS (SELECT 1 FROM stored) AS stored, EXISTS (SELECT 1 FROM latest) AS existing
+SELECT EXISTS (SELECT 1 FROM stored) AS stored, EXISTS (SELECT 1 FROM latest) AS existing,
+       EXISTS (SELECT 1 FROM interrupted) AS interrupted
 """
 
 
@@ -55,6 +60,7 @@ class Outcome(enum.Enum):
     STORED = "stored"  # waiting on the latest checkpoint for the next run
     NEW_THREAD = "new thread"  # nothing stored: the thread has no checkpoint yet
     BEHIND_WAITING = "behind waiting inputs"  # nothing stored: earlier inputs wait there
+    INTERRUPTED = "interrupted"  # nothing stored: the run waits for the user's approval
 
 
 class PendingInputs:
@@ -72,8 +78,9 @@ class PendingInputs:
             messages: The turn's inputs (messages to add, or `RemoveMessage`s).
 
         Returns:
-            `STORED`; otherwise nothing was stored, and the caller must write a checkpoint
-            (with the waiting inputs, for `BEHIND_WAITING`).
+            `STORED`; `INTERRUPTED`: nothing was stored, the thread waits for an approval;
+            otherwise nothing was stored, and the caller must write a checkpoint (with the
+            waiting inputs, for `BEHIND_WAITING`).
         """
         kind, blob = self._saver.serde.dumps_typed(list(messages))
         params = {
@@ -82,11 +89,14 @@ class PendingInputs:
             "channel": MESSAGES_CHANNEL,
             "type": kind,
             "blob": blob,
+            "interrupt": INTERRUPT,
         }
         async with self._pool.connection() as conn:
             row = await (await conn.execute(_STORE, params)).fetchone()
         if row is not None and row["stored"]:
             return Outcome.STORED
+        if row is not None and row["interrupted"]:
+            return Outcome.INTERRUPTED
         return Outcome.BEHIND_WAITING if row is not None and row["existing"] else Outcome.NEW_THREAD
 
     async def waiting(self, thread_id: str) -> list[BaseMessage]:
