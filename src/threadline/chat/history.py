@@ -7,9 +7,10 @@ from typing import NamedTuple
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 
+from threadline.chat.errors import InvalidRequest
 from threadline.chat.events import HistoryItem, ToolCallItem
 from threadline.engine.messages import CLIENT_MESSAGE_ID, CREATED_AT
-from threadline.engine.runner import Reply, reply_of
+from threadline.engine.runner import Reply, TurnRunner, reply_of
 
 __all__ = (
     "HistoryPage",
@@ -18,6 +19,7 @@ __all__ = (
     "history_items",
     "last_user_message",
     "page_of",
+    "read_page",
 )
 
 
@@ -134,3 +136,24 @@ def page_of(
         end = ids.index(before)
     start = max(0, end - limit)
     return HistoryPage(list(items[start:end]), ids[start] if start > 0 else None, None)
+
+
+async def read_page(
+    runner: TurnRunner,
+    conversation_id: str,
+    limit: int,
+    *,
+    before: str | None = None,
+    after: str | None = None,
+) -> HistoryPage:
+    """A page of the conversation's stored transcript, as `page_of` cuts it.
+
+    Raises:
+        InvalidRequest: The message id it pages from is not in the conversation.
+    """
+    items = history_items(await runner.transcript(conversation_id), runner.model_name)
+    try:
+        return page_of(items, limit, before=before, after=after)
+    except UnknownMessage:
+        field = "after_message_id" if after else "before_message_id"
+        raise InvalidRequest(f"{field} is not a message of this conversation") from None

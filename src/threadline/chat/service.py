@@ -17,17 +17,17 @@ from threadline.chat.activity import Activity
 from threadline.chat.errors import (
     ConversationBusy,
     ConversationNotFound,
-    InvalidRequest,
     NothingToApprove,
     NothingToStop,
     TooManyTurns,
 )
 from threadline.chat.events import ErrorFrame, History, ToolCallItem
-from threadline.chat.history import HistoryPage, UnknownMessage, history_items, page_of
+from threadline.chat.history import HistoryPage, read_page
 from threadline.chat.inputs import check_same_text
 from threadline.chat.lanes import Lanes
 from threadline.chat.limits import UserLimits
 from threadline.chat.registry import LiveTurns
+from threadline.chat.steps import approval_item
 from threadline.chat.turn import Decision, Send, Turn, TurnServices
 from threadline.conversations.index import ConversationIndex, ConversationSummary, Page, new_id
 from threadline.engine.runner import TurnRunner
@@ -249,21 +249,12 @@ class ChatService:
 
     async def pending_approval(self, conversation_id: str) -> ToolCallItem | None:
         """The tool call the conversation waits on the user's approval for, if any."""
-        pending = await self._runner.pending_approval(conversation_id)
-        if pending is None:
-            return None
-        return ToolCallItem(pending.tool_call_id, pending.name, pending.args)
+        return approval_item(await self._runner.pending_approval(conversation_id))
 
     async def _page(
         self, conversation_id: str, limit: int, *, before: str | None, after: str | None
     ) -> HistoryPage:
-        transcript = await self._runner.transcript(conversation_id)
-        items = history_items(transcript, self._runner.model_name)
-        try:
-            return page_of(items, limit, before=before, after=after)
-        except UnknownMessage:
-            field = "after_message_id" if after else "before_message_id"
-            raise InvalidRequest(f"{field} is not a message of this conversation") from None
+        return await read_page(self._runner, conversation_id, limit, before=before, after=after)
 
     async def conversations(self, user_id: str, limit: int, cursor: str | None) -> Page:
         """A page of the user's conversations, newest activity first."""

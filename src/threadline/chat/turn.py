@@ -24,19 +24,17 @@ from threadline.chat.activity import Activity
 from threadline.chat.errors import ConversationBusy, ConversationNotFound, NothingToApprove
 from threadline.chat.events import (
     Ack,
-    ApprovalRequired,
     Context,
     ErrorFrame,
     Queued,
     ReplyMessage,
     ServerFrame,
     Token,
-    ToolCallEvent,
-    ToolResultEvent,
 )
 from threadline.chat.failures import error_frame
 from threadline.chat.inputs import turn_inputs
 from threadline.chat.limits import UserLimits
+from threadline.chat.steps import approval_required, step_frames
 from threadline.conversations.index import ConversationIndex
 from threadline.engine.approvals import AwaitingApproval
 from threadline.engine.runner import Reply, TurnRunner, reply_of
@@ -221,12 +219,7 @@ class Turn:
             reply = await self._engine
         except AwaitingApproval as paused:
             self._count_usage(None)
-            request = paused.request
-            return [
-                ApprovalRequired(
-                    self.conversation_id, request.tool_call_id, request.name, request.args
-                )
-            ]
+            return [approval_required(self.conversation_id, paused.request)]
         except asyncio.CancelledError:
             if not self._stop_requested:
                 raise
@@ -302,27 +295,8 @@ class Turn:
     async def step(self, message: AIMessage | ToolMessage) -> None:
         """A tool call or a tool's result: told to the listeners as it happens."""
         self._steps.append(message)
-        if isinstance(message, ToolMessage):
-            await self._emit(
-                ToolResultEvent(
-                    self.conversation_id,
-                    message.tool_call_id,
-                    message.name or "",
-                    str(message.text),
-                    is_error=message.status == "error",
-                )
-            )
-            return
-        for call in message.tool_calls:
-            await self._emit(
-                ToolCallEvent(
-                    self.conversation_id,
-                    message.id or "",
-                    call["id"] or "",
-                    call["name"],
-                    call["args"],
-                )
-            )
+        for frame in step_frames(self.conversation_id, message):
+            await self._emit(frame)
 
     def _log_reply(self, reply: ReplyMessage, started: float) -> None:
         logger.info(
