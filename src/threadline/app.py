@@ -20,14 +20,15 @@ from threadline.chat.limits import UserLimits
 from threadline.chat.retention import RetentionSweeper
 from threadline.chat.service import ChatService, TurnPolicy
 from threadline.conversations.index import ConversationIndex
-from threadline.engine.graph import build_graph
+from threadline.engine.custom import compile_custom_graph, load_builder
+from threadline.engine.graph import ChatGraph, build_graph
 from threadline.engine.runner import TurnRunner
 from threadline.engine.tools.builtin import approval_tools, builtin_tools
 from threadline.identity.authenticator import build_authenticator, jwt_verifier
-from threadline.llm.models import chat_model
+from threadline.llm.models import chat_model, with_client_retries
 from threadline.llm.offline import OFFLINE_MODEL_NAME
 from threadline.llm.retry import RetryPolicy
-from threadline.settings import Settings, load_settings
+from threadline.settings import Settings, SettingsError, load_settings
 from threadline.storage.buckets import RateBuckets
 from threadline.storage.checkpoints.saver import PooledPostgresSaver
 from threadline.storage.database import Pool, database_url, open_pool
@@ -67,7 +68,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     presence = Presence()
     tokens = jwt_verifier(settings)  # a bad key stops start-up here, in one line
-    builtin_tools(settings.tools)  # and so does an unknown tool
+    builtin_tools(settings.tools)  # and so does an unknown tool, or a graph that cannot load
+    if settings.graph is not None:
+        load_builder(settings.graph)
     approval_tools(settings.approve_tools, settings.tools)
     _warn_if_open(settings)
 
@@ -82,7 +85,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             store = AsyncPostgresStore(pool)
             await migrate(url, saver, store)
             limits = _limits(settings, pool)
-            chat = build_chat_service(settings, model, saver, store, pool, limits=limits)
+            try:
+                chat = build_chat_service(settings, model, saver, store, pool, limits=limits)
+            except SettingsError as error:  # THREADLINE_GRAPH failed: say so in one line
+                logger.error("startup.failed", extra={"detail": str(error)})
+                raise
             seats = None
             if settings.max_sockets_per_user is not None:
                 seats = SocketSeats(pool, settings.max_sockets_per_user)
@@ -203,21 +210,29 @@ def build_chat_service(  # noqa: PLR0913 - the parts it is wired from, each name
     limits: UserLimits | None = None,
 ) -> ChatService:
     """Wire the chat service: the graph on `saver`, the index in `store`, leases in `pool`."""
-    retry = RetryPolicy(settings.groq_max_retries, settings.groq_retry_backoff)
-    graph = build_graph(
-        model,
-        saver,
-        settings.system_prompt,
-        retry,
-        settings.context_tokens,
-        tools=builtin_tools(settings.tools),
-        tool_timeout=settings.tool_timeout,
-        needs_approval=approval_tools(settings.approve_tools, settings.tools),
-    )
     model_name = OFFLINE_MODEL_NAME if settings.offline else settings.groq_model
+    if settings.graph is not None:
+        custom = compile_custom_graph(
+            settings.graph,
+            model=with_client_retries(model, settings),
+            store=store,
+            settings=settings,
+            checkpointer=saver,
+        )
+        runner = TurnRunner(
+            custom,
+            model_name,
+            settings.turn_timeout,
+            builtin=False,
+            context_tokens=settings.context_tokens,
+        )
+    else:
+        runner = TurnRunner(
+            _builtin_graph(settings, model, saver), model_name, settings.turn_timeout
+        )
     return ChatService(
         ConversationIndex(store, pool),
-        TurnRunner(graph, model_name, settings.turn_timeout),
+        runner,
         ConversationLocks(pool, ttl=settings.turn_lease),
         title_model=None if settings.offline else model,
         policy=TurnPolicy(
@@ -226,4 +241,20 @@ def build_chat_service(  # noqa: PLR0913 - the parts it is wired from, each name
             per_user=settings.max_turns_per_user,
         ),
         limits=limits,
+    )
+
+
+def _builtin_graph(
+    settings: Settings, model: BaseChatModel, saver: AsyncPostgresSaver
+) -> ChatGraph:
+    retry = RetryPolicy(settings.groq_max_retries, settings.groq_retry_backoff)
+    return build_graph(
+        model,
+        saver,
+        settings.system_prompt,
+        retry,
+        settings.context_tokens,
+        tools=builtin_tools(settings.tools),
+        tool_timeout=settings.tool_timeout,
+        needs_approval=approval_tools(settings.approve_tools, settings.tools),
     )

@@ -14,7 +14,7 @@ __all__ = ("Secret", "Settings", "SettingsError", "env_name", "load_settings", "
 DEFAULT_MODEL = "openai/gpt-oss-20b"
 
 # Fields whose environment variable is not simply the field name in upper case.
-_ENV_NAMES: dict[str, str] = {"data_dir": "THREADLINE_DATA_DIR"}
+_ENV_NAMES: dict[str, str] = {"data_dir": "THREADLINE_DATA_DIR", "graph": "THREADLINE_GRAPH"}
 
 
 class SettingsError(ValueError):
@@ -78,6 +78,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     groq_retry_backoff: PositiveFloat = 0.5
     groq_timeout: PositiveFloat = 60.0
     system_prompt: str = "You are a helpful assistant."
+    # A graph of your own, `package.module:function` (env THREADLINE_GRAPH); unset: the
+    # built-in agent, with the tools below.
+    graph: str | None = None
     # Built-in tools the agent may call, comma-separated (empty: none): calculator, clock.
     tools: str = "calculator,clock"
     # Seconds one tool call may take before it is answered with an error.

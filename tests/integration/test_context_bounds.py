@@ -32,7 +32,7 @@ class _Quiet:
     async def accepted(self) -> None:
         return None
 
-    async def delta(self, text: str) -> None:
+    async def delta(self, text: str, message_id: str | None = None) -> None:
         return None
 
     def state(self, messages: list[AnyMessage]) -> None:

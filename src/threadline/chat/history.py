@@ -10,7 +10,8 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMes
 from threadline.chat.errors import InvalidRequest
 from threadline.chat.events import HistoryItem, ToolCallItem
 from threadline.engine.messages import CLIENT_MESSAGE_ID, CREATED_AT
-from threadline.engine.runner import Reply, TurnRunner, reply_of
+from threadline.engine.replies import Reply, reply_of
+from threadline.engine.runner import TurnRunner
 
 __all__ = (
     "HistoryPage",

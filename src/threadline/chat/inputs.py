@@ -16,7 +16,8 @@ from threadline.chat.history import find_client_message, last_user_message
 from threadline.clock import now
 from threadline.engine.approvals import AwaitingApproval
 from threadline.engine.messages import CLIENT_MESSAGE_ID, CREATED_AT
-from threadline.engine.runner import Reply, TurnRunner
+from threadline.engine.replies import Reply
+from threadline.engine.runner import TurnRunner
 
 if TYPE_CHECKING:
     from threadline.chat.turn import Turn

@@ -37,7 +37,8 @@ from threadline.chat.limits import UserLimits
 from threadline.chat.steps import approval_required, step_frames
 from threadline.conversations.index import ConversationIndex
 from threadline.engine.approvals import AwaitingApproval
-from threadline.engine.runner import Reply, TurnRunner, reply_of
+from threadline.engine.replies import Reply, reply_of
+from threadline.engine.runner import TurnRunner
 from threadline.storage.leases import ConversationLocks, LeaseHeld
 
 if TYPE_CHECKING:
@@ -106,6 +107,7 @@ class Turn:
         self._acked = False
         self._stop_requested = False
         self._partial: list[str] = []
+        self._streaming = reply_id  # the message whose tokens stream now
         self._steps: list[AIMessage | ToolMessage] = []  # tool calls and results, in order
         self._engine: asyncio.Task[Reply] | None = None
 
@@ -225,7 +227,7 @@ class Turn:
                 raise
             partial = "".join(self._partial)
             stopped = await runner.save_stopped(
-                self.conversation_id, self.reply_id, partial, self._steps
+                self.conversation_id, self._streaming, partial, self._steps
             )
             self.messages = [*self.messages, stopped]
             reply = reply_of(stopped, runner.model_name)
@@ -283,10 +285,13 @@ class Turn:
         if self._stop_requested:
             raise asyncio.CancelledError
 
-    async def delta(self, text: str) -> None:
-        """A streamed piece of the reply."""
+    async def delta(self, text: str, message_id: str | None = None) -> None:
+        """A streamed piece of the reply (of another message, in a graph of the user's)."""
+        streaming = message_id or self.reply_id
+        if streaming != self._streaming:
+            self._streaming, self._partial = streaming, []  # a new message: what stops now
         self._partial.append(text)
-        await self._emit(Token(self.conversation_id, self.reply_id, text))
+        await self._emit(Token(self.conversation_id, streaming, text))
 
     def state(self, messages: list[AnyMessage]) -> None:
         """The thread's messages after a step."""

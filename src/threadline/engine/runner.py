@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
-from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, ToolMessage
+import msgspec
+from langchain_core.messages import AIMessage, AIMessageChunk, AnyMessage, BaseMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph._internal._constants import INTERRUPT
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.graph import START
-from langgraph.types import Command, Interrupt
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command, Interrupt, StreamMode
 
 from threadline.clock import now
 from threadline.engine.approvals import (
@@ -20,27 +22,18 @@ from threadline.engine.approvals import (
     AwaitingApproval,
     request_of,
 )
-from threadline.engine.context import estimate_tokens
-from threadline.engine.graph import RESPOND_NODE, ChatGraph
-from threadline.engine.messages import CONTEXT, CREATED_AT, STOPPED, TOKENS
+from threadline.engine.context import ContextReport, estimate_tokens, visible
+from threadline.engine.graph import RESPOND_NODE
+from threadline.engine.messages import CREATED_AT, STOPPED
+from threadline.engine.replies import Reply, reply_of, steps_in, written_ids
 from threadline.engine.tools.node import unanswered_calls
 from threadline.storage.checkpoints.ledger import Ledger
 from threadline.storage.checkpoints.pending import Outcome, PendingInputs
 
-__all__ = ("Reply", "TurnListener", "TurnRunner", "reply_of")
+__all__ = ("AnyGraph", "TurnListener", "TurnRunner")
 
-
-class Reply(NamedTuple):
-    """The assistant's persisted reply."""
-
-    message_id: str
-    content: str
-    model: str
-    stopped: bool = False
-    # The ContextReport fields of the turn that wrote it (absent for stopped replies).
-    context: dict[str, Any] | None = None
-    # Model tokens the turn used (estimated for a stopped reply: its text only).
-    tokens: int = 0
+# Threadline's own graph (`graph.ChatGraph`) or one brought along (`custom`).
+AnyGraph = CompiledStateGraph[Any, Any, Any, Any]
 
 
 class TurnListener(Protocol):
@@ -49,40 +42,14 @@ class TurnListener(Protocol):
     async def accepted(self) -> None:
         """The turn's inputs are durably stored; no token has been sent yet."""
 
-    async def delta(self, text: str) -> None:
-        """A streamed piece of the reply."""
+    async def delta(self, text: str, message_id: str | None = None) -> None:
+        """A streamed piece of the reply (of message `message_id`, if not the reply's id)."""
 
     def state(self, messages: list[AnyMessage]) -> None:
         """The thread's messages after a step (the inputs applied, then the reply)."""
 
     async def step(self, message: AIMessage | ToolMessage) -> None:
         """A message on the way to the reply: one asking for tools, or a tool's result."""
-
-
-def reply_of(message: AIMessage, default_model: str) -> Reply:
-    """Describe a stored assistant message as a `Reply`."""
-    metadata = message.response_metadata
-    return Reply(
-        message_id=message.id or "",
-        content=str(message.text),
-        model=metadata.get("model_name") or default_model,
-        stopped=bool(metadata.get(STOPPED)),
-        context=metadata.get(CONTEXT),
-        tokens=int(metadata.get(TOKENS) or estimate_tokens([message])),
-    )
-
-
-def _steps(updates: dict[str, Any], reply_id: str) -> list[AIMessage | ToolMessage]:
-    """The tool calls and tool results among what the nodes of a step wrote."""
-    found: list[AIMessage | ToolMessage] = []
-    for output in updates.values():
-        written = output.get("messages", []) if isinstance(output, dict) else []
-        for message in written if isinstance(written, list) else [written]:
-            if isinstance(message, ToolMessage) or (
-                isinstance(message, AIMessage) and message.tool_calls and message.id != reply_id
-            ):
-                found.append(message)
-    return found
 
 
 def _config(conversation_id: str, reply_id: str | None = None) -> RunnableConfig:
@@ -92,13 +59,28 @@ def _config(conversation_id: str, reply_id: str | None = None) -> RunnableConfig
 class TurnRunner:
     """Graph operations on conversations; the thread id is the conversation id."""
 
-    def __init__(self, graph: ChatGraph, model_name: str, timeout: float) -> None:
+    def __init__(
+        self,
+        graph: AnyGraph,
+        model_name: str,
+        timeout: float,
+        *,
+        builtin: bool = True,
+        context_tokens: int = 32_000,
+    ) -> None:
         self._graph = graph
         saver = _saver(graph)
         self._ledger = Ledger(saver)
         self._pending = PendingInputs(saver)
         self.model_name = model_name
         self._timeout = timeout
+        # Threadline's own graph streams tokens through LangGraph's custom stream, answers
+        # in its `respond` node and names its reply; a graph brought along (THREADLINE_GRAPH)
+        # streams through the messages stream, and its reply is its last new answer.
+        self._builtin = builtin
+        self._context_tokens = context_tokens
+        tokens: StreamMode = "custom" if builtin else "messages"
+        self._modes: list[StreamMode] = ["values", "updates", tokens]
 
     async def run(
         self,
@@ -163,36 +145,64 @@ class TurnRunner:
     ) -> Reply:
         messages: list[AnyMessage] = []
         paused: list[Interrupt] = []
+        written: set[str] = set()
         async for part in self._graph.astream(
-            command,
-            config,
-            stream_mode=["values", "updates", "custom"],
-            durability="exit",
-            version="v2",
+            command, config, stream_mode=self._modes, durability="exit", version="v2"
         ):
             if part["type"] == "values":
                 messages = part["data"].get("messages", [])
                 listener.state(messages)
             elif part["type"] == "custom":
                 await listener.delta(part["data"])  # a token (see `retry.stream_reply`)
+            elif part["type"] == "messages":
+                chunk = part["data"][0]
+                if isinstance(chunk, AIMessageChunk) and (text := str(chunk.text)):
+                    await listener.delta(text, chunk.id)
             elif part["type"] == "updates":
                 paused += part["data"].get(INTERRUPT, ())
-                for message in _steps(part["data"], reply_id):
+                written |= written_ids(part["data"])
+                for message in steps_in(part["data"], reply_id):
                     await listener.step(message)
         if paused:
             raise AwaitingApproval(request_of(paused[0]))
-        # The last state holds the reply as its newest message.
+        reply = reply_of(self._final(messages, reply_id, written), self.model_name)
+        if reply.context is None:  # a graph of the user's: what its model was shown
+            reply = reply._replace(context=self._report(messages))
+        return reply
+
+    def _report(self, messages: list[AnyMessage]) -> dict[str, Any]:
+        """The context report of a graph that keeps its whole history in its state."""
+        shown = len(visible(messages))
+        report = ContextReport(
+            tokens_used=estimate_tokens(messages),
+            token_budget=self._context_tokens,
+            messages_total=shown,
+            messages_in_context=shown,
+            summarized=False,
+        )
+        return msgspec.structs.asdict(report)
+
+    def _final(self, messages: list[AnyMessage], reply_id: str, written: set[str]) -> AIMessage:
+        """The run's reply: its newest message, an answer this very run wrote."""
         final = messages[-1] if messages else None
-        if not isinstance(final, AIMessage) or final.id != reply_id:
+        wanted = {reply_id} if self._builtin else written
+        if not isinstance(final, AIMessage) or final.tool_calls or final.id not in wanted:
             msg = "the graph finished without a reply"
             raise RuntimeError(msg)
-        return reply_of(final, self.model_name)
+        return final
 
     async def _store_inputs(
         self, config: RunnableConfig, inputs: Sequence[BaseMessage]
     ) -> Command[str] | None:
         """Store the turn's inputs durably; returns what the run must be started with."""
         thread_id = config["configurable"]["thread_id"]
+        if not self._builtin:
+            # A graph of the user's: its entry is not known, so the inputs become a
+            # checkpoint of their own (as LangGraph itself stores a run's input).
+            if await self.pending_approval(thread_id) is not None:
+                raise ApprovalPending
+            await self._checkpoint(config, inputs, START)
+            return None
         outcome = await self._pending.store(thread_id, inputs)
         if outcome is Outcome.INTERRUPTED:
             raise ApprovalPending
@@ -250,7 +260,10 @@ class TurnRunner:
         metadata = {"model_name": self.model_name, STOPPED: True, CREATED_AT: now()}
         message = AIMessage(content=content, id=reply_id, response_metadata=metadata)
         written = [*steps, *unanswered_calls(steps), message]
-        await self._checkpoint(_config(conversation_id), written, RESPOND_NODE)
+        # Written as Threadline's answering node; in a graph of the user's, as input, so
+        # that nothing runs until the next message.
+        as_node = RESPOND_NODE if self._builtin else START
+        await self._checkpoint(_config(conversation_id), written, as_node)
         return message
 
     async def delete(self, conversation_id: str) -> None:
@@ -258,7 +271,7 @@ class TurnRunner:
         await _saver(self._graph).adelete_thread(conversation_id)
 
 
-def _saver(graph: ChatGraph) -> AsyncPostgresSaver:
+def _saver(graph: AnyGraph) -> AsyncPostgresSaver:
     checkpointer = graph.checkpointer
     if not isinstance(checkpointer, AsyncPostgresSaver):
         msg = "the graph must be compiled with a PostgreSQL checkpointer"

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from threadline.llm.offline import OfflineChatModel
 from threadline.settings import Settings
 
-__all__ = ("chat_model",)
+__all__ = ("chat_model", "with_client_retries")
 
 logger = logging.getLogger(__name__)
 
@@ -55,3 +55,14 @@ def _groq(settings: Settings, api_key: str, http: groq.DefaultAsyncHttpxClient) 
         timeout=settings.groq_timeout,
         http_async_client=http,
     )
+
+
+def with_client_retries(model: BaseChatModel, settings: Settings) -> BaseChatModel:
+    """The model for a graph of the user's: Groq's client retries GROQ_MAX_RETRIES times.
+
+    Threadline's own graph retries in one layer, its own (`retry.stream_reply`), which
+    knows whether tokens already went out; a graph of the user's calls the model itself.
+    """
+    if isinstance(model, ChatGroq):
+        return model.model_copy(update={"max_retries": settings.groq_max_retries})
+    return model

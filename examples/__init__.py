@@ -1,0 +1,1 @@
+"""Example graphs to run Threadline with (`THREADLINE_GRAPH=examples.<module>:build`)."""
