@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.tools import BaseTool
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.store.postgres.aio import AsyncPostgresStore
 from litestar import Litestar
@@ -23,7 +24,8 @@ from threadline.conversations.index import ConversationIndex
 from threadline.engine.custom import compile_custom_graph, load_builder
 from threadline.engine.graph import ChatGraph, build_graph
 from threadline.engine.runner import TurnRunner
-from threadline.engine.tools.builtin import approval_tools, builtin_tools
+from threadline.engine.tools.builtin import approval_tools, builtin_tools, names_in
+from threadline.engine.tools.mcp import McpTools, load_mcp_tools, read_servers
 from threadline.identity.authenticator import build_authenticator, jwt_verifier
 from threadline.llm.models import chat_model, with_client_retries
 from threadline.llm.offline import OFFLINE_MODEL_NAME
@@ -71,7 +73,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
     builtin_tools(settings.tools)  # and so does an unknown tool, or a graph that cannot load
     if settings.graph is not None:
         load_builder(settings.graph)
-    approval_tools(settings.approve_tools, settings.tools)
+    if settings.mcp_servers is not None:
+        read_servers(settings.mcp_servers)
+    else:  # with MCP servers, their tools are known once they are loaded
+        approval_tools(settings.approve_tools, names_in(settings.tools))
     _warn_if_open(settings)
 
     @asynccontextmanager
@@ -85,8 +90,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             store = AsyncPostgresStore(pool)
             await migrate(url, saver, store)
             limits = _limits(settings, pool)
+            mcp = await load_mcp_tools(settings.mcp_servers)
             try:
-                chat = build_chat_service(settings, model, saver, store, pool, limits=limits)
+                chat = build_chat_service(
+                    settings, model, saver, store, pool, limits=limits, mcp=mcp
+                )
             except SettingsError as error:  # THREADLINE_GRAPH failed: say so in one line
                 logger.error("startup.failed", extra={"detail": str(error)})
                 raise
@@ -208,6 +216,7 @@ def build_chat_service(  # noqa: PLR0913 - the parts it is wired from, each name
     pool: Pool,
     *,
     limits: UserLimits | None = None,
+    mcp: McpTools | None = None,
 ) -> ChatService:
     """Wire the chat service: the graph on `saver`, the index in `store`, leases in `pool`."""
     model_name = OFFLINE_MODEL_NAME if settings.offline else settings.groq_model
@@ -227,9 +236,8 @@ def build_chat_service(  # noqa: PLR0913 - the parts it is wired from, each name
             context_tokens=settings.context_tokens,
         )
     else:
-        runner = TurnRunner(
-            _builtin_graph(settings, model, saver), model_name, settings.turn_timeout
-        )
+        graph = _builtin_graph(settings, model, saver, mcp or McpTools((), frozenset()))
+        runner = TurnRunner(graph, model_name, settings.turn_timeout)
     return ChatService(
         ConversationIndex(store, pool),
         runner,
@@ -245,16 +253,29 @@ def build_chat_service(  # noqa: PLR0913 - the parts it is wired from, each name
 
 
 def _builtin_graph(
-    settings: Settings, model: BaseChatModel, saver: AsyncPostgresSaver
+    settings: Settings, model: BaseChatModel, saver: AsyncPostgresSaver, mcp: McpTools
 ) -> ChatGraph:
     retry = RetryPolicy(settings.groq_max_retries, settings.groq_retry_backoff)
+    tools = _all_tools(builtin_tools(settings.tools), mcp.tools)
+    approve = approval_tools(settings.approve_tools, [tool.name for tool in tools])
     return build_graph(
         model,
         saver,
         settings.system_prompt,
         retry,
         settings.context_tokens,
-        tools=builtin_tools(settings.tools),
+        tools=tools,
         tool_timeout=settings.tool_timeout,
-        needs_approval=approval_tools(settings.approve_tools, settings.tools),
+        needs_approval=approve | mcp.needs_approval,
     )
+
+
+def _all_tools(builtin: Sequence[BaseTool], served: Sequence[BaseTool]) -> list[BaseTool]:
+    """The built-in tools, then the MCP servers' (one whose name is taken is left out)."""
+    tools = list(builtin)
+    for tool in served:
+        if any(tool.name == known.name for known in tools):
+            logger.error("mcp.duplicate_tool", extra={"tool": tool.name})
+            continue
+        tools.append(tool)
+    return tools

@@ -87,6 +87,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     tool_timeout: PositiveFloat = 30.0
     # Tools that run only once the user approves each call, comma-separated.
     approve_tools: str = ""
+    # A JSON file listing Model Context Protocol servers whose tools the agent may call.
+    mcp_servers: str | None = None
 
     max_message_bytes: PositiveInt = 16 * 1024
     # The most conversation history the model is sent, in estimated tokens; older turns are

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from langchain_core.tools import BaseTool
 
 from threadline.engine.tools.calculator import calculator
@@ -33,15 +35,15 @@ def builtin_tools(names: str) -> tuple[BaseTool, ...]:
     return tuple(BUILTIN_TOOLS[name] for name in chosen)
 
 
-def approval_tools(approve: str, tools: str) -> frozenset[str]:
-    """The tools in `approve` (APPROVE_TOOLS), each of which must be offered (TOOLS).
+def approval_tools(approve: str, offered: Iterable[str]) -> frozenset[str]:
+    """The tools in `approve` (APPROVE_TOOLS), each of which must be offered.
 
     Raises:
-        SettingsError: A name is not among the tools offered.
+        SettingsError: A name is not among the tools offered (TOOLS, or an MCP server's).
     """
-    offered = set(names_in(tools))
+    names = set(offered)
     chosen = names_in(approve)
-    if stray := [name for name in chosen if name not in offered]:
-        msg = f"invalid setting APPROVE_TOOLS: {stray[0]!r} is not in TOOLS"
+    if stray := [name for name in chosen if name not in names]:
+        msg = f"invalid setting APPROVE_TOOLS: {stray[0]!r} is not a tool offered (TOOLS, MCP)"
         raise SettingsError(msg)
     return frozenset(chosen)

@@ -81,13 +81,23 @@ async def _run(by_name: dict[str, BaseTool], call: ToolCall, seconds: float) -> 
             raise LookupError(msg)
         async with asyncio.timeout(seconds):
             output = await tool.ainvoke(call["args"])
-        return _result(call, str(output), error=False)
+        return _result(call, _text_of(output), error=False)
     except TimeoutError:
         return _result(call, f"the tool did not answer within {seconds:g} s", error=True)
     except Exception as error:  # noqa: BLE001 - a failing tool is an answer, not a crash
         # Arguments and output stay out of the log: they may quote the user.
         logger.warning("tool.failed", extra={"tool": name, "error": type(error).__name__})
         return _result(call, str(error)[:_MAX_ERROR_CHARS] or type(error).__name__, error=True)
+
+
+def _text_of(output: object) -> str:
+    """A tool's output as text: MCP tools answer with a list of content blocks."""
+    if isinstance(output, list):
+        return "\n".join(
+            str(block.get("text", "")) if isinstance(block, dict) else str(block)
+            for block in output
+        )
+    return str(output)
 
 
 def _result(call: ToolCall, content: str, *, error: bool) -> ToolMessage:
