@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from langchain_core.language_models import BaseChatModel
@@ -21,17 +21,20 @@ from threadline.chat.limits import UserLimits
 from threadline.chat.retention import RetentionSweeper
 from threadline.chat.service import ChatService, TurnPolicy
 from threadline.conversations.index import ConversationIndex
+from threadline.conversations.search import ConversationSearch, describe_hits
 from threadline.engine.custom import compile_custom_graph, load_builder
 from threadline.engine.graph import ChatGraph, build_graph
 from threadline.engine.runner import TurnRunner
 from threadline.engine.tools.builtin import approval_tools, builtin_tools, names_in
 from threadline.engine.tools.mcp import McpTools, load_mcp_tools, read_servers
+from threadline.engine.tools.search import Searcher
 from threadline.identity.authenticator import build_authenticator, jwt_verifier
 from threadline.llm.models import chat_model, with_client_retries
 from threadline.llm.offline import OFFLINE_MODEL_NAME
 from threadline.llm.retry import RetryPolicy
 from threadline.settings import Settings, SettingsError, load_settings
 from threadline.storage.buckets import RateBuckets
+from threadline.storage.checkpoints.ledger import Ledger
 from threadline.storage.checkpoints.saver import PooledPostgresSaver
 from threadline.storage.database import Pool, database_url, open_pool
 from threadline.storage.leases import ConversationLocks
@@ -220,6 +223,7 @@ def build_chat_service(  # noqa: PLR0913 - the parts it is wired from, each name
 ) -> ChatService:
     """Wire the chat service: the graph on `saver`, the index in `store`, leases in `pool`."""
     model_name = OFFLINE_MODEL_NAME if settings.offline else settings.groq_model
+    index = ConversationIndex(store, pool)
     if settings.graph is not None:
         custom = compile_custom_graph(
             settings.graph,
@@ -236,10 +240,14 @@ def build_chat_service(  # noqa: PLR0913 - the parts it is wired from, each name
             context_tokens=settings.context_tokens,
         )
     else:
-        graph = _builtin_graph(settings, model, saver, mcp or McpTools((), frozenset()))
+        searcher = _searcher(ConversationSearch(index, Ledger(saver)))
+        served = mcp or McpTools((), frozenset())
+        graph = _builtin_graph(
+            settings, model, saver, _all_tools(settings, searcher, served), served
+        )
         runner = TurnRunner(graph, model_name, settings.turn_timeout)
     return ChatService(
-        ConversationIndex(store, pool),
+        index,
         runner,
         ConversationLocks(pool, ttl=settings.turn_lease),
         title_model=None if settings.offline else model,
@@ -252,11 +260,21 @@ def build_chat_service(  # noqa: PLR0913 - the parts it is wired from, each name
     )
 
 
+def _searcher(search: ConversationSearch) -> Searcher:
+    async def searcher(user_id: str, query: str, exclude: str | None) -> str:
+        return describe_hits(query, await search.search(user_id, query, exclude=exclude))
+
+    return searcher
+
+
 def _builtin_graph(
-    settings: Settings, model: BaseChatModel, saver: AsyncPostgresSaver, mcp: McpTools
+    settings: Settings,
+    model: BaseChatModel,
+    saver: AsyncPostgresSaver,
+    tools: list[BaseTool],
+    mcp: McpTools,
 ) -> ChatGraph:
     retry = RetryPolicy(settings.groq_max_retries, settings.groq_retry_backoff)
-    tools = _all_tools(builtin_tools(settings.tools), mcp.tools)
     approve = approval_tools(settings.approve_tools, [tool.name for tool in tools])
     return build_graph(
         model,
@@ -270,10 +288,10 @@ def _builtin_graph(
     )
 
 
-def _all_tools(builtin: Sequence[BaseTool], served: Sequence[BaseTool]) -> list[BaseTool]:
+def _all_tools(settings: Settings, searcher: Searcher, mcp: McpTools) -> list[BaseTool]:
     """The built-in tools, then the MCP servers' (one whose name is taken is left out)."""
-    tools = list(builtin)
-    for tool in served:
+    tools = list(builtin_tools(settings.tools, searcher))
+    for tool in mcp.tools:
         if any(tool.name == known.name for known in tools):
             logger.error("mcp.duplicate_tool", extra={"tool": tool.name})
             continue

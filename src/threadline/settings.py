@@ -81,8 +81,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # A graph of your own, `package.module:function` (env THREADLINE_GRAPH); unset: the
     # built-in agent, with the tools below.
     graph: str | None = None
-    # Built-in tools the agent may call, comma-separated (empty: none): calculator, clock.
-    tools: str = "calculator,clock"
+    # Built-in tools the agent may call, comma-separated (empty: none): calculator, clock,
+    # search_conversations.
+    tools: str = "calculator,clock,search_conversations"
     # Seconds one tool call may take before it is answered with an error.
     tool_timeout: PositiveFloat = 30.0
     # Tools that run only once the user approves each call, comma-separated.

@@ -211,3 +211,31 @@ async def test_without_tools_the_model_is_offered_none(
         frames = await _ask(chat, "1+1")
     assert _kinds(frames) == ["ack", "message"]
     assert "tools" not in fake_groq.requests[-1]
+
+
+async def test_search_finds_only_the_users_own_conversations(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    async with serve_threadline(settings) as address:
+        async with connect(address, "alice") as alice:
+            kumquat = (await alice.turn("I planted a kumquat tree")).ack["conversation_id"]
+        async with connect(address, "bob") as bob:
+            await bob.turn("My secret fruit is durian")
+        fake_groq.tool_calls.append(
+            [
+                ("search_conversations", {"query": "KUMQUAT"}),
+                ("search_conversations", {"query": "durian"}),
+            ]
+        )
+        async with connect(address, "alice") as alice:
+            frames = await _ask(alice, "what did I plant, and what is bob's fruit?")
+    schema = next(
+        t
+        for t in fake_groq.requests[-1]["tools"]
+        if t["function"]["name"] == "search_conversations"
+    )
+    assert set(schema["function"]["parameters"]["properties"]) == {"query"}  # no user to pick
+    found, other = [f["content"] for f in frames if f["type"] == "tool_result"]
+    assert f"(conversation {kumquat})" in found
+    assert "I planted a kumquat tree" in found
+    assert other == "No earlier conversation of this user mentions 'durian'."

@@ -240,13 +240,17 @@ class Turn:
             inputs = await turn_inputs(self, runner)
             if isinstance(inputs, Reply):
                 return inputs
-            return runner.run(self.conversation_id, inputs, self.reply_id, self)
+            return runner.run(
+                self.conversation_id, inputs, self.reply_id, self, user_id=self.user_id
+            )
         pending = await runner.pending_approval(self.conversation_id)
         if pending is None or pending.tool_call_id != self.decision.tool_call_id:
             raise NothingToApprove  # decided meanwhile, from another socket
         self._acked = True  # nothing to store first: a stop may cut in at once
         approved = self.decision.approved
-        return runner.resume(self.conversation_id, pending, approved, self.reply_id, self)
+        return runner.resume(
+            self.conversation_id, pending, approved, self.reply_id, self, user_id=self.user_id
+        )
 
     def _count_usage(self, reply: Reply | None) -> None:
         """Add the model tokens of this turn's calls (its tool steps, then its reply)."""

@@ -52,8 +52,13 @@ class TurnListener(Protocol):
         """A message on the way to the reply: one asking for tools, or a tool's result."""
 
 
-def _config(conversation_id: str, reply_id: str | None = None) -> RunnableConfig:
-    return {"configurable": {"thread_id": conversation_id, "reply_id": reply_id}}
+def _config(
+    conversation_id: str, reply_id: str | None = None, user_id: str | None = None
+) -> RunnableConfig:
+    # `user_id` is whom tools act for (a search reads only that user's conversations).
+    return {
+        "configurable": {"thread_id": conversation_id, "reply_id": reply_id, "user_id": user_id}
+    }
 
 
 class TurnRunner:
@@ -88,6 +93,8 @@ class TurnRunner:
         inputs: Sequence[BaseMessage],
         reply_id: str,
         listener: TurnListener,
+        *,
+        user_id: str | None = None,
     ) -> Reply:
         """Apply `inputs` to the thread and produce the assistant's reply.
 
@@ -96,6 +103,7 @@ class TurnRunner:
             inputs: Messages to add (or `RemoveMessage`s) before the model answers.
             reply_id: The id the reply is stored under, known before the first token.
             listener: Told of acceptance, each token and each new state, in order.
+            user_id: Whom the turn is for: the tools act for this user only.
 
         Returns:
             The reply, after its checkpoint is written.
@@ -103,7 +111,7 @@ class TurnRunner:
         Raises:
             TimeoutError: The turn took longer than the configured bound.
         """
-        config = _config(conversation_id, reply_id)
+        config = _config(conversation_id, reply_id, user_id)
         async with asyncio.timeout(self._timeout):
             # The inputs are stored before the ack, which promises exactly that. The run
             # that answers them saves once, at its end (durability="exit").
@@ -111,20 +119,22 @@ class TurnRunner:
             await listener.accepted()
             return await self._stream(command, config, reply_id, listener)
 
-    async def resume(
+    async def resume(  # noqa: PLR0913 - the paused run and the decision, each named
         self,
         conversation_id: str,
         request: ApprovalRequest,
         approved: bool,
         reply_id: str,
         listener: TurnListener,
+        *,
+        user_id: str | None = None,
     ) -> Reply:
         """Continue a run paused for an approval, with the user's decision.
 
         Raises:
             AwaitingApproval: The run paused again, at the next call needing approval.
         """
-        config = _config(conversation_id, reply_id)
+        config = _config(conversation_id, reply_id, user_id)
         command: Command[Any] = Command(resume={request.interrupt_id: {"approved": approved}})
         async with asyncio.timeout(self._timeout):
             return await self._stream(command, config, reply_id, listener)
