@@ -21,6 +21,7 @@ from litestar.response import Stream
 
 from threadline.chat.titles import TITLE_INSTRUCTION
 from threadline.engine.context import SUMMARY_INSTRUCTION
+from threadline.llm.prompts import ROUTER_INSTRUCTION
 
 MODEL = "openai/gpt-oss-20b"
 
@@ -69,6 +70,10 @@ class FakeGroq:
     # user message: `[("calculator", {"expression": "2+3"}), ...]`. A request ending with
     # tool results is answered `Tools said: <results>`.
     tool_calls: deque[list[tuple[str, dict[str, Any]]]] = field(default_factory=deque)
+    # Router requests (several agents) are kept apart too, answered with the queued name,
+    # else the first specialist listed.
+    route_requests: list[dict[str, Any]] = field(default_factory=list)
+    routes: deque[str] = field(default_factory=deque)
 
     def reply_for(self, body: dict[str, Any]) -> str:
         """The reply text the fake gives to `body`."""
@@ -85,10 +90,8 @@ class FakeGroq:
         @post("/openai/v1/chat/completions", status_code=200)
         async def completions(request: Request[Any, Any, Any]) -> Response[Any] | Stream:
             body = msgspec.json.decode(await request.body())
-            if _instruction(body) == TITLE_INSTRUCTION:
-                return self._title(body)
-            if _instruction(body) == SUMMARY_INSTRUCTION:
-                return self._summary(body)
+            if (special := self._threadlines_own(body)) is not None:
+                return special
             self.requests.append(body)
             fault = self._take_fault(body)
             if fault.delay:
@@ -126,6 +129,25 @@ class FakeGroq:
         if body.get("stream"):
             return Stream(_sse(text, body["model"], Fault()), media_type="text/event-stream")
         return Response(_completion(text, body["model"]))
+
+    def _threadlines_own(self, body: dict[str, Any]) -> Response[Any] | Stream | None:
+        """Title, summary and router requests, answered apart from the chat's."""
+        instruction = _instruction(body)
+        if instruction == TITLE_INSTRUCTION:
+            return self._title(body)
+        if instruction == SUMMARY_INSTRUCTION:
+            return self._summary(body)
+        if instruction.startswith(ROUTER_INSTRUCTION):
+            return self._route(body)
+        return None
+
+    def _route(self, body: dict[str, Any]) -> Response[Any] | Stream:
+        self.route_requests.append(body)
+        listed = re.findall(r"^- ([^:]+):", _instruction(body), re.M)
+        name = self.routes.popleft() if self.routes else listed[0]
+        if body.get("stream"):
+            return Stream(_sse(name, body["model"], Fault()), media_type="text/event-stream")
+        return Response(_completion(name, body["model"]))
 
     def _title(self, body: dict[str, Any]) -> Response[Any]:
         self.title_requests.append(body)

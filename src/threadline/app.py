@@ -22,6 +22,7 @@ from threadline.chat.retention import RetentionSweeper
 from threadline.chat.service import ChatService, TurnPolicy
 from threadline.conversations.index import ConversationIndex
 from threadline.conversations.search import ConversationSearch, describe_hits
+from threadline.engine.agents import read_agents
 from threadline.engine.custom import compile_custom_graph, load_builder
 from threadline.engine.graph import ChatGraph, build_graph
 from threadline.engine.runner import TurnRunner
@@ -29,7 +30,7 @@ from threadline.engine.tools.builtin import approval_tools, builtin_tools, names
 from threadline.engine.tools.mcp import McpTools, load_mcp_tools, read_servers
 from threadline.engine.tools.search import Searcher
 from threadline.identity.authenticator import build_authenticator, jwt_verifier
-from threadline.llm.models import chat_model, with_client_retries
+from threadline.llm.models import chat_model, with_client_retries, with_model_name
 from threadline.llm.offline import OFFLINE_MODEL_NAME
 from threadline.llm.retry import RetryPolicy
 from threadline.settings import Settings, SettingsError, load_settings
@@ -76,6 +77,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     builtin_tools(settings.tools)  # and so does an unknown tool, or a graph that cannot load
     if settings.graph is not None:
         load_builder(settings.graph)
+    if settings.agents is not None:
+        read_agents(settings.agents)
     if settings.mcp_servers is not None:
         read_servers(settings.mcp_servers)
     else:  # with MCP servers, their tools are known once they are loaded
@@ -276,6 +279,7 @@ def _builtin_graph(
 ) -> ChatGraph:
     retry = RetryPolicy(settings.groq_max_retries, settings.groq_retry_backoff)
     approve = approval_tools(settings.approve_tools, [tool.name for tool in tools])
+    agents = read_agents(settings.agents) if settings.agents is not None else []
     return build_graph(
         model,
         saver,
@@ -285,6 +289,7 @@ def _builtin_graph(
         tools=tools,
         tool_timeout=settings.tool_timeout,
         needs_approval=approve | mcp.needs_approval,
+        agents=[(spec, with_model_name(model, spec.model)) for spec in agents],
     )
 
 

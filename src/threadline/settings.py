@@ -90,6 +90,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     approve_tools: str = ""
     # A JSON file listing Model Context Protocol servers whose tools the agent may call.
     mcp_servers: str | None = None
+    # A JSON file declaring specialist agents; several make a router pick one per turn.
+    agents: str | None = None
 
     max_message_bytes: PositiveInt = 16 * 1024
     # The most conversation history the model is sent, in estimated tokens; older turns are

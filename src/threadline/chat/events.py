@@ -78,6 +78,8 @@ class ReplyMessage(_Event, tag="message"):
     model: str
     role: Literal["assistant"] = "assistant"
     stopped: bool = False
+    # The specialist that answered, when several are declared (AGENTS); absent otherwise.
+    agent: str | msgspec.UnsetType = msgspec.UNSET
 
 
 class ToolCallEvent(_Event, tag="tool_call"):

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import msgspec
 from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 
 from threadline.chat.activity import Activity
@@ -269,6 +270,7 @@ class Turn:
                 reply.content,
                 reply.model,
                 stopped=reply.stopped,
+                agent=msgspec.UNSET if reply.agent is None else reply.agent,
             )
         ]
         if reply.context is not None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, NamedTuple, TypedDict
 
 import msgspec
 from langchain_core.language_models import BaseChatModel
@@ -23,6 +23,7 @@ from langchain_core.messages import (
     AIMessage,
     AnyMessage,
     BaseMessage,
+    HumanMessage,
     RemoveMessage,
     SystemMessage,
 )
@@ -35,6 +36,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from threadline.clock import now
+from threadline.engine.agents import AgentSpec, route
 from threadline.engine.context import (
     ContextReport,
     estimate_tokens,
@@ -44,7 +46,7 @@ from threadline.engine.context import (
     tokens_spent,
     visible,
 )
-from threadline.engine.messages import CONTEXT, CREATED_AT, TOKENS
+from threadline.engine.messages import AGENT, CONTEXT, CREATED_AT, TOKENS
 from threadline.engine.tools.node import tools_node
 from threadline.llm.retry import RetryPolicy, stream_reply
 from threadline.storage.checkpoints.channel import FOLDED, merge_messages
@@ -96,6 +98,13 @@ class ChatState(TypedDict, total=False):
 
     messages: Annotated[list[AnyMessage], DeltaChannel(_append, snapshot_frequency=SNAPSHOT_EVERY)]
     digest: Digest
+    agent: str  # the specialist answering this turn, when there are several
+
+
+class _Specialist(NamedTuple):
+    spec: AgentSpec
+    system: list[SystemMessage]
+    answering: Runnable[Any, Any]
 
 
 ChatGraph = CompiledStateGraph[ChatState, Any, ChatState, ChatState]
@@ -111,6 +120,7 @@ def build_graph(  # noqa: PLR0913 - the graph's parts, each named
     tools: Sequence[BaseTool] = (),
     tool_timeout: float = 30.0,
     needs_approval: frozenset[str] = frozenset(),
+    agents: Sequence[tuple[AgentSpec, BaseChatModel]] = (),
 ) -> ChatGraph:
     """Compile the chat graph once; each conversation is a thread of it.
 
@@ -123,34 +133,48 @@ def build_graph(  # noqa: PLR0913 - the graph's parts, each named
         tools: Tools the model may call; none makes a graph of one node.
         tool_timeout: Seconds one tool call may take.
         needs_approval: Tools that run only once the user approves the call.
+        agents: Specialists and their models; several make a router choose one per turn.
+            None: one assistant with `system_prompt` and every tool.
 
     Returns:
         The compiled graph. A run expects `configurable.reply_id`, the id the reply gets.
     """
-    system = [SystemMessage(content=system_prompt)] if system_prompt else []
-    reserved = estimate_tokens(system)
-    answering = _with_tools(model, tools)
+    declared = list(agents) or [(AgentSpec("assistant", "general help"), model)]
+    team = {
+        spec.name: _specialist(spec, chosen_model, tools, system_prompt)
+        for spec, chosen_model in declared
+    }
+    offered = [tool.name for tool in tools]
+    routing = len(team) > 1
 
     async def respond(state: ChatState, config: RunnableConfig) -> dict[str, Any]:
         window = state.get("messages", [])
+        name, spent = state.get("agent") or declared[0][0].name, 0
+        if routing and _starts_turn(window):
+            name, spent = await route(model, [s for s, _ in declared], offered, window)
+        specialist = team.get(name) or team[declared[0][0].name]
+        system, reserved = specialist.system, estimate_tokens(specialist.system)
         digest = state.get("digest") or Digest(summary="", messages=0)
         cut = fold(window, context_tokens, reserved)
         folded, kept = window[:cut], window[cut:]
-        update: dict[str, Any] = {}
-        spent = 0
+        update: dict[str, Any] = {"agent": name} if routing else {}
         if folded:
-            summary, spent = await summarize(model, digest["summary"], folded, context_tokens)
+            summary, summarizing = await summarize(model, digest["summary"], folded, context_tokens)
+            spent += summarizing
             digest = Digest(summary=summary, messages=digest["messages"] + len(visible(folded)))
             update["digest"] = digest
         shown = [m for m in kept if not _empty_reply(m)]
         prompt = [*system, *summary_message(digest["summary"]), *shown]
         # Tokens go out on LangGraph's custom stream: cheaper per token than its message
         # stream, which a callback feeds from every chunk of every model call.
-        reply = await stream_reply(answering, prompt, config, retry, get_stream_writer())
+        writer = get_stream_writer()
+        reply = await stream_reply(specialist.answering, prompt, config, retry, writer)
         # The reply's id is chosen before the turn so streamed tokens can name it; a message
         # that calls tools is a step on the way to it and gets one of its own.
         reply.id = uuid.uuid4().hex if reply.tool_calls else _reply_id(config)
         reply.response_metadata[CREATED_AT] = now()
+        if routing:
+            reply.response_metadata[AGENT] = name
         report = ContextReport(
             tokens_used=estimate_tokens([*prompt, reply]),
             token_budget=context_tokens,
@@ -177,6 +201,20 @@ def build_graph(  # noqa: PLR0913 - the graph's parts, each named
         builder.add_conditional_edges(RESPOND_NODE, _next_step, [TOOLS_NODE, END])
         builder.add_edge(TOOLS_NODE, RESPOND_NODE)
     return builder.compile(checkpointer=checkpointer)
+
+
+def _specialist(
+    spec: AgentSpec, model: BaseChatModel, tools: Sequence[BaseTool], system_prompt: str
+) -> _Specialist:
+    own = spec.system_prompt if spec.system_prompt is not None else system_prompt
+    allowed = [t for t in tools if spec.tools is None or t.name in spec.tools]
+    system = [SystemMessage(content=own)] if own else []
+    return _Specialist(spec, system, _with_tools(model, allowed))
+
+
+def _starts_turn(window: Sequence[AnyMessage]) -> bool:
+    """Whether the newest message is the user's: a turn's first answer, not a tool step's."""
+    return bool(window) and isinstance(window[-1], HumanMessage)
 
 
 def _reply_id(config: RunnableConfig) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ("CLIENT_MESSAGE_ID", "CONTEXT", "CREATED_AT", "STOPPED", "TOKENS")
+__all__ = ("AGENT", "CLIENT_MESSAGE_ID", "CONTEXT", "CREATED_AT", "STOPPED", "TOKENS")
 
 # When a message was written: in `additional_kwargs` of the user's, in `response_metadata`
 # of the assistant's.
@@ -16,3 +16,5 @@ STOPPED = "stopped"
 # Model tokens the turn that wrote a reply used, summary included (`response_metadata`):
 # the provider's count where it reports one, an estimate otherwise.
 TOKENS = "tokens"
+# The specialist that wrote a reply, when the graph has several (`response_metadata`).
+AGENT = "agent"

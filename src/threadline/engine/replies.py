@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 
 from threadline.engine.context import estimate_tokens
-from threadline.engine.messages import CONTEXT, STOPPED, TOKENS
+from threadline.engine.messages import AGENT, CONTEXT, STOPPED, TOKENS
 
 __all__ = ("Reply", "reply_of", "steps_in", "written_ids")
 
@@ -23,6 +23,8 @@ class Reply(NamedTuple):
     context: dict[str, Any] | None = None
     # Model tokens the turn used (estimated for a stopped reply: its text only).
     tokens: int = 0
+    # The specialist that answered, when the graph has several.
+    agent: str | None = None
 
 
 def reply_of(message: AIMessage, default_model: str) -> Reply:
@@ -34,6 +36,7 @@ def reply_of(message: AIMessage, default_model: str) -> Reply:
         model=metadata.get("model_name") or default_model,
         stopped=bool(metadata.get(STOPPED)),
         context=metadata.get(CONTEXT),
+        agent=metadata.get(AGENT),
         tokens=int(metadata.get(TOKENS) or _reported_tokens(message) or estimate_tokens([message])),
     )
 

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from threadline.llm.offline import OfflineChatModel
 from threadline.settings import Settings
 
-__all__ = ("chat_model", "with_client_retries")
+__all__ = ("chat_model", "with_client_retries", "with_model_name")
 
 logger = logging.getLogger(__name__)
 
@@ -65,4 +65,11 @@ def with_client_retries(model: BaseChatModel, settings: Settings) -> BaseChatMod
     """
     if isinstance(model, ChatGroq):
         return model.model_copy(update={"max_retries": settings.groq_max_retries})
+    return model
+
+
+def with_model_name(model: BaseChatModel, name: str | None) -> BaseChatModel:
+    """The same Groq client asking for another model (`name`); the offline model as is."""
+    if name and isinstance(model, ChatGroq):
+        return model.model_copy(update={"model_name": name})
     return model

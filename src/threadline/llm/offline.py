@@ -24,7 +24,7 @@ from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from threadline.llm.prompts import SUMMARY_INSTRUCTION
+from threadline.llm.prompts import ROUTER_INSTRUCTION, SUMMARY_INSTRUCTION
 
 __all__ = ("OFFLINE_MODEL_NAME", "OfflineChatModel")
 
@@ -46,11 +46,29 @@ def _reply(messages: list[BaseMessage]) -> str:
     first = messages[0] if messages else None
     if isinstance(first, SystemMessage) and first.text == SUMMARY_INSTRUCTION:
         return _summary(messages)
+    if isinstance(first, SystemMessage) and str(first.text).startswith(ROUTER_INSTRUCTION):
+        return _route(str(first.text), messages)
     results = _trailing_results(messages)
     if results:
         said = "; ".join(f"{m.name or 'the tool'} said {m.text}" for m in results)
         return f"[offline model, not an AI] I asked my tools: {said}."
     return describe_context(messages)
+
+
+_MENU_LINE = re.compile(r"^- ([^:]+): .*\(tools: (.*)\)$", re.M)
+
+
+def _route(menu: str, messages: list[BaseMessage]) -> str:
+    """Route like a model would: to a specialist with the tool the message needs, if any."""
+    agents = [
+        (name, [t.strip() for t in tools.split(",")]) for name, tools in _MENU_LINE.findall(menu)
+    ]
+    if not agents:
+        return ""
+    every_tool = [tool for _, tools in agents for tool in tools]
+    wanted = {str(call["name"]) for call in _tool_calls(messages, every_tool)}
+    chosen: str = next((name for name, tools in agents if wanted & set(tools)), agents[0][0])
+    return chosen
 
 
 def _trailing_results(messages: list[BaseMessage]) -> list[ToolMessage]:
