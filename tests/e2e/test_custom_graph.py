@@ -129,3 +129,55 @@ def test_the_command_names_the_graph_that_failed(tmp_path: Path) -> None:
         "threadline: invalid setting THREADLINE_GRAPH: cannot import 'examples.nowhere': "
         "ModuleNotFoundError: No module named 'examples.nowhere'"
     )
+
+
+async def test_a_graph_of_ones_own_can_keep_threadlines_bounded_context(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    bounded = msgspec.structs.replace(
+        settings, graph="examples.long_memory_agent:build", context_tokens=300
+    )
+    said = [f"message {n}: " + " ".join(f"word{n}x{i}" for i in range(25)) for n in range(16)]
+    async with serve_threadline(bounded) as address, connect(address, "alice") as chat:
+        conversation_id = (await chat.turn(said[0])).ack["conversation_id"]
+        for text in said[1:]:
+            await chat.turn(text, conversation_id)
+        history = await chat.history(conversation_id)
+    # The model was sent a bounded window and a summary, however long the conversation...
+    assert fake_groq.summary_requests
+    sizes = [sum(len(str(m["content"])) for m in r["messages"]) for r in fake_groq.requests]
+    assert max(sizes[8:]) < 300 * 4
+    assert any("SUMMARY#" in str(m["content"]) for m in fake_groq.requests[-1]["messages"])
+    # ...and history still has every message, in order.
+    assert [m["content"] for m in history if m["role"] == "user"] == said
+
+
+@pytest.mark.parametrize(
+    ("spec", "problem"),
+    [
+        ("tests.graphs:raises", "tests.graphs:raises failed: ValueError: the builder broke"),
+        ("tests.graphs:not_a_graph", "must return an uncompiled StateGraph, not int"),
+        ("tests.graphs:without_messages", "state has no `messages` key"),
+    ],
+)
+def test_a_graph_that_fails_to_build_stops_start_up_saying_why(
+    tmp_path: Path, database_url: str, spec: str, problem: str
+) -> None:
+    env = process_env(tmp_path, free_port(), DATABASE_URL=database_url, THREADLINE_GRAPH=spec)
+    result = subprocess.run(
+        [THREADLINE],
+        env=env,
+        cwd=Path.cwd(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    failed = [
+        msgspec.json.decode(line)
+        for line in result.stderr.splitlines()
+        if '"event":"startup.failed"' in line
+    ]
+    assert len(failed) == 1
+    assert problem in failed[0]["detail"]

@@ -89,3 +89,16 @@ def test_an_unreadable_server_list_stops_start_up(tmp_path: Path) -> None:
         create_app(Settings(mcp_servers=str(tmp_path / "bad.json")))
     with pytest.raises(SettingsError, match="MCP_SERVERS"):
         create_app(Settings(mcp_servers=str(tmp_path / "missing.json")))
+
+
+async def test_a_tool_slower_than_its_timeout_is_an_error_result(
+    settings: Settings, fake_groq: FakeGroq, tmp_path: Path
+) -> None:
+    configured = msgspec.structs.replace(settings, mcp_servers=_servers(tmp_path), tool_timeout=0.5)
+    fake_groq.tool_calls.append([("wait", {"seconds": 30})])
+    async with serve_threadline(configured) as address, connect(address, "alice") as chat:
+        await chat.send(message="wait half a minute")
+        frames = await chat.until("message", within=30)
+    result = next(f for f in frames if f["type"] == "tool_result")
+    assert (result["content"], result["is_error"]) == ("the tool did not answer within 0.5 s", True)
+    assert frames[-1]["content"] == "Tools said: the tool did not answer within 0.5 s"

@@ -15,21 +15,18 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from typing import Annotated, Any, NamedTuple, TypedDict
+from typing import Any, NamedTuple
 
 import msgspec
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
     AIMessage,
     AnyMessage,
-    BaseMessage,
     HumanMessage,
-    RemoveMessage,
     SystemMessage,
 )
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
-from langgraph.channels.delta import DeltaChannel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
@@ -40,16 +37,14 @@ from threadline.engine.agents import AgentSpec, route
 from threadline.engine.context import (
     ContextReport,
     estimate_tokens,
-    fold,
-    summarize,
-    summary_message,
     tokens_spent,
     visible,
 )
 from threadline.engine.messages import AGENT, CONTEXT, CREATED_AT, TOKENS
+from threadline.engine.state import SNAPSHOT_EVERY, ChatState, Digest
 from threadline.engine.tools.node import tools_node
+from threadline.engine.window import bounded_window
 from threadline.llm.retry import RetryPolicy, stream_reply
-from threadline.storage.checkpoints.channel import FOLDED, merge_messages
 
 __all__ = (
     "RESPOND_NODE",
@@ -65,40 +60,6 @@ RESPOND_NODE = "respond"
 TOOLS_NODE = "tools"
 
 logger = logging.getLogger(__name__)
-# Every this many writes to `messages`, a checkpoint stores the whole window once, which
-# bounds how many writes reading a thread replays. The window is bounded by the context
-# budget, so a snapshot costs at most the window's size.
-SNAPSHOT_EVERY = 200
-
-
-def _append(window: list[AnyMessage], writes: Sequence[Any]) -> list[AnyMessage]:
-    # DeltaChannel replays stored writes in batches; applying them one at a time gives
-    # the same window however they are batched.
-    by_id = {message.id or str(uuid.uuid4()): message for message in window}
-    for write in writes:
-        merge_messages(by_id, write)
-    return list(by_id.values())
-
-
-class Digest(TypedDict):
-    """What was folded out of the window: a summary, and how many messages it covers."""
-
-    summary: str
-    messages: int  # user and assistant messages folded (for `messages_total`)
-
-
-class ChatState(TypedDict, total=False):
-    """The thread: the model's window of recent messages, and a digest of older ones.
-
-    `digest` is a dict, not a string, so that the checkpointer stores it once per change
-    rather than inline in every checkpoint. Threads written before the window existed hold
-    their whole transcript in `messages`; their first turn here folds it down (their old
-    `summary` field is no longer read: the fold summarizes from the messages themselves).
-    """
-
-    messages: Annotated[list[AnyMessage], DeltaChannel(_append, snapshot_frequency=SNAPSHOT_EVERY)]
-    digest: Digest
-    agent: str  # the specialist answering this turn, when there are several
 
 
 class _Specialist(NamedTuple):
@@ -154,17 +115,9 @@ def build_graph(  # noqa: PLR0913 - the graph's parts, each named
             name, spent = await route(model, [s for s, _ in declared], offered, window)
         specialist = team.get(name) or team[declared[0][0].name]
         system, reserved = specialist.system, estimate_tokens(specialist.system)
-        digest = state.get("digest") or Digest(summary="", messages=0)
-        cut = fold(window, context_tokens, reserved)
-        folded, kept = window[:cut], window[cut:]
-        update: dict[str, Any] = {"agent": name} if routing else {}
-        if folded:
-            summary, summarizing = await summarize(model, digest["summary"], folded, context_tokens)
-            spent += summarizing
-            digest = Digest(summary=summary, messages=digest["messages"] + len(visible(folded)))
-            update["digest"] = digest
-        shown = [m for m in kept if not _empty_reply(m)]
-        prompt = [*system, *summary_message(digest["summary"]), *shown]
+        bounded = await bounded_window(state, model, context_tokens, reserved)
+        spent += bounded.tokens
+        prompt = [*system, *bounded.messages]
         # Tokens go out on LangGraph's custom stream: cheaper per token than its message
         # stream, which a callback feeds from every chunk of every model call.
         writer = get_stream_writer()
@@ -178,15 +131,14 @@ def build_graph(  # noqa: PLR0913 - the graph's parts, each named
         report = ContextReport(
             tokens_used=estimate_tokens([*prompt, reply]),
             token_budget=context_tokens,
-            messages_total=digest["messages"] + len(visible(kept)) + 1,
-            messages_in_context=len(shown) + 1,
-            summarized=bool(digest["summary"]),
+            messages_total=bounded.digest["messages"] + len(visible(bounded.kept)) + 1,
+            messages_in_context=len(bounded.shown) + 1,
+            summarized=bool(bounded.digest["summary"]),
         )
         reply.response_metadata[CONTEXT] = msgspec.structs.asdict(report)
         reply.response_metadata[TOKENS] = spent + tokens_spent(prompt, reply)
-        # Folded messages leave the window; their writes keep them in the transcript.
-        removed = [RemoveMessage(id=m.id or "", name=FOLDED) for m in folded]
-        return {**update, "messages": [*removed, reply]}
+        update = bounded.with_reply(reply)
+        return {**update, "agent": name} if routing else update
 
     builder = StateGraph(ChatState)
     builder.add_node(RESPOND_NODE, respond)
@@ -237,9 +189,3 @@ def _with_tools(model: BaseChatModel, tools: Sequence[BaseTool]) -> Runnable[Any
     except NotImplementedError:
         logger.warning("tools.unsupported", extra={"model": type(model).__name__})
         return model
-
-
-def _empty_reply(message: BaseMessage) -> bool:
-    # A reply stopped before its first token is kept in the thread (the user saw it stop)
-    # but says nothing; providers reject empty assistant messages, so the model skips it.
-    return isinstance(message, AIMessage) and not message.content and not message.tool_calls

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from langchain_core.messages import AIMessage, ToolCall, ToolMessage
@@ -79,8 +79,7 @@ async def _run(by_name: dict[str, BaseTool], call: ToolCall, seconds: float) -> 
         if tool is None:
             msg = f"there is no tool named {name!r}"
             raise LookupError(msg)
-        async with asyncio.timeout(seconds):
-            output = await tool.ainvoke(call["args"])
+        output = await _within(seconds, tool.ainvoke(call["args"]))
         return _result(call, _text_of(output), error=False)
     except TimeoutError:
         return _result(call, f"the tool did not answer within {seconds:g} s", error=True)
@@ -88,6 +87,24 @@ async def _run(by_name: dict[str, BaseTool], call: ToolCall, seconds: float) -> 
         # Arguments and output stay out of the log: they may quote the user.
         logger.warning("tool.failed", extra={"tool": name, "error": type(error).__name__})
         return _result(call, str(error)[:_MAX_ERROR_CHARS] or type(error).__name__, error=True)
+
+
+async def _within(seconds: float, call: Coroutine[Any, Any, Any]) -> Any:
+    """The call's result, or TimeoutError once `seconds` pass.
+
+    The call runs as a task of its own, so a tool whose own task group turns the
+    cancellation into something else (MCP clients do) still ends as a timeout here.
+    """
+    task = asyncio.ensure_future(call)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+    finally:  # a timeout, or the turn itself stopped: the call goes too
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    if not done:
+        raise TimeoutError
+    return task.result()
 
 
 def _text_of(output: object) -> str:
