@@ -1,12 +1,17 @@
-"""A Model Context Protocol server for the tests, over stdio: `python -m tests.mcp_server`."""
+"""A Model Context Protocol server for the tests.
+
+`python -m tests.mcp_server` speaks over stdio; `python -m tests.mcp_server PORT` serves
+streamable HTTP at `http://127.0.0.1:PORT/mcp`.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import sys
 
 from mcp.server.fastmcp import FastMCP
 
-server = FastMCP("threadline-test-tools")
+server = FastMCP("threadline-test-tools", host="127.0.0.1", log_level="WARNING")
 
 
 @server.tool()
@@ -23,4 +28,8 @@ async def wait(seconds: float) -> str:
 
 
 if __name__ == "__main__":
-    server.run()
+    if len(sys.argv) > 1:
+        server.settings.port = int(sys.argv[1])
+        server.run(transport="streamable-http")
+    else:
+        server.run()

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import subprocess
 import sys
 from pathlib import Path
 
+import anyio
 import msgspec
 import pytest
 
 from tests.fake_groq import FakeGroq
+from tests.polling import eventually
+from tests.processes import free_port
 from tests.serving import serve_threadline
 from tests.wsclient import connect
 from threadline.app import create_app
@@ -102,3 +107,38 @@ async def test_a_tool_slower_than_its_timeout_is_an_error_result(
     result = next(f for f in frames if f["type"] == "tool_result")
     assert (result["content"], result["is_error"]) == ("the tool did not answer within 0.5 s", True)
     assert frames[-1]["content"] == "Tools said: the tool did not answer within 0.5 s"
+
+
+async def test_an_mcp_server_over_streamable_http(
+    settings: Settings, fake_groq: FakeGroq, tmp_path: Path
+) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "tests.mcp_server", str(port)]
+    http = await anyio.open_process(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    async with http:
+        try:
+            await _listening(port)
+            path = tmp_path / "mcp.json"
+            listed = {"web": {"url": f"http://127.0.0.1:{port}/mcp"}}
+            path.write_text(json.dumps({"mcpServers": listed}))
+            configured = msgspec.structs.replace(settings, mcp_servers=str(path))
+            fake_groq.tool_calls.append([("shout", {"text": "over http"})])
+            async with serve_threadline(configured) as address, connect(address, "alice") as chat:
+                await chat.send(message="shout over http")
+                frames = await chat.until("message", within=30)
+        finally:
+            http.terminate()
+    result = next(f for f in frames if f["type"] == "tool_result")
+    assert (result["content"], result["is_error"]) == ("OVER HTTP", False)
+
+
+async def _listening(port: int) -> None:
+    async def accepting() -> bool:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            return False
+        writer.close()
+        return True
+
+    await eventually(accepting, within=20, every=0.1)
