@@ -14,6 +14,7 @@ from typing import NamedTuple
 from langchain_core.language_models import BaseChatModel
 
 from threadline.chat.activity import Activity
+from threadline.chat.deletion import Deletion
 from threadline.chat.errors import (
     ConversationBusy,
     ConversationNotFound,
@@ -70,6 +71,7 @@ class ChatService:
         )
         self._lanes = Lanes()
         self._live = LiveTurns()
+        self._deletion = Deletion(index, runner, leases, self._live, limits)
 
     # Turns ------------------------------------------------------------------------------
 
@@ -282,41 +284,12 @@ class ChatService:
         Raises:
             ConversationNotFound: Not a conversation of this user.
         """
-        await self._own(user_id, conversation_id)
-        # Index entry first: from here on no server accepts a message for it.
-        await self._index.delete(user_id, conversation_id)
-        gone = ErrorFrame(
-            ConversationNotFound.code, ConversationNotFound.default_detail, False, conversation_id
-        )
-        turns = self._live.of_conversation(conversation_id)
-        for turn in turns:
-            await turn.withdraw(gone)
-        await asyncio.gather(*(t.task for t in turns if t.task), return_exceptions=True)
-        # Under the lease, so a turn still running on another server finishes first; turns
-        # waiting there find the conversation gone when they get the lease.
-        async with self._leases.hold(conversation_id):
-            await self._runner.delete(conversation_id)
-        logger.info("conversation.deleted", extra={"conversation_id": conversation_id})
+        await self._deletion.delete(user_id, conversation_id)
 
     async def erase_user(self, user_id: str) -> int:
-        """Delete every conversation of `user_id`; returns how many went."""
-        conversations = [(user_id, c) for c in await self._index.all_of(user_id)]
-        deleted = await self._delete_each(conversations)
-        if self._limits is not None:
-            await self._limits.forget(user_id)
-        logger.info("user.erased", extra={"conversations": deleted})
-        return deleted
+        """Delete every conversation of `user_id`, and their usage; returns how many went."""
+        return await self._deletion.erase_user(user_id)
 
     async def delete_idle(self, seconds: float) -> int:
         """Delete every conversation idle for `seconds` or more; returns how many went."""
-        return await self._delete_each(await self._index.idle_since(seconds))
-
-    async def _delete_each(self, conversations: list[tuple[str, str]]) -> int:
-        deleted = 0
-        for user_id, conversation_id in conversations:
-            try:
-                await self.delete(user_id, conversation_id)
-                deleted += 1
-            except ConversationNotFound:
-                continue  # deleted meanwhile: by the user, a sweeper, another server
-        return deleted
+        return await self._deletion.delete_idle(seconds)

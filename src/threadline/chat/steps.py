@@ -1,19 +1,40 @@
-"""The frames a turn's tool steps become: calls, results, and calls awaiting approval."""
+"""The frames a turn's results become: its reply, its tool steps, a call awaiting approval."""
 
 from __future__ import annotations
 
+import msgspec
 from langchain_core.messages import AIMessage, ToolMessage
 
 from threadline.chat.events import (
     ApprovalRequired,
+    Context,
+    ReplyMessage,
     ServerFrame,
     ToolCallEvent,
     ToolCallItem,
     ToolResultEvent,
 )
 from threadline.engine.approvals import ApprovalRequest
+from threadline.engine.replies import Reply
 
-__all__ = ("approval_item", "approval_required", "step_frames")
+__all__ = ("approval_item", "approval_required", "reply_frames", "step_frames")
+
+
+def reply_frames(conversation_id: str, reply: Reply) -> list[ServerFrame]:
+    """The reply, then (unless it was stopped) how much of the conversation the model saw."""
+    agent = msgspec.UNSET if reply.agent is None else reply.agent
+    message = ReplyMessage(
+        conversation_id,
+        reply.message_id,
+        reply.content,
+        reply.model,
+        stopped=reply.stopped,
+        agent=agent,
+    )
+    frames: list[ServerFrame] = [message]
+    if reply.context is not None:
+        frames.append(Context(conversation_id, **reply.context))
+    return frames
 
 
 def step_frames(conversation_id: str, message: AIMessage | ToolMessage) -> list[ServerFrame]:

@@ -18,14 +18,12 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-import msgspec
 from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 
 from threadline.chat.activity import Activity
 from threadline.chat.errors import ConversationBusy, ConversationNotFound, NothingToApprove
 from threadline.chat.events import (
     Ack,
-    Context,
     ErrorFrame,
     Queued,
     ReplyMessage,
@@ -35,7 +33,7 @@ from threadline.chat.events import (
 from threadline.chat.failures import error_frame
 from threadline.chat.inputs import turn_inputs
 from threadline.chat.limits import UserLimits
-from threadline.chat.steps import approval_required, step_frames
+from threadline.chat.steps import approval_required, reply_frames, step_frames
 from threadline.conversations.index import ConversationIndex
 from threadline.engine.approvals import AwaitingApproval
 from threadline.engine.replies import Reply, reply_of
@@ -217,7 +215,7 @@ class Turn:
         try:
             engine = await self._engine_run(runner)
             if isinstance(engine, Reply):
-                return self._final_frames(engine)
+                return reply_frames(self.conversation_id, engine)
             self._engine = asyncio.create_task(engine)
             reply = await self._engine
         except AwaitingApproval as paused:
@@ -233,7 +231,7 @@ class Turn:
             self.messages = [*self.messages, stopped]
             reply = reply_of(stopped, runner.model_name)
         self._count_usage(reply)
-        return self._final_frames(reply)
+        return reply_frames(self.conversation_id, reply)
 
     async def _engine_run(self, runner: TurnRunner) -> Coroutine[Any, Any, Reply] | Reply:
         """What the engine does for this turn: run new inputs, resume, or replay a reply."""
@@ -260,22 +258,6 @@ class Turn:
         steps = [reply_of(m, "").tokens for m in self._steps if isinstance(m, AIMessage)]
         total = sum(steps) + (reply.tokens if reply is not None else 0)
         self._services.limits.spent(self.user_id, total)
-
-    def _final_frames(self, reply: Reply) -> list[ServerFrame]:
-        """The reply, then (unless it was stopped) how much of the conversation the model saw."""
-        frames: list[ServerFrame] = [
-            ReplyMessage(
-                self.conversation_id,
-                reply.message_id,
-                reply.content,
-                reply.model,
-                stopped=reply.stopped,
-                agent=msgspec.UNSET if reply.agent is None else reply.agent,
-            )
-        ]
-        if reply.context is not None:
-            frames.append(Context(self.conversation_id, **reply.context))
-        return frames
 
     # What the engine reports (`engine.runner.TurnListener`) --------------------------
 
