@@ -113,9 +113,9 @@ def test_a_graph_that_cannot_load_stops_start_up_in_one_line(spec: str, problem:
         create_app(Settings(graph=spec))
 
 
-def test_the_command_names_the_graph_that_failed(tmp_path: Path) -> None:
-    env = process_env(tmp_path, free_port(), THREADLINE_GRAPH="examples.nowhere:build")
-    result = subprocess.run(
+def _threadline(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run `threadline` from the project's root, where `examples` and `tests` import."""
+    return subprocess.run(
         [THREADLINE],
         env=env,
         cwd=Path.cwd(),
@@ -124,6 +124,11 @@ def test_the_command_names_the_graph_that_failed(tmp_path: Path) -> None:
         timeout=60,
         check=False,
     )
+
+
+def test_the_command_names_the_graph_that_failed(tmp_path: Path) -> None:
+    env = process_env(tmp_path, free_port(), THREADLINE_GRAPH="examples.nowhere:build")
+    result = _threadline(env)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (
         "threadline: invalid setting THREADLINE_GRAPH: cannot import 'examples.nowhere': "
@@ -164,15 +169,7 @@ def test_a_graph_that_fails_to_build_stops_start_up_saying_why(
     tmp_path: Path, database_url: str, spec: str, problem: str
 ) -> None:
     env = process_env(tmp_path, free_port(), DATABASE_URL=database_url, THREADLINE_GRAPH=spec)
-    result = subprocess.run(
-        [THREADLINE],
-        env=env,
-        cwd=Path.cwd(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = _threadline(env)
     assert result.returncode != 0
     failed = [
         msgspec.json.decode(line)
