@@ -36,7 +36,7 @@ from threadline.chat.limits import UserLimits
 from threadline.chat.steps import approval_required, reply_frames, step_frames
 from threadline.conversations.index import ConversationIndex
 from threadline.engine.approvals import AwaitingApproval
-from threadline.engine.replies import Reply, reply_of
+from threadline.engine.replies import Reply, reply_of, tokens_of
 from threadline.engine.runner import TurnRunner
 from threadline.storage.leases import ConversationLocks, LeaseHeld
 
@@ -255,7 +255,7 @@ class Turn:
         """Add the model tokens of this turn's calls (its tool steps, then its reply)."""
         if self._services.limits is None:
             return
-        steps = [reply_of(m, "").tokens for m in self._steps if isinstance(m, AIMessage)]
+        steps = [tokens_of(m) for m in self._steps if isinstance(m, AIMessage)]
         total = sum(steps) + (reply.tokens if reply is not None else 0)
         self._services.limits.spent(self.user_id, total)
 

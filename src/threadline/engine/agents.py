@@ -18,15 +18,13 @@ from typing import Any, NamedTuple
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AnyMessage, HumanMessage, SystemMessage
+from langgraph.constants import TAG_NOSTREAM
 
 from threadline.engine.context import tokens_spent
 from threadline.llm.prompts import ROUTER_INSTRUCTION
 from threadline.settings import SettingsError
 
 __all__ = ("AgentSpec", "read_agents", "route")
-
-# Keeps the router's call out of the client's token stream (LangGraph's messages stream).
-_NOSTREAM = "nostream"
 
 
 class AgentSpec(NamedTuple):
@@ -92,7 +90,9 @@ async def route(
         SystemMessage(f"{ROUTER_INSTRUCTION}\n{_menu(agents, offered)}"),
         HumanMessage(str(question.text) if question else ""),
     ]
-    answer = await model.ainvoke(prompt, config={"tags": [_NOSTREAM]}, max_tokens=16)
+    # Never streamed: the built-in graph streams only its answer's tokens, and TAG_NOSTREAM
+    # keeps the call out of LangGraph's messages stream too.
+    answer = await model.ainvoke(prompt, config={"tags": [TAG_NOSTREAM]}, max_tokens=16)
     said = str(answer.text).casefold()
     chosen = next((a.name for a in agents if a.name.casefold() in said), agents[0].name)
     return chosen, tokens_spent(prompt, answer)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 
-from threadline.engine.context import estimate_tokens
+from threadline.engine.context import tokens_spent
 from threadline.engine.messages import AGENT, CONTEXT, STOPPED, TOKENS
 
-__all__ = ("Reply", "reply_of", "steps_in", "written_ids")
+__all__ = ("Reply", "is_step", "reply_of", "tokens_of", "written_messages")
 
 
 class Reply(NamedTuple):
@@ -37,34 +37,34 @@ def reply_of(message: AIMessage, default_model: str) -> Reply:
         stopped=bool(metadata.get(STOPPED)),
         context=metadata.get(CONTEXT),
         agent=metadata.get(AGENT),
-        tokens=int(metadata.get(TOKENS) or _reported_tokens(message) or estimate_tokens([message])),
+        tokens=tokens_of(message),
     )
 
 
-def _reported_tokens(message: AIMessage) -> int:
-    usage = message.usage_metadata
-    return int(usage["total_tokens"]) if usage else 0
+def tokens_of(message: AIMessage) -> int:
+    """The model tokens behind a stored assistant message.
+
+    What the turn recorded (summary and router calls included), else the provider's count
+    for this call, else an estimate from its text (a stopped reply).
+    """
+    return int(message.response_metadata.get(TOKENS) or tokens_spent([], message))
 
 
-def written_ids(updates: dict[str, Any]) -> set[str]:
-    """The ids of the messages the nodes of a step wrote."""
-    ids: set[str] = set()
+def written_messages(updates: dict[str, Any]) -> list[BaseMessage]:
+    """The messages the nodes of a step wrote (LangGraph's `updates` stream)."""
+    found: list[BaseMessage] = []
     for output in updates.values():
         written = output.get("messages", []) if isinstance(output, dict) else []
-        for message in written if isinstance(written, list) else [written]:
-            if isinstance(message, BaseMessage) and message.id:
-                ids.add(message.id)
-    return ids
-
-
-def steps_in(updates: dict[str, Any], reply_id: str) -> list[AIMessage | ToolMessage]:
-    """The tool calls and tool results among what the nodes of a step wrote."""
-    found: list[AIMessage | ToolMessage] = []
-    for output in updates.values():
-        written = output.get("messages", []) if isinstance(output, dict) else []
-        for message in written if isinstance(written, list) else [written]:
-            if isinstance(message, ToolMessage) or (
-                isinstance(message, AIMessage) and message.tool_calls and message.id != reply_id
-            ):
-                found.append(message)
+        found += [
+            m
+            for m in (written if isinstance(written, list) else [written])
+            if isinstance(m, BaseMessage)
+        ]
     return found
+
+
+def is_step(message: BaseMessage, reply_id: str) -> TypeGuard[AIMessage | ToolMessage]:
+    """Whether a written message is a step on the way to the reply: a call or a result."""
+    return isinstance(message, ToolMessage) or (
+        isinstance(message, AIMessage) and bool(message.tool_calls) and message.id != reply_id
+    )

@@ -25,7 +25,7 @@ from threadline.engine.approvals import (
 from threadline.engine.context import ContextReport, estimate_tokens, visible
 from threadline.engine.graph import RESPOND_NODE
 from threadline.engine.messages import CREATED_AT, STOPPED
-from threadline.engine.replies import Reply, reply_of, steps_in, written_ids
+from threadline.engine.replies import Reply, is_step, reply_of, written_messages
 from threadline.engine.tools.node import unanswered_calls
 from threadline.storage.checkpoints.ledger import Ledger
 from threadline.storage.checkpoints.pending import Outcome, PendingInputs
@@ -170,9 +170,11 @@ class TurnRunner:
                     await listener.delta(text, chunk.id)
             elif part["type"] == "updates":
                 paused += part["data"].get(INTERRUPT, ())
-                written |= written_ids(part["data"])
-                for message in steps_in(part["data"], reply_id):
-                    await listener.step(message)
+                for message in written_messages(part["data"]):
+                    if message.id:
+                        written.add(message.id)
+                    if is_step(message, reply_id):
+                        await listener.step(message)
         if paused:
             raise AwaitingApproval(request_of(paused[0]))
         reply = reply_of(self._final(messages, reply_id, written), self.model_name)
