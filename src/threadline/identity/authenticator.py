@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from threadline.identity.jwks import JwksKeys, KeySource, PemKey, SecretKey
 from threadline.identity.keys import ApiKeys, looks_like_key
-from threadline.identity.principal import TRUSTED, Principal, Unauthenticated
+from threadline.identity.principal import Principal, Unauthenticated
 from threadline.identity.tickets import Tickets
 from threadline.identity.tokens import JwtVerifier
 from threadline.settings import Settings
@@ -25,11 +25,11 @@ class Authenticator:
     async def credential(self, credential: str | None) -> Principal:
         """The principal behind an `Authorization: Bearer` value or an `X-API-Key`.
 
+        Only asked when `on` (AUTH_MODE=none trusts the path without asking).
+
         Raises:
             Unauthenticated: Missing, unknown, revoked, forged or expired.
         """
-        if not self.on:
-            return TRUSTED
         if not credential:
             raise Unauthenticated("credentials are required: a bearer token or an API key")
         if looks_like_key(credential):

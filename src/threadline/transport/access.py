@@ -62,10 +62,11 @@ class AccessControl(ASGIMiddleware):
 
 
 async def _admit(scope: Scope, services: Services) -> Principal:
+    headers = _headers(scope)
     if scope["type"] == ScopeType.WEBSOCKET:
-        _check_origin(scope, services.settings.origins)
+        _check_origin(headers, services.settings.origins)
     try:
-        principal = await _authenticate(scope, services)
+        principal = await _authenticate(scope, headers, services)
     except Unauthenticated as error:
         raise Refusal(401, "unauthenticated", error.detail) from None
     user_id = scope["path_params"].get("user_id")
@@ -77,7 +78,7 @@ async def _admit(scope: Scope, services: Services) -> Principal:
     return principal
 
 
-async def _authenticate(scope: Scope, services: Services) -> Principal:
+async def _authenticate(scope: Scope, headers: dict[str, str], services: Services) -> Principal:
     identity = services.identity
     if not identity.on:
         return TRUSTED  # whatever headers a gateway in front passes along
@@ -85,7 +86,7 @@ async def _authenticate(scope: Scope, services: Services) -> Principal:
         tickets = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("ticket")
         if tickets:
             return await identity.ticket(tickets[0])
-    return await identity.credential(_credential(_headers(scope)))
+    return await identity.credential(_credential(headers))
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -104,14 +105,13 @@ def _credential(headers: dict[str, str]) -> str | None:
     return headers.get("x-api-key", "").strip() or None
 
 
-def _check_origin(scope: Scope, allowed: frozenset[str]) -> None:
+def _check_origin(headers: dict[str, str], allowed: frozenset[str]) -> None:
     """Refuse a browser's cross-site handshake unless its origin is allowed.
 
     Browsers always send `Origin` on a WebSocket and let any page open any socket, with
     the user's cookies: this check is what stops a foreign page from chatting as them.
     Clients that are not browsers send no `Origin` and are not affected.
     """
-    headers = _headers(scope)
     origin = headers.get("origin")
     if origin is None or "*" in allowed:
         return
