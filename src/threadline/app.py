@@ -96,7 +96,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             store = AsyncPostgresStore(pool)
             await migrate(url, saver, store)
             limits = _limits(settings, pool)
-            mcp = await load_mcp_tools(settings.mcp_servers)
+            # MCP tools join the built-in agent's; a graph of one's own brings its own tools.
+            mcp = await load_mcp_tools(settings.mcp_servers) if settings.graph is None else None
             try:
                 chat = build_chat_service(
                     settings, model, saver, store, pool, limits=limits, mcp=mcp

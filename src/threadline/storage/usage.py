@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
 from datetime import UTC, date, datetime
+from typing import TypeVar
 
 import msgspec
 
@@ -20,6 +20,8 @@ from threadline.storage.database import Pool
 __all__ = ("DayUsage", "UsageLedger", "today")
 
 logger = logging.getLogger(__name__)
+
+K = TypeVar("K")
 
 _ADD = """
 INSERT INTO threadline_usage AS usage (user_id, day, tokens, messages)
@@ -41,6 +43,13 @@ class DayUsage(msgspec.Struct):
     messages: int
 
 
+def _count(tally: dict[K, list[int]], key: K, tokens: int, messages: int) -> None:
+    """Add to `tally[key]`, a `[tokens, messages]` pair."""
+    counts = tally.setdefault(key, [0, 0])
+    counts[0] += tokens
+    counts[1] += messages
+
+
 def today() -> date:
     """The current UTC day, which quotas count by."""
     return datetime.now(UTC).date()
@@ -52,14 +61,12 @@ class UsageLedger:
     def __init__(self, pool: Pool, *, flush_every: float = 1.0) -> None:
         self._pool = pool
         self._flush_every = flush_every
-        self._tally: defaultdict[tuple[str, date], list[int]] = defaultdict(lambda: [0, 0])
+        self._tally: dict[tuple[str, date], list[int]] = {}
         self._writer: asyncio.Task[None] | None = None
 
     def add(self, user_id: str, tokens: int, messages: int = 1) -> None:
         """Count a turn of `user_id` that used `tokens` model tokens."""
-        counts = self._tally[(user_id, today())]
-        counts[0] += tokens
-        counts[1] += messages
+        _count(self._tally, (user_id, today()), tokens, messages)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_soon())
 
@@ -70,9 +77,7 @@ class UsageLedger:
         totals = {row["day"]: [int(row["tokens"]), int(row["messages"])] for row in rows}
         for (user, day), (tokens, messages) in self._tally.items():
             if user == user_id:
-                counts = totals.setdefault(day, [0, 0])
-                counts[0] += tokens
-                counts[1] += messages
+                _count(totals, day, tokens, messages)
         return [DayUsage(day, *totals[day]) for day in sorted(totals, reverse=True)]
 
     async def tokens_today(self, user_id: str) -> int:
@@ -82,7 +87,7 @@ class UsageLedger:
 
     async def flush(self) -> None:
         """Write the tally now; on failure it is kept for the next write."""
-        tally, self._tally = self._tally, defaultdict(lambda: [0, 0])
+        tally, self._tally = self._tally, {}
         rows = [(user, day, tokens, messages) for (user, day), (tokens, messages) in tally.items()]
         if not rows:
             return
@@ -91,10 +96,8 @@ class UsageLedger:
                 await cursor.executemany(_ADD, rows)
         except Exception as error:  # noqa: BLE001 - kept and written at the next beat
             logger.warning("usage.write_failed", extra={"error": type(error).__name__})
-            for (user, day), (tokens, messages) in tally.items():
-                counts = self._tally[(user, day)]
-                counts[0] += tokens
-                counts[1] += messages
+            for key, (tokens, messages) in tally.items():
+                _count(self._tally, key, tokens, messages)
 
     async def forget(self, user_id: str) -> None:
         """Erase the user's usage (erasure)."""
