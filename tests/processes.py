@@ -7,9 +7,10 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 import anyio
 import httpx
@@ -48,7 +49,8 @@ def running(env: dict[str, str], cwd: Path, log: Path) -> Iterator[subprocess.Po
 
 
 async def wait_ready(port: int) -> None:
-    with anyio.fail_after(30):
+    # Generous: several servers may start at once on two cores, beside other tests.
+    with anyio.fail_after(60):
         while True:
             try:
                 async with httpx.AsyncClient() as http:
@@ -70,3 +72,29 @@ def fake_groq_env(
         GROQ_API_BASE=groq_url,
         **extra,
     )
+
+
+class Server(NamedTuple):
+    """A `threadline` process serving on 127.0.0.1."""
+
+    address: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+@asynccontextmanager
+async def servers(
+    tmp_path: Path, database_url: str, groq_url: str, count: int, **extra: str
+) -> AsyncIterator[list[Server]]:
+    """`count` server processes on one database, started side by side, all ready."""
+    with ExitStack() as stack:
+        started = []
+        for number in range(count):
+            port = free_port()
+            env = fake_groq_env(tmp_path, port, database_url, groq_url, **extra)
+            log = tmp_path / f"server-{number}.log"
+            process = stack.enter_context(running(env, tmp_path, log))
+            started.append(Server(f"127.0.0.1:{port}", process, log))
+        for server in started:
+            await wait_ready(int(server.address.rsplit(":", 1)[1]))
+        yield started

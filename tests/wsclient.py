@@ -34,21 +34,26 @@ class ChatClient:
 
     def __init__(self, ws: AsyncWebSocketSession) -> None:
         self.ws = ws
-        # `context` frames, informational, are collected here rather than returned.
+        # `context` frames and sidebar (`conversation`) events, informational, are
+        # collected here rather than returned.
         self.contexts: list[Frame] = []
+        self.events: list[Frame] = []
 
     async def send(self, **frame: Any) -> None:
         """Send `frame` as a JSON text frame."""
         await self.ws.send_text(msgspec.json.encode(frame).decode())
 
     async def receive(self, within: float = 10) -> Frame:
-        """The next frame from the server (other than `context`), within `within` seconds."""
+        """The next frame (other than `context` and `conversation`), within `within` s."""
         with anyio.fail_after(within):
             while True:
                 frame: Frame = msgspec.json.decode(await self.ws.receive_text())
-                if frame["type"] != "context":
+                if frame["type"] == "context":
+                    self.contexts.append(frame)
+                elif frame["type"] == "conversation":
+                    self.events.append(frame)
+                else:
                     return frame
-                self.contexts.append(frame)
 
     async def turn(self, message: str, conversation_id: str | int | None = None) -> Turn:
         """Send a message and collect its ack, tokens and final reply."""

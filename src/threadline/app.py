@@ -17,7 +17,9 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, Reference, SecurityScheme
 
+from threadline.chat.fleet import joined
 from threadline.chat.limits import UserLimits
+from threadline.chat.relay import Relay
 from threadline.chat.retention import RetentionSweeper
 from threadline.chat.service import ChatService, TurnPolicy
 from threadline.conversations.index import ConversationIndex
@@ -48,7 +50,6 @@ from threadline.transport.admin import ApiKeysController
 from threadline.transport.bodies import JsonRequest
 from threadline.transport.health import health, ready, user_status
 from threadline.transport.http_errors import exception_handlers
-from threadline.transport.presence import Presence
 from threadline.transport.protocol import FrameDecoder
 from threadline.transport.rest import ConversationsController, erase_user_data
 from threadline.transport.schema_page import SchemaPage
@@ -72,7 +73,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         A Litestar app whose lifespan opens storage and compiles the graph.
     """
     settings = settings or load_settings()
-    presence = Presence()
     tokens = jwt_verifier(settings)  # a bad key stops start-up here, in one line
     builtin_tools(settings.tools)  # and so does an unknown tool, or a graph that cannot load
     if settings.graph is not None:
@@ -95,45 +95,31 @@ def create_app(settings: Settings | None = None) -> Litestar:
             saver = PooledPostgresSaver(pool, settings.decode_cache_mb * 1024 * 1024)
             store = AsyncPostgresStore(pool)
             await migrate(url, saver, store)
-            limits = _limits(settings, pool)
-            # MCP tools join the built-in agent's; a graph of one's own brings its own tools.
-            mcp = await load_mcp_tools(settings.mcp_servers) if settings.graph is None else None
-            try:
-                chat = build_chat_service(
-                    settings, model, saver, store, pool, limits=limits, mcp=mcp
+            async with joined(url, pool, settings.presence_ttl) as relay:
+                chat, limits = await _chat_service(settings, model, (saver, store, pool), relay)
+                seats = None
+                if settings.max_sockets_per_user is not None:
+                    seats = SocketSeats(pool, settings.max_sockets_per_user)
+                app.state.services = Services(
+                    settings=settings,
+                    decoder=FrameDecoder(settings.max_message_bytes),
+                    chat=chat,
+                    pool=pool,
+                    identity=build_authenticator(settings, pool, tokens),
+                    limits=limits,
+                    seats=seats,
                 )
-            except SettingsError as error:  # THREADLINE_GRAPH failed: say so in one line
-                logger.error("startup.failed", extra={"detail": str(error)})
-                raise
-            seats = None
-            if settings.max_sockets_per_user is not None:
-                seats = SocketSeats(pool, settings.max_sockets_per_user)
-            app.state.services = Services(
-                settings=settings,
-                decoder=FrameDecoder(settings.max_message_bytes),
-                presence=presence,
-                chat=chat,
-                pool=pool,
-                identity=build_authenticator(settings, pool, tokens),
-                limits=limits,
-                seats=seats,
-            )
-            sweeper = None
-            if settings.conversation_ttl_days is not None:
-                sweeper = RetentionSweeper(chat, settings.conversation_ttl_days)
-                sweeper.start()
-            logger.info("app.ready", extra={"offline": settings.offline})
-            try:
-                yield
-            finally:
-                if sweeper is not None:
-                    await sweeper.stop()
-                # Sockets are closed by now; turns run on their own and finish (or are
-                # stopped, keeping their partial replies) while storage is still open.
-                await chat.drain(settings.shutdown_grace)
-                await limits.usage.close()
-                if seats is not None:
-                    await seats.close()
+                try:
+                    async with _sweeping(chat, settings):
+                        logger.info("app.ready", extra={"offline": settings.offline})
+                        yield
+                finally:
+                    # Sockets are closed by now; turns run on their own and finish (or
+                    # are stopped, keeping their partial replies) while storage is open.
+                    await chat.drain(settings.shutdown_grace)
+                    await limits.usage.close()
+                    if seats is not None:
+                        await seats.close()
 
     # logging_config=None: logging is configured once by the CLI (JSON lines), not per app.
     return Litestar(
@@ -156,6 +142,40 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,
         request_class=JsonRequest,
     )
+
+
+async def _chat_service(
+    settings: Settings,
+    model: BaseChatModel,
+    storage: tuple[AsyncPostgresSaver, AsyncPostgresStore, Pool],
+    relay: Relay,
+) -> tuple[ChatService, UserLimits]:
+    saver, store, pool = storage
+    limits = _limits(settings, pool)
+    # MCP tools join the built-in agent's; a graph of one's own brings its own tools.
+    mcp = await load_mcp_tools(settings.mcp_servers) if settings.graph is None else None
+    try:
+        chat = build_chat_service(
+            settings, model, saver, store, pool, limits=limits, mcp=mcp, relay=relay
+        )
+    except SettingsError as error:  # THREADLINE_GRAPH failed: say so in one line
+        logger.error("startup.failed", extra={"detail": str(error)})
+        raise
+    return chat, limits
+
+
+@asynccontextmanager
+async def _sweeping(chat: ChatService, settings: Settings) -> AsyncIterator[None]:
+    """Delete idle conversations in the background, with CONVERSATION_TTL_DAYS."""
+    if settings.conversation_ttl_days is None:
+        yield
+        return
+    sweeper = RetentionSweeper(chat, settings.conversation_ttl_days)
+    sweeper.start()
+    try:
+        yield
+    finally:
+        await sweeper.stop()
 
 
 def _openapi(settings: Settings) -> OpenAPIConfig:
@@ -224,6 +244,7 @@ def build_chat_service(  # noqa: PLR0913 - the parts it is wired from, each name
     *,
     limits: UserLimits | None = None,
     mcp: McpTools | None = None,
+    relay: Relay | None = None,
 ) -> ChatService:
     """Wire the chat service: the graph on `saver`, the index in `store`, leases in `pool`."""
     model_name = OFFLINE_MODEL_NAME if settings.offline else settings.groq_model
@@ -250,10 +271,11 @@ def build_chat_service(  # noqa: PLR0913 - the parts it is wired from, each name
             settings, model, saver, _all_tools(settings, searcher, served), served
         )
         runner = TurnRunner(graph, model_name, settings.turn_timeout)
+    relay = relay or Relay()
     return ChatService(
         index,
         runner,
-        ConversationLocks(pool, ttl=settings.turn_lease),
+        ConversationLocks(pool, ttl=settings.turn_lease, process_id=relay.process_id),
         title_model=None if settings.offline else model,
         policy=TurnPolicy(
             queue_when_busy=settings.busy_policy == "queue",
@@ -261,6 +283,7 @@ def build_chat_service(  # noqa: PLR0913 - the parts it is wired from, each name
             per_user=settings.max_turns_per_user,
         ),
         limits=limits,
+        relay=relay,
     )
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import gc
+import signal
 import sys
 from typing import TYPE_CHECKING
 
@@ -15,9 +17,11 @@ from threadline.observability.logs import configure_logging
 from threadline.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
+    from types import FrameType
+
     from litestar import Litestar
 
-__all__ = ("main", "serve", "uvicorn_config")
+__all__ = ("DrainingServer", "main", "serve", "uvicorn_config")
 
 # The largest frame uvicorn accepts. Frames above the message limit but below this get a
 # `message_too_large` error frame with the socket kept open; larger ones are refused by the
@@ -61,7 +65,7 @@ def serve(settings: Settings) -> None:
     # uvicorn shuts down gracefully on Ctrl-C, then re-raises the signal; the shutdown
     # already happened, so end quietly instead of printing a traceback.
     with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.Server(uvicorn_config(app, settings)).run()
+        DrainingServer(uvicorn_config(app, settings), app).run()
 
 
 def uvicorn_config(app: Litestar, settings: Settings, *, port: int | None = None) -> uvicorn.Config:
@@ -93,6 +97,43 @@ def uvicorn_config(app: Litestar, settings: Settings, *, port: int | None = None
         ws_ping_interval=settings.ws_ping_interval,
         ws_ping_timeout=settings.ws_ping_timeout,
     )
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn, with a drain before its shutdown on SIGTERM (what orchestrators send).
+
+    At once: `/ready` answers 503 and new sockets are refused, so the load balancer sends
+    nobody new here. Then running turns get SHUTDOWN_GRACE to finish, their sockets still
+    open to receive the replies. Only then does uvicorn's shutdown begin, which closes the
+    sockets with 1012 (service restart): clients reconnect, to another replica, and
+    `resume`. A second signal, or Ctrl-C, shuts down at once as before.
+    """
+
+    def __init__(self, config: uvicorn.Config, app: Litestar) -> None:
+        super().__init__(config)
+        self._app = app
+        self._drain_requested = False
+        self._draining: asyncio.Task[None] | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """SIGTERM begins the drain; anything else (or a second SIGTERM) exits as usual."""
+        services = getattr(self._app.state, "services", None)
+        if sig != signal.SIGTERM or self._drain_requested or services is None:
+            super().handle_exit(sig, frame)
+            return
+        self._drain_requested = True
+        services.chat.draining = True  # a plain flag: safe to set from a signal handler
+
+    async def on_tick(self, counter: int) -> bool:
+        """Uvicorn's tick (every 0.1 s): start the drain once it was asked for."""
+        if self._drain_requested and self._draining is None:
+            self._draining = asyncio.create_task(self._drain())
+        return await super().on_tick(counter)
+
+    async def _drain(self) -> None:
+        services = self._app.state.services
+        await services.chat.settle(services.settings.shutdown_grace)
+        self.should_exit = True
 
 
 def _freeze_heap() -> None:

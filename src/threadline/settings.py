@@ -118,6 +118,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     turn_lease: Annotated[float, msgspec.Meta(ge=1)] = 30.0
     # At shutdown, how long running and queued turns get to finish before they are stopped.
     shutdown_grace: Annotated[float, msgspec.Meta(ge=0)] = 10.0
+    # A server process that stops renewing its presence (killed) drops out of the socket
+    # totals, and of who gets a user's frames, after this many seconds.
+    presence_ttl: Annotated[float, msgspec.Meta(ge=1)] = 15.0
     # Idle sockets are pinged this often; one that does not answer within the timeout is
     # closed, so a vanished client does not hold a socket (and a seat) forever.
     ws_ping_interval: PositiveFloat = 20.0

@@ -49,6 +49,7 @@ async def test_an_approved_call_runs_and_the_reply_goes_on_from_another_socket(
                 "tool_call_id": call["tool_call_id"],
                 "name": "calculator",
                 "args": {"expression": "6 * 7"},
+                "seq": call["seq"] + 1,
             }
             assert len(fake_groq.requests) == 1  # paused: the tool has not run
             history = await second.history(conversation_id)

@@ -34,7 +34,10 @@ async def test_new_conversation_streams_ack_tokens_and_final_message(
         "content": "Reply 1: Hello there!",
         "model": MODEL,
         "stopped": False,
+        "seq": len(turn.tokens) + 1,
     }
+    # Each frame of the reply is numbered, tokens first, so a client knows what it has.
+    assert [t["seq"] for t in turn.tokens] == list(range(1, len(turn.tokens) + 1))
     assert turn.streamed == turn.reply["content"]
     assert fake_groq.requests[0]["stream"] is True
     assert fake_groq.user_turns() == [

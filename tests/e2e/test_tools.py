@@ -52,7 +52,9 @@ async def test_a_tool_call_and_its_result_are_streamed_then_stored_in_order(
             "name": "calculator",
             "content": "12 * (3 + 4) = 84",
             "is_error": False,
+            "seq": call["seq"] + 1,
         }
+        assert call["seq"] == 1  # the call came before any token of the answer
         assert reply["content"] == "Tools said: 12 * (3 + 4) = 84"
         assert "".join(f["delta"] for f in frames if f["type"] == "token") == reply["content"]
         history = await chat.history(conversation_id)

@@ -9,7 +9,10 @@ from collections.abc import Sequence
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AnyMessage, HumanMessage
 
+from threadline.chat.events import ConversationEvent
+from threadline.chat.relay import Relay
 from threadline.chat.titles import make_title
+from threadline.clock import now
 from threadline.conversations.index import ConversationIndex
 from threadline.engine.context import visible
 
@@ -19,11 +22,17 @@ logger = logging.getLogger(__name__)
 
 
 class Activity:
-    """Keeps index entries current; titles are made in the background, off the turn's path."""
+    """Keeps index entries current; titles are made in the background, off the turn's path.
 
-    def __init__(self, index: ConversationIndex, title_model: BaseChatModel | None) -> None:
+    Each change is told to the user's sockets (`conversation` events), on every process.
+    """
+
+    def __init__(
+        self, index: ConversationIndex, title_model: BaseChatModel | None, relay: Relay
+    ) -> None:
         self._index = index
         self._title_model = title_model
+        self._relay = relay
         self._titling: set[asyncio.Task[None]] = set()
 
     async def record(
@@ -33,7 +42,7 @@ class Activity:
         messages: Sequence[AnyMessage],
         *,
         new_message: bool,
-    ) -> None:
+    ) -> ConversationEvent | None:
         """Update the index entry from what a turn left in the thread.
 
         Args:
@@ -41,22 +50,38 @@ class Activity:
             conversation_id: The conversation.
             messages: The thread's messages after the turn.
             new_message: Whether the turn added a user message (a regenerate does not).
+
+        Returns:
+            The `updated` event to tell once the turn's frames are out; None if nothing
+            changed.
         """
         shown = visible(messages)
         if not shown:
-            return
+            return None
         try:
-            await self._index.record_activity(
+            recorded = await self._index.record_activity(
                 user_id, conversation_id, len(shown), str(shown[-1].text)
             )
         except Exception as error:  # noqa: BLE001 - the turn itself is done and delivered
             logger.warning("index.update_failed", extra={"error": type(error).__name__})
-            return
+            return None
         users = [m for m in shown if isinstance(m, HumanMessage)]
         if new_message and len(users) == 1:
             task = asyncio.create_task(self._title(user_id, conversation_id, str(users[0].text)))
             self._titling.add(task)
             task.add_done_callback(self._titling.discard)
+        if recorded is None:
+            return None
+        title, updated_at = recorded
+        return ConversationEvent(conversation_id, "updated", updated_at, title)
+
+    async def tell(self, user_id: str, event: ConversationEvent) -> None:
+        """Tell the user's sockets, on every process, about a change of a conversation."""
+        await self._relay.sidebar(user_id, event)
+
+    async def created(self, user_id: str, conversation_id: str) -> None:
+        """A conversation was created."""
+        await self.tell(user_id, ConversationEvent(conversation_id, "created", now(), None))
 
     async def drain(self, grace: float) -> None:
         """Wait up to `grace` seconds for titles still being made."""
@@ -66,6 +91,10 @@ class Activity:
     async def _title(self, user_id: str, conversation_id: str, first_message: str) -> None:
         title = await make_title(self._title_model, first_message)
         try:
-            await self._index.set_title(user_id, conversation_id, title, "auto")
+            summary = await self._index.set_title(user_id, conversation_id, title, "auto")
         except Exception as error:  # noqa: BLE001 - a title is a nicety
             logger.warning("title.store_failed", extra={"error": type(error).__name__})
+            return
+        if summary is not None:
+            event = ConversationEvent(conversation_id, "renamed", summary.updated_at, title)
+            await self.tell(user_id, event)

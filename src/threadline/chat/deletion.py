@@ -12,12 +12,10 @@ import asyncio
 import logging
 
 from threadline.chat.errors import ConversationNotFound
-from threadline.chat.events import ErrorFrame
-from threadline.chat.limits import UserLimits
+from threadline.chat.events import ConversationEvent, ErrorFrame
 from threadline.chat.registry import LiveTurns
-from threadline.conversations.index import ConversationIndex
-from threadline.engine.runner import TurnRunner
-from threadline.storage.leases import ConversationLocks
+from threadline.chat.turn import TurnServices
+from threadline.clock import now
 
 __all__ = ("Deletion",)
 
@@ -27,19 +25,13 @@ logger = logging.getLogger(__name__)
 class Deletion:
     """Deletes conversations and everything they stored."""
 
-    def __init__(
-        self,
-        index: ConversationIndex,
-        runner: TurnRunner,
-        leases: ConversationLocks,
-        live: LiveTurns,
-        limits: UserLimits | None,
-    ) -> None:
-        self._index = index
-        self._runner = runner
-        self._leases = leases
+    def __init__(self, crew: TurnServices, live: LiveTurns) -> None:
+        self._index = crew.index
+        self._runner = crew.runner
+        self._leases = crew.leases
+        self._limits = crew.limits
+        self._activity = crew.activity
         self._live = live
-        self._limits = limits
 
     async def delete(self, user_id: str, conversation_id: str) -> None:
         """Delete one conversation of `user_id`.
@@ -50,6 +42,7 @@ class Deletion:
         if not await self._index.owns(user_id, conversation_id):
             raise ConversationNotFound
         await self._index.delete(user_id, conversation_id)
+        await self._activity.tell(user_id, ConversationEvent(conversation_id, "deleted", now()))
         gone = ErrorFrame(
             ConversationNotFound.code, ConversationNotFound.default_detail, False, conversation_id
         )

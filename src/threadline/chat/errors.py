@@ -18,9 +18,11 @@ __all__ = (
     "InvalidRequest",
     "NothingToApprove",
     "NothingToRegenerate",
+    "NothingToResume",
     "NothingToStop",
     "QuotaExceeded",
     "RateLimited",
+    "ShuttingDown",
     "TooManyTurns",
 )
 
@@ -65,6 +67,21 @@ class NothingToStop(ChatError):
 
     code = "nothing_to_stop"
     default_detail = "no reply is being generated in this conversation"
+
+
+class NothingToResume(ChatError):
+    """No reply is running and none is stored: the conversation has nothing to resume."""
+
+    code = "nothing_to_resume"
+    default_detail = "this conversation has no reply to resume"
+
+
+class ShuttingDown(ChatError):
+    """The server is draining before a restart; another server will take the message."""
+
+    code = "shutting_down"
+    retryable = True
+    default_detail = "this server is restarting; reconnect (to another server) and send again"
 
 
 class NothingToRegenerate(ChatError):

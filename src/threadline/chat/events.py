@@ -15,6 +15,7 @@ __all__ = (
     "Ack",
     "ApprovalRequired",
     "Context",
+    "ConversationEvent",
     "ErrorCode",
     "ErrorFrame",
     "History",
@@ -39,14 +40,20 @@ ErrorCode = Literal[
     "quota_exceeded",
     "token_expired",
     "nothing_to_stop",
+    "nothing_to_resume",
     "nothing_to_regenerate",
     "approval_pending",
     "nothing_to_approve",
     "llm_error",
     "llm_unavailable",
     "storage_unavailable",
+    "shutting_down",
     "internal_error",
 ]
+
+# A frame's place in its reply (1, 2, …): tokens, tool calls and results, the final
+# message. Unset on a `message` read from storage rather than streamed (it is complete).
+Seq = int | msgspec.UnsetType
 
 
 class _Event(msgspec.Struct, tag_field="type", forbid_unknown_fields=True):
@@ -61,12 +68,13 @@ class Ack(_Event, tag="ack", omit_defaults=True):
     client_message_id: str | None = None
 
 
-class Token(_Event, tag="token"):
+class Token(_Event, tag="token", omit_defaults=True):
     """A streamed piece of the assistant reply `message_id`."""
 
     conversation_id: str
     message_id: str
     delta: str
+    seq: Seq = msgspec.UNSET
 
 
 class ReplyMessage(_Event, tag="message"):
@@ -80,6 +88,7 @@ class ReplyMessage(_Event, tag="message"):
     stopped: bool = False
     # The specialist that answered, when several are declared (AGENTS); absent otherwise.
     agent: str | msgspec.UnsetType = msgspec.UNSET
+    seq: Seq = msgspec.UNSET
 
 
 class ToolCallEvent(_Event, tag="tool_call"):
@@ -90,6 +99,7 @@ class ToolCallEvent(_Event, tag="tool_call"):
     tool_call_id: str
     name: str
     args: dict[str, Any]
+    seq: Seq = msgspec.UNSET
 
 
 class ToolResultEvent(_Event, tag="tool_result"):
@@ -100,6 +110,7 @@ class ToolResultEvent(_Event, tag="tool_result"):
     name: str
     content: str
     is_error: bool
+    seq: Seq = msgspec.UNSET
 
 
 class ApprovalRequired(_Event, tag="approval_required"):
@@ -109,6 +120,7 @@ class ApprovalRequired(_Event, tag="approval_required"):
     tool_call_id: str
     name: str
     args: dict[str, Any]
+    seq: Seq = msgspec.UNSET
 
 
 class Context(_Event, tag="context"):
@@ -186,6 +198,16 @@ class ErrorFrame(_Event, tag="error", omit_defaults=True):
     retry_after: float | None = None
 
 
+class ConversationEvent(_Event, tag="conversation", omit_defaults=True):
+    """One of the user's conversations changed, on any server: what a sidebar needs."""
+
+    conversation_id: str
+    event: Literal["created", "updated", "renamed", "deleted"]
+    updated_at: str
+    # The conversation's title, where the event knows it (null: none yet).
+    title: str | msgspec.UnsetType | None = msgspec.UNSET
+
+
 ServerFrame = (
     Ack
     | Queued
@@ -196,5 +218,6 @@ ServerFrame = (
     | ReplyMessage
     | Context
     | History
+    | ConversationEvent
     | ErrorFrame
 )

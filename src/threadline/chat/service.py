@@ -19,17 +19,19 @@ from threadline.chat.errors import (
     ConversationBusy,
     ConversationNotFound,
     NothingToApprove,
-    NothingToStop,
+    ShuttingDown,
     TooManyTurns,
 )
-from threadline.chat.events import ErrorFrame, History, ToolCallItem
+from threadline.chat.events import ConversationEvent, ErrorFrame, History, ToolCallItem
 from threadline.chat.history import HistoryPage, read_page
 from threadline.chat.inputs import check_same_text
 from threadline.chat.lanes import Lanes
 from threadline.chat.limits import UserLimits
 from threadline.chat.registry import LiveTurns
+from threadline.chat.relay import Relay
 from threadline.chat.steps import approval_item
 from threadline.chat.turn import Decision, Send, Turn, TurnServices
+from threadline.chat.watching import Watching
 from threadline.conversations.index import ConversationIndex, ConversationSummary, Page, new_id
 from threadline.engine.runner import TurnRunner
 from threadline.storage.leases import ConversationLocks
@@ -59,19 +61,30 @@ class ChatService:
         title_model: BaseChatModel | None = None,
         policy: TurnPolicy | None = None,
         limits: UserLimits | None = None,
+        relay: Relay | None = None,
     ) -> None:
         self._index = index
         self._runner = runner
         self._leases = leases
         self._policy = policy or TurnPolicy()
         self._limits = limits
-        self._activity = Activity(index, title_model)
+        self.relay = relay or Relay()
+        self._activity = Activity(index, title_model, self.relay)
         self._crew = TurnServices(
-            index, runner, leases, self._activity, self._policy.queue_when_busy, limits
+            index,
+            runner,
+            leases,
+            self._activity,
+            self.relay,
+            self._policy.queue_when_busy,
+            limits,
         )
         self._lanes = Lanes()
         self._live = LiveTurns()
-        self._deletion = Deletion(index, runner, leases, self._live, limits)
+        self._deletion = Deletion(self._crew, self._live)
+        self._watching = Watching(self.relay, self._live, leases, runner)
+        self.draining = False
+        self._settled = False
 
     # Turns ------------------------------------------------------------------------------
 
@@ -102,6 +115,7 @@ class ChatService:
         await self._admit(user_id)
         if conversation_id is None:
             conversation_id = await self._index.create(user_id)
+            await self._activity.created(user_id, conversation_id)
         turn = self._turn(user_id, conversation_id, text, client_message_id, send)
         await self._start(turn)
         return turn
@@ -134,20 +148,40 @@ class ChatService:
         await self._start(turn)
         return turn
 
-    async def stop(self, user_id: str, conversation_id: str, send: Send) -> Turn:
-        """Stop the running turn; the stopping socket also gets the stopped reply.
+    async def stop(self, user_id: str, conversation_id: str, send: Send) -> Turn | None:
+        """Stop the running turn, on any process; the stopping socket gets the stopped reply.
+
+        Returns:
+            The turn when it runs on this process.
 
         Raises:
-            NothingToStop: No turn of the conversation is running here.
+            NothingToStop: No turn of the conversation is running anywhere.
         """
         await self._own(user_id, conversation_id)
-        turn = self._live.current(conversation_id)
-        if turn is None:
-            raise NothingToStop
-        turn.stop()
-        if not turn.listens(send):
-            await turn.attach(send)
-        return turn
+        return await self._watching.stop(user_id, conversation_id, send)
+
+    async def resume(
+        self, user_id: str, conversation_id: str, after_seq: int, send: Send
+    ) -> Turn | None:
+        """The running reply's frames after `after_seq` and the rest live, on any process.
+
+        With no reply running, the latest stored reply as one `message` frame.
+
+        Raises:
+            NothingToResume: The conversation has no reply yet.
+        """
+        await self._own(user_id, conversation_id)
+        return await self._watching.resume(user_id, conversation_id, after_seq, send)
+
+    async def subscribe(self, user_id: str, conversation_id: str, send: Send) -> None:
+        """Send every frame of the conversation's turns to `send` from now on."""
+        await self._own(user_id, conversation_id)
+        self._watching.subscribe(conversation_id, send)
+
+    async def unsubscribe(self, user_id: str, conversation_id: str, send: Send) -> None:
+        """End a subscription (turns `send` asked for itself still reach it)."""
+        await self._own(user_id, conversation_id)
+        self._watching.unsubscribe(conversation_id, send)
 
     def busy(self, conversation_id: str) -> bool:
         """Whether a turn of the conversation is running or waiting in this process."""
@@ -181,6 +215,8 @@ class ChatService:
 
     async def _admit(self, user_id: str) -> None:
         """Refuse a turn past the user's limits: this server's first, then the shared ones."""
+        if self.draining:
+            raise ShuttingDown
         limit = self._policy.per_user
         if self._live.of_user(user_id) >= limit:
             raise TooManyTurns(
@@ -212,8 +248,21 @@ class ChatService:
                 "turn.crashed", exc_info=error, extra={"conversation_id": turn.conversation_id}
             )
 
+    async def settle(self, grace: float) -> None:
+        """Refuse new turns, and wait up to `grace` seconds for the live ones to end."""
+        self.draining = True
+        tasks = [turn.task for turn in self._live.all() if turn.task is not None]
+        if tasks:
+            await asyncio.wait(tasks, timeout=grace)
+        self._settled = True
+
     async def drain(self, grace: float) -> None:
-        """At shutdown: let turns finish within `grace`, then stop them (saving partials)."""
+        """At shutdown: let turns finish within `grace`, then stop them (saving partials).
+
+        After `settle` the turns already had their grace: those left are stopped at once.
+        """
+        if self._settled:
+            grace = 0.0
         tasks = [turn.task for turn in self._live.all() if turn.task is not None]
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=grace)
@@ -276,6 +325,8 @@ class ChatService:
         summary = await self._index.set_title(user_id, conversation_id, title, "user")
         if summary is None:
             raise ConversationNotFound
+        event = ConversationEvent(conversation_id, "renamed", summary.updated_at, title)
+        await self._activity.tell(user_id, event)
         return summary
 
     async def delete(self, user_id: str, conversation_id: str) -> None:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 
 from threadline.chat.activity import Activity
+from threadline.chat.audience import Audience
 from threadline.chat.errors import ConversationBusy, ConversationNotFound, NothingToApprove
 from threadline.chat.events import (
     Ack,
@@ -33,6 +34,7 @@ from threadline.chat.events import (
 from threadline.chat.failures import error_frame
 from threadline.chat.inputs import turn_inputs
 from threadline.chat.limits import UserLimits
+from threadline.chat.relay import Relay
 from threadline.chat.steps import approval_required, reply_frames, step_frames
 from threadline.conversations.index import ConversationIndex
 from threadline.engine.approvals import AwaitingApproval
@@ -66,6 +68,7 @@ class TurnServices:
     runner: TurnRunner
     leases: ConversationLocks
     activity: Activity
+    relay: Relay
     wait_for_lease: bool
     limits: UserLimits | None = None
 
@@ -99,9 +102,8 @@ class Turn:
         self.origin = origin
         self.messages: list[AnyMessage] = []  # the thread after the turn's latest step
         self.task: asyncio.Task[None] | None = None
-        self._listeners: list[Send] = [origin]
-        self._sent: list[ServerFrame] = []  # for listeners that attach later
-        self._emitting = asyncio.Lock()
+        self._audience = Audience(services.relay, user_id, conversation_id, origin)
+        self._replayed = False  # the reply was read from storage, not streamed: no `seq`
         self._place: Place | None = None
         self._acked = False
         self._stop_requested = False
@@ -115,29 +117,22 @@ class Turn:
     @property
     def watched(self) -> bool:
         """Whether any socket still listens to this turn."""
-        return bool(self._listeners)
+        return self._audience.watched
 
     def listens(self, send: Send) -> bool:
         """Whether `send` is one of this turn's listeners."""
-        return send in self._listeners
+        return self._audience.listens(send)
 
-    async def attach(self, send: Send) -> None:
-        """Add a listener, catching it up on every frame sent so far."""
-        async with self._emitting:
-            for frame in self._sent:
-                await send(frame)
-            self._listeners.append(send)
+    async def attach(self, send: Send, after_seq: int | None = None) -> None:
+        """Add a listener, catching it up on the frames sent (after `after_seq`, if given)."""
+        await self._audience.attach(send, after_seq)
 
     def detach(self, send: Send) -> None:
         """Stop sending to `send` (its socket closed)."""
-        if send in self._listeners:
-            self._listeners.remove(send)
+        self._audience.detach(send)
 
     async def _emit(self, frame: ServerFrame) -> None:
-        async with self._emitting:
-            self._sent.append(frame)
-            for send in list(self._listeners):
-                await send(frame)
+        await self._audience.emit(frame, numbered=not self._replayed)
 
     # Life cycle ------------------------------------------------------------------------
 
@@ -183,12 +178,13 @@ class Turn:
     async def _run(self) -> None:
         assert self._place is not None  # noqa: S101 - set by start()
         started = time.perf_counter()
+        activity = self._services.activity
         try:
             await self._place.wait()
             frames = await self._take_turn()
             # Before the frames go out, so a client that reacts to them finds its sidebar
             # current.
-            await self._services.activity.record(
+            updated = await activity.record(
                 self.user_id, self.conversation_id, self.messages, new_message=self.text is not None
             )
         finally:
@@ -197,6 +193,8 @@ class Turn:
             self._log_reply(frames[0], started)
         for frame in frames:
             await self._emit(frame)
+        if updated is not None:
+            await activity.tell(self.user_id, updated)
 
     async def _take_turn(self) -> list[ServerFrame]:
         services = self._services
@@ -214,7 +212,8 @@ class Turn:
         runner = self._services.runner
         try:
             engine = await self._engine_run(runner)
-            if isinstance(engine, Reply):
+            if isinstance(engine, Reply):  # a resend of an answered message: as stored
+                self._replayed = True
                 return reply_frames(self.conversation_id, engine)
             self._engine = asyncio.create_task(engine)
             reply = await self._engine

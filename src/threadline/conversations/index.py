@@ -111,6 +111,7 @@ _OWNS = "SELECT 1 FROM store WHERE prefix = %(prefix)s AND key = %(key)s"
 _TOUCH = """
 UPDATE store SET updated_at = now(), value = value || %(patch)s::jsonb
 WHERE prefix = %(prefix)s AND key = %(key)s
+RETURNING value->>'title' AS title, updated_at
 """
 _SET_TITLE = """
 UPDATE store SET value = value || %(patch)s::jsonb
@@ -164,13 +165,18 @@ class ConversationIndex:
 
     async def record_activity(
         self, user_id: str, conversation_id: str, message_count: int, last_message: str
-    ) -> None:
-        """After a turn: the message count, the preview, and the time of the activity."""
+    ) -> tuple[str | None, str] | None:
+        """After a turn: the message count, the preview, and the time of the activity.
+
+        Returns:
+            The conversation's title and the time recorded; None if it is gone.
+        """
         preview = " ".join(last_message.split())[:PREVIEW_CHARS]
         patch = msgspec.json.encode({"message_count": message_count, "preview": preview})
         params = {"patch": patch.decode(), "prefix": _prefix(user_id), "key": conversation_id}
         async with self._pool.connection() as conn:
-            await conn.execute(_TOUCH, params)
+            row = await (await conn.execute(_TOUCH, params)).fetchone()
+        return None if row is None else (row["title"], row["updated_at"].isoformat())
 
     async def set_title(
         self, user_id: str, conversation_id: str, title: str, source: Literal["user", "auto"]

@@ -36,6 +36,9 @@ WHERE conversation_id = %(id)s AND holder = %(holder)s
 _GIVE_BACK = (
     "DELETE FROM threadline_turn_leases WHERE conversation_id = %(id)s AND holder = %(holder)s"
 )
+_HOLDER = (
+    "SELECT holder FROM threadline_turn_leases WHERE conversation_id = %s AND expires_at > now()"
+)
 
 
 class LeaseHeld(Exception):
@@ -45,10 +48,21 @@ class LeaseHeld(Exception):
 class ConversationLocks:
     """Leases on conversations, taken for the duration of a turn."""
 
-    def __init__(self, pool: Pool, *, ttl: float = 30.0, poll: float = 0.05) -> None:
+    def __init__(
+        self, pool: Pool, *, ttl: float = 30.0, poll: float = 0.05, process_id: str = "-"
+    ) -> None:
         self._pool = pool
         self._ttl = ttl
         self._poll = poll
+        # Holders are "<process>/<turn>": who holds a lease says which process runs the turn.
+        self._process_id = process_id
+
+    async def holder_of(self, conversation_id: str) -> str | None:
+        """The process whose turn holds the conversation's lease now, if one does."""
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(_HOLDER, (conversation_id,))
+            row = await cursor.fetchone()
+        return None if row is None else str(row["holder"]).split("/", 1)[0]
 
     @asynccontextmanager
     async def hold(self, conversation_id: str, *, wait: bool = True) -> AsyncIterator[None]:
@@ -58,7 +72,8 @@ class ConversationLocks:
             conversation_id: The conversation to lock.
             wait: Wait for the lease; if False and it is held, raise `LeaseHeld`.
         """
-        params = {"id": conversation_id, "holder": secrets.token_hex(8), "ttl": self._ttl}
+        holder = f"{self._process_id}/{secrets.token_hex(8)}"
+        params = {"id": conversation_id, "holder": holder, "ttl": self._ttl}
         # Only turns on another server wait here (this server's lanes already queue them),
         # so polling is rare and cheap.
         while not await self._take(params):

@@ -75,6 +75,22 @@ _THREADLINE = (
     )
     """,
     "CREATE INDEX IF NOT EXISTS threadline_socket_seats_user ON threadline_socket_seats (user_id)",
+    # The server processes alive (each renews its row), and their open sockets per user
+    # (see presence.py): what the status endpoint totals, and who needs a user's frames.
+    """
+    CREATE TABLE IF NOT EXISTS threadline_processes (
+        process_id text PRIMARY KEY,
+        seen_at timestamptz NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS threadline_presence (
+        process_id text NOT NULL REFERENCES threadline_processes ON DELETE CASCADE,
+        user_id text NOT NULL,
+        sockets integer NOT NULL,
+        PRIMARY KEY (user_id, process_id)
+    )
+    """,
 )
 
 

@@ -64,6 +64,9 @@ class AccessControl(ASGIMiddleware):
 async def _admit(scope: Scope, services: Services) -> Principal:
     headers = _headers(scope)
     if scope["type"] == ScopeType.WEBSOCKET:
+        if services.chat.draining:
+            detail = "this server is shutting down; connect again (to another server)"
+            raise Refusal(503, "shutting_down", detail)
         _check_origin(headers, services.settings.origins)
     try:
         principal = await _authenticate(scope, headers, services)

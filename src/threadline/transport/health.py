@@ -19,25 +19,28 @@ __all__ = ("ConnectionStatus", "Health", "health", "ready", "user_status")
 
 
 class ConnectionStatus(msgspec.Struct):
-    """Whether a user has sockets open on this server."""
+    """Whether a user has sockets open, on any server process."""
 
     user_id: str
     connected: bool
     connections: int
 
 
-@get("/ws/users/{user_id:str}/status", sync_to_thread=False)
-def user_status(user_id: UserId, state: State) -> ConnectionStatus:
-    """Report whether `user_id` has at least one socket open on this server.
+@get("/ws/users/{user_id:str}/status")
+async def user_status(user_id: UserId, state: State) -> ConnectionStatus:
+    """Report whether `user_id` has at least one socket open, on any server process.
+
+    `connections` totals the processes that share the database; a process that died
+    drops out of it within PRESENCE_TTL.
 
     Args:
         user_id: The user to look up.
-        state: Application state holding the presence registry.
+        state: Application state holding the chat service.
 
     Returns:
         The user's status.
     """
-    count = services_of(state).presence.connections(user_id)
+    count = await services_of(state).chat.relay.connections(user_id)
     return ConnectionStatus(user_id=user_id, connected=count > 0, connections=count)
 
 
@@ -56,15 +59,20 @@ def health() -> Health:
 
 @get("/ready", opt={"public": True}, security=[{}])
 async def ready(state: State) -> Response[Health]:
-    """Readiness: the database answers. 503 while it does not (the pool reconnects alone).
+    """Readiness: the database answers, and the server is not draining. 503 otherwise.
 
     Args:
         state: Application state holding the pool.
 
     Returns:
-        200 when ready, 503 otherwise.
+        200 when ready, 503 while the database is unreachable (the pool reconnects alone)
+        or once a SIGTERM has begun the drain.
     """
-    pool = services_of(state).pool
+    services = services_of(state)
+    if services.chat.draining:
+        draining = Health("unavailable", "the server is shutting down")
+        return Response(draining, status_code=HTTP_503_SERVICE_UNAVAILABLE)
+    pool = services.pool
     try:
         async with asyncio.timeout(2), pool.connection(timeout=2) as conn:
             await conn.execute("SELECT 1")

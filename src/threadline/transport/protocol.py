@@ -35,10 +35,13 @@ __all__ = (
     "Regenerate",
     "ReplyMessage",
     "RequestHistory",
+    "Resume",
     "SendMessage",
     "ServerFrame",
     "Stop",
+    "Subscribe",
     "Token",
+    "Unsubscribe",
     "encode",
 )
 
@@ -119,7 +122,34 @@ class Deny(_ConversationFrame, tag="deny"):
     tool_call_id: ClientMessageId
 
 
-ClientFrame = SendMessage | Stop | Regenerate | RequestHistory | Approve | Deny
+class Subscribe(_ConversationFrame, tag="subscribe"):
+    """Receive every frame of the conversation's turns from now on, whoever started them."""
+
+
+class Unsubscribe(_ConversationFrame, tag="unsubscribe"):
+    """End a subscription; turns this socket started still report to it."""
+
+
+class Resume(_ConversationFrame, tag="resume"):
+    """The running reply's frames after `after_seq`, then the rest as they come.
+
+    With no reply running, the latest stored reply (`message`, without `seq`).
+    """
+
+    after_seq: Annotated[int, msgspec.Meta(ge=0)] = 0
+
+
+ClientFrame = (
+    SendMessage
+    | Stop
+    | Regenerate
+    | RequestHistory
+    | Approve
+    | Deny
+    | Subscribe
+    | Unsubscribe
+    | Resume
+)
 
 
 class FrameError(Exception):
@@ -145,6 +175,9 @@ _FRAME_TYPES: dict[str, type[ClientFrame]] = {
     "history": RequestHistory,
     "approve": Approve,
     "deny": Deny,
+    "subscribe": Subscribe,
+    "unsubscribe": Unsubscribe,
+    "resume": Resume,
 }
 
 # JSON escapes (`\uXXXX`) take up to 6 bytes per character: a frame larger than this cannot

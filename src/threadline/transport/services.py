@@ -11,7 +11,6 @@ from threadline.identity.authenticator import Authenticator
 from threadline.settings import Settings
 from threadline.storage.database import Pool
 from threadline.storage.seats import SocketSeats
-from threadline.transport.presence import Presence
 from threadline.transport.protocol import FrameDecoder
 
 if TYPE_CHECKING:
@@ -26,7 +25,6 @@ class Services:
 
     settings: Settings
     decoder: FrameDecoder
-    presence: Presence
     chat: ChatService
     pool: Pool
     identity: Authenticator

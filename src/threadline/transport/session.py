@@ -19,8 +19,11 @@ from threadline.transport.protocol import (
     FrameError,
     Regenerate,
     RequestHistory,
+    Resume,
     SendMessage,
     Stop,
+    Subscribe,
+    Unsubscribe,
 )
 
 __all__ = ("ChatSession",)
@@ -93,6 +96,13 @@ class ChatSession:
                     )
                 case Stop():
                     self._track(await self._chat.stop(user, frame.conversation_ref, self._send))
+                case Resume():
+                    ref, after = frame.conversation_ref, frame.after_seq
+                    self._track(await self._chat.resume(user, ref, after, self._send))
+                case Subscribe():
+                    await self._chat.subscribe(user, frame.conversation_ref, self._send)
+                case Unsubscribe():
+                    await self._chat.unsubscribe(user, frame.conversation_ref, self._send)
                 case Approve() | Deny():
                     decision = Decision(frame.tool_call_id, approved=isinstance(frame, Approve))
                     turn = await self._chat.decide(
@@ -111,10 +121,11 @@ class ChatSession:
         except Exception as error:  # noqa: BLE001 - every failure is answered with a frame
             await self._send(error_frame(error, conversation_id, "request.failed"))
 
-    def _track(self, turn: Turn) -> None:
+    def _track(self, turn: Turn | None) -> None:
         # Forget finished turns so a long-lived socket does not accumulate them.
         self._turns = [t for t in self._turns if t.watched and not _finished(t)]
-        self._turns.append(turn)
+        if turn is not None:  # None: the turn runs on another process
+            self._turns.append(turn)
 
     async def _reject(self, error: FrameError, conversation_id: str | None = None) -> None:
         await self._send(ErrorFrame(error.code, error.detail, error.retryable, conversation_id))

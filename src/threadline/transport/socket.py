@@ -44,8 +44,8 @@ async def chat_socket(socket: WebSocket[Any, Any, Any], user_id: FromPath[str]) 
     """
     services = services_of(socket.app.state)
     settings = services.settings
-    await socket.accept()
     if not is_user_id(user_id):
+        await socket.accept()
         detail = "user_id must be 1-128 characters of letters, digits and _ . @ : | -"
         await socket.send_text(encode(ErrorFrame("invalid_frame", detail, retryable=False)))
         await socket.close(WS_1008_POLICY_VIOLATION, "invalid user_id")
@@ -60,10 +60,17 @@ async def chat_socket(socket: WebSocket[Any, Any, Any], user_id: FromPath[str]) 
         send=outbox,
         stop_on_close=settings.on_disconnect == "cancel",
     )
-    with services.presence.track(user_id):
+    relay = services.chat.relay
+    # Before the handshake completes, so that every process knows of the socket by the
+    # time its client can ask anything of any of them.
+    await relay.opened(user_id, outbox)
+    try:
+        await socket.accept()
         logger.info("socket.open", extra={"user_id": user_id})
         expires_at = principal_of(socket.scope).expires_at
         await guarded(outbox, _serve(socket, session, outbox, expires_at), session.close)
+    finally:
+        await relay.closed(user_id, outbox)
     logger.info("socket.closed", extra={"user_id": user_id})
 
 

@@ -1,0 +1,39 @@
+"""This process as one of several that share the database: its relay, connected."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from threadline.chat.relay import Relay
+from threadline.storage.database import Pool
+from threadline.storage.notices import Notices
+from threadline.storage.presence import PresenceBoard
+
+__all__ = ("joined",)
+
+
+@asynccontextmanager
+async def joined(url: str, pool: Pool, presence_ttl: float) -> AsyncIterator[Relay]:
+    """A relay that listens for the other processes and counts this one's sockets.
+
+    Args:
+        url: The database, for the listening connection (which is not pooled).
+        pool: The shared pool, for everything else.
+        presence_ttl: How long a process that stops renewing its presence still counts.
+
+    Yields:
+        The relay; on exit this process leaves every total at once.
+    """
+    relay = Relay()
+    notices = Notices(url, pool, relay.process_id, relay.on_notice, relay.resync)
+    board = PresenceBoard(pool, relay.process_id, presence_ttl, relay.on_beat)
+    relay.connect(notices, board)
+    await board.join()
+    await notices.start()
+    await relay.resync()  # who is where already
+    try:
+        yield relay
+    finally:
+        await notices.close()
+        await board.leave()

@@ -1,0 +1,269 @@
+"""A user's frames wherever their sockets are: on this process, and across processes.
+
+On this process the relay knows each user's open sockets (for sidebar events) and each
+conversation's subscribers (for the frames of its turns). Across processes it speaks in
+bulletins (`bulletins`) over PostgreSQL notices (`storage.notices`): which users have
+sockets where, the frames of turns, sidebar events, and requests to stop or resume a turn
+that runs elsewhere.
+
+A turn's frames are published only while the user has sockets on another process, so a
+single server (or a user on one server) pays nothing per token. Answers to one socket's
+stop or resume come back addressed to it (`Relayed.request`); while one is open, that
+socket takes the conversation's frames from it alone, so nothing arrives twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from threadline.chat.bulletins import (
+    Bulletin,
+    Missed,
+    Present,
+    Relayed,
+    ResumeRequest,
+    Sidebar,
+    StopRequest,
+    decode,
+    encode,
+)
+from threadline.chat.events import (
+    ApprovalRequired,
+    Context,
+    ConversationEvent,
+    ErrorFrame,
+    ReplyMessage,
+    ServerFrame,
+)
+
+if TYPE_CHECKING:
+    from threadline.storage.notices import Notices
+    from threadline.storage.presence import PresenceBoard
+
+__all__ = ("Relay", "RequestHandler", "Send")
+
+logger = logging.getLogger(__name__)
+
+Send = Callable[[ServerFrame], Awaitable[None]]
+# Serves a stop or resume asked from another process: (bulletin, where its frames go);
+# False when no turn of the conversation runs here.
+RequestHandler = Callable[[StopRequest | ResumeRequest, Send], Awaitable[bool]]
+
+
+class _Request:
+    """A socket here waiting on a turn that runs elsewhere."""
+
+    def __init__(
+        self, send: Send, conversation_id: str, on_missed: Callable[[], Awaitable[None]]
+    ) -> None:
+        self.send = send
+        self.conversation_id = conversation_id
+        self.on_missed = on_missed
+        # Past the turn's reply: its context may still follow, but the socket takes the
+        # conversation's other frames from its subscription again.
+        self.ended = False
+
+
+class Relay:
+    """This process's sockets and subscriptions, and its bulletins to the others."""
+
+    def __init__(self, process_id: str | None = None) -> None:
+        self.process_id = process_id or secrets.token_hex(6)
+        self._notices: Notices | None = None
+        self._board: PresenceBoard | None = None
+        self._sockets: dict[str, list[Send]] = {}  # user -> sockets here
+        self._subscribers: dict[str, list[Send]] = {}  # conversation -> sockets here
+        self._remote: dict[str, set[str]] = {}  # user -> other processes with sockets
+        self._requests: dict[str, _Request] = {}
+        self._serve: RequestHandler | None = None
+
+    def connect(self, notices: Notices, board: PresenceBoard) -> None:
+        """Speak to the other processes through `notices`; count sockets on `board`."""
+        self._notices, self._board = notices, board
+
+    def serve_requests(self, handler: RequestHandler) -> None:
+        """Who serves stops and resumes asked from elsewhere (the chat service)."""
+        self._serve = handler
+
+    # Sockets and subscriptions here -------------------------------------------------------
+
+    async def opened(self, user_id: str, send: Send) -> None:
+        """A socket of `user_id` opened here; once this returns, every process knows."""
+        sockets = self._sockets.setdefault(user_id, [])
+        sockets.append(send)
+        if self._board is not None:
+            await self._board.opened(user_id)
+        if len(sockets) == 1 and self._notices is not None:
+            await self._notices.published(encode(Present(user_id, here=True)))
+
+    async def closed(self, user_id: str, send: Send) -> None:
+        """The socket closed: forget its subscriptions and requests."""
+        sockets = self._sockets.get(user_id, [])
+        if send in sockets:
+            sockets.remove(send)
+        if not sockets:
+            self._sockets.pop(user_id, None)
+            self._publish(Present(user_id, here=False))
+        for conversation_id in list(self._subscribers):
+            self.unsubscribe(conversation_id, send)
+        self._requests = {k: r for k, r in self._requests.items() if r.send is not send}
+        if self._board is not None:
+            await self._board.closed(user_id)
+
+    async def connections(self, user_id: str) -> int:
+        """How many sockets `user_id` has open, on every live process."""
+        if self._board is None:
+            return len(self._sockets.get(user_id, ()))
+        return await self._board.connections(user_id)
+
+    def subscribe(self, conversation_id: str, send: Send) -> None:
+        """Send the conversation's turn frames to `send` from now on, wherever they run."""
+        subscribers = self._subscribers.setdefault(conversation_id, [])
+        if send not in subscribers:
+            subscribers.append(send)
+
+    def unsubscribe(self, conversation_id: str, send: Send) -> None:
+        """Stop sending the conversation's frames to `send` (a turn it asked for goes on)."""
+        subscribers = self._subscribers.get(conversation_id, [])
+        if send in subscribers:
+            subscribers.remove(send)
+        if not subscribers:
+            self._subscribers.pop(conversation_id, None)
+
+    # What turns and conversations tell -----------------------------------------------------
+
+    async def turn_frame(
+        self, user_id: str, conversation_id: str, frame: ServerFrame, listeners: list[Send]
+    ) -> None:
+        """A frame a turn here sent to its listeners: to subscribers here, and elsewhere."""
+        for send in self._subscribers.get(conversation_id, ()):
+            if send not in listeners:
+                await send(frame)
+        if self._remote.get(user_id):
+            self._publish(Relayed(user_id, frame))
+
+    async def sidebar(self, user_id: str, event: ConversationEvent) -> None:
+        """Tell every socket of the user, here and elsewhere, that a conversation changed."""
+        for send in list(self._sockets.get(user_id, ())):
+            await send(event)
+        if self._remote.get(user_id):
+            self._publish(Sidebar(user_id, event))
+
+    # Turns that run elsewhere ---------------------------------------------------------------
+
+    def ask(
+        self,
+        bulletin: StopRequest | ResumeRequest,
+        send: Send,
+        on_missed: Callable[[], Awaitable[None]],
+    ) -> None:
+        """Send a stop or resume to the process running the turn; its answer goes to `send`."""
+        self._requests[bulletin.request] = _Request(send, bulletin.conversation_id, on_missed)
+        self._publish(bulletin)
+
+    def new_request(self) -> str:
+        """An id for a request of this process."""
+        return f"{self.process_id}.{secrets.token_hex(6)}"
+
+    # Bulletins from the other processes ----------------------------------------------------
+
+    async def on_notice(self, sender: str, data: bytes) -> None:
+        """Handle one bulletin (this process's own come back too, and are skipped)."""
+        if sender == self.process_id:
+            return
+        try:
+            bulletin = decode(data)
+        except msgspec.DecodeError:
+            logger.warning("relay.bad_bulletin", extra={"sender": sender})
+            return
+        await self._handle(sender, bulletin)
+
+    async def _handle(self, sender: str, bulletin: Bulletin) -> None:
+        match bulletin:
+            case Present(user_id=user_id, here=True):
+                self._remote.setdefault(user_id, set()).add(sender)
+            case Present(user_id=user_id):
+                self._forget(user_id, sender)
+            case Relayed():
+                await self._relayed(bulletin)
+            case Sidebar(user_id=user_id, event=event):
+                for send in list(self._sockets.get(user_id, ())):
+                    await send(event)
+            case StopRequest() | ResumeRequest() if bulletin.to == self.process_id:
+                self._remote.setdefault(bulletin.user_id, set()).add(sender)
+                await self._answer(sender, bulletin)
+            case Missed(to=to, request=request) if to == self.process_id:
+                if (waiting := self._requests.pop(request, None)) is not None:
+                    await waiting.on_missed()
+
+    async def _relayed(self, bulletin: Relayed) -> None:
+        frame = bulletin.frame
+        if bulletin.request is not None:
+            if bulletin.to != self.process_id:
+                return
+            request = self._requests.get(bulletin.request)
+            if request is not None:
+                request.ended = request.ended or _ends_turn(frame)
+                if isinstance(frame, Context):
+                    del self._requests[bulletin.request]
+                await request.send(frame)
+            return
+        conversation_id = getattr(frame, "conversation_id", None)
+        if conversation_id is None:
+            return
+        answering = {
+            r.send
+            for r in self._requests.values()
+            if r.conversation_id == conversation_id and not r.ended
+        }
+        for send in list(self._subscribers.get(conversation_id, ())):
+            if send not in answering:
+                await send(frame)
+
+    async def _answer(self, sender: str, bulletin: StopRequest | ResumeRequest) -> None:
+        user_id, request = bulletin.user_id, bulletin.request
+
+        async def back(frame: ServerFrame) -> None:
+            self._publish(Relayed(user_id, frame, to=sender, request=request))
+
+        served = self._serve is not None and await self._serve(bulletin, back)
+        if not served:
+            self._publish(Missed(sender, request))
+
+    def _forget(self, user_id: str, process_id: str) -> None:
+        processes = self._remote.get(user_id)
+        if processes is not None:
+            processes.discard(process_id)
+            if not processes:
+                del self._remote[user_id]
+
+    # Keeping the picture of the other processes true ------------------------------------
+
+    def on_beat(self, live: set[str]) -> None:
+        """The processes alive now: forget the sockets of any that died."""
+        for user_id in list(self._remote):
+            for process_id in self._remote[user_id] - live:
+                self._forget(user_id, process_id)
+
+    async def resync(self) -> None:
+        """After the listener reconnected: bulletins were missed, so read who is where."""
+        if self._board is None:
+            return
+        remote: dict[str, set[str]] = {}
+        for process_id, user_id in await self._board.elsewhere():
+            remote.setdefault(user_id, set()).add(process_id)
+        self._remote = remote
+
+    def _publish(self, bulletin: Bulletin) -> None:
+        if self._notices is not None:
+            self._notices.publish(encode(bulletin))
+
+
+def _ends_turn(frame: ServerFrame) -> bool:
+    """Whether `frame` is a turn's outcome (only its context may follow)."""
+    return isinstance(frame, ReplyMessage | Context | ErrorFrame | ApprovalRequired)

@@ -1,0 +1,137 @@
+"""Following a conversation's turns from any socket, whichever process runs them.
+
+Subscribing, resuming a reply after a reload, and stopping a turn: here when the turn runs
+on this process, else through the process that holds the conversation's lease (the relay
+carries the request there, and that process's answer back).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from threadline.chat.bulletins import ResumeRequest, StopRequest
+from threadline.chat.errors import NothingToResume, NothingToStop
+from threadline.chat.events import ErrorFrame, ReplyMessage
+from threadline.chat.failures import error_frame
+from threadline.chat.history import read_page
+from threadline.chat.registry import LiveTurns
+from threadline.chat.relay import Relay, Send
+from threadline.chat.turn import Turn
+from threadline.engine.runner import TurnRunner
+from threadline.storage.leases import ConversationLocks
+
+__all__ = ("Watching",)
+
+# How far back `resume` looks for the latest reply when none is running.
+_RECENT = 20
+
+
+class Watching:
+    """Subscriptions, resumes and stops for sockets of this process (ownership checked)."""
+
+    def __init__(
+        self, relay: Relay, live: LiveTurns, leases: ConversationLocks, runner: TurnRunner
+    ) -> None:
+        self._relay = relay
+        self._live = live
+        self._leases = leases
+        self._runner = runner
+        relay.serve_requests(self._serve)
+
+    def subscribe(self, conversation_id: str, send: Send) -> None:
+        """Every frame of the conversation's turns, from now on, goes to `send` as well."""
+        self._relay.subscribe(conversation_id, send)
+
+    def unsubscribe(self, conversation_id: str, send: Send) -> None:
+        """No more of the conversation's frames, except those of turns `send` asked for."""
+        self._relay.unsubscribe(conversation_id, send)
+
+    async def stop(self, user_id: str, conversation_id: str, send: Send) -> Turn | None:
+        """Stop the running turn wherever it runs; `send` gets the stopped reply.
+
+        Returns:
+            The turn if it runs here; None if another process was asked to stop it.
+
+        Raises:
+            NothingToStop: No turn of the conversation is running anywhere.
+        """
+        turn = self._live.current(conversation_id)
+        if turn is not None:
+            turn.stop()
+            if not turn.listens(send):
+                await turn.attach(send)
+            return turn
+        process = await self._elsewhere(conversation_id)
+        if process is None:
+            raise NothingToStop
+        request = StopRequest(user_id, conversation_id, process, self._relay.new_request())
+        self._relay.ask(request, send, lambda: _tell(send, NothingToStop(), conversation_id))
+        return None
+
+    async def resume(
+        self, user_id: str, conversation_id: str, after_seq: int, send: Send
+    ) -> Turn | None:
+        """The running reply's frames after `after_seq`, then the rest as they come.
+
+        With no reply running anywhere, the latest stored reply as one `message` frame.
+
+        Raises:
+            NothingToResume: The conversation has no reply yet.
+        """
+        turn = self._live.current(conversation_id)
+        if turn is not None:
+            await turn.attach(send, after_seq)
+            return turn
+        process = await self._elsewhere(conversation_id)
+        if process is None:
+            await send(await self._latest_reply(conversation_id))
+            return None
+        request = ResumeRequest(
+            user_id, conversation_id, after_seq, process, self._relay.new_request()
+        )
+        self._relay.ask(request, send, self._from_storage(conversation_id, send))
+        return None
+
+    async def _elsewhere(self, conversation_id: str) -> str | None:
+        """The other process whose turn holds the conversation's lease, if one does."""
+        process = await self._leases.holder_of(conversation_id)
+        return process if process != self._relay.process_id else None
+
+    async def _latest_reply(self, conversation_id: str) -> ReplyMessage:
+        page = await read_page(self._runner, conversation_id, _RECENT)
+        for item in reversed(page.items):
+            if item.role == "assistant" and not item.tool_calls:
+                return ReplyMessage(
+                    conversation_id,
+                    item.message_id,
+                    item.content,
+                    item.model or self._runner.model_name,
+                    stopped=item.stopped,
+                )
+        raise NothingToResume
+
+    def _from_storage(self, conversation_id: str, send: Send) -> Callable[[], Awaitable[None]]:
+        async def resume_from_storage() -> None:
+            try:
+                await send(await self._latest_reply(conversation_id))
+            except Exception as error:  # noqa: BLE001 - told to the socket, as any failure
+                await send(error_frame(error, conversation_id, "request.failed"))
+
+        return resume_from_storage
+
+    async def _serve(self, request: StopRequest | ResumeRequest, back: Send) -> bool:
+        """A stop or resume from another process, for a turn that may run here."""
+        turn = self._live.current(request.conversation_id)
+        if turn is None or turn.user_id != request.user_id:
+            return False
+        if isinstance(request, StopRequest):
+            turn.stop()
+            await turn.attach(back)
+        else:
+            await turn.attach(back, request.after_seq)
+        return True
+
+
+def _tell(send: Send, error: Exception, conversation_id: str) -> Awaitable[None]:
+    frame: ErrorFrame = error_frame(error, conversation_id, "request.failed")
+    return send(frame)

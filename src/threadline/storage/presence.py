@@ -1,0 +1,143 @@
+"""Who has sockets open where: a row per server process, and its socket count per user.
+
+Each process renews its own row every third of `ttl`; a process that stops renewing (one
+killed with SIGKILL) drops out of every total once `ttl` has passed, and its rows are
+purged later. Counts change as sockets open and close, one statement each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import Callable
+
+from threadline.storage.database import Pool
+
+__all__ = ("PresenceBoard",)
+
+logger = logging.getLogger(__name__)
+
+_BEAT = """
+WITH beat AS (
+    INSERT INTO threadline_processes AS p (process_id, seen_at) VALUES (%(me)s, now())
+    ON CONFLICT (process_id) DO UPDATE SET seen_at = now()
+    RETURNING (xmax = 0) AS new
+), purged AS (
+    DELETE FROM threadline_processes
+    WHERE seen_at < now() - %(ttl)s * 10 * interval '1 second' AND process_id <> %(me)s
+)
+SELECT (SELECT new FROM beat) AS new, array(
+    SELECT process_id FROM threadline_processes
+    WHERE seen_at > now() - %(ttl)s * interval '1 second' AND process_id <> %(me)s
+) AS others
+"""
+_OPENED = """
+INSERT INTO threadline_presence AS p (process_id, user_id, sockets) VALUES (%s, %s, 1)
+ON CONFLICT (user_id, process_id) DO UPDATE SET sockets = p.sockets + 1
+"""
+_CLOSED = """
+WITH less AS (
+    UPDATE threadline_presence SET sockets = sockets - 1
+    WHERE process_id = %(me)s AND user_id = %(user)s RETURNING sockets
+)
+DELETE FROM threadline_presence
+WHERE process_id = %(me)s AND user_id = %(user)s AND (SELECT sockets FROM less) <= 0
+"""
+_TOTAL = """
+SELECT coalesce(sum(p.sockets), 0)::int AS sockets
+FROM threadline_presence p JOIN threadline_processes s USING (process_id)
+WHERE p.user_id = %(user)s AND s.seen_at > now() - %(ttl)s * interval '1 second'
+"""
+_OTHERS_USERS = """
+SELECT p.process_id, p.user_id
+FROM threadline_presence p JOIN threadline_processes s USING (process_id)
+WHERE p.process_id <> %(me)s AND s.seen_at > now() - %(ttl)s * interval '1 second'
+"""
+
+
+class PresenceBoard:
+    """This process's row, its sockets per user, and the totals across processes."""
+
+    def __init__(
+        self, pool: Pool, process_id: str, ttl: float, on_beat: Callable[[set[str]], None]
+    ) -> None:
+        self._pool = pool
+        self.process_id = process_id
+        self._ttl = ttl
+        self._on_beat = on_beat
+        self._open: Counter[str] = Counter()
+        self._beating: asyncio.Task[None] | None = None
+
+    async def join(self) -> None:
+        """Register this process, and keep its row fresh until `leave`."""
+        await self._beat()
+        self._beating = asyncio.create_task(self._keep_beating())
+
+    async def leave(self) -> None:
+        """Remove this process and its sockets from every total (a clean shutdown)."""
+        if self._beating is not None:
+            self._beating.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._beating
+        with contextlib.suppress(Exception):
+            async with self._pool.connection() as conn:
+                await conn.execute(
+                    "DELETE FROM threadline_processes WHERE process_id = %s", (self.process_id,)
+                )
+
+    async def opened(self, user_id: str) -> None:
+        """Count a socket of `user_id` as open on this process."""
+        self._open[user_id] += 1
+        try:
+            async with self._pool.connection() as conn:
+                await conn.execute(_OPENED, (self.process_id, user_id))
+        except Exception as error:  # noqa: BLE001 - counted here; the totals catch up later
+            logger.warning("presence.update_failed", extra={"error": type(error).__name__})
+
+    async def closed(self, user_id: str) -> None:
+        """Count one socket of `user_id` fewer (it closed)."""
+        self._open[user_id] -= 1
+        if self._open[user_id] <= 0:
+            del self._open[user_id]
+        try:
+            async with self._pool.connection() as conn:
+                await conn.execute(_CLOSED, {"me": self.process_id, "user": user_id})
+        except Exception as error:  # noqa: BLE001 - the next beat rewrites this process's rows
+            logger.warning("presence.update_failed", extra={"error": type(error).__name__})
+
+    async def connections(self, user_id: str) -> int:
+        """How many sockets `user_id` has open across the live processes."""
+        async with self._pool.connection() as conn:
+            row = await (await conn.execute(_TOTAL, {"user": user_id, "ttl": self._ttl})).fetchone()
+        return int(row["sockets"]) if row else 0
+
+    async def elsewhere(self) -> list[tuple[str, str]]:
+        """`(process_id, user_id)` of every user with sockets on another live process."""
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(_OTHERS_USERS, {"me": self.process_id, "ttl": self._ttl})
+            return [(row["process_id"], row["user_id"]) for row in await cursor.fetchall()]
+
+    async def _keep_beating(self) -> None:
+        while True:
+            await asyncio.sleep(self._ttl / 3)
+            try:
+                await self._beat()
+            except Exception as error:  # noqa: BLE001 - retried at the next beat
+                logger.warning("presence.beat_failed", extra={"error": type(error).__name__})
+
+    async def _beat(self) -> None:
+        params = {"me": self.process_id, "ttl": self._ttl}
+        async with self._pool.connection() as conn, conn.transaction():
+            row = await (await conn.execute(_BEAT, params)).fetchone()
+            assert row is not None  # noqa: S101 - the statement always returns a row
+            if row["new"] and self._open:
+                # Purged while unreachable (a long outage): this process's counts again.
+                for user_id, sockets in self._open.items():
+                    await conn.execute(
+                        "INSERT INTO threadline_presence VALUES (%s, %s, %s)"
+                        " ON CONFLICT DO NOTHING",
+                        (self.process_id, user_id, sockets),
+                    )
+        self._on_beat(set(row["others"]))

@@ -1,0 +1,306 @@
+"""Three server processes on one database act as one: a turn's frames reach sockets on any
+of them, a reply resumes anywhere, a stop reaches it wherever it runs, sidebars stay
+current, presence is counted across them, and a killed or drained one loses nothing."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import psycopg
+import pytest
+from httpx_ws import WebSocketDisconnect
+
+from tests.credentials import handshake
+from tests.fake_groq import FakeGroq, Fault
+from tests.polling import eventually
+from tests.processes import servers
+from tests.serving import serve_threadline
+from tests.wsclient import ChatClient, Frame, connect
+from threadline.settings import Settings
+
+pytestmark = pytest.mark.anyio
+
+LONG = " ".join(f"word{i}" for i in range(40))
+
+
+async def _reply_frames(chat: ChatClient, within: float = 20) -> list[Frame]:
+    """Frames up to and including the turn's `message`."""
+    return await chat.until("message", within=within)
+
+
+async def _history(address: str, conversation_id: str) -> list[dict[str, Any]]:
+    async with httpx.AsyncClient() as http:
+        response = await http.get(f"http://{address}/users/alice/conversations/{conversation_id}")
+    assert response.status_code == 200, response.text
+    messages: list[dict[str, Any]] = response.json()["messages"]
+    return messages
+
+
+async def test_a_turn_s_frames_reach_subscribers_on_the_other_processes(
+    tmp_path: Path, database_url: str, fake_groq: FakeGroq
+) -> None:
+    fake_groq.default = Fault(token_delay=0.01)
+    big = "x" * 12_000  # a reply larger than one NOTIFY (8,000 bytes) goes in pieces
+    async with (
+        servers(tmp_path, database_url, fake_groq.url, 3) as (one, two, three),
+        connect(one.address, "alice") as sender,
+        connect(two.address, "alice") as second_tab,
+        connect(three.address, "alice") as third_tab,
+    ):
+        conversation_id = (await sender.turn("start")).ack["conversation_id"]
+        for tab in (second_tab, third_tab):
+            await tab.send(type="subscribe", conversation_id=conversation_id)
+        await sender.send(message=f"{LONG} {big}", conversation_id=conversation_id)
+        sent = await _reply_frames(sender)
+        seen = [await _reply_frames(tab) for tab in (second_tab, third_tab)]
+        await second_tab.send(type="unsubscribe", conversation_id=conversation_id)
+        await sender.turn("after", conversation_id)
+        await third_tab.until("message")  # still subscribed: it sees this turn too
+
+    assert [f["type"] for f in sent][:2] == ["ack", "token"]
+    assert sent[-1]["content"] == f"Reply 2: {LONG} {big}"
+    assert seen == [sent, sent]
+    assert second_tab.events or third_tab.events  # sidebar events came along
+
+
+async def test_a_reload_mid_reply_resumes_on_another_process_without_gap_or_duplicate(
+    tmp_path: Path, database_url: str, fake_groq: FakeGroq
+) -> None:
+    fake_groq.default = Fault(token_delay=0.03)
+    async with servers(tmp_path, database_url, fake_groq.url, 3) as (one, two, _):
+        async with connect(one.address, "alice") as before_reload:
+            await before_reload.send(message=LONG)
+            conversation_id = (await before_reload.receive())["conversation_id"]
+            had = [await before_reload.receive() for _ in range(5)]
+        async with connect(two.address, "alice") as after_reload:
+            await after_reload.send(
+                type="resume", conversation_id=conversation_id, after_seq=had[-1]["seq"]
+            )
+            rest = await _reply_frames(after_reload)
+            # Once the reply is stored, resume answers with it whole.
+            await after_reload.send(type="resume", conversation_id=conversation_id)
+            stored = await after_reload.receive()
+        history = await _history(one.address, conversation_id)
+
+    tokens = [*had, *rest[:-1]]
+    assert [t["type"] for t in tokens] == ["token"] * len(tokens)
+    assert [t["seq"] for t in tokens] == list(range(1, len(tokens) + 1))
+    assert rest[-1]["seq"] == len(tokens) + 1
+    text = "".join(t["delta"] for t in tokens)
+    assert text == rest[-1]["content"] == history[-1]["content"] == f"Reply 1: {LONG}"
+    assert stored["type"] == "message"
+    assert stored["content"] == text
+    assert "seq" not in stored
+
+
+async def test_resume_with_no_reply_at_all_says_so(
+    tmp_path: Path, database_url: str, fake_groq: FakeGroq
+) -> None:
+    fake_groq.default = Fault(status=500)
+    async with (
+        servers(tmp_path, database_url, fake_groq.url, 1, GROQ_MAX_RETRIES="0") as (one,),
+        connect(one.address, "alice") as chat,
+    ):
+        await chat.send(message="unanswered")
+        conversation_id = (await chat.receive())["conversation_id"]
+        assert (await chat.receive())["type"] == "error"
+        refused = await chat.error(type="resume", conversation_id=conversation_id)
+
+    assert refused["code"] == "nothing_to_resume"
+
+
+async def test_a_stop_from_another_process_stops_the_turn_where_it_runs(
+    tmp_path: Path, database_url: str, fake_groq: FakeGroq
+) -> None:
+    fake_groq.default = Fault(token_delay=0.05)
+    async with servers(tmp_path, database_url, fake_groq.url, 3) as (one, _, three):
+        async with (
+            connect(one.address, "alice") as sender,
+            connect(three.address, "alice") as other,
+        ):
+            await sender.send(message=LONG)
+            conversation_id = (await sender.receive())["conversation_id"]
+            await sender.receive()  # a token: the turn runs on the first process
+            await other.send(type="stop", conversation_id=conversation_id)
+            stopped_here = (await other.until("message"))[-1]
+            stopped_there = (await sender.until("message"))[-1]
+            nothing = await other.error(type="stop", conversation_id=conversation_id)
+        history = await _history(three.address, conversation_id)
+
+    assert stopped_here["stopped"] is True
+    assert stopped_there == stopped_here
+    assert history[-1]["stopped"] is True
+    assert history[-1]["content"] == stopped_here["content"]
+    assert f"Reply 1: {LONG}".startswith(stopped_here["content"])
+    assert nothing["code"] == "nothing_to_stop"
+
+
+async def test_every_socket_of_the_user_hears_of_changes_made_on_any_process(
+    tmp_path: Path, database_url: str, fake_groq: FakeGroq
+) -> None:
+    async with (
+        servers(tmp_path, database_url, fake_groq.url, 3) as (one, two, three),
+        connect(two.address, "alice") as sidebar,
+        connect(one.address, "bob") as bob,
+    ):
+        async with connect(one.address, "alice") as chat:
+            conversation_id = (await chat.turn("plan a trip")).ack["conversation_id"]
+        async with httpx.AsyncClient(base_url=f"http://{three.address}") as http:
+            path = f"/users/alice/conversations/{conversation_id}"
+            await eventually(lambda: _has_event(sidebar, "renamed"))  # the automatic title
+            assert (await http.patch(path, json={"title": "Trip"})).status_code == 200
+            await eventually(lambda: _has_event(sidebar, "renamed", "Trip"))
+            assert (await http.delete(path)).status_code == 204
+            await eventually(lambda: _has_event(sidebar, "deleted"))
+        await bob.turn("mine")  # bob's own events only
+
+    events = [(e["event"], e["conversation_id"]) for e in sidebar.events]
+    assert events[:2] == [("created", conversation_id), ("updated", conversation_id)]
+    assert events[-1] == ("deleted", conversation_id)
+    assert all(e["updated_at"] for e in sidebar.events)
+    assert {e["conversation_id"] for e in bob.events}.isdisjoint({conversation_id})
+
+
+async def _has_event(chat: ChatClient, event: str, title: str | None = None) -> bool:
+    """Whether `chat` received a sidebar event (reading what has arrived so far)."""
+    with contextlib.suppress(TimeoutError):
+        await chat.receive(within=0.2)
+    return any(
+        e["event"] == event and (title is None or e.get("title") == title) for e in chat.events
+    )
+
+
+async def test_presence_totals_every_process_and_forgets_a_killed_one(
+    tmp_path: Path, database_url: str, fake_groq: FakeGroq
+) -> None:
+    async with servers(tmp_path, database_url, fake_groq.url, 3, PRESENCE_TTL="2") as (
+        one,
+        two,
+        three,
+    ):
+        async with (
+            connect(one.address, "alice"),
+            connect(two.address, "alice"),
+            connect(two.address, "alice"),
+        ):
+            assert await _connections(three.address) == 3
+            two.process.send_signal(signal.SIGKILL)
+            two.process.wait(timeout=10)
+            # Gone from the totals within PRESENCE_TTL (plus a beat of the checker).
+            await eventually(lambda: _connections_are(three.address, 1), within=8)
+        assert await _connections(three.address) == 0
+
+
+async def _connections_are(address: str, count: int) -> bool:
+    return await _connections(address) == count
+
+
+async def _connections(address: str) -> int:
+    async with httpx.AsyncClient() as http:
+        response = await http.get(f"http://{address}/ws/users/alice/status")
+    count: int = response.json()["connections"]
+    return count
+
+
+async def test_a_killed_process_s_acked_message_is_kept_and_another_takes_over(
+    tmp_path: Path, database_url: str, fake_groq: FakeGroq
+) -> None:
+    fake_groq.default = Fault(token_delay=0.2)
+    async with servers(tmp_path, database_url, fake_groq.url, 3, TURN_LEASE="2") as (
+        one,
+        two,
+        _,
+    ):
+        async with connect(two.address, "alice") as doomed:
+            await doomed.send(message="first, cut short")
+            conversation_id = (await doomed.receive())["conversation_id"]
+            two.process.send_signal(signal.SIGKILL)
+            two.process.wait(timeout=10)
+        fake_groq.default = Fault()
+        async with connect(one.address, "alice") as survivor:
+            turn = await survivor.turn("second", conversation_id)  # waits out the lease
+        history = await _history(one.address, conversation_id)
+
+    assert turn.reply["content"].endswith(": second")
+    assert [m["content"] for m in history if m["role"] == "user"] == ["first, cut short", "second"]
+
+
+async def test_sigterm_drains_turns_then_closes_sockets_with_1012(
+    tmp_path: Path, database_url: str, fake_groq: FakeGroq
+) -> None:
+    fake_groq.default = Fault(token_delay=0.05)
+    async with servers(tmp_path, database_url, fake_groq.url, 2, SHUTDOWN_GRACE="20") as (
+        one,
+        draining,
+    ):
+        async with connect(draining.address, "alice") as chat:
+            await chat.send(message=LONG)
+            conversation_id = (await chat.receive())["conversation_id"]
+            await chat.receive()  # a token
+            draining.process.send_signal(signal.SIGTERM)
+            async with httpx.AsyncClient(base_url=f"http://{draining.address}") as http:
+                await eventually(lambda: _status(http, "/ready", 503))
+                assert (await http.get("/health")).status_code == 200
+            refused = await handshake(draining.address, "/ws/alice")
+            assert refused.status_code == 503
+            assert refused.json()["code"] == "shutting_down"
+            reply = (await chat.until("message"))[-1]
+            with pytest.raises(WebSocketDisconnect) as closed:
+                await chat.receive(within=10)
+        assert draining.process.wait(timeout=15) == 0
+        history = await _history(one.address, conversation_id)
+
+    assert reply["stopped"] is False
+    assert reply["content"] == f"Reply 1: {LONG}" == history[-1]["content"]
+    assert closed.value.code == 1012
+
+
+async def _status(http: httpx.AsyncClient, path: str, status: int) -> bool:
+    return (await http.get(path)).status_code == status
+
+
+async def test_a_user_with_sockets_on_one_process_costs_no_notices(
+    settings: Settings, tmp_path: Path, database_url: str, fake_groq: FakeGroq
+) -> None:
+    async with serve_threadline(settings) as here, connect(here, "alice") as chat:
+        conversation_id = (await chat.turn("start")).ack["conversation_id"]
+        async with _notices(database_url) as heard:
+            await chat.turn(LONG, conversation_id)
+            alone = len(heard)
+        async with (
+            servers(tmp_path, database_url, fake_groq.url, 1) as (elsewhere,),
+            connect(elsewhere.address, "alice") as other_tab,
+        ):
+            await other_tab.send(type="subscribe", conversation_id=conversation_id)
+            async with _notices(database_url) as heard:
+                turn = await chat.turn(LONG, conversation_id)
+                await other_tab.until("message")
+                shared = len(heard)
+
+    assert alone == 0
+    assert 0 < shared <= len(turn.tokens) + 3  # tokens go across, batched when they queue
+
+
+@asynccontextmanager
+async def _notices(database_url: str) -> AsyncIterator[list[str]]:
+    """The notices published on the database while the block runs."""
+    heard: list[str] = []
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        await conn.execute("LISTEN threadline")
+
+        async def listen() -> None:
+            async for notify in conn.notifies():
+                heard.append(notify.payload)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(listen)
+            yield heard
+            await anyio.sleep(0.3)  # what was published last arrives
+            group.cancel_scope.cancel()
