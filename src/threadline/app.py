@@ -95,7 +95,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             saver = PooledPostgresSaver(pool, settings.decode_cache_mb * 1024 * 1024)
             store = AsyncPostgresStore(pool)
             await migrate(url, saver, store)
-            async with joined(url, pool, settings.presence_ttl) as relay:
+            listen_url = settings.database_listen_url
+            listen = url if listen_url is None else listen_url.get()
+            async with joined(listen, pool, settings.presence_ttl) as relay:
                 chat, limits = await _chat_service(settings, model, (saver, store, pool), relay)
                 seats = None
                 if settings.max_sockets_per_user is not None:

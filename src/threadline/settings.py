@@ -58,6 +58,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     database_url: Secret | None = None
+    # Where the one listening connection per process goes, when DATABASE_URL is a pooler in
+    # transaction mode (PgBouncer), which cannot keep a LISTEN: PostgreSQL itself.
+    database_listen_url: Secret | None = None
     data_dir: str = ".threadline"
     db_pool_min_size: PositiveInt = 2
     db_pool_max_size: PositiveInt = 10

@@ -25,9 +25,28 @@ def _seconds(duration: object) -> float:
     return float(match[1])
 
 
-def test_compose_publishes_the_port_on_loopback_only_and_follows_port() -> None:
-    app = _compose()["services"]["app"]
-    assert app["ports"] == ["127.0.0.1:${PORT:-8000}:${PORT:-8000}"]
+def _replicas() -> list[dict[str, object]]:
+    services = _compose()["services"]
+    return [services[name] for name in services if name.startswith("app-")]
+
+
+def test_compose_runs_two_replicas_behind_a_proxy_that_alone_is_published() -> None:
+    services = _compose()["services"]
+    replicas = _replicas()
+    assert len(replicas) == 2
+    assert replicas[0] == replicas[1]  # one definition, twice
+    assert all("ports" not in app for app in replicas)
+    assert services["proxy"]["ports"] == ["127.0.0.1:${PORT:-8000}:${PORT:-8000}"]
+    caddyfile = (ROOT / "deploy" / "Caddyfile").read_text()
+    assert "reverse_proxy app-1:8000 app-2:8000" in caddyfile
+    assert "health_uri /ready" in caddyfile  # a draining replica leaves the rotation
+    volumes = services["proxy"]["volumes"]
+    assert isinstance(volumes, list)
+    assert volumes[0].startswith("./deploy/Caddyfile:/etc/caddy/Caddyfile")
+
+
+def test_compose_replicas_check_their_own_readiness() -> None:
+    app = _replicas()[0]
     healthcheck = app["healthcheck"]
     assert isinstance(healthcheck, dict)
     probe = healthcheck["test"][-1]
@@ -36,7 +55,8 @@ def test_compose_publishes_the_port_on_loopback_only_and_follows_port() -> None:
 
 
 def test_compose_gives_running_replies_longer_than_the_shutdown_grace() -> None:
-    app = _compose()["services"]["app"]
+    app = _replicas()[0]
+    assert app["stop_signal"] == "SIGTERM"  # the signal that drains
     assert _seconds(app["stop_grace_period"]) >= Settings().shutdown_grace + 10
 
 
@@ -44,7 +64,7 @@ def test_compose_takes_the_database_password_from_env_not_from_the_file() -> Non
     text = (ROOT / "compose.yaml").read_text()
     services = _compose()["services"]
     postgres_env = services["postgres"]["environment"]
-    app_env = services["app"]["environment"]
+    app_env = _replicas()[0]["environment"]
     assert isinstance(postgres_env, dict)
     assert isinstance(app_env, dict)
     assert postgres_env["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
@@ -60,7 +80,7 @@ def test_env_example_leaves_the_images_data_directory_alone() -> None:
 def test_the_container_listens_on_every_interface_whatever_env_example_says() -> None:
     # The default HOST is loopback; inside a container that would be unreachable.
     assert "HOST" not in read_dotenv(ROOT / ".env.example")
-    environment = _compose()["services"]["app"]["environment"]
+    environment = _replicas()[0]["environment"]
     assert isinstance(environment, dict)
     assert environment["HOST"] == "0.0.0.0"
     assert "HOST=0.0.0.0" in (ROOT / "Containerfile").read_text()
