@@ -68,12 +68,12 @@ async def _client(url: str, turns: int, result: LoadResult, user: str, think: fl
 
 
 async def run_load(
-    url: str, clients: int, turns: int, warmup: int = 1, think: float = 0.0
+    url: str | list[str], clients: int, turns: int, warmup: int = 1, think: float = 0.0
 ) -> LoadResult:
     """Drive `clients` sockets concurrently, each through `turns` turns of its own conversation.
 
     Args:
-        url: `ws://host:port` of the server.
+        url: `ws://host:port` of the server; with several, client `c` uses the `c % n`th.
         clients: Concurrent sockets, each on its own conversation.
         turns: Turns per socket, after `warmup` unmeasured ones.
         warmup: Turns each socket makes first, to fill pools and caches.
@@ -82,13 +82,19 @@ async def run_load(
     Returns:
         The timings of the measured turns, and any errors.
     """
+    urls = [url] if isinstance(url, str) else url
     if warmup:
         await asyncio.gather(
-            *(_client(url, warmup, LoadResult(), f"w{c}", 0.0) for c in range(clients))
+            *(
+                _client(urls[c % len(urls)], warmup, LoadResult(), f"w{c}", 0.0)
+                for c in range(clients)
+            )
         )
     result = LoadResult()
     started = time.perf_counter()
-    await asyncio.gather(*(_client(url, turns, result, f"u{c}", think) for c in range(clients)))
+    await asyncio.gather(
+        *(_client(urls[c % len(urls)], turns, result, f"u{c}", think) for c in range(clients))
+    )
     result.elapsed = time.perf_counter() - started
     return result
 

@@ -1,6 +1,7 @@
 """Load harness: Threadline over real sockets against the bare engine and LangGraph defaults.
 
     uv run python bench/load.py [--clients 50] [--turns 20] [--model offline|fake] [--idle 5000]
+                                [--servers N]
 
 Starts an embedded PostgreSQL, the fake Groq API (with `--model fake`) and the `threadline`
 server as separate processes on 127.0.0.1, drives the load from this process, runs both
@@ -34,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.clients import hold_idle_sockets, run_load
 from bench.engine import percentile
 from bench.model_time import direct_model_timings
+from bench.replicas import scaling
 from threadline.storage.database import start_embedded_postgres
 
 RESULTS = Path(__file__).parent / "results"
@@ -185,6 +187,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if not args.no_baselines:
             report["bare_engine"] = _baseline("bare", database_url, args, groq_base)
             report["langgraph_defaults"] = _baseline("defaults", database_url, args, groq_base)
+        if args.servers > 1:
+            report["replicas"] = scaling(
+                args.servers,
+                database_url,
+                lambda: _server_env(database_url, _free_port(), args, groq_base),
+                _process,
+                _wait_http,
+                (args.clients, args.turns),
+            )
     return report
 
 
@@ -225,6 +236,12 @@ def main() -> None:
     )
     parser.add_argument("--paced-turns", type=int, default=10, help="turns per client when paced")
     parser.add_argument("--no-baselines", action="store_true", help="skip the engine baselines")
+    parser.add_argument(
+        "--servers",
+        type=int,
+        default=1,
+        help="also spread the load over 1..N server processes on one database (default 1)",
+    )
     parser.add_argument("--json", type=Path, help="where to write the report")
     args = parser.parse_args()
     report = run(args)

@@ -81,4 +81,24 @@ def render(report: dict[str, Any]) -> str:
         )
         probe = f"{'ok' if ok else 'FAILED'} ({idle['turn_while_idle_p50_ms'] or 0:.1f} ms)"
         lines.append(_target("a turn while they are open", probe, "works", ok))
+    lines += _replicas(report.get("replicas") or [])
     return "\n".join(lines)
+
+
+def _replicas(rounds: list[dict[str, Any]]) -> list[str]:
+    """The load spread over 1..N processes: throughput, and what each turn costs."""
+    if not rounds:
+        return []
+    lines = [
+        "",
+        "| servers | second tab elsewhere | turns/s | p50 ms | transactions/turn | "
+        "NOTIFYs/turn | NOTIFY KB/turn | errors |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rounds:
+        lines.append(
+            f"| {r['servers']} | {'yes' if r['second_tabs'] else 'no'} | "
+            f"{r['turns_per_s']:.0f} | {r['p50_ms']:.1f} | {r['transactions_per_turn']:.1f} | "
+            f"{r['notifies_per_turn']:.2f} | {r['notify_kb_per_turn']:.2f} | {r['errors']} |"
+        )
+    return lines
