@@ -4,6 +4,7 @@ fake Groq server, and Threadline served by uvicorn on 127.0.0.1."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import secrets
 import shutil
@@ -34,6 +35,9 @@ TEMPLATE = f"threadline_template_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}
 # Started once by the controlling process and shared by every xdist worker (each worker
 # clones its own template in it), instead of one initdb and server per worker.
 _SHARED_URL = "TEST_DATABASE_URL"
+# Tests that start several server processes, and tests whose timing they would upset, take
+# this lock (shared by every xdist worker): one of them runs at a time.
+_HEAVY_LOCK = "THREADLINE_TEST_HEAVY_LOCK"
 # The longest tests start first, so they run side by side on different workers instead of
 # ending the run one after another (xdist hands out the first tests round-robin).
 _SLOW_FIRST = (
@@ -44,6 +48,7 @@ _SLOW_FIRST = (
     "e2e/test_context.py",
     "integration/test_langgraph_contract.py",
     "e2e/test_faults.py",
+    "e2e/test_replicas.py",
 )
 
 
@@ -51,6 +56,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if os.environ.get(_SHARED_URL) or hasattr(config, "workerinput"):
         return
     data = Path(tempfile.mkdtemp(prefix="threadline-pg-"))
+    os.environ[_HEAVY_LOCK] = str(data / "heavy.lock")
     server = start_embedded_postgres(data / "pgdata")
     config.stash[_EMBEDDED] = (server, data)
     os.environ[_SHARED_URL] = server.get_uri()
@@ -75,6 +81,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # xdist hands each worker two tests at first: pair every slow test with a quick one.
     paired = [test for pair in zip(slow, rest, strict=False) for test in pair]
     items[:] = paired + slow[len(paired) // 2 :] + rest[len(paired) // 2 :]
+
+
+@pytest.fixture
+def one_at_a_time() -> Iterator[None]:
+    """Run while no other test using this fixture runs, on any worker.
+
+    For tests that start three server processes (two cores would be crowded by several at
+    once) and for the timing-sensitive ones those would upset.
+    """
+    path = os.environ.get(_HEAVY_LOCK)
+    if path is None:  # a server of one's own (TEST_DATABASE_URL): no workers to order
+        yield
+        return
+    with Path(path).open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # blocks this worker only
+        yield
 
 
 @pytest.fixture(scope="session")

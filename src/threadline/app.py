@@ -21,7 +21,8 @@ from threadline.chat.fleet import joined
 from threadline.chat.limits import UserLimits
 from threadline.chat.relay import Relay
 from threadline.chat.retention import RetentionSweeper
-from threadline.chat.service import ChatService, TurnPolicy
+from threadline.chat.roster import TurnPolicy
+from threadline.chat.service import ChatService
 from threadline.conversations.index import ConversationIndex
 from threadline.conversations.search import ConversationSearch, describe_hits
 from threadline.engine.agents import read_agents

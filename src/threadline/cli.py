@@ -122,7 +122,7 @@ class DrainingServer(uvicorn.Server):
             super().handle_exit(sig, frame)
             return
         self._drain_requested = True
-        services.chat.draining = True  # a plain flag: safe to set from a signal handler
+        services.chat.begin_drain()  # sets a flag: safe from a signal handler
 
     async def on_tick(self, counter: int) -> bool:
         """Uvicorn's tick (every 0.1 s): start the drain once it was asked for."""

@@ -17,7 +17,8 @@ from tests.stalled import stalled_client
 from tests.wsclient import connect
 from threadline.settings import Settings
 
-pytestmark = pytest.mark.anyio
+# Its timing (a 0.5 s send timeout) must not compete with three server processes.
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("one_at_a_time")]
 
 # A reply of 80 tokens of 100 KB each: 8 MB of token frames, more than the kernel's socket
 # buffers (up to 4 MB here) between the server and a client that does not read.

@@ -25,7 +25,9 @@ from tests.serving import serve_threadline
 from tests.wsclient import ChatClient, Frame, connect
 from threadline.settings import Settings
 
-pytestmark = pytest.mark.anyio
+# Three server processes a test: one such test at a time, so that they do not starve
+# each other, nor timing-sensitive tests, of the two cores.
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("one_at_a_time")]
 
 LONG = " ".join(f"word{i}" for i in range(40))
 
@@ -33,6 +35,19 @@ LONG = " ".join(f"word{i}" for i in range(40))
 async def _reply_frames(chat: ChatClient, within: float = 20) -> list[Frame]:
     """Frames up to and including the turn's `message`."""
     return await chat.until("message", within=within)
+
+
+async def _frames_of_turn(chat: ChatClient, sent: list[Frame]) -> list[Frame]:
+    """The frames `chat` received of the turn `sent` (from its ack to its reply).
+
+    Frames still on their way from the turn before (relayed between processes) may reach a
+    socket that subscribed just after it ended: they come first, and are left out here.
+    """
+    frames = await chat.until("message", within=20)
+    while frames[-1]["message_id"] != sent[-1]["message_id"]:
+        frames = await chat.until("message", within=20)
+    start = next(i for i, f in enumerate(frames) if f.get("message_id") == sent[0]["message_id"])
+    return frames[start:]
 
 
 async def _history(address: str, conversation_id: str) -> list[dict[str, Any]]:
@@ -59,7 +74,7 @@ async def test_a_turn_s_frames_reach_subscribers_on_the_other_processes(
             await tab.send(type="subscribe", conversation_id=conversation_id)
         await sender.send(message=f"{LONG} {big}", conversation_id=conversation_id)
         sent = await _reply_frames(sender)
-        seen = [await _reply_frames(tab) for tab in (second_tab, third_tab)]
+        seen = [await _frames_of_turn(tab, sent) for tab in (second_tab, third_tab)]
         await second_tab.send(type="unsubscribe", conversation_id=conversation_id)
         await sender.turn("after", conversation_id)
         await third_tab.until("message")  # still subscribed: it sees this turn too
@@ -213,7 +228,7 @@ async def test_a_killed_process_s_acked_message_is_kept_and_another_takes_over(
     tmp_path: Path, database_url: str, fake_groq: FakeGroq
 ) -> None:
     fake_groq.default = Fault(token_delay=0.2)
-    async with servers(tmp_path, database_url, fake_groq.url, 3, TURN_LEASE="2") as (
+    async with servers(tmp_path, database_url, fake_groq.url, 3, TURN_LEASE="12") as (
         one,
         two,
         _,
@@ -225,9 +240,14 @@ async def test_a_killed_process_s_acked_message_is_kept_and_another_takes_over(
             two.process.wait(timeout=10)
         fake_groq.default = Fault()
         async with connect(one.address, "alice") as survivor:
+            # The dead process still holds the lease: asked there, nobody answers, and
+            # the asking server says so in a few seconds rather than never.
+            unstoppable = await survivor.error(type="stop", conversation_id=conversation_id)
+            nothing = await survivor.error(type="resume", conversation_id=conversation_id)
             turn = await survivor.turn("second", conversation_id)  # waits out the lease
         history = await _history(one.address, conversation_id)
 
+    assert (unstoppable["code"], nothing["code"]) == ("nothing_to_stop", "nothing_to_resume")
     assert turn.reply["content"].endswith(": second")
     assert [m["content"] for m in history if m["role"] == "user"] == ["first, cut short", "second"]
 

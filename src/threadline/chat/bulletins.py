@@ -16,6 +16,7 @@ __all__ = (
     "Present",
     "Relayed",
     "ResumeRequest",
+    "Served",
     "Sidebar",
     "StopRequest",
     "decode",
@@ -73,6 +74,13 @@ class ResumeRequest(_Bulletin, tag="resume"):
     request: str
 
 
+class Served(_Bulletin, tag="served"):
+    """Process `to`'s request was served: the turn's frames follow as `Relayed`."""
+
+    to: str
+    request: str
+
+
 class Missed(_Bulletin, tag="missed"):
     """Process `to`'s request found no turn running here (it ended meanwhile)."""
 
@@ -80,7 +88,7 @@ class Missed(_Bulletin, tag="missed"):
     request: str
 
 
-Bulletin = Present | Relayed | Sidebar | StopRequest | ResumeRequest | Missed
+Bulletin = Present | Relayed | Sidebar | StopRequest | ResumeRequest | Served | Missed
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Bulletin)

@@ -14,6 +14,7 @@ socket takes the conversation's frames from it alone, so nothing arrives twice.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -27,6 +28,7 @@ from threadline.chat.bulletins import (
     Present,
     Relayed,
     ResumeRequest,
+    Served,
     Sidebar,
     StopRequest,
     decode,
@@ -49,6 +51,10 @@ __all__ = ("Relay", "RequestHandler", "Send")
 
 logger = logging.getLogger(__name__)
 
+# A request whose process answers neither `Served` nor `Missed` within this long went to a
+# process that died (its lease has not expired yet): it is treated as missed.
+ANSWER_TIMEOUT = 3.0
+
 Send = Callable[[ServerFrame], Awaitable[None]]
 # Serves a stop or resume asked from another process: (bulletin, where its frames go);
 # False when no turn of the conversation runs here.
@@ -67,6 +73,7 @@ class _Request:
         # Past the turn's reply: its context may still follow, but the socket takes the
         # conversation's other frames from its subscription again.
         self.ended = False
+        self.answered = False
 
 
 class Relay:
@@ -81,6 +88,7 @@ class Relay:
         self._remote: dict[str, set[str]] = {}  # user -> other processes with sockets
         self._requests: dict[str, _Request] = {}
         self._serve: RequestHandler | None = None
+        self._background: set[asyncio.Task[None]] = set()
 
     def connect(self, notices: Notices, board: PresenceBoard) -> None:
         """Speak to the other processes through `notices`; count sockets on `board`."""
@@ -165,6 +173,15 @@ class Relay:
         """Send a stop or resume to the process running the turn; its answer goes to `send`."""
         self._requests[bulletin.request] = _Request(send, bulletin.conversation_id, on_missed)
         self._publish(bulletin)
+        asyncio.get_running_loop().call_later(ANSWER_TIMEOUT, self._unanswered, bulletin.request)
+
+    def _unanswered(self, request_id: str) -> None:
+        request = self._requests.get(request_id)
+        if request is not None and not request.answered:
+            del self._requests[request_id]
+            task = asyncio.create_task(_run(request.on_missed))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
     def new_request(self) -> str:
         """An id for a request of this process."""
@@ -197,6 +214,9 @@ class Relay:
             case StopRequest() | ResumeRequest() if bulletin.to == self.process_id:
                 self._remote.setdefault(bulletin.user_id, set()).add(sender)
                 await self._answer(sender, bulletin)
+            case Served(to=to, request=request) if to == self.process_id:
+                if (waiting := self._requests.get(request)) is not None:
+                    waiting.answered = True
             case Missed(to=to, request=request) if to == self.process_id:
                 if (waiting := self._requests.pop(request, None)) is not None:
                     await waiting.on_missed()
@@ -231,6 +251,7 @@ class Relay:
         async def back(frame: ServerFrame) -> None:
             self._publish(Relayed(user_id, frame, to=sender, request=request))
 
+        self._publish(Served(sender, request))  # before the frames, all in order
         served = self._serve is not None and await self._serve(bulletin, back)
         if not served:
             self._publish(Missed(sender, request))
@@ -267,3 +288,7 @@ class Relay:
 def _ends_turn(frame: ServerFrame) -> bool:
     """Whether `frame` is a turn's outcome (only its context may follow)."""
     return isinstance(frame, ReplyMessage | Context | ErrorFrame | ApprovalRequired)
+
+
+async def _run(work: Callable[[], Awaitable[None]]) -> None:
+    await work()

@@ -1,34 +1,25 @@
 """The chat service: everything a client may ask of its conversations, ownership first.
 
 Requests are checked (ownership, limits) and turned into turns, which then run on their
-own (`turn`); the service keeps count of them (`registry`) and orders them per
-conversation (`lanes`). Refusals are `ChatError`s, which the edges translate.
+own (`turn`); the roster admits them, orders them per conversation and keeps them until
+they end (`roster`). Refusals are `ChatError`s, which the edges translate.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import NamedTuple
 
 from langchain_core.language_models import BaseChatModel
 
 from threadline.chat.activity import Activity
 from threadline.chat.deletion import Deletion
-from threadline.chat.errors import (
-    ConversationBusy,
-    ConversationNotFound,
-    NothingToApprove,
-    ShuttingDown,
-    TooManyTurns,
-)
-from threadline.chat.events import ConversationEvent, ErrorFrame, History, ToolCallItem
+from threadline.chat.errors import ConversationNotFound, NothingToApprove
+from threadline.chat.events import ConversationEvent, History, ToolCallItem
 from threadline.chat.history import HistoryPage, read_page
 from threadline.chat.inputs import check_same_text
-from threadline.chat.lanes import Lanes
 from threadline.chat.limits import UserLimits
-from threadline.chat.registry import LiveTurns
 from threadline.chat.relay import Relay
+from threadline.chat.roster import Roster, TurnPolicy
 from threadline.chat.steps import approval_item
 from threadline.chat.turn import Decision, Send, Turn, TurnServices
 from threadline.chat.watching import Watching
@@ -36,17 +27,9 @@ from threadline.conversations.index import ConversationIndex, ConversationSummar
 from threadline.engine.runner import TurnRunner
 from threadline.storage.leases import ConversationLocks
 
-__all__ = ("ChatService", "TurnPolicy")
+__all__ = ("ChatService",)
 
 logger = logging.getLogger(__name__)
-
-
-class TurnPolicy(NamedTuple):
-    """What happens to a message for a busy conversation, and the limits on waiting turns."""
-
-    queue_when_busy: bool = True
-    queued_per_conversation: int = 8
-    per_user: int = 32
 
 
 class ChatService:
@@ -66,25 +49,16 @@ class ChatService:
         self._index = index
         self._runner = runner
         self._leases = leases
-        self._policy = policy or TurnPolicy()
-        self._limits = limits
+        policy = policy or TurnPolicy()
         self.relay = relay or Relay()
         self._activity = Activity(index, title_model, self.relay)
         self._crew = TurnServices(
-            index,
-            runner,
-            leases,
-            self._activity,
-            self.relay,
-            self._policy.queue_when_busy,
-            limits,
+            index, runner, leases, self._activity, self.relay, policy.queue_when_busy, limits
         )
-        self._lanes = Lanes()
-        self._live = LiveTurns()
+        self._roster = Roster(policy, limits)
+        self._live = self._roster.live
         self._deletion = Deletion(self._crew, self._live)
         self._watching = Watching(self.relay, self._live, leases, runner)
-        self.draining = False
-        self._settled = False
 
     # Turns ------------------------------------------------------------------------------
 
@@ -112,20 +86,20 @@ class ChatService:
                 check_same_text(earlier.text, text, client_message_id)
                 await earlier.attach(send)
                 return earlier
-        await self._admit(user_id)
+        await self._roster.admit(user_id)
         if conversation_id is None:
             conversation_id = await self._index.create(user_id)
             await self._activity.created(user_id, conversation_id)
         turn = self._turn(user_id, conversation_id, text, client_message_id, send)
-        await self._start(turn)
+        await self._roster.start(turn)
         return turn
 
     async def regenerate(self, user_id: str, conversation_id: str, send: Send) -> Turn:
         """Start a turn that answers the last user message again."""
         await self._own(user_id, conversation_id)
-        await self._admit(user_id)
+        await self._roster.admit(user_id)
         turn = self._turn(user_id, conversation_id, None, None, send)
-        await self._start(turn)
+        await self._roster.start(turn)
         return turn
 
     async def decide(
@@ -145,7 +119,7 @@ class ChatService:
         if pending is None or pending.tool_call_id != decision.tool_call_id:
             raise NothingToApprove
         turn = self._turn(user_id, conversation_id, None, None, send, decision=decision)
-        await self._start(turn)
+        await self._roster.start(turn)
         return turn
 
     async def stop(self, user_id: str, conversation_id: str, send: Send) -> Turn | None:
@@ -185,7 +159,7 @@ class ChatService:
 
     def busy(self, conversation_id: str) -> bool:
         """Whether a turn of the conversation is running or waiting in this process."""
-        return self._lanes.busy(conversation_id)
+        return self._roster.busy(conversation_id)
 
     async def withdraw(self, turn: Turn) -> None:
         """Give up a turn nobody watches: dropped while it waits, stopped while it runs."""
@@ -213,65 +187,22 @@ class ChatService:
             decision=decision,
         )
 
-    async def _admit(self, user_id: str) -> None:
-        """Refuse a turn past the user's limits: this server's first, then the shared ones."""
-        if self.draining:
-            raise ShuttingDown
-        limit = self._policy.per_user
-        if self._live.of_user(user_id) >= limit:
-            raise TooManyTurns(
-                f"you have {limit} messages being answered or waiting; "
-                "send this one again once some are answered"
-            )
-        if self._limits is not None:
-            await self._limits.admit(user_id)
+    @property
+    def draining(self) -> bool:
+        """Whether the server drains before a restart: it refuses new turns and sockets."""
+        return self._roster.draining
 
-    async def _start(self, turn: Turn) -> None:
-        conversation_id = turn.conversation_id
-        if not self._policy.queue_when_busy and self._lanes.busy(conversation_id):
-            raise ConversationBusy
-        limit = self._policy.queued_per_conversation
-        if self._lanes.waiting(conversation_id) >= limit:
-            waiting = f"and {limit} more messages already wait their turn"
-            raise ConversationBusy(f"{ConversationBusy.default_detail}, {waiting}")
-        place, ahead = self._lanes.join(conversation_id)
-        self._live.add(turn)
-        await turn.start(place, ahead)
-        assert turn.task is not None  # noqa: S101 - set by start()
-        turn.task.add_done_callback(lambda task: self._ended(turn, task))
-
-    def _ended(self, turn: Turn, task: asyncio.Task[None]) -> None:
-        self._live.discard(turn)
-        if not task.cancelled() and (error := task.exception()) is not None:
-            # The turn reports its own failures to its listeners; this is a last resort.
-            logger.error(
-                "turn.crashed", exc_info=error, extra={"conversation_id": turn.conversation_id}
-            )
+    def begin_drain(self) -> None:
+        """Refuse new turns and sockets from now on (safe to call from a signal handler)."""
+        self._roster.draining = True
 
     async def settle(self, grace: float) -> None:
         """Refuse new turns, and wait up to `grace` seconds for the live ones to end."""
-        self.draining = True
-        tasks = [turn.task for turn in self._live.all() if turn.task is not None]
-        if tasks:
-            await asyncio.wait(tasks, timeout=grace)
-        self._settled = True
+        await self._roster.settle(grace)
 
     async def drain(self, grace: float) -> None:
-        """At shutdown: let turns finish within `grace`, then stop them (saving partials).
-
-        After `settle` the turns already had their grace: those left are stopped at once.
-        """
-        if self._settled:
-            grace = 0.0
-        tasks = [turn.task for turn in self._live.all() if turn.task is not None]
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=grace)
-            shutting_down = "the server is shutting down; send the message again"
-            for turn in self._live.all():
-                error = ErrorFrame("storage_unavailable", shutting_down, True, turn.conversation_id)
-                await turn.withdraw(error)
-            await asyncio.gather(*pending, return_exceptions=True)
-        await self._activity.drain(max(grace, 0.1))
+        """At shutdown: let turns finish within `grace`, then stop them (saving partials)."""
+        await self._roster.drain(grace, self._activity)
 
     # Conversations ----------------------------------------------------------------------
 
