@@ -324,3 +324,42 @@ async def _notices(database_url: str) -> AsyncIterator[list[str]]:
             yield heard
             await anyio.sleep(0.3)  # what was published last arrives
             group.cancel_scope.cancel()
+
+
+async def test_frames_cross_again_once_the_listening_connections_come_back(
+    tmp_path: Path, database_url: str, fake_groq: FakeGroq
+) -> None:
+    async with (
+        servers(tmp_path, database_url, fake_groq.url, 2) as (one, two),
+        connect(one.address, "alice") as sender,
+    ):
+        conversation_id = (await sender.turn("start")).ack["conversation_id"]
+        # Cut every server's listening connection, as a database failover would.
+        assert await _terminate_listeners(database_url) == 2
+        async with connect(two.address, "alice") as other_tab:
+            await other_tab.send(type="subscribe", conversation_id=conversation_id)
+            await eventually(lambda: _listeners_are(database_url, 2), within=10)
+            sent = await sender.turn("after the outage", conversation_id)
+            seen = await _frames_of_turn(other_tab, [sent.ack, sent.reply])
+
+    assert seen[-1] == sent.reply
+
+
+async def _terminate_listeners(database_url: str) -> int:
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        cursor = await conn.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND query = 'LISTEN threadline'"
+        )
+        row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+
+async def _listeners_are(database_url: str, count: int) -> bool:
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        cursor = await conn.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND query = 'LISTEN threadline'"
+        )
+        row = await cursor.fetchone()
+        return row is not None and int(row[0]) == count
