@@ -14,6 +14,7 @@ def test_the_load_harness_runs_end_to_end(tmp_path: Path) -> None:
     report_path = tmp_path / "report.json"
     command = [sys.executable, "bench/load.py", "--clients", "2", "--turns", "2", "--idle", "20"]
     command += ["--think", "0.05", "--paced-turns", "1", "--json", str(report_path)]
+    command += ["--servers", "2"]
     done = subprocess.run(
         command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
     )
@@ -28,6 +29,12 @@ def test_the_load_harness_runs_end_to_end(tmp_path: Path) -> None:
     assert report["idle"]["sockets"] == 20
     assert report["idle"]["turn_while_idle_ok"] is True
     assert "| Threadline, full WebSocket turn |" in done.stdout
+    # Spread over 1 and 2 processes; with a second tab elsewhere, frames cross by NOTIFY.
+    rounds = [(r["servers"], r["second_tabs"], r["turns"], r["errors"]) for r in report["replicas"]]
+    assert rounds == [(1, False, 4, 0), (2, False, 4, 0), (2, True, 4, 0)]
+    alone, with_tabs = report["replicas"][1], report["replicas"][2]
+    assert with_tabs["notifies_per_turn"] >= alone["notifies_per_turn"] + 1
+    assert "| servers | second tab elsewhere |" in done.stdout
 
 
 def test_the_storage_bench_runs_end_to_end() -> None:

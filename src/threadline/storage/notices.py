@@ -165,6 +165,7 @@ class Notices:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     if failures:
                         logger.info("notices.reconnected")
+                        self._partial.clear()  # their other pieces went by meanwhile
                         await self._on_reconnect()  # notices sent meanwhile were lost
                     failures = 0
                     self.listening.set()
