@@ -1,10 +1,16 @@
-"""Baselines: the same graph driven directly through LangGraph, no server in between.
+"""Baselines: graphs driven directly through LangGraph, no server in between.
 
-`python -m bench.engine --mode bare|defaults --database-url URL --clients N --turns M`
-prints one JSON object: turns/s and latency percentiles.
+`python -m bench.engine --mode MODE --database-url URL --clients N --turns M` prints one
+JSON object: turns/s and latency percentiles.
 
-- `bare`: tuned — `durability="exit"` and a saver without the per-instance lock.
+Threadline's own graph:
+- `bare`: tuned — `durability="exit"` and Threadline's saver (no per-instance lock).
 - `defaults`: LangGraph's defaults — `durability="async"`, the official saver with its lock.
+
+The simplest chatbot a user would write — `MessagesState`, one node that calls the model,
+the official `AsyncPostgresSaver`:
+- `simple`: tuned — `durability="exit"`, the saver's lock relaxed (a no-op).
+- `simple-defaults`: LangGraph's defaults.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.graph import START, MessagesState, StateGraph
+from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Durability
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
@@ -48,19 +56,48 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index] * 1000
 
 
+class _NoLock:
+    """What the tuned simple baseline puts in place of the saver's lock."""
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *_: object) -> None:
+        return None
+
+
+def _simple_graph(model: BaseChatModel, saver: AsyncPostgresSaver) -> CompiledStateGraph[Any]:
+    """The chatbot of LangGraph's quick start: one node, the whole history to the model."""
+
+    async def chatbot(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [await model.ainvoke(state["messages"])]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("chatbot", chatbot)
+    builder.add_edge(START, "chatbot")
+    return builder.compile(checkpointer=saver)
+
+
+def _graph(mode: str, model: BaseChatModel, pool: Any) -> Any:
+    if mode in {"simple", "simple-defaults"}:
+        official = AsyncPostgresSaver(pool)
+        if mode == "simple":
+            official.lock = _NoLock()  # type: ignore[assignment]
+        return _simple_graph(model, official), official
+    saver = PooledPostgresSaver(pool) if mode == "bare" else AsyncPostgresSaver(pool)
+    graph = build_graph(model, saver, "You are a helpful assistant.", RetryPolicy(0, 0.1))
+    return graph, saver
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     """Run the baseline and return its figures."""
     kwargs = {"autocommit": True, "row_factory": dict_row}
     async with AsyncConnectionPool(
         args.database_url, min_size=args.pool, max_size=args.pool, kwargs=kwargs
     ) as pool:
-        tuned = args.mode == "bare"
-        saver = PooledPostgresSaver(pool) if tuned else AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+        graph, saver = _graph(args.mode, _model(args.groq_base), pool)
         await saver.setup()
-        graph = build_graph(
-            _model(args.groq_base), saver, "You are a helpful assistant.", RetryPolicy(0, 0.1)
-        )
-        durability: Durability = "exit" if tuned else "async"
+        durability: Durability = "exit" if args.mode in {"bare", "simple"} else "async"
         latencies: list[float] = []
 
         async def client(turns: int, record: bool) -> None:
@@ -91,7 +128,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> None:
     """Parse arguments, run, print JSON."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("--mode", choices=["bare", "defaults"], required=True)
+    parser.add_argument(
+        "--mode", choices=["bare", "defaults", "simple", "simple-defaults"], required=True
+    )
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--turns", type=int, default=20)

@@ -35,10 +35,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.clients import hold_idle_sockets, run_load
 from bench.engine import percentile
 from bench.model_time import direct_model_timings
-from bench.replicas import scaling
+from bench.replicas import scaling, transactions
 from threadline.storage.database import start_embedded_postgres
 
 RESULTS = Path(__file__).parent / "results"
+# Report key -> bench.engine mode: the simplest chatbot (tuned, then LangGraph's defaults),
+# then Threadline's own graph driven the same two ways.
+_BASELINES = {
+    "simple_engine": "simple",
+    "simple_defaults": "simple-defaults",
+    "bare_engine": "bare",
+    "langgraph_defaults": "defaults",
+}
 
 
 def _free_port() -> int:
@@ -109,8 +117,14 @@ def _baseline(
     ]
     if groq_base:
         command += ["--groq-base", groq_base]
+    before = asyncio.run(transactions(database_url, args.stats_settle))
     done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=600)  # noqa: S603
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    # Its warm-up turns count too: one a client.
+    turns = result["turns"] + args.clients
+    result["transactions_per_turn"] = (
+        asyncio.run(transactions(database_url, args.stats_settle)) - before
+    ) / turns
     return result
 
 
@@ -180,13 +194,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if args.think:
                 paced = run_load(url, args.clients, args.paced_turns, warmup=0, think=args.think)
                 report["threadline_paced"] = _summarize(asyncio.run(paced), model)
+            before = asyncio.run(transactions(database_url, args.stats_settle))
             saturated = asyncio.run(run_load(url, args.clients, args.turns))
             report["threadline"] = _summarize(saturated, model)
+            turns = report["threadline"]["turns"] + args.clients  # and one warm-up each
+            report["threadline"]["transactions_per_turn"] = (
+                asyncio.run(transactions(database_url, args.stats_settle)) - before
+            ) / turns
             if args.idle:
                 report["idle"] = asyncio.run(_idle(url, server.pid, args.idle))
         if not args.no_baselines:
-            report["bare_engine"] = _baseline("bare", database_url, args, groq_base)
-            report["langgraph_defaults"] = _baseline("defaults", database_url, args, groq_base)
+            for key, mode in _BASELINES.items():
+                report[key] = _baseline(mode, database_url, args, groq_base)
         if args.servers > 1:
             report["replicas"] = scaling(
                 args.servers,
@@ -194,7 +213,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 lambda: _server_env(database_url, _free_port(), args, groq_base),
                 _process,
                 _wait_http,
-                (args.clients, args.turns),
+                (args.clients, args.turns, args.stats_settle),
             )
     return report
 
@@ -243,6 +262,13 @@ def main() -> None:
         help="also spread the load over 1..N server processes on one database (default 1)",
     )
     parser.add_argument("--json", type=Path, help="where to write the report")
+    parser.add_argument(
+        "--stats-settle",
+        type=float,
+        default=11,
+        help="seconds to let PostgreSQL's statistics settle before each transaction count "
+        "(default 11: exact; less: quicker, rough)",
+    )
     args = parser.parse_args()
     report = run(args)
     RESULTS.mkdir(exist_ok=True)

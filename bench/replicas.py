@@ -40,9 +40,15 @@ def _servers(
         yield urls
 
 
-async def _transactions(database_url: str) -> int:
+async def transactions(database_url: str, settle: float = 11) -> int:
+    """Transactions committed or rolled back so far, in every database of the server.
+
+    PostgreSQL's backends report their counts at most once a second while busy, and a
+    backend that went idle reports within ten seconds: waiting that long first makes the
+    count exact, whatever ran just before (`settle` shorter: a quick, rough count).
+    """
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
-        await asyncio.sleep(1.2)  # backends report their counts about once a second
+        await asyncio.sleep(settle)
         row = await (
             await conn.execute("SELECT sum(xact_commit + xact_rollback) FROM pg_stat_database")
         ).fetchone()
@@ -95,8 +101,9 @@ async def _follow(url: str, user: str, stop: asyncio.Event, frames: list[int]) -
 
 
 async def _round(
-    urls: list[str], database_url: str, clients: int, turns: int, followers: bool
+    urls: list[str], database_url: str, load: tuple[int, int, float], followers: bool
 ) -> dict[str, Any]:
+    clients, turns, settle = load
     stop, followed = asyncio.Event(), [0]
     tabs = []
     if followers:
@@ -105,10 +112,10 @@ async def _round(
             for c in range(clients)
         ]
         await asyncio.sleep(1)  # every server has heard of every tab
-    before = await _transactions(database_url)
+    before = await transactions(database_url, settle)
     async with _NoticeCounter(database_url) as notices:
         load: LoadResult = await run_load(urls, clients, turns, warmup=0)
-    after = await _transactions(database_url)
+    after = await transactions(database_url, settle)
     stop.set()
     await asyncio.gather(*tabs, return_exceptions=True)
     count = max(1, len(load.timings))
@@ -132,17 +139,17 @@ def scaling(  # noqa: PLR0913, PLR0917 - what load.py owns, each named
     env_for: Callable[[], dict[str, str]],
     start: Callable[..., Any],
     wait: Callable[[str], None],
-    load: tuple[int, int],
+    load: tuple[int, int, float],
 ) -> list[dict[str, Any]]:
-    """Run the load on 1, 2, … `servers` processes, without and with second tabs."""
-    clients, turns = load
+    """Run the load (clients, turns, stats settle time) on 1, 2, … `servers` processes,
+    without and with second tabs."""
     rounds = []
     for count in range(1, servers + 1):
         for followers in (False, True) if count > 1 else (False,):
             with _servers(count, env_for, start) as urls:
                 for url in urls:
                     wait(url.replace("ws://", "http://") + "/ready")
-                result = asyncio.run(_round(urls, database_url, clients, turns, followers))
+                result = asyncio.run(_round(urls, database_url, load, followers))
                 result["second_tabs"] = followers
                 rounds.append(result)
     return rounds
