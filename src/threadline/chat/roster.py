@@ -64,8 +64,11 @@ class Roster:
         """Give the turn its place in the conversation's lane and start it.
 
         Raises:
+            ShuttingDown: The server drains (an approval's turn is not admitted first).
             ConversationBusy: The conversation cannot take another waiting turn.
         """
+        if self.draining:
+            raise ShuttingDown
         conversation_id = turn.conversation_id
         if not self._policy.queue_when_busy and self._lanes.busy(conversation_id):
             raise ConversationBusy
