@@ -224,3 +224,27 @@ def _socket_args(server: postgres_server.PostgresServer) -> str:
     # The same socket directory the server was first started with, so its URL still works.
     socket_dir = server.get_postmaster_info().socket_dir
     return f'-h "" -k {socket_dir}'
+
+
+async def test_socket_counts_lost_in_an_outage_are_set_right_once_it_ends(
+    settings: Settings, own_postgres: postgres_server.PostgresServer
+) -> None:
+    on_own = msgspec.structs.replace(
+        settings, database_url=Secret(own_postgres.get_uri()), db_pool_timeout=1.0, presence_ttl=3
+    )
+    async with serve_threadline(on_own) as address, connect(address, "alice"):
+        async with connect(address, "alice"):
+            assert (await _get(address, "/ws/users/alice/status")).json()["connections"] == 2
+            _pg_ctl(own_postgres, "-m", "fast", "stop")
+        # That socket closed while the database was down: its count could not be written.
+        _pg_ctl(
+            own_postgres, "-l", str(own_postgres.log), "-o", _socket_args(own_postgres), "start"
+        )
+        with anyio.fail_after(20):
+            while (await _connections(address)) != 1:  # noqa: ASYNC110 - polls a server
+                await anyio.sleep(0.2)
+
+
+async def _connections(address: str) -> int | None:
+    response = await _get(address, "/ws/users/alice/status")
+    return int(response.json()["connections"]) if response.status_code == 200 else None

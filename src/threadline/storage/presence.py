@@ -13,6 +13,9 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
+
 from threadline.storage.database import Pool
 
 __all__ = ("PresenceBoard",)
@@ -69,6 +72,8 @@ class PresenceBoard:
         self._on_beat = on_beat
         self._open: Counter[str] = Counter()
         self._beating: asyncio.Task[None] | None = None
+        # A count that failed to reach the database (an outage): the next beat rewrites all.
+        self._dirty = False
 
     async def join(self) -> None:
         """Register this process, and keep its row fresh until `leave`."""
@@ -93,7 +98,8 @@ class PresenceBoard:
         try:
             async with self._pool.connection() as conn:
                 await conn.execute(_OPENED, (self.process_id, user_id))
-        except Exception as error:  # noqa: BLE001 - counted here; the totals catch up later
+        except Exception as error:  # noqa: BLE001 - counted here; the next beat rewrites it
+            self._dirty = True
             logger.warning("presence.update_failed", extra={"error": type(error).__name__})
 
     async def closed(self, user_id: str) -> None:
@@ -105,6 +111,7 @@ class PresenceBoard:
             async with self._pool.connection() as conn:
                 await conn.execute(_CLOSED, {"me": self.process_id, "user": user_id})
         except Exception as error:  # noqa: BLE001 - the next beat rewrites this process's rows
+            self._dirty = True
             logger.warning("presence.update_failed", extra={"error": type(error).__name__})
 
     async def connections(self, user_id: str) -> int:
@@ -132,12 +139,21 @@ class PresenceBoard:
         async with self._pool.connection() as conn, conn.transaction():
             row = await (await conn.execute(_BEAT, params)).fetchone()
             assert row is not None  # noqa: S101 - the statement always returns a row
-            if row["new"] and self._open:
-                # Purged while unreachable (a long outage): this process's counts again.
-                for user_id, sockets in self._open.items():
-                    await conn.execute(
-                        "INSERT INTO threadline_presence VALUES (%s, %s, %s)"
-                        " ON CONFLICT DO NOTHING",
-                        (self.process_id, user_id, sockets),
-                    )
+            # Purged while unreachable, or a count was lost: this process's counts again.
+            rewrite = row["new"] or self._dirty
+            if rewrite:
+                await self._rewrite(conn)
+        if rewrite:
+            self._dirty = False
         self._on_beat(set(row["others"]))
+
+    async def _rewrite(self, conn: AsyncConnection[DictRow]) -> None:
+        await conn.execute(
+            "DELETE FROM threadline_presence WHERE process_id = %s", (self.process_id,)
+        )
+        async with conn.cursor() as cursor:
+            await cursor.executemany(
+                "INSERT INTO threadline_presence VALUES (%s, %s, %s)"
+                " ON CONFLICT (user_id, process_id) DO UPDATE SET sockets = excluded.sockets",
+                [(self.process_id, user, sockets) for user, sockets in self._open.items()],
+            )
