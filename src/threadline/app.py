@@ -48,6 +48,7 @@ from threadline.storage.usage import UsageLedger
 from threadline.transport.access import AccessControl
 from threadline.transport.account import issue_ws_ticket, usage
 from threadline.transport.admin import ApiKeysController
+from threadline.transport.asyncapi import asyncapi_schema
 from threadline.transport.bodies import JsonRequest
 from threadline.transport.health import health, ready, user_status
 from threadline.transport.http_errors import exception_handlers
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             issue_ws_ticket,
             usage,
             ApiKeysController,
+            asyncapi_schema,
         ],
         lifespan=[lifespan],
         middleware=[AccessControl()],

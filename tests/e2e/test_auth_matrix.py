@@ -53,7 +53,7 @@ async def _routes(
     """Every operation of the API (from its own OpenAPI document), made concrete for alice."""
     async with httpx.AsyncClient() as http:
         document = (await http.get(f"http://{address}/schema/openapi.json", headers=admin)).json()
-    routes = [("GET", "/schema/openapi.json"), ("GET", "/schema")]
+    routes = [("GET", "/schema/openapi.json"), ("GET", "/schema"), ("GET", "/schema/asyncapi.json")]
     for path, operations in document["paths"].items():
         concrete = path.replace("{user_id}", "alice").replace("{conversation_id}", conversation_id)
         routes += [(method.upper(), concrete) for method in operations if concrete not in PUBLIC]

@@ -1,0 +1,136 @@
+"""The WebSocket protocol as an AsyncAPI 3 document, made from the frame Structs themselves.
+
+Every message's payload is the JSON Schema msgspec derives from the Struct the server
+decodes (client frames) or encodes (server frames), so the document cannot drift from
+the code. Served at `/schema/asyncapi.json`, beside the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import inspect
+from typing import Any
+
+import msgspec
+from litestar import get
+
+from threadline.chat.events import (
+    Ack,
+    ApprovalRequired,
+    Context,
+    ConversationEvent,
+    ErrorFrame,
+    History,
+    Queued,
+    ReplyMessage,
+    Token,
+    ToolCallEvent,
+    ToolResultEvent,
+)
+from threadline.transport.protocol import (
+    Approve,
+    Deny,
+    Regenerate,
+    RequestHistory,
+    Resume,
+    SendMessage,
+    Stop,
+    Subscribe,
+    Unsubscribe,
+)
+
+__all__ = ("CLIENT_FRAMES", "SERVER_FRAMES", "asyncapi_document", "asyncapi_schema")
+
+CLIENT_FRAMES: tuple[type[msgspec.Struct], ...] = (
+    SendMessage,
+    Stop,
+    Regenerate,
+    RequestHistory,
+    Approve,
+    Deny,
+    Subscribe,
+    Unsubscribe,
+    Resume,
+)
+SERVER_FRAMES: tuple[type[msgspec.Struct], ...] = (
+    Queued,
+    Ack,
+    Token,
+    ToolCallEvent,
+    ToolResultEvent,
+    ApprovalRequired,
+    ReplyMessage,
+    Context,
+    ConversationEvent,
+    History,
+    ErrorFrame,
+)
+_CHANNEL = "chat"
+
+
+def _message(frame: type[msgspec.Struct]) -> dict[str, Any]:
+    """A frame as an AsyncAPI message: its tag, its docstring, its schema."""
+    config = frame.__struct_config__
+    summary = (inspect.getdoc(frame) or "").split("\n\n", 1)[0].replace("\n", " ")
+    return {
+        "name": str(config.tag),
+        "title": str(config.tag),
+        "summary": summary,
+        "contentType": "application/json",
+        "payload": {"$ref": f"#/components/schemas/{frame.__name__}"},
+    }
+
+
+def _operation(action: str, frames: tuple[type[msgspec.Struct], ...], summary: str) -> Any:
+    return {
+        "action": action,
+        "channel": {"$ref": f"#/channels/{_CHANNEL}"},
+        "summary": summary,
+        "messages": [{"$ref": f"#/channels/{_CHANNEL}/messages/{f.__name__}"} for f in frames],
+    }
+
+
+def asyncapi_document(version: str) -> dict[str, Any]:
+    """The AsyncAPI 3.0 document of `/ws/{user_id}`, for server version `version`."""
+    frames = (*CLIENT_FRAMES, *SERVER_FRAMES)
+    _, schemas = msgspec.json.schema_components(frames, ref_template="#/components/schemas/{name}")
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "Threadline WebSocket protocol",
+            "version": version,
+            "description": "Chat over one socket per user: JSON text frames, each an "
+            "object whose `type` names it. See the README's protocol section.",
+        },
+        "defaultContentType": "application/json",
+        "channels": {
+            _CHANNEL: {
+                "address": "/ws/{user_id}",
+                "title": "A user's chat socket",
+                "parameters": {"user_id": {"description": "1-128 letters, digits and _ . @ : | -"}},
+                "messages": {
+                    f.__name__: {"$ref": f"#/components/messages/{f.__name__}"} for f in frames
+                },
+            }
+        },
+        "operations": {
+            "clientFrames": _operation("receive", CLIENT_FRAMES, "Frames the client sends."),
+            "serverFrames": _operation("send", SERVER_FRAMES, "Frames the server sends."),
+        },
+        "components": {
+            "schemas": schemas,
+            "messages": {f.__name__: _message(f) for f in frames},
+        },
+    }
+
+
+@get("/schema/asyncapi.json", sync_to_thread=False, include_in_schema=False)
+def asyncapi_schema() -> dict[str, Any]:
+    """The WebSocket protocol as an AsyncAPI 3.0 document."""
+    return _document()
+
+
+@functools.cache
+def _document() -> dict[str, Any]:
+    return asyncapi_document(importlib.metadata.version("threadline"))
