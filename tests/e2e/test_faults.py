@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -15,6 +17,7 @@ import pytest
 from tests.fake_groq import FakeGroq, Fault
 from tests.serving import serve_threadline
 from tests.wsclient import ChatClient, Frame, connect
+from threadline.observability.logs import JsonFormatter
 from threadline.settings import Secret, Settings
 from threadline.storage.database import start_embedded_postgres
 
@@ -248,3 +251,22 @@ async def test_socket_counts_lost_in_an_outage_are_set_right_once_it_ends(
 async def _connections(address: str) -> int | None:
     response = await _get(address, "/ws/users/alice/status")
     return int(response.json()["connections"]) if response.status_code == 200 else None
+
+
+async def test_every_log_line_of_a_turn_names_its_conversation_and_turn(
+    retrying: Settings, fake_groq: FakeGroq, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    fake_groq.faults.append(Fault(status=429))  # a retry, logged from inside the engine
+    async with serve_threadline(retrying) as address, connect(address, "alice") as chat:
+        turn = await chat.turn("hello")
+
+    formatter = JsonFormatter()
+    lines = [json.loads(formatter.format(r)) for r in caplog.records]
+    of_turn = [line for line in lines if line["event"] in {"llm.retry", "turn.completed"}]
+    assert [line["event"] for line in of_turn] == ["llm.retry", "turn.completed"]
+    for line in of_turn:
+        assert line["conversation_id"] == turn.ack["conversation_id"]
+        assert line["turn_id"] == turn.reply["message_id"]
+    # Outside a turn, no ids.
+    assert all("turn_id" not in line for line in lines if line["event"] == "socket.open")

@@ -40,6 +40,7 @@ from threadline.conversations.index import ConversationIndex
 from threadline.engine.approvals import AwaitingApproval
 from threadline.engine.replies import Reply, reply_of, tokens_of
 from threadline.engine.runner import TurnRunner
+from threadline.observability.logs import log_context
 from threadline.storage.leases import ConversationLocks, LeaseHeld
 
 if TYPE_CHECKING:
@@ -176,6 +177,10 @@ class Turn:
             self.stop()
 
     async def _run(self) -> None:
+        with log_context(conversation_id=self.conversation_id, turn_id=self.reply_id):
+            await self._run_logged()
+
+    async def _run_logged(self) -> None:
         assert self._place is not None  # noqa: S101 - set by start()
         started = time.perf_counter()
         activity = self._services.activity

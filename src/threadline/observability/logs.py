@@ -5,20 +5,58 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 
-__all__ = ("JsonFormatter", "configure_logging", "redact")
+__all__ = ("JsonFormatter", "configure_logging", "log_context", "redact")
 
 # Attributes every LogRecord has; anything else was passed through `extra=`.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
     "asctime",
     "color_message",  # uvicorn's ANSI-coloured duplicate of the message
+    "threadline_context",  # merged below, under what `extra=` says
 }
 _encoder = msgspec.json.Encoder(enc_hook=repr)
+# Fields every line logged within a block carries (a turn's conversation and turn ids),
+# also from tasks started inside it: they copy the context.
+_CONTEXT: ContextVar[dict[str, str]] = ContextVar("threadline_log_context", default={})  # noqa: B039 - never mutated
+_CONTEXT_ATTRIBUTE = "threadline_context"
+
+
+@contextmanager
+def log_context(**fields: str) -> Iterator[None]:
+    """Add `fields` to every log line written within the block (and its tasks)."""
+    token = _CONTEXT.set({**_CONTEXT.get(), **fields})
+    try:
+        yield
+    finally:
+        _CONTEXT.reset(token)
+
+
+def _record_with_context(
+    make: Any,
+) -> Any:
+    """A log record factory that keeps the context a record was made in, for any handler."""
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record: logging.LogRecord = make(*args, **kwargs)
+        context = _CONTEXT.get()
+        if context:
+            setattr(record, _CONTEXT_ATTRIBUTE, context)
+        return record
+
+    factory.threadline = True  # type: ignore[attr-defined]
+    return factory
+
+
+if not getattr(logging.getLogRecordFactory(), "threadline", False):
+    logging.setLogRecordFactory(_record_with_context(logging.getLogRecordFactory()))
 # Credentials that can ride in a URL's query (a WebSocket ticket, a token some client put
 # there) or in headers: uvicorn logs request lines with their query, and at DEBUG the
 # WebSocket library logs handshake headers, so their values are cut out of every line.
@@ -49,6 +87,8 @@ class JsonFormatter(logging.Formatter):
             "event": redact(record.getMessage()),
         }
         entry.update((k, v) for k, v in vars(record).items() if k not in _STANDARD)
+        for key, value in getattr(record, _CONTEXT_ATTRIBUTE, {}).items():
+            entry.setdefault(key, value)
         if record.exc_info:
             entry["exception"] = redact(self.formatException(record.exc_info))
         return _encoder.encode(entry).decode()
