@@ -40,7 +40,7 @@ async def test_the_served_document_is_valid_asyncapi_3(settings: Settings) -> No
     assert document["channels"]["chat"]["address"] == "/ws/{user_id}"
 
 
-async def test_it_names_every_frame_of_both_directions(settings: Settings) -> None:
+async def test_it_names_every_frame_the_server_decodes_or_sends(settings: Settings) -> None:
     document = await _document(settings)
     operations = document["operations"]
     components = document["components"]

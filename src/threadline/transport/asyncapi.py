@@ -10,62 +10,20 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import inspect
-from typing import Any
+from typing import Any, get_args
 
 import msgspec
 from litestar import get
 
-from threadline.chat.events import (
-    Ack,
-    ApprovalRequired,
-    Context,
-    ConversationEvent,
-    ErrorFrame,
-    History,
-    Queued,
-    ReplyMessage,
-    Token,
-    ToolCallEvent,
-    ToolResultEvent,
-)
-from threadline.transport.protocol import (
-    Approve,
-    Deny,
-    Regenerate,
-    RequestHistory,
-    Resume,
-    SendMessage,
-    Stop,
-    Subscribe,
-    Unsubscribe,
-)
+from threadline.chat.events import ServerFrame
+from threadline.transport.protocol import ClientFrame
 
 __all__ = ("CLIENT_FRAMES", "SERVER_FRAMES", "asyncapi_document", "asyncapi_schema")
 
-CLIENT_FRAMES: tuple[type[msgspec.Struct], ...] = (
-    SendMessage,
-    Stop,
-    Regenerate,
-    RequestHistory,
-    Approve,
-    Deny,
-    Subscribe,
-    Unsubscribe,
-    Resume,
-)
-SERVER_FRAMES: tuple[type[msgspec.Struct], ...] = (
-    Queued,
-    Ack,
-    Token,
-    ToolCallEvent,
-    ToolResultEvent,
-    ApprovalRequired,
-    ReplyMessage,
-    Context,
-    ConversationEvent,
-    History,
-    ErrorFrame,
-)
+# Every frame of each direction, as the decoder and the encoder know them: a frame added
+# to either union is in the document without anyone listing it.
+CLIENT_FRAMES: tuple[type[msgspec.Struct], ...] = get_args(ClientFrame)
+SERVER_FRAMES: tuple[type[msgspec.Struct], ...] = get_args(ServerFrame)
 _CHANNEL = "chat"
 
 
