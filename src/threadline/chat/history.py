@@ -18,6 +18,7 @@ __all__ = (
     "UnknownMessage",
     "find_client_message",
     "history_items",
+    "last_reply",
     "last_user_message",
     "page_of",
     "read_page",
@@ -92,6 +93,13 @@ def _reply_to(following: Sequence[AnyMessage]) -> AIMessage | None:
         if isinstance(message, AIMessage) and not message.tool_calls:
             return message
     return None
+
+
+def last_reply(messages: Sequence[AnyMessage]) -> AIMessage | None:
+    """The most recent answer (an assistant message that asks for no tool), if any."""
+    return next(
+        (m for m in reversed(messages) if isinstance(m, AIMessage) and not m.tool_calls), None
+    )
 
 
 def last_user_message(messages: Sequence[AnyMessage]) -> HumanMessage | None:

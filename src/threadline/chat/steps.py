@@ -17,13 +17,19 @@ from threadline.chat.events import (
 from threadline.engine.approvals import ApprovalRequest
 from threadline.engine.replies import Reply
 
-__all__ = ("approval_item", "approval_required", "reply_frames", "step_frames")
+__all__ = (
+    "approval_item",
+    "approval_required",
+    "reply_frames",
+    "reply_message",
+    "step_frames",
+)
 
 
-def reply_frames(conversation_id: str, reply: Reply) -> list[ServerFrame]:
-    """The reply, then (unless it was stopped) how much of the conversation the model saw."""
+def reply_message(conversation_id: str, reply: Reply) -> ReplyMessage:
+    """The `message` frame of a reply."""
     agent = msgspec.UNSET if reply.agent is None else reply.agent
-    message = ReplyMessage(
+    return ReplyMessage(
         conversation_id,
         reply.message_id,
         reply.content,
@@ -31,7 +37,11 @@ def reply_frames(conversation_id: str, reply: Reply) -> list[ServerFrame]:
         stopped=reply.stopped,
         agent=agent,
     )
-    frames: list[ServerFrame] = [message]
+
+
+def reply_frames(conversation_id: str, reply: Reply) -> list[ServerFrame]:
+    """The reply, then (unless it was stopped) how much of the conversation the model saw."""
+    frames: list[ServerFrame] = [reply_message(conversation_id, reply)]
     if reply.context is not None:
         frames.append(Context(conversation_id, **reply.context))
     return frames

@@ -13,17 +13,16 @@ from threadline.chat.bulletins import ResumeRequest, StopRequest
 from threadline.chat.errors import NothingToResume, NothingToStop
 from threadline.chat.events import ErrorFrame, ReplyMessage
 from threadline.chat.failures import error_frame
-from threadline.chat.history import read_page
+from threadline.chat.history import last_reply
 from threadline.chat.registry import LiveTurns
 from threadline.chat.relay import Relay, Send
+from threadline.chat.steps import reply_message
 from threadline.chat.turn import Turn
+from threadline.engine.replies import reply_of
 from threadline.engine.runner import TurnRunner
 from threadline.storage.leases import ConversationLocks
 
 __all__ = ("Watching",)
-
-# How far back `resume` looks for the latest reply when none is running.
-_RECENT = 20
 
 
 class Watching:
@@ -98,17 +97,11 @@ class Watching:
         return process if process != self._relay.process_id else None
 
     async def _latest_reply(self, conversation_id: str) -> ReplyMessage:
-        page = await read_page(self._runner, conversation_id, _RECENT)
-        for item in reversed(page.items):
-            if item.role == "assistant" and not item.tool_calls:
-                return ReplyMessage(
-                    conversation_id,
-                    item.message_id,
-                    item.content,
-                    item.model or self._runner.model_name,
-                    stopped=item.stopped,
-                )
-        raise NothingToResume
+        """The stored reply as a resent message gets it: whole, so without `seq`."""
+        latest = last_reply(await self._runner.transcript(conversation_id))
+        if latest is None:
+            raise NothingToResume
+        return reply_message(conversation_id, reply_of(latest, self._runner.model_name))
 
     def _from_storage(self, conversation_id: str, send: Send) -> Callable[[], Awaitable[None]]:
         async def resume_from_storage() -> None:
