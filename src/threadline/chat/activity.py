@@ -13,7 +13,7 @@ from threadline.chat.events import ConversationEvent
 from threadline.chat.relay import Relay
 from threadline.chat.titles import make_title
 from threadline.clock import now
-from threadline.conversations.index import ConversationIndex
+from threadline.conversations.index import ConversationIndex, ConversationSummary
 from threadline.engine.context import visible
 
 __all__ = ("Activity",)
@@ -83,6 +83,17 @@ class Activity:
         """A conversation was created."""
         await self.tell(user_id, ConversationEvent(conversation_id, "created", now(), None))
 
+    async def renamed(self, user_id: str, summary: ConversationSummary) -> None:
+        """A conversation has a new title (the user's, or the automatic one)."""
+        event = ConversationEvent(
+            summary.conversation_id, "renamed", summary.updated_at, summary.title
+        )
+        await self.tell(user_id, event)
+
+    async def deleted(self, user_id: str, conversation_id: str) -> None:
+        """A conversation was deleted."""
+        await self.tell(user_id, ConversationEvent(conversation_id, "deleted", now()))
+
     async def drain(self, grace: float) -> None:
         """Wait up to `grace` seconds for titles still being made."""
         if self._titling:
@@ -96,5 +107,4 @@ class Activity:
             logger.warning("title.store_failed", extra={"error": type(error).__name__})
             return
         if summary is not None:
-            event = ConversationEvent(conversation_id, "renamed", summary.updated_at, title)
-            await self.tell(user_id, event)
+            await self.renamed(user_id, summary)

@@ -12,10 +12,9 @@ import asyncio
 import logging
 
 from threadline.chat.errors import ConversationNotFound
-from threadline.chat.events import ConversationEvent, ErrorFrame
+from threadline.chat.events import ErrorFrame
 from threadline.chat.registry import LiveTurns
 from threadline.chat.turn import TurnServices
-from threadline.clock import now
 
 __all__ = ("Deletion",)
 
@@ -42,7 +41,7 @@ class Deletion:
         if not await self._index.owns(user_id, conversation_id):
             raise ConversationNotFound
         await self._index.delete(user_id, conversation_id)
-        await self._activity.tell(user_id, ConversationEvent(conversation_id, "deleted", now()))
+        await self._activity.deleted(user_id, conversation_id)
         gone = ErrorFrame(
             ConversationNotFound.code, ConversationNotFound.default_detail, False, conversation_id
         )

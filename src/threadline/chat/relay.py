@@ -157,8 +157,7 @@ class Relay:
 
     async def sidebar(self, user_id: str, event: ConversationEvent) -> None:
         """Tell every socket of the user, here and elsewhere, that a conversation changed."""
-        for send in list(self._sockets.get(user_id, ())):
-            await send(event)
+        await self._tell_sockets(user_id, event)
         if self._remote.get(user_id):
             self._publish(Sidebar(user_id, event))
 
@@ -203,16 +202,15 @@ class Relay:
     async def _handle(self, sender: str, bulletin: Bulletin) -> None:
         match bulletin:
             case Present(user_id=user_id, here=True):
-                self._remote.setdefault(user_id, set()).add(sender)
+                self._remember(user_id, sender)
             case Present(user_id=user_id):
                 self._forget(user_id, sender)
             case Relayed():
                 await self._relayed(bulletin)
             case Sidebar(user_id=user_id, event=event):
-                for send in list(self._sockets.get(user_id, ())):
-                    await send(event)
+                await self._tell_sockets(user_id, event)
             case StopRequest() | ResumeRequest() if bulletin.to == self.process_id:
-                self._remote.setdefault(bulletin.user_id, set()).add(sender)
+                self._remember(bulletin.user_id, sender)
                 await self._answer(sender, bulletin)
             case Served(to=to, request=request) if to == self.process_id:
                 if (waiting := self._requests.get(request)) is not None:
@@ -255,6 +253,13 @@ class Relay:
         served = self._serve is not None and await self._serve(bulletin, back)
         if not served:
             self._publish(Missed(sender, request))
+
+    async def _tell_sockets(self, user_id: str, event: ConversationEvent) -> None:
+        for send in list(self._sockets.get(user_id, ())):
+            await send(event)
+
+    def _remember(self, user_id: str, process_id: str) -> None:
+        self._remote.setdefault(user_id, set()).add(process_id)
 
     def _forget(self, user_id: str, process_id: str) -> None:
         processes = self._remote.get(user_id)

@@ -14,7 +14,7 @@ from langchain_core.language_models import BaseChatModel
 from threadline.chat.activity import Activity
 from threadline.chat.deletion import Deletion
 from threadline.chat.errors import ConversationNotFound, NothingToApprove
-from threadline.chat.events import ConversationEvent, History, ToolCallItem
+from threadline.chat.events import History, ToolCallItem
 from threadline.chat.history import HistoryPage, read_page
 from threadline.chat.inputs import check_same_text
 from threadline.chat.limits import UserLimits
@@ -256,8 +256,7 @@ class ChatService:
         summary = await self._index.set_title(user_id, conversation_id, title, "user")
         if summary is None:
             raise ConversationNotFound
-        event = ConversationEvent(conversation_id, "renamed", summary.updated_at, title)
-        await self._activity.tell(user_id, event)
+        await self._activity.renamed(user_id, summary)
         return summary
 
     async def delete(self, user_id: str, conversation_id: str) -> None:
