@@ -8,6 +8,7 @@ import logging
 import msgspec
 
 from threadline.chat.service import ChatService
+from threadline.storage.periodic import every, stopped
 
 __all__ = ("Erasure", "RetentionSweeper", "erase_user")
 
@@ -43,13 +44,11 @@ class RetentionSweeper:
 
     def start(self) -> None:
         """Begin sweeping in the background."""
-        self._task = asyncio.create_task(self._run())
+        self._task = asyncio.create_task(every(self._every, self.sweep, logger, "retention.failed"))
 
     async def stop(self) -> None:
         """Stop sweeping."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await stopped(self._task)
 
     async def sweep(self) -> int:
         """Delete every conversation idle past the period; returns how many went."""
@@ -57,11 +56,3 @@ class RetentionSweeper:
         if deleted:
             logger.info("retention.swept", extra={"conversations": deleted})
         return deleted
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._every)
-            try:
-                await self.sweep()
-            except Exception as error:  # noqa: BLE001 - try again next round
-                logger.warning("retention.failed", extra={"error": type(error).__name__})

@@ -9,13 +9,13 @@ no connection in between, is renewed while the turn runs, and expires if its hol
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from threadline.storage.database import Pool
+from threadline.storage.periodic import every, stopped
 
 __all__ = ("ConversationLocks", "LeaseHeld")
 
@@ -80,13 +80,13 @@ class ConversationLocks:
             if not wait:
                 raise LeaseHeld
             await asyncio.sleep(self._poll)
-        renewing = asyncio.create_task(self._renew(params))
+        renewing = asyncio.create_task(
+            every(self._ttl / 3, lambda: self._renew(params), logger, "lease.renew_failed")
+        )
         try:
             yield
         finally:
-            renewing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewing
+            await stopped(renewing)
             await self._give_back(params)
 
     async def _take(self, params: dict[str, object]) -> bool:
@@ -94,13 +94,8 @@ class ConversationLocks:
             return await (await conn.execute(_TAKE, params)).fetchone() is not None
 
     async def _renew(self, params: dict[str, object]) -> None:
-        while True:
-            await asyncio.sleep(self._ttl / 3)
-            try:
-                async with self._pool.connection() as conn:
-                    await conn.execute(_RENEW, params)
-            except Exception as error:  # noqa: BLE001 - retried at the next beat
-                logger.warning("lease.renew_failed", extra={"error": type(error).__name__})
+        async with self._pool.connection() as conn:
+            await conn.execute(_RENEW, params)
 
     async def _give_back(self, params: dict[str, object]) -> None:
         try:

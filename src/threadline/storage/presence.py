@@ -17,6 +17,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 
 from threadline.storage.database import Pool
+from threadline.storage.periodic import every, stopped
 
 __all__ = ("PresenceBoard",)
 
@@ -78,14 +79,13 @@ class PresenceBoard:
     async def join(self) -> None:
         """Register this process, and keep its row fresh until `leave`."""
         await self._beat()
-        self._beating = asyncio.create_task(self._keep_beating())
+        self._beating = asyncio.create_task(
+            every(self._ttl / 3, self._beat, logger, "presence.beat_failed")
+        )
 
     async def leave(self) -> None:
         """Remove this process and its sockets from every total (a clean shutdown)."""
-        if self._beating is not None:
-            self._beating.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._beating
+        await stopped(self._beating)
         with contextlib.suppress(Exception):
             async with self._pool.connection() as conn:
                 await conn.execute(
@@ -125,14 +125,6 @@ class PresenceBoard:
         async with self._pool.connection() as conn:
             cursor = await conn.execute(_OTHERS_USERS, {"me": self.process_id, "ttl": self._ttl})
             return [(row["process_id"], row["user_id"]) for row in await cursor.fetchall()]
-
-    async def _keep_beating(self) -> None:
-        while True:
-            await asyncio.sleep(self._ttl / 3)
-            try:
-                await self._beat()
-            except Exception as error:  # noqa: BLE001 - retried at the next beat
-                logger.warning("presence.beat_failed", extra={"error": type(error).__name__})
 
     async def _beat(self) -> None:
         params = {"me": self.process_id, "ttl": self._ttl}

@@ -7,11 +7,11 @@ a server that dies leaves seats that expire, rather than users locked out for go
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 
 from threadline.storage.database import Pool
+from threadline.storage.periodic import every, stopped
 
 __all__ = ("SocketSeats",)
 
@@ -53,7 +53,9 @@ class SocketSeats:
             await conn.execute(_PURGE, (user_id,))  # seats of servers that died
             taken = (await conn.execute(_CLAIM, params)).rowcount == 1
         if taken and (self._renewing is None or self._renewing.done()):
-            self._renewing = asyncio.create_task(self._renew())
+            self._renewing = asyncio.create_task(
+                every(self._ttl / 3, self._renew, logger, "seat.renew_failed")
+            )
         return seat if taken else None
 
     async def release(self, seat: str) -> None:
@@ -68,20 +70,12 @@ class SocketSeats:
 
     async def close(self) -> None:
         """Stop renewing (at shutdown); this server's seats then expire."""
-        if self._renewing is not None:
-            self._renewing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._renewing
+        await stopped(self._renewing)
 
     async def _renew(self) -> None:
         renew = """
         UPDATE threadline_socket_seats SET expires_at = now() + %s * interval '1 second'
         WHERE holder = %s
         """
-        while True:
-            await asyncio.sleep(self._ttl / 3)
-            try:
-                async with self._pool.connection() as conn:
-                    await conn.execute(renew, (self._ttl, self._holder))
-            except Exception as error:  # noqa: BLE001 - retried at the next beat
-                logger.warning("seat.renew_failed", extra={"error": type(error).__name__})
+        async with self._pool.connection() as conn:
+            await conn.execute(renew, (self._ttl, self._holder))
