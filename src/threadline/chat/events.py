@@ -68,7 +68,7 @@ class Ack(_Event, tag="ack", omit_defaults=True):
     client_message_id: str | None = None
 
 
-class Token(_Event, tag="token", omit_defaults=True):
+class Token(_Event, tag="token"):
     """A streamed piece of the assistant reply `message_id`."""
 
     conversation_id: str

@@ -30,9 +30,9 @@ async def joined(url: str, pool: Pool, presence_ttl: float) -> AsyncIterator[Rel
     board = PresenceBoard(pool, relay.process_id, presence_ttl, relay.on_beat)
     relay.connect(notices, board)
     await board.join()
-    await notices.start()
-    await relay.resync()  # who is where already
     try:
+        await notices.start()
+        await relay.resync()  # who is where already
         yield relay
     finally:
         await notices.close()

@@ -82,6 +82,9 @@ class Roster:
         assert turn.task is not None  # noqa: S101 - set by start()
         turn.task.add_done_callback(lambda task: self._ended(turn, task))
 
+    def _tasks(self) -> list[asyncio.Task[None]]:
+        return [turn.task for turn in self.live.all() if turn.task is not None]
+
     def _ended(self, turn: Turn, task: asyncio.Task[None]) -> None:
         self.live.discard(turn)
         if not task.cancelled() and (error := task.exception()) is not None:
@@ -93,8 +96,7 @@ class Roster:
     async def settle(self, grace: float) -> None:
         """Refuse new turns, and wait up to `grace` seconds for the live ones to end."""
         self.draining = True
-        tasks = [turn.task for turn in self.live.all() if turn.task is not None]
-        if tasks:
+        if tasks := self._tasks():
             await asyncio.wait(tasks, timeout=grace)
         self._settled = True
 
@@ -105,8 +107,7 @@ class Roster:
         """
         if self._settled:
             grace = 0.0
-        tasks = [turn.task for turn in self.live.all() if turn.task is not None]
-        if tasks:
+        if tasks := self._tasks():
             _, pending = await asyncio.wait(tasks, timeout=grace)
             shutting_down = "the server is shutting down; send the message again"
             for turn in self.live.all():

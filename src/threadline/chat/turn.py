@@ -149,7 +149,10 @@ class Turn:
             await self._emit(
                 Queued(self.conversation_id, self.message_id, ahead, self.client_message_id)
             )
-        self.task = asyncio.create_task(self._run())
+        # The task copies the context: every line it (and the tasks it starts) logs names
+        # the turn.
+        with log_context(conversation_id=self.conversation_id, turn_id=self.reply_id):
+            self.task = asyncio.create_task(self._run())
 
     def stop(self) -> None:
         """Stop the reply, keeping what was streamed.
@@ -177,10 +180,6 @@ class Turn:
             self.stop()
 
     async def _run(self) -> None:
-        with log_context(conversation_id=self.conversation_id, turn_id=self.reply_id):
-            await self._run_logged()
-
-    async def _run_logged(self) -> None:
         assert self._place is not None  # noqa: S101 - set by start()
         started = time.perf_counter()
         activity = self._services.activity

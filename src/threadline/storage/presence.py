@@ -38,7 +38,7 @@ SELECT (SELECT new FROM beat) AS new, array(
 ) AS others
 """
 _OPENED = """
-INSERT INTO threadline_presence AS p (process_id, user_id, sockets) VALUES (%s, %s, 1)
+INSERT INTO threadline_presence AS p (process_id, user_id, sockets) VALUES (%(me)s, %(user)s, 1)
 ON CONFLICT (user_id, process_id) DO UPDATE SET sockets = p.sockets + 1
 """
 _CLOSED = """
@@ -95,22 +95,21 @@ class PresenceBoard:
     async def opened(self, user_id: str) -> None:
         """Count a socket of `user_id` as open on this process."""
         self._open[user_id] += 1
-        try:
-            async with self._pool.connection() as conn:
-                await conn.execute(_OPENED, (self.process_id, user_id))
-        except Exception as error:  # noqa: BLE001 - counted here; the next beat rewrites it
-            self._dirty = True
-            logger.warning("presence.update_failed", extra={"error": type(error).__name__})
+        await self._write(_OPENED, {"me": self.process_id, "user": user_id})
 
     async def closed(self, user_id: str) -> None:
         """Count one socket of `user_id` fewer (it closed)."""
         self._open[user_id] -= 1
         if self._open[user_id] <= 0:
             del self._open[user_id]
+        await self._write(_CLOSED, {"me": self.process_id, "user": user_id})
+
+    async def _write(self, statement: str, params: dict[str, str]) -> None:
+        """Change a count; one that fails (an outage) is rewritten at the next beat."""
         try:
             async with self._pool.connection() as conn:
-                await conn.execute(_CLOSED, {"me": self.process_id, "user": user_id})
-        except Exception as error:  # noqa: BLE001 - the next beat rewrites this process's rows
+                await conn.execute(statement, params)
+        except Exception as error:  # noqa: BLE001 - counted in memory; the beat catches up
             self._dirty = True
             logger.warning("presence.update_failed", extra={"error": type(error).__name__})
 
