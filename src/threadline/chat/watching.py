@@ -56,9 +56,7 @@ class Watching:
         """
         turn = self._live.current(conversation_id)
         if turn is not None:
-            turn.stop()
-            if not turn.listens(send):
-                await turn.attach(send)
+            await _stop(turn, send)
             return turn
         process = await self._elsewhere(conversation_id)
         if process is None:
@@ -118,11 +116,17 @@ class Watching:
         if turn is None or turn.user_id != request.user_id:
             return False
         if isinstance(request, StopRequest):
-            turn.stop()
-            await turn.attach(back)
+            await _stop(turn, back)
         else:
             await turn.attach(back, request.after_seq)
         return True
+
+
+async def _stop(turn: Turn, send: Send) -> None:
+    """Stop `turn`; `send` gets the stopped reply (and the turn's frames it has not had)."""
+    turn.stop()
+    if not turn.listens(send):
+        await turn.attach(send)
 
 
 def _tell(send: Send, error: Exception, conversation_id: str) -> Awaitable[None]:
