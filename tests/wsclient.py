@@ -125,3 +125,10 @@ async def connect(
         ) as ws,
     ):
         yield ChatClient(ws)
+
+
+async def connections(address: str, user_id: str) -> int | None:
+    """The user's open sockets as the status endpoint totals them; None if it fails."""
+    async with httpx.AsyncClient() as http:
+        response = await http.get(f"http://{address}/ws/users/{user_id}/status", timeout=10)
+    return int(response.json()["connections"]) if response.status_code == 200 else None

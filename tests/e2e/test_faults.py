@@ -16,7 +16,7 @@ import pytest
 
 from tests.fake_groq import FakeGroq, Fault
 from tests.serving import serve_threadline
-from tests.wsclient import ChatClient, Frame, connect
+from tests.wsclient import ChatClient, Frame, connect, connections
 from threadline.observability.logs import JsonFormatter
 from threadline.settings import Secret, Settings
 from threadline.storage.database import start_embedded_postgres
@@ -237,20 +237,15 @@ async def test_socket_counts_lost_in_an_outage_are_set_right_once_it_ends(
     )
     async with serve_threadline(on_own) as address, connect(address, "alice"):
         async with connect(address, "alice"):
-            assert (await _get(address, "/ws/users/alice/status")).json()["connections"] == 2
+            assert await connections(address, "alice") == 2
             _pg_ctl(own_postgres, "-m", "fast", "stop")
         # That socket closed while the database was down: its count could not be written.
         _pg_ctl(
             own_postgres, "-l", str(own_postgres.log), "-o", _socket_args(own_postgres), "start"
         )
         with anyio.fail_after(20):
-            while (await _connections(address)) != 1:  # noqa: ASYNC110 - polls a server
+            while await connections(address, "alice") != 1:  # noqa: ASYNC110 - polls a server
                 await anyio.sleep(0.2)
-
-
-async def _connections(address: str) -> int | None:
-    response = await _get(address, "/ws/users/alice/status")
-    return int(response.json()["connections"]) if response.status_code == 200 else None
 
 
 async def test_every_log_line_of_a_turn_names_its_conversation_and_turn(

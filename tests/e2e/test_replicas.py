@@ -22,7 +22,7 @@ from tests.fake_groq import FakeGroq, Fault
 from tests.polling import eventually
 from tests.processes import servers
 from tests.serving import serve_threadline
-from tests.wsclient import ChatClient, Frame, connect
+from tests.wsclient import ChatClient, Frame, connect, connections
 from threadline.settings import Settings
 
 # Three server processes a test: one such test at a time, so that they do not starve
@@ -205,23 +205,16 @@ async def test_presence_totals_every_process_and_forgets_a_killed_one(
             connect(two.address, "alice"),
             connect(two.address, "alice"),
         ):
-            assert await _connections(three.address) == 3
+            assert await connections(three.address, "alice") == 3
             two.process.send_signal(signal.SIGKILL)
             two.process.wait(timeout=10)
             # Gone from the totals within PRESENCE_TTL (plus a beat of the checker).
             await eventually(lambda: _connections_are(three.address, 1), within=8)
-        assert await _connections(three.address) == 0
+        assert await connections(three.address, "alice") == 0
 
 
 async def _connections_are(address: str, count: int) -> bool:
-    return await _connections(address) == count
-
-
-async def _connections(address: str) -> int:
-    async with httpx.AsyncClient() as http:
-        response = await http.get(f"http://{address}/ws/users/alice/status")
-    count: int = response.json()["connections"]
-    return count
+    return await connections(address, "alice") == count
 
 
 async def test_a_killed_process_s_acked_message_is_kept_and_another_takes_over(
