@@ -25,6 +25,8 @@ from tests.fake_groq import FakeGroq
 from tests.serving import serve_app
 from threadline.settings import Secret, Settings
 from threadline.storage.database import start_embedded_postgres
+from threadline.knowledge.stores import vector_store
+from threadline.llm.embeddings import LocalEmbedder
 from threadline.storage.schema import migrate
 
 # One template per xdist worker: workers may share a server (TEST_DATABASE_URL).
@@ -119,7 +121,8 @@ async def _migrate(url: str) -> None:
     async with await psycopg.AsyncConnection.connect(
         url, autocommit=True, row_factory=dict_row
     ) as conn:
-        await migrate(url, AsyncPostgresSaver(conn), AsyncPostgresStore(conn))
+        vectors = vector_store(conn, LocalEmbedder())
+        await migrate(url, AsyncPostgresSaver(conn), AsyncPostgresStore(conn), vectors=vectors)
 
 
 @pytest.fixture(scope="session")

@@ -8,41 +8,33 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.tools import BaseTool
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.store.postgres.aio import AsyncPostgresStore
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, Reference, SecurityScheme
 
 from threadline.chat.fleet import joined
+from threadline.chat.knowledge import Knowledge
 from threadline.chat.limits import UserLimits
 from threadline.chat.relay import Relay
 from threadline.chat.retention import RetentionSweeper
-from threadline.chat.roster import TurnPolicy
 from threadline.chat.service import ChatService
-from threadline.conversations.index import ConversationIndex
-from threadline.conversations.search import ConversationSearch, describe_hits
 from threadline.engine.agents import read_agents
-from threadline.engine.custom import compile_custom_graph, load_builder
-from threadline.engine.graph import ChatGraph, build_graph
-from threadline.engine.runner import TurnRunner
+from threadline.engine.custom import load_builder
 from threadline.engine.tools.builtin import approval_tools, builtin_tools, names_in
-from threadline.engine.tools.mcp import McpTools, load_mcp_tools, read_servers
-from threadline.engine.tools.search import Searcher
+from threadline.engine.tools.mcp import load_mcp_tools, read_servers
 from threadline.identity.authenticator import build_authenticator, jwt_verifier
-from threadline.llm.models import chat_model, with_client_retries, with_model_name
-from threadline.llm.offline import OFFLINE_MODEL_NAME
-from threadline.llm.retry import RetryPolicy
+from threadline.knowledge.stores import vector_store
+from threadline.llm.embeddings import make_embedder
+from threadline.llm.models import chat_model
 from threadline.settings import Settings, SettingsError, load_settings
 from threadline.storage.buckets import RateBuckets
-from threadline.storage.checkpoints.ledger import Ledger
 from threadline.storage.checkpoints.saver import PooledPostgresSaver
 from threadline.storage.database import Pool, database_url, open_pool
-from threadline.storage.leases import ConversationLocks
-from threadline.storage.schema import migrate
+from threadline.storage.schema import DimensionMismatch, migrate
 from threadline.storage.seats import SocketSeats
 from threadline.storage.usage import UsageLedger
 from threadline.transport.access import AccessControl
@@ -52,11 +44,18 @@ from threadline.transport.asyncapi import asyncapi_schema
 from threadline.transport.bodies import JsonRequest
 from threadline.transport.health import health, ready, user_status
 from threadline.transport.http_errors import exception_handlers
+from threadline.transport.knowledge import (
+    DocumentsController,
+    MemoriesController,
+    SharedDocumentsController,
+    search_conversations,
+)
 from threadline.transport.protocol import FrameDecoder
 from threadline.transport.rest import ConversationsController, erase_user_data
 from threadline.transport.schema_page import SchemaPage
 from threadline.transport.services import Services
 from threadline.transport.socket import chat_socket
+from threadline.wiring import build_chat_service, build_knowledge
 
 __all__ = ("build_chat_service", "create_app")
 
@@ -96,11 +95,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ):
             saver = PooledPostgresSaver(pool, settings.decode_cache_mb * 1024 * 1024)
             store = AsyncPostgresStore(pool)
-            await migrate(url, saver, store)
+            knowledge = await _knowledge(settings, url, pool, saver)
             listen_url = settings.database_listen_url
             listen = url if listen_url is None else listen_url.get()
             async with joined(listen, pool, settings.presence_ttl) as relay:
-                chat, limits = await _chat_service(settings, model, (saver, store, pool), relay)
+                storage = (saver, store, pool)
+                chat, limits = await _chat_service(settings, model, storage, relay, knowledge)
                 seats = None
                 if settings.max_sockets_per_user is not None:
                     seats = SocketSeats(pool, settings.max_sockets_per_user)
@@ -114,7 +114,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                     seats=seats,
                 )
                 try:
-                    async with _sweeping(chat, settings):
+                    async with _sweeping(chat, settings), _indexing(knowledge):
                         logger.info("app.ready", extra={"offline": settings.offline})
                         yield
                 finally:
@@ -138,6 +138,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             usage,
             ApiKeysController,
             asyncapi_schema,
+            MemoriesController,
+            search_conversations,
+            # Uploads may be larger than any other request, up to DOCUMENT_MAX_BYTES (and
+            # the multipart framing around it).
+            Router(
+                "/",
+                route_handlers=[DocumentsController, SharedDocumentsController],
+                request_max_body_size=settings.document_max_bytes + 64 * 1024,
+            ),
         ],
         lifespan=[lifespan],
         middleware=[AccessControl()],
@@ -154,6 +163,7 @@ async def _chat_service(
     model: BaseChatModel,
     storage: tuple[AsyncPostgresSaver, AsyncPostgresStore, Pool],
     relay: Relay,
+    knowledge: Knowledge,
 ) -> tuple[ChatService, UserLimits]:
     saver, store, pool = storage
     limits = _limits(settings, pool)
@@ -161,12 +171,45 @@ async def _chat_service(
     mcp = await load_mcp_tools(settings.mcp_servers) if settings.graph is None else None
     try:
         chat = build_chat_service(
-            settings, model, saver, store, pool, limits=limits, mcp=mcp, relay=relay
+            settings,
+            model,
+            saver,
+            store,
+            pool,
+            limits=limits,
+            mcp=mcp,
+            relay=relay,
+            knowledge=knowledge,
         )
     except SettingsError as error:  # THREADLINE_GRAPH failed: say so in one line
         logger.error("startup.failed", extra={"detail": str(error)})
         raise
     return chat, limits
+
+
+async def _knowledge(
+    settings: Settings, url: str, pool: Pool, saver: AsyncPostgresSaver
+) -> Knowledge:
+    """Migrate every table (vectors of the embedder's size); wire memory, documents, search."""
+    embedder = make_embedder(settings)
+    vectors = vector_store(pool, embedder)
+    try:
+        await migrate(url, saver, AsyncPostgresStore(pool), vectors=vectors)
+    except DimensionMismatch as error:
+        logger.error("startup.failed", extra={"detail": str(error)})
+        raise
+    return build_knowledge(settings, pool, saver, (vectors, embedder))
+
+
+@asynccontextmanager
+async def _indexing(knowledge: Knowledge) -> AsyncIterator[None]:
+    """Index uploads in the background, taking over any left half-way by a dead server."""
+    knowledge.start()
+    await knowledge.reclaim()
+    try:
+        yield
+    finally:
+        await knowledge.stop()
 
 
 @asynccontextmanager
@@ -238,96 +281,3 @@ def _warn_if_open(settings: Settings) -> None:
                 "AUTH_MODE (see README, Security) or HOST=127.0.0.1.",
             },
         )
-
-
-def build_chat_service(  # noqa: PLR0913 - the parts it is wired from, each named
-    settings: Settings,
-    model: BaseChatModel,
-    saver: AsyncPostgresSaver,
-    store: AsyncPostgresStore,
-    pool: Pool,
-    *,
-    limits: UserLimits | None = None,
-    mcp: McpTools | None = None,
-    relay: Relay | None = None,
-) -> ChatService:
-    """Wire the chat service: the graph on `saver`, the index in `store`, leases in `pool`."""
-    model_name = OFFLINE_MODEL_NAME if settings.offline else settings.groq_model
-    index = ConversationIndex(store, pool)
-    if settings.graph is not None:
-        custom = compile_custom_graph(
-            settings.graph,
-            model=with_client_retries(model, settings),
-            store=store,
-            settings=settings,
-            checkpointer=saver,
-        )
-        runner = TurnRunner(
-            custom,
-            model_name,
-            settings.turn_timeout,
-            builtin=False,
-            context_tokens=settings.context_tokens,
-        )
-    else:
-        searcher = _searcher(ConversationSearch(index, Ledger(saver)))
-        served = mcp or McpTools((), frozenset())
-        graph = _builtin_graph(
-            settings, model, saver, _all_tools(settings, searcher, served), served
-        )
-        runner = TurnRunner(graph, model_name, settings.turn_timeout)
-    relay = relay or Relay()
-    return ChatService(
-        index,
-        runner,
-        ConversationLocks(pool, ttl=settings.turn_lease, process_id=relay.process_id),
-        title_model=None if settings.offline else model,
-        policy=TurnPolicy(
-            queue_when_busy=settings.busy_policy == "queue",
-            queued_per_conversation=settings.max_queued_turns,
-            per_user=settings.max_turns_per_user,
-        ),
-        limits=limits,
-        relay=relay,
-    )
-
-
-def _searcher(search: ConversationSearch) -> Searcher:
-    async def searcher(user_id: str, query: str, exclude: str | None) -> str:
-        return describe_hits(query, await search.search(user_id, query, exclude=exclude))
-
-    return searcher
-
-
-def _builtin_graph(
-    settings: Settings,
-    model: BaseChatModel,
-    saver: AsyncPostgresSaver,
-    tools: list[BaseTool],
-    mcp: McpTools,
-) -> ChatGraph:
-    retry = RetryPolicy(settings.groq_max_retries, settings.groq_retry_backoff)
-    approve = approval_tools(settings.approve_tools, [tool.name for tool in tools])
-    agents = read_agents(settings.agents) if settings.agents is not None else []
-    return build_graph(
-        model,
-        saver,
-        settings.system_prompt,
-        retry,
-        settings.context_tokens,
-        tools=tools,
-        tool_timeout=settings.tool_timeout,
-        needs_approval=approve | mcp.needs_approval,
-        agents=[(spec, with_model_name(model, spec.model)) for spec in agents],
-    )
-
-
-def _all_tools(settings: Settings, searcher: Searcher, mcp: McpTools) -> list[BaseTool]:
-    """The built-in tools, then the MCP servers' (one whose name is taken is left out)."""
-    tools = list(builtin_tools(settings.tools, searcher))
-    for tool in mcp.tools:
-        if any(tool.name == known.name for known in tools):
-            logger.error("mcp.duplicate_tool", extra={"tool": tool.name})
-            continue
-        tools.append(tool)
-    return tools

@@ -85,8 +85,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # built-in agent, with the tools below.
     graph: str | None = None
     # Built-in tools the agent may call, comma-separated (empty: none): calculator, clock,
-    # search_conversations.
-    tools: str = "calculator,clock,search_conversations"
+    # search_conversations, search_documents, remember (only while MEMORY is on).
+    tools: str = "calculator,clock,search_conversations,search_documents,remember"
     # Seconds one tool call may take before it is answered with an error.
     tool_timeout: PositiveFloat = 30.0
     # Tools that run only once the user approves each call, comma-separated.
@@ -129,6 +129,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ws_ping_interval: PositiveFloat = 20.0
     ws_ping_timeout: PositiveFloat = 20.0
 
+    # Long-term memory: facts the assistant saves about a user (the `remember` tool, the
+    # memories API) and recalls by meaning at the start of each turn.
+    memory: Literal["on", "off"] = "on"
+    # Text embeddings for memories, documents and search: `local` runs a small model
+    # shipped inside a Python wheel (wordllama, 256 dimensions, CPU); `openai-compatible`
+    # calls any `/v1/embeddings` endpoint (EMBEDDINGS_URL, EMBEDDINGS_MODEL, EMBEDDINGS_DIMS).
+    embeddings: Literal["local", "openai-compatible"] = "local"
+    embeddings_url: str | None = None
+    embeddings_model: str | None = None
+    embeddings_dims: PositiveInt | None = None
+    embeddings_api_key: Secret | None = None
+    # The largest document one may upload to the knowledge base, in bytes.
+    document_max_bytes: PositiveInt = 10 * 1024 * 1024
+
     # Who may call: `none` trusts the path's user (development), `api_key` takes API keys,
     # `jwt` takes bearer tokens signed by an identity provider, and API keys too.
     auth_mode: Literal["none", "api_key", "jwt"] = "none"
@@ -157,6 +171,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         keys = (self.jwt_secret, self.jwt_public_key, self.jwt_jwks_url)
         if self.auth_mode == "jwt" and sum(key is not None for key in keys) != 1:
             msg = "AUTH_MODE: jwt needs exactly one of JWT_SECRET, JWT_PUBLIC_KEY, JWT_JWKS_URL"
+            raise SettingsError(msg)
+
+        remote = (self.embeddings_url, self.embeddings_model, self.embeddings_dims)
+        if self.embeddings == "openai-compatible" and None in remote:
+            msg = (
+                "EMBEDDINGS: openai-compatible needs EMBEDDINGS_URL, EMBEDDINGS_MODEL "
+                "and EMBEDDINGS_DIMS"
+            )
             raise SettingsError(msg)
 
     @property

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from threadline.chat.errors import ConversationNotFound
 from threadline.chat.events import ErrorFrame
@@ -24,7 +25,14 @@ logger = logging.getLogger(__name__)
 class Deletion:
     """Deletes conversations and everything they stored."""
 
-    def __init__(self, crew: TurnServices, live: LiveTurns) -> None:
+    def __init__(
+        self,
+        crew: TurnServices,
+        live: LiveTurns,
+        forget: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
+        """Delete through `crew`'s parts; `forget` also drops each from search."""
+        self._forget = forget
         self._index = crew.index
         self._runner = crew.runner
         self._leases = crew.leases
@@ -51,6 +59,8 @@ class Deletion:
         await asyncio.gather(*(t.task for t in turns if t.task), return_exceptions=True)
         async with self._leases.hold(conversation_id):
             await self._runner.delete(conversation_id)
+        if self._forget is not None:
+            await self._forget(conversation_id)
         logger.info("conversation.deleted", extra={"conversation_id": conversation_id})
 
     async def erase_user(self, user_id: str) -> int:

@@ -77,6 +77,15 @@ class Token(_Event, tag="token"):
     seq: Seq = msgspec.UNSET
 
 
+class Citation(msgspec.Struct):
+    """A passage of a document a reply drew on (`score`: 1.0 is the best possible match)."""
+
+    document_id: str
+    title: str
+    text: str
+    score: float
+
+
 class ReplyMessage(_Event, tag="message"):
     """The assistant reply, sent once it is persisted; `stopped` if cut short by a stop."""
 
@@ -88,6 +97,8 @@ class ReplyMessage(_Event, tag="message"):
     stopped: bool = False
     # The specialist that answered, when several are declared (AGENTS); absent otherwise.
     agent: str | msgspec.UnsetType = msgspec.UNSET
+    # The sources it drew on, when it searched the user's documents; absent otherwise.
+    citations: list[Citation] | msgspec.UnsetType = msgspec.UNSET
     seq: Seq = msgspec.UNSET
 
 
@@ -169,6 +180,7 @@ class HistoryItem(msgspec.Struct, omit_defaults=True):
     tool_call_id: str | None = None
     name: str | None = None
     is_error: bool = False
+    citations: list[Citation] | None = None
 
 
 class History(_Event, tag="history"):

@@ -9,6 +9,7 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMes
 
 from threadline.chat.errors import InvalidRequest
 from threadline.chat.events import HistoryItem, ToolCallItem
+from threadline.chat.steps import citations_of
 from threadline.engine.messages import CLIENT_MESSAGE_ID, CREATED_AT
 from threadline.engine.replies import Reply, reply_of
 from threadline.engine.runner import TurnRunner
@@ -55,6 +56,7 @@ def _item(message: HumanMessage | AIMessage | ToolMessage, default_model: str) -
         stopped=reply.stopped,
         model=reply.model,
         tool_calls=calls or None,
+        citations=citations_of(reply) or None,
     )
 
 

@@ -20,16 +20,21 @@ class Erasure(msgspec.Struct):
 
     user_id: str
     conversations_deleted: int
+    memories_deleted: int = 0
+    documents_deleted: int = 0
 
 
 async def erase_user(chat: ChatService, user_id: str) -> Erasure:
-    """Delete every conversation of `user_id`: threads, index entries, live turns.
+    """Delete everything of `user_id`: conversations, memories, documents, search entries.
 
-    Each goes the way a single delete does (live turn stopped first, thread removed under
-    its lease), so nothing the user said is left in the database's tables.
+    Each conversation goes the way a single delete does (live turn stopped first, thread
+    removed under its lease), so nothing the user said is left in the database's tables.
     """
     deleted = await chat.erase_user(user_id)
-    return Erasure(user_id=user_id, conversations_deleted=deleted)
+    memories = documents = 0
+    if chat.knowledge is not None:
+        memories, documents = await chat.knowledge.erase(user_id)
+    return Erasure(user_id, deleted, memories, documents)
 
 
 class RetentionSweeper:

@@ -17,6 +17,7 @@ from threadline.chat.errors import ConversationNotFound, NothingToApprove
 from threadline.chat.events import History, ToolCallItem
 from threadline.chat.history import HistoryPage, read_page
 from threadline.chat.inputs import check_same_text
+from threadline.chat.knowledge import Knowledge
 from threadline.chat.limits import UserLimits
 from threadline.chat.relay import Relay
 from threadline.chat.roster import Roster, TurnPolicy
@@ -45,8 +46,10 @@ class ChatService:
         policy: TurnPolicy | None = None,
         limits: UserLimits | None = None,
         relay: Relay | None = None,
+        knowledge: Knowledge | None = None,
     ) -> None:
         self._index = index
+        self.knowledge = knowledge
         self._runner = runner
         self._leases = leases
         policy = policy or TurnPolicy()
@@ -57,7 +60,8 @@ class ChatService:
         )
         self._roster = Roster(policy, limits)
         self._live = self._roster.live
-        self._deletion = Deletion(self._crew, self._live)
+        forget = knowledge.forget_conversation if knowledge else None
+        self._deletion = Deletion(self._crew, self._live, forget)
         self._watching = Watching(self.relay, self._live, leases, runner)
 
     # Turns ------------------------------------------------------------------------------

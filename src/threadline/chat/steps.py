@@ -7,6 +7,7 @@ from langchain_core.messages import AIMessage, ToolMessage
 
 from threadline.chat.events import (
     ApprovalRequired,
+    Citation,
     Context,
     ReplyMessage,
     ServerFrame,
@@ -20,6 +21,7 @@ from threadline.engine.replies import Reply
 __all__ = (
     "approval_item",
     "approval_required",
+    "citations_of",
     "reply_frames",
     "reply_message",
     "step_frames",
@@ -29,6 +31,7 @@ __all__ = (
 def reply_message(conversation_id: str, reply: Reply) -> ReplyMessage:
     """The `message` frame of a reply."""
     agent = msgspec.UNSET if reply.agent is None else reply.agent
+    citations = citations_of(reply)
     return ReplyMessage(
         conversation_id,
         reply.message_id,
@@ -36,7 +39,13 @@ def reply_message(conversation_id: str, reply: Reply) -> ReplyMessage:
         reply.model,
         stopped=reply.stopped,
         agent=agent,
+        citations=citations if citations else msgspec.UNSET,
     )
+
+
+def citations_of(reply: Reply) -> list[Citation]:
+    """The sources a reply cites (none if it searched no documents)."""
+    return msgspec.convert(reply.citations or [], list[Citation])
 
 
 def reply_frames(conversation_id: str, reply: Reply) -> list[ServerFrame]:

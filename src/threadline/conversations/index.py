@@ -20,6 +20,7 @@ from langgraph.store.base import BaseStore
 
 from threadline.clock import now
 from threadline.storage.database import Pool
+from threadline.storage.namespaces import user_namespace
 
 __all__ = (
     "ConversationIndex",
@@ -27,7 +28,6 @@ __all__ = (
     "InvalidCursor",
     "Page",
     "new_id",
-    "user_label",
 )
 
 PREVIEW_CHARS = 120
@@ -38,22 +38,13 @@ def new_id() -> str:
     return secrets.token_urlsafe(16)
 
 
-def user_label(user_id: str) -> str:
-    """The user's namespace label, safe for the store.
-
-    The store forbids "." in labels and ids like e-mail addresses have them, so "%" and "."
-    are percent-encoded: reversible, so two users never share a label.
-    """
-    return user_id.replace("%", "%25").replace(".", "%2E")
-
-
 def _user_of(prefix: str) -> str:
     label = prefix.removeprefix("users.").removesuffix(".conversations")
     return label.replace("%2E", ".").replace("%25", "%")
 
 
 def _namespace(user_id: str) -> tuple[str, ...]:
-    return ("users", user_label(user_id), "conversations")
+    return user_namespace(user_id, "conversations")
 
 
 def _prefix(user_id: str) -> str:

@@ -40,8 +40,9 @@ from threadline.engine.context import (
     tokens_spent,
     visible,
 )
-from threadline.engine.messages import AGENT, CONTEXT, CREATED_AT, TOKENS
+from threadline.engine.messages import AGENT, CITATIONS, CONTEXT, CREATED_AT, TOKENS
 from threadline.engine.state import SNAPSHOT_EVERY, ChatState, Digest
+from threadline.engine.tools.knowledge import Brief, turn_citations
 from threadline.engine.tools.node import tools_node
 from threadline.engine.window import bounded_window
 from threadline.llm.retry import RetryPolicy, stream_reply
@@ -82,6 +83,7 @@ def build_graph(  # noqa: PLR0913 - the graph's parts, each named
     tool_timeout: float = 30.0,
     needs_approval: frozenset[str] = frozenset(),
     agents: Sequence[tuple[AgentSpec, BaseChatModel]] = (),
+    brief: Brief | None = None,
 ) -> ChatGraph:
     """Compile the chat graph once; each conversation is a thread of it.
 
@@ -96,6 +98,8 @@ def build_graph(  # noqa: PLR0913 - the graph's parts, each named
         needs_approval: Tools that run only once the user approves the call.
         agents: Specialists and their models; several make a router choose one per turn.
             None: one assistant with `system_prompt` and every tool.
+        brief: Notes for the model at the start of each answer (recalled memories, the
+            user's documents), read for the user's newest message; never stored.
 
     Returns:
         The compiled graph. A run expects `configurable.reply_id`, the id the reply gets.
@@ -114,7 +118,9 @@ def build_graph(  # noqa: PLR0913 - the graph's parts, each named
         if routing and _starts_turn(window):
             name, spent = await route(model, [s for s, _ in declared], offered, window)
         specialist = team.get(name) or team[declared[0][0].name]
-        system, reserved = specialist.system, estimate_tokens(specialist.system)
+        notes = await _briefing(brief, window, config)
+        system = [*specialist.system, *notes]
+        reserved = estimate_tokens(system)
         bounded = await bounded_window(state, model, context_tokens, reserved)
         spent += bounded.tokens
         prompt = [*system, *bounded.messages]
@@ -126,6 +132,8 @@ def build_graph(  # noqa: PLR0913 - the graph's parts, each named
         # that calls tools is a step on the way to it and gets one of its own.
         reply.id = uuid.uuid4().hex if reply.tool_calls else _reply_id(config)
         reply.response_metadata[CREATED_AT] = now()
+        if not reply.tool_calls and (citations := turn_citations(window)):
+            reply.response_metadata[CITATIONS] = citations
         if routing:
             reply.response_metadata[AGENT] = name
         report = ContextReport(
@@ -162,6 +170,17 @@ def _specialist(
     allowed = [t for t in tools if spec.tools is None or t.name in spec.tools]
     system = [SystemMessage(content=own)] if own else []
     return _Specialist(spec, system, _with_tools(model, allowed))
+
+
+async def _briefing(
+    brief: Brief | None, window: Sequence[AnyMessage], config: RunnableConfig
+) -> list[SystemMessage]:
+    """The turn's notes, as system messages after the system prompt."""
+    user_id = config.get("configurable", {}).get("user_id")
+    asked = next((m for m in reversed(window) if isinstance(m, HumanMessage)), None)
+    if brief is None or not user_id or asked is None:
+        return []
+    return [SystemMessage(content=note) for note in await brief(user_id, str(asked.text))]
 
 
 def _starts_turn(window: Sequence[AnyMessage]) -> bool:

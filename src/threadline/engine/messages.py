@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ("AGENT", "CLIENT_MESSAGE_ID", "CONTEXT", "CREATED_AT", "STOPPED", "TOKENS")
+__all__ = ("AGENT", "CITATIONS", "CLIENT_MESSAGE_ID", "CONTEXT", "CREATED_AT", "STOPPED", "TOKENS")
 
 # When a message was written: in `additional_kwargs` of the user's, in `response_metadata`
 # of the assistant's.
@@ -18,3 +18,6 @@ STOPPED = "stopped"
 TOKENS = "tokens"
 # The specialist that wrote a reply, when the graph has several (`response_metadata`).
 AGENT = "agent"
+# The passages a reply drew on, from the document searches of its turn
+# (`response_metadata`): a list of {document_id, title, text, score}.
+CITATIONS = "citations"

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple, TypeGuard
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 
 from threadline.engine.context import tokens_spent
-from threadline.engine.messages import AGENT, CONTEXT, STOPPED, TOKENS
+from threadline.engine.messages import AGENT, CITATIONS, CONTEXT, STOPPED, TOKENS
 
 __all__ = ("Reply", "is_step", "reply_of", "tokens_of", "written_messages")
 
@@ -25,6 +25,8 @@ class Reply(NamedTuple):
     tokens: int = 0
     # The specialist that answered, when the graph has several.
     agent: str | None = None
+    # The passages it drew on ({document_id, title, text, score}), if it searched any.
+    citations: list[dict[str, Any]] | None = None
 
 
 def reply_of(message: AIMessage, default_model: str) -> Reply:
@@ -38,6 +40,7 @@ def reply_of(message: AIMessage, default_model: str) -> Reply:
         context=metadata.get(CONTEXT),
         agent=metadata.get(AGENT),
         tokens=tokens_of(message),
+        citations=metadata.get(CITATIONS),
     )
 
 

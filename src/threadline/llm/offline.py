@@ -24,7 +24,12 @@ from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from threadline.llm.prompts import ROUTER_INSTRUCTION, SUMMARY_INSTRUCTION
+from threadline.llm.prompts import (
+    DOCUMENTS_NOTE,
+    MEMORIES_HEADING,
+    ROUTER_INSTRUCTION,
+    SUMMARY_INSTRUCTION,
+)
 
 __all__ = ("OFFLINE_MODEL_NAME", "OfflineChatModel")
 
@@ -49,10 +54,33 @@ def _reply(messages: list[BaseMessage]) -> str:
     if isinstance(first, SystemMessage) and str(first.text).startswith(ROUTER_INSTRUCTION):
         return _route(str(first.text), messages)
     results = _trailing_results(messages)
+    sources = [m for m in results if m.name == "search_documents" and m.text.startswith("[1]")]
+    if sources:
+        return _quoting(str(sources[0].text))
     if results:
         said = "; ".join(f"{m.name or 'the tool'} said {m.text}" for m in results)
         return f"[offline model, not an AI] I asked my tools: {said}."
-    return describe_context(messages)
+    return describe_context(messages) + _recalled(messages)
+
+
+def _quoting(sources: str) -> str:
+    """An answer from the best passage found, quoted whole, with its source number."""
+    best = sources.split("\n\n[2] ", maxsplit=1)[0].removeprefix("[1] ")
+    return f"[offline model, not an AI] From your documents: {best} [1]"
+
+
+def _recalled(messages: list[BaseMessage]) -> str:
+    """The most relevant memory the model was given, if any, said back."""
+    for message in messages:
+        text = str(message.text)
+        if isinstance(message, SystemMessage) and text.startswith(MEMORIES_HEADING):
+            first = text.removeprefix(MEMORIES_HEADING).strip().split("\n")[0]
+            return f' I remember: "{first.removeprefix("- ")}".'
+    return ""
+
+
+def _told_of_documents(messages: list[BaseMessage]) -> bool:
+    return any(isinstance(m, SystemMessage) and m.text == DOCUMENTS_NOTE for m in messages)
 
 
 _MENU_LINE = re.compile(r"^- ([^:]+): .*\(tools: (.*)\)$", re.M)
@@ -84,22 +112,29 @@ def _trailing_results(messages: list[BaseMessage]) -> list[ToolMessage]:
 _ARITHMETIC = re.compile(r"[-(]*\d[\d.\s()]*(?:[-+*/%^\u00d7\u00f7]+[\s(]*\d[\d.\s()]*)+")
 _TIME_QUESTION = re.compile(r"\b(what time|what day|what date|time is it|today's date)\b", re.I)
 _TIME_ZONE = re.compile(r"\b([A-Z][A-Za-z_]+/[A-Z][A-Za-z_]+)\b")
+_REMEMBER = re.compile(r"^\s*(?:please\s+)?remember(?:\s+that)?[\s:,]+(.+)$", re.I | re.S)
 
 
 def _tool_calls(messages: list[BaseMessage], tools: Sequence[str]) -> list[dict[str, Any]]:
     """The calls the offline model makes for the user's newest message, if it has the tools.
 
-    The calculator for arithmetic, the clock for the date or time (in a zone it names).
+    The calculator for arithmetic, the clock for the date or time (in a zone it names),
+    `remember` when asked to remember something, and `search_documents` for a question
+    when it was told the user has documents.
     """
     last = messages[-1] if messages else None
     if not isinstance(last, HumanMessage):
         return []
     text = str(last.text)
+    if "remember" in tools and (asked := _REMEMBER.match(text)):
+        return [{"name": "remember", "args": {"text": asked.group(1).strip()}}]
     if "calculator" in tools and (found := _ARITHMETIC.search(text)):
         return [{"name": "calculator", "args": {"expression": found.group().strip(" ?")}}]
     if "clock" in tools and _TIME_QUESTION.search(text):
         zone = _TIME_ZONE.search(text)
         return [{"name": "clock", "args": {"timezone": zone.group(1) if zone else "UTC"}}]
+    if "search_documents" in tools and "?" in text and _told_of_documents(messages):
+        return [{"name": "search_documents", "args": {"query": text}}]
     return []
 
 

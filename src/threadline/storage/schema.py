@@ -6,7 +6,7 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.store.postgres.aio import AsyncPostgresStore
 from psycopg import AsyncConnection
 
-__all__ = ("migrate",)
+__all__ = ("DimensionMismatch", "migrate")
 
 # Arbitrary constant: serializes migrations when several processes start at once.
 _MIGRATION_LOCK_KEY = 0x7468726561646C6E
@@ -94,13 +94,104 @@ _THREADLINE = (
 )
 
 
-async def migrate(url: str, saver: AsyncPostgresSaver, store: AsyncPostgresStore) -> None:
+# What memories, documents and search keep beside the store's own vectors (see
+# knowledge/ and conversations/search.py); {dims} is the embedder's.
+_VECTORS = (
+    "CREATE EXTENSION IF NOT EXISTS vector",
+    # Knowledge-base documents: a user's (owner) or shared with everyone (owner NULL). The
+    # upload is kept until it is indexed, so indexing interrupted by a crash starts again.
+    """
+    CREATE TABLE IF NOT EXISTS threadline_documents (
+        document_id text PRIMARY KEY,
+        owner text,
+        title text NOT NULL,
+        media_type text NOT NULL,
+        size_bytes integer NOT NULL,
+        status text NOT NULL CHECK (status IN ('indexing', 'ready', 'failed')),
+        reason text,
+        chunks integer NOT NULL DEFAULT 0,
+        content bytea,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        claimed_at timestamptz NOT NULL DEFAULT now()
+    )
+    """,
+    """
+    CREATE INDEX IF NOT EXISTS threadline_documents_owner
+        ON threadline_documents (owner, created_at DESC)
+    """,
+    # A document's passages, written in one transaction with its `ready` status.
+    """
+    CREATE TABLE IF NOT EXISTS threadline_chunks (
+        document_id text NOT NULL REFERENCES threadline_documents ON DELETE CASCADE,
+        ordinal integer NOT NULL,
+        owner text,
+        text text NOT NULL,
+        words tsvector GENERATED ALWAYS AS (to_tsvector('english', text)) STORED,
+        embedding vector({dims}) NOT NULL,
+        PRIMARY KEY (document_id, ordinal)
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS threadline_chunks_owner ON threadline_chunks (owner)",
+    "CREATE INDEX IF NOT EXISTS threadline_chunks_words ON threadline_chunks USING gin (words)",
+    # Search over conversations: derived from the checkpoints (rebuilt if lost), one row
+    # per message; `threadline_search_state` says up to which activity a conversation is in.
+    """
+    CREATE TABLE IF NOT EXISTS threadline_message_index (
+        owner text NOT NULL,
+        conversation_id text NOT NULL,
+        message_id text NOT NULL,
+        role text NOT NULL,
+        text text NOT NULL,
+        words tsvector GENERATED ALWAYS AS (to_tsvector('english', text)) STORED,
+        embedding vector({dims}) NOT NULL,
+        PRIMARY KEY (conversation_id, message_id)
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS threadline_message_index_owner ON threadline_message_index (owner)",
+    """
+    CREATE INDEX IF NOT EXISTS threadline_message_index_words
+        ON threadline_message_index USING gin (words)
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS threadline_search_state (
+        conversation_id text PRIMARY KEY,
+        owner text NOT NULL,
+        indexed_at timestamptz NOT NULL
+    )
+    """,
+)
+
+# Every vector column, and the dimensions it was created with.
+_DIMENSIONS = """
+SELECT c.relname || '.' || a.attname AS column_name, a.atttypmod AS dims
+FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+WHERE c.relname IN ('store_vectors', 'threadline_chunks', 'threadline_message_index')
+  AND a.attname = 'embedding' AND NOT a.attisdropped
+"""
+
+
+class DimensionMismatch(RuntimeError):
+    """The database holds vectors of another embedding model's size."""
+
+
+async def migrate(
+    url: str,
+    saver: AsyncPostgresSaver,
+    store: AsyncPostgresStore,
+    *,
+    vectors: AsyncPostgresStore | None = None,
+) -> None:
     """Create or upgrade every table, one process at a time.
 
     Args:
         url: The database, for a connection of its own that holds the migration lock.
         saver: The checkpointer, whose `setup()` runs LangGraph's migrations.
         store: The store, likewise.
+        vectors: The store with a vector index (memories); with it, pgvector and the
+            knowledge tables are set up with its dimensions.
+
+    Raises:
+        DimensionMismatch: The vector columns were made for another embedding model.
     """
     async with await AsyncConnection.connect(url, autocommit=True) as lock:
         await lock.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK_KEY,))
@@ -108,3 +199,17 @@ async def migrate(url: str, saver: AsyncPostgresSaver, store: AsyncPostgresStore
         await store.setup()
         for statement in _THREADLINE:
             await lock.execute(statement)
+        if vectors is None or vectors.index_config is None:
+            return
+        dims = int(vectors.index_config["dims"])
+        await vectors.setup()
+        for statement in _VECTORS:
+            await lock.execute(statement.replace("{dims}", str(dims)))  # an int: no injection
+        cursor = await lock.execute(_DIMENSIONS)
+        for column, found in await cursor.fetchall():
+            if found != dims:
+                msg = (
+                    f"{column} holds vectors of {found} dimensions but the embedding model "
+                    f"makes {dims}: keep EMBEDDINGS as it was, or start on a new database"
+                )
+                raise DimensionMismatch(msg)

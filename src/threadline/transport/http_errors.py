@@ -16,6 +16,7 @@ from litestar.exceptions import (
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
@@ -23,6 +24,17 @@ from litestar.types import ExceptionHandlersMap
 
 from threadline.chat.errors import ChatError, ConversationNotFound
 from threadline.chat.failures import STORAGE_ERRORS
+from threadline.chat.knowledge import (
+    DocumentNotFound,
+    DocumentTooLarge,
+    EmptyDocument,
+    KnowledgeError,
+    MemoryDisabled,
+    MemoryNotFound,
+    TooManyMemories,
+    UnsupportedDocument,
+)
+from threadline.transport.knowledge import upload_refused
 from threadline.transport.rest import ApiError
 
 __all__ = ("ErrorBody", "exception_handlers")
@@ -53,6 +65,22 @@ def _chat_error(_: Request[Any, Any, Any], error: ChatError) -> Response[ErrorBo
     return _respond(HTTP_400_BAD_REQUEST, "invalid_request", error.detail)
 
 
+_KNOWLEDGE_STATUS: dict[type[KnowledgeError], int] = {
+    # Another user's memory or document answers exactly like one that does not exist.
+    MemoryNotFound: 404,
+    DocumentNotFound: 404,
+    MemoryDisabled: 404,
+    TooManyMemories: 409,
+    UnsupportedDocument: 415,
+    EmptyDocument: 422,
+    DocumentTooLarge: 413,
+}
+
+
+def _knowledge_error(_: Request[Any, Any, Any], error: KnowledgeError) -> Response[ErrorBody]:
+    return _respond(_KNOWLEDGE_STATUS.get(type(error), 400), error.code, error.detail)
+
+
 def _validation(_: Request[Any, Any, Any], error: ValidationException) -> Response[ErrorBody]:
     problems = error.extra if isinstance(error.extra, list) else []
     first = problems[0] if problems and isinstance(problems[0], dict) else {}
@@ -62,7 +90,10 @@ def _validation(_: Request[Any, Any, Any], error: ValidationException) -> Respon
     return _respond(HTTP_400_BAD_REQUEST, "invalid_request", detail, field)
 
 
-def _http(_: Request[Any, Any, Any], error: HTTPException) -> Response[ErrorBody]:
+def _http(request: Request[Any, Any, Any], error: HTTPException) -> Response[ErrorBody]:
+    if error.status_code == HTTP_413_REQUEST_ENTITY_TOO_LARGE and upload_refused(request):
+        detail = "the document is larger than this server accepts (DOCUMENT_MAX_BYTES)"
+        return _respond(error.status_code, DocumentTooLarge.code, detail)
     if isinstance(error, NotFoundException):
         return _respond(error.status_code, "not_found", "no such resource")
     if isinstance(error, MethodNotAllowedException):
@@ -84,6 +115,7 @@ def _unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[E
 exception_handlers: ExceptionHandlersMap = {
     ApiError: _api_error,
     ChatError: _chat_error,
+    KnowledgeError: _knowledge_error,
     ValidationException: _validation,
     HTTPException: _http,
     Exception: _unexpected,

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from langchain_core.tools import BaseTool
 
 from threadline.engine.tools.calculator import calculator
 from threadline.engine.tools.clock import clock
-from threadline.engine.tools.search import Searcher, search_tool
+from threadline.engine.tools.knowledge import DOCUMENTS, REMEMBER
 from threadline.settings import SettingsError
 
-__all__ = ("BUILTIN_TOOLS", "SEARCH", "approval_tools", "builtin_tools", "names_in")
+__all__ = ("BUILTIN_TOOLS", "SEARCH", "WIRED", "approval_tools", "builtin_tools", "names_in")
 
 BUILTIN_TOOLS: dict[str, BaseTool] = {tool.name: tool for tool in (calculator, clock)}
-# Built with the store it searches (`search.search_tool`), so known here by name only.
 SEARCH = "search_conversations"
+# Built with what they read (conversations, documents, memories) by the app, so known
+# here by name only.
+WIRED = (SEARCH, DOCUMENTS, REMEMBER)
 
 
 def names_in(setting: str) -> list[str]:
@@ -23,26 +25,24 @@ def names_in(setting: str) -> list[str]:
     return [name.strip() for name in setting.split(",") if name.strip()]
 
 
-def builtin_tools(names: str, searcher: Searcher | None = None) -> tuple[BaseTool, ...]:
+def builtin_tools(names: str, wired: Mapping[str, BaseTool] | None = None) -> tuple[BaseTool, ...]:
     """The built-in tools named in `names` (comma-separated, as TOOLS holds them).
 
     Args:
         names: The TOOLS setting.
-        searcher: What `search_conversations` answers with; without it, that tool is left
-            out (a check of the names alone).
+        wired: The tools the app built (`WIRED`), by name; one not given is left out
+            (without any, a check of the names alone).
 
     Raises:
         SettingsError: A name is not a built-in tool.
     """
     chosen = names_in(names)
-    unknown = [name for name in chosen if name not in BUILTIN_TOOLS and name != SEARCH]
+    unknown = [name for name in chosen if name not in BUILTIN_TOOLS and name not in WIRED]
     if unknown:
-        known = ", ".join([*BUILTIN_TOOLS, SEARCH])
+        known = ", ".join([*BUILTIN_TOOLS, *WIRED])
         msg = f"invalid setting TOOLS: unknown tool {unknown[0]!r} (built-in: {known})"
         raise SettingsError(msg)
-    available = dict(BUILTIN_TOOLS)
-    if searcher is not None:
-        available[SEARCH] = search_tool(searcher)
+    available = {**BUILTIN_TOOLS, **(wired or {})}
     return tuple(available[name] for name in chosen if name in available)
 
 

@@ -79,6 +79,10 @@ async def _run(by_name: dict[str, BaseTool], call: ToolCall, seconds: float) -> 
         if tool is None:
             msg = f"there is no tool named {name!r}"
             raise LookupError(msg)
+        if tool.response_format == "content_and_artifact":
+            # Invoked with the whole call, the tool answers with a message carrying both.
+            answer = await _within(seconds, tool.ainvoke({**call, "type": "tool_call"}))
+            return _result(call, _text_of(answer.content), error=False, artifact=answer.artifact)
         output = await _within(seconds, tool.ainvoke(call["args"]))
         return _result(call, _text_of(output), error=False)
     except TimeoutError:
@@ -117,9 +121,10 @@ def _text_of(output: object) -> str:
     return str(output)
 
 
-def _result(call: ToolCall, content: str, *, error: bool) -> ToolMessage:
+def _result(call: ToolCall, content: str, *, error: bool, artifact: Any = None) -> ToolMessage:
     return ToolMessage(
         content=content,
+        artifact=artifact,
         tool_call_id=call["id"] or "",
         name=call["name"],
         status="error" if error else "success",

@@ -1,0 +1,1 @@
+"""What users keep beyond a conversation: memories, documents, retrieval over them."""

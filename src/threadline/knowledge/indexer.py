@@ -1,0 +1,145 @@
+"""Indexing uploads in the background: text out, passages cut, embedded, stored at once.
+
+One indexing at a time per process (it is CPU work, and chat turns share the CPU). An
+upload whose indexing was interrupted (its server died) is claimed again by any server
+once its claim is `STALE_AFTER` old, since the upload stays in the row until indexed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from threadline.knowledge.chunking import MAX_CHUNKS, chunk_text
+from threadline.knowledge.extract import UnreadableDocument, extract_text
+from threadline.llm.embeddings import Embedder, vector_literal
+from threadline.storage.database import Pool
+from threadline.storage.periodic import every, stopped
+
+__all__ = ("STALE_AFTER", "DocumentIndexer")
+
+logger = logging.getLogger(__name__)
+
+STALE_AFTER = 300.0  # seconds
+_EMBED_BATCH = 256
+
+_CLAIM = """
+UPDATE threadline_documents SET claimed_at = now()
+WHERE document_id = %(id)s AND status = 'indexing' AND content IS NOT NULL
+RETURNING media_type, content
+"""
+_RECLAIM = """
+UPDATE threadline_documents SET claimed_at = now()
+WHERE status = 'indexing' AND claimed_at < now() - %(stale)s * interval '1 second'
+RETURNING document_id
+"""
+_LOCK = """
+SELECT owner FROM threadline_documents
+WHERE document_id = %(id)s AND status = 'indexing' FOR UPDATE
+"""
+_CHUNK = """
+INSERT INTO threadline_chunks (document_id, ordinal, owner, text, embedding)
+VALUES (%s, %s, %s, %s, %s::vector)
+"""
+_READY = """
+UPDATE threadline_documents SET status = 'ready', chunks = %(chunks)s, content = NULL
+WHERE document_id = %(id)s
+"""
+_FAILED = """
+UPDATE threadline_documents SET status = 'failed', reason = %(reason)s, content = NULL
+WHERE document_id = %(id)s AND status = 'indexing'
+"""
+
+
+class DocumentIndexer:
+    """Indexes the documents submitted to it, one after another."""
+
+    def __init__(self, pool: Pool, embedder: Embedder) -> None:
+        self._pool = pool
+        self._embedder = embedder
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        """Index in the background, and take over interrupted indexing now and then."""
+        self._tasks = [
+            asyncio.create_task(self._work()),
+            asyncio.create_task(
+                every(STALE_AFTER / 5, self.reclaim, logger, "documents.reclaim_failed")
+            ),
+        ]
+
+    async def stop(self) -> None:
+        """Stop; a document left half-way stays `indexing` and is taken over later."""
+        for task in self._tasks:
+            await stopped(task)
+
+    def submit(self, document_id: str) -> None:
+        """Index `document_id` when its turn comes."""
+        self._queue.put_nowait(document_id)
+
+    async def reclaim(self) -> int:
+        """Queue the documents whose indexing was interrupted; returns how many."""
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(_RECLAIM, {"stale": STALE_AFTER})
+            ids = [row["document_id"] for row in await cursor.fetchall()]
+        for document_id in ids:
+            self.submit(document_id)
+        return len(ids)
+
+    async def _work(self) -> None:
+        while True:
+            document_id = await self._queue.get()
+            try:
+                await self.index(document_id)
+            except Exception:  # a database outage: the reclaim sweep retries it later
+                logger.exception("documents.index_failed")
+
+    async def index(self, document_id: str) -> None:
+        """Index one document now: `ready` with its passages, or `failed` with none."""
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(_CLAIM, {"id": document_id})
+            claimed = await cursor.fetchone()
+        if claimed is None:
+            return  # deleted, or indexed by another server meanwhile
+        try:
+            text = await asyncio.to_thread(extract_text, claimed["content"], claimed["media_type"])
+            chunks = chunk_text(text)
+            if len(chunks) > MAX_CHUNKS:
+                msg = f"the document is too long ({len(chunks)} passages, at most {MAX_CHUNKS})"
+                raise UnreadableDocument(msg)
+            vectors = await self._embedded(chunks)
+        except UnreadableDocument as error:
+            await self._fail(document_id, str(error))
+            return
+        except Exception as error:
+            logger.exception("documents.embedding_failed")
+            await self._fail(document_id, f"embedding failed ({type(error).__name__})")
+            return
+        await self._store(document_id, chunks, vectors)
+
+    async def _embedded(self, chunks: list[str]) -> list[list[float]]:
+        vectors: list[list[float]] = []
+        for start in range(0, len(chunks), _EMBED_BATCH):
+            vectors.extend(await self._embedder.embed(chunks[start : start + _EMBED_BATCH]))
+        return vectors
+
+    async def _store(self, document_id: str, chunks: list[str], vectors: list[list[float]]) -> None:
+        async with self._pool.connection() as conn, conn.transaction():
+            cursor = await conn.execute(_LOCK, {"id": document_id})
+            row = await cursor.fetchone()
+            if row is None:
+                return  # deleted while it was being read
+            rows = [
+                (document_id, ordinal, row["owner"], text, vector_literal(vector))
+                for ordinal, (text, vector) in enumerate(zip(chunks, vectors, strict=True))
+            ]
+            async with conn.cursor() as insert:
+                await insert.executemany(_CHUNK, rows)
+            await conn.execute(_READY, {"id": document_id, "chunks": len(chunks)})
+        logger.info("documents.ready", extra={"document_id": document_id, "chunks": len(chunks)})
+
+    async def _fail(self, document_id: str, reason: str) -> None:
+        async with self._pool.connection() as conn:
+            await conn.execute(_FAILED, {"id": document_id, "reason": reason})
+        logger.info("documents.failed", extra={"document_id": document_id})

@@ -1,0 +1,183 @@
+"""Wiring the chat service from the settings: its graph, tools, memory and knowledge."""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.tools import BaseTool
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.store.postgres.aio import AsyncPostgresStore
+
+from threadline.chat.knowledge import Knowledge
+from threadline.chat.limits import UserLimits
+from threadline.chat.relay import Relay
+from threadline.chat.roster import TurnPolicy
+from threadline.chat.service import ChatService
+from threadline.conversations.index import ConversationIndex
+from threadline.conversations.search import ConversationSearch
+from threadline.engine.agents import read_agents
+from threadline.engine.custom import compile_custom_graph
+from threadline.engine.graph import ChatGraph, build_graph
+from threadline.engine.runner import TurnRunner
+from threadline.engine.tools.builtin import SEARCH, approval_tools, builtin_tools
+from threadline.engine.tools.knowledge import (
+    DOCUMENTS,
+    REMEMBER,
+    Brief,
+    documents_tool,
+    remember_tool,
+)
+from threadline.engine.tools.mcp import McpTools
+from threadline.engine.tools.search import search_tool
+from threadline.knowledge.documents import DocumentStore
+from threadline.knowledge.indexer import DocumentIndexer
+from threadline.knowledge.memories import Memories
+from threadline.knowledge.retrieval import Retriever
+from threadline.llm.embeddings import Embedder
+from threadline.llm.models import with_client_retries, with_model_name
+from threadline.llm.offline import OFFLINE_MODEL_NAME
+from threadline.llm.retry import RetryPolicy
+from threadline.settings import Settings
+from threadline.storage.checkpoints.ledger import Ledger
+from threadline.storage.database import Pool
+from threadline.storage.leases import ConversationLocks
+
+__all__ = ("build_chat_service", "build_knowledge")
+
+logger = logging.getLogger(__name__)
+
+
+def build_knowledge(
+    settings: Settings,
+    pool: Pool,
+    saver: AsyncPostgresSaver,
+    vectors: tuple[AsyncPostgresStore, Embedder],
+) -> Knowledge:
+    """Memories in `vectors` (a store with a vector index), documents and search beside.
+
+    Its indexer is not started: the caller starts and stops it with the app.
+    """
+    store, embedder = vectors
+    return Knowledge(
+        Memories(store),
+        DocumentStore(pool),
+        DocumentIndexer(pool, embedder),
+        Retriever(pool, embedder),
+        ConversationSearch(Ledger(saver), pool, embedder),
+        memory_on=settings.memory == "on",
+        max_document_bytes=settings.document_max_bytes,
+    )
+
+
+def build_chat_service(  # noqa: PLR0913 - the parts it is wired from, each named
+    settings: Settings,
+    model: BaseChatModel,
+    saver: AsyncPostgresSaver,
+    store: AsyncPostgresStore,
+    pool: Pool,
+    *,
+    limits: UserLimits | None = None,
+    mcp: McpTools | None = None,
+    relay: Relay | None = None,
+    knowledge: Knowledge | None = None,
+) -> ChatService:
+    """Wire the chat service: the graph on `saver`, the index in `store`, leases in `pool`.
+
+    With `knowledge`, the built-in agent recalls memories and may search conversations
+    and documents and save memories (as TOOLS and MEMORY say).
+    """
+    model_name = OFFLINE_MODEL_NAME if settings.offline else settings.groq_model
+    index = ConversationIndex(store, pool)
+    if settings.graph is not None:
+        custom = compile_custom_graph(
+            settings.graph,
+            model=with_client_retries(model, settings),
+            store=store,
+            settings=settings,
+            checkpointer=saver,
+        )
+        runner = TurnRunner(
+            custom,
+            model_name,
+            settings.turn_timeout,
+            builtin=False,
+            context_tokens=settings.context_tokens,
+        )
+    else:
+        served = mcp or McpTools((), frozenset())
+        tools = _all_tools(settings, _wired_tools(knowledge), served)
+        brief = _briefing(knowledge, any(tool.name == DOCUMENTS for tool in tools))
+        graph = _builtin_graph(settings, model, saver, (tools, brief), served)
+        runner = TurnRunner(graph, model_name, settings.turn_timeout)
+    relay = relay or Relay()
+    return ChatService(
+        index,
+        runner,
+        ConversationLocks(pool, ttl=settings.turn_lease, process_id=relay.process_id),
+        title_model=None if settings.offline else model,
+        policy=TurnPolicy(
+            queue_when_busy=settings.busy_policy == "queue",
+            queued_per_conversation=settings.max_queued_turns,
+            per_user=settings.max_turns_per_user,
+        ),
+        limits=limits,
+        relay=relay,
+        knowledge=knowledge,
+    )
+
+
+def _wired_tools(knowledge: Knowledge | None) -> dict[str, BaseTool]:
+    """The tools that read what users keep, by name (`remember` only while MEMORY is on)."""
+    if knowledge is None:
+        return {}
+    wired = {
+        SEARCH: search_tool(knowledge.search_for_tool),
+        DOCUMENTS: documents_tool(knowledge.retrieve_for_tool),
+    }
+    if knowledge.memory_on:
+        wired[REMEMBER] = remember_tool(knowledge.remember_for_tool)
+    return wired
+
+
+def _briefing(knowledge: Knowledge | None, documents: bool) -> Brief | None:
+    if knowledge is None or not (knowledge.memory_on or documents):
+        return None
+    return functools.partial(knowledge.brief, documents=documents)
+
+
+def _builtin_graph(
+    settings: Settings,
+    model: BaseChatModel,
+    saver: AsyncPostgresSaver,
+    offered: tuple[list[BaseTool], Brief | None],
+    mcp: McpTools,
+) -> ChatGraph:
+    tools, brief = offered
+    retry = RetryPolicy(settings.groq_max_retries, settings.groq_retry_backoff)
+    approve = approval_tools(settings.approve_tools, [tool.name for tool in tools])
+    agents = read_agents(settings.agents) if settings.agents is not None else []
+    return build_graph(
+        model,
+        saver,
+        settings.system_prompt,
+        retry,
+        settings.context_tokens,
+        tools=tools,
+        tool_timeout=settings.tool_timeout,
+        needs_approval=approve | mcp.needs_approval,
+        agents=[(spec, with_model_name(model, spec.model)) for spec in agents],
+        brief=brief,
+    )
+
+
+def _all_tools(settings: Settings, wired: dict[str, BaseTool], mcp: McpTools) -> list[BaseTool]:
+    """The built-in tools, then the MCP servers' (one whose name is taken is left out)."""
+    tools = list(builtin_tools(settings.tools, wired))
+    for tool in mcp.tools:
+        if any(tool.name == known.name for known in tools):
+            logger.error("mcp.duplicate_tool", extra={"tool": tool.name})
+            continue
+        tools.append(tool)
+    return tools
