@@ -23,10 +23,10 @@ from psycopg.rows import dict_row
 
 from tests.fake_groq import FakeGroq
 from tests.serving import serve_app
-from threadline.settings import Secret, Settings
-from threadline.storage.database import start_embedded_postgres
 from threadline.knowledge.stores import vector_store
 from threadline.llm.embeddings import LocalEmbedder
+from threadline.settings import Secret, Settings
+from threadline.storage.database import start_embedded_postgres
 from threadline.storage.schema import migrate
 
 # One template per xdist worker: workers may share a server (TEST_DATABASE_URL).

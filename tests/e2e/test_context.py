@@ -18,10 +18,10 @@ from psycopg.rows import dict_row
 from tests.fake_groq import FakeGroq
 from tests.serving import serve_threadline
 from tests.wsclient import connect
-from threadline.storage.namespaces import user_label
 from threadline.engine.context import estimate_tokens
 from threadline.engine.graph import SNAPSHOT_EVERY
 from threadline.settings import Settings
+from threadline.storage.namespaces import user_label
 
 pytestmark = pytest.mark.anyio
 

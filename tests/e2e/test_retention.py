@@ -10,6 +10,7 @@ import msgspec
 import psycopg
 import pytest
 
+from tests.documents import indexed, upload
 from tests.serving import serve_threadline
 from tests.wsclient import connect
 from threadline.settings import Settings
@@ -77,6 +78,12 @@ async def test_erasing_a_user_leaves_no_trace_of_what_they_said(
                 url = f"http://{address}/users/ada/conversations/{conversation_id}"
                 while not (await http.get(url)).json()["title"]:  # noqa: ASYNC110 - polls a server
                     await anyio.sleep(0.05)
+        # What ada keeps beyond conversations: a memory, a document, the search index.
+        base = f"http://{address}/users/ada"
+        await http.post(f"{base}/memories", json={"text": f"my code word is {marker}"})
+        made = await upload(http, f"{base}/documents", "notes.md", f"Note: {marker}".encode())
+        await indexed(http, f"{base}/documents/{made.json()['document_id']}")
+        assert (await http.get(f"{base}/search", params={"q": marker})).json()["items"]
         before = await _places_holding(database_url, marker)
         rows_before = await _rows_of_threads(database_url, [first, second])
 
@@ -89,9 +96,15 @@ async def test_erasing_a_user_leaves_no_trace_of_what_they_said(
         rows_after = await _rows_of_threads(database_url, [first, second])
 
     assert {"checkpoint_blobs.blob", "checkpoint_writes.blob"} <= set(before)  # found, decoded
+    assert {"threadline_chunks.text", "threadline_message_index.text"} <= set(before)
     assert all(rows_before.values())
     assert erased.status_code == 200
-    assert erased.json() == {"user_id": "ada", "conversations_deleted": 2}
+    assert erased.json() == {
+        "user_id": "ada",
+        "conversations_deleted": 2,
+        "memories_deleted": 1,
+        "documents_deleted": 1,
+    }
     assert listed == {"items": [], "next_cursor": None}
     assert bob_still.status_code == 200
     assert gone["code"] == "conversation_not_found"
@@ -103,7 +116,12 @@ async def test_erasing_a_user_with_nothing_is_a_zero_count(settings: Settings) -
     async with serve_threadline(settings) as address, httpx.AsyncClient() as http:
         erased = await http.delete(f"http://{address}/users/nobody")
 
-    assert erased.json() == {"user_id": "nobody", "conversations_deleted": 0}
+    assert erased.json() == {
+        "user_id": "nobody",
+        "conversations_deleted": 0,
+        "memories_deleted": 0,
+        "documents_deleted": 0,
+    }
 
 
 async def test_idle_conversations_are_swept_after_the_retention_period(

@@ -72,6 +72,12 @@ def test_compose_takes_the_database_password_from_env_not_from_the_file() -> Non
     assert "threadline:threadline@" not in text
 
 
+def test_compose_database_has_pgvector() -> None:
+    # Memories, documents and search create the `vector` extension at start-up.
+    image = str(_compose()["services"]["postgres"]["image"])
+    assert image.startswith("docker.io/pgvector/pgvector:pg")
+
+
 def test_env_example_leaves_the_images_data_directory_alone() -> None:
     # The image sets THREADLINE_DATA_DIR=/data; a copied .env.example must not change it.
     assert "THREADLINE_DATA_DIR" not in read_dotenv(ROOT / ".env.example")

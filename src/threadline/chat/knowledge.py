@@ -7,7 +7,6 @@ memory or document looks exactly like a missing one.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any, ClassVar
 
@@ -16,6 +15,7 @@ import msgspec
 from threadline.conversations.search import ConversationSearch, SearchHit, describe_hits
 from threadline.knowledge.documents import Document, DocumentStore, Upload
 from threadline.knowledge.extract import kind_of
+from threadline.knowledge.holdings import holdings_of
 from threadline.knowledge.indexer import DocumentIndexer
 from threadline.knowledge.memories import Memories, Memory, MemoryLimit
 from threadline.knowledge.retrieval import Retriever, describe_sources
@@ -240,15 +240,14 @@ class Knowledge:
         The memories recalled for `message`, and whether the user has documents to search
         (asked only when `documents`: the tool is offered).
         """
-        recalled, has_documents = await asyncio.gather(
-            self._parts.memories.recall(user_id, message) if self.memory_on else _nothing(),
-            self._parts.documents.ready_exists(user_id) if documents else _false(),
+        held = await holdings_of(
+            self._parts.documents.pool, user_id, memories=self.memory_on, documents=documents
         )
         notes = []
-        if recalled:
+        if held.memories and (recalled := await self._parts.memories.recall(user_id, message)):
             lines = "\n".join(f"- {memory.text}" for memory in recalled)
             notes.append(f"{MEMORIES_HEADING}\n{lines}")
-        if has_documents:
+        if held.documents:
             notes.append(DOCUMENTS_NOTE)
         return notes
 
@@ -265,11 +264,3 @@ class Knowledge:
         await self._parts.search.erase(user_id)
         logger.info("knowledge.erased", extra={"memories": memories, "documents": documents})
         return memories, documents
-
-
-async def _nothing() -> list[Memory]:
-    return []
-
-
-async def _false() -> bool:
-    return False

@@ -84,6 +84,7 @@ class DocumentStore:
     """Documents and their passages in PostgreSQL."""
 
     def __init__(self, pool: Pool) -> None:
+        self.pool = pool
         self._pool = pool
 
     async def create(self, owner: str | None, upload: Upload) -> Document:
@@ -120,17 +121,6 @@ class DocumentStore:
                 "DELETE FROM threadline_documents WHERE owner = %s", (owner,)
             )
             return cursor.rowcount
-
-    async def ready_exists(self, owner: str) -> bool:
-        """Whether `owner` can search any ready document (their own or a shared one)."""
-        query = """
-            SELECT EXISTS (SELECT 1 FROM threadline_chunks
-                           WHERE owner = %(owner)s OR owner IS NULL) AS found
-        """
-        async with self._pool.connection() as conn:
-            cursor = await conn.execute(query, {"owner": owner})
-            row = await cursor.fetchone()
-            return bool(row and row["found"])
 
     async def _rows(self, query: LiteralString, params: dict[str, Any]) -> list[Document]:
         async with self._pool.connection() as conn:

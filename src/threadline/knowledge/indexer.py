@@ -1,5 +1,8 @@
 """Indexing uploads in the background: text out, passages cut, embedded, stored at once.
 
+Each passage is embedded and indexed with its document's title before it (its context),
+since a passage rarely names what it is about; the passage itself is what gets quoted.
+
 One indexing at a time per process (it is CPU work, and chat turns share the CPU). An
 upload whose indexing was interrupted (its server died) is claimed again by any server
 once its claim is `STALE_AFTER` old, since the upload stays in the row until indexed.
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import PurePath
 
 from threadline.knowledge.chunking import MAX_CHUNKS, chunk_text
 from threadline.knowledge.extract import UnreadableDocument, extract_text
@@ -26,7 +30,7 @@ _EMBED_BATCH = 256
 _CLAIM = """
 UPDATE threadline_documents SET claimed_at = now()
 WHERE document_id = %(id)s AND status = 'indexing' AND content IS NOT NULL
-RETURNING media_type, content
+RETURNING title, media_type, content
 """
 _RECLAIM = """
 UPDATE threadline_documents SET claimed_at = now()
@@ -38,8 +42,8 @@ SELECT owner FROM threadline_documents
 WHERE document_id = %(id)s AND status = 'indexing' FOR UPDATE
 """
 _CHUNK = """
-INSERT INTO threadline_chunks (document_id, ordinal, owner, text, embedding)
-VALUES (%s, %s, %s, %s, %s::vector)
+INSERT INTO threadline_chunks (document_id, ordinal, owner, context, text, embedding)
+VALUES (%s, %s, %s, %s, %s, %s::vector)
 """
 _READY = """
 UPDATE threadline_documents SET status = 'ready', chunks = %(chunks)s, content = NULL
@@ -108,7 +112,8 @@ class DocumentIndexer:
             if len(chunks) > MAX_CHUNKS:
                 msg = f"the document is too long ({len(chunks)} passages, at most {MAX_CHUNKS})"
                 raise UnreadableDocument(msg)
-            vectors = await self._embedded(chunks)
+            context = PurePath(claimed["title"]).stem
+            vectors = await self._embedded([f"{context}\n{chunk}" for chunk in chunks])
         except UnreadableDocument as error:
             await self._fail(document_id, str(error))
             return
@@ -116,7 +121,7 @@ class DocumentIndexer:
             logger.exception("documents.embedding_failed")
             await self._fail(document_id, f"embedding failed ({type(error).__name__})")
             return
-        await self._store(document_id, chunks, vectors)
+        await self._store(document_id, context, chunks, vectors)
 
     async def _embedded(self, chunks: list[str]) -> list[list[float]]:
         vectors: list[list[float]] = []
@@ -124,14 +129,16 @@ class DocumentIndexer:
             vectors.extend(await self._embedder.embed(chunks[start : start + _EMBED_BATCH]))
         return vectors
 
-    async def _store(self, document_id: str, chunks: list[str], vectors: list[list[float]]) -> None:
+    async def _store(
+        self, document_id: str, context: str, chunks: list[str], vectors: list[list[float]]
+    ) -> None:
         async with self._pool.connection() as conn, conn.transaction():
             cursor = await conn.execute(_LOCK, {"id": document_id})
             row = await cursor.fetchone()
             if row is None:
                 return  # deleted while it was being read
             rows = [
-                (document_id, ordinal, row["owner"], text, vector_literal(vector))
+                (document_id, ordinal, row["owner"], context, text, vector_literal(vector))
                 for ordinal, (text, vector) in enumerate(zip(chunks, vectors, strict=True))
             ]
             async with conn.cursor() as insert:

@@ -8,6 +8,7 @@ client.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -56,7 +57,9 @@ class Embedder(Protocol):
         ...
 
 
+@functools.cache
 def _load_wordllama() -> WordLlamaInference:
+    """The packaged model, loaded once per process (its weights never change)."""
     # The weights and tokenizer ship inside the wheel; pointing the cache at the package
     # (and forbidding downloads) makes wordllama read them there instead of Hugging Face.
     import wordllama  # noqa: PLC0415 - 1 s to import and load: only when used

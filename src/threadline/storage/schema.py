@@ -119,14 +119,17 @@ _VECTORS = (
     CREATE INDEX IF NOT EXISTS threadline_documents_owner
         ON threadline_documents (owner, created_at DESC)
     """,
-    # A document's passages, written in one transaction with its `ready` status.
+    # A document's passages, written in one transaction with its `ready` status. Each is
+    # indexed with its document's title (`context`): a passage rarely names its subject.
     """
     CREATE TABLE IF NOT EXISTS threadline_chunks (
         document_id text NOT NULL REFERENCES threadline_documents ON DELETE CASCADE,
         ordinal integer NOT NULL,
         owner text,
+        context text NOT NULL,
         text text NOT NULL,
-        words tsvector GENERATED ALWAYS AS (to_tsvector('english', text)) STORED,
+        words tsvector GENERATED ALWAYS AS
+            (to_tsvector('english', context || E'\n' || text)) STORED,
         embedding vector({dims}) NOT NULL,
         PRIMARY KEY (document_id, ordinal)
     )
