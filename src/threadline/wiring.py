@@ -66,6 +66,7 @@ def build_knowledge(
         DocumentIndexer(pool, embedder),
         Retriever(pool, embedder),
         ConversationSearch(Ledger(saver), pool, embedder),
+        embedder=embedder,
         memory_on=settings.memory == "on",
         max_document_bytes=settings.document_max_bytes,
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -356,3 +356,47 @@ async def _listeners_are(database_url: str, count: int) -> bool:
         )
         row = await cursor.fetchone()
         return row is not None and int(row[0]) == count
+
+
+async def test_memories_and_documents_changed_on_one_process_are_seen_on_another(
+    tmp_path: Path, database_url: str, fake_groq: FakeGroq
+) -> None:
+    async def notes_on_turn(chat: ChatClient) -> list[str]:
+        await chat.turn("What is my dog called?")
+        request = fake_groq.requests[-1]["messages"]
+        return [m["content"].split("\n")[0] for m in request if m["role"] == "system"][1:]
+
+    async with (
+        servers(tmp_path, database_url, fake_groq.url, 2) as (one, two),
+        connect(two.address, "alice") as chat,
+        httpx.AsyncClient(base_url=f"http://{one.address}") as http,
+    ):
+        assert await notes_on_turn(chat) == []  # process two now knows alice keeps nothing
+        made = await http.post("/users/alice/memories", json={"text": "My dog is Pepper"})
+        memory_id = made.json()["memory_id"]
+        upload = await http.post(
+            "/users/alice/documents", files={"file": ("dogs.md", b"Feed dogs twice a day.")}
+        )
+        path = f"/users/alice/documents/{upload.json()['document_id']}"
+        await eventually(lambda: _status_is(http, path, "ready"), within=20)
+        seen: list[str] = []
+
+        async def both_seen() -> bool:
+            seen[:] = await notes_on_turn(chat)
+            return len(seen) == 2
+
+        await eventually(both_seen, within=10, every=0.2)
+        assert seen[0].startswith("Memories about this user")
+        assert seen[1].startswith("The user has documents in their knowledge base")
+
+        await http.delete(f"/users/alice/memories/{memory_id}")
+        await http.delete(path)
+        await eventually(lambda: _notes_are(notes_on_turn(chat), []), within=10, every=0.2)
+
+
+async def _status_is(http: httpx.AsyncClient, path: str, status: str) -> bool:
+    return bool((await http.get(path)).json()["status"] == status)
+
+
+async def _notes_are(notes: Awaitable[list[str]], expected: list[str]) -> bool:
+    return await notes == expected

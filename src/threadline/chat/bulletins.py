@@ -88,7 +88,13 @@ class Missed(_Bulletin, tag="missed"):
     request: str
 
 
-Bulletin = Present | Relayed | Sidebar | StopRequest | ResumeRequest | Served | Missed
+class Changed(_Bulletin, tag="changed"):
+    """What `user_id` keeps (memories, documents) changed; None: a shared document did."""
+
+    user_id: str | None
+
+
+Bulletin = Present | Relayed | Sidebar | StopRequest | ResumeRequest | Served | Missed | Changed
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Bulletin)

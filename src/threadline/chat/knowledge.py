@@ -8,17 +8,20 @@ memory or document looks exactly like a missing one.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import msgspec
 
+from threadline.chat.relay import Relay
 from threadline.conversations.search import ConversationSearch, SearchHit, describe_hits
 from threadline.knowledge.documents import Document, DocumentStore, Upload
 from threadline.knowledge.extract import kind_of
-from threadline.knowledge.holdings import holdings_of
+from threadline.knowledge.holdings import HoldingsCache
 from threadline.knowledge.indexer import DocumentIndexer
 from threadline.knowledge.memories import Memories, Memory, MemoryLimit
 from threadline.knowledge.retrieval import Retriever, describe_sources
+from threadline.llm.embeddings import Embedder
 from threadline.llm.prompts import DOCUMENTS_NOTE, MEMORIES_HEADING
 
 __all__ = (
@@ -114,12 +117,25 @@ class Knowledge:
         retriever: Retriever,
         search: ConversationSearch,
         *,
+        embedder: Embedder | None = None,
         memory_on: bool = True,
         max_document_bytes: int = 10 * 1024 * 1024,
     ) -> None:
         self._parts = _Parts(memories, documents, indexer, retriever, search)
+        self._embedder = embedder
+        self._holdings = HoldingsCache(documents.pool)
+        self._changed: Callable[[str | None], None] = self._holdings.forget
+        indexer.on_ready = self._tell_changed
         self.memory_on = memory_on
         self.max_document_bytes = max_document_bytes
+
+    def announce_through(self, relay: Relay) -> None:
+        """Tell every process when what a user keeps changes, and hear when it did."""
+        self._changed = relay.changed
+        relay.watch_changes(self._holdings.forget)
+
+    def _tell_changed(self, owner: str | None) -> None:
+        self._changed(owner)
 
     def start(self) -> None:
         """Index uploaded documents in the background."""
@@ -132,6 +148,8 @@ class Knowledge:
     async def stop(self) -> None:
         """Stop indexing (what is half-way is taken over at the next start)."""
         await self._parts.indexer.stop()
+        if self._embedder is not None:
+            await self._embedder.close()
 
     # Memories -------------------------------------------------------------------------
 
@@ -149,9 +167,11 @@ class Knowledge:
         """
         self._need_memory()
         try:
-            return await self._parts.memories.add(user_id, text)
+            memory = await self._parts.memories.add(user_id, text)
         except MemoryLimit:
             raise TooManyMemories from None
+        self._changed(user_id)
+        return memory
 
     async def forget(self, user_id: str, memory_id: str) -> None:
         """Delete one memory.
@@ -162,6 +182,7 @@ class Knowledge:
         self._need_memory()
         if not await self._parts.memories.delete(user_id, memory_id):
             raise MemoryNotFound
+        self._changed(user_id)
 
     def _need_memory(self) -> None:
         if not self.memory_on:
@@ -212,6 +233,7 @@ class Knowledge:
         """
         if not await self._parts.documents.delete(owner, document_id):
             raise DocumentNotFound
+        self._changed(owner)
 
     # Search and the agent's tools -----------------------------------------------------
 
@@ -240,14 +262,16 @@ class Knowledge:
         The memories recalled for `message`, and whether the user has documents to search
         (asked only when `documents`: the tool is offered).
         """
-        held = await holdings_of(
-            self._parts.documents.pool, user_id, memories=self.memory_on, documents=documents
-        )
+        held = await self._holdings.of(user_id)
         notes = []
-        if held.memories and (recalled := await self._parts.memories.recall(user_id, message)):
+        if (
+            self.memory_on
+            and held.memories
+            and (recalled := await self._parts.memories.recall(user_id, message))
+        ):
             lines = "\n".join(f"- {memory.text}" for memory in recalled)
             notes.append(f"{MEMORIES_HEADING}\n{lines}")
-        if held.documents:
+        if documents and held.documents:
             notes.append(DOCUMENTS_NOTE)
         return notes
 
@@ -262,5 +286,6 @@ class Knowledge:
         memories = await self._parts.memories.erase(user_id)
         documents = await self._parts.documents.erase(user_id)
         await self._parts.search.erase(user_id)
+        self._changed(user_id)
         logger.info("knowledge.erased", extra={"memories": memories, "documents": documents})
         return memories, documents

@@ -24,6 +24,7 @@ import msgspec
 
 from threadline.chat.bulletins import (
     Bulletin,
+    Changed,
     Missed,
     Present,
     Relayed,
@@ -89,6 +90,7 @@ class Relay:
         self._requests: dict[str, _Request] = {}
         self._serve: RequestHandler | None = None
         self._background: set[asyncio.Task[None]] = set()
+        self._watchers: list[Callable[[str | None], None]] = []
 
     def connect(self, notices: Notices, board: PresenceBoard) -> None:
         """Speak to the other processes through `notices`; count sockets on `board`."""
@@ -97,6 +99,22 @@ class Relay:
     def serve_requests(self, handler: RequestHandler) -> None:
         """Who serves stops and resumes asked from elsewhere (the chat service)."""
         self._serve = handler
+
+    def watch_changes(self, watcher: Callable[[str | None], None]) -> None:
+        """Call `watcher` with the user whose memories or documents changed, anywhere.
+
+        None: maybe anyone's (a shared document changed, or bulletins were missed).
+        """
+        self._watchers.append(watcher)
+
+    def changed(self, user_id: str | None) -> None:
+        """Tell this process's watchers, and every other process's, of a change."""
+        self._tell_watchers(user_id)
+        self._publish(Changed(user_id))
+
+    def _tell_watchers(self, user_id: str | None) -> None:
+        for watcher in self._watchers:
+            watcher(user_id)
 
     # Sockets and subscriptions here -------------------------------------------------------
 
@@ -218,6 +236,8 @@ class Relay:
             case Missed(to=to, request=request) if to == self.process_id:
                 if (waiting := self._requests.pop(request, None)) is not None:
                     await waiting.on_missed()
+            case Changed(user_id=user_id):
+                self._tell_watchers(user_id)
 
     async def _relayed(self, bulletin: Relayed) -> None:
         frame = bulletin.frame
@@ -278,6 +298,7 @@ class Relay:
 
     async def resync(self) -> None:
         """After the listener reconnected: bulletins were missed, so read who is where."""
+        self._tell_watchers(None)
         if self._board is None:
             return
         remote: dict[str, set[str]] = {}

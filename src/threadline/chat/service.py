@@ -60,7 +60,10 @@ class ChatService:
         )
         self._roster = Roster(policy, limits)
         self._live = self._roster.live
-        forget = knowledge.forget_conversation if knowledge else None
+        forget = None
+        if knowledge is not None:
+            knowledge.announce_through(self.relay)
+            forget = knowledge.forget_conversation
         self._deletion = Deletion(self._crew, self._live, forget)
         self._watching = Watching(self.relay, self._live, leases, runner)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import PurePath
 
 from threadline.knowledge.chunking import MAX_CHUNKS, chunk_text
@@ -63,6 +64,8 @@ class DocumentIndexer:
         self._embedder = embedder
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
+        # Told the owner (None: shared) of each document that became searchable.
+        self.on_ready: Callable[[str | None], None] = lambda _owner: None
 
     def start(self) -> None:
         """Index in the background, and take over interrupted indexing now and then."""
@@ -145,6 +148,7 @@ class DocumentIndexer:
                 await insert.executemany(_CHUNK, rows)
             await conn.execute(_READY, {"id": document_id, "chunks": len(chunks)})
         logger.info("documents.ready", extra={"document_id": document_id, "chunks": len(chunks)})
+        self.on_ready(row["owner"])
 
     async def _fail(self, document_id: str, reason: str) -> None:
         async with self._pool.connection() as conn:

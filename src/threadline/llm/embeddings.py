@@ -56,6 +56,10 @@ class Embedder(Protocol):
         """One vector per text, in order."""
         ...
 
+    async def close(self) -> None:
+        """Release what it holds (connections)."""
+        ...
+
 
 @functools.cache
 def _load_wordllama() -> WordLlamaInference:
@@ -92,6 +96,9 @@ class LocalEmbedder:
         model = self._model or await self._loaded()
         vectors = await asyncio.to_thread(model.embed, list(texts), norm=True)
         return [[float(x) for x in row] for row in vectors.tolist()]
+
+    async def close(self) -> None:
+        """Nothing to release: the model stays loaded for the process."""
 
     async def _loaded(self) -> WordLlamaInference:
         async with self._loading:
