@@ -110,6 +110,18 @@ async def test_another_users_documents_are_neither_cited_nor_reachable(offline: 
         assert (await http.get(f"/users/alice/documents/{document['document_id']}")).is_success
 
 
+async def test_a_documents_title_is_its_file_name_without_path_or_control_characters(
+    offline: Settings,
+) -> None:
+    async with (
+        serve_threadline(offline) as address,
+        httpx.AsyncClient(base_url=f"http://{address}") as http,
+    ):
+        made = await upload(http, "/users/alice/documents", "..\\..\\x/ma\u200bnual.md", PUMPS)
+    assert made.status_code == 202
+    assert made.json()["title"] == "manual.md"
+
+
 async def test_pdf_and_html_are_read_as_text(offline: Settings) -> None:
     page = b"""<html><head><title>x</title><script>steal()</script></head>
         <body><h1>Valves</h1><p>The Z9 valve closes in two seconds &amp; never leaks.</p>

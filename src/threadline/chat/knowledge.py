@@ -205,7 +205,9 @@ class Knowledge:
             raise EmptyDocument
         if len(content) > self.max_document_bytes:
             raise DocumentTooLarge(f"a document may be at most {self.max_document_bytes} bytes")
-        title = filename.replace("\\", "/").rsplit("/", 1)[-1][:200] or "untitled"
+        # The file's own name, without any path or control characters.
+        name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+        title = "".join(char for char in name if char.isprintable())[:200] or "untitled"
         document = await self._parts.documents.create(owner, Upload(title, kind, content))
         self._parts.indexer.submit(document.document_id)
         return document
