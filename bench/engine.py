@@ -31,6 +31,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Durability
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
+from pydantic import SecretStr
 
 from bench.clients import MESSAGE
 from threadline.engine.graph import build_graph
@@ -45,8 +46,11 @@ def _model(groq_base: str | None) -> BaseChatModel:
     from langchain_groq import ChatGroq  # noqa: PLC0415
 
     return ChatGroq(
-        model="openai/gpt-oss-20b", api_key="gsk_bench", base_url=groq_base, max_retries=0
-    )  # type: ignore[arg-type]
+        model="openai/gpt-oss-20b",
+        api_key=SecretStr("gsk_bench"),
+        base_url=groq_base,
+        max_retries=0,
+    )
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -107,7 +111,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             for n in range(turns):
                 started = time.perf_counter()
                 inputs = {"messages": [HumanMessage(MESSAGE.format(n=n))]}
-                await graph.ainvoke(inputs, config, durability=durability)  # type: ignore[arg-type]
+                await graph.ainvoke(inputs, config, durability=durability)
                 if record:
                     latencies.append(time.perf_counter() - started)
 

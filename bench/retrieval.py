@@ -33,7 +33,7 @@ from threadline.knowledge.indexer import DocumentIndexer
 from threadline.knowledge.retrieval import Citation, Mode, Retriever
 from threadline.knowledge.stores import vector_store
 from threadline.llm.embeddings import LOCAL_MODEL, LocalEmbedder
-from threadline.storage.database import start_embedded_postgres
+from threadline.storage.database import Pool, start_embedded_postgres
 from threadline.storage.schema import migrate
 
 MODES: tuple[Mode, ...] = ("fulltext", "vector", "hybrid")
@@ -48,7 +48,7 @@ def _rank(citations: list[Citation], title: str, answer: str) -> int | None:
     return None
 
 
-async def _index(pool: Any, embedder: LocalEmbedder, corpus: dict[str, Any]) -> dict[str, Any]:
+async def _index(pool: Pool, embedder: LocalEmbedder, corpus: dict[str, Any]) -> dict[str, Any]:
     documents, indexer = DocumentStore(pool), DocumentIndexer(pool, embedder)
     await embedder.embed(["warm up"])  # the model loads once, outside the timing
     made = [
@@ -82,7 +82,8 @@ async def run(url: str) -> dict[str, Any]:
     """Index the corpus and ask every question in each mode."""
     corpus, embedder = load(), LocalEmbedder()
     kwargs = {"autocommit": True, "row_factory": dict_row}
-    async with AsyncConnectionPool(url, kwargs=kwargs, min_size=1, max_size=4) as pool:
+    pool: Pool = AsyncConnectionPool(url, kwargs=kwargs, min_size=1, max_size=4, open=False)
+    async with pool:
         from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver  # noqa: PLC0415
         from langgraph.store.postgres.aio import AsyncPostgresStore  # noqa: PLC0415
 
