@@ -18,49 +18,45 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 def chunk_text(text: str, size: int = CHUNK_CHARS) -> list[str]:
     """The passages of `text`, in order, each at most `size` characters."""
-    chunks: list[str] = []
+    return _packed(_pieces(text, size), size)
+
+
+def _packed(pieces: list[tuple[str, str]], size: int) -> list[str]:
+    """Pieces joined (each by its own joiner) into runs of at most `size` characters."""
+    runs: list[str] = []
     current = ""
-    for piece, new_paragraph in _pieces(text, size):
-        joiner = "\n\n" if new_paragraph else " "
+    for piece, joiner in pieces:
         if current and len(current) + len(joiner) + len(piece) > size:
-            chunks.append(current)
+            runs.append(current)
             current = ""
         current = f"{current}{joiner}{piece}" if current else piece
     if current:
-        chunks.append(current)
-    return chunks
+        runs.append(current)
+    return runs
 
 
-def _pieces(text: str, size: int) -> list[tuple[str, bool]]:
+def _pieces(text: str, size: int) -> list[tuple[str, str]]:
     """Paragraphs, those too long cut into sentences, and those into words.
 
-    Each piece comes with whether it starts a paragraph.
+    Each piece comes with what joins it to the one before: a paragraph break, or a space
+    between the parts of one paragraph.
     """
-    pieces: list[tuple[str, bool]] = []
+    pieces: list[tuple[str, str]] = []
     for paragraph in (p.strip() for p in text.split("\n\n")):
         if not paragraph:
             continue
         if len(paragraph) <= size:
-            pieces.append((paragraph, True))
+            pieces.append((paragraph, "\n\n"))
             continue
         parts = [
             part
             for sentence in _SENTENCE_END.split(paragraph)
             for part in (_words(sentence, size) if len(sentence) > size else [sentence])
         ]
-        pieces.extend((part, i == 0) for i, part in enumerate(parts))
+        pieces.extend((part, " " if i else "\n\n") for i, part in enumerate(parts))
     return pieces
 
 
 def _words(sentence: str, size: int) -> list[str]:
-    parts: list[str] = []
-    current = ""
-    for whole in sentence.split():
-        word = whole[:size]
-        if current and len(current) + 1 + len(word) > size:
-            parts.append(current)
-            current = ""
-        current = f"{current} {word}" if current else word
-    if current:
-        parts.append(current)
-    return parts
+    """A sentence too long for one passage, cut between words (a word longer is cut)."""
+    return _packed([(word[:size], " ") for word in sentence.split()], size)
