@@ -41,7 +41,7 @@ from threadline.engine.approvals import AwaitingApproval
 from threadline.engine.replies import Reply, reply_of, tokens_of
 from threadline.engine.runner import TurnRunner
 from threadline.observability.logs import log_context
-from threadline.storage.leases import ConversationLocks, LeaseHeld
+from threadline.storage.leases import ConversationLocks, LeaseHeld, NotAllowed
 
 if TYPE_CHECKING:
     from threadline.chat.lanes import Place
@@ -203,12 +203,16 @@ class Turn:
     async def _take_turn(self) -> list[ServerFrame]:
         services = self._services
         try:
-            async with services.leases.hold(self.conversation_id, wait=services.wait_for_lease):
-                if not await services.index.owns(self.user_id, self.conversation_id):
-                    raise ConversationNotFound  # deleted while this turn waited
+            # Taken only while the conversation is still the user's: deleted while this turn
+            # waited, it is not found.
+            owned = services.index.ownership(self.user_id, self.conversation_id)
+            wait = services.wait_for_lease
+            async with services.leases.hold(self.conversation_id, wait=wait, only_if=owned):
                 return await self._answer()
         except LeaseHeld:
             return [error_frame(ConversationBusy(), self.conversation_id, "turn.failed")]
+        except NotAllowed:
+            return [error_frame(ConversationNotFound(), self.conversation_id, "turn.failed")]
         except Exception as error:  # noqa: BLE001 - every failure becomes the turn's error
             return [error_frame(error, self.conversation_id, "turn.failed")]
 

@@ -20,6 +20,7 @@ from langgraph.store.base import BaseStore
 
 from threadline.clock import now
 from threadline.storage.database import Pool
+from threadline.storage.leases import Condition
 from threadline.storage.namespaces import user_namespace
 
 __all__ = (
@@ -99,6 +100,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 
 _OWNS = "SELECT 1 FROM store WHERE prefix = %(prefix)s AND key = %(key)s"
+_OWNED = "EXISTS (SELECT 1 FROM store WHERE prefix = %(owner_prefix)s AND key = %(owned_key)s)"
 _TOUCH = """
 UPDATE store SET updated_at = now(), value = value || %(patch)s::jsonb
 WHERE prefix = %(prefix)s AND key = %(key)s
@@ -137,6 +139,11 @@ class ConversationIndex:
         value = {"title": None, "created_at": now(), "message_count": 0, "preview": ""}
         await self._store.aput(_namespace(user_id), conversation_id, value)
         return conversation_id
+
+    def ownership(self, user_id: str, conversation_id: str) -> Condition:
+        """That `conversation_id` is `user_id`'s, as SQL (checked as the turn's lease is taken)."""
+        params: dict[str, object] = {"owner_prefix": _prefix(user_id), "owned_key": conversation_id}
+        return Condition(_OWNED, params)
 
     async def owns(self, user_id: str, conversation_id: str) -> bool:
         """Whether `conversation_id` exists and belongs to `user_id`."""

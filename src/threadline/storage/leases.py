@@ -13,11 +13,14 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import LiteralString, NamedTuple
+
+from psycopg import sql
 
 from threadline.storage.database import Pool
 from threadline.storage.periodic import every, stopped
 
-__all__ = ("ConversationLocks", "LeaseHeld")
+__all__ = ("Condition", "ConversationLocks", "LeaseHeld", "NotAllowed")
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +31,21 @@ ON CONFLICT (conversation_id) DO UPDATE
     SET holder = excluded.holder, expires_at = excluded.expires_at
     WHERE lease.expires_at < now()
 RETURNING holder
+"""
+# The same, taken only while `condition` holds, checked in the same statement: what the
+# turn needs true under its lease (that the conversation is still its user's) costs no
+# round trip of its own.
+_TAKE_IF = """
+WITH allowed AS (SELECT ({condition}) AS ok),
+taken AS (
+    INSERT INTO threadline_turn_leases AS lease (conversation_id, holder, expires_at)
+    SELECT %(id)s, %(holder)s, now() + %(ttl)s * interval '1 second' FROM allowed WHERE ok
+    ON CONFLICT (conversation_id) DO UPDATE
+        SET holder = excluded.holder, expires_at = excluded.expires_at
+        WHERE lease.expires_at < now()
+    RETURNING holder
+)
+SELECT ok AS allowed, EXISTS (SELECT 1 FROM taken) AS taken FROM allowed
 """
 _RENEW = """
 UPDATE threadline_turn_leases SET expires_at = now() + %(ttl)s * interval '1 second'
@@ -43,6 +61,20 @@ _HOLDER = (
 
 class LeaseHeld(Exception):
     """Another turn of the conversation holds the lease and the caller chose not to wait."""
+
+
+class NotAllowed(Exception):
+    """The condition the lease was asked under is false (the lease was not taken)."""
+
+
+class Condition(NamedTuple):
+    """An SQL boolean expression, and its parameters.
+
+    Named parameters, none of them the lease's own `id`, `holder` or `ttl`.
+    """
+
+    sql: LiteralString
+    params: dict[str, object]
 
 
 class ConversationLocks:
@@ -65,18 +97,22 @@ class ConversationLocks:
         return None if row is None else str(row["holder"]).split("/", 1)[0]
 
     @asynccontextmanager
-    async def hold(self, conversation_id: str, *, wait: bool = True) -> AsyncIterator[None]:
+    async def hold(
+        self, conversation_id: str, *, wait: bool = True, only_if: Condition | None = None
+    ) -> AsyncIterator[None]:
         """Hold the conversation's lease for the duration of the block.
 
         Args:
             conversation_id: The conversation to lock.
             wait: Wait for the lease; if False and it is held, raise `LeaseHeld`.
+            only_if: Take it only while this holds (checked at each try); else raise
+                `NotAllowed`.
         """
         holder = f"{self._process_id}/{secrets.token_hex(8)}"
         params = {"id": conversation_id, "holder": holder, "ttl": self._ttl}
         # Only turns on another server wait here (this server's lanes already queue them),
         # so polling is rare and cheap.
-        while not await self._take(params):
+        while not await self._take(params, only_if):
             if not wait:
                 raise LeaseHeld
             await asyncio.sleep(self._poll)
@@ -89,9 +125,15 @@ class ConversationLocks:
             await stopped(renewing)
             await self._give_back(params)
 
-    async def _take(self, params: dict[str, object]) -> bool:
+    async def _take(self, params: dict[str, object], only_if: Condition | None) -> bool:
         async with self._pool.connection() as conn:
-            return await (await conn.execute(_TAKE, params)).fetchone() is not None
+            if only_if is None:
+                return await (await conn.execute(_TAKE, params)).fetchone() is not None
+            query = sql.SQL(_TAKE_IF).format(condition=sql.SQL(only_if.sql))
+            row = await (await conn.execute(query, {**only_if.params, **params})).fetchone()
+        if row is None or not row["allowed"]:
+            raise NotAllowed
+        return bool(row["taken"])
 
     async def _renew(self, params: dict[str, object]) -> None:
         async with self._pool.connection() as conn:
