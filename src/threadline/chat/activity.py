@@ -15,6 +15,7 @@ from threadline.chat.titles import make_title
 from threadline.clock import now
 from threadline.conversations.index import ConversationIndex, ConversationSummary
 from threadline.engine.context import visible
+from threadline.storage.leases import Lease
 
 __all__ = ("Activity",)
 
@@ -42,6 +43,7 @@ class Activity:
         messages: Sequence[AnyMessage],
         *,
         new_message: bool,
+        lease: Lease | None = None,
     ) -> ConversationEvent | None:
         """Update the index entry from what a turn left in the thread.
 
@@ -50,6 +52,7 @@ class Activity:
             conversation_id: The conversation.
             messages: The thread's messages after the turn.
             new_message: Whether the turn added a user message (a regenerate does not).
+            lease: The turn's lease, given back in the same statement as the update.
 
         Returns:
             The `updated` event to tell once the turn's frames are out; None if nothing
@@ -60,7 +63,7 @@ class Activity:
             return None
         try:
             recorded = await self._index.record_activity(
-                user_id, conversation_id, len(shown), str(shown[-1].text)
+                user_id, conversation_id, len(shown), str(shown[-1].text), lease=lease
             )
         except Exception as error:  # noqa: BLE001 - the turn itself is done and delivered
             logger.warning("index.update_failed", extra={"error": type(error).__name__})

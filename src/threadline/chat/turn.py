@@ -25,6 +25,7 @@ from threadline.chat.audience import Audience
 from threadline.chat.errors import ConversationBusy, ConversationNotFound, NothingToApprove
 from threadline.chat.events import (
     Ack,
+    ConversationEvent,
     ErrorFrame,
     Queued,
     ReplyMessage,
@@ -182,15 +183,9 @@ class Turn:
     async def _run(self) -> None:
         assert self._place is not None  # noqa: S101 - set by start()
         started = time.perf_counter()
-        activity = self._services.activity
         try:
             await self._place.wait()
-            frames = await self._take_turn()
-            # Before the frames go out, so a client that reacts to them finds its sidebar
-            # current.
-            updated = await activity.record(
-                self.user_id, self.conversation_id, self.messages, new_message=self.text is not None
-            )
+            frames, updated = await self._take_turn()
         finally:
             self._place.leave()
         if isinstance(frames[0], ReplyMessage):
@@ -198,23 +193,38 @@ class Turn:
         for frame in frames:
             await self._emit(frame)
         if updated is not None:
-            await activity.tell(self.user_id, updated)
+            await self._services.activity.tell(self.user_id, updated)
 
-    async def _take_turn(self) -> list[ServerFrame]:
+    async def _take_turn(self) -> tuple[list[ServerFrame], ConversationEvent | None]:
+        """The turn's frames, and the sidebar change it made (told once they are out)."""
         services = self._services
         try:
-            # Taken only while the conversation is still the user's: deleted while this turn
-            # waited, it is not found.
+            # Taken only while the conversation is still the user's.
             owned = services.index.ownership(self.user_id, self.conversation_id)
             wait = services.wait_for_lease
-            async with services.leases.hold(self.conversation_id, wait=wait, only_if=owned):
-                return await self._answer()
+            async with services.leases.hold(
+                self.conversation_id, wait=wait, only_if=owned
+            ) as lease:
+                try:
+                    frames = await self._answer()
+                except Exception as error:  # noqa: BLE001 - every failure becomes the turn's error
+                    frames = [error_frame(error, self.conversation_id, "turn.failed")]
+                # Before the frames go out, so a client that reacts to them finds its sidebar
+                # current; the lease goes back in the same statement.
+                updated = await services.activity.record(
+                    self.user_id,
+                    self.conversation_id,
+                    self.messages,
+                    new_message=self.text is not None,
+                    lease=lease,
+                )
+                return frames, updated
         except LeaseHeld:
-            return [error_frame(ConversationBusy(), self.conversation_id, "turn.failed")]
-        except NotAllowed:
-            return [error_frame(ConversationNotFound(), self.conversation_id, "turn.failed")]
+            return [error_frame(ConversationBusy(), self.conversation_id, "turn.failed")], None
+        except NotAllowed:  # deleted while this turn waited
+            return [error_frame(ConversationNotFound(), self.conversation_id, "turn.failed")], None
         except Exception as error:  # noqa: BLE001 - every failure becomes the turn's error
-            return [error_frame(error, self.conversation_id, "turn.failed")]
+            return [error_frame(error, self.conversation_id, "turn.failed")], None
 
     async def _answer(self) -> list[ServerFrame]:
         runner = self._services.runner

@@ -20,7 +20,7 @@ from langgraph.store.base import BaseStore
 
 from threadline.clock import now
 from threadline.storage.database import Pool
-from threadline.storage.leases import Condition
+from threadline.storage.leases import Condition, Lease
 from threadline.storage.namespaces import user_namespace
 
 __all__ = (
@@ -147,7 +147,7 @@ class ConversationIndex:
 
     async def owns(self, user_id: str, conversation_id: str) -> bool:
         """Whether `conversation_id` exists and belongs to `user_id`."""
-        # Asked twice a turn: one indexed read, without the store's batching machinery.
+        # Asked once a message: one indexed read, without the store's batching machinery.
         params = {"prefix": _prefix(user_id), "key": conversation_id}
         async with self._pool.connection() as conn:
             return await (await conn.execute(_OWNS, params)).fetchone() is not None
@@ -162,18 +162,38 @@ class ConversationIndex:
         await self._store.adelete(_namespace(user_id), conversation_id)
 
     async def record_activity(
-        self, user_id: str, conversation_id: str, message_count: int, last_message: str
+        self,
+        user_id: str,
+        conversation_id: str,
+        message_count: int,
+        last_message: str,
+        *,
+        lease: Lease | None = None,
     ) -> tuple[str | None, str] | None:
         """After a turn: the message count, the preview, and the time of the activity.
+
+        Args:
+            user_id: The owner.
+            conversation_id: The conversation.
+            message_count: Its visible messages now.
+            last_message: The newest, for the preview.
+            lease: The turn's lease on the conversation, given back in the same statement.
 
         Returns:
             The conversation's title and the time recorded; None if it is gone.
         """
         preview = " ".join(last_message.split())[:PREVIEW_CHARS]
         patch = msgspec.json.encode({"message_count": message_count, "preview": preview})
-        params = {"patch": patch.decode(), "prefix": _prefix(user_id), "key": conversation_id}
-        async with self._pool.connection() as conn:
-            row = await (await conn.execute(_TOUCH, params)).fetchone()
+        params: dict[str, object] = {
+            "patch": patch.decode(),
+            "prefix": _prefix(user_id),
+            "key": conversation_id,
+        }
+        if lease is not None:
+            row = await lease.give_back_with(Condition(_TOUCH, params))
+        else:
+            async with self._pool.connection() as conn:
+                row = await (await conn.execute(_TOUCH, params)).fetchone()
         return None if row is None else (row["title"], row["updated_at"].isoformat())
 
     async def set_title(

@@ -13,14 +13,14 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import LiteralString, NamedTuple
+from typing import Any, LiteralString, NamedTuple
 
 from psycopg import sql
 
 from threadline.storage.database import Pool
 from threadline.storage.periodic import every, stopped
 
-__all__ = ("Condition", "ConversationLocks", "LeaseHeld", "NotAllowed")
+__all__ = ("Condition", "ConversationLocks", "Lease", "LeaseHeld", "NotAllowed")
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,14 @@ WHERE conversation_id = %(id)s AND holder = %(holder)s
 _GIVE_BACK = (
     "DELETE FROM threadline_turn_leases WHERE conversation_id = %(id)s AND holder = %(holder)s"
 )
+# Giving the lease back in the statement that records what the turn did: `{then}` is an
+# UPDATE ... RETURNING whose row comes back.
+_GIVE_BACK_WITH = """
+WITH given_back AS (
+    DELETE FROM threadline_turn_leases WHERE conversation_id = %(id)s AND holder = %(holder)s
+)
+{then}
+"""
 _HOLDER = (
     "SELECT holder FROM threadline_turn_leases WHERE conversation_id = %s AND expires_at > now()"
 )
@@ -75,6 +83,26 @@ class Condition(NamedTuple):
 
     sql: LiteralString
     params: dict[str, object]
+
+
+class Lease:
+    """A lease being held: given back when its block ends, or earlier with a last statement."""
+
+    def __init__(self, pool: Pool, params: dict[str, object]) -> None:
+        self._pool = pool
+        self._params = params
+        self.given_back = False
+
+    async def give_back_with(self, then: Condition) -> dict[str, Any] | None:
+        """Give the lease back, and run `then` (an UPDATE ... RETURNING) in the same statement.
+
+        One round trip for both. Returns `then`'s row, if any.
+        """
+        query = sql.SQL(_GIVE_BACK_WITH).format(then=sql.SQL(then.sql))
+        async with self._pool.connection() as conn:
+            row = await (await conn.execute(query, {**then.params, **self._params})).fetchone()
+        self.given_back = True
+        return row
 
 
 class ConversationLocks:
@@ -99,8 +127,8 @@ class ConversationLocks:
     @asynccontextmanager
     async def hold(
         self, conversation_id: str, *, wait: bool = True, only_if: Condition | None = None
-    ) -> AsyncIterator[None]:
-        """Hold the conversation's lease for the duration of the block.
+    ) -> AsyncIterator[Lease]:
+        """Hold the conversation's lease for the block (or until its `give_back_with`).
 
         Args:
             conversation_id: The conversation to lock.
@@ -119,11 +147,13 @@ class ConversationLocks:
         renewing = asyncio.create_task(
             every(self._ttl / 3, lambda: self._renew(params), logger, "lease.renew_failed")
         )
+        lease = Lease(self._pool, params)
         try:
-            yield
+            yield lease
         finally:
             await stopped(renewing)
-            await self._give_back(params)
+            if not lease.given_back:
+                await self._give_back(params)
 
     async def _take(self, params: dict[str, object], only_if: Condition | None) -> bool:
         async with self._pool.connection() as conn:
