@@ -30,6 +30,7 @@ from threadline.identity.authenticator import build_authenticator, jwt_verifier
 from threadline.knowledge.stores import vector_store
 from threadline.llm.embeddings import make_embedder
 from threadline.llm.models import chat_model
+from threadline.observability.metrics import pool_watched
 from threadline.settings import Settings, SettingsError, load_settings
 from threadline.storage.buckets import RateBuckets
 from threadline.storage.checkpoints.saver import PooledPostgresSaver
@@ -50,6 +51,7 @@ from threadline.transport.knowledge import (
     SharedDocumentsController,
     search_conversations,
 )
+from threadline.transport.metrics import MetricsController, http_metrics
 from threadline.transport.protocol import FrameDecoder
 from threadline.transport.rest import ConversationsController, erase_user_data
 from threadline.transport.schema_page import SchemaPage
@@ -91,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         async with (
             database_url(settings) as url,
             open_pool(url, settings) as pool,
+            pool_watched(pool.get_stats),
             chat_model(settings) as model,
         ):
             saver = PooledPostgresSaver(pool, settings.decode_cache_mb * 1024 * 1024)
@@ -140,6 +143,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             asyncapi_schema,
             MemoriesController,
             search_conversations,
+            MetricsController,
             # Uploads may be larger than any other request, up to DOCUMENT_MAX_BYTES (and
             # the multipart framing around it).
             Router(
@@ -149,7 +153,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
         ],
         lifespan=[lifespan],
-        middleware=[AccessControl()],
+        middleware=[http_metrics().middleware, AccessControl()],
         cors_config=_cors(settings),
         exception_handlers=exception_handlers,
         openapi_config=_openapi(settings),

@@ -25,6 +25,7 @@ from threadline.chat.audience import Audience
 from threadline.chat.errors import ConversationBusy, ConversationNotFound, NothingToApprove
 from threadline.chat.events import (
     Ack,
+    ApprovalRequired,
     ConversationEvent,
     ErrorFrame,
     Queued,
@@ -42,6 +43,7 @@ from threadline.engine.approvals import AwaitingApproval
 from threadline.engine.replies import Reply, reply_of, tokens_of
 from threadline.engine.runner import TurnRunner
 from threadline.observability.logs import log_context
+from threadline.observability.metrics import QUEUED_TURNS, observe_turn
 from threadline.storage.leases import ConversationLocks, LeaseHeld, NotAllowed
 
 if TYPE_CHECKING:
@@ -109,6 +111,7 @@ class Turn:
         self._place: Place | None = None
         self._acked = False
         self._stop_requested = False
+        self._queued = False
         self._partial: list[str] = []
         self._streaming = reply_id  # the message whose tokens stream now
         self._steps: list[AIMessage | ToolMessage] = []  # tool calls and results, in order
@@ -147,6 +150,8 @@ class Turn:
         """Begin: tell the listeners if turns are ahead, then run as a task of its own."""
         self._place = place
         if ahead:
+            QUEUED_TURNS.inc()
+            self._queued = True
             await self._emit(
                 Queued(self.conversation_id, self.message_id, ahead, self.client_message_id)
             )
@@ -184,10 +189,15 @@ class Turn:
         assert self._place is not None  # noqa: S101 - set by start()
         started = time.perf_counter()
         try:
-            await self._place.wait()
+            try:
+                await self._place.wait()
+            finally:
+                if self._queued:
+                    QUEUED_TURNS.dec()
             frames, updated = await self._take_turn()
         finally:
             self._place.leave()
+        observe_turn(_outcome(frames[0]), time.perf_counter() - started)
         if isinstance(frames[0], ReplyMessage):
             self._log_reply(frames[0], started)
         for frame in frames:
@@ -318,3 +328,12 @@ class Turn:
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
             },
         )
+
+
+def _outcome(frame: ServerFrame) -> str:
+    """How a turn ended, as its metrics count it."""
+    if isinstance(frame, ReplyMessage):
+        return "stopped" if frame.stopped else "message"
+    if isinstance(frame, ErrorFrame):
+        return frame.code
+    return "approval" if isinstance(frame, ApprovalRequired) else type(frame).__name__

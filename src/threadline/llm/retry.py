@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -14,6 +15,7 @@ from langchain_core.messages.ai import add_ai_message_chunks
 from langchain_core.runnables import Runnable, RunnableConfig
 
 from threadline.llm.errors import IncompleteReply, is_transient_llm_error
+from threadline.observability.metrics import MODEL_ERRORS, observe_first_token, observe_model_call
 
 __all__ = ("RetryPolicy", "stream_reply")
 
@@ -68,18 +70,24 @@ async def stream_reply(
         IncompleteReply: The stream ended without a finish reason.
     """
     attempt = 0
+    requested = time.perf_counter()
     while True:
         streamed = False
+        first_token: float | None = None
         try:
             chunks: list[AIMessageChunk] = []
             async for chunk in model.astream(messages, config):
                 if delta := str(chunk.text):  # `.text` is a str subclass msgspec won't encode
                     streamed = True
+                    first_token = first_token or time.perf_counter()
                     write(delta)
                 chunks.append(chunk)
             # Merged once at the end: adding chunk by chunk builds a new message each time.
-            return _completed(add_ai_message_chunks(*chunks) if chunks else None)
+            reply = _completed(add_ai_message_chunks(*chunks) if chunks else None)
+            _measured(reply, requested, first_token)
+            return reply
         except Exception as error:
+            MODEL_ERRORS.labels(_error_code(error)).inc()
             if streamed or attempt >= policy.max_retries or not is_transient_llm_error(error):
                 raise
             delay = policy.delay(attempt, error)
@@ -107,3 +115,18 @@ def _completed(reply: AIMessageChunk | None) -> AIMessage:
         tool_calls=reply.tool_calls,
         invalid_tool_calls=reply.invalid_tool_calls,
     )
+
+
+def _measured(reply: AIMessage, requested: float, first_token: float | None) -> None:
+    """Record the call's duration, time to first token and token usage."""
+    model = str(reply.response_metadata.get("model_name") or "unknown")
+    if first_token is not None:
+        observe_first_token(model, first_token - requested)
+    usage = dict(reply.usage_metadata) if reply.usage_metadata else None
+    observe_model_call(model, time.perf_counter() - requested, usage)
+
+
+def _error_code(error: Exception) -> str:
+    """A failed request's HTTP status, or the kind of failure (a cut stream, a timeout)."""
+    status = getattr(error, "status_code", None)
+    return str(status) if isinstance(status, int) else type(error).__name__

@@ -75,8 +75,12 @@ async def _admit(scope: Scope, services: Services) -> Principal:
     user_id = scope["path_params"].get("user_id")
     if user_id is not None and not principal.may_act_for(user_id):
         raise Refusal(403, "forbidden", "this credential may not act for this user")
-    if scope["route_handler"].opt.get("admin") and (not principal.admin or principal.via == "none"):
+    opt = scope["route_handler"].opt
+    if opt.get("admin") and (not principal.admin or principal.via == "none"):
         # With AUTH_MODE=none nobody is an admin: keys made then would outlive the mode.
+        raise Refusal(403, "forbidden", "this endpoint needs an admin API key")
+    if opt.get("operator") and services.identity.on and not principal.admin:
+        # Open like everything else without authentication; an admin's once it is on.
         raise Refusal(403, "forbidden", "this endpoint needs an admin API key")
     return principal
 

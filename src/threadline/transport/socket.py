@@ -13,6 +13,7 @@ from litestar.params import FromPath
 from litestar.status_codes import WS_1008_POLICY_VIOLATION, WS_1011_INTERNAL_ERROR
 
 from threadline.identity.principal import is_user_id
+from threadline.observability.metrics import OPEN_SOCKETS
 from threadline.transport.access import principal_of
 from threadline.transport.outbox import Outbox
 from threadline.transport.protocol import ErrorFrame, encode
@@ -66,9 +67,13 @@ async def chat_socket(socket: WebSocket[Any, Any, Any], user_id: FromPath[str]) 
     await relay.opened(user_id, outbox)
     try:
         await socket.accept()
+        OPEN_SOCKETS.inc()
         logger.info("socket.open", extra={"user_id": user_id})
         expires_at = principal_of(socket.scope).expires_at
-        await guarded(outbox, _serve(socket, session, outbox, expires_at), session.close)
+        try:
+            await guarded(outbox, _serve(socket, session, outbox, expires_at), session.close)
+        finally:
+            OPEN_SOCKETS.dec()
     finally:
         await relay.closed(user_id, outbox)
     logger.info("socket.closed", extra={"user_id": user_id})
