@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from litestar.enums import ScopeType
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 __all__ = ("MetricsController", "http_metrics")
@@ -16,9 +17,14 @@ class MetricsController(PrometheusController):
 
 
 def http_metrics() -> PrometheusConfig:
-    """Requests by method, route (its template, not the ids in it) and status."""
+    """Requests by method, route (its template, not the ids in it) and status.
+
+    HTTP only: on a socket the middleware would wrap every frame sent, and a socket is
+    measured by the socket and turn metrics instead.
+    """
     return PrometheusConfig(
         app_name="threadline",
+        scopes={ScopeType.HTTP},
         prefix="threadline",
         group_path=True,
         exclude=["^/metrics$"],
