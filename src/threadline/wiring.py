@@ -32,6 +32,7 @@ from threadline.engine.tools.knowledge import (
 from threadline.engine.tools.mcp import McpTools
 from threadline.engine.tools.search import search_tool
 from threadline.knowledge.documents import DocumentStore
+from threadline.knowledge.holdings import HoldingsCache
 from threadline.knowledge.indexer import DocumentIndexer
 from threadline.knowledge.memories import Memories
 from threadline.knowledge.retrieval import Retriever
@@ -66,6 +67,7 @@ def build_knowledge(
         DocumentIndexer(pool, embedder),
         Retriever(pool, embedder),
         ConversationSearch(Ledger(saver), pool, embedder),
+        holdings=HoldingsCache(pool),
         embedder=embedder,
         memory_on=settings.memory == "on",
         max_document_bytes=settings.document_max_bytes,

@@ -117,13 +117,14 @@ class Knowledge:
         retriever: Retriever,
         search: ConversationSearch,
         *,
+        holdings: HoldingsCache,
         embedder: Embedder | None = None,
         memory_on: bool = True,
         max_document_bytes: int = 10 * 1024 * 1024,
     ) -> None:
         self._parts = _Parts(memories, documents, indexer, retriever, search)
         self._embedder = embedder
-        self._holdings = HoldingsCache(documents.pool)
+        self._holdings = holdings
         self._changed: Callable[[str | None], None] = self._holdings.forget
         indexer.on_ready = self._tell_changed
         self.memory_on = memory_on

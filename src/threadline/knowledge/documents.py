@@ -84,7 +84,6 @@ class DocumentStore:
     """Documents and their passages in PostgreSQL."""
 
     def __init__(self, pool: Pool) -> None:
-        self.pool = pool
         self._pool = pool
 
     async def create(self, owner: str | None, upload: Upload) -> Document:
