@@ -155,6 +155,8 @@ async def test_bad_queries_get_clear_errors(offline: Settings) -> None:
             response = await http.get("/users/alice/search", params=params)
             assert response.status_code == 400, params
             assert response.json()["code"] == "invalid_request"
+        nul = await http.get("/users/alice/search", params={"q": "\x00"})
+        assert (nul.status_code, nul.json()) == (200, {"items": []})
         assert (await http.get("/users/alice/search", params={"q": "!!! ???"})).json() == {
             "items": []
         }

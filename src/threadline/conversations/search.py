@@ -146,6 +146,7 @@ class ConversationSearch:
             limit: The most hits returned, one per conversation.
             exclude: A conversation to leave out (the one asking).
         """
+        query = query.replace("\x00", " ")  # PostgreSQL text cannot hold NUL
         if not query.strip():
             return []
         await self.refresh(user_id)

@@ -52,7 +52,7 @@ def extract_text(content: bytes, media_type: str) -> str:
         text = _decoded(content)
         if media_type == "text/html":
             text = _html_text(text)
-    lines = (" ".join(line.split()) for line in text.splitlines())
+    lines = (" ".join(line.replace("\x00", " ").split()) for line in text.splitlines())
     tidy = "\n".join(lines).strip()
     while "\n\n\n" in tidy:
         tidy = tidy.replace("\n\n\n", "\n\n")

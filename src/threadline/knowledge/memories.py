@@ -63,7 +63,7 @@ class Memories:
             raise MemoryLimit
         memory = Memory(
             memory_id=secrets.token_urlsafe(12),
-            text=" ".join(text.split())[:MAX_MEMORY_CHARS],
+            text=" ".join(text.replace("\x00", " ").split())[:MAX_MEMORY_CHARS],
             created_at=now(),
         )
         value = {"text": memory.text, "created_at": memory.created_at}

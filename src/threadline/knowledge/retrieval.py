@@ -91,6 +91,7 @@ class Retriever:
             mode: Both rankings fused, or only one of them (to measure each).
             min_similarity: The least cosine similarity of a passage found by meaning.
         """
+        question = question.replace("\x00", " ")  # PostgreSQL text cannot hold NUL
         if not question.strip():
             return []
         (vector,) = await self._embedder.embed([question])
