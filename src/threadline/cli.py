@@ -15,6 +15,7 @@ import uvicorn
 from threadline.cli_keys import api_key_command, api_key_parser
 from threadline.observability.logs import configure_logging
 from threadline.settings import Settings, SettingsError, load_settings
+from threadline.terminal import chat_command, chat_parser
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -31,8 +32,11 @@ _CONNECTIONS_CLOSE_TIMEOUT = 2
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`threadline [serve]` serves on HOST:PORT; `threadline api-key …` manages API keys."""
+    """`threadline [serve]` serves on HOST:PORT; `api-key …` manages keys; `chat` chats."""
     args = _parser().parse_args(argv)
+    if args.command == "chat":
+        # A client: the server's settings (database, model) are none of its business.
+        sys.exit(chat_command(args))
     try:
         settings = load_settings()
     except SettingsError as error:
@@ -49,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="serve on HOST:PORT (the default command)")
     api_key_parser(commands)
+    chat_parser(commands)
     return parser
 
 

@@ -1,0 +1,54 @@
+"""What a line typed at the terminal client's prompt asks for."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+__all__ = ("HELP", "Command", "Say", "parse")
+
+# The commands, as `/help` lists them.
+HELP = """\
+/new              start a new conversation (your next message begins it)
+/list             your conversations, newest first
+/open ID          continue conversation ID (shows its latest messages)
+/stop             stop the reply being written (also Ctrl-C)
+/regenerate       a new reply to your last message, replacing the last one
+/history          the latest messages of this conversation
+/approve, /deny   answer a tool call that waits for your approval
+/quit             leave (also Ctrl-D)
+//text            send a message that begins with "/"\
+"""
+
+
+class Say(NamedTuple):
+    """A message for the assistant."""
+
+    text: str
+
+
+class Command(NamedTuple):
+    """A slash command: its name in lower case, and what follows it."""
+
+    name: str
+    argument: str
+
+
+def parse(line: str) -> Say | Command | None:
+    """Read one typed line.
+
+    Args:
+        line: The line as typed, with or without its line break.
+
+    Returns:
+        A message, a command, or None for a blank line.
+    """
+    text = line.rstrip("\r\n")
+    stripped = text.strip()
+    if not stripped:
+        return None
+    if stripped.startswith("//"):
+        return Say(stripped[1:])
+    if stripped.startswith("/"):
+        name, _, argument = stripped[1:].partition(" ")
+        return Command(name.lower(), argument.strip())
+    return Say(text)
