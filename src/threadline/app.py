@@ -57,6 +57,7 @@ from threadline.transport.rest import ConversationsController, erase_user_data
 from threadline.transport.schema_page import SchemaPage
 from threadline.transport.services import Services
 from threadline.transport.socket import chat_socket
+from threadline.transport.web import chat_page, page_assets
 from threadline.wiring import build_chat_service, build_knowledge
 
 __all__ = ("build_chat_service", "create_app")
@@ -144,6 +145,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             MemoriesController,
             search_conversations,
             MetricsController,
+            chat_page,
+            page_assets(),
             # Uploads may be larger than any other request, up to DOCUMENT_MAX_BYTES (and
             # the multipart framing around it).
             Router(

@@ -150,7 +150,9 @@ async def test_without_url_it_finds_the_server_at_host_and_port_and_says_when_it
             found.type("/quit")
             assert await found.exit_status() == 0
     async with terminal(env={**env, "HOST": "127.0.0.1", "PORT": "1"}) as unreachable:
-        await unreachable.wait_for("error disconnected: cannot reach Threadline at ws://127.0.0.1:1")
+        await unreachable.wait_for(
+            "error disconnected: cannot reach Threadline at ws://127.0.0.1:1"
+        )
         assert await unreachable.exit_status() == 2
         assert "Traceback" not in unreachable.shown
 

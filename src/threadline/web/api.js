@@ -1,0 +1,134 @@
+// The REST API and the WebSocket, for one signed-in user.
+
+const RETRY_FIRST = 250;
+const RETRY_LAST = 5000;
+// Close codes after which connecting again cannot help (credentials refused or expired).
+const FINAL_CLOSES = new Set([1008, 4401, 4403]);
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(body.detail || `HTTP ${status}`);
+    this.status = status;
+    this.code = body.code || String(status);
+  }
+}
+
+export class Api {
+  constructor(session) {
+    this.session = session; // {user, token}
+  }
+
+  get userPath() {
+    return `/users/${encodeURIComponent(this.session.user)}`;
+  }
+
+  async request(method, path, body) {
+    const headers = {};
+    if (this.session.token) headers.Authorization = `Bearer ${this.session.token}`;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (response.status === 204) return null;
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) throw new ApiError(response.status, data);
+    return data;
+  }
+
+  conversations(cursor) {
+    const query = new URLSearchParams({ limit: "30" });
+    if (cursor) query.set("cursor", cursor);
+    return this.request("GET", `${this.userPath}/conversations?${query}`);
+  }
+
+  rename(id, title) {
+    return this.request("PATCH", `${this.userPath}/conversations/${encodeURIComponent(id)}`, { title });
+  }
+
+  remove(id) {
+    return this.request("DELETE", `${this.userPath}/conversations/${encodeURIComponent(id)}`);
+  }
+
+  search(q) {
+    const query = new URLSearchParams({ q, limit: "20" });
+    return this.request("GET", `${this.userPath}/search?${query}`);
+  }
+
+  async socketUrl() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    let url = `${scheme}://${location.host}/ws/${encodeURIComponent(this.session.user)}`;
+    if (this.session.token) {
+      // Browsers cannot put a token on a WebSocket: trade it for a one-time ticket.
+      const { ticket } = await this.request("POST", "/auth/ws-ticket");
+      url += `?ticket=${encodeURIComponent(ticket)}`;
+    }
+    return url;
+  }
+}
+
+// A WebSocket that reconnects by itself, waiting longer after each failure.
+export class Socket {
+  constructor(api, { onFrame, onOpen, onState }) {
+    this.api = api;
+    this.onFrame = onFrame;
+    this.onOpen = onOpen;
+    this.onState = onState;
+    this.ws = null;
+    this.delay = RETRY_FIRST;
+    this.closed = false;
+  }
+
+  async connect() {
+    if (this.closed) return;
+    this.onState("connecting");
+    let url;
+    try {
+      url = await this.api.socketUrl();
+    } catch (error) {
+      if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
+        this.onState("refused", error.message);
+        return;
+      }
+      this.retry();
+      return;
+    }
+    const ws = new WebSocket(url);
+    this.ws = ws;
+    ws.onopen = () => {
+      this.delay = RETRY_FIRST;
+      this.onState("online");
+      this.onOpen();
+    };
+    ws.onmessage = (event) => this.onFrame(JSON.parse(event.data));
+    ws.onclose = (event) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      if (FINAL_CLOSES.has(event.code)) this.onState("refused", event.reason || `closed ${event.code}`);
+      else this.retry();
+    };
+  }
+
+  retry() {
+    if (this.closed) return;
+    this.onState("offline");
+    setTimeout(() => this.connect(), this.delay);
+    this.delay = Math.min(this.delay * 2, RETRY_LAST);
+  }
+
+  get open() {
+    return this.ws !== null && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  send(frame) {
+    if (!this.open) return false;
+    this.ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  close() {
+    this.closed = true;
+    if (this.ws) this.ws.close();
+  }
+}

@@ -1,0 +1,271 @@
+// Threadline's chat page: signs in, then wires the sidebar, the open conversation and
+// the composer to one WebSocket that reconnects and resumes by itself.
+
+import { Api, Socket } from "./api.js";
+import { Sidebar } from "./sidebar.js";
+import { Thread } from "./thread.js";
+
+const $ = (selector) => document.querySelector(selector);
+const SESSION_KEY = "threadline.session";
+// Errors that refuse a message: it was not stored, so its text goes back to the composer.
+const REFUSALS = new Set([
+  "invalid_frame", "message_too_large", "conversation_not_found", "conversation_busy",
+  "too_many_turns", "rate_limited", "quota_exceeded", "approval_pending",
+]);
+const QUIET = new Set(["nothing_to_resume"]);
+
+class ChatPage {
+  constructor(session) {
+    this.api = new Api(session);
+    this.conversation = null;
+    this.running = false;
+    this.outbox = []; // [{frame, sent}] until acknowledged (stored) or refused
+    this.thread = new Thread($("#messages"), {
+      onDecide: (type, toolCallId) => this.decide(type, toolCallId),
+      onRegenerate: () => this.command("regenerate"),
+    });
+    this.sidebar = new Sidebar($("#sidebar"), this.api, {
+      onOpen: (id) => this.open(id),
+      onDeleted: (id) => id === this.conversation && this.open(null),
+      onError: (error) => this.notice(error.message),
+    });
+    this.socket = new Socket(this.api, {
+      onFrame: (frame) => this.receive(frame),
+      onOpen: () => this.sync(),
+      onState: (state, detail) => this.connectionState(state, detail),
+    });
+    $("#who").textContent = session.user;
+  }
+
+  start() {
+    this.bindControls();
+    this.sidebar.load();
+    this.open(new URLSearchParams(location.hash.slice(1)).get("c"));
+    this.socket.connect();
+  }
+
+  bindControls() {
+    $("#composer").onsubmit = (event) => {
+      event.preventDefault();
+      this.say();
+    };
+    $("#input").onkeydown = (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        this.say();
+      }
+    };
+    $("#stop").onclick = () => this.command("stop");
+    $("#new-chat").onclick = () => this.open(null);
+    $("#menu").onclick = () => document.body.classList.toggle("menu-open");
+    $("#sign-out").onclick = () => {
+      localStorage.removeItem(SESSION_KEY);
+      this.socket.close();
+      location.hash = "";
+      location.reload();
+    };
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && this.running) this.command("stop");
+      if (event.key === "k" && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        $("#search").focus();
+      }
+    });
+    addEventListener("hashchange", () => {
+      const id = new URLSearchParams(location.hash.slice(1)).get("c");
+      if (id !== this.conversation) this.open(id);
+    });
+  }
+
+  open(id) {
+    if (this.conversation && this.conversation !== id) {
+      this.socket.send({ type: "unsubscribe", conversation_id: this.conversation });
+    }
+    this.conversation = id || null;
+    this.thread.clear();
+    this.setRunning(false);
+    $("#context").hidden = true;
+    $("#title").textContent = this.titleOf(id);
+    history.replaceState(null, "", id ? `#c=${encodeURIComponent(id)}` : location.pathname);
+    this.sidebar.select(this.conversation);
+    document.body.classList.remove("menu-open");
+    if (this.socket.open) this.sync();
+    $("#input").focus();
+  }
+
+  titleOf(id) {
+    if (!id) return "New chat";
+    return this.sidebar.conversations.get(id)?.title || "Conversation";
+  }
+
+  // After opening a conversation or reconnecting: what was missed, then live frames.
+  sync() {
+    const id = this.conversation;
+    if (id) {
+      const since = this.thread.lastStored;
+      this.socket.send(since
+        ? { type: "history", conversation_id: id, after_message_id: since, limit: 500 }
+        : { type: "history", conversation_id: id, limit: 100 });
+      this.socket.send({ type: "subscribe", conversation_id: id });
+      // A reply still being written anywhere continues here from where this page is.
+      const streaming = [...this.thread.items.values()].find((item) => item.node.classList.contains("streaming"));
+      this.socket.send({ type: "resume", conversation_id: id, after_seq: streaming ? streaming.seq : 0 });
+    }
+    for (const entry of this.outbox) entry.sent = false;
+    this.flush();
+  }
+
+  say() {
+    const input = $("#input");
+    const text = input.value;
+    if (!text.trim()) return;
+    input.value = "";
+    const clientId = `w-${crypto.randomUUID()}`;
+    const frame = { message: text, client_message_id: clientId };
+    if (this.conversation) frame.conversation_id = this.conversation;
+    this.outbox.push({ frame, sent: false });
+    this.thread.pending(text, clientId);
+    this.setRunning(true);
+    this.flush();
+  }
+
+  // Sends what waits, in order; a message for a new conversation holds the ones after it
+  // until its ack names the conversation.
+  flush() {
+    for (const entry of this.outbox) {
+      if (!entry.frame.conversation_id && this.outbox.some((e) => e !== entry && e.sent && !e.frame.conversation_id)) break;
+      if (!entry.sent) entry.sent = this.socket.send(entry.frame);
+      if (!entry.frame.conversation_id) break;
+    }
+  }
+
+  command(type) {
+    if (!this.conversation) return;
+    if (type === "regenerate") this.setRunning(true);
+    this.socket.send({ type, conversation_id: this.conversation });
+  }
+
+  decide(type, toolCallId) {
+    this.setRunning(true);
+    this.socket.send({ type, conversation_id: this.conversation, tool_call_id: toolCallId });
+  }
+
+  receive(frame) {
+    if (frame.type === "conversation") return this.sidebarEvent(frame);
+    if (frame.type === "ack") this.acknowledged(frame);
+    if (frame.type === "error") return this.failed(frame);
+    if (frame.conversation_id !== this.conversation) return;
+    switch (frame.type) {
+      case "queued": return this.thread.queued(frame.client_message_id);
+      case "token": this.setRunning(true); return this.thread.token(frame);
+      case "tool_call": this.setRunning(true); return this.thread.toolCall(frame);
+      case "tool_result": return this.thread.toolResult(frame);
+      case "approval_required": this.setRunning(false); return this.thread.approval(frame);
+      case "message": this.thread.finish(frame); return this.setRunning(this.outbox.length > 0);
+      case "context": return this.showContext(frame);
+      case "history": return this.thread.history(frame);
+    }
+  }
+
+  acknowledged(frame) {
+    const index = this.outbox.findIndex((e) => e.frame.client_message_id === frame.client_message_id);
+    const ours = index >= 0 ? this.outbox.splice(index, 1)[0] : null;
+    if (ours && !ours.frame.conversation_id) {
+      for (const entry of this.outbox) entry.frame.conversation_id ??= frame.conversation_id;
+      if (!this.conversation) {
+        this.conversation = frame.conversation_id;
+        history.replaceState(null, "", `#c=${encodeURIComponent(frame.conversation_id)}`);
+        this.socket.send({ type: "subscribe", conversation_id: frame.conversation_id });
+        this.sidebar.select(frame.conversation_id);
+      }
+    }
+    if (frame.conversation_id !== this.conversation) return;
+    this.setRunning(true);
+    if (ours && this.thread.stored(frame.client_message_id, frame.message_id)) {
+      this.thread.lastStored = frame.message_id;
+    } else if (this.thread.items.has(frame.message_id)) {
+      this.thread.answering(frame.message_id); // a regeneration: its reply replaces the last
+    } else {
+      // Another tab's message: read what was stored.
+      const since = this.thread.lastStored;
+      const page = { type: "history", conversation_id: this.conversation, limit: 500 };
+      if (since) page.after_message_id = since;
+      this.socket.send(page);
+    }
+    this.flush();
+  }
+
+  failed(frame) {
+    if (QUIET.has(frame.code)) return;
+    if (REFUSALS.has(frame.code)) {
+      const entry = this.outbox.find((e) => e.sent);
+      if (entry) {
+        this.outbox.splice(this.outbox.indexOf(entry), 1);
+        this.thread.refused(entry.frame.client_message_id);
+        const input = $("#input");
+        if (!input.value) input.value = entry.frame.message; // nothing typed is lost
+      }
+    }
+    if (frame.code !== "shutting_down") this.setRunning(this.outbox.length > 0);
+    this.notice(frame.detail || frame.code);
+  }
+
+  sidebarEvent(frame) {
+    this.sidebar.apply(frame);
+    if (frame.conversation_id === this.conversation && frame.title !== undefined && frame.title !== null) {
+      $("#title").textContent = frame.title;
+    }
+  }
+
+  showContext(frame) {
+    $("#context").hidden = false;
+    $("#context-meter").max = frame.token_budget;
+    $("#context-meter").value = frame.tokens_used;
+    const summarized = frame.summarized ? ", earlier ones summarized" : "";
+    $("#context-text").textContent =
+      `${frame.tokens_used} / ${frame.token_budget} tokens · ${frame.messages_in_context} of ${frame.messages_total} messages${summarized}`;
+  }
+
+  setRunning(running) {
+    this.running = running;
+    $("#stop").hidden = !running;
+    $("#send").hidden = running;
+  }
+
+  connectionState(state, detail) {
+    const status = $("#status");
+    status.dataset.state = state;
+    status.textContent = { online: "", connecting: "Connecting…", offline: "Reconnecting…" }[state] ?? `Signed out: ${detail}`;
+  }
+
+  notice(text) {
+    const notice = $("#notice");
+    notice.textContent = text;
+    notice.hidden = false;
+    clearTimeout(this.noticeTimer);
+    this.noticeTimer = setTimeout(() => { notice.hidden = true; }, 6000);
+  }
+}
+
+function signIn() {
+  const form = $("#signin");
+  const saved = JSON.parse(localStorage.getItem(SESSION_KEY) || "null");
+  if (saved?.user) return begin(saved);
+  form.hidden = false;
+  $("#user").focus();
+  form.onsubmit = (event) => {
+    event.preventDefault();
+    const session = { user: $("#user").value.trim(), token: $("#token").value.trim() || null };
+    if (!session.user) return;
+    localStorage.setItem(SESSION_KEY, JSON.stringify(session));
+    form.hidden = true;
+    begin(session);
+  };
+}
+
+function begin(session) {
+  $("#app").hidden = false;
+  new ChatPage(session).start();
+}
+
+signIn();

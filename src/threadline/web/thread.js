@@ -1,0 +1,230 @@
+// The open conversation: its messages, the reply streaming into it, tool calls,
+// approvals and citations. Text from the server is set with textContent, except a
+// reply's Markdown, which renderMarkdown escapes before it formats.
+
+import { renderMarkdown } from "./markdown.js";
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function preview(value) {
+  const text = typeof value === "string" ? value : JSON.stringify(value);
+  return text.length > 400 ? `${text.slice(0, 399)}…` : text;
+}
+
+export class Thread {
+  constructor(list, { onDecide, onRegenerate }) {
+    this.list = list;
+    this.onDecide = onDecide;
+    this.onRegenerate = onRegenerate;
+    this.clear();
+  }
+
+  clear() {
+    this.list.replaceChildren();
+    this.items = new Map(); // message_id -> {node, text, seq}
+    this.lastStored = null; // the newest message id known to be stored
+    this.renderQueued = new Set();
+  }
+
+  get empty() {
+    return this.items.size === 0 && this.list.children.length === 0;
+  }
+
+  // A message the user typed, shown at once; `stored()` gives it its id after the ack.
+  pending(text, clientId) {
+    const node = this.bubble("user", text);
+    node.dataset.clientId = clientId;
+    node.classList.add("sending");
+    this.list.append(node);
+    this.scroll();
+  }
+
+  stored(clientId, messageId) {
+    const node = this.list.querySelector(`[data-client-id="${CSS.escape(clientId)}"]`);
+    if (!node) return false;
+    node.classList.remove("sending", "queued");
+    node.dataset.messageId = messageId;
+    this.items.set(messageId, { node, text: node.textContent, seq: 0 });
+    this.lastStored = messageId;
+    return true;
+  }
+
+  queued(clientId) {
+    const node = this.list.querySelector(`[data-client-id="${CSS.escape(clientId)}"]`);
+    if (node) node.classList.add("queued");
+  }
+
+  refused(clientId) {
+    const node = this.list.querySelector(`[data-client-id="${CSS.escape(clientId)}"]`);
+    if (node) node.remove();
+  }
+
+  // A reply to `messageId` (a user message) begins: what answered it before goes.
+  answering(messageId) {
+    const node = this.items.get(messageId)?.node;
+    while (node?.nextElementSibling) {
+      const next = node.nextElementSibling;
+      this.items.delete(next.dataset.messageId);
+      next.remove();
+    }
+    this.lastStored = messageId;
+  }
+
+  bubble(role, text) {
+    const node = element("li", `message ${role}`);
+    const body = element("div", "body");
+    if (role === "assistant") body.innerHTML = renderMarkdown(text);
+    else body.textContent = text;
+    node.append(body);
+    return node;
+  }
+
+  // The assistant reply `messageId`, created where the conversation ends.
+  reply(messageId) {
+    let item = this.items.get(messageId);
+    if (!item) {
+      const node = this.bubble("assistant", "");
+      node.dataset.messageId = messageId;
+      node.classList.add("streaming");
+      this.list.append(node);
+      item = { node, text: "", seq: 0 };
+      this.items.set(messageId, item);
+    }
+    return item;
+  }
+
+  // True when the frame is new; false for one already shown (a resume or a second copy).
+  fresh(item, seq) {
+    if (seq === undefined) return true;
+    if (seq <= item.seq) return false;
+    item.seq = seq;
+    return true;
+  }
+
+  token(frame) {
+    const item = this.reply(frame.message_id);
+    if (!this.fresh(item, frame.seq)) return;
+    item.text += frame.delta;
+    this.render(item);
+  }
+
+  // Rendered once per animation frame however fast tokens come.
+  render(item) {
+    if (this.renderQueued.has(item)) return;
+    this.renderQueued.add(item);
+    requestAnimationFrame(() => {
+      this.renderQueued.delete(item);
+      item.node.querySelector(".body").innerHTML = renderMarkdown(item.text);
+      this.scroll();
+    });
+  }
+
+  toolCall(frame) {
+    const item = this.reply(frame.message_id);
+    if (!this.fresh(item, frame.seq)) return;
+    const details = element("details", "tool");
+    details.dataset.toolCallId = frame.tool_call_id;
+    const summary = element("summary", "", `Tool: ${frame.name}`);
+    details.append(summary, element("pre", "args", preview(frame.args)));
+    item.node.insertBefore(details, item.node.querySelector(".body"));
+  }
+
+  toolResult(frame) {
+    const call = this.list.querySelector(`[data-tool-call-id="${CSS.escape(frame.tool_call_id)}"]`);
+    const result = element("pre", frame.is_error ? "result error" : "result", preview(frame.content));
+    if (call) call.append(result);
+    else this.list.append(element("li", "message tool", `${frame.name}: ${preview(frame.content)}`));
+  }
+
+  approval(frame) {
+    this.list.querySelectorAll(".approval").forEach((node) => node.remove());
+    const node = element("li", "approval");
+    node.append(element("p", "", `${frame.name} wants to run with:`), element("pre", "args", preview(frame.args)));
+    const approve = element("button", "approve", "Approve");
+    const deny = element("button", "deny", "Deny");
+    approve.type = deny.type = "button";
+    approve.onclick = () => this.onDecide("approve", frame.tool_call_id);
+    deny.onclick = () => this.onDecide("deny", frame.tool_call_id);
+    node.append(approve, deny);
+    this.list.append(node);
+    this.scroll();
+  }
+
+  // The whole reply, stored: its final text, whether it was stopped, its sources.
+  finish(frame) {
+    this.list.querySelectorAll(".approval").forEach((node) => node.remove());
+    const item = this.reply(frame.message_id);
+    item.text = frame.content;
+    item.node.classList.remove("streaming");
+    item.node.classList.toggle("stopped", Boolean(frame.stopped));
+    item.node.querySelector(".body").innerHTML = renderMarkdown(frame.content);
+    item.node.querySelector(".meta")?.remove();
+    item.node.append(this.meta(frame));
+    this.lastStored = frame.message_id;
+    this.markLast();
+    this.scroll();
+  }
+
+  meta(frame) {
+    const meta = element("div", "meta");
+    if (frame.stopped) meta.append(element("span", "badge", "stopped"));
+    if (frame.citations?.length) {
+      const sources = element("ol", "citations");
+      for (const citation of frame.citations) {
+        const source = element("li");
+        const details = element("details");
+        details.append(element("summary", "", citation.title), element("p", "", citation.text));
+        source.append(details);
+        sources.append(source);
+      }
+      meta.append(sources);
+    }
+    return meta;
+  }
+
+  // Only the newest reply can be regenerated.
+  markLast() {
+    this.list.querySelectorAll(".regenerate").forEach((node) => node.remove());
+    const last = this.list.lastElementChild;
+    if (!last || !last.classList.contains("assistant") || last.classList.contains("streaming")) return;
+    const button = element("button", "regenerate", "Regenerate");
+    button.type = "button";
+    button.onclick = () => this.onRegenerate();
+    last.querySelector(".meta")?.append(button);
+  }
+
+  // A page of stored messages: new ones are added in order, known ones brought up to date.
+  history(frame) {
+    for (const message of frame.messages) this.storedMessage(message);
+    if (frame.pending_approval) this.approval(frame.pending_approval);
+    this.markLast();
+    this.scroll();
+  }
+
+  storedMessage(message) {
+    if (message.role === "assistant") {
+      const known = this.items.get(message.message_id);
+      if (known && known.node.classList.contains("streaming")) return; // live frames own it
+      this.finish({ ...message });
+      for (const call of message.tool_calls || []) this.toolCall({ ...call, message_id: message.message_id });
+    } else if (message.role === "tool") {
+      this.toolResult(message);
+    } else if (!this.items.has(message.message_id)) {
+      const node = this.bubble("user", message.content);
+      node.dataset.messageId = message.message_id;
+      // Another tab's message can arrive after its reply began to stream here.
+      this.list.insertBefore(node, this.list.querySelector(".streaming"));
+      this.items.set(message.message_id, { node, text: message.content, seq: 0 });
+    }
+    this.lastStored = message.message_id;
+  }
+
+  scroll() {
+    this.list.parentElement.scrollTop = this.list.parentElement.scrollHeight;
+  }
+}
