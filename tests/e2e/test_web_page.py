@@ -9,6 +9,7 @@ from playwright.async_api import expect
 
 from tests.browser import chromium, tab
 from tests.credentials import api_keys
+from tests.documents import indexed, upload
 from tests.fake_groq import FakeGroq, Fault
 from tests.serving import serve_threadline
 from threadline.settings import Settings
@@ -256,3 +257,23 @@ async def test_on_a_phone_the_conversations_open_from_a_menu(
             await expect(sidebar).to_be_in_viewport()
             await page.locator(".conversation .open").click()
             await expect(sidebar).not_to_be_in_viewport()
+
+
+async def test_a_reply_shows_the_passages_it_cites(settings: Settings, fake_groq: FakeGroq) -> None:
+    manual = b"# Pump manual\n\nThe K7 pump moves at most 42 litres of water per minute.\n"
+    async with (
+        serve_threadline(settings) as address,
+        httpx.AsyncClient(base_url=f"http://{address}") as http,
+        chromium() as browser,
+        tab(await browser.new_context()) as alice,
+    ):
+        sent = await upload(http, "/users/alice/documents", "pumps.md", manual)
+        await indexed(http, f"/users/alice/documents/{sent.json()['document_id']}")
+        fake_groq.tool_calls.append([("search_documents", {"query": "K7 litres per minute"})])
+        await alice.sign_in(address, "alice")
+        await alice.say("How fast is the K7 pump?")
+        await alice.reply("Tools said:")
+        source = alice.page.locator(".message.assistant .citations details").first
+        await expect(source.locator("summary")).to_have_text("pumps.md")
+        await source.locator("summary").click()
+        await expect(source.locator("p")).to_contain_text("42 litres of water per minute")

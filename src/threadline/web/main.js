@@ -39,7 +39,8 @@ class ChatPage {
 
   start() {
     this.bindControls();
-    this.sidebar.load();
+    // The title of a conversation opened from the address is known once the list is in.
+    this.sidebar.load().then(() => { $("#title").textContent = this.titleOf(this.conversation); });
     this.open(new URLSearchParams(location.hash.slice(1)).get("c"));
     this.socket.connect();
   }

@@ -141,8 +141,10 @@ export class Thread {
     else this.list.append(element("li", "message tool", `${frame.name}: ${preview(frame.content)}`));
   }
 
+  // The run waits for the user: nothing streams until they decide.
   approval(frame) {
     this.list.querySelectorAll(".approval").forEach((node) => node.remove());
+    this.list.querySelectorAll(".streaming").forEach((node) => node.classList.remove("streaming"));
     const node = element("li", "approval");
     node.append(element("p", "", `${frame.name} wants to run with:`), element("pre", "args", preview(frame.args)));
     const approve = element("button", "approve", "Approve");
@@ -150,7 +152,9 @@ export class Thread {
     approve.type = deny.type = "button";
     approve.onclick = () => this.onDecide("approve", frame.tool_call_id);
     deny.onclick = () => this.onDecide("deny", frame.tool_call_id);
-    node.append(approve, deny);
+    const choices = element("div", "choices");
+    choices.append(approve, deny);
+    node.append(choices);
     this.list.append(node);
     this.scroll();
   }

@@ -1,0 +1,1 @@
+"""Documentation assets, and the script that makes the README's screenshots."""
