@@ -31,6 +31,7 @@ from threadline.knowledge.stores import vector_store
 from threadline.llm.embeddings import make_embedder
 from threadline.llm.models import chat_model
 from threadline.observability.metrics import pool_watched
+from threadline.observability.tracing import tracing
 from threadline.settings import Settings, SettingsError, load_settings
 from threadline.storage.buckets import RateBuckets
 from threadline.storage.checkpoints.saver import PooledPostgresSaver
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with (
+            tracing(settings.otel_exporter_otlp_endpoint, settings.otel_service_name),
             database_url(settings) as url,
             open_pool(url, settings) as pool,
             pool_watched(pool.get_stats),

@@ -56,6 +56,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # OpenTelemetry traces over OTLP/HTTP, when set: the collector's base URL.
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_service_name: str = "threadline"
 
     database_url: Secret | None = None
     # Where the one listening connection per process goes, when DATABASE_URL is a pooler in

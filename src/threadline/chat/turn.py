@@ -44,6 +44,7 @@ from threadline.engine.replies import Reply, reply_of, tokens_of
 from threadline.engine.runner import TurnRunner
 from threadline.observability.logs import log_context
 from threadline.observability.metrics import QUEUED_TURNS, observe_turn
+from threadline.observability.tracing import CONVERSATION_ID, span
 from threadline.storage.leases import ConversationLocks, LeaseHeld, NotAllowed
 
 if TYPE_CHECKING:
@@ -186,6 +187,23 @@ class Turn:
             self.stop()
 
     async def _run(self) -> None:
+        # The turn's span: the model's and the tools' spans inside it are its children.
+        with span("invoke_agent threadline", self._span_attributes()) as current:
+            frames, updated, started = await self._queued_then_taken()
+            outcome = _outcome(frames[0])
+            current.set_attribute("threadline.turn.outcome", outcome)
+        observe_turn(outcome, time.perf_counter() - started)
+        if isinstance(frames[0], ReplyMessage):
+            self._log_reply(frames[0], started)
+        for frame in frames:
+            await self._emit(frame)
+        if updated is not None:
+            await self._services.activity.tell(self.user_id, updated)
+
+    async def _queued_then_taken(
+        self,
+    ) -> tuple[list[ServerFrame], ConversationEvent | None, float]:
+        """Wait for the conversation's earlier turns, then take this one."""
         assert self._place is not None  # noqa: S101 - set by start()
         started = time.perf_counter()
         try:
@@ -197,13 +215,14 @@ class Turn:
             frames, updated = await self._take_turn()
         finally:
             self._place.leave()
-        observe_turn(_outcome(frames[0]), time.perf_counter() - started)
-        if isinstance(frames[0], ReplyMessage):
-            self._log_reply(frames[0], started)
-        for frame in frames:
-            await self._emit(frame)
-        if updated is not None:
-            await self._services.activity.tell(self.user_id, updated)
+        return frames, updated, started
+
+    def _span_attributes(self) -> dict[str, str]:
+        return {
+            "gen_ai.operation.name": "invoke_agent",
+            CONVERSATION_ID: self.conversation_id,
+            "threadline.turn.id": self.reply_id,
+        }
 
     async def _take_turn(self) -> tuple[list[ServerFrame], ConversationEvent | None]:
         """The turn's frames, and the sidebar change it made (told once they are out)."""

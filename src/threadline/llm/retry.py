@@ -15,7 +15,9 @@ from langchain_core.messages.ai import add_ai_message_chunks
 from langchain_core.runnables import Runnable, RunnableConfig
 
 from threadline.llm.errors import IncompleteReply, is_transient_llm_error
+from threadline.llm.spans import describe_reply, model_call_attributes
 from threadline.observability.metrics import MODEL_ERRORS, observe_first_token, observe_model_call
+from threadline.observability.tracing import error_type, span
 
 __all__ = ("RetryPolicy", "stream_reply")
 
@@ -71,20 +73,23 @@ async def stream_reply(
     """
     attempt = 0
     requested = time.perf_counter()
+    attributes = model_call_attributes(model, config)
     while True:
         streamed = False
         first_token: float | None = None
         try:
-            chunks: list[AIMessageChunk] = []
-            async for chunk in model.astream(messages, config):
-                if delta := str(chunk.text):  # `.text` is a str subclass msgspec won't encode
-                    streamed = True
-                    first_token = first_token or time.perf_counter()
-                    write(delta)
-                chunks.append(chunk)
-            # Merged once at the end: adding chunk by chunk builds a new message each time.
-            reply = _completed(add_ai_message_chunks(*chunks) if chunks else None)
-            _measured(reply, requested, first_token)
+            with span(f"chat {attributes['gen_ai.request.model']}", attributes) as call:
+                chunks: list[AIMessageChunk] = []
+                async for chunk in model.astream(messages, config):
+                    if delta := str(chunk.text):  # a str subclass msgspec won't encode
+                        streamed = True
+                        first_token = first_token or time.perf_counter()
+                        write(delta)
+                    chunks.append(chunk)
+                # Merged once at the end: chunk by chunk builds a new message each time.
+                reply = _completed(add_ai_message_chunks(*chunks) if chunks else None)
+                _measured(reply, requested, first_token)
+                describe_reply(call, reply)
             return reply
         except Exception as error:
             MODEL_ERRORS.labels(_error_code(error)).inc()
@@ -128,5 +133,4 @@ def _measured(reply: AIMessage, requested: float, first_token: float | None) -> 
 
 def _error_code(error: Exception) -> str:
     """A failed request's HTTP status, or the kind of failure (a cut stream, a timeout)."""
-    status = getattr(error, "status_code", None)
-    return str(status) if isinstance(status, int) else type(error).__name__
+    return error_type(error)

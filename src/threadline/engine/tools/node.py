@@ -17,10 +17,12 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, ToolCall, ToolMessage
 from langchain_core.tools import BaseTool
+from langgraph.config import get_config
 from langgraph.types import interrupt
 
 from threadline.clock import now
 from threadline.engine.messages import CREATED_AT
+from threadline.observability.tracing import CONVERSATION_ID, fail, span
 
 __all__ = ("DENIED", "tools_node", "unanswered_calls")
 
@@ -73,6 +75,32 @@ async def _answered(result: ToolMessage) -> ToolMessage:
 
 
 async def _run(by_name: dict[str, BaseTool], call: ToolCall, seconds: float) -> ToolMessage:
+    """Run one call under a span of its own (names and ids only: never its arguments)."""
+    attributes = {
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": call["name"],
+        "gen_ai.tool.call.id": call["id"] or "",
+        CONVERSATION_ID: _conversation_id(),
+    }
+    with span(f"execute_tool {call['name']}", attributes) as current:
+        result = await _call(by_name, call, seconds)
+        if result.status == "error":
+            fail(current, ToolError())
+        return result
+
+
+class ToolError(Exception):
+    """What a span calls a tool's failure, which the model gets as its result."""
+
+
+def _conversation_id() -> str:
+    try:
+        return str(get_config()["configurable"].get("thread_id", ""))
+    except RuntimeError:  # outside a run (a tool called directly)
+        return ""
+
+
+async def _call(by_name: dict[str, BaseTool], call: ToolCall, seconds: float) -> ToolMessage:
     name = call["name"]
     tool = by_name.get(name)
     try:

@@ -1,0 +1,81 @@
+"""Optional OpenTelemetry traces: a span per turn, per model call and per tool call.
+
+Off unless `OTEL_EXPORTER_OTLP_ENDPOINT` is set; then spans go over OTLP/HTTP to that
+collector, batched by the SDK in its own thread, so the event loop never waits on an
+export. Attributes follow the OpenTelemetry GenAI conventions (`gen_ai.*`). No span
+carries message text, tool arguments or tool results: only ids, names, counts, outcomes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace import Span, Status, StatusCode, Tracer
+
+__all__ = ("CONVERSATION_ID", "error_type", "fail", "span", "tracing")
+
+CONVERSATION_ID = "gen_ai.conversation.id"
+
+_NO_TRACER: Tracer = trace.NoOpTracer()
+_tracer: Tracer = _NO_TRACER
+
+
+@asynccontextmanager
+async def tracing(endpoint: str | None, service_name: str) -> AsyncIterator[None]:
+    """Export this process's spans to `endpoint` while the block runs (None: no traces).
+
+    The provider is this module's own, not OpenTelemetry's global one, so an app that
+    does its own instrumentation keeps its provider and Threadline's spans stay ours.
+    At the end the spans still buffered are sent, in a thread.
+    """
+    global _tracer  # noqa: PLW0603 - one tracer per process, as OpenTelemetry's own
+    if not endpoint:
+        yield
+        return
+    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    # A collector that is down delays only the exports (and the last flush at shutdown).
+    exporter = OTLPSpanExporter(endpoint=f"{endpoint.rstrip('/')}/v1/traces", timeout=5)
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    _tracer = provider.get_tracer("threadline")
+    try:
+        yield
+    finally:
+        _tracer = _NO_TRACER
+        await asyncio.to_thread(provider.shutdown)
+
+
+@contextmanager
+def span(name: str, attributes: dict[str, Any]) -> Iterator[Span]:
+    """A span for the block, current inside it (so spans begun inside are its children).
+
+    An exception leaving the block marks the span failed with `error.type`; the exception
+    message is not recorded, since it may quote what a user wrote.
+    """
+    with _tracer.start_as_current_span(
+        name, attributes=attributes, record_exception=False, set_status_on_exception=False
+    ) as current:
+        try:
+            yield current
+        except BaseException as error:
+            fail(current, error)
+            raise
+
+
+def fail(current: Span, error: BaseException) -> None:
+    """Mark `current` failed by `error`, naming only its kind."""
+    current.set_attribute("error.type", error_type(error))
+    current.set_status(Status(StatusCode.ERROR))
+
+
+def error_type(error: BaseException) -> str:
+    """A failure's kind for `error.type`: an HTTP status, else the exception's class."""
+    status = getattr(error, "status_code", None)
+    return str(status) if isinstance(status, int) else type(error).__name__
