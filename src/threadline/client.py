@@ -11,28 +11,14 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Mapping
-from pathlib import Path
 
 import httpx
 import msgspec
 from httpx_ws import AsyncWebSocketSession, HTTPXWSException, WebSocketUpgradeError, aconnect_ws
 
-from threadline.settings import read_dotenv
+from threadline.terminal.connection import default_url
 
 __all__ = ("chat", "default_url", "main")
-
-# Addresses a server listens on that a client cannot connect to as such.
-_ANY_ADDRESS = {"0.0.0.0", "::", ""}  # noqa: S104 - compared, not bound
-
-
-def default_url(environ: Mapping[str, str], dotenv: Path = Path(".env")) -> str:
-    """The server's WebSocket URL from HOST and PORT, as the server itself reads them."""
-    values = {**read_dotenv(dotenv), **environ}
-    host = values.get("HOST", "").strip()
-    host = "localhost" if host in _ANY_ADDRESS else host
-    port = values.get("PORT", "").strip() or "8000"
-    return f"ws://{host}:{port}"
 
 
 async def chat(

@@ -11,6 +11,7 @@ from tests.browser import chromium, tab
 from tests.credentials import api_keys
 from tests.documents import indexed, upload
 from tests.fake_groq import FakeGroq, Fault
+from tests.proxy import proxy
 from tests.serving import serve_threadline
 from threadline.settings import Settings
 
@@ -277,3 +278,30 @@ async def test_a_reply_shows_the_passages_it_cites(settings: Settings, fake_groq
         await expect(source.locator("summary")).to_have_text("pumps.md")
         await source.locator("summary").click()
         await expect(source.locator("p")).to_contain_text("42 litres of water per minute")
+
+
+async def test_a_dropped_network_mid_reply_is_resumed_without_a_gap_or_a_repeat(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    fake_groq.default = Fault(token_delay=0.05)
+    async with (
+        serve_threadline(settings) as address,
+        proxy(address) as network,
+        chromium() as browser,
+        tab(await browser.new_context()) as alice,
+    ):
+        page = alice.page
+        await alice.sign_in(f"127.0.0.1:{network.port}", "alice")
+        await alice.say(LONG)
+        await expect(page.locator(".message.assistant.streaming")).to_contain_text("word3")
+        await network.cut()
+        await alice.reply("word39")
+        await expect(page.locator("#status")).to_have_text("")
+        fake_groq.default = Fault()
+        await network.cut()  # while idle: a message sent meanwhile goes once it is back
+        await alice.say("after the drop")
+        await alice.reply("Reply 2: after the drop")
+        shown = (await alice.users(), await alice.replies())
+
+    assert shown == ([LONG, "after the drop"], [f"Reply 1: {LONG}", "Reply 2: after the drop"])
+    assert network.connections >= 3

@@ -7,8 +7,7 @@ import asyncio
 import os
 import sys
 
-from threadline.client import default_url
-from threadline.terminal.connection import Target
+from threadline.terminal.connection import Target, default_url
 from threadline.terminal.screen import Screen
 from threadline.terminal.session import TerminalChat
 

@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import NamedTuple
 
 import httpx
 from httpx_ws import HTTPXWSException, WebSocketDisconnect, WebSocketUpgradeError
 
-__all__ = ("Target", "innermost", "why_final")
+from threadline.settings import read_dotenv
+
+__all__ = ("Target", "default_url", "innermost", "why_final")
 
 # Close codes after which connecting again cannot help: the credentials are refused.
 _FINAL_CLOSES = frozenset({1008, 4401, 4403})
+
+
+# Addresses a server listens on that a client cannot connect to as such.
+_ANY_ADDRESS = {"0.0.0.0", "::", ""}  # noqa: S104 - compared, not bound
+
+
+def default_url(environ: Mapping[str, str], dotenv: Path = Path(".env")) -> str:
+    """The server's WebSocket URL from HOST and PORT, as the server itself reads them."""
+    values = {**read_dotenv(dotenv), **environ}
+    host = values.get("HOST", "").strip()
+    host = "localhost" if host in _ANY_ADDRESS else host
+    port = values.get("PORT", "").strip() or "8000"
+    return f"ws://{host}:{port}"
 
 
 def innermost(error: BaseException) -> BaseException:
