@@ -12,8 +12,6 @@ the conversation is busy.
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -25,11 +23,9 @@ from threadline.chat.audience import Audience
 from threadline.chat.errors import ConversationBusy, ConversationNotFound, NothingToApprove
 from threadline.chat.events import (
     Ack,
-    ApprovalRequired,
     ConversationEvent,
     ErrorFrame,
     Queued,
-    ReplyMessage,
     ServerFrame,
     Token,
 )
@@ -38,13 +34,13 @@ from threadline.chat.inputs import turn_inputs
 from threadline.chat.limits import UserLimits
 from threadline.chat.relay import Relay
 from threadline.chat.steps import approval_required, reply_frames, step_frames
+from threadline.chat.turn_report import turn_report
 from threadline.conversations.index import ConversationIndex
 from threadline.engine.approvals import AwaitingApproval
 from threadline.engine.replies import Reply, reply_of, tokens_of
 from threadline.engine.runner import TurnRunner
 from threadline.observability.logs import log_context
-from threadline.observability.metrics import QUEUED_TURNS, observe_turn
-from threadline.observability.tracing import CONVERSATION_ID, span
+from threadline.observability.metrics import QUEUED_TURNS
 from threadline.storage.leases import ConversationLocks, LeaseHeld, NotAllowed
 
 if TYPE_CHECKING:
@@ -60,9 +56,6 @@ class Decision(NamedTuple):
 
     tool_call_id: str
     approved: bool
-
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,42 +180,22 @@ class Turn:
             self.stop()
 
     async def _run(self) -> None:
-        # The turn's span: the model's and the tools' spans inside it are its children.
-        with span("invoke_agent threadline", self._span_attributes()) as current:
-            frames, updated, started = await self._queued_then_taken()
-            outcome = _outcome(frames[0])
-            current.set_attribute("threadline.turn.outcome", outcome)
-        observe_turn(outcome, time.perf_counter() - started)
-        if isinstance(frames[0], ReplyMessage):
-            self._log_reply(frames[0], started)
+        with turn_report(self.conversation_id, self.reply_id) as report:
+            assert self._place is not None  # noqa: S101 - set by start()
+            try:
+                try:
+                    await self._place.wait()
+                finally:
+                    if self._queued:
+                        QUEUED_TURNS.dec()
+                frames, updated = await self._take_turn()
+            finally:
+                self._place.leave()
+            report.ended(frames[0])
         for frame in frames:
             await self._emit(frame)
         if updated is not None:
             await self._services.activity.tell(self.user_id, updated)
-
-    async def _queued_then_taken(
-        self,
-    ) -> tuple[list[ServerFrame], ConversationEvent | None, float]:
-        """Wait for the conversation's earlier turns, then take this one."""
-        assert self._place is not None  # noqa: S101 - set by start()
-        started = time.perf_counter()
-        try:
-            try:
-                await self._place.wait()
-            finally:
-                if self._queued:
-                    QUEUED_TURNS.dec()
-            frames, updated = await self._take_turn()
-        finally:
-            self._place.leave()
-        return frames, updated, started
-
-    def _span_attributes(self) -> dict[str, str]:
-        return {
-            "gen_ai.operation.name": "invoke_agent",
-            CONVERSATION_ID: self.conversation_id,
-            "threadline.turn.id": self.reply_id,
-        }
 
     async def _take_turn(self) -> tuple[list[ServerFrame], ConversationEvent | None]:
         """The turn's frames, and the sidebar change it made (told once they are out)."""
@@ -336,23 +309,3 @@ class Turn:
         self._steps.append(message)
         for frame in step_frames(self.conversation_id, message):
             await self._emit(frame)
-
-    def _log_reply(self, reply: ReplyMessage, started: float) -> None:
-        logger.info(
-            "turn.completed",
-            extra={
-                "conversation_id": self.conversation_id,
-                "model": reply.model,
-                "stopped": reply.stopped,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-            },
-        )
-
-
-def _outcome(frame: ServerFrame) -> str:
-    """How a turn ended, as its metrics count it."""
-    if isinstance(frame, ReplyMessage):
-        return "stopped" if frame.stopped else "message"
-    if isinstance(frame, ErrorFrame):
-        return frame.code
-    return "approval" if isinstance(frame, ApprovalRequired) else type(frame).__name__

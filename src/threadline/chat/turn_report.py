@@ -1,0 +1,69 @@
+"""What a turn tells operators: a span around it, then its outcome as a metric and a log."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from opentelemetry.trace import Span
+
+from threadline.chat.events import ApprovalRequired, ErrorFrame, ReplyMessage, ServerFrame
+from threadline.observability.metrics import observe_turn
+from threadline.observability.tracing import CONVERSATION_ID, span
+
+__all__ = ("TurnReport", "outcome_of", "turn_report")
+
+logger = logging.getLogger("threadline.chat.turn")
+
+
+class TurnReport:
+    """A turn being reported: knows its span and when it began."""
+
+    def __init__(self, current: Span, conversation_id: str) -> None:
+        self._span = current
+        self._conversation_id = conversation_id
+        self._started = time.perf_counter()
+
+    def ended(self, frame: ServerFrame) -> None:
+        """The turn ended with `frame` (its reply, its error, or an approval request)."""
+        outcome = outcome_of(frame)
+        seconds = time.perf_counter() - self._started
+        self._span.set_attribute("threadline.turn.outcome", outcome)
+        observe_turn(outcome, seconds)
+        if isinstance(frame, ReplyMessage):
+            logger.info(
+                "turn.completed",
+                extra={
+                    "conversation_id": self._conversation_id,
+                    "model": frame.model,
+                    "stopped": frame.stopped,
+                    "duration_ms": round(seconds * 1000, 1),
+                },
+            )
+
+
+@contextmanager
+def turn_report(conversation_id: str, turn_id: str) -> Iterator[TurnReport]:
+    """Report a turn from now (queued or not) to the block's end.
+
+    The span is current inside the block, so the model's and the tools' spans are its
+    children.
+    """
+    attributes = {
+        "gen_ai.operation.name": "invoke_agent",
+        CONVERSATION_ID: conversation_id,
+        "threadline.turn.id": turn_id,
+    }
+    with span("invoke_agent threadline", attributes) as current:
+        yield TurnReport(current, conversation_id)
+
+
+def outcome_of(frame: ServerFrame) -> str:
+    """How a turn ended, as its metrics count it."""
+    if isinstance(frame, ReplyMessage):
+        return "stopped" if frame.stopped else "message"
+    if isinstance(frame, ErrorFrame):
+        return frame.code
+    return "approval" if isinstance(frame, ApprovalRequired) else type(frame).__name__
