@@ -305,3 +305,21 @@ async def test_a_dropped_network_mid_reply_is_resumed_without_a_gap_or_a_repeat(
 
     assert shown == ([LONG, "after the drop"], [f"Reply 1: {LONG}", "Reply 2: after the drop"])
     assert network.connections >= 3
+
+
+async def test_an_address_naming_a_conversation_that_is_gone_starts_a_new_one(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    async with (
+        serve_threadline(settings) as address,
+        chromium() as browser,
+        tab(await browser.new_context()) as alice,
+    ):
+        page = alice.page
+        await alice.sign_in(address, "alice")
+        await page.goto(f"http://{address}/#c=AAAAAAAAAAAAAAAAAAAAAA")
+        await expect(page.locator("#notice")).to_contain_text("no conversation with this id")
+        await expect(page.locator("#title")).to_have_text("New chat")
+        await alice.say("a fresh start")
+        await alice.reply("Reply 1: a fresh start")
+        assert "AAAAAAAAAAAAAAAAAAAAAA" not in page.url

@@ -59,6 +59,9 @@ def span(name: str, attributes: dict[str, Any]) -> Iterator[Span]:
     An exception leaving the block marks the span failed with `error.type`; the exception
     message is not recorded, since it may quote what a user wrote.
     """
+    if _tracer is _NO_TRACER:  # traces off: not even a no-op span's context switch
+        yield trace.INVALID_SPAN
+        return
     with _tracer.start_as_current_span(
         name, attributes=attributes, record_exception=False, set_status_on_exception=False
     ) as current:

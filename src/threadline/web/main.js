@@ -99,18 +99,17 @@ class ChatPage {
     return this.sidebar.conversations.get(id)?.title || "Conversation";
   }
 
-  // After opening a conversation or reconnecting: what was missed, then live frames.
+  // After opening a conversation or reconnecting: the conversation as stored now (a
+  // reply may have been regenerated or deleted meanwhile), then live frames. A reply
+  // still being written anywhere is replayed from its start and continues live.
   sync() {
     const id = this.conversation;
     if (id) {
-      const since = this.thread.lastStored;
-      this.socket.send(since
-        ? { type: "history", conversation_id: id, after_message_id: since, limit: 500 }
-        : { type: "history", conversation_id: id, limit: 100 });
+      this.thread.clear();
+      for (const entry of this.outbox) this.thread.pending(entry.frame.message, entry.frame.client_message_id);
+      this.socket.send({ type: "history", conversation_id: id, limit: 100 });
       this.socket.send({ type: "subscribe", conversation_id: id });
-      // A reply still being written anywhere continues here from where this page is.
-      const streaming = [...this.thread.items.values()].find((item) => item.node.classList.contains("streaming"));
-      this.socket.send({ type: "resume", conversation_id: id, after_seq: streaming ? streaming.seq : 0 });
+      this.socket.send({ type: "resume", conversation_id: id, after_seq: 0 });
     }
     for (const entry of this.outbox) entry.sent = false;
     this.flush();
@@ -209,6 +208,9 @@ class ChatPage {
     }
     if (frame.code !== "shutting_down") this.setRunning(this.outbox.length > 0);
     this.notice(frame.detail || frame.code);
+    if (frame.code === "conversation_not_found" && frame.conversation_id === this.conversation) {
+      this.open(null); // deleted, or never this user's: start afresh
+    }
   }
 
   sidebarEvent(frame) {

@@ -91,7 +91,7 @@ export class Thread {
       const node = this.bubble("assistant", "");
       node.dataset.messageId = messageId;
       node.classList.add("streaming");
-      this.list.append(node);
+      this.place(node);
       item = { node, text: "", seq: 0 };
       this.items.set(messageId, item);
     }
@@ -138,7 +138,7 @@ export class Thread {
     const call = this.list.querySelector(`[data-tool-call-id="${CSS.escape(frame.tool_call_id)}"]`);
     const result = element("pre", frame.is_error ? "result error" : "result", preview(frame.content));
     if (call) call.append(result);
-    else this.list.append(element("li", "message tool", `${frame.name}: ${preview(frame.content)}`));
+    else this.place(element("li", "message tool", `${frame.name}: ${preview(frame.content)}`));
   }
 
   // The run waits for the user: nothing streams until they decide.
@@ -222,10 +222,15 @@ export class Thread {
       const node = this.bubble("user", message.content);
       node.dataset.messageId = message.message_id;
       // Another tab's message can arrive after its reply began to stream here.
-      this.list.insertBefore(node, this.list.querySelector(".streaming"));
+      this.list.insertBefore(node, this.list.querySelector(".streaming, .sending"));
       this.items.set(message.message_id, { node, text: message.content, seq: 0 });
     }
     this.lastStored = message.message_id;
+  }
+
+  // Stored messages go before the ones still being sent, which stay last.
+  place(node) {
+    this.list.insertBefore(node, this.list.querySelector(".sending"));
   }
 
   scroll() {
