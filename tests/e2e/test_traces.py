@@ -3,6 +3,8 @@ per model call and per tool call to a collector (here, one speaking OTLP/HTTP)."
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from tests.fake_groq import FakeGroq, Fault
 from tests.polling import eventually
 from tests.processes import servers
 from tests.serving import serve_app
-from tests.wsclient import connect
+from tests.wsclient import ChatClient, connect
 
 pytestmark = pytest.mark.anyio
 
@@ -61,24 +63,33 @@ def _flat(span: dict[str, Any]) -> dict[str, Any]:
     return {**span, "attributes": attributes}
 
 
-async def test_a_turn_its_model_calls_and_its_tool_call_are_one_trace_without_text(
-    tmp_path: Path, database_url: str, fake_groq: FakeGroq
-) -> None:
-    collector = Collector()
-    fake_groq.tool_calls.append([("calculator", {"expression": "6 * 7"})])
+@asynccontextmanager
+async def traced(
+    tmp_path: Path, database_url: str, fake_groq: FakeGroq, collector: Collector
+) -> AsyncIterator[ChatClient]:
+    """A server exporting to `collector`, and alice's socket; waits for the turn's span."""
     async with serve_app(collector.app()) as otlp:
         env = {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{otlp}", "OTEL_BSP_SCHEDULE_DELAY": "50"}
         async with (
             servers(tmp_path, database_url, fake_groq.url, 1, **env) as [server],
             connect(server.address, "alice") as alice,
         ):
-            await alice.send(message=WORDS)
-            frames = await alice.until("message")
+            yield alice
 
             async def exported() -> bool:
                 return bool(collector.named("invoke_agent"))
 
             await eventually(exported, within=10)
+
+
+async def test_a_turn_its_model_calls_and_its_tool_call_are_one_trace_without_text(
+    tmp_path: Path, database_url: str, fake_groq: FakeGroq
+) -> None:
+    collector = Collector()
+    fake_groq.tool_calls.append([("calculator", {"expression": "6 * 7"})])
+    async with traced(tmp_path, database_url, fake_groq, collector) as alice:
+        await alice.send(message=WORDS)
+        frames = await alice.until("message")
 
     conversation_id = frames[0]["conversation_id"]
     [turn] = collector.named("invoke_agent")
@@ -112,21 +123,10 @@ async def test_a_failing_model_call_is_a_failed_span_naming_only_the_status(
     tmp_path: Path, database_url: str, fake_groq: FakeGroq
 ) -> None:
     collector = Collector()
-
     fake_groq.default = Fault(status=400)
-    async with serve_app(collector.app()) as otlp:
-        env = {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{otlp}", "OTEL_BSP_SCHEDULE_DELAY": "50"}
-        async with (
-            servers(tmp_path, database_url, fake_groq.url, 1, **env) as [server],
-            connect(server.address, "alice") as alice,
-        ):
-            await alice.send(message=WORDS)
-            error = (await alice.until("error"))[-1]
-
-            async def exported() -> bool:
-                return bool(collector.named("invoke_agent"))
-
-            await eventually(exported, within=10)
+    async with traced(tmp_path, database_url, fake_groq, collector) as alice:
+        await alice.send(message=WORDS)
+        error = (await alice.until("error"))[-1]
 
     [turn] = collector.named("invoke_agent")
     [call] = collector.named("chat ")
