@@ -17,6 +17,7 @@ from threadline.llm.embeddings import Embedder, vector_literal
 from threadline.storage.checkpoints.ledger import Ledger
 from threadline.storage.database import Pool
 from threadline.storage.namespaces import user_namespace
+from threadline.storage.ranking import ANY_WORD_TERMS, fused_score
 
 __all__ = ("REFRESH_AT_ONCE", "ConversationSearch", "SearchHit", "describe_hits")
 
@@ -54,11 +55,9 @@ INSERT INTO threadline_search_state (conversation_id, owner, indexed_at)
 VALUES (%(conversation)s, %(owner)s, %(at)s)
 ON CONFLICT (conversation_id) DO UPDATE SET indexed_at = excluded.indexed_at
 """
-_SEARCH = """
-WITH terms AS (
-    SELECT to_tsquery('simple', string_agg(quote_literal(lexeme), ' | ')) AS query
-    FROM unnest(tsvector_to_array(to_tsvector('english', %(text)s))) AS lexeme
-),
+# Composed once, from constants; every value is a query parameter.
+_SEARCH = f"""
+WITH {ANY_WORD_TERMS},
 mine AS (
     SELECT * FROM threadline_message_index
     WHERE owner = %(owner)s AND conversation_id IS DISTINCT FROM %(exclude)s
@@ -77,7 +76,7 @@ semantic AS (
 ),
 fused AS (
     SELECT conversation_id, message_id,
-           (coalesce(1.0 / (60 + f.rank), 0) + coalesce(1.0 / (60 + s.rank), 0)) * 30.5 AS score
+           {fused_score("f.rank", "s.rank")} AS score
     FROM fulltext f FULL JOIN semantic s USING (conversation_id, message_id)
 ),
 best AS (
@@ -90,7 +89,7 @@ FROM best b
 JOIN threadline_message_index m USING (conversation_id, message_id)
 JOIN store st ON st.prefix = %(prefix)s AND st.key = b.conversation_id
 ORDER BY b.score DESC, b.conversation_id LIMIT %(limit)s
-"""
+"""  # noqa: S608
 
 
 class SearchHit(msgspec.Struct, kw_only=True):

@@ -15,22 +15,20 @@ import msgspec
 
 from threadline.llm.embeddings import Embedder, vector_literal
 from threadline.storage.database import Pool
+from threadline.storage.ranking import ANY_WORD_TERMS, fused_score
 
 __all__ = ("MIN_SIMILARITY", "Citation", "Mode", "Retriever", "describe_sources")
 
 Mode = Literal["hybrid", "fulltext", "vector"]
 
-_RRF_K = 60
 _CANDIDATES = 40  # from each ranking, before fusion
 # A passage found only by meaning must be at least this similar to the question: the
 # nearest passage of an unrelated document is not a source.
 MIN_SIMILARITY = 0.3
 
-_SEARCH = """
-WITH terms AS (
-    SELECT to_tsquery('simple', string_agg(quote_literal(lexeme), ' | ')) AS query
-    FROM unnest(tsvector_to_array(to_tsvector('english', %(text)s))) AS lexeme
-),
+# Composed once, from constants; every value is a query parameter.
+_SEARCH = f"""
+WITH {ANY_WORD_TERMS},
 fulltext AS (
     SELECT c.document_id, c.ordinal,
            row_number() OVER (ORDER BY ts_rank_cd(c.words, terms.query) DESC) AS rank
@@ -47,14 +45,13 @@ semantic AS (
     ORDER BY rank LIMIT %(candidates)s
 )
 SELECT d.document_id, d.title, c.text,
-       (coalesce(1.0 / (%(k)s + f.rank), 0) + coalesce(1.0 / (%(k)s + s.rank), 0))
-           * (%(k)s + 1) / 2.0 AS score
+       {fused_score("f.rank", "s.rank")} AS score
 FROM fulltext f FULL JOIN semantic s USING (document_id, ordinal)
 JOIN threadline_chunks c USING (document_id, ordinal)
 JOIN threadline_documents d USING (document_id)
 ORDER BY score DESC, d.document_id, c.ordinal
 LIMIT %(limit)s
-"""
+"""  # noqa: S608
 
 
 class Citation(msgspec.Struct, kw_only=True):
@@ -103,7 +100,6 @@ class Retriever:
             "meaning": mode != "fulltext",
             "similarity": min_similarity,
             "candidates": _CANDIDATES,
-            "k": _RRF_K,
             "limit": limit,
         }
         async with self._pool.connection() as conn:
