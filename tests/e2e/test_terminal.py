@@ -46,7 +46,12 @@ async def test_a_person_chats_starts_another_conversation_lists_and_reopens_the_
         await term.wait_for("> ")
         term.type("/quit")
         status = await term.exit_status()
+        async with terminal("--url", f"ws://{address}", "--conversation", second) as again:
+            shown = await again.wait_for("> ")
+            again.type("/quit")
+            assert await again.exit_status() == 0
 
+    assert "you: a second topic\nassistant: Reply 2: a second topic" in shown
     assert first != second
     assert listed.index(second) < listed.index(first)  # newest first
     assert "you: hello there\nassistant: Reply 1: hello there" in reopened

@@ -228,7 +228,11 @@ class TerminalChat:
                 {"type": "resume", "conversation_id": self._conversation, "after_seq": self._seq}
             )
         await self._flush()
-        if not self._replying:
+        if self._connections == 1 and self._conversation and not self._replying:
+            # Started with --conversation: where it stands (the history brings the prompt).
+            frame = {"type": "history", "conversation_id": self._conversation}
+            await self._send({**frame, "limit": _HISTORY_PAGE})
+        elif not self._replying:
             self._screen.prompt()
         while True:
             self._show(msgspec.json.decode(await ws.receive_text()))
