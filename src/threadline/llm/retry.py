@@ -92,7 +92,7 @@ async def stream_reply(
                 describe_reply(call, reply)
             return reply
         except Exception as error:
-            MODEL_ERRORS.labels(_error_code(error)).inc()
+            MODEL_ERRORS.labels(error_type(error)).inc()
             if streamed or attempt >= policy.max_retries or not is_transient_llm_error(error):
                 raise
             delay = policy.delay(attempt, error)
@@ -129,8 +129,3 @@ def _measured(reply: AIMessage, requested: float, first_token: float | None) -> 
         observe_first_token(model, first_token - requested)
     usage = dict(reply.usage_metadata) if reply.usage_metadata else None
     observe_model_call(model, time.perf_counter() - requested, usage)
-
-
-def _error_code(error: Exception) -> str:
-    """A failed request's HTTP status, or the kind of failure (a cut stream, a timeout)."""
-    return error_type(error)

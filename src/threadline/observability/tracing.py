@@ -68,13 +68,13 @@ def span(name: str, attributes: dict[str, Any]) -> Iterator[Span]:
         try:
             yield current
         except BaseException as error:
-            fail(current, error)
+            fail(current, error_type(error))
             raise
 
 
-def fail(current: Span, error: BaseException) -> None:
-    """Mark `current` failed by `error`, naming only its kind."""
-    current.set_attribute("error.type", error_type(error))
+def fail(current: Span, kind: str) -> None:
+    """Mark `current` failed, naming only the failure's kind (`error.type`)."""
+    current.set_attribute("error.type", kind)
     current.set_status(Status(StatusCode.ERROR))
 
 

@@ -85,12 +85,9 @@ async def _run(by_name: dict[str, BaseTool], call: ToolCall, seconds: float) -> 
     with span(f"execute_tool {call['name']}", attributes) as current:
         result = await _call(by_name, call, seconds)
         if result.status == "error":
-            fail(current, ToolError())
+            # The model gets the failure as the result; the span only names its kind.
+            fail(current, "ToolError")
         return result
-
-
-class ToolError(Exception):
-    """What a span calls a tool's failure, which the model gets as its result."""
 
 
 def _conversation_id() -> str:
