@@ -38,6 +38,8 @@ _REFUSALS = frozenset(
 )
 _FIRST_RETRY, _LAST_RETRY = 0.25, 5.0
 _HISTORY_PAGE = 20
+# Commands sent as frames about the current conversation.
+_OF_A_CONVERSATION = frozenset({"stop", "regenerate", "history", "approve", "deny"})
 # Commands whose answer arrives as frames, which bring the prompt back.
 _ANSWERED = frozenset({"regenerate", "approve", "deny", "history", "open"})
 
@@ -52,9 +54,8 @@ class TerminalChat:
         self._outbox = Outbox()
         self._lines: asyncio.Queue[str | None] = asyncio.Queue()
         self._ws: AsyncWebSocketSession | None = None
-        self._replying = False  # a message or command waits for its reply
         self._following = False  # a reply is being streamed: `resume` it after a drop
-        self._idle = asyncio.Event()
+        self._idle = asyncio.Event()  # cleared while a message or command waits for its reply
         self._idle.set()
         self._seq = 0  # of the reply being streamed: where `resume` picks up
         self._approval: str | None = None
@@ -119,9 +120,9 @@ class TerminalChat:
         elif name == "open" and argument:
             self._conversation = argument
             await self._send({"type": "history", "conversation_id": argument})
-        elif name in {"stop", "regenerate", "history", "approve", "deny"} and conversation:
+        elif name in _OF_A_CONVERSATION and conversation:
             await self._conversation_command(name, conversation)
-        elif name in {"stop", "regenerate", "history", "approve", "deny"}:
+        elif name in _OF_A_CONVERSATION:
             self._screen.note("no conversation yet: send a message first, or /open ID")
         else:
             self._screen.note(f"unknown command /{name} {argument}".strip() + "; /help lists them")
@@ -291,10 +292,12 @@ class TerminalChat:
         self._following, self._seq = False, 0
         if len(self._outbox):
             return  # more messages wait for their replies
-        self._replying = False
         self._idle.set()
         self._screen.prompt()
 
     def _busy(self) -> None:
-        self._replying = True
         self._idle.clear()
+
+    @property
+    def _replying(self) -> bool:
+        return not self._idle.is_set()
