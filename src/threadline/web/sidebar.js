@@ -1,12 +1,7 @@
 // The sidebar: the user's conversations newest first, kept current by `conversation`
 // frames from every tab and server; rename, delete, and search.
 
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
+import { button, element } from "./dom.js";
 
 const UNTITLED = "New conversation";
 
@@ -79,18 +74,12 @@ export class Sidebar {
   entry(item) {
     const node = element("li", "conversation");
     node.dataset.id = item.conversation_id;
-    const open = element("button", "open", item.title || UNTITLED);
-    open.type = "button";
+    const open = button("open", item.title || UNTITLED, () => this.onOpen(item.conversation_id));
     open.title = item.title || UNTITLED;
-    open.onclick = () => this.onOpen(item.conversation_id);
-    const rename = element("button", "rename", "✎");
-    rename.type = "button";
+    const rename = button("rename", "✎", () => this.edit(node, item));
     rename.setAttribute("aria-label", "Rename");
-    rename.onclick = () => this.edit(node, item);
-    const remove = element("button", "delete", "×");
-    remove.type = "button";
+    const remove = button("delete", "×", () => this.remove(item));
     remove.setAttribute("aria-label", "Delete");
-    remove.onclick = () => this.remove(item);
     node.append(open, rename, remove);
     return node;
   }
@@ -145,10 +134,8 @@ export class Sidebar {
         ...items.map((hit) => {
           const node = element("li", "conversation hit");
           node.dataset.id = hit.conversation_id;
-          const open = element("button", "open");
-          open.type = "button";
+          const open = button("open", undefined, () => this.onOpen(hit.conversation_id));
           open.append(element("strong", "", hit.title || UNTITLED), element("span", "snippet", hit.snippet));
-          open.onclick = () => this.onOpen(hit.conversation_id);
           node.append(open);
           return node;
         }),

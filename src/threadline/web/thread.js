@@ -2,14 +2,8 @@
 // approvals and citations. Text from the server is set with textContent, except a
 // reply's Markdown, which renderMarkdown escapes before it formats.
 
+import { button, element } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function preview(value) {
   const text = typeof value === "string" ? value : JSON.stringify(value);
@@ -147,11 +141,8 @@ export class Thread {
     this.list.querySelectorAll(".streaming").forEach((node) => node.classList.remove("streaming"));
     const node = element("li", "approval");
     node.append(element("p", "", `${frame.name} wants to run with:`), element("pre", "args", preview(frame.args)));
-    const approve = element("button", "approve", "Approve");
-    const deny = element("button", "deny", "Deny");
-    approve.type = deny.type = "button";
-    approve.onclick = () => this.onDecide("approve", frame.tool_call_id);
-    deny.onclick = () => this.onDecide("deny", frame.tool_call_id);
+    const approve = button("approve", "Approve", () => this.onDecide("approve", frame.tool_call_id));
+    const deny = button("deny", "Deny", () => this.onDecide("deny", frame.tool_call_id));
     const choices = element("div", "choices");
     choices.append(approve, deny);
     node.append(choices);
@@ -196,10 +187,7 @@ export class Thread {
     this.list.querySelectorAll(".regenerate").forEach((node) => node.remove());
     const last = this.list.lastElementChild;
     if (!last || !last.classList.contains("assistant") || last.classList.contains("streaming")) return;
-    const button = element("button", "regenerate", "Regenerate");
-    button.type = "button";
-    button.onclick = () => this.onRegenerate();
-    last.querySelector(".meta")?.append(button);
+    last.querySelector(".meta")?.append(button("regenerate", "Regenerate", () => this.onRegenerate()));
   }
 
   // A page of stored messages: new ones are added in order, known ones brought up to date.
