@@ -18,6 +18,7 @@ from threadline.storage.checkpoints.ledger import Ledger
 from threadline.storage.database import Pool
 from threadline.storage.namespaces import user_namespace
 from threadline.storage.ranking import ANY_WORD_TERMS, fused_score
+from threadline.storage.text import storable
 
 __all__ = ("REFRESH_AT_ONCE", "ConversationSearch", "SearchHit", "describe_hits")
 
@@ -145,7 +146,7 @@ class ConversationSearch:
             limit: The most hits returned, one per conversation.
             exclude: A conversation to leave out (the one asking).
         """
-        query = query.replace("\x00", " ")  # PostgreSQL text cannot hold NUL
+        query = storable(query)
         if not query.strip():
             return []
         await self.refresh(user_id)

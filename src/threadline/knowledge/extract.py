@@ -10,6 +10,8 @@ import logging
 from html.parser import HTMLParser
 from pathlib import PurePath
 
+from threadline.storage.text import storable
+
 __all__ = ("KINDS", "UnreadableDocument", "extract_text", "kind_of")
 
 logger = logging.getLogger(__name__)
@@ -52,7 +54,7 @@ def extract_text(content: bytes, media_type: str) -> str:
         text = _decoded(content)
         if media_type == "text/html":
             text = _html_text(text)
-    lines = (" ".join(line.replace("\x00", " ").split()) for line in text.splitlines())
+    lines = (" ".join(storable(line).split()) for line in text.splitlines())
     tidy = "\n".join(lines).strip()
     while "\n\n\n" in tidy:
         tidy = tidy.replace("\n\n\n", "\n\n")

@@ -15,6 +15,7 @@ from langgraph.store.base import BaseStore, Item
 
 from threadline.clock import now
 from threadline.storage.namespaces import user_namespace
+from threadline.storage.text import storable
 
 __all__ = ("MAX_MEMORIES", "MAX_MEMORY_CHARS", "Memories", "Memory", "MemoryLimit")
 
@@ -63,7 +64,7 @@ class Memories:
             raise MemoryLimit
         memory = Memory(
             memory_id=secrets.token_urlsafe(12),
-            text=" ".join(text.replace("\x00", " ").split())[:MAX_MEMORY_CHARS],
+            text=" ".join(storable(text).split())[:MAX_MEMORY_CHARS],
             created_at=now(),
         )
         value = {"text": memory.text, "created_at": memory.created_at}

@@ -16,6 +16,7 @@ import msgspec
 from threadline.llm.embeddings import Embedder, vector_literal
 from threadline.storage.database import Pool
 from threadline.storage.ranking import ANY_WORD_TERMS, fused_score
+from threadline.storage.text import storable
 
 __all__ = ("MIN_SIMILARITY", "Citation", "Mode", "Retriever", "describe_sources")
 
@@ -88,7 +89,7 @@ class Retriever:
             mode: Both rankings fused, or only one of them (to measure each).
             min_similarity: The least cosine similarity of a passage found by meaning.
         """
-        question = question.replace("\x00", " ")  # PostgreSQL text cannot hold NUL
+        question = storable(question)
         if not question.strip():
             return []
         (vector,) = await self._embedder.embed([question])
