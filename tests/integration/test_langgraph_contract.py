@@ -9,6 +9,7 @@ the pinned range changes one, this file fails with the assumption's name in the 
 from __future__ import annotations
 
 import asyncio
+import inspect
 
 import fasteners  # type: ignore[import-untyped]
 import psycopg
@@ -211,6 +212,46 @@ async def test_a_stock_saver_with_the_compressed_serializer_opens_a_threadline_t
         state = (await theirs.aget_state(config)).values
 
     assert [m.content for m in state["messages"]] == [long]
+
+
+def test_the_methods_the_saver_replaces_keep_their_upstream_signatures() -> None:
+    # `saver` re-implements these two to encode and decode on the event loop; a change
+    # upstream (new parameters, another return) must be looked at before upgrading.
+    for name in ("aput_writes", "_load_checkpoint_tuple"):
+        upstream = inspect.signature(getattr(AsyncPostgresSaver, name))
+        ours = inspect.signature(getattr(PooledPostgresSaver, name))
+        assert list(ours.parameters) == list(upstream.parameters), name
+
+
+async def test_pending_writes_stored_by_either_saver_read_back_the_same_from_the_other(
+    settings: Settings,
+) -> None:
+    long = "a pending message long enough to be compressed " * 20
+    assert settings.database_url is not None
+    async with open_pool(settings.database_url.get(), settings) as pool:
+        ours = PooledPostgresSaver(pool)
+        stock = AsyncPostgresSaver(pool, serde=CompressedSerializer())
+        seen = []
+        for writer, reader, thread in ((ours, stock, "ours"), (stock, ours, "stock")):
+            config: RunnableConfig = {"configurable": {"thread_id": thread}}
+            graph = _small_snapshots_graph().compile(checkpointer=writer)
+            await graph.ainvoke({"messages": [HumanMessage("stored", id="a")]}, config)
+            latest = await writer.aget_tuple(config)
+            assert latest is not None
+            waiting = [HumanMessage(long, id="b"), HumanMessage("short", id="c")]
+            await writer.aput_writes(latest.config, [(MESSAGES_CHANNEL, waiting)], NULL_TASK_ID)
+            read = await reader.aget_tuple(config)
+            assert read is not None
+            seen.append((read.config, read.parent_config, read.pending_writes))
+            assert read.config == latest.config
+            assert read.checkpoint["id"] == latest.checkpoint["id"]
+
+    for _config, parent, writes in seen:
+        assert parent is not None
+        assert [(task, channel) for task, channel, _ in writes] == [
+            (NULL_TASK_ID, MESSAGES_CHANNEL)
+        ]
+        assert [m.content for m in writes[0][2]] == [long, "short"]
 
 
 def test_pgserver_keeps_the_handles_threadline_cleans_up() -> None:
