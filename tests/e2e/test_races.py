@@ -99,3 +99,34 @@ async def test_a_turn_waiting_on_another_server_finds_its_conversation_deleted(
     assert error["code"] == "conversation_not_found"
     assert left == 0  # the waiting turn wrote nothing into the deleted conversation
     assert "waiting" not in [m["content"] for r in fake_groq.requests for m in r["messages"]]
+
+
+async def test_a_message_to_a_conversation_another_server_deleted_is_not_found_and_not_kept(
+    settings: Settings, database_url: str, fake_groq: FakeGroq
+) -> None:
+    # This server answered a turn there, so it remembers the conversation as alice's; the
+    # other server's delete must still win.
+    async with (
+        serve_threadline(settings) as first,
+        serve_threadline(settings) as second,
+        httpx.AsyncClient() as http,
+        connect(first, "alice") as chat,
+    ):
+        conversation_id = (await chat.turn("start")).ack["conversation_id"]
+        url = f"http://{second}/users/alice/conversations/{conversation_id}"
+        deleted = await http.delete(url)
+        await chat.send(message="after the delete", conversation_id=conversation_id)
+        error = await chat.receive(within=15)
+        await chat.send(type="regenerate", conversation_id=conversation_id)
+        regenerated = await chat.receive(within=15)
+        listed = await http.get(f"http://{first}/users/alice/conversations")
+        left = await _checkpoints(database_url, conversation_id)
+
+    assert deleted.status_code == 204
+    assert (error["type"], error["code"]) == ("error", "conversation_not_found")
+    assert error["conversation_id"] == conversation_id
+    assert (regenerated["type"], regenerated["code"]) == ("error", "conversation_not_found")
+    assert listed.json()["items"] == []
+    assert left == 0
+    said = [m["content"] for r in fake_groq.requests for m in r["messages"]]
+    assert "after the delete" not in said
