@@ -137,11 +137,12 @@ def template_url(postgres_url: str) -> str:
 
 
 @contextmanager
-def fresh_database(postgres_url: str) -> Iterator[str]:
-    """A new database cloned from the migrated template, dropped afterwards."""
+def fresh_database(postgres_url: str, template: str | None = TEMPLATE) -> Iterator[str]:
+    """A new database cloned from the migrated template (None: empty), dropped afterwards."""
     name = f"test_{secrets.token_hex(6)}"
+    cloned = f" TEMPLATE {template}" if template else ""
     with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+        conn.execute(f"CREATE DATABASE {name}{cloned}")
     try:
         yield with_database(postgres_url, name)
     finally:

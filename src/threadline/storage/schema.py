@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.store.postgres.aio import AsyncPostgresStore
 from psycopg import AsyncConnection
@@ -10,6 +13,7 @@ __all__ = ("DimensionMismatch", "migrate")
 
 # Arbitrary constant: serializes migrations when several processes start at once.
 _MIGRATION_LOCK_KEY = 0x7468726561646C6E
+_MIGRATION_POLL = 0.1
 
 _THREADLINE = (
     # Listing conversations newest first, a page at a time (see conversations.py).
@@ -177,6 +181,22 @@ class DimensionMismatch(RuntimeError):
     """The database holds vectors of another embedding model's size."""
 
 
+async def _take_migration_lock(conn: AsyncConnection[Any]) -> None:
+    """Take the session lock by trying, not by waiting inside a statement.
+
+    LangGraph's migrations build indexes CONCURRENTLY, which waits for every transaction
+    older than itself to end, and a `pg_advisory_lock` call waiting for the lock is one:
+    the migration and the process waiting for it would wait for each other for ever
+    (PostgreSQL does not see that cycle). Between tries this connection is idle.
+    """
+    while True:
+        cursor = await conn.execute("SELECT pg_try_advisory_lock(%s)", (_MIGRATION_LOCK_KEY,))
+        row = await cursor.fetchone()
+        if row is not None and row[0]:
+            return
+        await asyncio.sleep(_MIGRATION_POLL)
+
+
 async def migrate(
     url: str,
     saver: AsyncPostgresSaver,
@@ -197,7 +217,7 @@ async def migrate(
         DimensionMismatch: The vector columns were made for another embedding model.
     """
     async with await AsyncConnection.connect(url, autocommit=True) as lock:
-        await lock.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK_KEY,))
+        await _take_migration_lock(lock)
         await saver.setup()
         await store.setup()
         for statement in _THREADLINE:
