@@ -10,7 +10,7 @@ import uvicorn
 from litestar import Litestar
 
 from threadline.app import create_app
-from threadline.cli import uvicorn_config
+from threadline.serving import uvicorn_config
 from threadline.settings import Settings
 
 

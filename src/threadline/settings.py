@@ -56,6 +56,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Server processes on HOST:PORT, each a whole Threadline (its own pool of
+    # DB_POOL_MAX_SIZE); one Python process uses one core, so up to the cores to spare.
+    workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
     # OpenTelemetry traces over OTLP/HTTP, when set: the collector's base URL.
     otel_exporter_otlp_endpoint: str | None = None
     otel_service_name: str = "threadline"

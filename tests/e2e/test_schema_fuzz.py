@@ -19,7 +19,7 @@ from tests.conftest import fresh_database
 from tests.credentials import api_keys
 from tests.wsclient import connect
 from threadline.app import create_app
-from threadline.cli import uvicorn_config
+from threadline.serving import uvicorn_config
 from threadline.settings import Secret, Settings
 
 EXAMPLES_PER_OPERATION = 60

@@ -4,12 +4,16 @@ Model metrics are named after the OpenTelemetry GenAI conventions, in Prometheus
 `gen_ai.server.time_to_first_token` is `gen_ai_server_time_to_first_token_seconds`,
 `gen_ai.client.token.usage` is `gen_ai_client_token_usage` (by `gen_ai_token_type`, input
 or output), `gen_ai.client.operation.duration` is
-`gen_ai_client_operation_duration_seconds`. Each server process keeps and serves its own
-(one process per replica): Prometheus scrapes every replica and sums them.
+`gen_ai_client_operation_duration_seconds`. Each replica serves its own: Prometheus
+scrapes every replica and sums them. The `WORKERS` of one replica share theirs through
+files (prometheus-client's multiprocess mode, on when `PROMETHEUS_MULTIPROC_DIR` is set
+before this module is imported), so any worker's `/metrics` counts them all.
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -60,8 +64,13 @@ OPERATION_DURATION = Histogram(
 MODEL_ERRORS = Counter(
     "threadline_model_errors", "Failed model requests, by HTTP status or error kind.", ["code"]
 )
-OPEN_SOCKETS = Gauge("threadline_open_sockets", "WebSockets open on this process.")
-QUEUED_TURNS = Gauge("threadline_queued_turns", "Turns waiting behind a running one.")
+# Summed over the live worker processes (a single process: its own value).
+OPEN_SOCKETS = Gauge(
+    "threadline_open_sockets", "WebSockets open on this server.", multiprocess_mode="livesum"
+)
+QUEUED_TURNS = Gauge(
+    "threadline_queued_turns", "Turns waiting behind a running one.", multiprocess_mode="livesum"
+)
 
 
 def observe_turn(outcome: str, seconds: float) -> None:
@@ -94,24 +103,51 @@ class _Pools(Collector):
     def __init__(self) -> None:
         self.stats: list[Callable[[], dict[str, int]]] = []
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        """Read the pools' statistics now."""
+    def read(self) -> tuple[int, int]:
+        """Connections in use and requests waiting, over every pool, now."""
         read = [stats() for stats in self.stats]
         in_use = sum(s.get("pool_size", 0) - s.get("pool_available", 0) for s in read)
-        waiting = sum(s.get("requests_waiting", 0) for s in read)
-        yield GaugeMetricFamily("threadline_db_pool_in_use", "Connections in use.", in_use)
-        yield GaugeMetricFamily("threadline_db_pool_waiting", "Requests waiting.", waiting)
+        return in_use, sum(s.get("requests_waiting", 0) for s in read)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """Read the pools' statistics now."""
+        in_use, waiting = self.read()
+        yield GaugeMetricFamily("threadline_db_pool_in_use", _IN_USE, in_use)
+        yield GaugeMetricFamily("threadline_db_pool_waiting", _WAITING, waiting)
 
 
+_IN_USE, _WAITING = "Connections in use.", "Requests waiting."
 _POOLS = _Pools()
 REGISTRY.register(_POOLS)
+# With several workers a scrape reaches one of them, which reads the others' values from
+# their files; a collector would report only its own pool. Each worker writes its pool's
+# figures there every second instead (unregistered: the collector keeps the names here).
+_MULTIPROCESS = "PROMETHEUS_MULTIPROC_DIR" in os.environ  # as prometheus-client decides
+_SHARED_IN_USE = Gauge(
+    "threadline_db_pool_in_use", _IN_USE, registry=None, multiprocess_mode="livesum"
+)
+_SHARED_WAITING = Gauge(
+    "threadline_db_pool_waiting", _WAITING, registry=None, multiprocess_mode="livesum"
+)
+_SHARE_EVERY = 1.0
 
 
 @asynccontextmanager
 async def pool_watched(stats: Callable[[], dict[str, int]]) -> AsyncIterator[None]:
     """Serve a pool's statistics (its `get_stats`) for the duration of the block."""
     _POOLS.stats.append(stats)
+    sharing = asyncio.create_task(_share_pools()) if _MULTIPROCESS else None
     try:
         yield
     finally:
+        if sharing is not None:
+            sharing.cancel()
         _POOLS.stats.remove(stats)
+
+
+async def _share_pools() -> None:
+    while True:
+        in_use, waiting = _POOLS.read()
+        _SHARED_IN_USE.set(in_use)
+        _SHARED_WAITING.set(waiting)
+        await asyncio.sleep(_SHARE_EVERY)
