@@ -70,6 +70,7 @@ def test_secrets_never_show_in_the_settings_repr() -> None:
     [
         ({"PORT": "eighty"}, "invalid setting PORT: Expected `int`, got `str`"),
         ({"PORT": "70000"}, "invalid setting PORT: Expected `int` <= 65535"),
+        ({"WORKERS": "0"}, "invalid setting WORKERS: Expected `int` >= 1"),
         ({"GROQ_TEMPERATURE": "3"}, "invalid setting GROQ_TEMPERATURE: Expected `float` <= 2.0"),
         ({"MAX_MESSAGE_BYTES": "0"}, "invalid setting MAX_MESSAGE_BYTES: Expected `int` >= 1"),
         ({"LOG_LEVEL": "LOUD"}, "invalid setting LOG_LEVEL: Invalid enum value 'LOUD'"),
