@@ -217,10 +217,24 @@ async def test_a_stock_saver_with_the_compressed_serializer_opens_a_threadline_t
 def test_the_methods_the_saver_replaces_keep_their_upstream_signatures() -> None:
     # `saver` re-implements these two to encode and decode on the event loop; a change
     # upstream (new parameters, another return) must be looked at before upgrading.
-    for name in ("aput_writes", "_load_checkpoint_tuple"):
+    for name in ("aput_writes", "_load_checkpoint_tuple", "aget_delta_channel_history"):
         upstream = inspect.signature(getattr(AsyncPostgresSaver, name))
         ours = inspect.signature(getattr(PooledPostgresSaver, name))
         assert list(ours.parameters) == list(upstream.parameters), name
+
+
+def test_the_history_decoder_takes_what_its_queries_found_by_keyword() -> None:
+    # `saver` keeps these keyword arguments (the queries' results) to decode them again
+    # for the same checkpoint without querying, and counts `stage2_rows`.
+    parameters = inspect.signature(AsyncPostgresSaver._build_delta_channels_writes_history)
+    keywords = [p.name for p in parameters.parameters.values() if p.kind is p.KEYWORD_ONLY]
+    assert keywords == [
+        "channels",
+        "chain_by_ch",
+        "seed_ver_by_ch",
+        "seed_inline_by_ch",
+        "stage2_rows",
+    ]
 
 
 async def test_pending_writes_stored_by_either_saver_read_back_the_same_from_the_other(
