@@ -6,6 +6,7 @@ import asyncio
 import json
 import random
 import time
+import uuid
 from dataclasses import dataclass, field
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -32,11 +33,13 @@ class LoadResult:
 
 
 async def _turn(
-    ws: ClientConnection, conversation_id: str | None, n: int
+    ws: ClientConnection, conversation_id: str | None, n: int, named: bool
 ) -> tuple[str, TurnTiming]:
     frame: dict[str, object] = {"message": MESSAGE.format(n=n)}
     if conversation_id:
         frame["conversation_id"] = conversation_id
+    if named:  # as the web page and the terminal client send every message
+        frame["client_message_id"] = uuid.uuid4().hex
     started = time.perf_counter()
     await ws.send(json.dumps(frame))
     ack = first = 0.0
@@ -54,21 +57,29 @@ async def _turn(
             raise RuntimeError(f"{reply['code']}: {reply['detail']}")
 
 
-async def _client(url: str, turns: int, result: LoadResult, user: str, think: float) -> None:
+async def _client(  # noqa: PLR0913 - one client's whole configuration
+    url: str, turns: int, result: LoadResult, user: str, think: float, *, named: bool
+) -> None:
     try:
         async with connect(f"{url}/ws/{user}", max_size=None) as ws:
             conversation_id: str | None = None
             for n in range(turns):
                 if think:  # a person reads the reply before writing again
                     await asyncio.sleep(think * random.uniform(0.5, 1.5))  # noqa: S311
-                conversation_id, timing = await _turn(ws, conversation_id, n)
+                conversation_id, timing = await _turn(ws, conversation_id, n, named)
                 result.timings.append(timing)
     except Exception as error:  # noqa: BLE001 - a benchmark counts errors, it does not stop
         result.errors.append(f"{type(error).__name__}: {error}")
 
 
-async def run_load(
-    url: str | list[str], clients: int, turns: int, warmup: int = 1, think: float = 0.0
+async def run_load(  # noqa: PLR0913 - the load's shape, each named
+    url: str | list[str],
+    clients: int,
+    turns: int,
+    warmup: int = 1,
+    think: float = 0.0,
+    *,
+    named: bool = False,
 ) -> LoadResult:
     """Drive `clients` sockets concurrently, each through `turns` turns of its own conversation.
 
@@ -78,6 +89,7 @@ async def run_load(
         turns: Turns per socket, after `warmup` unmeasured ones.
         warmup: Turns each socket makes first, to fill pools and caches.
         think: Mean seconds a client pauses before each message; 0 sends back to back.
+        named: Send a `client_message_id` with every message, as Threadline's clients do.
 
     Returns:
         The timings of the measured turns, and any errors.
@@ -86,14 +98,17 @@ async def run_load(
     if warmup:
         await asyncio.gather(
             *(
-                _client(urls[c % len(urls)], warmup, LoadResult(), f"w{c}", 0.0)
+                _client(urls[c % len(urls)], warmup, LoadResult(), f"w{c}", 0.0, named=named)
                 for c in range(clients)
             )
         )
     result = LoadResult()
     started = time.perf_counter()
     await asyncio.gather(
-        *(_client(urls[c % len(urls)], turns, result, f"u{c}", think) for c in range(clients))
+        *(
+            _client(urls[c % len(urls)], turns, result, f"u{c}", think, named=named)
+            for c in range(clients)
+        )
     )
     result.elapsed = time.perf_counter() - started
     return result

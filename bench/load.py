@@ -194,6 +194,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if args.think:
                 paced = run_load(url, args.clients, args.paced_turns, warmup=0, think=args.think)
                 report["threadline_paced"] = _summarize(asyncio.run(paced), model)
+                named = run_load(
+                    url, args.clients, args.paced_turns, warmup=0, think=args.think, named=True
+                )
+                report["threadline_paced_named"] = _summarize(asyncio.run(named), model)
             before = asyncio.run(transactions(database_url, args.stats_settle))
             saturated = asyncio.run(run_load(url, args.clients, args.turns))
             report["threadline"] = _summarize(saturated, model)

@@ -25,12 +25,15 @@ def test_the_load_harness_runs_end_to_end(tmp_path: Path) -> None:
     assert report["threadline"]["turns"] == 4
     assert report["threadline"]["errors"] == 0
     assert report["threadline_paced"]["turns"] == 2
+    assert report["threadline_paced_named"]["turns"] == 2  # with client_message_id
+    assert report["threadline_paced_named"]["errors"] == 0
     for baseline in ("simple_engine", "simple_defaults", "bare_engine", "langgraph_defaults"):
         assert report[baseline]["turns"] == 4, baseline
         assert report[baseline]["transactions_per_turn"] > 0, baseline
     assert report["idle"]["sockets"] == 20
     assert report["idle"]["turn_while_idle_ok"] is True
     assert "| Threadline, full WebSocket turn |" in done.stdout
+    assert "| Threadline, paced, with client_message_id |" in done.stdout
     # Spread over 1 and 2 processes; with a second tab elsewhere, frames cross by NOTIFY.
     rounds = [(r["servers"], r["second_tabs"], r["turns"], r["errors"]) for r in report["replicas"]]
     assert rounds == [(1, False, 4, 0), (2, False, 4, 0), (2, True, 4, 0)]
