@@ -29,6 +29,15 @@ pytestmark = pytest.mark.anyio
 LONG = " ".join(f"word{i}" for i in range(40))
 
 
+def _two_workers(
+    tmp_path: Path, database_url: str, fake_groq: FakeGroq
+) -> tuple[int, str, dict[str, str]]:
+    """A free port, its address, and the environment of a server with two workers there."""
+    port = free_port()
+    env = fake_groq_env(tmp_path, port, database_url, fake_groq.url, WORKERS="2")
+    return port, f"127.0.0.1:{port}", env
+
+
 def _workers_of(parent: int) -> set[int]:
     """The processes `parent` started, read from /proc (Linux)."""
     found = set()
@@ -87,9 +96,7 @@ async def _sockets_on_both_workers(
 async def test_two_workers_serve_turns_and_any_scrape_counts_both(
     tmp_path: Path, database_url: str, fake_groq: FakeGroq
 ) -> None:
-    port = free_port()
-    address = f"127.0.0.1:{port}"
-    env = fake_groq_env(tmp_path, port, database_url, fake_groq.url, WORKERS="2")
+    port, address, env = _two_workers(tmp_path, database_url, fake_groq)
     with running(env, tmp_path, tmp_path / "server.log") as parent:
         await wait_ready(port)
         workers = _workers_of(parent.pid)
@@ -146,9 +153,7 @@ async def test_sigterm_to_the_server_drains_every_worker_on_the_embedded_databas
 async def test_a_dead_worker_is_replaced_and_a_killed_server_leaves_no_worker(
     tmp_path: Path, database_url: str, fake_groq: FakeGroq
 ) -> None:
-    port = free_port()
-    address = f"127.0.0.1:{port}"
-    env = fake_groq_env(tmp_path, port, database_url, fake_groq.url, WORKERS="2")
+    port, address, env = _two_workers(tmp_path, database_url, fake_groq)
     log = tmp_path / "server.log"
     with running(env, tmp_path, log) as parent:
         await wait_ready(port)
