@@ -262,6 +262,7 @@ async def test_pending_writes_stored_by_either_saver_read_back_the_same_from_the
 
     for _config, parent, writes in seen:
         assert parent is not None
+        assert writes is not None
         assert [(task, channel) for task, channel, _ in writes] == [
             (NULL_TASK_ID, MESSAGES_CHANNEL)
         ]
