@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
+from langgraph._internal._constants import NULL_TASK_ID
 
 from threadline.engine.graph import build_graph
 from threadline.llm.offline import OfflineChatModel
 from threadline.llm.retry import RetryPolicy
 from threadline.settings import Settings
+from threadline.storage.checkpoints.channel import MESSAGES_CHANNEL
 from threadline.storage.checkpoints.saver import PooledPostgresSaver
 from threadline.storage.database import open_pool
 
@@ -68,3 +72,28 @@ async def test_a_checkpoints_history_is_queried_once_and_a_new_checkpoint_anew(
     assert len(emptied) < len(first)
     assert [m.content for m in after[:6]] == [m.content for m in first]
     assert [m.content for m in after if m.type == "human"][-1] == "turn 3"
+
+
+async def test_a_write_too_large_for_the_event_loop_is_stored_and_read_back_whole(
+    settings: Settings,
+) -> None:
+    # A long tool result: encoded, and decoded, in a worker thread rather than on the loop.
+    big = " ".join(uuid.uuid4().hex for _ in range(12_000))  # ~400 KB, barely compressible
+    config: RunnableConfig = {"configurable": {"thread_id": "t", "reply_id": "r"}}
+    assert settings.database_url is not None
+    async with open_pool(settings.database_url.get(), settings) as pool:
+        saver = PooledPostgresSaver(pool)
+        graph = build_graph(OfflineChatModel(), saver, "", RetryPolicy(0, 1))
+        await graph.ainvoke({"messages": [HumanMessage("first", id="1")]}, config)
+        latest = await saver.aget_tuple(config)
+        assert latest is not None
+        await saver.aput_writes(
+            latest.config, [(MESSAGES_CHANNEL, [HumanMessage(big, id="2")])], NULL_TASK_ID
+        )
+        read = await saver.aget_tuple(config)
+        state = (await graph.aget_state(config)).values["messages"]
+
+    assert read is not None
+    assert read.pending_writes is not None
+    assert [m.content for _, _, value in read.pending_writes for m in value] == [big]
+    assert state[-1].content == big

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, Literal
@@ -12,6 +13,7 @@ from langgraph.checkpoint.base import WRITES_IDX_MAP, CheckpointTuple, get_check
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from psycopg.rows import DictRow
+from pydantic import BaseModel
 
 from threadline.storage.checkpoints.compression import CompressedSerializer
 from threadline.storage.checkpoints.histories import HistoryCache, Key
@@ -19,6 +21,9 @@ from threadline.storage.checkpoints.memo import DEFAULT_DECODE_CACHE, MemoizingS
 from threadline.storage.database import Pool
 
 __all__ = ("PooledPostgresSaver",)
+
+# Writes up to about this size are encoded and decoded on the event loop (see the class).
+_ON_THE_LOOP = 64 * 1024
 
 # The history being read (by `aget_delta_channel_history`) in this task, if any.
 _READING: ContextVar[Key | None] = ContextVar("threadline_history_reading", default=None)
@@ -48,7 +53,9 @@ class PooledPostgresSaver(AsyncPostgresSaver):
     microseconds to encode); the hop cost more than the work: the thread must win the GIL
     back from a busy loop, which waits up to the interpreter's switch interval (5 ms) each
     time. Measured with `bench.engine --mode bare`, 50 conversations x 20 turns: 93 turns/s
-    with the hops, 115 without (three interleaved runs each).
+    with the hops, 115 without (three interleaved runs each). Writes past `_ON_THE_LOOP`
+    (a long tool result) still go to a thread, where zlib runs without the GIL, so that
+    one large write never stalls every other socket.
 
     A checkpoint's delta-channel history is read once (see `histories`).
     """
@@ -103,7 +110,8 @@ class PooledPostgresSaver(AsyncPostgresSaver):
         special = all(channel in WRITES_IDX_MAP for channel, _ in writes)
         query = self.UPSERT_CHECKPOINT_WRITES_SQL if special else self.INSERT_CHECKPOINT_WRITES_SQL
         where = config["configurable"]
-        params = self._dump_writes(
+        dump = functools.partial(
+            self._dump_writes,
             where["thread_id"],
             where["checkpoint_ns"],
             where["checkpoint_id"],
@@ -111,6 +119,8 @@ class PooledPostgresSaver(AsyncPostgresSaver):
             task_path,
             writes,
         )
+        small = _approximate_bytes([value for _, value in writes]) <= _ON_THE_LOOP
+        params = dump() if small else await asyncio.to_thread(dump)
         async with self._cursor(pipeline=True) as cur:
             await cur.executemany(query, params)
 
@@ -122,14 +132,32 @@ class PooledPostgresSaver(AsyncPostgresSaver):
             **self._load_blobs(value["channel_values"]),
         }
         parent = value["parent_checkpoint_id"]
+        pending = value["pending_writes"] or []
+        if sum(len(write[3]) for write in pending) <= _ON_THE_LOOP:  # (task, channel, type, blob…)
+            writes = self._load_writes(pending)
+        else:
+            writes = await asyncio.to_thread(self._load_writes, pending)
         return CheckpointTuple(
             _at(value, value["checkpoint_id"]),
             # The row's JSON is the checkpoint, less its blobs (LangGraph builds it the same).
             {**checkpoint, "channel_values": channel_values},  # type: ignore[typeddict-item]
             value["metadata"],
             _at(value, parent) if parent else None,
-            self._load_writes(value["pending_writes"]),
+            writes,
         )
+
+
+def _approximate_bytes(value: Any) -> int:
+    """About how large `value` encodes: the length of the text and bytes inside it."""
+    if isinstance(value, str | bytes):
+        return len(value)
+    if isinstance(value, list | tuple):
+        return sum(_approximate_bytes(item) for item in value)
+    if isinstance(value, dict):
+        return sum(_approximate_bytes(item) for item in value.values())
+    if isinstance(value, BaseModel):  # a message: its content, metadata, tool calls
+        return _approximate_bytes(value.__dict__)
+    return 0
 
 
 def _at(row: DictRow, checkpoint_id: str) -> RunnableConfig:
