@@ -167,7 +167,10 @@ class _Supervisor:
             _forget_metrics_of(worker.pid)
         codes = [worker.exitcode for worker in self._workers]
         logger.info("workers.stopped", extra={"exit_codes": codes})
-        return 0 if all(code == 0 for code in codes) else 1
+        # A worker still starting when the signal came ends by that signal: stopped, not
+        # failed.
+        clean = {0, -signal.SIGTERM, -signal.SIGINT} if self._stopping else {0}
+        return 0 if all(code in clean for code in codes) else 1
 
 
 def _forget_metrics_of(pid: int | None) -> None:
@@ -184,9 +187,11 @@ def _work(sock: socket.socket, parent: int) -> None:
     # Its own process group: Ctrl-C in a terminal reaches the parent only, which passes
     # it on once (twice would mean "at once" to the worker).
     os.setpgid(0, 0)
-    settings = load_settings()
-    configure_logging(settings.log_level)
-    serve_one(settings, [sock])
+    # Ctrl-C passed on while the app is still being built: a stop, not a crash.
+    with contextlib.suppress(KeyboardInterrupt):
+        settings = load_settings()
+        configure_logging(settings.log_level)
+        serve_one(settings, [sock])
 
 
 def _die_with(parent: int) -> None:

@@ -179,3 +179,22 @@ async def _replaced(parent: int, before: set[int]) -> bool:
 
 async def _all_ended(pids: set[int]) -> bool:
     return not any(_alive(pid) for pid in pids)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
+async def test_a_server_stopped_while_its_workers_start_exits_cleanly(
+    tmp_path: Path, database_url: str, fake_groq: FakeGroq, stop: signal.Signals
+) -> None:
+    _, _, env = _two_workers(tmp_path, database_url, fake_groq)
+    with running(env, tmp_path, tmp_path / "server.log") as parent:
+        await eventually(lambda: _started(parent.pid), within=30)
+        workers = _workers_of(parent.pid)
+        parent.send_signal(stop)  # they are still importing and building the app
+        assert parent.wait(timeout=30) == 0
+
+    assert len(workers) == 2
+    assert not any(_alive(pid) for pid in workers)
+
+
+async def _started(parent: int) -> bool:
+    return len(_workers_of(parent)) == 2
