@@ -38,7 +38,7 @@ import uvicorn
 from threadline.observability.logs import configure_logging
 from threadline.serving import serve_one
 from threadline.settings import Settings, load_settings
-from threadline.storage.database import redact, start_embedded_postgres
+from threadline.storage.database import start_embedded, stop_embedded
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -72,15 +72,13 @@ def _shared_database(settings: Settings) -> Iterator[None]:
     if settings.database_url is not None:
         yield
         return
-    pgdata = Path(settings.data_dir).expanduser().resolve() / "pgdata"
-    server = start_embedded_postgres(pgdata)
-    url = server.get_uri()
-    logger.info("database.embedded", extra={"data_dir": str(pgdata), "url": redact(url)})
-    os.environ["DATABASE_URL"] = url  # the workers read their settings from the environment
+    server = start_embedded(settings.data_dir)
+    # The workers read their settings from the environment.
+    os.environ["DATABASE_URL"] = server.get_uri()
     try:
         yield
     finally:
-        server.cleanup()
+        stop_embedded(server)
 
 
 @contextlib.contextmanager
@@ -107,7 +105,7 @@ class _Supervisor:
         # A worker drains for up to SHUTDOWN_GRACE, then closes its sockets and shuts down.
         self._stop_within = grace + 15
         self._workers: list[BaseProcess] = []
-        self._started: dict[int, float] = {}
+        self._started: dict[BaseProcess, float] = {}
         self._start_failures = 0
         self._stopping = False
 
@@ -128,7 +126,7 @@ class _Supervisor:
     def _start(self) -> BaseProcess:
         worker = _SPAWN.Process(target=_work, args=(self._sock, os.getpid()), daemon=False)
         worker.start()
-        self._started[worker.pid or 0] = time.monotonic()
+        self._started[worker] = time.monotonic()
         return worker
 
     def _on_signal(self, sig: int, _frame: FrameType | None) -> None:
@@ -148,7 +146,7 @@ class _Supervisor:
             if worker.exitcode is None or self._stopping:
                 continue
             _forget_metrics_of(worker.pid)
-            lived = time.monotonic() - self._started.pop(worker.pid or 0, 0.0)
+            lived = time.monotonic() - self._started.pop(worker)
             logger.error("worker.died", extra={"pid": worker.pid, "exit_code": worker.exitcode})
             self._start_failures = self._start_failures + 1 if lived < _START_UP else 0
             if self._start_failures >= _START_FAILURES:

