@@ -19,6 +19,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph._internal._constants import INTERRUPT, NULL_TASK_ID
 from langgraph.checkpoint.base import writes_sort_key
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.checkpoint.postgres.base import _build_delta_stage2_sql
 from langgraph.checkpoint.serde.types import _DeltaSnapshot
 from langgraph.graph import START, StateGraph
 from langgraph.types import interrupt
@@ -215,9 +216,10 @@ async def test_a_stock_saver_with_the_compressed_serializer_opens_a_threadline_t
 
 
 def test_the_methods_the_saver_replaces_keep_their_upstream_signatures() -> None:
-    # `saver` re-implements these two to encode and decode on the event loop; a change
-    # upstream (new parameters, another return) must be looked at before upgrading.
-    for name in ("aput_writes", "_load_checkpoint_tuple", "aget_delta_channel_history"):
+    # `saver` re-implements these (to encode on the event loop, to keep the row a checkpoint
+    # became); a change upstream (new parameters, another return) must be looked at first.
+    replaced = ("aput", "aput_writes", "aget_tuple", "_load_checkpoint_tuple")
+    for name in (*replaced, "aget_delta_channel_history"):
         upstream = inspect.signature(getattr(AsyncPostgresSaver, name))
         ours = inspect.signature(getattr(PooledPostgresSaver, name))
         assert list(ours.parameters) == list(upstream.parameters), name
@@ -235,6 +237,20 @@ def test_the_history_decoder_takes_what_its_queries_found_by_keyword() -> None:
         "seed_inline_by_ch",
         "stage2_rows",
     ]
+
+
+def test_a_checkpoint_is_selected_as_columns_of_its_row_and_its_history_in_these_columns() -> None:
+    # `saver` puts a checkpoint `RETURNING` the columns `get_tuple` selects, and `mirror`
+    # extends a history with write rows of the columns the second history query selects.
+    select = AsyncPostgresSaver.SELECT_SQL.strip()
+    assert select.startswith("select")
+    assert select.endswith("from checkpoints")
+    assert AsyncPostgresSaver.UPSERT_CHECKPOINTS_SQL.strip().startswith("INSERT INTO checkpoints")
+    stage2 = _build_delta_stage2_sql(channels_with_chain=["m"], channels_with_seed=[])
+    assert (
+        "'w'::text AS _kind, checkpoint_id, channel, type, blob, task_id, task_path, idx, "
+        "NULL::text AS version" in " ".join(stage2.split())
+    )
 
 
 async def test_pending_writes_stored_by_either_saver_read_back_the_same_from_the_other(

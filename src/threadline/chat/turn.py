@@ -204,11 +204,14 @@ class Turn:
             # Taken only while the conversation is still the user's.
             owned = services.index.ownership(self.user_id, self.conversation_id)
             wait = services.wait_for_lease
+            # Also reads which checkpoint is latest: the turn may load it from memory.
+            observe = services.runner.observation(self.conversation_id)
             async with services.leases.hold(
-                self.conversation_id, wait=wait, only_if=owned
+                self.conversation_id, wait=wait, only_if=owned, observe=observe
             ) as lease:
                 try:
-                    frames = await self._answer()
+                    with services.runner.trusting(self.conversation_id, lease.observed):
+                        frames = await self._answer()
                 except Exception as error:  # noqa: BLE001 - every failure becomes the turn's error
                     frames = [error_frame(error, self.conversation_id, "turn.failed")]
                 # Before the frames go out, so a client that reacts to them finds its sidebar

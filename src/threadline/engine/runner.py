@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol
 
 import msgspec
@@ -28,7 +29,10 @@ from threadline.engine.messages import CREATED_AT, STOPPED
 from threadline.engine.replies import Reply, is_step, reply_of, written_messages
 from threadline.engine.tools.node import unanswered_calls
 from threadline.storage.checkpoints.ledger import Ledger
+from threadline.storage.checkpoints.mirror import OBSERVE_SQL
 from threadline.storage.checkpoints.pending import Outcome, PendingInputs
+from threadline.storage.checkpoints.saver import PooledPostgresSaver
+from threadline.storage.leases import Condition
 
 __all__ = ("AnyGraph", "TurnListener", "TurnRunner")
 
@@ -244,6 +248,18 @@ class TurnRunner:
         waiting = await self._pending.waiting(thread_id) if look_for_waiting else []
         update = {"messages": [*waiting, *messages]}
         await self._graph.aupdate_state(config, update, as_node=as_node)
+
+    @staticmethod
+    def observation(conversation_id: str) -> Condition:
+        """What the statement taking a turn's lease reads of the thread, for `trusting`."""
+        return Condition(OBSERVE_SQL, {"observed_thread": conversation_id})
+
+    def trusting(self, conversation_id: str, observed: str | None) -> AbstractContextManager[None]:
+        """A block in which this task, holding the lease, may load the thread from memory."""
+        saver = _saver(self._graph)
+        if isinstance(saver, PooledPostgresSaver):
+            return saver.trusting(conversation_id, observed)
+        return nullcontext()
 
     async def window(self, conversation_id: str) -> list[AnyMessage]:
         """The messages the model still sees verbatim (the newest), oldest first."""

@@ -45,7 +45,7 @@ taken AS (
         WHERE lease.expires_at < now()
     RETURNING holder
 )
-SELECT ok AS allowed, EXISTS (SELECT 1 FROM taken) AS taken FROM allowed
+SELECT ok AS allowed, EXISTS (SELECT 1 FROM taken) AS taken{observed} FROM allowed
 """
 _RENEW = """
 UPDATE threadline_turn_leases SET expires_at = now() + %(ttl)s * interval '1 second'
@@ -86,11 +86,16 @@ class Condition(NamedTuple):
 
 
 class Lease:
-    """A lease being held: given back when its block ends, or earlier with a last statement."""
+    """A lease being held: given back when its block ends, or earlier with a last statement.
 
-    def __init__(self, pool: Pool, params: dict[str, object]) -> None:
+    Attributes:
+        observed: What the `observe` expression read when the lease was taken.
+    """
+
+    def __init__(self, pool: Pool, params: dict[str, object], observed: Any = None) -> None:
         self._pool = pool
         self._params = params
+        self.observed = observed
         self.given_back = False
 
     async def give_back_with(self, then: Condition) -> dict[str, Any] | None:
@@ -126,7 +131,12 @@ class ConversationLocks:
 
     @asynccontextmanager
     async def hold(
-        self, conversation_id: str, *, wait: bool = True, only_if: Condition | None = None
+        self,
+        conversation_id: str,
+        *,
+        wait: bool = True,
+        only_if: Condition | None = None,
+        observe: Condition | None = None,
     ) -> AsyncIterator[Lease]:
         """Hold the conversation's lease for the block (or until its `give_back_with`).
 
@@ -135,19 +145,21 @@ class ConversationLocks:
             wait: Wait for the lease; if False and it is held, raise `LeaseHeld`.
             only_if: Take it only while this holds (checked at each try); else raise
                 `NotAllowed`.
+            observe: An SQL expression read in the statement that takes the lease (what
+                the database holds at the moment the lease is taken): `Lease.observed`.
         """
         holder = f"{self._process_id}/{secrets.token_hex(8)}"
         params = {"id": conversation_id, "holder": holder, "ttl": self._ttl}
         # Only turns on another server wait here (this server's lanes already queue them),
         # so polling is rare and cheap.
-        while not await self._take(params, only_if):
+        while (taken := await self._take(params, only_if, observe)) is None:
             if not wait:
                 raise LeaseHeld
             await asyncio.sleep(self._poll)
         renewing = asyncio.create_task(
             every(self._ttl / 3, lambda: self._renew(params), logger, "lease.renew_failed")
         )
-        lease = Lease(self._pool, params)
+        lease = Lease(self._pool, params, taken.get("observed"))
         try:
             yield lease
         finally:
@@ -155,15 +167,23 @@ class ConversationLocks:
             if not lease.given_back:
                 await self._give_back(params)
 
-    async def _take(self, params: dict[str, object], only_if: Condition | None) -> bool:
+    async def _take(
+        self, params: dict[str, object], only_if: Condition | None, observe: Condition | None
+    ) -> dict[str, Any] | None:
+        """The statement's row if the lease was taken, else None."""
         async with self._pool.connection() as conn:
-            if only_if is None:
-                return await (await conn.execute(_TAKE, params)).fetchone() is not None
-            query = sql.SQL(_TAKE_IF).format(condition=sql.SQL(only_if.sql))
-            row = await (await conn.execute(query, {**only_if.params, **params})).fetchone()
+            if only_if is None and observe is None:
+                return await (await conn.execute(_TAKE, params)).fetchone()
+            condition = only_if or Condition("TRUE", {})
+            observed: sql.Composable = sql.SQL("")
+            if observe is not None:
+                observed = sql.SQL(", {} AS observed").format(sql.SQL(observe.sql))
+                params = {**observe.params, **params}
+            query = sql.SQL(_TAKE_IF).format(condition=sql.SQL(condition.sql), observed=observed)
+            row = await (await conn.execute(query, {**condition.params, **params})).fetchone()
         if row is None or not row["allowed"]:
             raise NotAllowed
-        return bool(row["taken"])
+        return row if row["taken"] else None
 
     async def _renew(self, params: dict[str, object]) -> None:
         async with self._pool.connection() as conn:

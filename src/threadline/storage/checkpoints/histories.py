@@ -11,7 +11,9 @@ checkpoint id stays true, on every server.
 
 What is kept is what the queries returned (stored blobs, a few ids), not decoded
 messages: each read still decodes its own copies (through the decode memory), so no two
-readers share an object.
+readers share an object. The saver also puts here the history of a checkpoint it has just
+written, extended from its parent's (see `mirror`): the next turn then replays its
+messages without a query.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from typing import Any
 
 __all__ = ("HistoryCache",)
 
-# A turn's reads of its thread come milliseconds apart: a small memory serves them, even
-# with many turns at once. A history of more rows than this (a long tail of tool results
-# since the last snapshot) is read again instead.
-_ENTRIES = 128
+# A conversation's next turn reads the history its last one left here: room for that of
+# every conversation in recent use, within a bound on the blobs kept. A history of more
+# rows than `_MOST_ROWS` (a long tail of tool results since the last snapshot) is read
+# again instead.
+_ENTRIES = 1024
+_MOST_BYTES = 64 * 1024 * 1024
 _MOST_ROWS = 400
 
 Key = tuple[str, str, str, tuple[str, ...]]
@@ -34,9 +38,11 @@ Key = tuple[str, str, str, tuple[str, ...]]
 class HistoryCache:
     """The query results of the last `_ENTRIES` histories read, least recent forgotten."""
 
-    def __init__(self, entries: int = _ENTRIES) -> None:
+    def __init__(self, entries: int = _ENTRIES, most_bytes: int = _MOST_BYTES) -> None:
         self._entries = entries
-        self._found: OrderedDict[Key, Mapping[str, Any]] = OrderedDict()
+        self._most_bytes = most_bytes
+        self._bytes = 0
+        self._found: OrderedDict[Key, tuple[Mapping[str, Any], int]] = OrderedDict()
 
     @staticmethod
     def key(thread_id: str, namespace: str, checkpoint_id: str, channels: Sequence[str]) -> Key:
@@ -45,21 +51,38 @@ class HistoryCache:
 
     def get(self, key: Key) -> Mapping[str, Any] | None:
         """What the queries found for `key`, if it is remembered."""
-        found = self._found.get(key)
-        if found is not None:
-            self._found.move_to_end(key)
-        return found
-
-    def put(self, key: Key, found: Mapping[str, Any], rows: int) -> None:
-        """Remember what the queries found (`rows` of them) for `key`."""
-        if rows > _MOST_ROWS:
-            return
-        self._found[key] = found
+        entry = self._found.get(key)
+        if entry is None:
+            return None
         self._found.move_to_end(key)
-        while len(self._found) > self._entries:
-            self._found.popitem(last=False)
+        return entry[0]
+
+    def of_checkpoint(
+        self, thread_id: str, namespace: str, checkpoint_id: str
+    ) -> list[tuple[Key, Mapping[str, Any]]]:
+        """Every history remembered for the checkpoint (one per set of channels read)."""
+        where = (thread_id, namespace, checkpoint_id)
+        return [(key, entry[0]) for key, entry in self._found.items() if key[:3] == where]
+
+    def put(self, key: Key, found: Mapping[str, Any]) -> None:
+        """Remember what the queries found for `key`."""
+        rows: Sequence[Mapping[str, Any]] = found["stage2_rows"]
+        if len(rows) > _MOST_ROWS:
+            return
+        self.discard(key)
+        size = sum(len(row["blob"] or b"") for row in rows)
+        self._found[key] = (found, size)
+        self._bytes += size
+        while len(self._found) > self._entries or self._bytes > self._most_bytes:
+            _, (_, dropped) = self._found.popitem(last=False)
+            self._bytes -= dropped
+
+    def discard(self, key: Key) -> None:
+        """Forget the history of `key`, if remembered."""
+        if (entry := self._found.pop(key, None)) is not None:
+            self._bytes -= entry[1]
 
     def forget_thread(self, thread_id: str) -> None:
         """Drop every history of a deleted thread."""
         for key in [key for key in self._found if key[0] == thread_id]:
-            del self._found[key]
+            self.discard(key)

@@ -23,6 +23,8 @@ from langgraph._internal._constants import INTERRUPT, NULL_TASK_ID
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
 from threadline.storage.checkpoints.channel import MESSAGES_CHANNEL
+from threadline.storage.checkpoints.mirror import write_row
+from threadline.storage.checkpoints.saver import PooledPostgresSaver
 from threadline.storage.database import Pool
 
 __all__ = ("Outcome", "PendingInputs")
@@ -49,7 +51,7 @@ WITH latest AS (
     ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO NOTHING
     RETURNING checkpoint_id
 )
-SELECT EXISTS (SELECT 1 FROM stored) AS stored, EXISTS (SELECT 1 FROM latest) AS existing,
+SELECT (SELECT checkpoint_id FROM stored) AS stored, EXISTS (SELECT 1 FROM latest) AS existing,
        EXISTS (SELECT 1 FROM interrupted) AS interrupted
 """
 
@@ -82,7 +84,10 @@ class PendingInputs:
             otherwise nothing was stored, and the caller must write a checkpoint (with the
             waiting inputs, for `BEHIND_WAITING`).
         """
-        kind, blob = self._saver.serde.dumps_typed(list(messages))
+        saver = self._saver
+        if isinstance(saver, PooledPostgresSaver) and saver.knows_no_checkpoint(thread_id):
+            return Outcome.NEW_THREAD  # seen under the lease: nothing to store on
+        kind, blob = saver.serde.dumps_typed(list(messages))
         params = {
             "thread": thread_id,
             "task": NULL_TASK_ID,
@@ -91,13 +96,28 @@ class PendingInputs:
             "blob": blob,
             "interrupt": INTERRUPT,
         }
-        async with self._pool.connection() as conn:
-            row = await (await conn.execute(_STORE, params)).fetchone()
+        try:
+            async with self._pool.connection() as conn:
+                row = await (await conn.execute(_STORE, params)).fetchone()
+        except BaseException:
+            self._forget(thread_id)
+            raise
         if row is not None and row["stored"]:
+            self._note(thread_id, row["stored"], kind, blob)
             return Outcome.STORED
         if row is not None and row["interrupted"]:
             return Outcome.INTERRUPTED
         return Outcome.BEHIND_WAITING if row is not None and row["existing"] else Outcome.NEW_THREAD
+
+    def _note(self, thread_id: str, checkpoint_id: str, kind: str, blob: bytes) -> None:
+        """Tell the saver's mirror of the write just stored (`ON CONFLICT DO NOTHING`)."""
+        if isinstance(self._saver, PooledPostgresSaver):
+            write = write_row((NULL_TASK_ID, "", 0, MESSAGES_CHANNEL, kind, blob))
+            self._saver.note_writes(thread_id, checkpoint_id, [write], replace=False)
+
+    def _forget(self, thread_id: str) -> None:
+        if isinstance(self._saver, PooledPostgresSaver):
+            self._saver.forget(thread_id)
 
     async def waiting(self, thread_id: str) -> list[BaseMessage]:
         """The inputs stored for the thread's next run that no run has answered yet."""

@@ -5,19 +5,31 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import WRITES_IDX_MAP, CheckpointTuple, get_checkpoint_id
+from langgraph.checkpoint.base import (
+    WRITES_IDX_MAP,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    get_checkpoint_id,
+    get_serializable_checkpoint_metadata,
+)
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from psycopg.rows import DictRow
+from psycopg.types.json import Jsonb
 from pydantic import BaseModel
 
 from threadline.storage.checkpoints.compression import CompressedSerializer
 from threadline.storage.checkpoints.histories import HistoryCache, Key
 from threadline.storage.checkpoints.memo import DEFAULT_DECODE_CACHE, MemoizingSerializer
+from threadline.storage.checkpoints.mirror import Mirror, Row, WriteRow, extended_history, write_row
+from threadline.storage.checkpoints.rows import PUT_RETURNING_ROW, split_values, stores_value
 from threadline.storage.database import Pool
 
 __all__ = ("PooledPostgresSaver",)
@@ -27,6 +39,8 @@ _ON_THE_LOOP = 64 * 1024
 
 # The history being read (by `aget_delta_channel_history`) in this task, if any.
 _READING: ContextVar[Key | None] = ContextVar("threadline_history_reading", default=None)
+# The thread whose latest checkpoint a trusted turn is reading from the database, if any.
+_LOADING: ContextVar[str | None] = ContextVar("threadline_latest_loading", default=None)
 
 
 class _NoLock(asyncio.Lock):
@@ -57,7 +71,9 @@ class PooledPostgresSaver(AsyncPostgresSaver):
     (a long tool result) still go to a thread, where zlib runs without the GIL, so that
     one large write never stalls every other socket.
 
-    A checkpoint's delta-channel history is read once (see `histories`).
+    A checkpoint's delta-channel history is read once (see `histories`), and a turn that
+    holds its conversation's lease loads the checkpoint this server wrote last without a
+    query (see `mirror`).
     """
 
     def __init__(self, pool: Pool, decode_cache_bytes: int = DEFAULT_DECODE_CACHE) -> None:
@@ -67,6 +83,95 @@ class PooledPostgresSaver(AsyncPostgresSaver):
         super().__init__(pool, serde=serde)
         self.lock = _NoLock()
         self._histories = HistoryCache()
+        self._mirror = Mirror()
+
+    def trusting(self, thread_id: str, observed: str | None) -> AbstractContextManager[None]:
+        """Let this task load the thread's latest checkpoint from memory (`Mirror.trusting`)."""
+        return self._mirror.trusting(thread_id, observed)
+
+    def note_writes(
+        self, thread_id: str, checkpoint_id: str, writes: Sequence[WriteRow], *, replace: bool
+    ) -> None:
+        """Writes stored on a checkpoint by other means than `aput_writes` (`Mirror.wrote`)."""
+        self._mirror.wrote(thread_id, checkpoint_id, writes, replace=replace)
+
+    def knows_no_checkpoint(self, thread_id: str) -> bool:
+        """Whether this task's turn knows the thread has none yet (`Mirror.empty`)."""
+        return self._mirror.empty(thread_id)
+
+    def forget(self, thread_id: str) -> None:
+        """Drop what is remembered of the thread's latest checkpoint (a write went wrong)."""
+        self._mirror.forget(thread_id)
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """A checkpoint (`AsyncPostgresSaver.aget_tuple`), the latest from memory if trusted."""
+        where = config["configurable"]
+        thread_id = where["thread_id"]
+        latest = not get_checkpoint_id(config) and not where.get("checkpoint_ns", "")
+        if not latest or not Mirror.trusted(thread_id):
+            return await super().aget_tuple(config)
+        if self._mirror.empty(thread_id):
+            return None
+        if (row := self._mirror.latest(thread_id)) is not None:
+            return await self._load_checkpoint_tuple(row)
+        loading = _LOADING.set(thread_id)
+        try:
+            return await super().aget_tuple(config)
+        finally:
+            _LOADING.reset(loading)
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Save a checkpoint (`AsyncPostgresSaver.aput`), keeping the row it became."""
+        where = config["configurable"]
+        thread_id, namespace = where["thread_id"], where["checkpoint_ns"]
+        stored, blobs = split_values(checkpoint)
+        versions = {k: v for k, v in new_versions.items() if k in blobs}
+        metadata = get_serializable_checkpoint_metadata(config, metadata)
+        params = (thread_id, namespace, checkpoint["id"], where.get("checkpoint_id"))
+        try:
+            async with self._cursor(pipeline=True) as cur:
+                if versions:
+                    dump = self._dump_blobs
+                    rows = await asyncio.to_thread(dump, thread_id, namespace, blobs, versions)
+                    await cur.executemany(self.UPSERT_CHECKPOINT_BLOBS_SQL, rows)
+                content = (Jsonb(stored), Jsonb(metadata))
+                await cur.execute(PUT_RETURNING_ROW, (*params, *content), binary=True)
+                row = await cur.fetchone()
+        except BaseException:
+            self._mirror.forget(thread_id)
+            raise
+        if namespace == "" and row is not None:
+            self._written(thread_id, row)
+        return _at({"thread_id": thread_id, "checkpoint_ns": namespace}, checkpoint["id"])
+
+    def _written(self, thread_id: str, row: Row) -> None:
+        """Keep the checkpoint just written, and its history if its parent's is known."""
+        parent = self._mirror.row(thread_id)
+        if (
+            Mirror.trusted(thread_id)
+            and parent is not None
+            and parent["checkpoint_id"] == row["parent_checkpoint_id"]
+        ):
+            self._extend_histories(thread_id, parent, row)
+        self._mirror.remember(thread_id, row)
+
+    def _extend_histories(self, thread_id: str, parent: Row, row: Row) -> None:
+        """Remember the new checkpoint's delta histories, from its parent's and its writes."""
+        parent_id = parent["checkpoint_id"]
+        for key, found in self._histories.of_checkpoint(thread_id, "", parent_id):
+            channels = found["channels"]
+            if any(stores_value(parent, ch) or stores_value(row, ch) for ch in channels):
+                continue  # a snapshot: the walk stops there, and reads it
+            extended = extended_history(found, parent_id, parent["pending_writes"])
+            new_key = HistoryCache.key(thread_id, "", row["checkpoint_id"], channels)
+            self._histories.put(new_key, extended)
+            self._histories.discard(key)
 
     async def aget_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]
@@ -90,13 +195,14 @@ class PooledPostgresSaver(AsyncPostgresSaver):
     def _build_delta_channels_writes_history(self, **found: Any) -> dict[str, Any]:
         """Decode what the history queries found, remembering it when it was just read."""
         if (key := _READING.get()) is not None:
-            self._histories.put(key, found, len(found["stage2_rows"]))
+            self._histories.put(key, found)
         history: dict[str, Any] = super()._build_delta_channels_writes_history(**found)
         return history
 
     async def adelete_thread(self, thread_id: str) -> None:
         """Delete the thread's checkpoints and writes, and forget its histories."""
         self._histories.forget_thread(thread_id)
+        self._mirror.forget(thread_id)
         await super().adelete_thread(thread_id)
 
     async def aput_writes(
@@ -121,11 +227,20 @@ class PooledPostgresSaver(AsyncPostgresSaver):
         )
         small = _approximate_bytes([value for _, value in writes]) <= _ON_THE_LOOP
         params = dump() if small else await asyncio.to_thread(dump)
-        async with self._cursor(pipeline=True) as cur:
-            await cur.executemany(query, params)
+        try:
+            async with self._cursor(pipeline=True) as cur:
+                await cur.executemany(query, params)
+        except BaseException:
+            self._mirror.forget(where["thread_id"])
+            raise
+        if where["checkpoint_ns"] == "":
+            stored = [write_row(param[3:]) for param in params]
+            self._mirror.wrote(where["thread_id"], where["checkpoint_id"], stored, replace=special)
 
     async def _load_checkpoint_tuple(self, value: DictRow) -> CheckpointTuple:
         """A checkpoint row as LangGraph's tuple (`AsyncPostgresSaver._load_checkpoint_tuple`)."""
+        if _LOADING.get() == value["thread_id"]:
+            self._mirror.remember(value["thread_id"], value)
         checkpoint = value["checkpoint"]
         channel_values = {
             **(checkpoint.get("channel_values") or {}),
@@ -160,7 +275,7 @@ def _approximate_bytes(value: Any) -> int:
     return 0
 
 
-def _at(row: DictRow, checkpoint_id: str) -> RunnableConfig:
+def _at(row: Mapping[str, Any], checkpoint_id: str) -> RunnableConfig:
     """The config naming checkpoint `checkpoint_id` of the row's thread."""
     return {
         "configurable": {

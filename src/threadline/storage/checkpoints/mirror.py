@@ -1,0 +1,222 @@
+"""The latest checkpoint of each thread, as the database holds it, kept by its writer.
+
+A turn loads its thread's latest checkpoint and replays its messages: three queries (the
+checkpoint, then the two of the delta history), for a checkpoint this very server wrote at
+the end of the conversation's previous turn, moments before. The mirror keeps, per thread,
+the row the database returned when that checkpoint was written (`INSERT ... RETURNING` the
+very columns `get_tuple` selects) and every write stored on it since, so the next turn
+loads it without a query; and the saver extends the parent's delta history by the writes
+made on the parent, so the replay needs none either.
+
+Only a turn holding its conversation's lease trusts the mirror, and only once the lease
+statement has seen the database's latest checkpoint, and its number of writes, agree with
+it: a turn run by another server, a deletion, anything written elsewhere shows there, and
+the mirror of that thread is dropped. While trusted, the lease keeps every other writer
+out, so what the turn writes is all that changes. Outside a trusted turn the mirror is
+never read, and a write made here forgets the thread.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, LiteralString
+
+__all__ = ("OBSERVE_SQL", "Mirror", "extended_history")
+
+# The thread whose turn, in this task, holds the lease and has checked the mirror.
+_TRUSTED: ContextVar[str | None] = ContextVar("threadline_mirror_trusted", default=None)
+
+# The latest checkpoint of the thread and how many writes are stored on it, as one text
+# ("<checkpoint id> <writes>"), or NULL for a thread with no checkpoint: an expression the
+# lease statement selects, so the check costs no round trip of its own.
+OBSERVE_SQL: LiteralString = """(
+    SELECT latest.checkpoint_id || ' ' || (
+        SELECT count(*) FROM checkpoint_writes w
+        WHERE w.thread_id = latest.thread_id AND w.checkpoint_ns = ''
+          AND w.checkpoint_id = latest.checkpoint_id)
+    FROM checkpoints latest
+    WHERE latest.thread_id = %(observed_thread)s AND latest.checkpoint_ns = ''
+    ORDER BY latest.checkpoint_id DESC
+    LIMIT 1
+)"""
+
+# Threads remembered at once; the least recently used are forgotten first. A row is the
+# checkpoint's JSON, the blobs of its channels and the writes of a turn in progress.
+_ENTRIES = 1024
+
+Row = dict[str, Any]  # a checkpoint row, as `AsyncPostgresSaver.SELECT_SQL` returns it
+# A stored write as the row aggregates it: task id, channel, type, blob, task path, index.
+WriteRow = list[bytes]
+
+
+class Mirror:
+    """The latest checkpoint row of recently served threads, with the writes made on it."""
+
+    def __init__(self, entries: int = _ENTRIES) -> None:
+        self._entries = entries
+        self._rows: OrderedDict[str, Row] = OrderedDict()
+        # Writes on a checkpoint whose row is not back yet: LangGraph stores a checkpoint
+        # and the writes on it in tasks of their own, which may finish in either order.
+        self._ahead: dict[str, tuple[str, list[tuple[Sequence[WriteRow], bool]]]] = {}
+        # Threads a trusted turn saw without any checkpoint, until it writes one.
+        self._empty: set[str] = set()
+
+    @contextmanager
+    def trusting(self, thread_id: str, observed: str | None) -> Iterator[None]:
+        """Trust the thread's mirror in this block, if it agrees with what the database has.
+
+        Args:
+            thread_id: The thread whose lease the caller holds for the whole block.
+            observed: `OBSERVE_SQL`'s value, read in the statement that took the lease.
+        """
+        row = self._rows.get(thread_id)
+        if row is not None and _observed(row) != observed:
+            del self._rows[thread_id]
+        if observed is None:
+            self._empty.add(thread_id)
+        trusted = _TRUSTED.set(thread_id)
+        try:
+            yield
+        finally:
+            _TRUSTED.reset(trusted)
+            self._empty.discard(thread_id)
+
+    def empty(self, thread_id: str) -> bool:
+        """Whether a trusted turn knows the thread has no checkpoint at all (a new one)."""
+        return self.trusted(thread_id) and thread_id in self._empty
+
+    @staticmethod
+    def trusted(thread_id: str) -> bool:
+        """Whether this task holds the thread's lease and has checked the mirror."""
+        return _TRUSTED.get() == thread_id
+
+    def latest(self, thread_id: str) -> Row | None:
+        """A copy of the thread's latest row, for a trusted reader; else None."""
+        row = self._rows.get(thread_id) if self.trusted(thread_id) else None
+        if row is None:
+            return None
+        self._rows.move_to_end(thread_id)
+        # The loaded checkpoint shares the row's JSON: a reader changing it in place must
+        # not change the next one's.
+        return {
+            **row,
+            "checkpoint": copy.deepcopy(row["checkpoint"]),
+            "metadata": copy.deepcopy(row["metadata"]),
+            "pending_writes": list(row["pending_writes"]),
+        }
+
+    def row(self, thread_id: str) -> Row | None:
+        """The thread's latest row as remembered (not a copy: not to be changed)."""
+        return self._rows.get(thread_id)
+
+    def remember(self, thread_id: str, row: Row) -> None:
+        """Keep `row`, just read or written, as the thread's latest (when trusted)."""
+        self._empty.discard(thread_id)
+        if not self.trusted(thread_id):
+            self.forget(thread_id)
+            return
+        writes = [list(write) for write in row["pending_writes"] or []]
+        ahead_of, ahead = self._ahead.pop(thread_id, (None, []))
+        for early, replace in ahead if ahead_of == row["checkpoint_id"] else []:
+            _merge(writes, early, replace=replace)  # the row may or may not include them
+        self._rows[thread_id] = {
+            **row,
+            "checkpoint": copy.deepcopy(row["checkpoint"]),
+            "metadata": copy.deepcopy(row["metadata"]),
+            "pending_writes": writes,
+        }
+        self._rows.move_to_end(thread_id)
+        while len(self._rows) > self._entries:
+            self._rows.popitem(last=False)
+
+    def wrote(
+        self, thread_id: str, checkpoint_id: str, writes: Sequence[WriteRow], *, replace: bool
+    ) -> None:
+        """Writes were stored on a checkpoint of the thread (`replace`: upserted)."""
+        self._empty.discard(thread_id)
+        if not self.trusted(thread_id):
+            self.forget(thread_id)
+            return
+        row = self._rows.get(thread_id)
+        if row is not None and row["checkpoint_id"] == checkpoint_id:
+            _merge(row["pending_writes"], writes, replace=replace)
+        elif row is None or checkpoint_id > row["checkpoint_id"]:  # ids are time-ordered
+            ahead_of, ahead = self._ahead.get(thread_id, (checkpoint_id, []))
+            if ahead_of != checkpoint_id:
+                ahead = []
+            self._ahead[thread_id] = (checkpoint_id, [*ahead, (writes, replace)])
+        # A write on an older checkpoint changes no latest row.
+
+    def forget(self, thread_id: str) -> None:
+        """Drop what is remembered of the thread."""
+        self._empty.discard(thread_id)
+        self._rows.pop(thread_id, None)
+        self._ahead.pop(thread_id, None)
+
+
+def write_row(stored: tuple[str, str, int, str, str, bytes]) -> WriteRow:
+    """A write as stored (task id, task path, index, channel, type, blob), as rows hold it."""
+    task_id, task_path, idx, channel, kind, blob = stored
+    return [
+        task_id.encode(),
+        channel.encode(),
+        kind.encode(),
+        blob,
+        task_path.encode(),
+        str(idx).encode(),
+    ]
+
+
+def extended_history(
+    found: Mapping[str, Any], parent_id: str, writes: Sequence[WriteRow]
+) -> dict[str, Any]:
+    """The history queries' findings for a child of `parent_id`, from the parent's own.
+
+    The child's walk starts at its parent, which stored no value of the channels (it was
+    replayed itself), so it passes through the parent and goes on exactly as the parent's
+    walk did: the same seed, one more checkpoint in each chain, and the parent's writes.
+    """
+    channels: Sequence[str] = found["channels"]
+    rows = list(found["stage2_rows"])
+    for task_id, channel, kind, blob, task_path, idx in writes:
+        if channel.decode() in channels:
+            rows.append(
+                {
+                    "_kind": "w",
+                    "checkpoint_id": parent_id,
+                    "channel": channel.decode(),
+                    "type": kind.decode(),
+                    "blob": blob,
+                    "task_id": task_id.decode(),
+                    "task_path": task_path.decode(),
+                    "idx": int(idx),
+                    "version": None,
+                }
+            )
+    chains = {ch: [parent_id, *found["chain_by_ch"].get(ch, [])] for ch in channels}
+    return {**found, "chain_by_ch": chains, "stage2_rows": rows}
+
+
+def _observed(row: Row) -> str:
+    """What `OBSERVE_SQL` reads for a thread whose latest row is `row`."""
+    return f"{row['checkpoint_id']} {len(row['pending_writes'])}"
+
+
+def _merge(stored: list[WriteRow], writes: Sequence[WriteRow], *, replace: bool) -> None:
+    """Apply writes to the list of a checkpoint's, as the database applies the statement.
+
+    Keyed by task id and index: an insert keeps the write already there, an upsert changes
+    its channel, type and blob (and keeps its task path).
+    """
+    at = {(write[0], write[5]): write for write in stored}
+    for write in writes:
+        earlier = at.get((write[0], write[5]))
+        if earlier is None:
+            stored.append(write)
+            at[(write[0], write[5])] = write
+        elif replace:
+            earlier[1:4] = write[1:4]
