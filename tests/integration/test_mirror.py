@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import msgspec
 import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AnyMessage, BaseMessage
@@ -15,9 +16,11 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.store.postgres.aio import AsyncPostgresStore
 
 from tests.models import EchoModel
-from threadline.chat.events import ErrorFrame, ReplyMessage, ServerFrame
+from threadline.chat.events import ApprovalRequired, ErrorFrame, ReplyMessage, ServerFrame
 from threadline.chat.service import ChatService
+from threadline.chat.turn import Decision
 from threadline.engine.runner import TurnRunner
+from threadline.llm.offline import OfflineChatModel
 from threadline.settings import Settings
 from threadline.storage.checkpoints.channel import MESSAGES_CHANNEL
 from threadline.storage.checkpoints.saver import PooledPostgresSaver
@@ -48,16 +51,23 @@ class _Server:
         self.chat: ChatService = build_chat_service(settings, model, self.saver, store, pool)
 
     async def say(
-        self, text: str | None, conversation_id: str | None = None, cmid: str | None = None
+        self,
+        text: str | Decision | None,
+        conversation_id: str | None = None,
+        cmid: str | None = None,
     ) -> ServerFrame:
-        """Send a message (None: regenerate) and wait for the turn's reply or error."""
+        """Send a message (None: regenerate; a decision) and wait for the turn's last frame."""
         done: asyncio.Future[ServerFrame] = asyncio.get_running_loop().create_future()
 
         async def listen(frame: ServerFrame) -> None:
-            if isinstance(frame, ReplyMessage | ErrorFrame) and not done.done():
+            ended = isinstance(frame, ReplyMessage | ErrorFrame | ApprovalRequired)
+            if ended and not done.done():
                 done.set_result(frame)
 
-        if text is None:  # regenerate
+        if isinstance(text, Decision):
+            assert conversation_id is not None
+            await self.chat.decide("alice", conversation_id, text, listen)
+        elif text is None:  # regenerate
             assert conversation_id is not None
             await self.chat.regenerate("alice", conversation_id, listen)
         else:
@@ -132,6 +142,33 @@ async def test_every_turn_loads_exactly_what_another_server_would_read(
             compared, seeded = compared + 1, seeded or seed is not None
     assert compared == 105
     assert seeded  # the later turns replayed from a snapshot
+
+
+async def _same_as_elsewhere(here: _Server, pool: Pool, thread: str) -> None:
+    async with _turn_of(here.saver, pool, thread):
+        mine = await _loaded(here.saver, thread)
+    theirs = await _loaded(PooledPostgresSaver(pool), thread)
+    assert mine[0].checkpoint == theirs[0].checkpoint
+    assert mine[0].pending_writes == theirs[0].pending_writes
+    assert list(_messages(mine[1])) == list(_messages(theirs[1]))
+
+
+async def test_a_run_paused_for_an_approval_and_resumed_loads_what_is_stored(
+    settings: Settings,
+) -> None:
+    # The pause is a write on the new checkpoint, stored beside it: its row may come back
+    # with the write or without it.
+    approving = msgspec.structs.replace(settings, approve_tools="calculator")
+    async with _pool(settings) as pool:
+        here = _Server(approving, pool, OfflineChatModel())
+        thread = await here.start("hello")
+        for n in range(3):
+            paused = await here.say(f"what is {n} + 2?", thread)
+            assert isinstance(paused, ApprovalRequired)
+            await _same_as_elsewhere(here, pool, thread)
+            decided = await here.say(Decision(paused.tool_call_id, n != 1), thread)
+            assert isinstance(decided, ReplyMessage)
+            await _same_as_elsewhere(here, pool, thread)
 
 
 async def test_a_turn_loads_the_thread_its_server_wrote_without_a_query(
