@@ -4,8 +4,15 @@ the same statement as the turn's last write."""
 from __future__ import annotations
 
 import pytest
+from langchain_core.messages import HumanMessage
+from langchain_core.runnables import RunnableConfig
 
+from threadline.engine.graph import build_graph
+from threadline.llm.offline import OfflineChatModel
+from threadline.llm.retry import RetryPolicy
 from threadline.settings import Settings
+from threadline.storage.checkpoints.pending import PendingInputs
+from threadline.storage.checkpoints.saver import PooledPostgresSaver
 from threadline.storage.database import open_pool
 from threadline.storage.leases import Condition, ConversationLocks, LeaseHeld, NotAllowed
 
@@ -42,3 +49,30 @@ async def test_a_lease_given_back_with_a_statement_returns_its_row(settings: Set
             async with locks.hold("c2", wait=False):  # so another turn may take it at once
                 pass
         assert await locks.holder_of("c2") is None
+
+
+async def test_a_message_stored_with_the_lease_is_stored_only_by_the_turn_that_takes_it(
+    settings: Settings,
+) -> None:
+    config: RunnableConfig = {"configurable": {"thread_id": "c3", "reply_id": "r"}}
+    message = HumanMessage("while busy", id="m")
+    assert settings.database_url is not None
+    async with open_pool(settings.database_url.get(), settings) as pool:
+        saver = PooledPostgresSaver(pool)
+        graph = build_graph(OfflineChatModel(), saver, "", RetryPolicy(0, 1))
+        await graph.ainvoke({"messages": [HumanMessage("first", id="f")]}, config)
+        pending = PendingInputs(saver)
+        locks = ConversationLocks(pool, process_id="p1")
+        async with locks.hold("c3"):
+            ahead = pending.alongside_lease("c3", [message])
+            with pytest.raises(LeaseHeld):
+                async with locks.hold("c3", wait=False, also=[ahead.also]):
+                    pytest.fail("held by the other turn")
+            waiting_while_held = await pending.waiting("c3")
+        async with locks.hold("c3", also=[ahead.also]) as lease:
+            stored = ahead.stored(lease.found)
+        waiting_after = await pending.waiting("c3")
+
+    assert waiting_while_held == []
+    assert stored
+    assert [m.content for m in waiting_after] == ["while busy"]

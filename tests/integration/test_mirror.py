@@ -92,10 +92,8 @@ async def _pool(settings: Settings) -> AsyncIterator[Pool]:
 @asynccontextmanager
 async def _turn_of(saver: PooledPostgresSaver, pool: Pool, thread: str) -> AsyncIterator[None]:
     """What a turn of `thread` holds on the server of `saver`: the lease, and the trust."""
-    async with ConversationLocks(pool).hold(
-        thread, observe=TurnRunner.observation(thread)
-    ) as lease:
-        with saver.trusting(thread, lease.observed):
+    async with ConversationLocks(pool).hold(thread, also=[TurnRunner.observation(thread)]) as lease:
+        with saver.trusting(thread, lease.found.get("observed")):
             yield
 
 

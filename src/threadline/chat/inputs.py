@@ -22,7 +22,7 @@ from threadline.engine.runner import TurnRunner
 if TYPE_CHECKING:
     from threadline.chat.turn import Turn
 
-__all__ = ("check_same_text", "turn_inputs")
+__all__ = ("check_same_text", "known_inputs", "turn_inputs")
 
 
 def check_same_text(earlier: str | None, text: str, client_message_id: str) -> None:
@@ -64,10 +64,24 @@ async def turn_inputs(turn: Turn, runner: TurnRunner) -> Sequence[BaseMessage] |
                 await turn.ack()
                 raise AwaitingApproval(pending)  # the resend is told what it waits for
             return await _replay(turn, stored, reply, index == len(messages) - 1)
+    return _new_message(turn, turn.text)
+
+
+def known_inputs(turn: Turn) -> list[BaseMessage] | None:
+    """The turn's inputs if they need no look at the thread: a new message, not a resend.
+
+    Such inputs can be stored by the very statement that takes the lease.
+    """
+    if turn.text is None or turn.client_message_id or turn.decision is not None:
+        return None
+    return _new_message(turn, turn.text)
+
+
+def _new_message(turn: Turn, text: str) -> list[BaseMessage]:
     extra = {CREATED_AT: now()}
     if turn.client_message_id:
         extra[CLIENT_MESSAGE_ID] = turn.client_message_id
-    return [HumanMessage(content=turn.text, id=turn.message_id, additional_kwargs=extra)]
+    return [HumanMessage(content=text, id=turn.message_id, additional_kwargs=extra)]
 
 
 async def _regenerate_inputs(turn: Turn, runner: TurnRunner) -> Sequence[BaseMessage]:

@@ -12,13 +12,11 @@ the conversation is busy.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 
-from threadline.chat.activity import Activity
 from threadline.chat.audience import Audience
 from threadline.chat.errors import ConversationBusy, ConversationNotFound, NothingToApprove
 from threadline.chat.events import (
@@ -30,45 +28,21 @@ from threadline.chat.events import (
     Token,
 )
 from threadline.chat.failures import error_frame
-from threadline.chat.inputs import turn_inputs
-from threadline.chat.limits import UserLimits
-from threadline.chat.relay import Relay
+from threadline.chat.inputs import known_inputs, turn_inputs
 from threadline.chat.steps import approval_required, reply_frames, step_frames
+from threadline.chat.turn_parts import Decision, Send, TurnServices
 from threadline.chat.turn_report import turn_report
-from threadline.conversations.index import ConversationIndex
 from threadline.engine.approvals import AwaitingApproval
 from threadline.engine.replies import Reply, reply_of, tokens_of
 from threadline.engine.runner import TurnRunner
 from threadline.observability.logs import log_context
 from threadline.observability.metrics import QUEUED_TURNS
-from threadline.storage.leases import ConversationLocks, LeaseHeld, NotAllowed
+from threadline.storage.leases import LeaseHeld, NotAllowed
 
 if TYPE_CHECKING:
     from threadline.chat.lanes import Place
 
-__all__ = ("Decision", "Send", "Turn", "TurnServices")
-
-Send = Callable[[ServerFrame], Awaitable[None]]
-
-
-class Decision(NamedTuple):
-    """The user's answer to a tool call waiting for approval."""
-
-    tool_call_id: str
-    approved: bool
-
-
-@dataclass(frozen=True, slots=True)
-class TurnServices:
-    """What every turn works with, built once by the chat service."""
-
-    index: ConversationIndex
-    runner: TurnRunner
-    leases: ConversationLocks
-    activity: Activity
-    relay: Relay
-    wait_for_lease: bool
-    limits: UserLimits | None = None
+__all__ = ("Decision", "Send", "Turn", "TurnServices")  # the parts, for the turn's users
 
 
 class Turn:
@@ -110,6 +84,8 @@ class Turn:
         self._streaming = reply_id  # the message whose tokens stream now
         self._steps: list[AIMessage | ToolMessage] = []  # tool calls and results, in order
         self._engine: asyncio.Task[Reply] | None = None
+        # A new message's inputs, stored with the lease when they can be (else None).
+        self._known = known_inputs(self)
 
     # Listeners -------------------------------------------------------------------------
 
@@ -203,14 +179,20 @@ class Turn:
         try:
             # Taken only while the conversation is still the user's.
             owned = services.index.ownership(self.user_id, self.conversation_id)
-            wait = services.wait_for_lease
-            # Also reads which checkpoint is latest: the turn may load it from memory.
-            observe = services.runner.observation(self.conversation_id)
+            # The same statement reads which checkpoint is latest (the turn may load it from
+            # memory), and stores a new message's inputs.
+            known = self._known
+            ahead = services.runner.store_ahead(self.conversation_id, known) if known else None
+            also = [services.runner.observation(self.conversation_id)]
+            also += [ahead.also] if ahead is not None else []
             async with services.leases.hold(
-                self.conversation_id, wait=wait, only_if=owned, observe=observe
+                self.conversation_id, wait=services.wait_for_lease, only_if=owned, also=also
             ) as lease:
                 try:
-                    with services.runner.trusting(self.conversation_id, lease.observed):
+                    observed = lease.found.get("observed")
+                    with services.runner.trusting(self.conversation_id, observed):
+                        if ahead is None or not ahead.stored(lease.found):
+                            self._known = None  # not stored with the lease: the run stores them
                         frames = await self._answer()
                 except Exception as error:  # noqa: BLE001 - every failure becomes the turn's error
                     frames = [error_frame(error, self.conversation_id, "turn.failed")]
@@ -257,6 +239,15 @@ class Turn:
 
     async def _engine_run(self, runner: TurnRunner) -> Coroutine[Any, Any, Reply] | Reply:
         """What the engine does for this turn: run new inputs, resume, or replay a reply."""
+        if self.decision is None and self._known is not None:
+            return runner.run(
+                self.conversation_id,
+                self._known,
+                self.reply_id,
+                self,
+                user_id=self.user_id,
+                stored=True,
+            )
         if self.decision is None:
             inputs = await turn_inputs(self, runner)
             if isinstance(inputs, Reply):

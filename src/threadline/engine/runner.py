@@ -30,9 +30,9 @@ from threadline.engine.replies import Reply, is_step, reply_of, written_messages
 from threadline.engine.tools.node import unanswered_calls
 from threadline.storage.checkpoints.ledger import Ledger
 from threadline.storage.checkpoints.mirror import OBSERVE_SQL
-from threadline.storage.checkpoints.pending import Outcome, PendingInputs
+from threadline.storage.checkpoints.pending import Outcome, PendingInputs, StoredAhead
 from threadline.storage.checkpoints.saver import PooledPostgresSaver
-from threadline.storage.leases import Condition
+from threadline.storage.leases import Also
 
 __all__ = ("AnyGraph", "TurnListener", "TurnRunner")
 
@@ -91,7 +91,7 @@ class TurnRunner:
         tokens: StreamMode = "custom" if builtin else "messages"
         self._modes: list[StreamMode] = ["values", "updates", tokens]
 
-    async def run(
+    async def run(  # noqa: PLR0913 - the turn's facts, each named
         self,
         conversation_id: str,
         inputs: Sequence[BaseMessage],
@@ -99,6 +99,7 @@ class TurnRunner:
         listener: TurnListener,
         *,
         user_id: str | None = None,
+        stored: bool = False,
     ) -> Reply:
         """Apply `inputs` to the thread and produce the assistant's reply.
 
@@ -108,6 +109,7 @@ class TurnRunner:
             reply_id: The id the reply is stored under, known before the first token.
             listener: Told of acceptance, each token and each new state, in order.
             user_id: Whom the turn is for: the tools act for this user only.
+            stored: The inputs are stored already (`store_ahead`).
 
         Returns:
             The reply, after its checkpoint is written.
@@ -119,7 +121,9 @@ class TurnRunner:
         async with asyncio.timeout(self._timeout):
             # The inputs are stored before the ack, which promises exactly that. The run
             # that answers them saves once, at its end (durability="exit").
-            command = await self._store_inputs(config, inputs)
+            command = (
+                Command(goto=RESPOND_NODE) if stored else await self._store_inputs(config, inputs)
+            )
             await listener.accepted()
             return await self._stream(command, config, reply_id, listener)
 
@@ -250,9 +254,15 @@ class TurnRunner:
         await self._graph.aupdate_state(config, update, as_node=as_node)
 
     @staticmethod
-    def observation(conversation_id: str) -> Condition:
+    def observation(conversation_id: str) -> Also:
         """What the statement taking a turn's lease reads of the thread, for `trusting`."""
-        return Condition(OBSERVE_SQL, {"observed_thread": conversation_id})
+        return Also("", ",\n" + OBSERVE_SQL + " AS observed", {"observed_thread": conversation_id})
+
+    def store_ahead(
+        self, conversation_id: str, inputs: Sequence[BaseMessage]
+    ) -> StoredAhead | None:
+        """Inputs known before the lease, stored by the statement taking it (`run(stored=)`)."""
+        return self._pending.alongside_lease(conversation_id, inputs) if self._builtin else None
 
     def trusting(self, conversation_id: str, observed: str | None) -> AbstractContextManager[None]:
         """A block in which this task, holding the lease, may load the thread from memory."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, LiteralString, NamedTuple
 
@@ -20,7 +20,7 @@ from psycopg import sql
 from threadline.storage.database import Pool
 from threadline.storage.periodic import every, stopped
 
-__all__ = ("Condition", "ConversationLocks", "Lease", "LeaseHeld", "NotAllowed")
+__all__ = ("Also", "Condition", "ConversationLocks", "Lease", "LeaseHeld", "NotAllowed")
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ RETURNING holder
 """
 # The same, taken only while `condition` holds, checked in the same statement: what the
 # turn needs true under its lease (that the conversation is still its user's) costs no
-# round trip of its own.
+# round trip of its own, nor what it does first once it holds it (`Also`).
 _TAKE_IF = """
 WITH allowed AS (SELECT ({condition}) AS ok),
 taken AS (
@@ -44,8 +44,8 @@ taken AS (
         SET holder = excluded.holder, expires_at = excluded.expires_at
         WHERE lease.expires_at < now()
     RETURNING holder
-)
-SELECT ok AS allowed, EXISTS (SELECT 1 FROM taken) AS taken{observed} FROM allowed
+){ctes}
+SELECT ok AS allowed, EXISTS (SELECT 1 FROM taken) AS taken{columns} FROM allowed
 """
 _RENEW = """
 UPDATE threadline_turn_leases SET expires_at = now() + %(ttl)s * interval '1 second'
@@ -85,17 +85,32 @@ class Condition(NamedTuple):
     params: dict[str, object]
 
 
+class Also(NamedTuple):
+    """More for the statement that takes a lease to do, in the same round trip.
+
+    `ctes` (each `, name AS (...)`) come after the CTE `taken`, which has a row only if the
+    lease was taken: a write meant for the holder only checks it. `columns` (each
+    `, expression AS name`) are read into `Lease.found`. Named parameters, none of them
+    the lease's own `id`, `holder` or `ttl`. Everything sees the database as it was
+    before the statement.
+    """
+
+    ctes: LiteralString
+    columns: LiteralString
+    params: dict[str, object]
+
+
 class Lease:
     """A lease being held: given back when its block ends, or earlier with a last statement.
 
     Attributes:
-        observed: What the `observe` expression read when the lease was taken.
+        found: The columns of the `Also`s, read in the statement that took the lease.
     """
 
-    def __init__(self, pool: Pool, params: dict[str, object], observed: Any = None) -> None:
+    def __init__(self, pool: Pool, params: dict[str, object], found: dict[str, Any]) -> None:
         self._pool = pool
         self._params = params
-        self.observed = observed
+        self.found = found
         self.given_back = False
 
     async def give_back_with(self, then: Condition) -> dict[str, Any] | None:
@@ -136,7 +151,7 @@ class ConversationLocks:
         *,
         wait: bool = True,
         only_if: Condition | None = None,
-        observe: Condition | None = None,
+        also: Sequence[Also] = (),
     ) -> AsyncIterator[Lease]:
         """Hold the conversation's lease for the block (or until its `give_back_with`).
 
@@ -145,21 +160,20 @@ class ConversationLocks:
             wait: Wait for the lease; if False and it is held, raise `LeaseHeld`.
             only_if: Take it only while this holds (checked at each try); else raise
                 `NotAllowed`.
-            observe: An SQL expression read in the statement that takes the lease (what
-                the database holds at the moment the lease is taken): `Lease.observed`.
+            also: What the statement taking the lease does and reads besides.
         """
         holder = f"{self._process_id}/{secrets.token_hex(8)}"
         params = {"id": conversation_id, "holder": holder, "ttl": self._ttl}
         # Only turns on another server wait here (this server's lanes already queue them),
         # so polling is rare and cheap.
-        while (taken := await self._take(params, only_if, observe)) is None:
+        while (taken := await self._take(params, only_if, also)) is None:
             if not wait:
                 raise LeaseHeld
             await asyncio.sleep(self._poll)
         renewing = asyncio.create_task(
             every(self._ttl / 3, lambda: self._renew(params), logger, "lease.renew_failed")
         )
-        lease = Lease(self._pool, params, taken.get("observed"))
+        lease = Lease(self._pool, params, taken)
         try:
             yield lease
         finally:
@@ -168,19 +182,22 @@ class ConversationLocks:
                 await self._give_back(params)
 
     async def _take(
-        self, params: dict[str, object], only_if: Condition | None, observe: Condition | None
+        self, params: dict[str, object], only_if: Condition | None, also: Sequence[Also]
     ) -> dict[str, Any] | None:
         """The statement's row if the lease was taken, else None."""
         async with self._pool.connection() as conn:
-            if only_if is None and observe is None:
+            if only_if is None and not also:
                 return await (await conn.execute(_TAKE, params)).fetchone()
             condition = only_if or Condition("TRUE", {})
-            observed: sql.Composable = sql.SQL("")
-            if observe is not None:
-                observed = sql.SQL(", {} AS observed").format(sql.SQL(observe.sql))
-                params = {**observe.params, **params}
-            query = sql.SQL(_TAKE_IF).format(condition=sql.SQL(condition.sql), observed=observed)
-            row = await (await conn.execute(query, {**condition.params, **params})).fetchone()
+            query = sql.SQL(_TAKE_IF).format(
+                condition=sql.SQL(condition.sql),
+                ctes=sql.SQL("").join(sql.SQL(more.ctes) for more in also),
+                columns=sql.SQL("").join(sql.SQL(more.columns) for more in also),
+            )
+            values = {**condition.params, **params}
+            for more in also:
+                values.update(more.params)
+            row = await (await conn.execute(query, values)).fetchone()
         if row is None or not row["allowed"]:
             raise NotAllowed
         return row if row["taken"] else None

@@ -16,7 +16,9 @@ messages into a checkpoint of their own instead.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple
 
 from langchain_core.messages import BaseMessage
 from langgraph._internal._constants import INTERRUPT, NULL_TASK_ID
@@ -26,34 +28,55 @@ from threadline.storage.checkpoints.channel import MESSAGES_CHANNEL
 from threadline.storage.checkpoints.mirror import write_row
 from threadline.storage.checkpoints.saver import PooledPostgresSaver
 from threadline.storage.database import Pool
+from threadline.storage.leases import Also
 
-__all__ = ("Outcome", "PendingInputs")
+__all__ = ("Outcome", "PendingInputs", "StoredAhead")
 
 # The latest checkpoint is the one with the greatest id (ids are time-ordered uuid6), as
 # the saver's own `get_tuple` picks it. Nothing is inserted when a null-task write is
 # already waiting there, nor when the run stopped there at an interrupt (a tool call
 # waiting for the user's approval): a message then would land between a call and its result.
-_STORE = """
-WITH latest AS (
+# Written to follow the CTE `taken` of the statement that takes the turn's lease (nothing
+# is stored unless the lease was taken); alone, `taken` is a row of its own.
+_STORE_CTES = """,
+pending_latest AS (
     SELECT thread_id, checkpoint_ns, checkpoint_id FROM checkpoints
-    WHERE thread_id = %(thread)s AND checkpoint_ns = ''
+    WHERE thread_id = %(pending_thread)s AND checkpoint_ns = ''
     ORDER BY checkpoint_id DESC
     LIMIT 1
-), interrupted AS (
-    SELECT 1 FROM checkpoint_writes w JOIN latest USING (thread_id, checkpoint_ns, checkpoint_id)
-    WHERE w.channel = %(interrupt)s
-), stored AS (
+), pending_interrupted AS (
+    SELECT 1 FROM checkpoint_writes w
+    JOIN pending_latest USING (thread_id, checkpoint_ns, checkpoint_id)
+    WHERE w.channel = %(pending_interrupt)s
+), pending_stored AS (
     INSERT INTO checkpoint_writes
         (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, type, blob)
-    SELECT thread_id, checkpoint_ns, checkpoint_id, %(task)s, '', 0, %(channel)s, %(type)s,
-           %(blob)s
-    FROM latest WHERE NOT EXISTS (SELECT 1 FROM interrupted)
+    SELECT thread_id, checkpoint_ns, checkpoint_id, %(pending_task)s, '', 0,
+           %(pending_channel)s, %(pending_type)s, %(pending_blob)s
+    FROM pending_latest
+    WHERE NOT EXISTS (SELECT 1 FROM pending_interrupted) AND EXISTS (SELECT 1 FROM taken)
     ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO NOTHING
     RETURNING checkpoint_id
-)
-SELECT (SELECT checkpoint_id FROM stored) AS stored, EXISTS (SELECT 1 FROM latest) AS existing,
-       EXISTS (SELECT 1 FROM interrupted) AS interrupted
-"""
+)"""
+_STORE_COLUMNS = """,
+    (SELECT checkpoint_id FROM pending_stored) AS pending_stored,
+    EXISTS (SELECT 1 FROM pending_latest) AS pending_existing,
+    EXISTS (SELECT 1 FROM pending_interrupted) AS pending_interrupted"""
+_STORE = "WITH taken AS (SELECT 1)" + _STORE_CTES + "\nSELECT true AS alone" + _STORE_COLUMNS
+
+
+class StoredAhead(NamedTuple):
+    """A turn's inputs stored by the statement that takes its lease, if they can be."""
+
+    also: Also
+    noted: Callable[[str], None]  # told the checkpoint they were stored on
+
+    def stored(self, found: Mapping[str, Any]) -> bool:
+        """Whether the statement (whose row is `found`) stored them; if so, noted."""
+        checkpoint_id = found.get("pending_stored")
+        if checkpoint_id:
+            self.noted(checkpoint_id)
+        return bool(checkpoint_id)
 
 
 class Outcome(enum.Enum):
@@ -87,29 +110,44 @@ class PendingInputs:
         saver = self._saver
         if isinstance(saver, PooledPostgresSaver) and saver.knows_no_checkpoint(thread_id):
             return Outcome.NEW_THREAD  # seen under the lease: nothing to store on
-        kind, blob = saver.serde.dumps_typed(list(messages))
-        params = {
-            "thread": thread_id,
-            "task": NULL_TASK_ID,
-            "channel": MESSAGES_CHANNEL,
-            "type": kind,
-            "blob": blob,
-            "interrupt": INTERRUPT,
-        }
+        ahead = self.alongside_lease(thread_id, messages)
         try:
             async with self._pool.connection() as conn:
-                row = await (await conn.execute(_STORE, params)).fetchone()
+                row = await (await conn.execute(_STORE, ahead.also.params)).fetchone()
         except BaseException:
             self._forget(thread_id)
             raise
-        if row is not None and row["stored"]:
-            self._note(thread_id, row["stored"], kind, blob)
+        assert row is not None  # noqa: S101 - a SELECT without FROM has its row
+        if ahead.stored(row):
             return Outcome.STORED
-        if row is not None and row["interrupted"]:
+        if row["pending_interrupted"]:
             return Outcome.INTERRUPTED
-        return Outcome.BEHIND_WAITING if row is not None and row["existing"] else Outcome.NEW_THREAD
+        return Outcome.BEHIND_WAITING if row["pending_existing"] else Outcome.NEW_THREAD
 
-    def _note(self, thread_id: str, checkpoint_id: str, kind: str, blob: bytes) -> None:
+    def alongside_lease(self, thread_id: str, messages: Sequence[BaseMessage]) -> StoredAhead:
+        """The same store, done by the statement that takes the turn's lease.
+
+        Args:
+            thread_id: The conversation's thread.
+            messages: The turn's inputs, known before its lease (a new message).
+
+        Returns:
+            What to add to the lease statement (`StoredAhead.also`); `StoredAhead.stored`
+            then says, from the statement's row, whether the inputs were stored.
+        """
+        kind, blob = self._saver.serde.dumps_typed(list(messages))
+        params: dict[str, object] = {
+            "pending_thread": thread_id,
+            "pending_task": NULL_TASK_ID,
+            "pending_channel": MESSAGES_CHANNEL,
+            "pending_type": kind,
+            "pending_blob": blob,
+            "pending_interrupt": INTERRUPT,
+        }
+        noted = functools.partial(self._note, thread_id, kind=kind, blob=blob)
+        return StoredAhead(Also(_STORE_CTES, _STORE_COLUMNS, params), noted)
+
+    def _note(self, thread_id: str, checkpoint_id: str, *, kind: str, blob: bytes) -> None:
         """Tell the saver's mirror of the write just stored (`ON CONFLICT DO NOTHING`)."""
         if isinstance(self._saver, PooledPostgresSaver):
             write = write_row((NULL_TASK_ID, "", 0, MESSAGES_CHANNEL, kind, blob))
