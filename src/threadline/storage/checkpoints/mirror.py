@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, LiteralString
 
-__all__ = ("OBSERVE_SQL", "Mirror", "extended_history")
+__all__ = ("OBSERVE_SQL", "Mirror", "extended_history", "snapshot_history")
 
 # The thread whose turn, in this task, holds the lease and has checked the mirror.
 _TRUSTED: ContextVar[str | None] = ContextVar("threadline_mirror_trusted", default=None)
@@ -199,6 +199,41 @@ def extended_history(
             )
     chains = {ch: [parent_id, *found["chain_by_ch"].get(ch, [])] for ch in channels}
     return {**found, "chain_by_ch": chains, "stage2_rows": rows}
+
+
+def snapshot_history(parent: Row) -> dict[str, Any] | None:
+    """What the history queries would find for a child of a snapshot, `parent`.
+
+    The parent stores its delta channels whole: each walk stops there, at once.
+    """
+    values = parent["checkpoint"].get("channel_values", {})
+    versions = parent["checkpoint"].get("channel_versions", {})
+    blobs = {blob[0].decode(): blob for blob in parent["channel_values"] or []}
+    channels = [ch for ch, value in values.items() if value is True and ch in blobs]
+    if not channels:
+        return None
+    seeds = [
+        {
+            "_kind": "b",
+            "checkpoint_id": None,
+            "channel": ch,
+            "type": blobs[ch][1].decode(),
+            "blob": blobs[ch][2],
+            "task_id": None,
+            "task_path": None,
+            "idx": None,
+            "version": versions[ch],
+        }
+        for ch in channels
+    ]
+    found = {
+        "channels": channels,
+        "chain_by_ch": {ch: [] for ch in channels},
+        "seed_ver_by_ch": {ch: versions[ch] for ch in channels},
+        "seed_inline_by_ch": {},
+        "stage2_rows": seeds,
+    }
+    return extended_history(found, parent["checkpoint_id"], parent["pending_writes"])
 
 
 def _observed(row: Row) -> str:

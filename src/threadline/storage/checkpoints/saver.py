@@ -28,7 +28,14 @@ from pydantic import BaseModel
 from threadline.storage.checkpoints.compression import CompressedSerializer
 from threadline.storage.checkpoints.histories import HistoryCache, Key
 from threadline.storage.checkpoints.memo import DEFAULT_DECODE_CACHE, MemoizingSerializer
-from threadline.storage.checkpoints.mirror import Mirror, Row, WriteRow, extended_history, write_row
+from threadline.storage.checkpoints.mirror import (
+    Mirror,
+    Row,
+    WriteRow,
+    extended_history,
+    snapshot_history,
+    write_row,
+)
 from threadline.storage.checkpoints.rows import PUT_RETURNING_ROW, split_values, stores_value
 from threadline.storage.database import Pool
 
@@ -172,6 +179,10 @@ class PooledPostgresSaver(AsyncPostgresSaver):
             new_key = HistoryCache.key(thread_id, "", row["checkpoint_id"], channels)
             self._histories.put(new_key, extended)
             self._histories.discard(key)
+        seeded = snapshot_history(parent)
+        if seeded is not None and not any(stores_value(row, ch) for ch in seeded["channels"]):
+            key = HistoryCache.key(thread_id, "", row["checkpoint_id"], seeded["channels"])
+            self._histories.put(key, seeded)
 
     async def aget_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]
