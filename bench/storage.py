@@ -4,8 +4,8 @@
 
 Drives one conversation to N turns of ~1 KB user messages (seeded random English words, so
 PostgreSQL's compression gets no easier ride than on real chat) with the instant offline
-model, once through Threadline's own turn path (`TurnRunner.run`, exactly as the server
-runs a turn, with the default CONTEXT_TOKENS) and once with LangGraph's default
+model, once through Threadline's own turn path (the lease, then `TurnRunner.run`, as the
+server runs a turn, with the default CONTEXT_TOKENS) and once with LangGraph's default
 `MessagesState` on the official saver (default durability), each in a database of its own
 on one embedded PostgreSQL. Prints, at turns 10/100/500/1000 (those that are reached), the
 checkpoint tables' bytes (tables, indexes and TOAST) against the raw transcript's, and the
@@ -29,6 +29,7 @@ import psycopg
 from langchain_core.messages import AnyMessage, HumanMessage
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.graph import START, MessagesState, StateGraph
+from langgraph.store.postgres.aio import AsyncPostgresStore
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
@@ -41,6 +42,8 @@ from threadline.llm.retry import RetryPolicy
 from threadline.settings import Settings
 from threadline.storage.checkpoints.saver import PooledPostgresSaver
 from threadline.storage.database import start_embedded_postgres
+from threadline.storage.leases import ConversationLocks
+from threadline.storage.schema import migrate
 
 MARKS = (10, 100, 500, 1000)
 TABLES = ("checkpoints", "checkpoint_blobs", "checkpoint_writes")
@@ -99,6 +102,20 @@ async def _table_bytes(conn: psycopg.AsyncConnection[Any]) -> int:
     return total
 
 
+async def _turn(
+    runner: TurnRunner, locks: ConversationLocks, thread: str, question: HumanMessage, reply: str
+) -> str:
+    """One turn as the server takes it (`chat.turn.Turn`): under the lease, which stores the
+    message and checks what the server remembers of the thread, then the run."""
+    ahead = runner.store_ahead(thread, [question])
+    also = [runner.observation(thread), *([ahead.also] if ahead else [])]
+    async with locks.hold(thread, also=also) as lease:
+        with runner.trusting(thread, lease.found.get("observed")):
+            stored = ahead is not None and ahead.stored(lease.found)
+            answer = await runner.run(thread, [question], reply, _Quiet(), stored=stored)
+    return str(answer.content)
+
+
 async def drive(url: str, flavour: str, turns: int) -> list[dict[str, float]]:
     """Run `turns` turns of one conversation; returns figures at each mark."""
     kwargs = {"autocommit": True, "row_factory": dict_row}
@@ -110,10 +127,12 @@ async def drive(url: str, flavour: str, turns: int) -> list[dict[str, float]]:
                 OfflineChatModel(), saver, "You are helpful.", RetryPolicy(0, 0.1), budget.default
             )
             runner = TurnRunner(graph, "offline", timeout=60)
+            locks = ConversationLocks(pool)  # type: ignore[arg-type]
+            await migrate(url, saver, AsyncPostgresStore(pool))  # type: ignore[arg-type]
         else:
             saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
             graph = _default_graph(saver)
-        await saver.setup()
+            await saver.setup()
         thread = f"long-{flavour}"
         config = {"configurable": {"thread_id": thread}}
         times: list[float] = []
@@ -125,7 +144,7 @@ async def drive(url: str, flavour: str, turns: int) -> list[dict[str, float]]:
                 started = time.perf_counter()
                 if flavour == "threadline":
                     question = HumanMessage(text, id=f"q{turn}")
-                    reply = (await runner.run(thread, [question], f"r{turn}", _Quiet())).content
+                    reply = await _turn(runner, locks, thread, question, f"r{turn}")
                 else:
                     out = await graph.ainvoke({"messages": [HumanMessage(text)]}, config)
                     reply = str(out["messages"][-1].content)
