@@ -92,7 +92,9 @@ async def test_memories_are_added_listed_and_deleted_over_rest(offline: Settings
         again = await http.delete(f"/users/alice/memories/{first['memory_id']}")
         assert again.status_code == 404
 
-        for body in ({"text": ""}, {"text": "x" * 1001}, {"note": "hi"}, {}):
+        # Text that is only blanks (or NULs, kept as blanks) leaves nothing to remember.
+        empty = ({"text": ""}, {"text": "\r"}, {"text": " \t\n"}, {"text": "\u0000"})
+        for body in (*empty, {"text": "x" * 1001}, {"note": "hi"}, {}):
             refused = await http.post("/users/alice/memories", json=body)
             assert refused.status_code == 400, body
             assert refused.json()["code"] == "invalid_request"

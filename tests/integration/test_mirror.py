@@ -114,6 +114,21 @@ def _messages(history: Any) -> Iterator[tuple[str, AnyMessage]]:
             yield task_id, message
 
 
+async def _same_as_elsewhere(here: _Server, pool: Pool, thread: str) -> Any:
+    """Check a turn here loads what another server reads; the window's seed, if any."""
+    async with _turn_of(here.saver, pool, thread):
+        mine = await _loaded(here.saver, thread)
+    theirs = await _loaded(PooledPostgresSaver(pool), thread)
+    assert mine[0].checkpoint == theirs[0].checkpoint
+    assert mine[0].metadata == theirs[0].metadata
+    assert mine[0].parent_config == theirs[0].parent_config
+    assert mine[0].pending_writes == theirs[0].pending_writes
+    assert list(_messages(mine[1])) == list(_messages(theirs[1]))
+    seed = theirs[1][MESSAGES_CHANNEL].get("seed")
+    assert mine[1][MESSAGES_CHANNEL].get("seed") == seed
+    return seed
+
+
 async def test_every_turn_loads_exactly_what_another_server_would_read(
     settings: Settings,
 ) -> None:
@@ -127,28 +142,10 @@ async def test_every_turn_loads_exactly_what_another_server_would_read(
             cmid = f"m{n}" if n % 3 == 0 else None
             reply = await here.say(None if n % 10 == 0 else f"turn {n}", thread, cmid)
             assert isinstance(reply, ReplyMessage)
-            async with _turn_of(here.saver, pool, thread):
-                mine = await _loaded(here.saver, thread)
-            theirs = await _loaded(PooledPostgresSaver(pool), thread)
-            assert mine[0].checkpoint == theirs[0].checkpoint
-            assert mine[0].metadata == theirs[0].metadata
-            assert mine[0].parent_config == theirs[0].parent_config
-            assert mine[0].pending_writes == theirs[0].pending_writes
-            assert list(_messages(mine[1])) == list(_messages(theirs[1]))
-            seed = theirs[1][MESSAGES_CHANNEL].get("seed")
-            assert mine[1][MESSAGES_CHANNEL].get("seed") == seed
+            seed = await _same_as_elsewhere(here, pool, thread)
             compared, seeded = compared + 1, seeded or seed is not None
     assert compared == 105
     assert seeded  # the later turns replayed from a snapshot
-
-
-async def _same_as_elsewhere(here: _Server, pool: Pool, thread: str) -> None:
-    async with _turn_of(here.saver, pool, thread):
-        mine = await _loaded(here.saver, thread)
-    theirs = await _loaded(PooledPostgresSaver(pool), thread)
-    assert mine[0].checkpoint == theirs[0].checkpoint
-    assert mine[0].pending_writes == theirs[0].pending_writes
-    assert list(_messages(mine[1])) == list(_messages(theirs[1]))
 
 
 async def test_a_run_paused_for_an_approval_and_resumed_loads_what_is_stored(

@@ -13,13 +13,14 @@ from typing import Any, ClassVar
 
 import msgspec
 
+from threadline.chat.errors import InvalidRequest
 from threadline.chat.relay import Relay
 from threadline.conversations.search import ConversationSearch, SearchHit, describe_hits
 from threadline.knowledge.documents import Document, DocumentStore, Upload
 from threadline.knowledge.extract import kind_of
 from threadline.knowledge.holdings import HoldingsCache
 from threadline.knowledge.indexer import DocumentIndexer
-from threadline.knowledge.memories import Memories, Memory, MemoryLimit
+from threadline.knowledge.memories import Memories, Memory, MemoryLimit, memory_text
 from threadline.knowledge.retrieval import Retriever, describe_sources
 from threadline.llm.embeddings import Embedder
 from threadline.llm.prompts import DOCUMENTS_NOTE, MEMORIES_HEADING
@@ -164,9 +165,12 @@ class Knowledge:
 
         Raises:
             MemoryDisabled: MEMORY is off.
+            InvalidRequest: The text is only blanks.
             TooManyMemories: The user keeps the most allowed.
         """
         self._need_memory()
+        if not memory_text(text):
+            raise InvalidRequest("text: a memory needs some text besides blanks")
         try:
             memory = await self._parts.memories.add(user_id, text)
         except MemoryLimit:

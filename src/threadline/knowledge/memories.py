@@ -17,7 +17,7 @@ from threadline.clock import now
 from threadline.storage.namespaces import user_namespace
 from threadline.storage.text import storable
 
-__all__ = ("MAX_MEMORIES", "MAX_MEMORY_CHARS", "Memories", "Memory", "MemoryLimit")
+__all__ = ("MAX_MEMORIES", "MAX_MEMORY_CHARS", "Memories", "Memory", "MemoryLimit", "memory_text")
 
 MAX_MEMORY_CHARS = 1000
 MAX_MEMORIES = 1000  # per user
@@ -47,6 +47,15 @@ def _namespace(user_id: str) -> tuple[str, ...]:
     return user_namespace(user_id, "memories")
 
 
+def memory_text(text: str) -> str:
+    """`text` as a memory keeps it: blanks (and NULs) collapsed, trimmed, within the limit.
+
+    Empty when there is nothing to remember, which is then refused (an empty text has
+    no meaning to embed).
+    """
+    return " ".join(storable(text).split())[:MAX_MEMORY_CHARS]
+
+
 class Memories:
     """A user's memories: saved, listed, forgotten and recalled."""
 
@@ -64,7 +73,7 @@ class Memories:
             raise MemoryLimit
         memory = Memory(
             memory_id=secrets.token_urlsafe(12),
-            text=" ".join(storable(text).split())[:MAX_MEMORY_CHARS],
+            text=memory_text(text),
             created_at=now(),
         )
         value = {"text": memory.text, "created_at": memory.created_at}
