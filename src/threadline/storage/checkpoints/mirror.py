@@ -100,14 +100,7 @@ class Mirror:
         if row is None:
             return None
         self._rows.move_to_end(thread_id)
-        # The loaded checkpoint shares the row's JSON: a reader changing it in place must
-        # not change the next one's.
-        return {
-            **row,
-            "checkpoint": copy.deepcopy(row["checkpoint"]),
-            "metadata": copy.deepcopy(row["metadata"]),
-            "pending_writes": list(row["pending_writes"]),
-        }
+        return _copied(row)
 
     def row(self, thread_id: str) -> Row | None:
         """The thread's latest row as remembered (not a copy: not to be changed)."""
@@ -119,16 +112,11 @@ class Mirror:
         if not self.trusted(thread_id):
             self.forget(thread_id)
             return
-        writes = [list(write) for write in row["pending_writes"] or []]
+        kept = _copied(row)
         ahead_of, ahead = self._ahead.pop(thread_id, (None, []))
         for early, replace in ahead if ahead_of == row["checkpoint_id"] else []:
-            _merge(writes, early, replace=replace)  # the row may or may not include them
-        self._rows[thread_id] = {
-            **row,
-            "checkpoint": copy.deepcopy(row["checkpoint"]),
-            "metadata": copy.deepcopy(row["metadata"]),
-            "pending_writes": writes,
-        }
+            _merge(kept["pending_writes"], early, replace=replace)  # the row may hold them
+        self._rows[thread_id] = kept
         self._rows.move_to_end(thread_id)
         while len(self._rows) > self._entries:
             self._rows.popitem(last=False)
@@ -234,6 +222,20 @@ def snapshot_history(parent: Row) -> dict[str, Any] | None:
         "stage2_rows": seeds,
     }
     return extended_history(found, parent["checkpoint_id"], parent["pending_writes"])
+
+
+def _copied(row: Row) -> Row:
+    """A copy of `row` whose JSON and writes can be changed without changing `row`'s.
+
+    The loaded checkpoint shares the row's JSON: a reader changing it in place must not
+    change what the next reader gets, nor may the caller's row change what is kept.
+    """
+    return {
+        **row,
+        "checkpoint": copy.deepcopy(row["checkpoint"]),
+        "metadata": copy.deepcopy(row["metadata"]),
+        "pending_writes": [list(write) for write in row["pending_writes"] or []],
+    }
 
 
 def _observed(row: Row) -> str:
