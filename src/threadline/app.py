@@ -59,11 +59,10 @@ from threadline.transport.schema_page import SchemaPage
 from threadline.transport.services import Services
 from threadline.transport.socket import chat_socket
 from threadline.transport.web import chat_page, page_assets
+from threadline.version import VERSION
 from threadline.wiring import build_chat_service, build_knowledge
 
 __all__ = ("build_chat_service", "create_app")
-
-__version__ = "0.1.0"
 
 logger = logging.getLogger(__name__)
 
@@ -246,7 +245,7 @@ def _openapi(settings: Settings) -> OpenAPIConfig:
     auth = settings.auth_mode != "none"
     return OpenAPIConfig(
         title="Threadline",
-        version=__version__,
+        version=VERSION,
         path="/schema",
         render_plugins=[SchemaPage(), JsonRenderPlugin()],
         components=Components(security_schemes=schemes) if auth else Components(),

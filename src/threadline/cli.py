@@ -10,6 +10,7 @@ from threadline.observability.logs import configure_logging
 from threadline.serving import serve_one
 from threadline.settings import Settings, SettingsError, load_settings
 from threadline.terminal import chat_command, chat_parser
+from threadline.version import VERSION
 from threadline.workers import supervise
 
 __all__ = ("main", "serve")
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="threadline", description="A chat backend on LangGraph.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="serve on HOST:PORT (the default command)")
     api_key_parser(commands)

@@ -198,7 +198,7 @@ async def test_a_database_restart_gives_storage_unavailable_then_recovers(
     assert during["conversation_id"] == conversation_id
     assert ready_during.status_code == 503
     assert ready_during.json()["status"] == "unavailable"
-    assert health_during.json() == {"status": "ok"}
+    assert health_during.json()["status"] == "ok"
     assert after["content"] == "Reply 2: after the outage"
     # Nothing half-written: the outage turn left no trace.
     assert [m["content"] for m in history if m["role"] == "user"] == [

@@ -22,6 +22,7 @@ from tests.processes import (
     running,
     wait_ready,
 )
+from tests.project import VERSION
 from tests.wsclient import ChatClient, connect
 
 pytestmark = pytest.mark.anyio
@@ -114,11 +115,14 @@ async def test_two_workers_serve_turns_and_any_scrape_counts_both(
                 for _ in range(8)
             ]
             pool_in_use = await _metric(address, "threadline_db_pool_in_use")
+            # Once, not once per worker (no `pid` label): the workers run the same version.
+            build_info = await _metric(address, f'threadline_build_info{{version="{VERSION}"}}')
 
     assert len(workers) == 2
     assert all(r["content"].endswith(f": hello {n}") for n, r in enumerate(replies))
     assert scrapes == [(len(chats), len(chats))] * 8
     assert pool_in_use >= 0
+    assert build_info == 1
 
 
 async def test_sigterm_to_the_server_drains_every_worker_on_the_embedded_database(

@@ -22,7 +22,10 @@ from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from threadline.version import VERSION
+
 __all__ = (
+    "BUILD_INFO",
     "MODEL_ERRORS",
     "OPEN_SOCKETS",
     "QUEUED_TURNS",
@@ -71,6 +74,15 @@ OPEN_SOCKETS = Gauge(
 QUEUED_TURNS = Gauge(
     "threadline_queued_turns", "Turns waiting behind a running one.", multiprocess_mode="livesum"
 )
+# `threadline_build_info{version="…"} 1`: which version each replica runs. A gauge, not an
+# Info, which prometheus-client cannot share between WORKERS; every worker sets the same 1.
+BUILD_INFO = Gauge(
+    "threadline_build_info",
+    "The version this server runs, in its label; always 1.",
+    ["version"],
+    multiprocess_mode="livemax",
+)
+BUILD_INFO.labels(VERSION).set(1)
 
 
 def observe_turn(outcome: str, seconds: float) -> None:

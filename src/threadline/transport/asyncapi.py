@@ -8,7 +8,6 @@ the code. Served at `/schema/asyncapi.json`, beside the OpenAPI document.
 from __future__ import annotations
 
 import functools
-import importlib.metadata
 import inspect
 from typing import Any, get_args
 
@@ -17,6 +16,7 @@ from litestar import get
 
 from threadline.chat.events import ServerFrame
 from threadline.transport.protocol import ClientFrame
+from threadline.version import VERSION
 
 __all__ = ("CLIENT_FRAMES", "SERVER_FRAMES", "asyncapi_document", "asyncapi_schema")
 
@@ -91,4 +91,4 @@ def asyncapi_schema() -> dict[str, Any]:
 
 @functools.cache
 def _document() -> dict[str, Any]:
-    return asyncapi_document(importlib.metadata.version("threadline"))
+    return asyncapi_document(VERSION)

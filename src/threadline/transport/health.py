@@ -11,6 +11,7 @@ from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 
 from threadline.transport.params import UserId
 from threadline.transport.services import services_of
+from threadline.version import VERSION
 
 if TYPE_CHECKING:
     from litestar.datastructures import State
@@ -45,16 +46,17 @@ async def user_status(user_id: UserId, state: State) -> ConnectionStatus:
 
 
 class Health(msgspec.Struct, omit_defaults=True):
-    """Liveness or readiness."""
+    """Liveness (with the server's version) or readiness."""
 
     status: Literal["ok", "ready", "unavailable"]
     detail: str | None = None
+    version: str | None = None
 
 
 @get("/health", sync_to_thread=False, opt={"public": True}, security=[{}])
 def health() -> Health:
-    """Liveness: the process is up and serving requests."""
-    return Health("ok")
+    """Liveness: the process is up and serving requests, and which version it runs."""
+    return Health("ok", version=VERSION)
 
 
 @get("/ready", opt={"public": True}, security=[{}])

@@ -1,13 +1,15 @@
 """The chat page at `/`, and its files under `/static/`: packaged, no CDN, no build step.
 
 The page is plain HTML, CSS and JavaScript modules in `threadline/web/`, served as they
-are. Its Content-Security-Policy lets it load and run only this server's own files and
-talk only to this server, so even a reply or title that slipped through as markup could
-not run a script: defence in depth behind the page's own escaping.
+are, but for the version its footer shows (`{{version}}`, filled in once). Its
+Content-Security-Policy lets it load and run only this server's own files and talk only to
+this server, so even a reply or title that slipped through as markup could not run a
+script: defence in depth behind the page's own escaping.
 """
 
 from __future__ import annotations
 
+import html
 from functools import cache
 from pathlib import Path
 
@@ -16,6 +18,8 @@ from litestar.datastructures import CacheControlHeader
 from litestar.enums import MediaType
 from litestar.router import Router
 from litestar.static_files import create_static_files_router
+
+from threadline.version import VERSION
 
 __all__ = ("WEB_DIRECTORY", "chat_page", "page_assets")
 
@@ -33,7 +37,8 @@ _SECURITY_HEADERS = {
 
 @cache
 def _page() -> bytes:
-    return (WEB_DIRECTORY / "index.html").read_bytes()
+    page = (WEB_DIRECTORY / "index.html").read_text(encoding="utf-8")
+    return page.replace("{{version}}", html.escape(VERSION)).encode()
 
 
 @get("/", opt={"public": True}, include_in_schema=False, sync_to_thread=False)
