@@ -46,6 +46,7 @@ _SLOW_FIRST = (
     "integration/test_context_bounds.py",
     "e2e/test_bench_smoke.py",
     "e2e/test_cli.py",
+    "e2e/test_package.py",
     "e2e/test_schema_fuzz.py",
     "e2e/test_context.py",
     "integration/test_langgraph_contract.py",

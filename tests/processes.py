@@ -37,9 +37,11 @@ def process_env(tmp_path: Path, port: int, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def running(env: dict[str, str], cwd: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def running(
+    env: dict[str, str], cwd: Path, log: Path, command: str = THREADLINE
+) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("ab") as sink:
-        process = subprocess.Popen([THREADLINE], env=env, cwd=cwd, stderr=sink, stdout=sink)
+        process = subprocess.Popen([command], env=env, cwd=cwd, stderr=sink, stdout=sink)
     try:
         yield process
     finally:
