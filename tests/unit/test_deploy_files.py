@@ -1,8 +1,9 @@
-"""compose.yaml and .env.example, read as an operator's tools would read them."""
+"""compose.yaml, the Containerfile and .env.example, read as an operator's tools would."""
 
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -90,3 +91,33 @@ def test_the_container_listens_on_every_interface_whatever_env_example_says() ->
     assert isinstance(environment, dict)
     assert environment["HOST"] == "0.0.0.0"
     assert "HOST=0.0.0.0" in (ROOT / "Containerfile").read_text()
+
+
+def _stages() -> list[str]:
+    """The Containerfile's stages, each from its FROM line."""
+    text = (ROOT / "Containerfile").read_text()
+    return ["FROM " + stage for stage in re.split(r"^FROM ", text, flags=re.MULTILINE)[1:]]
+
+
+def _copied(stage: str) -> set[str]:
+    """What a stage's COPY lines take from the build context (not from another stage)."""
+    lines = re.findall(r"^COPY (?!--from)(.+)$", stage, re.MULTILINE)
+    return {source for line in lines for source in line.split()[:-1]}
+
+
+def test_the_image_installs_the_wheel_uv_build_makes_not_the_source_tree() -> None:
+    builder, final = _stages()
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    commands = " ".join(builder.replace("\\\n", " ").split())
+
+    # Every uv sync installs the locked dependencies only; the project comes as the wheel.
+    assert all("--no-install-project" in sync for sync in commands.split("uv sync")[1:])
+    assert "uv build --wheel" in commands
+    assert "uv pip install --offline" in commands  # nothing beyond the locked dependencies
+    # The build reads these: a file named in pyproject.toml but not copied fails it.
+    needed = {"pyproject.toml", "src", project["readme"], *project["license-files"]}
+    assert needed <= _copied(builder)
+    # The image gets the virtualenv, with the wheel installed in it, and nothing else.
+    assert re.findall(r"^COPY .+$", final, re.MULTILINE) == [
+        "COPY --from=builder --chown=threadline:threadline /app/.venv /app/.venv"
+    ]
