@@ -91,6 +91,14 @@ def _install(wheel: Path, venv: Path) -> str:
     return str(venv / "bin" / "threadline")
 
 
+def _outside_the_clone(env: dict[str, str]) -> dict[str, str]:
+    """`env` without the clone's virtualenv: not active, not on PATH, nothing on PYTHONPATH."""
+    outside = {k: v for k, v in env.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    path = env["PATH"].split(os.pathsep)
+    outside["PATH"] = os.pathsep.join(p for p in path if not p.startswith(str(ROOT)))
+    return outside
+
+
 class Served(NamedTuple):
     status: int
     content: bytes
@@ -115,8 +123,7 @@ async def test_the_installed_wheel_alone_serves_the_page_chats_and_says_its_vers
     elsewhere.mkdir()
     port = free_port()
     address = f"127.0.0.1:{port}"
-    env = process_env(tmp_path, port)
-    env = {k: v for k, v in env.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    env = _outside_the_clone(process_env(tmp_path, port))
 
     with running(env, elsewhere, tmp_path / "server.log", command=threadline):
         await wait_ready(port)
