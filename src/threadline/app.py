@@ -53,6 +53,7 @@ from threadline.transport.knowledge import (
     search_conversations,
 )
 from threadline.transport.metrics import MetricsController, http_metrics
+from threadline.transport.outbox import SendBudget
 from threadline.transport.protocol import FrameDecoder
 from threadline.transport.rest import ConversationsController, erase_user_data
 from threadline.transport.schema_page import SchemaPage
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                     pool=pool,
                     identity=build_authenticator(settings, pool, tokens),
                     limits=limits,
+                    send_budget=SendBudget(settings.process_send_bytes),
                     seats=seats,
                 )
                 try:

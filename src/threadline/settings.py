@@ -118,6 +118,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_turns_per_user: PositiveInt = 32
     # Frames waiting to be written to one socket; a client that lets more pile up is dropped.
     socket_send_queue: PositiveInt = 1024
+    # Bytes of frames waiting to be written to one socket; past it, the client is dropped.
+    socket_send_bytes: PositiveInt = 16 * 1024 * 1024
+    # Bytes of frames waiting to be written to all of a process's sockets; past it, the
+    # socket whose frame would go over is dropped.
+    process_send_bytes: PositiveInt = 256 * 1024 * 1024
     # Seconds one write to a socket may wait on the client before the client is dropped.
     socket_send_timeout: PositiveFloat = 5.0
     # Upper bound on one turn, retries included.

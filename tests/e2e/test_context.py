@@ -193,3 +193,22 @@ async def test_a_thread_from_the_previous_release_keeps_its_whole_history(
         ("Reply 1: third question", False),
     ]
     assert chat.contexts[-1]["messages_total"] == 6
+
+
+async def test_a_turn_with_tool_calls_counts_the_messages_in_context_as_in_the_total(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    fake_groq.tool_calls.append([("calculator", {"expression": "6 * 7"})])
+    async with serve_threadline(settings) as address, connect(address, "alice") as chat:
+        await chat.send(message="What is 6 * 7?")
+        conversation_id = (await chat.until("message"))[0]["conversation_id"]
+        await chat.turn("thanks", conversation_id)  # the first turn's context comes first
+        history = await chat.history(conversation_id)
+
+    counted = [(c["messages_in_context"], c["messages_total"]) for c in chat.contexts]
+    # The user's messages and the assistant's (its call for the tool, its answer); the
+    # tool's result belongs to the call, as in the total.
+    assert counted == [(3, 3), (5, 5)]
+    roles = [m["role"] for m in history]
+    assert roles == ["user", "assistant", "tool", "assistant", "user", "assistant"]
+    assert counted[-1][1] == len([r for r in roles if r != "tool"])

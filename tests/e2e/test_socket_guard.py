@@ -11,7 +11,7 @@ from httpx_ws import AsyncWebSocketSession, WebSocketDisconnect, aconnect_ws
 from litestar import Litestar, WebSocket, websocket
 
 from tests.serving import serve_app
-from threadline.transport.outbox import Outbox
+from threadline.transport.outbox import Outbox, SendBudget
 from threadline.transport.socket import guarded
 
 pytestmark = pytest.mark.anyio
@@ -24,7 +24,9 @@ async def _fail_unforeseeably() -> None:
 @websocket("/ws")
 async def fragile(socket: WebSocket[Any, Any, Any]) -> None:
     await socket.accept()
-    outbox = Outbox(socket, max_frames=8, send_timeout=1)
+    outbox = Outbox(
+        socket, max_frames=8, max_bytes=1 << 20, budget=SendBudget(1 << 20), send_timeout=1
+    )
     cleaned: list[bool] = []
 
     async def cleanup() -> None:

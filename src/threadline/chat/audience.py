@@ -47,16 +47,21 @@ class Audience:
         """Whether `send` is a listener."""
         return send in self._listeners
 
-    async def attach(self, send: Send, after_seq: int | None = None) -> None:
+    async def attach(
+        self, send: Send, after_seq: int | None = None, *, catch_up: bool = True
+    ) -> None:
         """Add a listener, catching it up on the frames sent so far.
 
         Args:
             send: The listener.
             after_seq: Only the frames after the one numbered `after_seq` (a client that
                 resumes); every frame when None.
+            catch_up: False for a socket that already follows the conversation (subscribed):
+                it has had the frames sent so far, so none is sent again.
         """
         async with self._emitting:
-            for frame in self._sent[_after(self._sent, after_seq) :]:
+            start = _after(self._sent, after_seq) if catch_up else len(self._sent)
+            for frame in self._sent[start:]:
                 await send(frame)
             if send not in self._listeners:
                 self._listeners.append(send)

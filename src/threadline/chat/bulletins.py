@@ -55,13 +55,18 @@ class Sidebar(_Bulletin, tag="sidebar"):
     event: ConversationEvent
 
 
-class StopRequest(_Bulletin, tag="stop"):
-    """Process `to` should stop the conversation's running turn, for socket `request`."""
+class StopRequest(_Bulletin, tag="stop", omit_defaults=True):
+    """Process `to` should stop the conversation's running turn, for socket `request`.
+
+    `follows`: the socket already gets the turn's frames (its subscription, or a resume):
+    only whether it was served comes back, no frame.
+    """
 
     user_id: str
     conversation_id: str
     to: str
     request: str
+    follows: bool = False
 
 
 class ResumeRequest(_Bulletin, tag="resume"):

@@ -9,7 +9,8 @@ that runs elsewhere.
 A turn's frames are published only while the user has sockets on another process, so a
 single server (or a user on one server) pays nothing per token. Answers to one socket's
 stop or resume come back addressed to it (`Relayed.request`); while one is open, that
-socket takes the conversation's frames from it alone, so nothing arrives twice.
+socket takes the conversation's frames from it alone, so nothing arrives twice. A stop
+from a socket that already follows the turn (subscribed, or resumed) asks for no frame.
 """
 
 from __future__ import annotations
@@ -75,6 +76,13 @@ class _Request:
         # conversation's other frames from its subscription again.
         self.ended = False
         self.answered = False
+        # A stop from a socket that follows the turn already: no frame comes back for it.
+        self.quiet = False
+
+    @property
+    def delivering(self) -> bool:
+        """Whether the turn's frames reach the socket through this request now."""
+        return not (self.ended or self.quiet)
 
 
 class Relay:
@@ -153,6 +161,20 @@ class Relay:
         if send not in subscribers:
             subscribers.append(send)
 
+    def subscribed(self, conversation_id: str, send: Send) -> bool:
+        """Whether `send` is subscribed here to the conversation's frames."""
+        return send in self._subscribers.get(conversation_id, ())
+
+    def follows(self, conversation_id: str, send: Send) -> bool:
+        """Whether `send` gets the frames of the conversation's turn running elsewhere.
+
+        Through its subscription, or the answer to a resume it asked for.
+        """
+        return self.subscribed(conversation_id, send) or any(
+            r.send is send and r.conversation_id == conversation_id and r.delivering
+            for r in self._requests.values()
+        )
+
     def unsubscribe(self, conversation_id: str, send: Send) -> None:
         """Stop sending the conversation's frames to `send` (a turn it asked for goes on)."""
         subscribers = self._subscribers.get(conversation_id, [])
@@ -188,7 +210,9 @@ class Relay:
         on_missed: Callable[[], Awaitable[None]],
     ) -> None:
         """Send a stop or resume to the process running the turn; its answer goes to `send`."""
-        self._requests[bulletin.request] = _Request(send, bulletin.conversation_id, on_missed)
+        request = _Request(send, bulletin.conversation_id, on_missed)
+        request.quiet = isinstance(bulletin, StopRequest) and bulletin.follows
+        self._requests[bulletin.request] = request
         self._publish(bulletin)
         asyncio.get_running_loop().call_later(ANSWER_TIMEOUT, self._unanswered, bulletin.request)
 
@@ -199,6 +223,8 @@ class Relay:
             task = asyncio.create_task(_run(request.on_missed))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
+        elif request is not None and request.quiet:
+            del self._requests[request_id]  # served, and no frame comes for it
 
     def new_request(self) -> str:
         """An id for a request of this process."""
@@ -257,7 +283,7 @@ class Relay:
         answering = {
             r.send
             for r in self._requests.values()
-            if r.conversation_id == conversation_id and not r.ended
+            if r.conversation_id == conversation_id and r.delivering
         }
         for send in list(self._subscribers.get(conversation_id, ())):
             if send not in answering:

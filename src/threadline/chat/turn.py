@@ -98,9 +98,11 @@ class Turn:
         """Whether `send` is one of this turn's listeners."""
         return self._audience.listens(send)
 
-    async def attach(self, send: Send, after_seq: int | None = None) -> None:
+    async def attach(
+        self, send: Send, after_seq: int | None = None, *, catch_up: bool = True
+    ) -> None:
         """Add a listener, catching it up on the frames sent (after `after_seq`, if given)."""
-        await self._audience.attach(send, after_seq)
+        await self._audience.attach(send, after_seq, catch_up=catch_up)
 
     def detach(self, send: Send) -> None:
         """Stop sending to `send` (its socket closed)."""

@@ -56,12 +56,15 @@ class Watching:
         """
         turn = self._live.current(conversation_id)
         if turn is not None:
-            await _stop(turn, send)
+            await _stop(turn, send, following=self._relay.subscribed(conversation_id, send))
             return turn
         process = await self._elsewhere(conversation_id)
         if process is None:
             raise NothingToStop
-        request = StopRequest(user_id, conversation_id, process, self._relay.new_request())
+        follows = self._relay.follows(conversation_id, send)
+        request = StopRequest(
+            user_id, conversation_id, process, self._relay.new_request(), follows=follows
+        )
         self._relay.ask(request, send, lambda: _tell(send, NothingToStop(), conversation_id))
         return None
 
@@ -115,18 +118,27 @@ class Watching:
         turn = self._live.current(request.conversation_id)
         if turn is None or turn.user_id != request.user_id:
             return False
-        if isinstance(request, StopRequest):
+        if isinstance(request, StopRequest) and request.follows:
+            turn.stop()  # the asking socket follows the turn already
+        elif isinstance(request, StopRequest):
             await _stop(turn, back)
         else:
             await turn.attach(back, request.after_seq)
         return True
 
 
-async def _stop(turn: Turn, send: Send) -> None:
-    """Stop `turn`; `send` gets the stopped reply (and the turn's frames it has not had)."""
+async def _stop(turn: Turn, send: Send, *, following: bool = False) -> None:
+    """Stop `turn`; `send` gets the stopped reply (and the turn's frames it has not had).
+
+    Args:
+        turn: The running turn.
+        send: The stopping socket.
+        following: It is subscribed to the conversation: it had the turn's frames so far
+            (or, subscribed mid-turn, chose not to), and takes the rest as a listener.
+    """
     turn.stop()
     if not turn.listens(send):
-        await turn.attach(send)
+        await turn.attach(send, catch_up=not following)
 
 
 def _tell(send: Send, error: Exception, conversation_id: str) -> Awaitable[None]:

@@ -140,7 +140,9 @@ def build_graph(  # noqa: PLR0913 - the graph's parts, each named
             tokens_used=estimate_tokens([*prompt, reply]),
             token_budget=context_tokens,
             messages_total=bounded.digest["messages"] + len(visible(bounded.kept)) + 1,
-            messages_in_context=len(bounded.shown) + 1,
+            # Counted as the total is: the user's messages and the assistant's, a tool's
+            # result going with the call that asked for it.
+            messages_in_context=len(visible(bounded.shown)) + 1,
             summarized=bool(bounded.digest["summary"]),
         )
         reply.response_metadata[CONTEXT] = msgspec.structs.asdict(report)

@@ -5,9 +5,13 @@ client that stops reading (its TCP window full) would hold the turn, every later
 the conversation, the other listeners and the server's shutdown. So a write is started in
 the caller, and it completes there whenever the socket can take the bytes (the common
 case, with no task switch and no added latency); a write that would have to wait is
-carried on by a task of its own, and the frames after it queue behind it, up to a bound.
-A client that lets the queue overflow, or keeps one write waiting past the send timeout,
-is dropped; its turns carry on and are stored as if it had disconnected.
+carried on by a task of its own, and the frames after it queue behind it, up to bounds in
+frames and in bytes, per socket and for all the process's sockets (`SendBudget`). A
+frame's bytes count from the moment it has to wait until the server has written it (it is
+then in uvicorn's buffer, which takes no more once it holds 64 KiB: a write that finds it
+full is the one that waits). A client that lets the queue overflow, or keeps one write
+waiting past the send timeout, is dropped and its frames freed; its turns carry on and are
+stored as if it had disconnected.
 """
 
 from __future__ import annotations
@@ -23,15 +27,23 @@ from litestar import WebSocket
 from litestar.exceptions import WebSocketDisconnect
 from litestar.status_codes import WS_1008_POLICY_VIOLATION
 
-from threadline.transport.protocol import ServerFrame, encode
+from threadline.transport.protocol import ServerFrame, encode_bytes
 
-__all__ = ("Outbox",)
+__all__ = ("Outbox", "SendBudget")
 
 logger = logging.getLogger(__name__)
 
 # A close frame to a client that does not read may never be written; don't wait for long.
 _CLOSE_TIMEOUT = 1.0
 _GONE = (WebSocketDisconnect, OSError, RuntimeError)
+
+
+class SendBudget:
+    """The bytes waiting to be written to all of a process's sockets, and their bound."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
 
 
 class Outbox:
@@ -42,11 +54,20 @@ class Outbox:
     """
 
     def __init__(
-        self, socket: WebSocket[Any, Any, Any], *, max_frames: int, send_timeout: float
+        self,
+        socket: WebSocket[Any, Any, Any],
+        *,
+        max_frames: int,
+        max_bytes: int,
+        budget: SendBudget,
+        send_timeout: float,
     ) -> None:
         self._socket = socket
-        self._queue: deque[str] = deque()
+        self._queue: deque[bytes] = deque()
         self._max_frames = max_frames
+        self._max_bytes = max_bytes
+        self._budget = budget
+        self._waiting = 0  # bytes of the write that waits and of the frames queued behind it
         self._send_timeout = send_timeout
         self._writer: asyncio.Task[None] | None = None  # only while a write waits
         self._on_drop: Callable[[], object] | None = None
@@ -57,20 +78,23 @@ class Outbox:
         """Send `frame` now if the socket takes it, else queue it; drop the client if full."""
         if self.gone:
             return
-        text = encode(frame)
+        data = encode_bytes(frame)
         if self._writer is not None:
-            if len(self._queue) >= self._max_frames:
-                self._drop("queue_full")
+            refusal = self._refusal(len(data))
+            if refusal is not None:
+                self._drop(refusal)
             else:
-                self._queue.append(text)
+                self._queue.append(data)
+                self._hold(len(data))
             return
         try:
-            waiting = _start(self._socket.send_text(text))
+            waiting = _start(self._socket.send_text(data))
         except _GONE:
-            self.gone = True  # the client went away; its turns go on without it
+            self._end()  # the client went away; its turns go on without it
             return
         if waiting is not None:
-            self._writer = asyncio.create_task(self._write_on(waiting))
+            self._hold(len(data))
+            self._writer = asyncio.create_task(self._write_on(waiting, len(data)))
 
     def when_dropped(self, callback: Callable[[], object]) -> None:
         """Call `callback` if the client is dropped (to stop reading from it)."""
@@ -79,44 +103,75 @@ class Outbox:
     async def close(self, grace: float) -> None:
         """Give queued frames up to `grace` seconds to go out, then stop writing.
 
-        A dropped client is sent a close frame (1008) if it can still take one.
+        A dropped client is sent a close frame (1008) if it takes one within the send
+        timeout.
         """
         if self._writer is not None and not self.gone:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(grace):
                     await asyncio.shield(self._writer)
-        self.gone = True
+        self._end()
         if self._writer is not None:
             self._writer.cancel()
             await asyncio.gather(self._writer, return_exceptions=True)
         if self.dropped:
-            await self.close_socket(WS_1008_POLICY_VIOLATION, "client too slow to read")
+            within = max(_CLOSE_TIMEOUT, self._send_timeout)
+            await self.close_socket(WS_1008_POLICY_VIOLATION, "client too slow to read", within)
 
-    async def close_socket(self, code: int, reason: str) -> None:
-        """Close the socket with `code`, unless the client cannot take even that."""
+    async def close_socket(self, code: int, reason: str, within: float = _CLOSE_TIMEOUT) -> None:
+        """Close the socket with `code`, unless the client does not take even that `within`."""
         with contextlib.suppress(Exception):
-            async with asyncio.timeout(_CLOSE_TIMEOUT):
+            async with asyncio.timeout(within):
                 await self._socket.close(code, reason)
 
-    async def _write_on(self, waiting: _Waiting) -> None:
+    async def _write_on(self, waiting: _Waiting, size: int) -> None:
         """Finish the write that had to wait, then the frames queued behind it."""
         try:
             async with asyncio.timeout(self._send_timeout):
                 await _finish(*waiting)
+            self._written(size)
             while self._queue and not self.gone:
+                data = self._queue.popleft()  # still counted until written
                 async with asyncio.timeout(self._send_timeout):
-                    await self._socket.send_text(self._queue.popleft())
+                    await self._socket.send_text(data)
+                self._written(len(data))
         except TimeoutError:
             self._drop("send_timeout")
         except _GONE:
-            self.gone = True
+            self._end()
         finally:
             self._writer = None
+
+    def _refusal(self, size: int) -> str | None:
+        """Why a frame of `size` bytes may not queue behind the waiting write, if it may not."""
+        if len(self._queue) >= self._max_frames:
+            return "queue_full"
+        if self._waiting + size > self._max_bytes:
+            return "socket_send_bytes"
+        if self._budget.used + size > self._budget.limit:
+            return "process_send_bytes"
+        return None
+
+    def _hold(self, size: int) -> None:
+        self._waiting += size
+        self._budget.used += size
+
+    def _written(self, size: int) -> None:
+        if not self.gone:  # else already given back, with the rest
+            self._waiting -= size
+            self._budget.used -= size
+
+    def _end(self) -> None:
+        """Write nothing more: the frames still waiting are freed, and their bytes given back."""
+        self.gone = True
+        self._queue.clear()
+        self._budget.used -= self._waiting
+        self._waiting = 0
 
     def _drop(self, reason: str) -> None:
         if self.gone:
             return
-        self.gone = True
+        self._end()
         self.dropped = True
         logger.warning("socket.dropped", extra={"reason": reason})
         if self._on_drop is not None:

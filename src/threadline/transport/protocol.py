@@ -43,6 +43,7 @@ __all__ = (
     "Token",
     "Unsubscribe",
     "encode",
+    "encode_bytes",
 )
 
 # Ids are what the server issues (URL-safe base64) or an integer's digits; client ids are
@@ -264,4 +265,9 @@ _encoder = msgspec.json.Encoder()
 
 def encode(frame: ServerFrame) -> str:
     """Encode a server frame as the JSON text sent on the socket."""
-    return _encoder.encode(frame).decode()
+    return encode_bytes(frame).decode()
+
+
+def encode_bytes(frame: ServerFrame) -> bytes:
+    """Encode a server frame as the UTF-8 bytes of the JSON text sent on the socket."""
+    return _encoder.encode(frame)

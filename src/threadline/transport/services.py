@@ -11,6 +11,7 @@ from threadline.identity.authenticator import Authenticator
 from threadline.settings import Settings
 from threadline.storage.database import Pool
 from threadline.storage.seats import SocketSeats
+from threadline.transport.outbox import SendBudget
 from threadline.transport.protocol import FrameDecoder
 
 if TYPE_CHECKING:
@@ -29,6 +30,8 @@ class Services:
     pool: Pool
     identity: Authenticator
     limits: UserLimits
+    # The bytes waiting to be written to all of this process's sockets.
+    send_budget: SendBudget
     # Set when MAX_SOCKETS_PER_USER is.
     seats: SocketSeats | None = None
 

@@ -52,7 +52,11 @@ async def chat_socket(socket: WebSocket[Any, Any, Any], user_id: FromPath[str]) 
         await socket.close(WS_1008_POLICY_VIOLATION, "invalid user_id")
         return
     outbox = Outbox(
-        socket, max_frames=settings.socket_send_queue, send_timeout=settings.socket_send_timeout
+        socket,
+        max_frames=settings.socket_send_queue,
+        max_bytes=settings.socket_send_bytes,
+        budget=services.send_budget,
+        send_timeout=settings.socket_send_timeout,
     )
     session = ChatSession(
         user_id,

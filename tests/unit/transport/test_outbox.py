@@ -1,0 +1,91 @@
+"""The outbox counts the bytes it holds for a socket until they are written, and gives
+them all back: written, or freed when the client is dropped."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, cast
+
+import pytest
+from litestar import WebSocket
+
+from threadline.chat.events import Token
+from threadline.transport.outbox import Outbox, SendBudget
+from threadline.transport.protocol import encode_bytes
+
+pytestmark = pytest.mark.anyio
+
+
+class _Client:
+    """A socket whose client reads only once told to (Litestar's side of it)."""
+
+    def __init__(self) -> None:
+        self.reading = asyncio.Event()
+        self.received: list[bytes] = []
+        self.closed: int | None = None
+
+    async def send_text(self, data: bytes) -> None:
+        await self.reading.wait()
+        self.received.append(data)
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed = code
+
+
+def _outbox(client: _Client, budget: SendBudget, max_bytes: int = 10_000) -> Outbox:
+    socket = cast("WebSocket[Any, Any, Any]", client)
+    return Outbox(socket, max_frames=100, max_bytes=max_bytes, budget=budget, send_timeout=30)
+
+
+def _token(n: int, size: int = 1_000) -> Token:
+    return Token("c", "m", "x" * size, seq=n)
+
+
+async def test_bytes_waiting_count_until_written_then_are_given_back() -> None:
+    budget, client = SendBudget(100_000), _Client()
+    outbox = _outbox(client, budget)
+    frames = [_token(n) for n in range(1, 4)]
+    for frame in frames:
+        await outbox(frame)
+    held = budget.used
+    client.reading.set()
+    await outbox.close(grace=5)
+
+    assert held == sum(len(encode_bytes(f)) for f in frames)
+    assert client.received == [encode_bytes(f) for f in frames]
+    assert budget.used == 0
+    assert client.closed is None
+
+
+async def test_a_socket_over_its_bytes_is_dropped_and_its_frames_freed() -> None:
+    budget, client, other_client = SendBudget(100_000), _Client(), _Client()
+    outbox, other = _outbox(client, budget), _outbox(other_client, budget)
+    await other(_token(1))
+    for n in range(1, 12):  # 11 KB behind a client that does not read
+        await outbox(_token(n))
+    client.reading.set()
+    await outbox.close(grace=5)
+
+    assert outbox.dropped
+    assert client.closed == 1008
+    assert len(client.received) <= 1  # at most the write that was under way
+    assert budget.used == len(encode_bytes(_token(1)))  # the other socket's frame alone
+    assert not other.dropped
+
+
+async def test_the_socket_whose_frame_would_pass_the_process_bound_is_dropped() -> None:
+    budget = SendBudget(4_500)
+    clients = [_Client() for _ in range(3)]
+    outboxes = [_outbox(client, budget) for client in clients]
+    for n in range(1, 3):
+        for outbox in outboxes:
+            await outbox(_token(n))  # each waits on one frame and queues a second
+    held = budget.used
+    for outbox in outboxes:
+        await outbox.close(grace=0)
+
+    # The second socket's second frame would have made 5 KB: it was dropped, and its
+    # first frame freed, so the third socket's fit.
+    assert [o.dropped for o in outboxes] == [False, True, False]
+    assert held == 4 * len(encode_bytes(_token(1)))
+    assert budget.used == 0
