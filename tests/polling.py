@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Awaitable, Callable
 
@@ -17,3 +18,17 @@ async def eventually(
             if await check():
                 return
             await anyio.sleep(every)
+
+
+async def listening(port: int) -> None:
+    """Return once something accepts connections on 127.0.0.1:`port` (within 20 s)."""
+
+    async def accepting() -> bool:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            return False
+        writer.close()
+        return True
+
+    await eventually(accepting, within=20, every=0.1)

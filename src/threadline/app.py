@@ -258,7 +258,9 @@ def _openapi(settings: Settings) -> OpenAPIConfig:
 def _limits(settings: Settings, pool: Pool) -> UserLimits:
     rate = settings.rate_limit_messages
     buckets = RateBuckets(pool, rate) if rate is not None else None
-    return UserLimits(UsageLedger(pool), buckets, settings.daily_token_quota)
+    return UserLimits(
+        UsageLedger(pool), buckets, settings.daily_token_quota, settings.reply_max_tokens
+    )
 
 
 def _cors(settings: Settings) -> CORSConfig | None:

@@ -202,6 +202,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         )
 
     @property
+    def reply_max_tokens(self) -> int | None:
+        """The most tokens one model reply may take; None: the model's own limit.
+
+        GROQ_MAX_TOKENS, or under a daily quota a fifth of CONTEXT_TOKENS (the reply's share
+        of the window), so that what a model call may cost is known before it is made.
+        """
+        if self.groq_max_tokens is not None or self.daily_token_quota is None:
+            return self.groq_max_tokens
+        return self.context_tokens // 5
+
+    @property
     def offline(self) -> bool:
         """Whether replies come from the offline model because no Groq key is set."""
         return self.groq_api_key is None

@@ -75,27 +75,33 @@ async def test_the_message_rate_holds_across_two_server_processes(
 async def test_the_daily_token_quota_holds_across_two_server_processes(
     settings: Settings, database_url: str, fake_groq: FakeGroq, tmp_path: Path
 ) -> None:
-    # The fake model reports 10 prompt tokens + one per word of its reply ("Reply n: x").
-    quota = msgspec.structs.replace(settings, daily_token_quota=26)
+    # A model call reserves its estimated input (a few hundred tokens with the tools
+    # offered) and a reply's most output (5,000) before it is made; the fake model then
+    # reports 13 tokens used (10 prompt tokens + "Reply n: hi").
+    quota = 5_900  # room for one more call after a turn, not for a 1,000-token message
+    env = {"DAILY_TOKEN_QUOTA": str(quota), "GROQ_MAX_TOKENS": "5000"}
+    limited = msgspec.structs.replace(settings, daily_token_quota=quota, groq_max_tokens=5_000)
     async with (
-        serve_threadline(quota) as first,
-        _another_process(tmp_path, database_url, fake_groq, {"DAILY_TOKEN_QUOTA": "26"}) as second,
+        serve_threadline(limited) as first,
+        _another_process(tmp_path, database_url, fake_groq, env) as second,
     ):
         async with connect(first, "alice") as chat:
-            conversation_id = (await chat.turn("hi")).ack["conversation_id"]  # 13 tokens
-            await chat.turn("hi", conversation_id)  # 26 in all: the quota
+            await chat.turn("hi")
 
         async def counted_on_second() -> bool:  # the first server writes within a second
-            return bool((await _usage(second, "alice"))["tokens_today"] >= 26)
+            return bool((await _usage(second, "alice"))["tokens_today"] == 13)
 
         await eventually(counted_on_second, within=10)
         async with connect(second, "alice") as chat:
-            refused = await chat.error(message="more", conversation_id=conversation_id)
+            await chat.turn("hi")
+        async with connect(first, "alice") as chat:
+            refused = await chat.error(message="word " * 800)
         assert refused["code"] == "quota_exceeded"
         assert 0 < refused["retry_after"] <= 86_400  # until midnight UTC
-        usage = await _usage(first, "alice")
+        assert len(fake_groq.requests) == 2  # the refused message reached no model
+        usage = await _usage(second, "alice")
         assert (usage["tokens_today"], usage["messages_today"]) == (26, 2)
-        assert (usage["daily_token_quota"], usage["remaining_today"]) == (26, 0)
+        assert (usage["daily_token_quota"], usage["remaining_today"]) == (quota, quota - 26)
         assert usage["days"] == [{"day": usage["day"], "tokens": 26, "messages": 2}]
         async with connect(first, "bob") as bob:
             assert (await bob.turn("hi")).reply["content"]

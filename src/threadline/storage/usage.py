@@ -3,6 +3,11 @@
 Turns add to an in-memory tally that is written once a second in one statement, so
 metering costs a turn nothing on its path. The process's own unwritten tally counts in
 every read it answers; other servers see it once written, a second later at most.
+
+Under a daily quota, a turn first reserves tokens in the database itself (`reserve`): one
+statement adds them only if the day's count stays within the quota, so turns starting at
+once on several servers cannot all pass. The reservation counts as used until the turn
+adds the difference between what it really used and what it reserved (`add`).
 """
 
 from __future__ import annotations
@@ -23,11 +28,22 @@ logger = logging.getLogger(__name__)
 
 K = TypeVar("K")
 
+# Tokens may be negative (a turn gives back the unused part of its reservation); a count
+# never goes below zero, as it could only after an erasure in the middle of a turn.
 _ADD = """
 INSERT INTO threadline_usage AS usage (user_id, day, tokens, messages)
-VALUES (%s, %s, %s, %s)
+VALUES (%s, %s, GREATEST(%s, 0), %s)
 ON CONFLICT (user_id, day) DO UPDATE
-    SET tokens = usage.tokens + excluded.tokens, messages = usage.messages + excluded.messages
+    SET tokens = GREATEST(usage.tokens + %s, 0), messages = usage.messages + excluded.messages
+"""
+# Adds only if the day's tokens stay within the quota; the row's lock orders concurrent
+# reservations, on every server.
+_RESERVE = """
+INSERT INTO threadline_usage AS usage (user_id, day, tokens, messages)
+SELECT %(user)s, %(day)s, %(add)s, 0 WHERE %(add)s <= %(quota)s
+ON CONFLICT (user_id, day) DO UPDATE SET tokens = usage.tokens + excluded.tokens
+    WHERE usage.tokens + excluded.tokens <= %(quota)s
+RETURNING usage.tokens
 """
 _DAYS = """
 SELECT day, tokens, messages FROM threadline_usage
@@ -64,11 +80,45 @@ class UsageLedger:
         self._tally: dict[tuple[str, date], list[int]] = {}
         self._writer: asyncio.Task[None] | None = None
 
-    def add(self, user_id: str, tokens: int, messages: int = 1) -> None:
-        """Count a turn of `user_id` that used `tokens` model tokens."""
-        _count(self._tally, (user_id, today()), tokens, messages)
+    def add(self, user_id: str, tokens: int, messages: int = 1, day: date | None = None) -> None:
+        """Count a turn of `user_id` that used `tokens` model tokens (negative: released).
+
+        Args:
+            user_id: Whose usage.
+            tokens: Tokens to add; a turn that reserved adds what it used minus that.
+            messages: Messages to add.
+            day: The UTC day to count on (a turn's reservation's); default today.
+        """
+        _count(self._tally, (user_id, day or today()), tokens, messages)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_soon())
+
+    async def reserve(self, user_id: str, day: date, tokens: int, quota: int) -> bool:
+        """Add `tokens` to the user's count for `day` if it stays within `quota`.
+
+        Atomic in the database: of reservations made at once, on any servers, only those
+        that fit together pass. This process's unwritten tokens for the day (what its turns
+        gave back a moment ago) go in the same statement, so they count, once; another
+        server's are at most a second old.
+
+        Returns:
+            Whether the tokens were reserved.
+        """
+        key = (user_id, day)
+        counts = self._tally.get(key)
+        unwritten, carried = (counts[0], counts) if counts else (0, None)
+        if carried is not None:
+            carried[0] = 0  # in this statement now, not in the next write
+        values = {"user": user_id, "day": day, "add": unwritten + tokens, "quota": quota}
+        try:
+            async with self._pool.connection() as conn:
+                reserved = await (await conn.execute(_RESERVE, values)).fetchone() is not None
+        except BaseException:
+            self.add(user_id, unwritten, 0, day=day)
+            raise
+        if not reserved:
+            self.add(user_id, unwritten, 0, day=day)  # for the next write, as before
+        return reserved
 
     async def days(self, user_id: str, count: int = 30) -> list[DayUsage]:
         """The user's usage over the last `count` days, newest first (days unused left out)."""
@@ -80,15 +130,13 @@ class UsageLedger:
                 _count(totals, day, tokens, messages)
         return [DayUsage(day, *totals[day]) for day in sorted(totals, reverse=True)]
 
-    async def tokens_today(self, user_id: str) -> int:
-        """The model tokens `user_id` has used today."""
-        days = await self.days(user_id, 1)
-        return days[0].tokens if days and days[0].day == today() else 0
-
     async def flush(self) -> None:
         """Write the tally now; on failure it is kept for the next write."""
         tally, self._tally = self._tally, {}
-        rows = [(user, day, tokens, messages) for (user, day), (tokens, messages) in tally.items()]
+        rows = [
+            (user, day, tokens, messages, tokens)
+            for (user, day), (tokens, messages) in tally.items()
+        ]
         if not rows:
             return
         try:

@@ -1,12 +1,13 @@
-"""Log lines never carry a credential, wherever a library put it."""
+"""Log lines never carry a credential or what users sent, wherever a library put it."""
 
 from __future__ import annotations
 
 import logging
 
 import pytest
+from websockets.frames import Frame, Opcode
 
-from threadline.observability.logs import JsonFormatter, redact
+from threadline.observability.logs import JsonFormatter, redact, without_frames
 
 
 @pytest.mark.parametrize(
@@ -26,10 +27,23 @@ def test_credentials_are_redacted(line: str, secret: str) -> None:
     assert "[redacted]" in redacted
 
 
-def test_the_rest_of_a_line_is_kept() -> None:
-    line = 'GET /users/alice/conversations?limit=20&ticket=t HTTP/1.1" 200'
-    assert redact(line) == 'GET /users/alice/conversations?limit=20&ticket=[redacted] HTTP/1.1" 200'
+def test_every_query_value_is_redacted_and_the_rest_of_the_line_kept() -> None:
+    line = 'GET /users/alice/search?q=kumquat%20tree&limit=20&ticket=t HTTP/1.1" 200'
+    assert redact(line) == (
+        'GET /users/alice/search?q=[redacted]&limit=[redacted]&ticket=[redacted] HTTP/1.1" 200'
+    )
     assert redact("< host: 127.0.0.1:8000") == "< host: 127.0.0.1:8000"
+    assert redact("what is 2+2? a=4") == "what is 2+2? a=4"  # a question, not a query
+
+
+def test_the_websocket_library_s_frame_lines_are_dropped() -> None:
+    def record(message: str, *args: object) -> logging.LogRecord:
+        return logging.LogRecord("uvicorn.error", logging.DEBUG, "", 0, message, args, None)
+
+    frame = Frame(Opcode.TEXT, b'{"message": "my secret plans"}')
+    assert not without_frames(record("< %s", frame))
+    assert without_frames(record("< GET %s HTTP/1.1", "/ws/alice"))  # the handshake stays
+    assert without_frames(record("= connection is %s", "OPEN"))
 
 
 def test_the_json_formatter_redacts_messages_and_tracebacks() -> None:
