@@ -8,13 +8,16 @@ from typing import Literal, NamedTuple
 __all__ = ("TRUSTED", "USER_ID_PATTERN", "Principal", "Unauthenticated", "is_user_id")
 
 # `|` is in it for identity providers such as Auth0, whose subjects read `auth0|5f7c…`.
-USER_ID_PATTERN = r"^[A-Za-z0-9_.@:|-]{1,128}$"
+# Python's `$` also matches before a final newline (`alice\n` would pass as another user),
+# so every id pattern ends `$(?!\n)`: the whole string, in Python (msgspec, Litestar) and
+# in JavaScript alike (the OpenAPI document), where `\Z` means something else.
+USER_ID_PATTERN = r"^[A-Za-z0-9_.@:|-]{1,128}$(?!\n)"
 _USER_ID = re.compile(USER_ID_PATTERN)
 
 
 def is_user_id(value: object) -> bool:
     """Whether `value` is a string Threadline accepts as a user id."""
-    return isinstance(value, str) and _USER_ID.match(value) is not None
+    return isinstance(value, str) and _USER_ID.fullmatch(value) is not None
 
 
 Via = Literal["none", "api_key", "jwt", "ticket"]

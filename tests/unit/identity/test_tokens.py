@@ -54,6 +54,7 @@ async def test_a_good_token_names_its_user_and_expiry() -> None:
         (unsigned_token, "algorithm"),
         (lambda: "not-a-jwt", "neither a JWT nor an API key"),
         (lambda: token("has space"), "not a valid user id"),
+        (lambda: token("alice\n"), "not a valid user id"),
     ],
 )
 async def test_each_failed_check_is_named(forge: Callable[[], str], reason: str) -> None:
