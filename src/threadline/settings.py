@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -179,6 +180,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             msg = "AUTH_MODE: jwt needs exactly one of JWT_SECRET, JWT_PUBLIC_KEY, JWT_JWKS_URL"
             raise SettingsError(msg)
 
+        _check_origins(self.origins)
+
         remote = (self.embeddings_url, self.embeddings_model, self.embeddings_dims)
         if self.embeddings == "openai-compatible" and None in remote:
             msg = (
@@ -200,6 +203,29 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def offline(self) -> bool:
         """Whether replies come from the offline model because no Groq key is set."""
         return self.groq_api_key is None
+
+
+# An origin as a browser sends it: scheme://host[:port], nothing else ("null" is not one).
+_ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:(?P<port>\d{1,5}))?")
+
+
+def _check_origins(origins: frozenset[str]) -> None:
+    """Refuse ALLOWED_ORIGINS that a browser's `Origin` could never equal.
+
+    Raises:
+        SettingsError: Naming the first entry that is no origin.
+    """
+    if "*" in origins and len(origins) > 1:
+        msg = "ALLOWED_ORIGINS: `*` allows any origin, so it stands alone"
+        raise SettingsError(msg)
+    for origin in sorted(origins - {"*"}):
+        matched = _ORIGIN.fullmatch(origin)
+        if matched is None or int(matched["port"] or 0) > 65535:
+            msg = (
+                f"ALLOWED_ORIGINS: {origin!r} is not an origin: scheme://host[:port] "
+                "as a browser sends it, without a path"
+            )
+            raise SettingsError(msg)
 
 
 def env_name(field: str) -> str:
