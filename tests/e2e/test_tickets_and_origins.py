@@ -61,8 +61,9 @@ async def test_a_socket_is_closed_when_its_token_expires_and_its_reply_is_kept(
     settings: Settings, fake_groq: FakeGroq
 ) -> None:
     fake_groq.default = Fault(token_delay=0.1)
-    expiring = token("alice", exp=int(time.time()) + 2)
     async with serve_threadline(jwt_settings(settings, jwt_leeway=0)) as address:
+        # Made once the server is up: its start may take longer than the token lives.
+        expiring = token("alice", exp=int(time.time()) + 2)
         async with connect(address, "alice", headers=bearer(expiring)) as chat:
             sent = " ".join(f"w{i}" for i in range(40))  # ~4 s of tokens: past the expiry
             await chat.send(message=sent)
