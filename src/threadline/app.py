@@ -110,17 +110,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 seats = None
                 if settings.max_sockets_per_user is not None:
                     seats = SocketSeats(pool, settings.max_sockets_per_user)
+                identity = build_authenticator(settings, pool, tokens)
                 app.state.services = Services(
                     settings=settings,
                     decoder=FrameDecoder(settings.max_message_bytes),
                     chat=chat,
                     pool=pool,
-                    identity=build_authenticator(settings, pool, tokens),
+                    identity=identity,
                     limits=limits,
                     seats=seats,
                 )
                 try:
-                    async with _sweeping(chat, settings), _indexing(knowledge):
+                    async with (
+                        _sweeping(chat, settings),
+                        _indexing(knowledge),
+                        identity.revocations.running(),
+                    ):
                         logger.info("app.ready", extra={"offline": settings.offline})
                         yield
                 finally:

@@ -42,12 +42,15 @@ class Principal(NamedTuple):
         admin: May act for any user (a gateway) and call admin endpoints.
         expires_at: When the credential stops being valid (Unix time), if it does.
         via: How the caller proved who it is.
+        key_id: The API key it proved it with (also through a ticket bought with one), so
+            that revoking the key ends what it opened.
     """
 
     user_id: str | None
     admin: bool = False
     expires_at: float | None = None
     via: Via = "none"
+    key_id: str | None = None
 
     def may_act_for(self, user_id: str) -> bool:
         """Whether this caller may read and write `user_id`'s data."""
