@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -281,11 +280,7 @@ def _warn_if_open(settings: Settings) -> None:
     """Say so when AUTH_MODE=none serves anything beyond this machine."""
     if settings.auth_mode != "none":
         return
-    try:
-        loopback = settings.host == "localhost" or ipaddress.ip_address(settings.host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
+    if not settings.loopback:
         logger.warning(
             "auth.disabled",
             extra={

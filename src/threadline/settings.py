@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -161,8 +162,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     jwt_user_claim: str = "sub"
     # Seconds of clock skew tolerated on `exp` and `nbf`.
     jwt_leeway: Annotated[float, msgspec.Meta(ge=0, le=300)] = 30.0
-    # Browser origins allowed to open sockets and call the API cross-site ("*": any);
-    # a page served by Threadline itself is same-origin and always allowed.
+    # Browser origins allowed to open sockets and write through the API cross-site ("*":
+    # any); a page served by Threadline itself is same-origin and always allowed.
     allowed_origins: str = ""
     # Messages (and regenerations) one user may send per minute; unset: no limit.
     rate_limit_messages: PositiveInt | None = None
@@ -198,6 +199,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             for origin in self.allowed_origins.split(",")
             if origin.strip()
         )
+
+    @property
+    def loopback(self) -> bool:
+        """Whether HOST is a loopback address: nothing beyond this machine can connect."""
+        try:
+            return self.host == "localhost" or ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
 
     @property
     def offline(self) -> bool:

@@ -304,10 +304,16 @@ async def test_bad_input_is_a_400_naming_the_field(
         assert error["detail"].startswith(f"{field}: ")
 
 
+# A body other than JSON is refused for its type first (415, test_tickets_and_origins.py).
+JSON_BODY = {"Content-Type": "application/json"}
+
+
 async def test_a_body_that_is_not_json_is_a_400(settings: Settings) -> None:
     async with api(settings) as a:
         conversation_id = await a.chat("alice", "hi")
-        response = await a.http.patch(a.url("alice", conversation_id), content=b"{title:")
+        response = await a.http.patch(
+            a.url("alice", conversation_id), content=b"{title:", headers=JSON_BODY
+        )
 
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_request"
@@ -317,7 +323,9 @@ async def test_a_body_nested_too_deeply_is_a_400_not_a_500(settings: Settings) -
     nested = b'{"title": ' + b"[" * 1000 + b"]" * 1000 + b"}"
     async with api(settings) as a:
         conversation_id = await a.chat("alice", "hi")
-        response = await a.http.patch(a.url("alice", conversation_id), content=nested)
+        response = await a.http.patch(
+            a.url("alice", conversation_id), content=nested, headers=JSON_BODY
+        )
         detail = await a.http.get(a.url("alice", conversation_id))
 
     assert response.status_code == 400, response.text
