@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -110,18 +109,23 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 seats = None
                 if settings.max_sockets_per_user is not None:
                     seats = SocketSeats(pool, settings.max_sockets_per_user)
+                identity = build_authenticator(settings, pool, tokens)
                 app.state.services = Services(
                     settings=settings,
                     decoder=FrameDecoder(settings.max_message_bytes),
                     chat=chat,
                     pool=pool,
-                    identity=build_authenticator(settings, pool, tokens),
+                    identity=identity,
                     limits=limits,
                     send_budget=SendBudget(settings.process_send_bytes),
                     seats=seats,
                 )
                 try:
-                    async with _sweeping(chat, settings), _indexing(knowledge):
+                    async with (
+                        _sweeping(chat, settings),
+                        _indexing(knowledge),
+                        identity.revocations.running(),
+                    ):
                         logger.info("app.ready", extra={"offline": settings.offline})
                         yield
                 finally:
@@ -279,11 +283,7 @@ def _warn_if_open(settings: Settings) -> None:
     """Say so when AUTH_MODE=none serves anything beyond this machine."""
     if settings.auth_mode != "none":
         return
-    try:
-        loopback = settings.host == "localhost" or ipaddress.ip_address(settings.host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
+    if not settings.loopback:
         logger.warning(
             "auth.disabled",
             extra={

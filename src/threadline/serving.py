@@ -11,6 +11,7 @@ import sys
 from typing import TYPE_CHECKING
 
 import uvicorn
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from threadline.settings import Settings, SettingsError
 
@@ -18,8 +19,9 @@ if TYPE_CHECKING:
     from types import FrameType
 
     from litestar import Litestar
+    from uvicorn._types import ASGISendEvent
 
-__all__ = ("DrainingServer", "serve_one", "uvicorn_config")
+__all__ = ("DrainingServer", "QuietRefusals", "serve_one", "uvicorn_config")
 
 # The largest frame uvicorn accepts. Frames above the message limit but below this get a
 # `message_too_large` error frame with the socket kept open; larger ones are refused by the
@@ -77,7 +79,25 @@ def uvicorn_config(app: Litestar, settings: Settings, *, port: int | None = None
         timeout_graceful_shutdown=_CONNECTIONS_CLOSE_TIMEOUT,
         ws_ping_interval=settings.ws_ping_interval,
         ws_ping_timeout=settings.ws_ping_timeout,
+        ws=QuietRefusals,
     )
+
+
+class QuietRefusals(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol, without an ERROR line for each refused handshake.
+
+    The access middleware refuses a handshake with an HTTP answer (the ASGI denial
+    extension). uvicorn 0.54 sends it but leaves the handshake marked unfinished, so it
+    then logs "ASGI callable returned without completing handshake" at ERROR: anyone
+    without credentials could fill the error log. Once the refusal is sent, the handshake
+    is over, as uvicorn's wsproto protocol already says (upstream: Kludex/uvicorn#3138).
+    """
+
+    async def send(self, message: ASGISendEvent) -> None:
+        """Send as uvicorn does; a refusal's last byte ends the handshake."""
+        await super().send(message)
+        if message["type"] == "websocket.http.response.body" and not message.get("more_body"):
+            self.handshake_complete = True
 
 
 class DrainingServer(uvicorn.Server):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -165,8 +167,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     jwt_user_claim: str = "sub"
     # Seconds of clock skew tolerated on `exp` and `nbf`.
     jwt_leeway: Annotated[float, msgspec.Meta(ge=0, le=300)] = 30.0
-    # Browser origins allowed to open sockets and call the API cross-site ("*": any);
-    # a page served by Threadline itself is same-origin and always allowed.
+    # Browser origins allowed to open sockets and write through the API cross-site ("*":
+    # any); a page served by Threadline itself is same-origin and always allowed.
     allowed_origins: str = ""
     # Messages (and regenerations) one user may send per minute; unset: no limit.
     rate_limit_messages: PositiveInt | None = None
@@ -183,6 +185,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if self.auth_mode == "jwt" and sum(key is not None for key in keys) != 1:
             msg = "AUTH_MODE: jwt needs exactly one of JWT_SECRET, JWT_PUBLIC_KEY, JWT_JWKS_URL"
             raise SettingsError(msg)
+
+        _check_origins(self.origins)
 
         remote = (self.embeddings_url, self.embeddings_model, self.embeddings_dims)
         if self.embeddings == "openai-compatible" and None in remote:
@@ -213,9 +217,40 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return self.context_tokens // 5
 
     @property
+    def loopback(self) -> bool:
+        """Whether HOST is a loopback address: nothing beyond this machine can connect."""
+        try:
+            return self.host == "localhost" or ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    @property
     def offline(self) -> bool:
         """Whether replies come from the offline model because no Groq key is set."""
         return self.groq_api_key is None
+
+
+# An origin as a browser sends it: scheme://host[:port], nothing else ("null" is not one).
+_ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:(?P<port>\d{1,5}))?")
+
+
+def _check_origins(origins: frozenset[str]) -> None:
+    """Refuse ALLOWED_ORIGINS that a browser's `Origin` could never equal.
+
+    Raises:
+        SettingsError: Naming the first entry that is no origin.
+    """
+    if "*" in origins and len(origins) > 1:
+        msg = "ALLOWED_ORIGINS: `*` allows any origin, so it stands alone"
+        raise SettingsError(msg)
+    for origin in sorted(origins - {"*"}):
+        matched = _ORIGIN.fullmatch(origin)
+        if matched is None or int(matched["port"] or 0) > 65535:
+            msg = (
+                f"ALLOWED_ORIGINS: {origin!r} is not an origin: scheme://host[:port] "
+                "as a browser sends it, without a path"
+            )
+            raise SettingsError(msg)
 
 
 def env_name(field: str) -> str:

@@ -266,6 +266,9 @@ async def test_another_users_conversation_is_indistinguishable_from_a_missing_on
         ("GET", "/users/alice/conversations", {"cursor": "WyJ4IiwgMV0"}, None, "cursor"),
         ("GET", f"/users/{'u' * 129}/conversations", {}, None, "user_id"),
         ("GET", "/users/al ice/conversations", {}, None, "user_id"),
+        ("GET", "/users/alice%0A/conversations", {}, None, "user_id"),
+        ("DELETE", "/users/alice/memories/m1%0A", {}, None, "memory_id"),
+        ("GET", "/users/alice/conversations/abc%0A", {}, None, "conversation_id"),
         ("GET", "/users/alice/conversations/bad%20id", {}, None, "conversation_id"),
         ("GET", f"/users/alice/conversations/{'c' * 129}", {}, None, "conversation_id"),
         ("GET", "/users/alice/conversations/abc", {"limit": 501}, None, "limit"),
@@ -301,10 +304,16 @@ async def test_bad_input_is_a_400_naming_the_field(
         assert error["detail"].startswith(f"{field}: ")
 
 
+# A body other than JSON is refused for its type first (415, test_tickets_and_origins.py).
+JSON_BODY = {"Content-Type": "application/json"}
+
+
 async def test_a_body_that_is_not_json_is_a_400(settings: Settings) -> None:
     async with api(settings) as a:
         conversation_id = await a.chat("alice", "hi")
-        response = await a.http.patch(a.url("alice", conversation_id), content=b"{title:")
+        response = await a.http.patch(
+            a.url("alice", conversation_id), content=b"{title:", headers=JSON_BODY
+        )
 
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_request"
@@ -314,7 +323,9 @@ async def test_a_body_nested_too_deeply_is_a_400_not_a_500(settings: Settings) -
     nested = b'{"title": ' + b"[" * 1000 + b"]" * 1000 + b"}"
     async with api(settings) as a:
         conversation_id = await a.chat("alice", "hi")
-        response = await a.http.patch(a.url("alice", conversation_id), content=nested)
+        response = await a.http.patch(
+            a.url("alice", conversation_id), content=nested, headers=JSON_BODY
+        )
         detail = await a.http.get(a.url("alice", conversation_id))
 
     assert response.status_code == 400, response.text

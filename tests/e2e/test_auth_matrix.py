@@ -3,6 +3,7 @@ and neither the model nor the database sees anything of it."""
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -223,3 +224,24 @@ async def test_without_authentication_credentials_are_ignored_not_refused(
             await _status(address, "GET", "/users/alice/conversations", headers)
         ).status_code == 200
         assert (await handshake(address, "/ws/alice", headers)).status_code == 101
+
+
+async def test_a_refused_handshake_logs_no_error(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Anyone without credentials may knock: the log at ERROR must stay for real failures.
+    limited = jwt_settings(settings, max_sockets_per_user=1, allowed_origins="https://a.example")
+    caplog.set_level(logging.INFO)
+    async with serve_threadline(limited) as address:
+        refused = [
+            await handshake(address, "/ws/alice"),
+            await handshake(address, "/ws/alice", bearer(token("bob"))),
+            await handshake(address, "/ws/alice", {"Origin": "https://evil.example"}),
+        ]
+        async with connect(address, "alice", headers=bearer(token("alice"))):
+            refused.append(await handshake(address, "/ws/alice", bearer(token("alice"))))
+
+    assert [answer.status_code for answer in refused] == [401, 403, 403, 429]
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == []
+    assert any("WebSocket /ws/alice" in r.getMessage() for r in caplog.records)  # logs were seen

@@ -6,12 +6,16 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
+from httpx_ws import WebSocketDisconnect
 
-from tests.credentials import bearer, handshake
-from tests.processes import THREADLINE, free_port, process_env, running, wait_ready
-from tests.wsclient import connect
+from tests.credentials import api_keys, bearer, handshake
+from tests.fake_groq import FakeGroq, Fault
+from tests.polling import eventually
+from tests.processes import THREADLINE, free_port, process_env, running, servers, wait_ready
+from tests.wsclient import ChatClient, connect
 
 pytestmark = pytest.mark.anyio
 
@@ -76,3 +80,63 @@ def test_a_key_is_for_one_user_or_an_admin(tmp_path: Path, database_url: str) ->
     admin = _api_key(env, tmp_path, "create", "--name", "gateway", "--admin")
     assert admin.returncode == 0
     assert "gateway\tadmin" in _api_key(env, tmp_path, "list").stdout
+
+
+async def _ticket(address: str, key: str) -> str:
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(f"http://{address}/auth/ws-ticket", headers=bearer(key))
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["ticket"])
+
+
+async def _told_revoked(chat: ChatClient) -> int:
+    """Read up to the `token_revoked` error; the close code that follows it."""
+    frames = await chat.until("error", within=30)  # generous: two cores, many tests
+    assert frames[-1]["code"] == "token_revoked", frames[-1]
+    with pytest.raises(WebSocketDisconnect) as closed:
+        await chat.receive()
+    return closed.value.code
+
+
+async def test_a_revoked_key_closes_its_sockets_on_every_server_and_its_tickets_open_none(
+    tmp_path: Path, database_url: str, fake_groq: FakeGroq
+) -> None:
+    fake_groq.default = Fault(token_delay=0.1)
+    async with api_keys(database_url) as keys:
+        alices = await keys.create("alice's laptop", user_id="alice", admin=False)
+        admin = (await keys.create("gateway", user_id=None, admin=True)).key
+    key = alices.key
+    async with servers(tmp_path, database_url, fake_groq.url, 2, AUTH_MODE="api_key") as (
+        one,
+        two,
+    ):
+        unused = await _ticket(one.address, key)  # bought before the revocation
+        async with (
+            connect(one.address, "alice", headers={"X-API-Key": key}) as by_header,
+            connect(
+                two.address, "alice", query=f"ticket={await _ticket(two.address, key)}"
+            ) as by_ticket,
+        ):
+            assert (await by_ticket.turn("still mine")).reply["content"]
+            sent = " ".join(f"w{i}" for i in range(40))  # ~4 s of tokens
+            await by_header.send(message=sent)
+            conversation_id = (await by_header.receive())["conversation_id"]
+            env = process_env(tmp_path, free_port(), DATABASE_URL=database_url)
+            with anyio.fail_after(60):
+                revoked = await anyio.to_thread.run_sync(
+                    _api_key, env, tmp_path, "revoke", alices.info.key_id
+                )
+            assert revoked.returncode == 0, revoked.stderr
+            codes = [await _told_revoked(by_header), await _told_revoked(by_ticket)]
+        assert codes == [4401, 4401]
+        refused = await handshake(two.address, f"/ws/alice?ticket={unused}")
+        assert (refused.status_code, refused.json()["code"]) == (401, "unauthenticated")
+        assert "revoked" in refused.json()["detail"]
+        # The reply in progress went on without its socket and was stored whole.
+        async with connect(one.address, "alice", headers={"X-API-Key": admin}) as chat:
+
+            async def answered() -> bool:
+                return len(await chat.history(conversation_id)) == 2
+
+            await eventually(answered, within=30, every=0.2)
+            assert (await chat.history(conversation_id))[-1]["content"] == f"Reply 2: {sent}"

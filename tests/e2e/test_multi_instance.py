@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import anyio
+import httpx
 import msgspec
 import psycopg
 import pytest
+from httpx_ws import WebSocketDisconnect
 
+from tests.credentials import api_keys, handshake
 from tests.fake_groq import FakeGroq, Fault
 from tests.serving import serve_threadline
 from tests.wsclient import ChatClient, Frame, connect
@@ -121,3 +124,30 @@ async def test_a_live_lease_elsewhere_makes_a_turn_wait_or_be_refused(
     assert waited_for >= 0.5  # it waited for the other server's turn to end
     assert refused["code"] == "conversation_busy"
     assert refused["retryable"] is True
+
+
+async def test_a_key_revoked_through_the_admin_api_closes_its_sockets_on_the_other_instance(
+    settings: Settings, database_url: str
+) -> None:
+    async with api_keys(database_url) as keys:
+        admin = {"X-API-Key": (await keys.create("gateway", user_id=None, admin=True)).key}
+        alices = await keys.create("alice's", user_id="alice", admin=False)
+    alice = {"X-API-Key": alices.key}
+    configured = msgspec.structs.replace(settings, auth_mode="api_key")
+    async with (
+        serve_threadline(configured) as first,
+        serve_threadline(configured) as second,
+        httpx.AsyncClient() as http,
+    ):
+        ticket = await http.post(f"http://{first}/auth/ws-ticket", headers=alice)
+        async with connect(second, "alice", headers=alice) as chat:
+            assert (await chat.turn("hello")).reply["content"]
+            url = f"http://{first}/admin/api-keys/{alices.info.key_id}"
+            assert (await http.delete(url, headers=admin)).status_code == 204
+            error = (await chat.until("error", within=30))[-1]  # generous on two busy cores
+            with pytest.raises(WebSocketDisconnect) as closed:
+                await chat.receive()
+        refused = await handshake(second, f"/ws/alice?ticket={ticket.json()['ticket']}")
+
+    assert (error["code"], error["retryable"], closed.value.code) == ("token_revoked", False, 4401)
+    assert (refused.status_code, refused.json()["code"]) == (401, "unauthenticated")

@@ -66,10 +66,11 @@ async def test_status_rejects_a_malformed_user_id(settings: Settings) -> None:
     assert "user_id" in response.text
 
 
+@pytest.mark.parametrize("user_id", ["bad user!", "alice%0A"])
 async def test_a_socket_with_a_malformed_user_id_is_told_why_and_closed(
-    settings: Settings,
+    settings: Settings, user_id: str
 ) -> None:
-    async with serve_threadline(settings) as address, connect(address, "bad user!") as chat:
+    async with serve_threadline(settings) as address, connect(address, user_id) as chat:
         error = await chat.receive()
         with pytest.raises(WebSocketDisconnect) as closed:
             await chat.receive()

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from httpx_ws import WebSocketDisconnect
 
-from tests.credentials import bearer, handshake, token
+from tests.credentials import api_keys, bearer, handshake, token
 from tests.e2e.test_auth_matrix import jwt_settings
 from tests.fake_groq import FakeGroq, Fault
 from tests.polling import eventually
@@ -61,8 +61,9 @@ async def test_a_socket_is_closed_when_its_token_expires_and_its_reply_is_kept(
     settings: Settings, fake_groq: FakeGroq
 ) -> None:
     fake_groq.default = Fault(token_delay=0.1)
-    expiring = token("alice", exp=int(time.time()) + 2)
     async with serve_threadline(jwt_settings(settings, jwt_leeway=0)) as address:
+        # Made once the server is up: its start may take longer than the token lives.
+        expiring = token("alice", exp=int(time.time()) + 2)
         async with connect(address, "alice", headers=bearer(expiring)) as chat:
             sent = " ".join(f"w{i}" for i in range(40))  # ~4 s of tokens: past the expiry
             await chat.send(message=sent)
@@ -135,3 +136,76 @@ async def test_rest_cors_follows_the_allowed_origins(settings: Settings) -> None
         )
         assert listed.status_code == 200
         assert listed.headers["access-control-allow-origin"] == "https://chat.example.com"
+
+
+async def _memories(address: str, headers: dict[str, str]) -> int:
+    async with httpx.AsyncClient() as http:
+        listed = await http.get(f"http://{address}/users/alice/memories", headers=headers)
+    return len(listed.json()["items"])
+
+
+@pytest.mark.parametrize(
+    ("auth_mode", "sent", "status"),
+    [
+        ("none", {"Origin": "https://evil.example"}, 403),
+        ("none", {"Origin": "null"}, 403),  # a sandboxed frame, or a page without referrer
+        ("none", {"Origin": "http://127.0.0.1:1"}, 403),  # another port is another origin
+        ("none", {"Sec-Fetch-Site": "cross-site"}, 403),  # a browser, not saying where from
+        ("none", {"Origin": "https://chat.example.com"}, 201),  # listed
+        ("none", {"Origin": "http://ADDRESS"}, 201),  # the page Threadline serves itself
+        ("none", {}, 201),  # not a browser: curl, an SDK
+        ("api_key", {"Origin": "https://evil.example"}, 403),
+        ("api_key", {"Origin": "https://chat.example.com"}, 201),
+        ("api_key", {}, 201),
+    ],
+)
+async def test_a_write_from_a_foreign_origin_is_refused_like_a_socket(
+    settings: Settings, database_url: str, auth_mode: str, sent: dict[str, str], status: int
+) -> None:
+    async with api_keys(database_url) as keys:
+        alices = {"X-API-Key": (await keys.create("alice's", user_id="alice", admin=False)).key}
+    configured = msgspec.structs.replace(
+        settings, auth_mode=auth_mode, allowed_origins="https://chat.example.com"
+    )
+    credentials = alices if auth_mode == "api_key" else {}
+    async with serve_threadline(configured) as address, httpx.AsyncClient() as http:
+        headers = {k: v.replace("ADDRESS", address) for k, v in sent.items()} | credentials
+        url = f"http://{address}/users/alice/memories"
+        written = await http.post(url, json={"text": "I like green tea"}, headers=headers)
+        stored = await _memories(address, credentials)
+
+    assert written.status_code == status, written.text
+    if status == 403:
+        assert written.json()["code"] == "forbidden_origin"
+    assert stored == (1 if status == 201 else 0)
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [
+        ("/users/alice/memories", "text/plain"),
+        ("/users/alice/memories", "application/x-www-form-urlencoded"),
+        ("/users/alice/memories", "multipart/form-data; boundary=x"),
+        ("/users/alice/memories", None),
+        ("/users/alice/documents", "application/json"),
+        ("/users/alice/documents", "text/plain"),
+    ],
+)
+async def test_a_body_of_another_type_than_the_route_takes_is_refused(
+    settings: Settings, path: str, content_type: str | None
+) -> None:
+    headers = {} if content_type is None else {"Content-Type": content_type}
+    async with serve_threadline(settings) as address, httpx.AsyncClient() as http:
+        refused = await http.post(
+            f"http://{address}{path}", content=b'{"text": "I like green tea"}', headers=headers
+        )
+        stored = await _memories(address, {})
+        json_with_charset = await http.post(
+            f"http://{address}/users/alice/memories",
+            content=b'{"text": "I like green tea"}',
+            headers={"Content-Type": "application/json; charset=utf-8"},
+        )
+
+    assert (refused.status_code, refused.json()["code"]) == (415, "unsupported_media_type")
+    assert stored == 0
+    assert json_with_charset.status_code == 201

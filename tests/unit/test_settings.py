@@ -123,3 +123,33 @@ def test_allowed_origins_are_normalized() -> None:
         {"ALLOWED_ORIGINS": " https://Chat.example.com/ , http://localhost:3000"}, dotenv=None
     )
     assert settings.origins == {"https://chat.example.com", "http://localhost:3000"}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "chat.example.com",  # no scheme
+        "https://chat.example.com/app",  # a path
+        "https://chat.example.com?x=1",
+        "https://chat.example.com#top",
+        "https://user@chat.example.com",
+        "https://chat.example.com:99999",
+        "https://chat example.com",
+        "https://",
+        "null",  # what sandboxed frames and files send: never to be trusted by name
+        "*, https://chat.example.com",  # `*` means any, alone
+    ],
+)
+def test_an_allowed_origin_that_is_no_origin_stops_start_up(value: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"ALLOWED_ORIGINS": value}, dotenv=None)
+
+    assert str(raised.value).startswith("invalid setting ALLOWED_ORIGINS: ")
+    assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "value", ["*", "http://localhost:3000", "https://[::1]:8443", "capacitor://localhost"]
+)
+def test_origins_as_browsers_send_them_are_allowed(value: str) -> None:
+    assert load_settings({"ALLOWED_ORIGINS": value}, dotenv=None).origins == {value}

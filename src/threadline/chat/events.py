@@ -39,6 +39,7 @@ ErrorCode = Literal[
     "rate_limited",
     "quota_exceeded",
     "token_expired",
+    "token_revoked",
     "nothing_to_stop",
     "nothing_to_resume",
     "nothing_to_regenerate",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from threadline.identity.jwks import JwksKeys, KeySource, PemKey, SecretKey
 from threadline.identity.keys import ApiKeys, looks_like_key
 from threadline.identity.principal import Principal, Unauthenticated
+from threadline.identity.revocations import Revocations
 from threadline.identity.tickets import Tickets
 from threadline.identity.tokens import JwtVerifier
 from threadline.settings import Settings
@@ -16,10 +17,20 @@ __all__ = ("Authenticator", "build_authenticator", "jwt_verifier")
 class Authenticator:
     """Turns a presented credential into the principal it proves."""
 
-    def __init__(self, keys: ApiKeys, tickets: Tickets, tokens: JwtVerifier | None, *, on: bool):
+    def __init__(
+        self,
+        keys: ApiKeys,
+        tickets: Tickets,
+        tokens: JwtVerifier | None,
+        revocations: Revocations,
+        *,
+        on: bool,
+    ) -> None:
         self.keys = keys
         self.tickets = tickets
         self._tokens = tokens
+        # Where open sockets learn that the API key they were opened with was revoked.
+        self.revocations = revocations
         self.on = on
 
     async def credential(self, credential: str | None) -> Principal:
@@ -45,12 +56,9 @@ class Authenticator:
         """The principal a WebSocket ticket was issued to; it is used up.
 
         Raises:
-            Unauthenticated: Unknown, already used or expired.
+            Unauthenticated: Unknown, already used or expired, or its API key revoked.
         """
-        principal = await self.tickets.redeem(ticket)
-        if principal is None:
-            raise Unauthenticated("the ticket is unknown, used or expired")
-        return principal
+        return await self.tickets.redeem(ticket)
 
 
 def _key_source(settings: Settings) -> KeySource:
@@ -83,4 +91,5 @@ def build_authenticator(
     settings: Settings, pool: Pool, tokens: JwtVerifier | None
 ) -> Authenticator:
     """The authenticator for AUTH_MODE, with keys and tickets stored in `pool`."""
-    return Authenticator(ApiKeys(pool), Tickets(pool), tokens, on=settings.auth_mode != "none")
+    on = settings.auth_mode != "none"
+    return Authenticator(ApiKeys(pool), Tickets(pool), tokens, Revocations(pool), on=on)

@@ -35,7 +35,7 @@ _REVOKE = """
 UPDATE threadline_api_keys SET revoked_at = now() WHERE key_id = %s AND revoked_at IS NULL
 """
 _FIND = """
-SELECT user_id, admin FROM threadline_api_keys WHERE key_hash = %s AND revoked_at IS NULL
+SELECT key_id, user_id, admin FROM threadline_api_keys WHERE key_hash = %s AND revoked_at IS NULL
 """
 
 
@@ -98,7 +98,11 @@ class ApiKeys:
             return await cur.fetchall()
 
     async def revoke(self, key_id: str) -> bool:
-        """Revoke a key at once, on every server; False if no live key has this id."""
+        """Revoke a key; False if no live key has this id.
+
+        Every server refuses it from now on; the sockets it opened, directly or through a
+        ticket, are closed within seconds (`revocations`).
+        """
         async with self._pool.connection() as conn:
             return (await conn.execute(_REVOKE, (key_id,))).rowcount == 1
 
@@ -108,4 +112,4 @@ class ApiKeys:
             row = await (await conn.execute(_FIND, (_hash(key),))).fetchone()
         if row is None:
             return None
-        return Principal(user_id=row["user_id"], admin=row["admin"], via="api_key")
+        return Principal(row["user_id"], row["admin"], via="api_key", key_id=row["key_id"])

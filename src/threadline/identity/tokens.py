@@ -17,10 +17,14 @@ _REASONS: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
     (jwt.ImmatureSignatureError, "the token is not valid yet"),
     (jwt.InvalidAudienceError, "the token is not meant for this service (audience)"),
     (jwt.InvalidIssuerError, "the token was not issued by the expected issuer"),
-    (jwt.MissingRequiredClaimError, "the token lacks a required claim (exp)"),
+    (jwt.InvalidIssuedAtError, "the token's issue time (iat) is not a number"),
     (jwt.InvalidSignatureError, "the token's signature does not verify"),
     (jwt.InvalidAlgorithmError, "the token's algorithm is not accepted"),
+    (jwt.DecodeError, "the token is malformed: its payload or a claim is not as JWT defines it"),
 )
+# The header checks PyJWT makes before any key is looked up.
+_CRITICAL = "the token's header names a critical extension (crit) this service does not support"
+_KEY_ID = "the token's header names its key (kid) with something other than a string"
 
 
 class JwtVerifier:
@@ -49,8 +53,10 @@ class JwtVerifier:
         """
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
+        except jwt.DecodeError:
             raise Unauthenticated("the credential is neither a JWT nor an API key") from None
+        except jwt.PyJWTError as error:  # a readable header PyJWT refuses: `crit` or `kid`
+            raise Unauthenticated(_CRITICAL if "crit" in str(error).lower() else _KEY_ID) from None
         key, algorithms = await self._keys.key_for(header)
         claims = self._decode(token, key, algorithms)
         user_id = claims.get(self._user_claim)
@@ -69,6 +75,8 @@ class JwtVerifier:
                 leeway=self._leeway,
                 options={"require": ["exp"], "verify_aud": self._audience is not None},
             )
+        except jwt.MissingRequiredClaimError as error:
+            raise Unauthenticated(f"the token lacks a required claim ({error.claim})") from None
         except jwt.PyJWTError as error:
             reason = next((text for kind, text in _REASONS if isinstance(error, kind)), None)
             raise Unauthenticated(reason or "the token is invalid") from None

@@ -51,6 +51,8 @@ _THREADLINE = (
         expires_at timestamptz NOT NULL
     )
     """,
+    # The API key a ticket was bought with, if it was: a revoked key's tickets open nothing.
+    "ALTER TABLE threadline_ws_tickets ADD COLUMN IF NOT EXISTS key_id text",
     # Per-user message rate (a token bucket), shared by every server.
     """
     CREATE TABLE IF NOT EXISTS threadline_rate_buckets (

@@ -1,20 +1,28 @@
 """Who may open what: credentials, the path's user, browser origins and socket seats.
 
-One ASGI middleware guards every route but those marked `opt={"public": True}`. It runs
-after routing, so it sees the path's `user_id`, and before the handler, so a refused
-WebSocket is refused at the handshake: no frame is exchanged, nothing is stored.
+One ASGI middleware guards every route; of those marked `opt={"public": True}` it only
+checks the Host. It runs after routing, so it sees the path's `user_id`, and before the
+handler, so a refused WebSocket is refused at the handshake: no frame is exchanged,
+nothing is stored. What browsers' requests are refused for, and why: `origins`.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import msgspec
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 
 from threadline.identity.principal import TRUSTED, Principal, Unauthenticated
+from threadline.settings import Settings
+from threadline.transport.origins import (
+    SAFE_METHODS,
+    body_type_refused,
+    is_loopback_host,
+    origin_allowed,
+)
 from threadline.transport.services import Services, services_of
 
 if TYPE_CHECKING:
@@ -43,14 +51,17 @@ class AccessControl(ASGIMiddleware):
     """Admits a request or handshake, or refuses it before the handler runs."""
 
     scopes = (ScopeType.HTTP, ScopeType.WEBSOCKET)
-    exclude_opt_key = "public"
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         """Check the caller, then run the handler (holding a socket seat, if limited)."""
         services = services_of(scope["litestar_app"].state)
+        headers = _headers(scope)
+        seat = None
         try:
-            scope["user"] = await _admit(scope, services)
-            seat = await _seat(scope, services)
+            _check_host(headers, services.settings)
+            if not scope["route_handler"].opt.get("public"):
+                scope["user"] = await _admit(scope, headers, services)
+                seat = await _seat(scope, services)
         except Refusal as refusal:
             await _refuse(scope, send, refusal)
             return
@@ -61,13 +72,14 @@ class AccessControl(ASGIMiddleware):
                 await services.seats.release(seat)
 
 
-async def _admit(scope: Scope, services: Services) -> Principal:
-    headers = _headers(scope)
-    if scope["type"] == ScopeType.WEBSOCKET:
-        if services.chat.draining:
-            detail = "this server is shutting down; connect again (to another server)"
-            raise Refusal(503, "shutting_down", detail)
-        _check_origin(headers, services.settings.origins)
+async def _admit(scope: Scope, headers: dict[str, str], services: Services) -> Principal:
+    socket = scope["type"] == ScopeType.WEBSOCKET
+    if socket and services.chat.draining:
+        detail = "this server is shutting down; connect again (to another server)"
+        raise Refusal(503, "shutting_down", detail)
+    writes = socket or scope.get("method") not in SAFE_METHODS
+    if writes and not origin_allowed(headers, services.settings.origins):
+        raise Refusal(403, "forbidden_origin", "this origin may not open sockets or write here")
     try:
         principal = await _authenticate(scope, headers, services)
     except Unauthenticated as error:
@@ -82,6 +94,9 @@ async def _admit(scope: Scope, services: Services) -> Principal:
     if opt.get("operator") and services.identity.on and not principal.admin:
         # Open like everything else without authentication; an admin's once it is on.
         raise Refusal(403, "forbidden", "this endpoint needs an admin API key")
+    if not socket and (expected := body_type_refused(scope["route_handler"], headers)):
+        detail = f"this route takes a body of type {expected} (Content-Type: {expected})"
+        raise Refusal(415, "unsupported_media_type", detail)
     return principal
 
 
@@ -112,20 +127,17 @@ def _credential(headers: dict[str, str]) -> str | None:
     return headers.get("x-api-key", "").strip() or None
 
 
-def _check_origin(headers: dict[str, str], allowed: frozenset[str]) -> None:
-    """Refuse a browser's cross-site handshake unless its origin is allowed.
+def _check_host(headers: dict[str, str], settings: Settings) -> None:
+    """With AUTH_MODE=none on a loopback HOST, refuse a Host naming anything but loopback.
 
-    Browsers always send `Origin` on a WebSocket and let any page open any socket, with
-    the user's cookies: this check is what stops a foreign page from chatting as them.
-    Clients that are not browsers send no `Origin` and are not affected.
+    Only there does a page that reached this server by DNS rebinding get anything: with
+    credentials required it has none, and a proxy in front may pass its public name.
     """
-    origin = headers.get("origin")
-    if origin is None or "*" in allowed:
-        return
-    origin = origin.strip().rstrip("/").lower()
-    if origin in allowed or urlsplit(origin).netloc == headers.get("host", "").lower():
-        return  # listed, or the page came from this very server
-    raise Refusal(403, "forbidden_origin", "this origin may not open sockets here")
+    host = headers.get("host")
+    trusting = settings.auth_mode == "none" and settings.loopback
+    if trusting and host is not None and not is_loopback_host(host):
+        detail = "this server listens on loopback and answers to loopback names only"
+        raise Refusal(400, "invalid_host", detail)
 
 
 async def _seat(scope: Scope, services: Services) -> str | None:

@@ -38,7 +38,8 @@ __all__ = (
 # Marks the upload routes: a body over their size limit answers `document_too_large`.
 UPLOAD = "upload"
 
-ItemId = Annotated[str, PathParameter(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+# `$(?!\n)`: the whole string, not before a final newline (see USER_ID_PATTERN).
+ItemId = Annotated[str, PathParameter(pattern=r"^[A-Za-z0-9_-]{1,64}$(?!\n)")]
 
 
 class NewMemory(msgspec.Struct, forbid_unknown_fields=True):

@@ -10,7 +10,8 @@ from threadline.identity.principal import USER_ID_PATTERN
 
 __all__ = ("CONVERSATION_ID_PATTERN", "USER_ID_PATTERN", "ConversationId", "UserId")
 
-CONVERSATION_ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
+# `$(?!\n)`: the whole string, not before a final newline (see USER_ID_PATTERN).
+CONVERSATION_ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$(?!\n)"
 
 UserId = Annotated[
     str,

@@ -49,11 +49,12 @@ __all__ = (
 # Ids are what the server issues (URL-safe base64) or an integer's digits; client ids are
 # free-form but printable. PostgreSQL cannot store NUL in text, so no id may carry one.
 # An integer id is bounded like any id: Python would otherwise take thousands of digits.
+# `$(?!\n)`: the whole string, not before a final newline (see USER_ID_PATTERN).
 ConversationRef = (
-    Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,128}$")]
+    Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,128}$(?!\n)")]
     | Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 )
-ClientMessageId = Annotated[str, msgspec.Meta(pattern=r"^[^\x00-\x1f\x7f]{1,128}$")]
+ClientMessageId = Annotated[str, msgspec.Meta(pattern=r"^[^\x00-\x1f\x7f]{1,128}$(?!\n)")]
 HistoryLimit = Annotated[int, msgspec.Meta(ge=1, le=500)]
 
 

@@ -12,7 +12,8 @@ from litestar import WebSocket, websocket
 from litestar.params import FromPath
 from litestar.status_codes import WS_1008_POLICY_VIOLATION, WS_1011_INTERNAL_ERROR
 
-from threadline.identity.principal import is_user_id
+from threadline.identity.principal import Principal, is_user_id
+from threadline.identity.revocations import Revocations
 from threadline.observability.metrics import OPEN_SOCKETS
 from threadline.transport.access import principal_of
 from threadline.transport.outbox import Outbox
@@ -29,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 # When a socket closes, frames still queued for it get this long to go out.
 _FLUSH_GRACE = 1.0
-# The close code of a socket whose credential expired (4000 + HTTP 401).
+# The close code of a socket whose credential expired or was revoked (4000 + HTTP 401).
 WS_4401_TOKEN_EXPIRED = 4401
 # A close the server asks for once the socket's work is done: code and reason.
 Closing = tuple[int, str] | None
@@ -73,9 +74,9 @@ async def chat_socket(socket: WebSocket[Any, Any, Any], user_id: FromPath[str]) 
         await socket.accept()
         OPEN_SOCKETS.inc()
         logger.info("socket.open", extra={"user_id": user_id})
-        expires_at = principal_of(socket.scope).expires_at
+        ending = CredentialEnd(principal_of(socket.scope), services.identity.revocations)
         try:
-            await guarded(outbox, _serve(socket, session, outbox, expires_at), session.close)
+            await guarded(outbox, _serve(socket, session, outbox, ending), session.close)
         finally:
             OPEN_SOCKETS.dec()
     finally:
@@ -114,52 +115,80 @@ async def guarded(
         await outbox.close_socket(*closing)
 
 
+class CredentialEnd:
+    """Ends a socket's reading once its credential expires or its API key is revoked."""
+
+    def __init__(self, principal: Principal, revocations: Revocations) -> None:
+        self._principal = principal
+        self._revocations = revocations
+        self.why: ErrorFrame | None = None  # what the client is told, once it ended
+        self._timer: asyncio.TimerHandle | None = None
+        self._unwatch: Callable[[], None] | None = None
+
+    def start(self, stop_reading: Callable[[], object]) -> None:
+        """Call `stop_reading` when the credential ends (its `why` is set by then)."""
+
+        def end(why: ErrorFrame) -> None:
+            if self.why is None:
+                self.why = why
+                stop_reading()
+
+        expires_at, key_id = self._principal.expires_at, self._principal.key_id
+        if expires_at is not None:
+            delay = max(expires_at - time.time(), 0)
+            expired = ErrorFrame("token_expired", _EXPIRED, retryable=True)
+            self._timer = asyncio.get_running_loop().call_later(delay, end, expired)
+        if key_id is not None:
+            revoked = ErrorFrame("token_revoked", _REVOKED, retryable=False)
+            self._unwatch = self._revocations.watch(key_id, lambda: end(revoked))
+
+    def stop(self) -> None:
+        """The socket is closing anyway: stop watching."""
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._unwatch is not None:
+            self._unwatch()
+
+
+_EXPIRED = "your credential has expired; reconnect with a fresh one"
+_REVOKED = "the API key this socket was opened with has been revoked"
+
+
 async def _serve(
     socket: WebSocket[Any, Any, Any],
     session: ChatSession,
     outbox: Outbox,
-    expires_at: float | None,
+    ending: CredentialEnd,
 ) -> Closing:
-    """Read the client's frames until it leaves, is dropped, or its credential expires."""
+    """Read the client's frames until it leaves, is dropped, or its credential ends."""
     reading = asyncio.create_task(_read_frames(socket, session, outbox))
     outbox.when_dropped(reading.cancel)
-    expired = asyncio.Event()
-    expiry = None
-    if expires_at is not None:
-        delay = max(expires_at - time.time(), 0)
-        expiry = asyncio.get_running_loop().call_later(delay, _expire, expired, reading)
+    ending.start(reading.cancel)
     try:
         await reading
     except asyncio.CancelledError:
         current = asyncio.current_task()
         if current is None or current.cancelling():
             raise
-        if expired.is_set():
-            return await _token_expired(session, outbox)
+        if ending.why is not None:
+            return await _credential_ended(session, outbox, ending.why)
         if outbox.dropped:
             return None  # the outbox stopped the reading: the client was too slow
         raise
     finally:
-        if expiry is not None:
-            expiry.cancel()
+        ending.stop()
     return None
 
 
-def _expire(expired: asyncio.Event, reading: asyncio.Task[None]) -> None:
-    expired.set()
-    reading.cancel()
-
-
-async def _token_expired(session: ChatSession, outbox: Outbox) -> Closing:
-    """Tell the client its credential expired, and close with 4401.
+async def _credential_ended(session: ChatSession, outbox: Outbox, why: ErrorFrame) -> Closing:
+    """Tell the client its credential expired or was revoked, and close with 4401.
 
     A reply in progress still completes and is stored: the client reads it from history
-    once it reconnects.
+    once it reconnects (with a fresh credential).
     """
     session.keep_turns()
-    detail = "your credential has expired; reconnect with a fresh one"
-    await outbox(ErrorFrame("token_expired", detail, retryable=True))
-    return (WS_4401_TOKEN_EXPIRED, "token expired")
+    await outbox(why)
+    return (WS_4401_TOKEN_EXPIRED, why.code.replace("_", " "))
 
 
 async def _read_frames(

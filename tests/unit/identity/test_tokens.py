@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import time
 from collections.abc import Callable
 
@@ -11,6 +15,7 @@ from tests.credentials import (
     AUDIENCE,
     ISSUER,
     SECRET,
+    claims,
     confused_token,
     public_pem,
     rsa_key,
@@ -40,6 +45,18 @@ async def test_a_good_token_names_its_user_and_expiry() -> None:
     )
 
 
+def _with_header(**fields: object) -> str:
+    """A good token whose header also carries `fields` (signed, though PyJWT would not)."""
+    header = {"alg": "HS256", "typ": "JWT", **fields}
+    signing_input = f"{_b64(json.dumps(header))}.{_b64(json.dumps(claims()))}"
+    signature = hmac.new(SECRET.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
+
+
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
+
+
 # Made when the test runs, not when it is collected: a token made then would have
 # expired by the time a long run reaches the test.
 @pytest.mark.parametrize(
@@ -49,11 +66,19 @@ async def test_a_good_token_names_its_user_and_expiry() -> None:
         (lambda: token(nbf=int(time.time()) + 600), "not valid yet"),
         (lambda: token(aud="other"), "audience"),
         (lambda: token(iss="https://evil/"), "issuer"),
-        (lambda: token(exp=None), "exp"),
+        (lambda: token(exp=None), r"lacks a required claim \(exp\)"),
+        (lambda: token(iss=None), r"lacks a required claim \(iss\)"),
+        (lambda: token(aud=None), r"lacks a required claim \(aud\)"),
+        (lambda: token(exp="soon"), "malformed"),
+        (lambda: token(iat="then"), r"\(iat\) is not a number"),
+        (lambda: _with_header(crit=["b64"]), r"critical extension \(crit\)"),
+        (lambda: _with_header(crit=["x-custom"], **{"x-custom": 1}), r"\(crit\)"),
+        (lambda: _with_header(kid=5), r"\(kid\)"),
         (lambda: token(key="wrong-secret-but-long-enough-for-hmac"), "signature"),
         (unsigned_token, "algorithm"),
         (lambda: "not-a-jwt", "neither a JWT nor an API key"),
         (lambda: token("has space"), "not a valid user id"),
+        (lambda: token("alice\n"), "not a valid user id"),
     ],
 )
 async def test_each_failed_check_is_named(forge: Callable[[], str], reason: str) -> None:

@@ -44,6 +44,20 @@ def test_an_integer_conversation_id_is_referred_to_by_its_decimal_string() -> No
     assert SendMessage("hi").conversation_ref is None
 
 
+@pytest.mark.parametrize(
+    "frame",
+    [
+        '{"message": "hi", "conversation_id": "abc\\n"}',
+        '{"message": "hi", "client_message_id": "c\\n"}',
+        '{"type": "history", "conversation_id": "abc\\n"}',
+    ],
+)
+def test_an_id_with_a_trailing_newline_is_refused_not_taken_for_another(frame: str) -> None:
+    with pytest.raises(FrameError) as raised:
+        decoder.decode(frame)
+    assert raised.value.code == "invalid_frame"
+
+
 def test_the_size_limit_counts_utf8_bytes_of_the_message() -> None:
     frame = decoder.decode(msgspec.json.encode({"message": "ü" * 16}).decode())
     assert isinstance(frame, SendMessage)
