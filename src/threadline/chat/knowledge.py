@@ -214,7 +214,7 @@ class Knowledge:
         name = filename.replace("\\", "/").rsplit("/", 1)[-1]
         title = "".join(char for char in name if char.isprintable())[:200] or "untitled"
         document = await self._parts.documents.create(owner, Upload(title, kind, content))
-        self._parts.indexer.submit(document.document_id)
+        self._parts.indexer.submit(document.document_id, owner)
         return document
 
     async def documents(self, owner: str | None) -> list[Document]:
