@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.corpus import load
 from bench.engine import percentile
-from threadline.knowledge.documents import DocumentStore, Upload
+from threadline.knowledge.documents import DocumentStore, Quota, Upload
 from threadline.knowledge.indexer import DocumentIndexer
 from threadline.knowledge.readers import Readers, ReadingLimits
 from threadline.knowledge.retrieval import Citation, Mode, Retriever
@@ -50,7 +50,8 @@ def _rank(citations: list[Citation], title: str, answer: str) -> int | None:
 
 
 async def _index(pool: Pool, embedder: LocalEmbedder, corpus: dict[str, Any]) -> dict[str, Any]:
-    documents = DocumentStore(pool)
+    # Every document is stored before any is indexed: all of them are in flight at once.
+    documents = DocumentStore(pool, Quota(in_flight=len(corpus["documents"])))
     indexer = DocumentIndexer(pool, embedder, Readers(ReadingLimits()))
     await embedder.embed(["warm up"])  # the model loads once, outside the timing
     made = [

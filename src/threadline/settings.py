@@ -148,6 +148,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     embeddings_api_key: Secret | None = None
     # The largest document one may upload to the knowledge base, in bytes.
     document_max_bytes: PositiveInt = 10 * 1024 * 1024
+    # What one user may keep and have indexing at once (shared documents are not counted):
+    # past them an upload is refused and nothing is stored.
+    max_documents_per_user: PositiveInt = 500
+    max_document_bytes_per_user: PositiveInt = 100 * 1024 * 1024
+    max_uploads_in_flight_per_user: PositiveInt = 4
     # Uploads are read (text out of PDFs and HTML) in processes of their own, this many per
     # server, each reading one document at a time and one user's documents one at a time.
     document_readers: PositiveInt = 2

@@ -31,7 +31,7 @@ from threadline.engine.tools.knowledge import (
 )
 from threadline.engine.tools.mcp import McpTools
 from threadline.engine.tools.search import search_tool
-from threadline.knowledge.documents import DocumentStore
+from threadline.knowledge.documents import DocumentStore, Quota
 from threadline.knowledge.extract import Bounds
 from threadline.knowledge.holdings import HoldingsCache
 from threadline.knowledge.indexer import DocumentIndexer
@@ -63,6 +63,11 @@ def build_knowledge(
     Its indexer is not started: the caller starts and stops it with the app.
     """
     store, embedder = vectors
+    quota = Quota(
+        documents=settings.max_documents_per_user,
+        bytes=settings.max_document_bytes_per_user,
+        in_flight=settings.max_uploads_in_flight_per_user,
+    )
     reading = ReadingLimits(
         processes=settings.document_readers,
         timeout=settings.document_read_timeout,
@@ -71,7 +76,7 @@ def build_knowledge(
     )
     return Knowledge(
         Memories(store),
-        DocumentStore(pool),
+        DocumentStore(pool, quota),
         DocumentIndexer(pool, embedder, Readers(reading)),
         Retriever(pool, embedder),
         ConversationSearch(Ledger(saver), pool, embedder),
