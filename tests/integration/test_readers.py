@@ -49,9 +49,9 @@ async def test_a_document_past_its_deadline_fails_and_the_next_one_is_read() -> 
         with pytest.raises(
             UnreadableDocument, match=r"^reading the document took longer than 1 seconds$"
         ):
-            await readers.read(pdf_drawing_bomb(3, pages=16), "application/pdf")
-        text = await readers.read(pdf_with("Still reading."), "application/pdf")
-    assert text == "Still reading."
+            await readers.passages(pdf_drawing_bomb(3, pages=16), "application/pdf")
+        passages = await readers.passages(pdf_with("Still reading."), "application/pdf")
+    assert passages == ["Still reading."]
 
 
 async def test_a_document_past_the_readers_memory_fails_and_the_next_one_is_read() -> None:
@@ -59,13 +59,14 @@ async def test_a_document_past_the_readers_memory_fails_and_the_next_one_is_read
     limits = ReadingLimits(processes=1, memory_mb=256, bounds=UNBOUNDED)
     async with _readers(limits) as readers:
         with pytest.raises(UnreadableDocument, match=r"^reading the document needs more memory"):
-            await readers.read(pdf_bomb(300, pages=1), "application/pdf")
-        text = await readers.read(pdf_with("Still reading."), "application/pdf")
-    assert text == "Still reading."
+            await readers.passages(pdf_bomb(300, pages=1), "application/pdf")
+        passages = await readers.passages(pdf_with("Still reading."), "application/pdf")
+    assert passages == ["Still reading."]
 
 
 async def test_readers_are_reused_and_all_stopped_when_closed() -> None:
     async with _readers(ReadingLimits(processes=2)) as readers:
         for number in range(3):
-            assert await readers.read(f"Note {number}.".encode(), "text/plain") == f"Note {number}."
+            note = f"Note {number}."
+            assert await readers.passages(note.encode(), "text/plain") == [note]
         assert len(_readers_running()) == 1  # one after another: the same reader

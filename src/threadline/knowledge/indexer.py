@@ -17,7 +17,6 @@ import logging
 from collections.abc import Callable
 from pathlib import PurePath
 
-from threadline.knowledge.chunking import MAX_CHUNKS, chunk_text
 from threadline.knowledge.extract import UnreadableDocument
 from threadline.knowledge.readers import Readers
 from threadline.knowledge.rotation import Owner, Rotation
@@ -118,11 +117,7 @@ class DocumentIndexer:
         if claimed is None:
             return  # deleted, or indexed by another server meanwhile
         try:
-            text = await self._readers.read(claimed["content"], claimed["media_type"])
-            chunks = chunk_text(text)
-            if len(chunks) > MAX_CHUNKS:
-                msg = f"the document is too long ({len(chunks)} passages, at most {MAX_CHUNKS})"
-                raise UnreadableDocument(msg)
+            chunks = await self._readers.passages(claimed["content"], claimed["media_type"])
         except UnreadableDocument as error:
             await self._fail(document_id, str(error))
             return
@@ -135,14 +130,18 @@ class DocumentIndexer:
             return
         await self._store(document_id, context, chunks, vectors)
 
-    async def _embedded(self, chunks: list[str]) -> list[list[float]]:
+    async def _embedded(self, chunks: list[str]) -> list[str]:
+        """The passages' vectors, as pgvector reads them.
+
+        Written out in a thread: for 5,000 passages that takes a good part of a second.
+        """
         vectors: list[list[float]] = []
         for start in range(0, len(chunks), _EMBED_BATCH):
             vectors.extend(await self._embedder.embed(chunks[start : start + _EMBED_BATCH]))
-        return vectors
+        return await asyncio.to_thread(lambda: [vector_literal(vector) for vector in vectors])
 
     async def _store(
-        self, document_id: str, context: str, chunks: list[str], vectors: list[list[float]]
+        self, document_id: str, context: str, chunks: list[str], vectors: list[str]
     ) -> None:
         async with self._pool.connection() as conn, conn.transaction():
             cursor = await conn.execute(_LOCK, {"id": document_id})
@@ -150,7 +149,7 @@ class DocumentIndexer:
             if row is None:
                 return  # deleted while it was being read
             rows = [
-                (document_id, ordinal, row["owner"], context, text, vector_literal(vector))
+                (document_id, ordinal, row["owner"], context, text, vector)
                 for ordinal, (text, vector) in enumerate(zip(chunks, vectors, strict=True))
             ]
             async with conn.cursor() as insert:

@@ -1,8 +1,8 @@
-"""A reader: a process of its own that turns uploads into text.
+"""A reader: a process of its own that turns uploads into passages.
 
 `python -m threadline.knowledge.reader <memory MiB> <server pid>`. The server keeps a few
-(`knowledge/readers.py`) and sends each one document at a time on its stdin; the text, or
-why there is none, comes back on its stdout. Each frame is a 4-byte length and a
+(`knowledge/readers.py`) and sends each one document at a time on its stdin; its text cut
+into passages, or why there are none, comes back on its stdout. Each frame is a 4-byte length and a
 MessagePack body. Here reading may take all the CPU it needs without slowing the server's
 event loop, and a reader past its deadline is simply killed.
 
@@ -27,6 +27,7 @@ from typing import BinaryIO
 
 import msgspec
 
+from threadline.knowledge.chunking import MAX_CHUNKS, chunk_text
 from threadline.knowledge.extract import Bounds, UnreadableDocument, extract_text
 
 __all__ = ("HEADER", "Job", "Reply", "main")
@@ -47,9 +48,9 @@ class Job(msgspec.Struct, frozen=True):
 
 
 class Reply(msgspec.Struct, frozen=True, omit_defaults=True):
-    """Its text, or the reason it has none; `retire`: the reader exits after this."""
+    """Its passages, or the reason it has none; `retire`: the reader exits after this."""
 
-    text: str | None = None
+    passages: list[str] | None = None
     reason: str | None = None
     retire: bool = False
 
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def _read(job: Job) -> Reply:
     try:
-        reply = Reply(text=extract_text(job.content, job.media_type, job.bounds))
+        reply = Reply(passages=_passages(job))
     except UnreadableDocument as error:
         reply = Reply(reason=str(error))
     except MemoryError:
@@ -79,6 +80,14 @@ def _read(job: Job) -> Reply:
     except Exception as error:  # noqa: BLE001 - a file that breaks a parser is unreadable
         reply = Reply(reason=f"the document cannot be read ({type(error).__name__})")
     return msgspec.structs.replace(reply, retire=_resident_mb() > RETIRE_ABOVE_MB)
+
+
+def _passages(job: Job) -> list[str]:
+    passages = chunk_text(extract_text(job.content, job.media_type, job.bounds))
+    if len(passages) > MAX_CHUNKS:
+        msg = f"the document is too long ({len(passages)} passages, at most {MAX_CHUNKS})"
+        raise UnreadableDocument(msg)
+    return passages
 
 
 def _resident_mb() -> int:

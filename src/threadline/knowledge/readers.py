@@ -1,10 +1,10 @@
 """The server's document readers: a few processes, each reading one upload at a time.
 
-Text out of a PDF is pure-Python CPU work that a crafted file can make last for minutes;
-in a thread it would hold the interpreter's lock and slow every chat on the server. In a
-reader process (`knowledge/reader.py`) it takes nothing from the event loop, its memory
-is bounded by the kernel, and at its deadline the process is killed and replaced: the
-document ends `failed` with the reason.
+Text out of a PDF, and cutting text into passages, is pure-Python CPU work that a crafted
+file can make last for minutes; in a thread it would hold the interpreter's lock and slow
+every chat on the server. In a reader process (`knowledge/reader.py`) it takes nothing
+from the event loop, its memory is bounded by the kernel, and at its deadline the process
+is killed and replaced: the document ends `failed` with the reason.
 
 Readers start when first needed and are reused; one that stopped (killed, retired after
 a large document, crashed) is replaced by a new one for the next document.
@@ -51,8 +51,8 @@ class Readers:
         self._idle: list[_Reader] = []
         self._busy: set[_Reader] = set()
 
-    async def read(self, content: bytes, media_type: str) -> str:
-        """The document's text, read in a reader process within the limits.
+    async def passages(self, content: bytes, media_type: str) -> list[str]:
+        """The document's text cut into passages, in a reader process within the limits.
 
         Raises:
             UnreadableDocument: Not readable, past a bound, or not read in time.
@@ -60,9 +60,9 @@ class Readers:
         async with self._slots:
             reader = self._idle.pop() if self._idle else await _Reader.start(self.limits)
             reply = await self._ask(reader, Job(content, media_type, self.limits.bounds))
-        if reply.text is None:
+        if reply.passages is None:
             raise UnreadableDocument(reply.reason or "the document cannot be read")
-        return reply.text
+        return reply.passages
 
     async def _ask(self, reader: _Reader, job: Job) -> Reply:
         self._busy.add(reader)
