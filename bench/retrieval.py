@@ -28,8 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.corpus import load
 from bench.engine import percentile
-from threadline.knowledge.documents import DocumentStore, Upload
+from threadline.knowledge.documents import DocumentStore, Quota, Upload
 from threadline.knowledge.indexer import DocumentIndexer
+from threadline.knowledge.readers import Readers, ReadingLimits
 from threadline.knowledge.retrieval import Citation, Mode, Retriever
 from threadline.knowledge.stores import vector_store
 from threadline.llm.embeddings import LOCAL_MODEL, LocalEmbedder
@@ -49,7 +50,9 @@ def _rank(citations: list[Citation], title: str, answer: str) -> int | None:
 
 
 async def _index(pool: Pool, embedder: LocalEmbedder, corpus: dict[str, Any]) -> dict[str, Any]:
-    documents, indexer = DocumentStore(pool), DocumentIndexer(pool, embedder)
+    # Every document is stored before any is indexed: all of them are in flight at once.
+    documents = DocumentStore(pool, Quota(in_flight=len(corpus["documents"])))
+    indexer = DocumentIndexer(pool, embedder, Readers(ReadingLimits()))
     await embedder.embed(["warm up"])  # the model loads once, outside the timing
     made = [
         await documents.create(_OWNER, Upload(d["title"], "text/markdown", d["text"].encode()))
@@ -59,6 +62,7 @@ async def _index(pool: Pool, embedder: LocalEmbedder, corpus: dict[str, Any]) ->
     for document in made:
         await indexer.index(document.document_id)
     seconds = time.perf_counter() - started
+    await indexer.stop()
     chunks = sum(d.chunks for d in await documents.of_owner(_OWNER))
     return {"documents": len(made), "chunks": chunks, "chunks_per_s": round(chunks / seconds)}
 

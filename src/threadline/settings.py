@@ -155,6 +155,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     embeddings_api_key: Secret | None = None
     # The largest document one may upload to the knowledge base, in bytes.
     document_max_bytes: PositiveInt = 10 * 1024 * 1024
+    # What one user may keep and have indexing at once (shared documents are not counted):
+    # past them an upload is refused and nothing is stored.
+    max_documents_per_user: PositiveInt = 500
+    max_document_bytes_per_user: PositiveInt = 100 * 1024 * 1024
+    max_uploads_in_flight_per_user: PositiveInt = 4
+    # Uploads are read (text out of PDFs and HTML) in processes of their own, this many per
+    # server, each reading one document at a time and one user's documents one at a time.
+    document_readers: PositiveInt = 2
+    # A document not read within this many seconds ends `failed` (its reader is killed).
+    # Below the 300 s after which another server takes an upload over.
+    document_read_timeout: Annotated[float, msgspec.Meta(gt=0, le=240)] = 60.0
+    # The most bytes a PDF's page content may inflate to, all pages together.
+    document_max_decompressed_bytes: PositiveInt = 16 * 1024 * 1024
+    # The address space one reader process may take, in MiB.
+    document_reader_memory_mb: Annotated[int, msgspec.Meta(ge=256)] = 1024
 
     # Who may call: `none` trusts the path's user (development), `api_key` takes API keys,
     # `jwt` takes bearer tokens signed by an identity provider, and API keys too.

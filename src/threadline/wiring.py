@@ -31,10 +31,12 @@ from threadline.engine.tools.knowledge import (
 )
 from threadline.engine.tools.mcp import McpTools
 from threadline.engine.tools.search import search_tool
-from threadline.knowledge.documents import DocumentStore
+from threadline.knowledge.documents import DocumentStore, Quota
+from threadline.knowledge.extract import Bounds
 from threadline.knowledge.holdings import HoldingsCache
 from threadline.knowledge.indexer import DocumentIndexer
 from threadline.knowledge.memories import Memories
+from threadline.knowledge.readers import Readers, ReadingLimits
 from threadline.knowledge.retrieval import Retriever
 from threadline.llm.embeddings import Embedder
 from threadline.llm.models import with_client_retries, with_model_name
@@ -61,10 +63,21 @@ def build_knowledge(
     Its indexer is not started: the caller starts and stops it with the app.
     """
     store, embedder = vectors
+    quota = Quota(
+        documents=settings.max_documents_per_user,
+        bytes=settings.max_document_bytes_per_user,
+        in_flight=settings.max_uploads_in_flight_per_user,
+    )
+    reading = ReadingLimits(
+        processes=settings.document_readers,
+        timeout=settings.document_read_timeout,
+        memory_mb=settings.document_reader_memory_mb,
+        bounds=Bounds(max_decompressed=settings.document_max_decompressed_bytes),
+    )
     return Knowledge(
         Memories(store),
-        DocumentStore(pool),
-        DocumentIndexer(pool, embedder),
+        DocumentStore(pool, quota),
+        DocumentIndexer(pool, embedder, Readers(reading)),
         Retriever(pool, embedder),
         ConversationSearch(Ledger(saver), pool, embedder),
         holdings=HoldingsCache(pool),

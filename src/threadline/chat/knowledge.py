@@ -9,14 +9,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 import msgspec
 
 from threadline.chat.errors import InvalidRequest
+from threadline.chat.knowledge_errors import (
+    DocumentNotFound,
+    DocumentTooLarge,
+    EmptyDocument,
+    MemoryDisabled,
+    MemoryNotFound,
+    TooManyMemories,
+    UnsupportedDocument,
+    refusal,
+)
 from threadline.chat.relay import Relay
 from threadline.conversations.search import ConversationSearch, SearchHit, describe_hits
-from threadline.knowledge.documents import Document, DocumentStore, Upload
+from threadline.knowledge.documents import Document, DocumentStore, OverQuota, Upload
 from threadline.knowledge.extract import kind_of
 from threadline.knowledge.holdings import HoldingsCache
 from threadline.knowledge.indexer import DocumentIndexer
@@ -25,78 +35,9 @@ from threadline.knowledge.retrieval import Retriever, describe_sources
 from threadline.llm.embeddings import Embedder
 from threadline.llm.prompts import DOCUMENTS_NOTE, MEMORIES_HEADING
 
-__all__ = (
-    "DocumentNotFound",
-    "DocumentTooLarge",
-    "EmptyDocument",
-    "Knowledge",
-    "KnowledgeError",
-    "MemoryDisabled",
-    "MemoryNotFound",
-    "TooManyMemories",
-    "UnsupportedDocument",
-)
+__all__ = ("Knowledge",)
 
 logger = logging.getLogger(__name__)
-
-
-class KnowledgeError(Exception):
-    """A request about memories or documents refused; `detail` is for humans."""
-
-    code: ClassVar[str]
-    default_detail: ClassVar[str] = ""
-
-    def __init__(self, detail: str | None = None) -> None:
-        self.detail = detail or self.default_detail
-        super().__init__(self.detail)
-
-
-class MemoryNotFound(KnowledgeError):
-    """No such memory for this user."""
-
-    code = "memory_not_found"
-    default_detail = "no memory with this id exists for this user"
-
-
-class MemoryDisabled(KnowledgeError):
-    """MEMORY is off on this server."""
-
-    code = "memory_disabled"
-    default_detail = "long-term memory is turned off on this server (MEMORY=off)"
-
-
-class TooManyMemories(KnowledgeError):
-    """The user keeps as many memories as they may."""
-
-    code = "too_many_memories"
-    default_detail = "this user already keeps the most memories allowed; delete some first"
-
-
-class DocumentNotFound(KnowledgeError):
-    """No such document for this owner."""
-
-    code = "document_not_found"
-    default_detail = "no document with this id exists for this user"
-
-
-class UnsupportedDocument(KnowledgeError):
-    """Not a kind of file the knowledge base reads."""
-
-    code = "unsupported_document"
-    default_detail = "upload text (.txt), Markdown (.md), HTML (.html) or PDF (.pdf)"
-
-
-class EmptyDocument(KnowledgeError):
-    """An upload with nothing in it."""
-
-    code = "empty_document"
-    default_detail = "the file is empty"
-
-
-class DocumentTooLarge(KnowledgeError):
-    """An upload over DOCUMENT_MAX_BYTES."""
-
-    code = "document_too_large"
 
 
 class _Parts(msgspec.Struct, frozen=True):
@@ -202,6 +143,8 @@ class Knowledge:
 
         Raises:
             UnsupportedDocument, EmptyDocument, DocumentTooLarge: Refused; nothing stored.
+            TooManyDocuments, DocumentStorageFull, TooManyUploads: Past the user's
+                quota; nothing stored.
         """
         kind = kind_of(filename, media_type)
         if kind is None:
@@ -213,8 +156,11 @@ class Knowledge:
         # The file's own name, without any path or control characters.
         name = filename.replace("\\", "/").rsplit("/", 1)[-1]
         title = "".join(char for char in name if char.isprintable())[:200] or "untitled"
-        document = await self._parts.documents.create(owner, Upload(title, kind, content))
-        self._parts.indexer.submit(document.document_id)
+        try:
+            document = await self._parts.documents.create(owner, Upload(title, kind, content))
+        except OverQuota as over:
+            raise refusal(over) from None
+        self._parts.indexer.submit(document.document_id, owner)
         return document
 
     async def documents(self, owner: str | None) -> list[Document]:

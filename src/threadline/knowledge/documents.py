@@ -3,6 +3,10 @@
 A document is stored with its upload and status `indexing`; the indexer turns it into
 passages and, in one transaction, stores them and marks it `ready` (or `failed`, with the
 reason, and none of them). Either way the upload is then dropped.
+
+A user's documents are bounded (`Quota`): how many (failed ones too, until deleted), the
+bytes of those not failed as uploaded, and how many are still being indexed; an upload
+past one is refused before anything is stored.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import msgspec
 
 from threadline.storage.database import Pool
 
-__all__ = ("Document", "DocumentStore", "Upload")
+__all__ = ("Document", "DocumentStore", "OverQuota", "Quota", "Upload")
 
 Status = Literal["indexing", "ready", "failed"]
 
@@ -40,6 +44,23 @@ class Upload(msgspec.Struct, frozen=True):
     title: str
     media_type: str
     content: bytes
+
+
+class Quota(msgspec.Struct, frozen=True, kw_only=True):
+    """What one user may keep: documents, their bytes, and uploads still indexing."""
+
+    documents: int = 500
+    bytes: int = 100 * 1024 * 1024
+    in_flight: int = 4
+
+
+class OverQuota(Exception):
+    """An upload would take its owner past `what` (a field of `Quota`)."""
+
+    def __init__(self, what: Literal["documents", "bytes", "in_flight"], limit: int) -> None:
+        self.what = what
+        self.limit = limit
+        super().__init__(f"{what}: at most {limit}")
 
 
 def _document(row: dict[str, Any]) -> Document:
@@ -80,14 +101,30 @@ RETURNING document_id, owner, title, status, media_type, size_bytes, chunks, cre
 """
 
 
+# Uploads of one owner are counted and stored one at a time, on every server.
+_SERIALIZE = "SELECT pg_advisory_xact_lock(hashtextextended('documents/' || %(owner)s, 0))"
+_HELD = """
+SELECT count(*) AS documents,
+    coalesce(sum(size_bytes) FILTER (WHERE status <> 'failed'), 0) AS bytes,
+    count(*) FILTER (WHERE status = 'indexing') AS in_flight
+FROM threadline_documents WHERE owner = %(owner)s
+"""
+
+
 class DocumentStore:
     """Documents and their passages in PostgreSQL."""
 
-    def __init__(self, pool: Pool) -> None:
+    def __init__(self, pool: Pool, quota: Quota | None = None) -> None:
         self._pool = pool
+        self._quota = quota or Quota()
 
     async def create(self, owner: str | None, upload: Upload) -> Document:
-        """Store an upload as a new document being indexed."""
+        """Store an upload as a new document being indexed.
+
+        Raises:
+            OverQuota: A user's upload past their quota (shared ones have none); nothing
+                is stored.
+        """
         params = {
             "id": secrets.token_urlsafe(12),
             "owner": owner,
@@ -96,7 +133,22 @@ class DocumentStore:
             "size": len(upload.content),
             "content": upload.content,
         }
-        return (await self._rows(_CREATE, params))[0]
+        async with self._pool.connection() as conn, conn.transaction():
+            if owner is not None:
+                await conn.execute(_SERIALIZE, {"owner": owner})
+                held = await (await conn.execute(_HELD, {"owner": owner})).fetchall()
+                self._check(held[0], len(upload.content))
+            created = await (await conn.execute(_CREATE, params)).fetchall()
+        return _document(created[0])
+
+    def _check(self, held: dict[str, Any], size: int) -> None:
+        quota = self._quota  # what is kept first: waiting would not help with that
+        if held["documents"] >= quota.documents:
+            raise OverQuota("documents", quota.documents)
+        if held["bytes"] + size > quota.bytes:
+            raise OverQuota("bytes", quota.bytes)
+        if held["in_flight"] >= quota.in_flight:
+            raise OverQuota("in_flight", quota.in_flight)
 
     async def of_owner(self, owner: str | None) -> list[Document]:
         """The owner's documents (None: the shared ones), newest first."""

@@ -24,14 +24,17 @@ from litestar.types import ExceptionHandlersMap
 
 from threadline.chat.errors import ChatError, ConversationNotFound
 from threadline.chat.failures import STORAGE_ERRORS
-from threadline.chat.knowledge import (
+from threadline.chat.knowledge_errors import (
     DocumentNotFound,
+    DocumentStorageFull,
     DocumentTooLarge,
     EmptyDocument,
     KnowledgeError,
     MemoryDisabled,
     MemoryNotFound,
+    TooManyDocuments,
     TooManyMemories,
+    TooManyUploads,
     UnsupportedDocument,
 )
 from threadline.transport.knowledge import upload_refused
@@ -74,6 +77,9 @@ _KNOWLEDGE_STATUS: dict[type[KnowledgeError], int] = {
     UnsupportedDocument: 415,
     EmptyDocument: 422,
     DocumentTooLarge: 413,
+    TooManyDocuments: 409,
+    DocumentStorageFull: 413,
+    TooManyUploads: 429,
 }
 
 
