@@ -15,6 +15,7 @@ import msgspec
 
 from threadline.chat.errors import InvalidRequest
 from threadline.chat.relay import Relay
+from threadline.chat.titles import MAX_TITLE_CHARS, visible_title
 from threadline.conversations.search import ConversationSearch, SearchHit, describe_hits
 from threadline.knowledge.documents import Document, DocumentStore, Upload
 from threadline.knowledge.extract import kind_of
@@ -210,9 +211,9 @@ class Knowledge:
             raise EmptyDocument
         if len(content) > self.max_document_bytes:
             raise DocumentTooLarge(f"a document may be at most {self.max_document_bytes} bytes")
-        # The file's own name, without any path or control characters.
+        # The file's own name, without any path or invisible characters.
         name = filename.replace("\\", "/").rsplit("/", 1)[-1]
-        title = "".join(char for char in name if char.isprintable())[:200] or "untitled"
+        title = visible_title(name)[:MAX_TITLE_CHARS] or "untitled"
         document = await self._parts.documents.create(owner, Upload(title, kind, content))
         self._parts.indexer.submit(document.document_id)
         return document
