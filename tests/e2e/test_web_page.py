@@ -242,6 +242,30 @@ async def test_with_authentication_on_it_signs_in_with_a_token(
             stranger.errors.clear()
 
 
+async def test_a_token_of_another_user_is_refused_once_and_signs_out(
+    settings: Settings, fake_groq: FakeGroq, database_url: str
+) -> None:
+    async with api_keys(database_url) as keys:
+        key = (await keys.create("page", user_id="alice", admin=False)).key
+    configured = msgspec.structs.replace(settings, auth_mode="api_key")
+    async with (
+        serve_threadline(configured) as address,
+        chromium() as browser,
+        tab(await browser.new_context()) as bob,
+    ):
+        await bob.sign_in(address, "bob", token=key)
+        status = bob.page.locator("#status")
+        await expect(status).to_have_text("Signed out: this credential may not act for this user")
+        await bob.page.wait_for_timeout(3000)  # time for several retries, were there any
+        await expect(status).to_contain_text("Signed out")
+        tickets = [url for url in bob.requests if url.endswith("/auth/ws-ticket")]
+        sockets = [url for url in bob.requests if url.startswith("ws://")]
+        assert all("403" in error or "WebSocket" in error for error in bob.errors), bob.errors
+        bob.errors.clear()
+
+    assert (len(tickets), len(sockets)) == (1, 1)
+
+
 async def test_on_a_phone_the_conversations_open_from_a_menu(
     settings: Settings, fake_groq: FakeGroq
 ) -> None:
