@@ -9,6 +9,7 @@ root's group. Not run as root, nothing changes at all.
 
 from __future__ import annotations
 
+import getpass
 import logging
 import os
 import shutil
@@ -74,3 +75,12 @@ def test_the_folders_above_the_data_directory_gain_only_the_search_postgres_need
     assert _modes(nested) == running
     assert caplog.messages == []  # pg_ctl stopped it (not "Failed to stop server; killing")
 
+
+def test_a_tests_temporary_folder_is_not_in_the_one_every_pytest_run_shares(
+    tmp_path: Path,
+) -> None:
+    # pytest keeps every run's folders in /tmp/pytest-of-USER and, starting, tightens that
+    # to 0700. A test's own server (THREADLINE_DATA_DIR in tmp_path) running PostgreSQL as
+    # pgserver could then no longer reach its data: another run's start must not matter.
+    shared = Path(tempfile.gettempdir()) / f"pytest-of-{getpass.getuser()}"
+    assert not tmp_path.resolve().is_relative_to(shared.resolve())
