@@ -30,7 +30,9 @@ from threadline.storage.database import start_embedded_postgres
 from threadline.storage.schema import migrate
 
 # One template per xdist worker: workers may share a server (TEST_DATABASE_URL).
-_EMBEDDED = pytest.StashKey[tuple[Any, Path]]()
+_EMBEDDED = pytest.StashKey[Any]()
+# The run's own folder: the embedded PostgreSQL's data, the lock, the tests' tmp_path.
+_OWN_FOLDER = pytest.StashKey[Path]()
 TEMPLATE = f"threadline_template_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 
 
@@ -55,23 +57,33 @@ _SLOW_FIRST = (
 )
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest's temporary folders read --basetemp
 def pytest_configure(config: pytest.Config) -> None:
-    if os.environ.get(_SHARED_URL) or hasattr(config, "workerinput"):
+    if hasattr(config, "workerinput"):
+        return  # xdist gives each worker its folders inside the controlling process's
+    data = Path(tempfile.mkdtemp(prefix="threadline-tests-"))
+    config.stash[_OWN_FOLDER] = data
+    if config.option.basetemp is None:
+        # Not pytest's /tmp/pytest-of-USER, shared by every run, which each run tightens to
+        # 0700 as it starts: run as root, a test's own embedded PostgreSQL (in its
+        # tmp_path) runs as another user, which must keep passing through.
+        config.option.basetemp = str(data / "tmp")
+    if os.environ.get(_SHARED_URL):
         return
-    data = Path(tempfile.mkdtemp(prefix="threadline-pg-"))
     os.environ[_HEAVY_LOCK] = str(data / "heavy.lock")
     server = start_embedded_postgres(data / "pgdata")
-    config.stash[_EMBEDDED] = (server, data)
+    config.stash[_EMBEDDED] = server
     os.environ[_SHARED_URL] = server.get_uri()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    embedded = config.stash.get(_EMBEDDED, None)
-    if embedded is not None:
-        server, data = embedded
+    server = config.stash.get(_EMBEDDED, None)
+    if server is not None:
         server.cleanup()
-        shutil.rmtree(data, ignore_errors=True)
         os.environ.pop(_SHARED_URL, None)
+    data = config.stash.get(_OWN_FOLDER, None)
+    if data is not None:
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

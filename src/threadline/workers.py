@@ -10,9 +10,10 @@ new connection to one of them, and they meet in the database exactly as replicas
 follows the same turns. Metrics are shared through files (see `observability.metrics`).
 
 SIGTERM and SIGINT go on to every worker, which drains as a lone server would, and the
-parent waits for them. A worker that dies is replaced; one that keeps dying at start-up
-stops the whole server. Workers die with the parent (Linux), so a killed parent leaves none
-serving on its own.
+parent waits for them; a worker stopped at any moment of its start, even while Python still
+imports Threadline, ends with exit code 0 (`_Supervisor._start`, `_work`). A worker
+that dies is replaced; one that keeps dying at start-up stops the whole server. Workers die
+with the parent (Linux), so a killed parent leaves none serving on its own.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from multiprocessing import resource_tracker
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,6 +56,8 @@ _START_UP = 10.0
 _START_FAILURES = 3
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+# The signals that stop a worker, passed on by the parent.
+_STOPS = frozenset({signal.SIGTERM, signal.SIGINT})
 
 
 def supervise(settings: Settings) -> None:
@@ -113,7 +117,8 @@ class _Supervisor:
         """Serve until a signal (0) or until workers keep failing to start (1)."""
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
-        self._workers = [self._start() for _ in range(self._count)]
+        for _ in range(self._count):
+            self._start()
         logger.info("workers.started", extra={"workers": self._count})
         while not self._stopping:
             time.sleep(_CHECK_EVERY)
@@ -123,11 +128,27 @@ class _Supervisor:
                 return 1
         return self._wait_all()
 
-    def _start(self) -> BaseProcess:
-        worker = _SPAWN.Process(target=_work, args=(self._sock, os.getpid()), daemon=False)
-        worker.start()
-        self._started[worker] = time.monotonic()
-        return worker
+    def _start(self, index: int | None = None) -> None:
+        """Start a worker (in place of the one at `index`), unless the server is stopping.
+
+        The worker is born with SIGTERM and SIGINT blocked (a signal mask survives exec): a
+        stop sent while Python still imports waits until `_work` can end cleanly. Here they
+        wait too, so the worker is listed before `_on_signal` can look for it.
+        """
+        resource_tracker.ensure_running()  # starting the tracker would unblock them
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
+        try:
+            if self._stopping:
+                return
+            worker = _SPAWN.Process(target=_work, args=(self._sock, os.getpid()), daemon=False)
+            worker.start()
+            self._started[worker] = time.monotonic()
+            if index is None:
+                self._workers.append(worker)
+            else:
+                self._workers[index] = worker
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
     def _on_signal(self, sig: int, _frame: FrameType | None) -> None:
         # A second signal is passed on too: a worker then shuts down at once, as alone.
@@ -148,11 +169,12 @@ class _Supervisor:
             _forget_metrics_of(worker.pid)
             lived = time.monotonic() - self._started.pop(worker)
             logger.error("worker.died", extra={"pid": worker.pid, "exit_code": worker.exitcode})
-            self._start_failures = self._start_failures + 1 if lived < _START_UP else 0
+            if worker.exitcode != 0:  # stopped cleanly (a signal to it alone): not a failure
+                self._start_failures = self._start_failures + 1 if lived < _START_UP else 0
             if self._start_failures >= _START_FAILURES:
                 logger.error("workers.failing", extra={"failures": self._start_failures})
                 return False
-            self._workers[index] = self._start()
+            self._start(index)
         return True
 
     def _wait_all(self) -> int:
@@ -165,10 +187,7 @@ class _Supervisor:
             _forget_metrics_of(worker.pid)
         codes = [worker.exitcode for worker in self._workers]
         logger.info("workers.stopped", extra={"exit_codes": codes})
-        # A worker still starting when the signal came ends by that signal: stopped, not
-        # failed.
-        clean = {0, -signal.SIGTERM, -signal.SIGINT} if self._stopping else {0}
-        return 0 if all(code in clean for code in codes) else 1
+        return 0 if all(code == 0 for code in codes) else 1
 
 
 def _forget_metrics_of(pid: int | None) -> None:
@@ -179,14 +198,30 @@ def _forget_metrics_of(pid: int | None) -> None:
         multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
 
 
+class _Stopped(BaseException):
+    """SIGTERM or SIGINT reached a worker outside uvicorn's own handlers."""
+
+
+def _stop(_sig: int, _frame: FrameType | None) -> None:
+    raise _Stopped
+
+
 def _work(sock: socket.socket, parent: int) -> None:
-    """A worker's life: a whole Threadline server on the parent's socket."""
-    _die_with(parent)
-    # Its own process group: Ctrl-C in a terminal reaches the parent only, which passes
-    # it on once (twice would mean "at once" to the worker).
-    os.setpgid(0, 0)
-    # Ctrl-C passed on while the app is still being built: a stop, not a crash.
-    with contextlib.suppress(KeyboardInterrupt):
+    """A worker's life: a whole Threadline server on the parent's socket.
+
+    It begins with SIGTERM and SIGINT blocked (`_Supervisor._start`). From here on either
+    one ends it with exit code 0: while it starts, at once (a stop sent while Python was
+    importing, as soon as they are unblocked); while it serves, through uvicorn's handlers
+    and the drain, after which uvicorn sends the signal again, to `_stop`.
+    """
+    for sig in _STOPS:
+        signal.signal(sig, _stop)
+    with contextlib.suppress(_Stopped):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)
+        _die_with(parent)
+        # Its own process group: Ctrl-C in a terminal reaches the parent only, which passes
+        # it on once (twice would mean "at once" to the worker).
+        os.setpgid(0, 0)
         settings = load_settings()
         configure_logging(settings.log_level)
         serve_one(settings, [sock])

@@ -164,6 +164,32 @@ async def test_a_failed_title_call_falls_back_to_the_first_line(
     assert titled["title"] == "Recipe ideas"
 
 
+# Right-to-left override, zero-width space, left-to-right isolate, pop isolate, BOM.
+HIDDEN = "\u202e", "\u200b", "\u2066", "\u2069", "\ufeff"
+
+
+@pytest.mark.parametrize("titler", ["model", "fallback"])
+async def test_titles_drop_invisible_characters_whether_made_or_renamed(
+    settings: Settings, fake_groq: FakeGroq, titler: str
+) -> None:
+    if titler == "fallback":
+        fake_groq.title_faults.append(Fault(status=500))
+    first = "{}Trip{} to {}Lisbon{}{}".format(*HIDDEN)
+    async with api(settings) as a:
+        conversation_id = await a.chat("alice", first)
+        titled = await a.eventually("alice", conversation_id, lambda c: c["title"] is not None)
+        chosen = "\u202eLisboa\u200b\u00a0\u2066🇵🇹\u2069 👩\u200d💻"
+        renamed = await a.http.patch(a.url("alice", conversation_id), json={"title": chosen})
+        listed = (await a.http.get(a.url("alice"))).json()["items"]
+        invisible = await a.http.patch(a.url("alice", conversation_id), json={"title": "\u202e"})
+
+    made = "Title: Trip to Lisbon" if titler == "model" else "Trip to Lisbon"
+    assert titled["title"] == made
+    assert renamed.json()["title"] == "Lisboa 🇵🇹 👩\u200d💻"  # the joiner makes one emoji
+    assert [item["title"] for item in listed] == ["Lisboa 🇵🇹 👩\u200d💻"]
+    assert (invisible.status_code, invisible.json()["field"]) == (400, "title")
+
+
 async def test_regenerating_the_first_reply_does_not_title_the_conversation_again(
     settings: Settings, fake_groq: FakeGroq
 ) -> None:

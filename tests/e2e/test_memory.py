@@ -10,6 +10,7 @@ import httpx
 import msgspec
 import pytest
 
+from tests.documents import indexed, upload
 from tests.fake_groq import FakeGroq
 from tests.serving import serve_threadline
 from tests.wsclient import ChatClient, Frame, connect
@@ -55,6 +56,35 @@ async def test_a_memory_saved_in_one_conversation_is_recalled_in_another(
         [memory] = await _memories(address, "alice")
         assert memory["text"] == "my favourite colour is teal"
         assert set(memory) == {"memory_id", "text", "created_at"}
+
+
+async def test_the_memory_demo_works_for_a_user_who_has_documents_too(
+    offline: Settings,
+) -> None:
+    async with serve_threadline(offline) as address:
+        async with httpx.AsyncClient(base_url=f"http://{address}") as http:
+            pumps = b"The K7 pump moves 40 litres per minute."
+            made = await upload(http, "/users/alice/documents", "pumps.md", pumps)
+            assert made.status_code == 202, made.text
+            document = await indexed(http, f"/users/alice/documents/{made.json()['document_id']}")
+            assert document["status"] == "ready"
+        async with connect(address, "alice") as alice:
+            unknown = await _ask(alice, "What colour do I like?")
+            saved = await _ask(alice, "Remember that my favourite colour is teal")
+            later = await _ask(alice, "What colour do I like?")
+            pump = await _ask(alice, "How many litres per minute does the K7 pump move?")
+        memories = [m["text"] for m in await _memories(address, "alice")]
+
+    assert [f["name"] for f in saved if f["type"] == "tool_call"] == ["remember"]
+    assert memories == ["my favourite colour is teal"]
+    answer = later[-1]["content"]
+    assert 'I remember: "my favourite colour is teal"' in answer
+    assert "No passage" not in answer
+    assert unknown[-1]["content"].endswith("No passage of the user's documents answers this.")
+    assert ".." not in unknown[-1]["content"] + saved[-1]["content"] + answer
+    # A question the documents answer is still answered from them, with its source.
+    assert "40 litres per minute" in pump[-1]["content"]
+    assert [c["title"] for c in pump[-1]["citations"]] == ["pumps.md"]
 
 
 async def test_memories_never_reach_another_user(offline: Settings) -> None:

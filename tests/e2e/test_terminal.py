@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
+import anyio
 import msgspec
 import pytest
 
 from tests.credentials import api_keys
 from tests.fake_groq import FakeGroq, Fault
+from tests.processes import THREADLINE
 from tests.proxy import proxy
 from tests.serving import serve_threadline
 from tests.terminal import terminal
@@ -181,3 +184,31 @@ async def test_it_sends_its_token_and_stops_when_the_server_refuses_it(
         async with terminal("--url", url, "--user", "bob") as refused:
             await refused.wait_for("Threadline refused the connection (HTTP 401)")
             assert await refused.exit_status() == 1
+
+
+@pytest.mark.parametrize("source", ["file", "pipe", "/dev/null"])
+async def test_input_from_a_file_a_pipe_or_dev_null_is_answered_line_by_line_then_it_exits(
+    settings: Settings, fake_groq: FakeGroq, tmp_path: Path, source: str
+) -> None:
+    script = tmp_path / "script.txt"
+    script.write_text("hello there\nand again\n")
+    shell = {  # as a shell runs it: "$0" is the script, "$1" the server's URL
+        "file": f'"{THREADLINE}" chat --url "$1" < "$0"',
+        "pipe": f'cat "$0" | "{THREADLINE}" chat --url "$1"',
+        "/dev/null": f'"{THREADLINE}" chat --url "$1" < /dev/null',
+    }
+    async with serve_threadline(settings) as address:
+        command = ["sh", "-c", shell[source], str(script), f"ws://{address}"]
+        done = await anyio.run_process(command, check=False)
+
+    shown, errors = done.stdout.decode(), done.stderr.decode()
+    assert (done.returncode, errors) == (0, "")
+    if source == "/dev/null":
+        assert fake_groq.requests == []
+    else:
+        assert shown.index("Reply 1: hello there") < shown.index("Reply 2: and again")
+        assert fake_groq.user_turns()[-3:] == [
+            "user: hello there",
+            "assistant: Reply 1: hello there",
+            "user: and again",
+        ]

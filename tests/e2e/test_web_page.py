@@ -220,6 +220,36 @@ async def test_a_tool_call_waits_for_approval_on_the_page(
         await expect(approval).to_have_count(0)
 
 
+@pytest.mark.parametrize("width", [1280, 390])
+async def test_an_expanded_tool_result_with_a_long_line_stays_within_the_page(
+    settings: Settings, fake_groq: FakeGroq, width: int
+) -> None:
+    expression = "+".join(["1"] * 100)  # one line of 199 characters, nowhere to break it
+    fake_groq.tool_calls.append([("calculator", {"expression": expression})])
+    async with serve_threadline(settings) as address, chromium() as browser:
+        context = await browser.new_context(viewport={"width": width, "height": 800})
+        async with tab(context) as alice:
+            page = alice.page
+            await alice.sign_in(address, "alice")
+            await alice.say("add a hundred ones")
+            await alice.reply("Tools said:")
+            await page.locator(".tool summary").click()
+            result = page.locator(".tool .result")
+            await expect(result).to_have_text(f"{expression} = 100")
+            # [scrollWidth, clientWidth] of the page and of the conversation's scroller
+            widths = await page.evaluate(
+                """[document.documentElement, document.querySelector(".scroller")]
+                    .map((box) => [box.scrollWidth, box.clientWidth])"""
+            )
+            box = await result.bounding_box()
+
+    [page_width, viewport], [thread_width, thread_shown] = widths
+    assert page_width <= viewport
+    assert thread_width <= thread_shown  # nothing to scroll sideways but the result itself
+    assert box is not None
+    assert box["x"] + box["width"] <= viewport
+
+
 async def test_with_authentication_on_it_signs_in_with_a_token(
     settings: Settings, fake_groq: FakeGroq, database_url: str
 ) -> None:
@@ -240,6 +270,30 @@ async def test_with_authentication_on_it_signs_in_with_a_token(
             assert stranger.errors
             assert all("status of 401" in error for error in stranger.errors)
             stranger.errors.clear()
+
+
+async def test_a_token_of_another_user_is_refused_once_and_signs_out(
+    settings: Settings, fake_groq: FakeGroq, database_url: str
+) -> None:
+    async with api_keys(database_url) as keys:
+        key = (await keys.create("page", user_id="alice", admin=False)).key
+    configured = msgspec.structs.replace(settings, auth_mode="api_key")
+    async with (
+        serve_threadline(configured) as address,
+        chromium() as browser,
+        tab(await browser.new_context()) as bob,
+    ):
+        await bob.sign_in(address, "bob", token=key)
+        status = bob.page.locator("#status")
+        await expect(status).to_have_text("Signed out: this credential may not act for this user")
+        await bob.page.wait_for_timeout(3000)  # time for several retries, were there any
+        await expect(status).to_contain_text("Signed out")
+        tickets = [url for url in bob.requests if url.endswith("/auth/ws-ticket")]
+        sockets = [url for url in bob.requests if url.startswith("ws://")]
+        assert all("403" in error or "WebSocket" in error for error in bob.errors), bob.errors
+        bob.errors.clear()
+
+    assert (len(tickets), len(sockets)) == (1, 1)
 
 
 async def test_on_a_phone_the_conversations_open_from_a_menu(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
@@ -202,3 +204,67 @@ async def test_a_server_stopped_while_its_workers_start_exits_cleanly(
 
 async def _started(parent: int) -> bool:
     return len(_workers_of(parent)) == 2
+
+
+# Moments of a worker's start, in seconds after its process appears: at 0 Python is still
+# importing Threadline (none of its code has run yet); later, it builds the app, starts
+# serving, serves.
+_MOMENTS = (0.0, 0.3, 1.0, 2.5, 5.0)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
+async def test_a_worker_stopped_at_any_moment_of_its_start_exits_0_without_a_traceback(
+    tmp_path: Path, database_url: str, fake_groq: FakeGroq, stop: signal.Signals
+) -> None:
+    _, _, env = _two_workers(tmp_path, database_url, fake_groq)
+    log = tmp_path / "server.log"
+    exits: list[int | None] = []
+    with running(env, tmp_path, log) as parent:
+        await eventually(lambda: _started(parent.pid), within=30)
+        seen = _workers_of(parent.pid)
+        worker = min(seen)
+        for moment in _MOMENTS:
+            await anyio.sleep(moment)
+            os.kill(worker, stop)
+            exits.append(await _exit_code_of(worker, log))
+            assert exits[-1] == 0, (moment, log.read_text())
+            worker = await _replacement(parent.pid, seen)
+        # The server stops (Ctrl-C at the end of `running`) while the last one starts.
+
+    assert exits == [0] * len(_MOMENTS)
+    stopped = [_logged(log, "workers.stopped")]
+    assert stopped == [{"exit_codes": [0, 0]}]
+    assert "Traceback" not in log.read_text()
+
+
+def _logged(log: Path, event: str) -> dict[str, Any]:
+    """The fields (other than the time, level and logger) of the last `event` logged."""
+    found = {}
+    for line in log.read_text().splitlines():
+        if line.startswith("{") and (entry := json.loads(line))["event"] == event:
+            found = {k: v for k, v in entry.items() if k not in {"ts", "level", "logger", "event"}}
+    return found
+
+
+async def _exit_code_of(worker: int, log: Path) -> int | None:
+    """The exit code the server logged for its worker `worker` once it ended."""
+
+    async def logged() -> bool:
+        return _logged(log, "worker.died").get("pid") == worker
+
+    await eventually(logged, within=60)
+    code: int | None = _logged(log, "worker.died")["exit_code"]
+    return code
+
+
+async def _replacement(parent: int, seen: set[int]) -> int:
+    """The worker started in place of one that ended (added to `seen`)."""
+    new: set[int] = set()
+
+    async def started() -> bool:
+        new.update(_workers_of(parent) - seen)
+        return bool(new)
+
+    await eventually(started, within=60)
+    seen.update(new)
+    return min(new)

@@ -25,6 +25,7 @@ from threadline.chat.knowledge_errors import (
     refusal,
 )
 from threadline.chat.relay import Relay
+from threadline.chat.titles import MAX_TITLE_CHARS, visible_title
 from threadline.conversations.search import ConversationSearch, SearchHit, describe_hits
 from threadline.knowledge.documents import Document, DocumentStore, OverQuota, Upload
 from threadline.knowledge.extract import kind_of
@@ -153,9 +154,9 @@ class Knowledge:
             raise EmptyDocument
         if len(content) > self.max_document_bytes:
             raise DocumentTooLarge(f"a document may be at most {self.max_document_bytes} bytes")
-        # The file's own name, without any path or control characters.
+        # The file's own name, without any path or invisible characters.
         name = filename.replace("\\", "/").rsplit("/", 1)[-1]
-        title = "".join(char for char in name if char.isprintable())[:200] or "untitled"
+        title = visible_title(name)[:MAX_TITLE_CHARS] or "untitled"
         try:
             document = await self._parts.documents.create(owner, Upload(title, kind, content))
         except OverQuota as over:

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
-__all__ = ("MAX_TITLE_CHARS", "TITLE_INSTRUCTION", "fallback_title", "make_title")
+__all__ = (
+    "MAX_TITLE_CHARS",
+    "TITLE_INSTRUCTION",
+    "fallback_title",
+    "make_title",
+    "visible_title",
+)
 
 logger = logging.getLogger(__name__)
 
@@ -18,11 +25,32 @@ TITLE_INSTRUCTION = (
 MAX_TITLE_CHARS = 200
 _SHORT = 60
 _MAX_PROMPT_CHARS = 2000
+# Control and format characters, and unpaired surrogates: nothing to see, but U+202E turns
+# the text after it right to left, and zero-width ones make two titles look alike.
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs"})
+# Zero-width (non-)joiners: format characters that shape emoji (👩‍💻) and some scripts.
+_JOINERS = frozenset({"\u200c", "\u200d"})
+
+
+def visible_title(text: str) -> str:
+    """`text` as a title (of a conversation or a document): one line of what can be seen.
+
+    Any whitespace (line breaks, tabs, no-break spaces) becomes one space; control and
+    format characters (bidirectional overrides and isolates, zero-width spaces, byte order
+    marks) are dropped, except the zero-width joiners; the ends are trimmed.
+    """
+    kept = "".join(
+        char
+        for char in text
+        if char.isspace() or char in _JOINERS or unicodedata.category(char) not in _INVISIBLE
+    )
+    return " ".join(kept.split())
 
 
 def fallback_title(first_message: str) -> str:
-    """The first line of the message, shortened at a word boundary."""
-    line = " ".join(first_message.strip().splitlines()[0].split()) if first_message.strip() else ""
+    """The message's first line with anything visible, shortened at a word boundary."""
+    lines = (visible_title(line) for line in first_message.splitlines())
+    line = next((line for line in lines if line), "")
     if len(line) <= _SHORT:
         return line
     cut = line[:_SHORT].rsplit(" ", 1)[0] or line[:_SHORT]
@@ -30,8 +58,8 @@ def fallback_title(first_message: str) -> str:
 
 
 def _clean(text: str) -> str:
-    line = text.strip().splitlines()[0] if text.strip() else ""
-    return line.strip().strip("\"'*#`").strip()[:MAX_TITLE_CHARS]
+    line = visible_title(text.strip().splitlines()[0]) if text.strip() else ""
+    return line.strip("\"'*#`").strip()[:MAX_TITLE_CHARS]
 
 
 async def make_title(model: BaseChatModel | None, first_message: str) -> str:

@@ -57,10 +57,13 @@ def _reply(messages: list[BaseMessage]) -> str:
     sources = [m for m in results if m.name == "search_documents" and m.text.startswith("[1]")]
     if sources:
         return _quoting(str(sources[0].text))
+    recalled = _recalled(messages)
+    if results and recalled and all(m.name == "search_documents" for m in results):
+        results = []  # the documents had nothing on it: answer from what is remembered
     if results:
-        said = "; ".join(f"{m.name or 'the tool'} said {m.text}" for m in results)
+        said = "; ".join(f"{m.name or 'the tool'} said {str(m.text).rstrip('.')}" for m in results)
         return f"[offline model, not an AI] I asked my tools: {said}."
-    return describe_context(messages) + _recalled(messages)
+    return describe_context(messages) + recalled
 
 
 def _quoting(sources: str) -> str:

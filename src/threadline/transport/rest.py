@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_400_BAD_REQUEST
 from threadline.chat.errors import InvalidRequest
 from threadline.chat.events import HistoryItem, ToolCallItem
 from threadline.chat.retention import Erasure, erase_user
-from threadline.chat.titles import MAX_TITLE_CHARS
+from threadline.chat.titles import MAX_TITLE_CHARS, visible_title
 from threadline.conversations.index import ConversationSummary, InvalidCursor, Page
 from threadline.transport.params import ConversationId, UserId
 from threadline.transport.services import services_of
@@ -42,7 +42,7 @@ class ApiError(HTTPException):
 
 
 class Rename(msgspec.Struct, forbid_unknown_fields=True):
-    """A new title: 1-200 characters once surrounding whitespace is trimmed."""
+    """A new title: 1-200 visible characters once surrounding whitespace is trimmed."""
 
     title: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TITLE_CHARS)]
 
@@ -119,12 +119,12 @@ class ConversationsController(Controller):
         self, state: State, user_id: UserId, conversation_id: ConversationId, data: JSONBody[Rename]
     ) -> ConversationSummary:
         """Set the title; an automatic title never replaces it afterwards."""
-        title = data.title.strip()
-        if not 1 <= len(title) <= MAX_TITLE_CHARS:
-            detail = f"must be 1-{MAX_TITLE_CHARS} characters after trimming whitespace"
-            raise _bad_request("title", detail)
-        if any(ord(char) < 0x20 or ord(char) == 0x7F for char in title):
+        if any(ord(char) < 0x20 or ord(char) == 0x7F for char in data.title.strip()):
             raise _bad_request("title", "must not contain control characters")
+        title = visible_title(data.title)  # without U+202E, zero-width spaces, ...
+        if not 1 <= len(title) <= MAX_TITLE_CHARS:
+            detail = f"must be 1-{MAX_TITLE_CHARS} visible characters after trimming whitespace"
+            raise _bad_request("title", detail)
         return await _chat(state).rename(user_id, conversation_id, title)
 
     @delete("/{conversation_id:str}")

@@ -11,6 +11,11 @@ export class ApiError extends Error {
     this.status = status;
     this.code = body.code || String(status);
   }
+
+  // The credentials are refused (or not for this user): trying again cannot help.
+  get final() {
+    return this.status === 401 || this.status === 403;
+  }
 }
 
 export class Api {
@@ -56,6 +61,17 @@ export class Api {
     return this.request("GET", `${this.userPath}/search?${query}`);
   }
 
+  // Why the server refuses this session, or null. A socket refused at its handshake shows
+  // the page no status, so the REST API, which checks the same credential and user, is asked.
+  async refusal() {
+    try {
+      await this.request("GET", `${this.userPath}/conversations?limit=1`);
+      return null;
+    } catch (error) {
+      return error instanceof ApiError && error.final ? error.message : null;
+    }
+  }
+
   async socketUrl() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     let url = `${scheme}://${location.host}/ws/${encodeURIComponent(this.session.user)}`;
@@ -87,25 +103,28 @@ export class Socket {
     try {
       url = await this.api.socketUrl();
     } catch (error) {
-      if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
-        this.onState("refused", error.message);
-        return;
-      }
-      this.retry();
+      if (error instanceof ApiError && error.final) this.onState("refused", error.message);
+      else this.retry();
       return;
     }
     const ws = new WebSocket(url);
     this.ws = ws;
+    let opened = false;
     ws.onopen = () => {
+      opened = true;
       this.delay = RETRY_FIRST;
       this.onState("online");
       this.onOpen();
     };
     ws.onmessage = (event) => this.onFrame(JSON.parse(event.data));
-    ws.onclose = (event) => {
+    ws.onclose = async (event) => {
       if (this.ws !== ws) return;
       this.ws = null;
-      if (FINAL_CLOSES.has(event.code)) this.onState("refused", event.reason || `closed ${event.code}`);
+      if (FINAL_CLOSES.has(event.code)) return this.onState("refused", event.reason || `closed ${event.code}`);
+      // Never opened: the handshake was refused (or the server is unreachable). Ask why
+      // before trying again, so refused credentials do not mint a ticket per retry.
+      const refusal = opened ? null : await this.api.refusal();
+      if (refusal) this.onState("refused", refusal);
       else this.retry();
     };
   }
