@@ -156,7 +156,7 @@ class Knowledge:
             raise DocumentTooLarge(f"a document may be at most {self.max_document_bytes} bytes")
         # The file's own name, without any path or invisible characters.
         name = filename.replace("\\", "/").rsplit("/", 1)[-1]
-        title = visible_title(name)[:MAX_TITLE_CHARS] or "untitled"
+        title = visible_title(name[: 4 * MAX_TITLE_CHARS])[:MAX_TITLE_CHARS] or "untitled"
         try:
             document = await self._parts.documents.create(owner, Upload(title, kind, content))
         except OverQuota as over:

@@ -49,7 +49,8 @@ def visible_title(text: str) -> str:
 
 def fallback_title(first_message: str) -> str:
     """The message's first line with anything visible, shortened at a word boundary."""
-    lines = (visible_title(line) for line in first_message.splitlines())
+    # A title is read from the message's start: a message of megabytes costs no more.
+    lines = (visible_title(line) for line in first_message[:_MAX_PROMPT_CHARS].splitlines())
     line = next((line for line in lines if line), "")
     if len(line) <= _SHORT:
         return line
@@ -58,7 +59,8 @@ def fallback_title(first_message: str) -> str:
 
 
 def _clean(text: str) -> str:
-    line = visible_title(text.strip().splitlines()[0]) if text.strip() else ""
+    text = text[:_MAX_PROMPT_CHARS].strip()
+    line = visible_title(text.splitlines()[0]) if text else ""
     return line.strip("\"'*#`").strip()[:MAX_TITLE_CHARS]
 
 
