@@ -67,9 +67,10 @@ class Mirror:
         self._rows: OrderedDict[str, Row] = OrderedDict()
         # The delta history of each row, when known (dropped with the row).
         self._histories: dict[str, Found] = {}
-        # Writes on a checkpoint whose row is not back yet: LangGraph stores a checkpoint
-        # and the writes on it in tasks of their own, which may finish in either order.
-        self._ahead: dict[str, tuple[str, list[tuple[Sequence[WriteRow], bool]]]] = {}
+        # Writes on checkpoints whose rows are not back yet, by checkpoint: LangGraph stores
+        # a checkpoint and the writes on it in tasks of their own, which may finish in any
+        # order, and a step's writes on the next checkpoint may land before its row too.
+        self._ahead: dict[str, dict[str, list[tuple[Sequence[WriteRow], bool]]]] = {}
         # Threads a trusted turn saw without any checkpoint, until it writes one.
         self._empty: set[str] = set()
 
@@ -92,6 +93,7 @@ class Mirror:
         finally:
             _TRUSTED.reset(trusted)
             self._empty.discard(thread_id)
+            self._ahead.pop(thread_id, None)  # the turn's run is over: no row will come
 
     def empty(self, thread_id: str) -> bool:
         """Whether a trusted turn knows the thread has no checkpoint at all (a new one)."""
@@ -125,9 +127,13 @@ class Mirror:
             self.forget(thread_id)
             return
         kept = _copied(row)
-        ahead_of, ahead = self._ahead.pop(thread_id, (None, []))
-        for early, replace in ahead if ahead_of == row["checkpoint_id"] else []:
+        ahead = self._ahead.get(thread_id, {})
+        for early, replace in ahead.pop(row["checkpoint_id"], []):
             _merge(kept["pending_writes"], early, replace=replace)  # the row may hold them
+        for older in [
+            checkpoint_id for checkpoint_id in ahead if checkpoint_id < row["checkpoint_id"]
+        ]:
+            del ahead[older]  # a checkpoint never stored
         parent = self._rows.get(thread_id)
         history = self._histories.pop(thread_id, None)
         if parent is not None and parent["checkpoint_id"] == row["parent_checkpoint_id"]:
@@ -151,11 +157,14 @@ class Mirror:
         if row is not None and row["checkpoint_id"] == checkpoint_id:
             _merge(row["pending_writes"], writes, replace=replace)
         elif row is None or checkpoint_id > row["checkpoint_id"]:  # ids are time-ordered
-            ahead_of, ahead = self._ahead.get(thread_id, (checkpoint_id, []))
-            if ahead_of != checkpoint_id:
-                ahead = []
-            self._ahead[thread_id] = (checkpoint_id, [*ahead, (writes, replace)])
-        # A write on an older checkpoint changes no latest row.
+            ahead = self._ahead.setdefault(thread_id, {})
+            ahead.setdefault(checkpoint_id, []).append((writes, replace))
+        elif (found := self._histories.get(thread_id)) is not None and any(
+            write[1].decode() in found["channels"] for write in writes
+        ):
+            # A late write on an older checkpoint changes no latest row, but may change
+            # the history of one of its descendants: that is read again.
+            del self._histories[thread_id]
 
     def forget(self, thread_id: str) -> None:
         """Drop what is remembered of the thread."""
