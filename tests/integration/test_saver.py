@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import psycopg
 import pytest
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
@@ -63,3 +64,11 @@ async def test_a_write_too_large_for_the_event_loop_is_stored_and_read_back_whol
     assert read.pending_writes is not None
     assert [m.content for _, _, value in read.pending_writes for m in value] == [big]
     assert state[-1].content == big
+
+
+async def test_a_single_connection_is_refused_with_a_clear_error(settings: Settings) -> None:
+    # Without its lock, concurrent queries would share the one connection.
+    assert settings.database_url is not None
+    async with await psycopg.AsyncConnection.connect(settings.database_url.get()) as conn:
+        with pytest.raises(TypeError, match="needs a connection pool"):
+            PooledPostgresSaver(conn)  # type: ignore[arg-type]

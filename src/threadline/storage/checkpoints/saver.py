@@ -23,6 +23,7 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel
 
 from threadline.storage.checkpoints.compression import CompressedSerializer
@@ -73,6 +74,12 @@ class PooledPostgresSaver(AsyncPostgresSaver):
     """
 
     def __init__(self, pool: Pool, decode_cache_bytes: int = DEFAULT_DECODE_CACHE) -> None:
+        if not isinstance(pool, AsyncConnectionPool):
+            # Without the lock, concurrent queries would share the one connection.
+            raise TypeError(
+                "PooledPostgresSaver needs a connection pool, not a single connection:"
+                " use AsyncPostgresSaver for one connection"
+            )
         serde: SerializerProtocol = CompressedSerializer()
         if decode_cache_bytes > 0:
             serde = MemoizingSerializer(serde, memory_bytes=decode_cache_bytes)
