@@ -130,9 +130,7 @@ class Mirror:
         ahead = self._ahead.get(thread_id, {})
         for early, replace in ahead.pop(row["checkpoint_id"], []):
             _merge(kept["pending_writes"], early, replace=replace)  # the row may hold them
-        for older in [
-            checkpoint_id for checkpoint_id in ahead if checkpoint_id < row["checkpoint_id"]
-        ]:
+        for older in [other for other in ahead if other < row["checkpoint_id"]]:
             del ahead[older]  # a checkpoint never stored
         parent = self._rows.get(thread_id)
         history = self._histories.pop(thread_id, None)
