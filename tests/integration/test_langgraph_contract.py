@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from typing import Any
 
 import fasteners  # type: ignore[import-untyped]
 import psycopg
@@ -22,6 +23,7 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.postgres.base import _build_delta_stage2_sql
 from langgraph.checkpoint.serde.types import _DeltaSnapshot
 from langgraph.graph import START, StateGraph
+from langgraph.store.postgres.aio import AsyncPostgresStore
 from langgraph.types import interrupt
 
 from threadline.engine.graph import SNAPSHOT_EVERY, ChatState
@@ -29,6 +31,8 @@ from threadline.settings import Settings
 from threadline.storage.checkpoints.channel import MESSAGES_CHANNEL
 from threadline.storage.checkpoints.compression import CompressedSerializer
 from threadline.storage.checkpoints.ledger import Ledger
+from threadline.storage.checkpoints.mirror import write_row
+from threadline.storage.checkpoints.rows import split_values
 from threadline.storage.checkpoints.saver import PooledPostgresSaver
 from threadline.storage.database import open_pool
 
@@ -225,20 +229,6 @@ def test_the_methods_the_saver_replaces_keep_their_upstream_signatures() -> None
         assert list(ours.parameters) == list(upstream.parameters), name
 
 
-def test_the_history_decoder_takes_what_its_queries_found_by_keyword() -> None:
-    # `saver` keeps these keyword arguments (the queries' results) to decode them again
-    # for the same checkpoint without querying, and counts `stage2_rows`.
-    parameters = inspect.signature(AsyncPostgresSaver._build_delta_channels_writes_history)
-    keywords = [p.name for p in parameters.parameters.values() if p.kind is p.KEYWORD_ONLY]
-    assert keywords == [
-        "channels",
-        "chain_by_ch",
-        "seed_ver_by_ch",
-        "seed_inline_by_ch",
-        "stage2_rows",
-    ]
-
-
 def test_a_checkpoint_is_selected_as_columns_of_its_row_and_its_history_in_these_columns() -> None:
     # `saver` puts a checkpoint `RETURNING` the columns `get_tuple` selects, and `mirror`
     # extends a history with write rows of the columns the second history query selects.
@@ -293,3 +283,115 @@ def test_pgserver_keeps_the_handles_threadline_cleans_up() -> None:
     assert "global_process_id_list" in postgres_server.PostgresServer.__init__.__code__.co_names
     assert callable(utils.DiskList._get)
     assert callable(utils.DiskList.put)
+
+
+def test_the_private_helpers_the_saver_calls_keep_their_parameters() -> None:
+    # `saver` calls these of AsyncPostgresSaver (BasePostgresSaver) directly; the mirror
+    # keeps a history as the keyword arguments of the last one (what its queries found).
+    expected = {
+        "_cursor": ["self", "pipeline"],
+        "_dump_blobs": ["self", "thread_id", "checkpoint_ns", "values", "versions"],
+        "_dump_writes": [
+            "self",
+            "thread_id",
+            "checkpoint_ns",
+            "checkpoint_id",
+            "task_id",
+            "task_path",
+            "writes",
+        ],
+        "_load_blobs": ["self", "blob_values"],
+        "_load_writes": ["self", "writes"],
+        "_build_delta_channels_writes_history": [
+            "self",
+            "channels",
+            "chain_by_ch",
+            "seed_ver_by_ch",
+            "seed_inline_by_ch",
+            "stage2_rows",
+        ],
+    }
+    for name, parameters in expected.items():
+        upstream = inspect.signature(getattr(AsyncPostgresSaver, name))
+        assert list(upstream.parameters) == parameters, name
+
+
+async def test_the_private_helpers_encode_what_the_saver_stores_and_mirrors(
+    settings: Settings,
+) -> None:
+    # `aput_writes` keeps `_dump_writes`' rows from the fourth column on as the mirror's
+    # writes (task id, task path, index, channel, type, blob), which `_load_writes` reads
+    # back; `aput` stores `_dump_blobs`' rows, which `_load_blobs` reads as a row holds them.
+    assert settings.database_url is not None
+    async with open_pool(settings.database_url.get(), settings) as pool:
+        saver = PooledPostgresSaver(pool)
+        dumped = saver._dump_writes("t", "", "c", "task", "~path", [("ch", [1, "two"])])
+        blobs = saver._dump_blobs("t", "", {"ch": {"k": "v"}}, {"ch": "7"})
+        async with saver._cursor(pipeline=True) as cur:
+            await cur.execute("SELECT 1 AS one")
+            assert await cur.fetchone() == {"one": 1}
+
+    [row] = dumped
+    assert row[:3] == ("t", "", "c")
+    assert row[3:6] == ("task", "~path", 0)
+    assert row[6] == "ch"
+    mirrored: Any = [write_row(row[3:])]  # as a checkpoint row aggregates its writes
+    assert saver._load_writes(mirrored) == [("task", "ch", [1, "two"])]
+    [blob] = blobs
+    assert blob[:4] == ("t", "", "ch", "7")
+    assert blob[5] is not None
+    loaded = saver._load_blobs([(b"ch", blob[4].encode(), blob[5])])
+    assert loaded == {"ch": {"k": "v"}}
+
+
+def test_the_sql_the_saver_reuses_takes_the_helpers_rows() -> None:
+    # `saver` runs these statements of AsyncPostgresSaver with `_dump_*`'s rows.
+    writes_row, blobs_row = 9, 6  # the lengths of `_dump_writes`' and `_dump_blobs`' rows
+    insert = AsyncPostgresSaver.INSERT_CHECKPOINT_WRITES_SQL
+    upsert = AsyncPostgresSaver.UPSERT_CHECKPOINT_WRITES_SQL
+    blobs = AsyncPostgresSaver.UPSERT_CHECKPOINT_BLOBS_SQL
+    assert insert.count("%s") == upsert.count("%s") == writes_row
+    assert blobs.count("%s") == blobs_row
+    assert "DO NOTHING" in insert
+    assert "DO UPDATE" in upsert
+    assert "INSERT INTO checkpoint_blobs" in blobs
+    assert "checkpoint_writes" in insert
+
+
+async def test_the_store_table_has_the_columns_and_prefixes_threadline_queries(
+    settings: Settings,
+) -> None:
+    # `conversations/index` and `conversations/search` query the store table directly.
+    assert settings.database_url is not None
+    async with open_pool(settings.database_url.get(), settings) as pool:
+        store = AsyncPostgresStore(pool)
+        await store.aput(("users", "alice", "conversations"), "c1", {"title": "t"})
+        async with pool.connection() as conn:
+            row = await (
+                await conn.execute(
+                    "SELECT prefix, key, value, created_at, updated_at FROM store"
+                    " WHERE prefix = 'users.alice.conversations' AND key = 'c1'"
+                )
+            ).fetchone()
+
+    assert row is not None
+    assert row["value"] == {"title": "t"}
+    assert row["updated_at"] is not None
+
+
+def test_a_delta_snapshot_holds_its_value_where_the_ledger_reads_it() -> None:
+    # `rows.split_values` tells a snapshot by its type; `ledger` reads `.value`.
+    snapshot = _DeltaSnapshot(["a", "b"])
+    assert snapshot.value == ["a", "b"]
+    stored, blobs = split_values(
+        {  # type: ignore[typeddict-item]
+            "v": 4,
+            "id": "c",
+            "ts": "",
+            "channel_values": {MESSAGES_CHANNEL: snapshot, "n": 1},
+            "channel_versions": {},
+            "versions_seen": {},
+        }
+    )
+    assert stored["channel_values"] == {MESSAGES_CHANNEL: True, "n": 1}
+    assert blobs == {MESSAGES_CHANNEL: snapshot}

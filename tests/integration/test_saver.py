@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import psycopg
 import pytest
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
@@ -40,40 +41,6 @@ async def test_changing_loaded_messages_in_place_changes_nothing_the_next_load_g
     assert all("meddled" not in m.additional_kwargs for m in again)
 
 
-async def test_a_checkpoints_history_is_queried_once_and_a_new_checkpoint_anew(
-    settings: Settings,
-) -> None:
-    config: RunnableConfig = {"configurable": {"thread_id": "t", "reply_id": "r"}}
-    assert settings.database_url is not None
-    async with open_pool(settings.database_url.get(), settings) as pool:
-        saver = PooledPostgresSaver(pool)
-        graph = build_graph(OfflineChatModel(), saver, "", RetryPolicy(0, 1))
-        for n in range(3):
-            turn: RunnableConfig = {"configurable": {"thread_id": "t", "reply_id": f"r{n}"}}
-            await graph.ainvoke({"messages": [HumanMessage(f"turn {n}", id=f"h{n}")]}, turn)
-        first = (await graph.aget_state(config)).values["messages"]
-        # Behind the saver's back, the stored writes go: a second read of the same
-        # checkpoint that queried again would find the window emptied.
-        async with pool.connection() as conn:
-            await conn.execute("CREATE TEMP TABLE kept AS SELECT * FROM checkpoint_writes")
-            await conn.execute("DELETE FROM checkpoint_writes")
-            again = (await graph.aget_state(config)).values["messages"]
-            elsewhere = PooledPostgresSaver(pool)  # another server: nothing remembered
-            fresh = build_graph(OfflineChatModel(), elsewhere, "", RetryPolicy(0, 1))
-            emptied = (await fresh.aget_state(config)).values.get("messages", [])
-            await conn.execute("INSERT INTO checkpoint_writes SELECT * FROM kept")
-        last: RunnableConfig = {"configurable": {"thread_id": "t", "reply_id": "r3"}}
-        await graph.ainvoke({"messages": [HumanMessage("turn 3", id="h3")]}, last)
-        after = (await graph.aget_state(config)).values["messages"]
-
-    assert [m.content for m in again] == [m.content for m in first]
-    assert again[0] is not first[0]  # each read decodes its own copies
-    assert len(first) == 6
-    assert len(emptied) < len(first)
-    assert [m.content for m in after[:6]] == [m.content for m in first]
-    assert [m.content for m in after if m.type == "human"][-1] == "turn 3"
-
-
 async def test_a_write_too_large_for_the_event_loop_is_stored_and_read_back_whole(
     settings: Settings,
 ) -> None:
@@ -97,3 +64,11 @@ async def test_a_write_too_large_for_the_event_loop_is_stored_and_read_back_whol
     assert read.pending_writes is not None
     assert [m.content for _, _, value in read.pending_writes for m in value] == [big]
     assert state[-1].content == big
+
+
+async def test_a_single_connection_is_refused_with_a_clear_error(settings: Settings) -> None:
+    # Without its lock, concurrent queries would share the one connection.
+    assert settings.database_url is not None
+    async with await psycopg.AsyncConnection.connect(settings.database_url.get()) as conn:
+        with pytest.raises(TypeError, match="needs a connection pool"):
+            PooledPostgresSaver(conn)  # type: ignore[arg-type]

@@ -7,12 +7,12 @@ from typing import Any
 from threadline.storage.checkpoints.mirror import Mirror, write_row
 
 
-def _row(checkpoint_id: str, *writes: list[bytes]) -> dict[str, Any]:
+def _row(checkpoint_id: str, *writes: list[bytes], parent: str | None = None) -> dict[str, Any]:
     return {
         "thread_id": "t",
         "checkpoint_ns": "",
         "checkpoint_id": checkpoint_id,
-        "parent_checkpoint_id": None,
+        "parent_checkpoint_id": parent,
         "checkpoint": {"id": checkpoint_id, "channel_values": {}},
         "metadata": {"step": 1},
         "channel_values": None,
@@ -104,3 +104,37 @@ def test_a_thread_seen_without_a_checkpoint_is_new_until_one_is_written() -> Non
     with mirror.trusting("u", None):
         assert not mirror.empty("t")
     assert not mirror.empty("u")  # the lease is given back: anyone may write now
+
+
+def test_early_writes_on_a_checkpoint_survive_a_write_on_its_child_landing_first() -> None:
+    # durability="async": the checkpoint's row comes back late, after its step's writes
+    # and a write on the next checkpoint were stored.
+    mirror = Mirror()
+    with mirror.trusting("t", None):
+        mirror.remember("t", _row("1"))
+        mirror.wrote("t", "2", [_write("a", 0, b"on 2")], replace=False)
+        mirror.wrote("t", "3", [_write("b", 0, b"on 3")], replace=False)
+        mirror.remember("t", _row("2", parent="1"))
+        assert _blobs(mirror.latest("t")) == [b"on 2"]
+        mirror.remember("t", _row("3", parent="2"))
+        assert _blobs(mirror.latest("t")) == [b"on 3"]
+
+
+def _snapshot(checkpoint_id: str) -> dict[str, Any]:
+    """A row storing the whole `messages` channel (a delta snapshot)."""
+    row = _row(checkpoint_id)
+    row["checkpoint"]["channel_values"] = {"messages": True}
+    row["checkpoint"]["channel_versions"] = {"messages": "1"}
+    row["channel_values"] = [[b"messages", b"msgpack", b"snapshot"]]
+    return row
+
+
+def test_a_late_write_on_an_ancestor_drops_the_history_it_would_change() -> None:
+    mirror = Mirror()
+    with mirror.trusting("t", None):
+        mirror.remember("t", _snapshot("1"))
+        mirror.remember("t", _row("2", parent="1"))
+        assert mirror.history("t", "2", ["messages"]) is not None
+        mirror.wrote("t", "1", [_write("a", 0, b"late")], replace=False)
+        assert mirror.history("t", "2", ["messages"]) is None
+        assert mirror.latest("t") is not None  # the row itself is unchanged

@@ -19,7 +19,6 @@ from threadline.chat.history import HistoryPage, read_page
 from threadline.chat.inputs import check_same_text
 from threadline.chat.knowledge import Knowledge
 from threadline.chat.limits import UserLimits
-from threadline.chat.owners import RecentOwners
 from threadline.chat.quota import Stake, given_back_unless_started
 from threadline.chat.relay import Relay
 from threadline.chat.roster import Roster, TurnPolicy
@@ -61,7 +60,6 @@ class ChatService:
             index, runner, leases, self._activity, self.relay, policy.queue_when_busy, limits
         )
         self._roster = Roster(policy, limits)
-        self._owners = RecentOwners()
         self._live = self._roster.live
         forget = None
         if knowledge is not None:
@@ -89,7 +87,7 @@ class ChatService:
             InvalidRequest: A client id reused with other text.
         """
         if conversation_id is not None:
-            await self._own_to_start(user_id, conversation_id)
+            await self._own(user_id, conversation_id)
             if client_message_id and (
                 earlier := self._live.find(conversation_id, client_message_id)
             ):
@@ -100,7 +98,6 @@ class ChatService:
         with given_back_unless_started(stake):
             if conversation_id is None:
                 conversation_id = await self._index.create(user_id)
-                self._owners.remember(user_id, conversation_id)
                 await self._activity.created(user_id, conversation_id)
             turn = self._turn(user_id, conversation_id, text, client_message_id, send, stake=stake)
             await self._roster.start(turn)
@@ -108,7 +105,7 @@ class ChatService:
 
     async def regenerate(self, user_id: str, conversation_id: str, send: Send) -> Turn:
         """Start a turn that answers the last user message again."""
-        await self._own_to_start(user_id, conversation_id)
+        await self._own(user_id, conversation_id)
         stake = await self._roster.admit(user_id, None)
         with given_back_unless_started(stake):
             turn = self._turn(user_id, conversation_id, None, None, send, stake=stake)
@@ -227,12 +224,6 @@ class ChatService:
         if not await self._index.owns(user_id, conversation_id):
             raise ConversationNotFound
 
-    async def _own_to_start(self, user_id: str, conversation_id: str) -> None:
-        """`_own`, answered from memory when lately checked: the turn's lease checks again."""
-        if not self._owners.knows(user_id, conversation_id):
-            await self._own(user_id, conversation_id)
-            self._owners.remember(user_id, conversation_id)
-
     async def history(
         self,
         user_id: str,
@@ -288,15 +279,12 @@ class ChatService:
         Raises:
             ConversationNotFound: Not a conversation of this user.
         """
-        self._owners.forget(user_id, conversation_id)
         await self._deletion.delete(user_id, conversation_id)
 
     async def erase_user(self, user_id: str) -> int:
         """Delete every conversation of `user_id`, and their usage; returns how many went."""
-        self._owners.clear()
         return await self._deletion.erase_user(user_id)
 
     async def delete_idle(self, seconds: float) -> int:
         """Delete every conversation idle for `seconds` or more; returns how many went."""
-        self._owners.clear()
         return await self._deletion.delete_idle(seconds)

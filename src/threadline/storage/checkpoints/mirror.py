@@ -5,8 +5,9 @@ checkpoint, then the two of the delta history), for a checkpoint this very serve
 the end of the conversation's previous turn, moments before. The mirror keeps, per thread,
 the row the database returned when that checkpoint was written (`INSERT ... RETURNING` the
 very columns `get_tuple` selects) and every write stored on it since, so the next turn
-loads it without a query; and the saver extends the parent's delta history by the writes
-made on the parent, so the replay needs none either.
+loads it without a query. It keeps the row's delta history too, when it is known: the
+history of a snapshot's child is the snapshot and its writes, and a child's history is its
+parent's and the writes on the parent; so the replay needs no query either.
 
 Only a turn holding its conversation's lease trusts the mirror, and only once the lease
 statement has seen the database's latest checkpoint, and its number of writes, agree with
@@ -20,12 +21,14 @@ from __future__ import annotations
 
 import copy
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, LiteralString
 
-__all__ = ("OBSERVE_SQL", "Mirror", "extended_history", "snapshot_history")
+from threadline.storage.checkpoints.rows import stores_value
+
+__all__ = ("OBSERVE_SQL", "Found", "Mirror", "Row", "WriteRow", "write_row")
 
 # The thread whose turn, in this task, holds the lease and has checked the mirror.
 _TRUSTED: ContextVar[str | None] = ContextVar("threadline_mirror_trusted", default=None)
@@ -51,6 +54,9 @@ _ENTRIES = 1024
 Row = dict[str, Any]  # a checkpoint row, as `AsyncPostgresSaver.SELECT_SQL` returns it
 # A stored write as the row aggregates it: task id, channel, type, blob, task path, index.
 WriteRow = list[bytes]
+# A delta history as LangGraph's two history queries find it: the keyword arguments of
+# `AsyncPostgresSaver._build_delta_channels_writes_history`, which decodes it.
+Found = dict[str, Any]
 
 
 class Mirror:
@@ -59,9 +65,12 @@ class Mirror:
     def __init__(self, entries: int = _ENTRIES) -> None:
         self._entries = entries
         self._rows: OrderedDict[str, Row] = OrderedDict()
-        # Writes on a checkpoint whose row is not back yet: LangGraph stores a checkpoint
-        # and the writes on it in tasks of their own, which may finish in either order.
-        self._ahead: dict[str, tuple[str, list[tuple[Sequence[WriteRow], bool]]]] = {}
+        # The delta history of each row, when known (dropped with the row).
+        self._histories: dict[str, Found] = {}
+        # Writes on checkpoints whose rows are not back yet, by checkpoint: LangGraph stores
+        # a checkpoint and the writes on it in tasks of their own, which may finish in any
+        # order, and a step's writes on the next checkpoint may land before its row too.
+        self._ahead: dict[str, dict[str, list[tuple[Sequence[WriteRow], bool]]]] = {}
         # Threads a trusted turn saw without any checkpoint, until it writes one.
         self._empty: set[str] = set()
 
@@ -75,7 +84,7 @@ class Mirror:
         """
         row = self._rows.get(thread_id)
         if row is not None and _observed(row) != observed:
-            del self._rows[thread_id]
+            self._drop(thread_id)
         if observed is None:
             self._empty.add(thread_id)
         trusted = _TRUSTED.set(thread_id)
@@ -84,6 +93,7 @@ class Mirror:
         finally:
             _TRUSTED.reset(trusted)
             self._empty.discard(thread_id)
+            self._ahead.pop(thread_id, None)  # the turn's run is over: no row will come
 
     def empty(self, thread_id: str) -> bool:
         """Whether a trusted turn knows the thread has no checkpoint at all (a new one)."""
@@ -102,9 +112,13 @@ class Mirror:
         self._rows.move_to_end(thread_id)
         return _copied(row)
 
-    def row(self, thread_id: str) -> Row | None:
-        """The thread's latest row as remembered (not a copy: not to be changed)."""
-        return self._rows.get(thread_id)
+    def history(self, thread_id: str, checkpoint_id: str, channels: Sequence[str]) -> Found | None:
+        """The delta history of the thread's latest row, for a trusted reader, if known."""
+        row = self._rows.get(thread_id) if self.trusted(thread_id) else None
+        found = self._histories.get(thread_id)
+        if row is None or found is None or row["checkpoint_id"] != checkpoint_id:
+            return None
+        return found if set(found["channels"]) == set(channels) else None
 
     def remember(self, thread_id: str, row: Row) -> None:
         """Keep `row`, just read or written, as the thread's latest (when trusted)."""
@@ -113,13 +127,21 @@ class Mirror:
             self.forget(thread_id)
             return
         kept = _copied(row)
-        ahead_of, ahead = self._ahead.pop(thread_id, (None, []))
-        for early, replace in ahead if ahead_of == row["checkpoint_id"] else []:
+        ahead = self._ahead.get(thread_id, {})
+        for early, replace in ahead.pop(row["checkpoint_id"], []):
             _merge(kept["pending_writes"], early, replace=replace)  # the row may hold them
+        for older in [other for other in ahead if other < row["checkpoint_id"]]:
+            del ahead[older]  # a checkpoint never stored
+        parent = self._rows.get(thread_id)
+        history = self._histories.pop(thread_id, None)
+        if parent is not None and parent["checkpoint_id"] == row["parent_checkpoint_id"]:
+            history = _child_history(parent, history, kept)
+            if history is not None:
+                self._histories[thread_id] = history
         self._rows[thread_id] = kept
         self._rows.move_to_end(thread_id)
         while len(self._rows) > self._entries:
-            self._rows.popitem(last=False)
+            self._drop(next(iter(self._rows)))
 
     def wrote(
         self, thread_id: str, checkpoint_id: str, writes: Sequence[WriteRow], *, replace: bool
@@ -133,17 +155,25 @@ class Mirror:
         if row is not None and row["checkpoint_id"] == checkpoint_id:
             _merge(row["pending_writes"], writes, replace=replace)
         elif row is None or checkpoint_id > row["checkpoint_id"]:  # ids are time-ordered
-            ahead_of, ahead = self._ahead.get(thread_id, (checkpoint_id, []))
-            if ahead_of != checkpoint_id:
-                ahead = []
-            self._ahead[thread_id] = (checkpoint_id, [*ahead, (writes, replace)])
-        # A write on an older checkpoint changes no latest row.
+            ahead = self._ahead.setdefault(thread_id, {})
+            ahead.setdefault(checkpoint_id, []).append((writes, replace))
+        elif (found := self._histories.get(thread_id)) is not None and any(
+            write[1].decode() in found["channels"] for write in writes
+        ):
+            # A late write on an older checkpoint changes no latest row, but may change
+            # the history of one of its descendants: that is read again.
+            del self._histories[thread_id]
 
     def forget(self, thread_id: str) -> None:
         """Drop what is remembered of the thread."""
         self._empty.discard(thread_id)
-        self._rows.pop(thread_id, None)
+        self._drop(thread_id)
         self._ahead.pop(thread_id, None)
+
+    def _drop(self, thread_id: str) -> None:
+        """Drop the thread's row and its history."""
+        self._rows.pop(thread_id, None)
+        self._histories.pop(thread_id, None)
 
 
 def write_row(stored: tuple[str, str, int, str, str, bytes]) -> WriteRow:
@@ -159,9 +189,7 @@ def write_row(stored: tuple[str, str, int, str, str, bytes]) -> WriteRow:
     ]
 
 
-def extended_history(
-    found: Mapping[str, Any], parent_id: str, writes: Sequence[WriteRow]
-) -> dict[str, Any]:
+def extended_history(found: Found, parent_id: str, writes: Sequence[WriteRow]) -> Found:
     """The history queries' findings for a child of `parent_id`, from the parent's own.
 
     The child's walk starts at its parent, which stored no value of the channels (it was
@@ -189,7 +217,20 @@ def extended_history(
     return {**found, "chain_by_ch": chains, "stage2_rows": rows}
 
 
-def snapshot_history(parent: Row) -> dict[str, Any] | None:
+def _child_history(parent: Row, history: Found | None, row: Row) -> Found | None:
+    """The delta history of `row`, a child of `parent` whose history is `history`, if known.
+
+    A snapshot's child starts from the snapshot; any other child goes on from its parent's
+    history. A channel whose value the parent or the child stores needs a walk of its own.
+    """
+    if (found := snapshot_history(parent)) is None:
+        if history is None or any(stores_value(parent, ch) for ch in history["channels"]):
+            return None
+        found = extended_history(history, parent["checkpoint_id"], parent["pending_writes"])
+    return None if any(stores_value(row, ch) for ch in found["channels"]) else found
+
+
+def snapshot_history(parent: Row) -> Found | None:
     """What the history queries would find for a child of a snapshot, `parent`.
 
     The parent stores its delta channels whole: each walk stops there, at once.

@@ -23,20 +23,13 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel
 
 from threadline.storage.checkpoints.compression import CompressedSerializer
-from threadline.storage.checkpoints.histories import HistoryCache, Key
 from threadline.storage.checkpoints.memo import DEFAULT_DECODE_CACHE, MemoizingSerializer
-from threadline.storage.checkpoints.mirror import (
-    Mirror,
-    Row,
-    WriteRow,
-    extended_history,
-    snapshot_history,
-    write_row,
-)
-from threadline.storage.checkpoints.rows import PUT_RETURNING_ROW, split_values, stores_value
+from threadline.storage.checkpoints.mirror import Mirror, WriteRow, write_row
+from threadline.storage.checkpoints.rows import PUT_RETURNING_ROW, split_values
 from threadline.storage.database import Pool
 
 __all__ = ("PooledPostgresSaver",)
@@ -44,8 +37,6 @@ __all__ = ("PooledPostgresSaver",)
 # Writes up to about this size are encoded and decoded on the event loop (see the class).
 _ON_THE_LOOP = 64 * 1024
 
-# The history being read (by `aget_delta_channel_history`) in this task, if any.
-_READING: ContextVar[Key | None] = ContextVar("threadline_history_reading", default=None)
 # The thread whose latest checkpoint a trusted turn is reading from the database, if any.
 _LOADING: ContextVar[str | None] = ContextVar("threadline_latest_loading", default=None)
 
@@ -78,18 +69,22 @@ class PooledPostgresSaver(AsyncPostgresSaver):
     (a long tool result) still go to a thread, where zlib runs without the GIL, so that
     one large write never stalls every other socket.
 
-    A checkpoint's delta-channel history is read once (see `histories`), and a turn that
-    holds its conversation's lease loads the checkpoint this server wrote last without a
-    query (see `mirror`).
+    A turn that holds its conversation's lease loads the checkpoint this server wrote last,
+    and its delta-channel history, without a query (see `mirror`).
     """
 
     def __init__(self, pool: Pool, decode_cache_bytes: int = DEFAULT_DECODE_CACHE) -> None:
+        if not isinstance(pool, AsyncConnectionPool):
+            # Without the lock, concurrent queries would share the one connection.
+            raise TypeError(
+                "PooledPostgresSaver needs a connection pool, not a single connection:"
+                " use AsyncPostgresSaver for one connection"
+            )
         serde: SerializerProtocol = CompressedSerializer()
         if decode_cache_bytes > 0:
             serde = MemoizingSerializer(serde, memory_bytes=decode_cache_bytes)
         super().__init__(pool, serde=serde)
         self.lock = _NoLock()
-        self._histories = HistoryCache()
         self._mirror = Mirror()
 
     def trusting(self, thread_id: str, observed: str | None) -> AbstractContextManager[None]:
@@ -154,65 +149,24 @@ class PooledPostgresSaver(AsyncPostgresSaver):
             self._mirror.forget(thread_id)
             raise
         if namespace == "" and row is not None:
-            self._written(thread_id, row)
+            self._mirror.remember(thread_id, row)
         return _at({"thread_id": thread_id, "checkpoint_ns": namespace}, checkpoint["id"])
-
-    def _written(self, thread_id: str, row: Row) -> None:
-        """Keep the checkpoint just written, and its history if its parent's is known."""
-        parent = self._mirror.row(thread_id)
-        if (
-            Mirror.trusted(thread_id)
-            and parent is not None
-            and parent["checkpoint_id"] == row["parent_checkpoint_id"]
-        ):
-            self._extend_histories(thread_id, parent, row)
-        self._mirror.remember(thread_id, row)
-
-    def _extend_histories(self, thread_id: str, parent: Row, row: Row) -> None:
-        """Remember the new checkpoint's delta histories, from its parent's and its writes."""
-        parent_id = parent["checkpoint_id"]
-        for key, found in self._histories.of_checkpoint(thread_id, "", parent_id):
-            channels = found["channels"]
-            if any(stores_value(parent, ch) or stores_value(row, ch) for ch in channels):
-                continue  # a snapshot: the walk stops there, and reads it
-            extended = extended_history(found, parent_id, parent["pending_writes"])
-            new_key = HistoryCache.key(thread_id, "", row["checkpoint_id"], channels)
-            self._histories.put(new_key, extended)
-            self._histories.discard(key)
-        seeded = snapshot_history(parent)
-        if seeded is not None and not any(stores_value(row, ch) for ch in seeded["channels"]):
-            key = HistoryCache.key(thread_id, "", row["checkpoint_id"], seeded["channels"])
-            self._histories.put(key, seeded)
 
     async def aget_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]
     ) -> Mapping[str, Any]:
-        """The writes to replay for `channels` at the config's checkpoint, queried once."""
-        checkpoint_id = get_checkpoint_id(config)
-        if not checkpoint_id or not channels:
-            return await super().aget_delta_channel_history(config=config, channels=channels)
+        """The writes to replay for `channels` at a checkpoint, from memory in a trusted turn."""
         where = config["configurable"]
-        key = HistoryCache.key(
-            where["thread_id"], where.get("checkpoint_ns", ""), checkpoint_id, channels
-        )
-        if (found := self._histories.get(key)) is not None:
-            return self._build_delta_channels_writes_history(**found)
-        reading = _READING.set(key)
-        try:
-            return await super().aget_delta_channel_history(config=config, channels=channels)
-        finally:
-            _READING.reset(reading)
-
-    def _build_delta_channels_writes_history(self, **found: Any) -> dict[str, Any]:
-        """Decode what the history queries found, remembering it when it was just read."""
-        if (key := _READING.get()) is not None:
-            self._histories.put(key, found)
-        history: dict[str, Any] = super()._build_delta_channels_writes_history(**found)
-        return history
+        checkpoint_id = get_checkpoint_id(config)
+        if checkpoint_id and not where.get("checkpoint_ns", ""):
+            found = self._mirror.history(where["thread_id"], checkpoint_id, channels)
+            if found is not None:
+                history: dict[str, Any] = self._build_delta_channels_writes_history(**found)
+                return history
+        return await super().aget_delta_channel_history(config=config, channels=channels)
 
     async def adelete_thread(self, thread_id: str) -> None:
-        """Delete the thread's checkpoints and writes, and forget its histories."""
-        self._histories.forget_thread(thread_id)
+        """Delete the thread's checkpoints and writes, and forget what is remembered of it."""
         self._mirror.forget(thread_id)
         await super().adelete_thread(thread_id)
 
