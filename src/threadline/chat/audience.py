@@ -29,10 +29,13 @@ _SEQUENCED = (Token, ToolCallEvent, ToolResultEvent, ApprovalRequired, ReplyMess
 class Audience:
     """The sockets a turn's frames go to, and the frames sent so far."""
 
-    def __init__(self, relay: Relay, user_id: str, conversation_id: str, origin: Send) -> None:
+    def __init__(
+        self, relay: Relay, user_id: str, conversation_id: str, turn: str, origin: Send
+    ) -> None:
         self._relay = relay
         self._user_id = user_id
         self._conversation_id = conversation_id
+        self._turn = turn
         self._listeners: list[Send] = [origin]
         self._sent: list[ServerFrame] = []
         self._seq = 0
@@ -47,20 +50,20 @@ class Audience:
         """Whether `send` is a listener."""
         return send in self._listeners
 
-    async def attach(
-        self, send: Send, after_seq: int | None = None, *, catch_up: bool = True
-    ) -> None:
+    async def attach(self, send: Send, after_seq: int | None = None) -> None:
         """Add a listener, catching it up on the frames sent so far.
+
+        A socket subscribed to the conversation is not sent again what its subscription
+        brought (the reply's frames up to some `seq`, `relay.hand_over`).
 
         Args:
             send: The listener.
             after_seq: Only the frames after the one numbered `after_seq` (a client that
                 resumes); every frame when None.
-            catch_up: False for a socket that already follows the conversation (subscribed):
-                it has had the frames sent so far, so none is sent again.
         """
         async with self._emitting:
-            start = _after(self._sent, after_seq) if catch_up else len(self._sent)
+            brought = self._relay.hand_over(self._conversation_id, send, self._turn)
+            start = _after(self._sent, max(after_seq or 0, brought))
             for frame in self._sent[start:]:
                 await send(frame)
             if send not in self._listeners:
@@ -86,13 +89,13 @@ class Audience:
             listeners = list(self._listeners)
             for send in listeners:
                 await send(frame)
-            await self._relay.turn_frame(self._user_id, self._conversation_id, frame, listeners)
+            await self._relay.turn_frame(
+                self._user_id, self._conversation_id, self._turn, frame, listeners
+            )
 
 
-def _after(sent: list[ServerFrame], after_seq: int | None) -> int:
+def _after(sent: list[ServerFrame], after_seq: int) -> int:
     """Where the frames after the one numbered `after_seq` begin in `sent`."""
-    if after_seq is None:
-        return 0
     start = 0
     for position, frame in enumerate(sent):
         seq = getattr(frame, "seq", None)

@@ -39,13 +39,15 @@ class Relayed(_Bulletin, tag="frame", omit_defaults=True):
     """A frame of a turn of `user_id`, for that user's sockets on other processes.
 
     With `request`, it answers one socket's resume or stop: only process `to` delivers it,
-    and only to that socket. Without, every subscriber of the conversation gets it.
+    and only to that socket. Without, every subscriber of the conversation gets it. `turn`:
+    the id of the turn that sent it.
     """
 
     user_id: str
     frame: ServerFrame
     to: str | None = None
     request: str | None = None
+    turn: str | None = None
 
 
 class Sidebar(_Bulletin, tag="sidebar"):

@@ -10,7 +10,9 @@ A turn's frames are published only while the user has sockets on another process
 single server (or a user on one server) pays nothing per token. Answers to one socket's
 stop or resume come back addressed to it (`Relayed.request`); while one is open, that
 socket takes the conversation's frames from it alone, so nothing arrives twice. A stop
-from a socket that already follows the turn (subscribed, or resumed) asks for no frame.
+from a socket that already follows the turn (subscribed before its reply began, or
+resumed) asks for no frame. What a subscription brought of a reply is not sent again
+(`subscriptions`).
 """
 
 from __future__ import annotations
@@ -44,12 +46,13 @@ from threadline.chat.events import (
     ReplyMessage,
     ServerFrame,
 )
+from threadline.chat.subscriptions import Subscriptions
 
 if TYPE_CHECKING:
     from threadline.storage.notices import Notices
     from threadline.storage.presence import PresenceBoard
 
-__all__ = ("Relay", "RequestHandler", "Send")
+__all__ = ("Answer", "Relay", "RequestHandler", "Send")
 
 logger = logging.getLogger(__name__)
 
@@ -58,9 +61,11 @@ logger = logging.getLogger(__name__)
 ANSWER_TIMEOUT = 3.0
 
 Send = Callable[[ServerFrame], Awaitable[None]]
+# Where the frames of a turn (named by its id) that answer a request go.
+Answer = Callable[[str], Send]
 # Serves a stop or resume asked from another process: (bulletin, where its frames go);
 # False when no turn of the conversation runs here.
-RequestHandler = Callable[[StopRequest | ResumeRequest, Send], Awaitable[bool]]
+RequestHandler = Callable[[StopRequest | ResumeRequest, Answer], Awaitable[bool]]
 
 
 class _Request:
@@ -93,7 +98,7 @@ class Relay:
         self._notices: Notices | None = None
         self._board: PresenceBoard | None = None
         self._sockets: dict[str, list[Send]] = {}  # user -> sockets here
-        self._subscribers: dict[str, list[Send]] = {}  # conversation -> sockets here
+        self._subscriptions = Subscriptions()  # conversation -> sockets here
         self._remote: dict[str, set[str]] = {}  # user -> other processes with sockets
         self._requests: dict[str, _Request] = {}
         self._serve: RequestHandler | None = None
@@ -143,8 +148,7 @@ class Relay:
         if not sockets:
             self._sockets.pop(user_id, None)
             self._publish(Present(user_id, here=False))
-        for conversation_id in list(self._subscribers):
-            self.unsubscribe(conversation_id, send)
+        self._subscriptions.forget(send)
         self._requests = {k: r for k, r in self._requests.items() if r.send is not send}
         if self._board is not None:
             await self._board.closed(user_id)
@@ -157,43 +161,41 @@ class Relay:
 
     def subscribe(self, conversation_id: str, send: Send) -> None:
         """Send the conversation's turn frames to `send` from now on, wherever they run."""
-        subscribers = self._subscribers.setdefault(conversation_id, [])
-        if send not in subscribers:
-            subscribers.append(send)
-
-    def subscribed(self, conversation_id: str, send: Send) -> bool:
-        """Whether `send` is subscribed here to the conversation's frames."""
-        return send in self._subscribers.get(conversation_id, ())
+        self._subscriptions.add(conversation_id, send)
 
     def follows(self, conversation_id: str, send: Send) -> bool:
         """Whether `send` gets the frames of the conversation's turn running elsewhere.
 
-        Through its subscription, or the answer to a resume it asked for.
+        Through its subscription (from the reply's start), or the answer to a resume.
         """
-        return self.subscribed(conversation_id, send) or any(
+        return self._subscriptions.carrying(conversation_id, send) or any(
             r.send is send and r.conversation_id == conversation_id and r.delivering
             for r in self._requests.values()
         )
 
+    def hand_over(self, conversation_id: str, send: Send, turn: str) -> int:
+        """`send` becomes a listener of `turn`: the last `seq` its subscription brought."""
+        return self._subscriptions.hand_over(conversation_id, send, turn)
+
     def unsubscribe(self, conversation_id: str, send: Send) -> None:
         """Stop sending the conversation's frames to `send` (a turn it asked for goes on)."""
-        subscribers = self._subscribers.get(conversation_id, [])
-        if send in subscribers:
-            subscribers.remove(send)
-        if not subscribers:
-            self._subscribers.pop(conversation_id, None)
+        self._subscriptions.remove(conversation_id, send)
 
     # What turns and conversations tell -----------------------------------------------------
 
     async def turn_frame(
-        self, user_id: str, conversation_id: str, frame: ServerFrame, listeners: list[Send]
+        self,
+        user_id: str,
+        conversation_id: str,
+        turn: str,
+        frame: ServerFrame,
+        listeners: list[Send],
     ) -> None:
         """A frame a turn here sent to its listeners: to subscribers here, and elsewhere."""
-        for send in self._subscribers.get(conversation_id, ()):
-            if send not in listeners:
-                await send(frame)
+        for send in self._subscriptions.receivers(conversation_id, turn, frame, set(listeners)):
+            await send(frame)
         if self._remote.get(user_id):
-            self._publish(Relayed(user_id, frame))
+            self._publish(Relayed(user_id, frame, turn=turn))
 
     async def sidebar(self, user_id: str, event: ConversationEvent) -> None:
         """Tell every socket of the user, here and elsewhere, that a conversation changed."""
@@ -266,16 +268,10 @@ class Relay:
                 self._tell_watchers(user_id)
 
     async def _relayed(self, bulletin: Relayed) -> None:
-        frame = bulletin.frame
+        frame, turn = bulletin.frame, bulletin.turn
         if bulletin.request is not None:
-            if bulletin.to != self.process_id:
-                return
-            request = self._requests.get(bulletin.request)
-            if request is not None:
-                request.ended = request.ended or _ends_turn(frame)
-                if isinstance(frame, Context):
-                    del self._requests[bulletin.request]
-                await request.send(frame)
+            if bulletin.to == self.process_id:
+                await self._answered(bulletin.request, turn, frame)
             return
         conversation_id = getattr(frame, "conversation_id", None)
         if conversation_id is None:
@@ -285,15 +281,28 @@ class Relay:
             for r in self._requests.values()
             if r.conversation_id == conversation_id and r.delivering
         }
-        for send in list(self._subscribers.get(conversation_id, ())):
-            if send not in answering:
-                await send(frame)
+        for send in self._subscriptions.receivers(conversation_id, turn, frame, answering):
+            await send(frame)
+
+    async def _answered(self, request_id: str, turn: str | None, frame: ServerFrame) -> None:
+        """A frame answering a request of this process: to the socket that asked."""
+        request = self._requests.get(request_id)
+        if request is None:
+            return
+        request.ended = request.ended or _ends_turn(frame)
+        if isinstance(frame, Context):
+            del self._requests[request_id]
+        if not self._subscriptions.brought(request.conversation_id, request.send, turn, frame):
+            await request.send(frame)
 
     async def _answer(self, sender: str, bulletin: StopRequest | ResumeRequest) -> None:
         user_id, request = bulletin.user_id, bulletin.request
 
-        async def back(frame: ServerFrame) -> None:
-            self._publish(Relayed(user_id, frame, to=sender, request=request))
+        def back(turn: str) -> Send:
+            async def answer(frame: ServerFrame) -> None:
+                self._publish(Relayed(user_id, frame, to=sender, request=request, turn=turn))
+
+            return answer
 
         self._publish(Served(sender, request))  # before the frames, all in order
         served = self._serve is not None and await self._serve(bulletin, back)

@@ -76,7 +76,7 @@ class Turn:
         self.origin = origin
         self.messages: list[AnyMessage] = []  # the thread after the turn's latest step
         self.task: asyncio.Task[None] | None = None
-        self._audience = Audience(services.relay, user_id, conversation_id, origin)
+        self._audience = Audience(services.relay, user_id, conversation_id, reply_id, origin)
         self._replayed = False  # the reply was read from storage, not streamed: no `seq`
         self._place: Place | None = None
         self._acked = False
@@ -101,11 +101,9 @@ class Turn:
         """Whether `send` is one of this turn's listeners."""
         return self._audience.listens(send)
 
-    async def attach(
-        self, send: Send, after_seq: int | None = None, *, catch_up: bool = True
-    ) -> None:
+    async def attach(self, send: Send, after_seq: int | None = None) -> None:
         """Add a listener, catching it up on the frames sent (after `after_seq`, if given)."""
-        await self._audience.attach(send, after_seq, catch_up=catch_up)
+        await self._audience.attach(send, after_seq)
 
     def detach(self, send: Send) -> None:
         """Stop sending to `send` (its socket closed)."""

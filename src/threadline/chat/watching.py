@@ -15,7 +15,7 @@ from threadline.chat.events import ErrorFrame, ReplyMessage
 from threadline.chat.failures import error_frame
 from threadline.chat.history import last_reply
 from threadline.chat.registry import LiveTurns
-from threadline.chat.relay import Relay, Send
+from threadline.chat.relay import Answer, Relay, Send
 from threadline.chat.steps import reply_message
 from threadline.chat.turn import Turn
 from threadline.engine.replies import reply_of
@@ -56,7 +56,7 @@ class Watching:
         """
         turn = self._live.current(conversation_id)
         if turn is not None:
-            await _stop(turn, send, following=self._relay.subscribed(conversation_id, send))
+            await _stop(turn, send)
             return turn
         process = await self._elsewhere(conversation_id)
         if process is None:
@@ -113,7 +113,7 @@ class Watching:
 
         return resume_from_storage
 
-    async def _serve(self, request: StopRequest | ResumeRequest, back: Send) -> bool:
+    async def _serve(self, request: StopRequest | ResumeRequest, answer: Answer) -> bool:
         """A stop or resume from another process, for a turn that may run here."""
         turn = self._live.current(request.conversation_id)
         if turn is None or turn.user_id != request.user_id:
@@ -121,24 +121,21 @@ class Watching:
         if isinstance(request, StopRequest) and request.follows:
             turn.stop()  # the asking socket follows the turn already
         elif isinstance(request, StopRequest):
-            await _stop(turn, back)
+            await _stop(turn, answer(turn.reply_id))
         else:
-            await turn.attach(back, request.after_seq)
+            await turn.attach(answer(turn.reply_id), request.after_seq)
         return True
 
 
-async def _stop(turn: Turn, send: Send, *, following: bool = False) -> None:
+async def _stop(turn: Turn, send: Send) -> None:
     """Stop `turn`; `send` gets the stopped reply (and the turn's frames it has not had).
 
-    Args:
-        turn: The running turn.
-        send: The stopping socket.
-        following: It is subscribed to the conversation: it had the turn's frames so far
-            (or, subscribed mid-turn, chose not to), and takes the rest as a listener.
+    A socket whose subscription brought the reply from its start goes on from there
+    (`Turn.attach`); one that subscribed while it ran gets it from its start.
     """
     turn.stop()
     if not turn.listens(send):
-        await turn.attach(send, catch_up=not following)
+        await turn.attach(send)
 
 
 def _tell(send: Send, error: Exception, conversation_id: str) -> Awaitable[None]:

@@ -125,7 +125,10 @@ class Deny(_ConversationFrame, tag="deny"):
 
 
 class Subscribe(_ConversationFrame, tag="subscribe"):
-    """Receive every frame of the conversation's turns from now on, whoever started them."""
+    """Receive every frame of the conversation's turns from now on, whoever started them.
+
+    A reply already running is not streamed: `resume` it.
+    """
 
 
 class Unsubscribe(_ConversationFrame, tag="unsubscribe"):
