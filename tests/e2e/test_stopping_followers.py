@@ -4,46 +4,16 @@ instance sharing the database."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Literal
 
 import pytest
 
 from tests.fake_groq import FakeGroq, Fault
-from tests.serving import serve_threadline
-from tests.wsclient import ChatClient, Frame, connect
+from tests.following import LONG, frames_to_token, sender_and_follower
+from tests.wsclient import ChatClient, Frame
 from threadline.settings import Settings
 
 pytestmark = pytest.mark.anyio
-
-LONG = " ".join(f"word{i}" for i in range(40))
-
-
-@asynccontextmanager
-async def _sockets(
-    settings: Settings, where: Literal["same", "other"]
-) -> AsyncIterator[tuple[ChatClient, ChatClient]]:
-    """The sender's socket, and the follower's on the same server or on another one."""
-    async with serve_threadline(settings) as first:
-        if where == "same":
-            async with connect(first, "alice") as sender, connect(first, "alice") as follower:
-                yield sender, follower
-            return
-        async with (
-            serve_threadline(settings) as second,
-            connect(first, "alice") as sender,
-            connect(second, "alice") as follower,
-        ):
-            yield sender, follower
-
-
-async def _tokens(chat: ChatClient, count: int) -> list[Frame]:
-    """Frames up to and including the `count`th token."""
-    frames: list[Frame] = []
-    while sum(f["type"] == "token" for f in frames) < count:
-        frames.append(await chat.receive(within=20))
-    return frames
 
 
 def _seqs(frames: list[Frame], reply_id: str) -> list[int]:
@@ -58,16 +28,16 @@ async def test_a_follower_that_stops_the_reply_gets_each_seq_once(
     where: Literal["same", "other"],
     following: Literal["subscribe", "resume"],
 ) -> None:
-    async with _sockets(settings, where) as (sender, follower):
+    async with sender_and_follower(settings, where) as (sender, follower):
         conversation_id = (await sender.turn("start")).ack["conversation_id"]
         if following == "subscribe":
             await _subscribe(follower, conversation_id)
         fake_groq.default = Fault(token_delay=0.05)
         await sender.send(message=LONG, conversation_id=conversation_id)
         if following == "resume":  # a reload mid-reply
-            await _tokens(sender, 3)
+            await frames_to_token(sender, 3)
             await follower.send(type="resume", conversation_id=conversation_id, after_seq=0)
-        frames = await _tokens(follower, 3)
+        frames = await frames_to_token(follower, 3)
         await follower.send(type="stop", conversation_id=conversation_id)
         frames += await follower.until("message", within=20)
         fake_groq.default = Fault()

@@ -5,47 +5,17 @@ subscription, and whether it runs on the socket's server or on another instance.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Literal
 
 import anyio
 import pytest
 
 from tests.fake_groq import FakeGroq, Fault
-from tests.serving import serve_threadline
-from tests.wsclient import ChatClient, Frame, connect
+from tests.following import LONG, frames_to_token, sender_and_follower
+from tests.wsclient import ChatClient, Frame
 from threadline.settings import Settings
 
 pytestmark = pytest.mark.anyio
-
-LONG = " ".join(f"word{i}" for i in range(40))
-
-
-@asynccontextmanager
-async def _sockets(
-    settings: Settings, where: Literal["same", "other"]
-) -> AsyncIterator[tuple[ChatClient, ChatClient]]:
-    """The sender's socket, and the follower's on the same server or on another one."""
-    async with serve_threadline(settings) as first:
-        if where == "same":
-            async with connect(first, "alice") as sender, connect(first, "alice") as follower:
-                yield sender, follower
-            return
-        async with (
-            serve_threadline(settings) as second,
-            connect(first, "alice") as sender,
-            connect(second, "alice") as follower,
-        ):
-            yield sender, follower
-
-
-async def _tokens(chat: ChatClient, count: int) -> list[Frame]:
-    """Frames up to and including the `count`th token."""
-    frames: list[Frame] = []
-    while sum(f["type"] == "token" for f in frames) < count:
-        frames.append(await chat.receive(within=20))
-    return frames
 
 
 async def _subscribe(chat: ChatClient, conversation_id: str) -> list[Frame]:
@@ -69,18 +39,18 @@ async def test_a_subscribed_socket_that_resumes_or_stops_gets_each_seq_once_in_o
     then: Literal["resume", "stop"],
     subscribed: Literal["before the reply", "mid-reply"],
 ) -> None:
-    async with _sockets(settings, where) as (sender, follower):
+    async with sender_and_follower(settings, where) as (sender, follower):
         conversation_id = (await sender.turn("start")).ack["conversation_id"]
         frames: list[Frame] = []
         if subscribed == "before the reply":
             frames += await _subscribe(follower, conversation_id)
         fake_groq.default = Fault(token_delay=0.05)
         await sender.send(message=LONG, conversation_id=conversation_id)
-        await _tokens(sender, 3)
+        await frames_to_token(sender, 3)
         if subscribed == "mid-reply":
             frames += await _subscribe(follower, conversation_id)
         # Tokens stream after the subscription took and before the second frame.
-        await _tokens(sender, 3)
+        await frames_to_token(sender, 3)
         if then == "resume":
             await follower.send(type="resume", conversation_id=conversation_id, after_seq=0)
         else:
