@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+import httpx
 import uvicorn
 from litestar import Litestar
 
@@ -45,3 +47,12 @@ async def serve_threadline(settings: Settings) -> AsyncIterator[str]:
     """Serve a new Threadline app instance exactly as the CLI configures it."""
     async with serve(uvicorn_config(create_app(settings), settings, port=0)) as address:
         yield address
+
+
+async def usage_of(address: str, user_id: str) -> dict[str, Any]:
+    """What the server at `address` says of `user_id`'s usage (`/users/{id}/usage`)."""
+    async with httpx.AsyncClient() as http:
+        response = await http.get(f"http://{address}/users/{user_id}/usage")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body

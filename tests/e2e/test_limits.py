@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 import msgspec
@@ -16,19 +15,11 @@ from tests.credentials import handshake, row_count
 from tests.fake_groq import FakeGroq
 from tests.polling import eventually
 from tests.processes import fake_groq_env, free_port, running, wait_ready
-from tests.serving import serve_threadline
+from tests.serving import serve_threadline, usage_of
 from tests.wsclient import connect
 from threadline.settings import Settings
 
 pytestmark = pytest.mark.anyio
-
-
-async def _usage(address: str, user_id: str) -> dict[str, Any]:
-    async with httpx.AsyncClient() as http:
-        response = await http.get(f"http://{address}/users/{user_id}/usage")
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 @asynccontextmanager
@@ -89,7 +80,7 @@ async def test_the_daily_token_quota_holds_across_two_server_processes(
             await chat.turn("hi")
 
         async def counted_on_second() -> bool:  # the first server writes within a second
-            return bool((await _usage(second, "alice"))["tokens_today"] == 13)
+            return bool((await usage_of(second, "alice"))["tokens_today"] == 13)
 
         await eventually(counted_on_second, within=10)
         async with connect(second, "alice") as chat:
@@ -99,7 +90,7 @@ async def test_the_daily_token_quota_holds_across_two_server_processes(
         assert refused["code"] == "quota_exceeded"
         assert 0 < refused["retry_after"] <= 86_400  # until midnight UTC
         assert len(fake_groq.requests) == 2  # the refused message reached no model
-        usage = await _usage(second, "alice")
+        usage = await usage_of(second, "alice")
         assert (usage["tokens_today"], usage["messages_today"]) == (26, 2)
         assert (usage["daily_token_quota"], usage["remaining_today"]) == (quota, quota - 26)
         assert usage["days"] == [{"day": usage["day"], "tokens": 26, "messages": 2}]
@@ -112,7 +103,7 @@ async def test_the_offline_model_s_usage_is_estimated(settings: Settings) -> Non
     async with serve_threadline(offline) as address:
         async with connect(address, "alice") as chat:
             await chat.turn("How long is a piece of string?")
-        usage = await _usage(address, "alice")
+        usage = await usage_of(address, "alice")
     assert usage["messages_today"] == 1
     assert 10 < usage["tokens_today"] < 1000
     assert usage["daily_token_quota"] is None
@@ -122,10 +113,10 @@ async def test_erasing_a_user_erases_their_usage(settings: Settings) -> None:
     async with serve_threadline(settings) as address:
         async with connect(address, "alice") as chat:
             await chat.turn("hi")
-        assert (await _usage(address, "alice"))["tokens_today"] > 0
+        assert (await usage_of(address, "alice"))["tokens_today"] > 0
         async with httpx.AsyncClient() as http:
             assert (await http.delete(f"http://{address}/users/alice")).status_code == 200
-        assert (await _usage(address, "alice"))["days"] == []
+        assert (await usage_of(address, "alice"))["days"] == []
 
 
 async def test_sockets_per_user_are_limited_across_two_servers(settings: Settings) -> None:

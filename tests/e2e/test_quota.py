@@ -9,10 +9,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import anyio
-import httpx
 import msgspec
 import pytest
 from langchain_core.messages import HumanMessage
@@ -20,7 +18,7 @@ from langchain_core.messages import HumanMessage
 from tests.fake_groq import FakeGroq
 from tests.polling import eventually
 from tests.processes import free_port, process_env, running, wait_ready
-from tests.serving import serve_threadline
+from tests.serving import serve_threadline, usage_of
 from tests.wsclient import ChatClient, Frame, connect
 from threadline.engine.context import estimate_tokens
 from threadline.settings import Settings
@@ -30,14 +28,6 @@ pytestmark = pytest.mark.anyio
 _QUOTA = 12_000
 _REPLY_TOKENS = 500
 _LIMITS = {"DAILY_TOKEN_QUOTA": str(_QUOTA), "GROQ_MAX_TOKENS": str(_REPLY_TOKENS)}
-
-
-async def _usage(address: str, user_id: str) -> dict[str, Any]:
-    async with httpx.AsyncClient() as http:
-        response = await http.get(f"http://{address}/users/{user_id}/usage")
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 @asynccontextmanager
@@ -91,11 +81,11 @@ async def test_large_messages_sent_at_once_on_two_servers_stay_within_the_quota(
             assert 0 < error["retry_after"] <= 86_400  # until midnight UTC
 
         async def written_everywhere() -> bool:  # each server writes its usage within a second
-            here, there = await _usage(first, "alice"), await _usage(second, "alice")
+            here, there = await usage_of(first, "alice"), await usage_of(second, "alice")
             return bool(here == there and here["messages_today"] == len(answered))
 
         await eventually(written_everywhere, within=10)
-        usage = await _usage(first, "alice")
+        usage = await usage_of(first, "alice")
     assert 0 < usage["tokens_today"] <= _QUOTA
     assert usage["remaining_today"] == _QUOTA - usage["tokens_today"]
     assert usage["days"] == [
@@ -113,10 +103,10 @@ async def test_a_model_call_that_does_not_fit_what_is_left_ends_the_turn(
     )
     async with serve_threadline(offline) as address, connect(address, "alice") as chat:
         conversation_id = (await chat.turn("word " * 3_270)).ack["conversation_id"]
-        spent = (await _usage(address, "alice"))["tokens_today"]
+        spent = (await usage_of(address, "alice"))["tokens_today"]
         await chat.send(message="and now?", conversation_id=conversation_id)
         frames = await _outcome(chat)
-        usage = await _usage(address, "alice")
+        usage = await usage_of(address, "alice")
         history = await chat.history(conversation_id)
     assert [frame["type"] for frame in frames] == ["ack", "error"]
     assert frames[-1]["code"] == "quota_exceeded"
@@ -140,7 +130,7 @@ async def test_under_a_quota_every_call_asks_for_a_bounded_reply(
         async with connect(address, "alice") as chat:
             await chat.send(message="5-2")
             assert (await _outcome(chat))[-1]["content"] == "Tools said: 5 - 2 = 3"
-        usage = await _usage(address, "alice")
+        usage = await usage_of(address, "alice")
     assert [request["max_tokens"] for request in fake_groq.requests] == [2_000, 2_000]
     # What both calls reserved went back; what the model reported stays: 10 + 10 + 7 words.
     assert (usage["tokens_today"], usage["messages_today"]) == (27, 1)
@@ -162,7 +152,7 @@ async def test_the_model_calls_of_a_graph_of_ones_own_are_reserved_too(
     async with serve_threadline(custom) as address, connect(address, "alice") as chat:
         await chat.send(message=text)
         frames = await _outcome(chat)
-        usage = await _usage(address, "alice")
+        usage = await usage_of(address, "alice")
     assert [frame["type"] for frame in frames] == ["ack", "error"]
     assert frames[-1]["code"] == "quota_exceeded"
     assert fake_groq.requests == []  # refused before its request was sent
