@@ -290,6 +290,6 @@ def _warn_if_open(settings: Settings) -> None:
                 "host": settings.host,
                 "detail": "AUTH_MODE=none trusts the user id in every path; anyone who can "
                 "reach this address can read and write every user's conversations. Set "
-                "AUTH_MODE (see README, Security) or HOST=127.0.0.1.",
+                "AUTH_MODE (see docs/security.md) or HOST=127.0.0.1.",
             },
         )

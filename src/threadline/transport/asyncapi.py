@@ -59,7 +59,7 @@ def asyncapi_document(version: str) -> dict[str, Any]:
             "title": "Threadline WebSocket protocol",
             "version": version,
             "description": "Chat over one socket per user: JSON text frames, each an "
-            "object whose `type` names it. See the README's protocol section.",
+            "object whose `type` names it. See docs/websocket-protocol.md.",
         },
         "defaultContentType": "application/json",
         "channels": {
