@@ -171,3 +171,27 @@ async def test_a_message_while_a_question_waits_is_told_which_and_a_cancel_unsti
         history = await chat.history(conversation_id)
     assert [m["role"] for m in history] == ["user", "assistant", "user", "assistant"]
     assert history[1]["stopped"] is True
+
+
+async def test_a_cancelled_tool_approval_leaves_a_valid_thread_the_next_message_builds_on(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    approving = msgspec.structs.replace(settings, approve_tools="calculator")
+    async with serve_threadline(approving) as address, connect(address, "alice") as chat:
+        fake_groq.tool_calls.append([("calculator", {"expression": "6 * 7"})])
+        await chat.send(message="what is 6 * 7?")
+        ack, call, waiting = await chat.until("approval_required")
+        assert waiting["interrupt_id"]
+        conversation_id = ack["conversation_id"]
+        await chat.send(type="cancel_interrupt", conversation_id=conversation_id)
+        stopped = (await chat.until_any("message", "error"))[-1]
+        assert (stopped["type"], stopped["stopped"]) == ("message", True), stopped
+        after = await chat.turn("never mind", conversation_id)
+        history = await chat.history(conversation_id)
+    assert after.reply["content"] == "Reply 2: never mind"
+    # The model was sent the call with a result, never a call without one.
+    assert "tool: stopped by the user before it finished" in fake_groq.user_turns()
+    roles = ["user", "assistant", "tool", "assistant", "user", "assistant"]
+    assert [m["role"] for m in history] == roles
+    assert (history[2]["tool_call_id"], history[2]["is_error"]) == (call["tool_call_id"], True)
+    assert history[3]["stopped"] is True
