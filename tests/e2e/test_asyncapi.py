@@ -60,6 +60,24 @@ async def test_it_names_every_frame_the_server_decodes_or_sends(settings: Settin
     assert "seq" in components["schemas"]["Token"]["properties"]
 
 
+def test_it_documents_the_interrupt_frames() -> None:
+    document = asyncapi_document("0.1.0")
+    messages = document["components"]["messages"]
+    schemas = document["components"]["schemas"]
+    assert {"interrupt", "respond", "cancel_interrupt"} <= {m["name"] for m in messages.values()}
+    respond = schemas["Respond"]
+    assert set(respond["required"]) == {"type", "conversation_id", "interrupt_id", "value"}
+    assert schemas["CancelInterrupt"]["required"] == ["type", "conversation_id"]
+    assert set(schemas["InterruptEvent"]["required"]) >= {
+        "conversation_id",
+        "interrupt_id",
+        "value",
+    }
+    assert "args" in schemas["Approve"]["properties"]
+    pending = schemas["History"]["properties"]["pending_interrupts"]["items"]
+    assert pending["discriminator"] == "type"  # AsyncAPI's form: the property's name
+
+
 def test_the_schema_rejects_what_is_not_asyncapi_3() -> None:
     broken = copy.deepcopy(asyncapi_document("0.1.0"))
     broken["operations"]["serverFrames"]["action"] = "publish"  # AsyncAPI 2's word

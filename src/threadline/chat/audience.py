@@ -11,6 +11,7 @@ import asyncio
 
 from threadline.chat.events import (
     ApprovalRequired,
+    InterruptEvent,
     ReplyMessage,
     ServerFrame,
     Token,
@@ -23,7 +24,14 @@ __all__ = ("Audience",)
 
 # The frames numbered by `seq` within a reply; the others (queued, ack, context, error)
 # are about the turn rather than part of its reply.
-_SEQUENCED = (Token, ToolCallEvent, ToolResultEvent, ApprovalRequired, ReplyMessage)
+_SEQUENCED = (
+    Token,
+    ToolCallEvent,
+    ToolResultEvent,
+    ApprovalRequired,
+    InterruptEvent,
+    ReplyMessage,
+)
 
 
 class Audience:

@@ -20,6 +20,7 @@ __all__ = (
     "ErrorFrame",
     "History",
     "HistoryItem",
+    "InterruptEvent",
     "Queued",
     "ReplyMessage",
     "ServerFrame",
@@ -126,12 +127,30 @@ class ToolResultEvent(_Event, tag="tool_result"):
 
 
 class ApprovalRequired(_Event, tag="approval_required"):
-    """The run waits for the user to approve or deny this tool call (`approve`/`deny`)."""
+    """The run waits for the user to approve or deny this tool call (`approve`/`deny`).
+
+    `decisions` are those allowed (`edit`: `approve` with new `args`); `interrupt_id` is
+    the LangGraph interrupt asking (several calls of one request share it).
+    """
 
     conversation_id: str
     tool_call_id: str
     name: str
     args: dict[str, Any]
+    interrupt_id: str | msgspec.UnsetType = msgspec.UNSET
+    # What the asker says of the call (LangChain's HumanInTheLoopMiddleware), if anything.
+    description: str | msgspec.UnsetType = msgspec.UNSET
+    decisions: list[Literal["approve", "edit", "deny"]] | msgspec.UnsetType = msgspec.UNSET
+    seq: Seq = msgspec.UNSET
+
+
+class InterruptEvent(_Event, tag="interrupt"):
+    """The run waits for the user's answer to the graph's `interrupt(value)` (`respond`)."""
+
+    conversation_id: str
+    interrupt_id: str
+    # What the graph asked with, as JSON: a question, a form, anything.
+    value: Any
     seq: Seq = msgspec.UNSET
 
 
@@ -198,6 +217,10 @@ class History(_Event, tag="history"):
     next_after: str | None = None
     # The tool call the conversation waits on the user's approval for, if any.
     pending_approval: ToolCallItem | None = None
+    # Everything the conversation's run waits for, as the frames that asked for it.
+    pending_interrupts: list[InterruptEvent | ApprovalRequired] = msgspec.field(
+        default_factory=list
+    )
 
 
 class ErrorFrame(_Event, tag="error", omit_defaults=True):
@@ -209,6 +232,8 @@ class ErrorFrame(_Event, tag="error", omit_defaults=True):
     conversation_id: str | None = None
     # Seconds to wait before trying again (rate limits and quotas).
     retry_after: float | None = None
+    # What the conversation waits for (`approval_pending`): answer it or cancel it.
+    interrupt_id: str | None = None
 
 
 class ConversationEvent(_Event, tag="conversation", omit_defaults=True):
@@ -228,6 +253,7 @@ ServerFrame = (
     | ToolCallEvent
     | ToolResultEvent
     | ApprovalRequired
+    | InterruptEvent
     | ReplyMessage
     | Context
     | History

@@ -43,6 +43,7 @@ from threadline.chat.events import (
     Context,
     ConversationEvent,
     ErrorFrame,
+    InterruptEvent,
     ReplyMessage,
     ServerFrame,
 )
@@ -348,7 +349,9 @@ class Relay:
 
 def _ends_turn(frame: ServerFrame) -> bool:
     """Whether `frame` is a turn's outcome (only its context may follow)."""
-    return isinstance(frame, ReplyMessage | Context | ErrorFrame | ApprovalRequired)
+    return isinstance(
+        frame, ReplyMessage | Context | ErrorFrame | ApprovalRequired | InterruptEvent
+    )
 
 
 async def _run(work: Callable[[], Awaitable[None]]) -> None:

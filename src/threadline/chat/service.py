@@ -12,8 +12,9 @@ import logging
 from langchain_core.language_models import BaseChatModel
 
 from threadline.chat.activity import Activity
+from threadline.chat.answers import check_answer
 from threadline.chat.deletion import Deletion
-from threadline.chat.errors import ConversationNotFound, NothingToApprove
+from threadline.chat.errors import ConversationNotFound
 from threadline.chat.events import History, ToolCallItem
 from threadline.chat.history import HistoryPage, read_page
 from threadline.chat.inputs import check_same_text
@@ -22,8 +23,8 @@ from threadline.chat.limits import UserLimits
 from threadline.chat.quota import Stake, given_back_unless_started
 from threadline.chat.relay import Relay
 from threadline.chat.roster import Roster, TurnPolicy
-from threadline.chat.steps import approval_item
-from threadline.chat.turn import Decision, Send, Turn, TurnServices
+from threadline.chat.steps import approval_item, pending_frames
+from threadline.chat.turn import Answer, Send, Turn, TurnServices
 from threadline.chat.watching import Watching
 from threadline.conversations.index import ConversationIndex, ConversationSummary, Page, new_id
 from threadline.engine.runner import TurnRunner
@@ -116,18 +117,19 @@ class ChatService:
         self,
         user_id: str,
         conversation_id: str,
-        decision: Decision,
+        decision: Answer,
         send: Send,
     ) -> Turn:
-        """Approve or deny the tool call the conversation waits on; the run then goes on.
+        """Answer what the conversation's run waits for; the run then goes on (or ends).
+
+        An approve or deny of a tool call, a respond to an interrupt, or a cancel of them.
 
         Raises:
-            NothingToApprove: No call of the conversation waits under that id.
+            NothingToApprove: Nothing of the conversation waits under that id.
+            InvalidRequest: A decision the interrupt does not accept (an edit not allowed).
         """
         await self._own(user_id, conversation_id)
-        pending = await self._runner.pending_approval(conversation_id)
-        if pending is None or pending.tool_call_id != decision.tool_call_id:
-            raise NothingToApprove
+        check_answer(await self._runner.pending_interrupts(conversation_id), decision)
         turn = self._turn(user_id, conversation_id, None, None, send, decision=decision)
         await self._roster.start(turn)
         return turn
@@ -183,7 +185,7 @@ class ChatService:
         client_id: str | None,
         send: Send,
         *,
-        decision: Decision | None = None,
+        decision: Answer | None = None,
         stake: Stake | None = None,
     ) -> Turn:
         limits = self._crew.limits
@@ -240,8 +242,16 @@ class ChatService:
         """
         await self._own(user_id, conversation_id)
         page = await self._page(conversation_id, limit, before=before, after=after)
-        pending = await self.pending_approval(conversation_id)
-        return History(conversation_id, page.items, page.next_before, page.next_after, pending)
+        pending = await self._runner.pending_interrupts(conversation_id)
+        approval = next((a for p in pending for a in p.approvals), None)
+        return History(
+            conversation_id,
+            page.items,
+            page.next_before,
+            page.next_after,
+            approval_item(approval),
+            pending_frames(conversation_id, pending),
+        )
 
     async def pending_approval(self, conversation_id: str) -> ToolCallItem | None:
         """The tool call the conversation waits on the user's approval for, if any."""

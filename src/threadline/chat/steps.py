@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import msgspec
 from langchain_core.messages import AIMessage, ToolMessage
 
@@ -9,19 +11,21 @@ from threadline.chat.events import (
     ApprovalRequired,
     Citation,
     Context,
+    InterruptEvent,
     ReplyMessage,
     ServerFrame,
     ToolCallEvent,
     ToolCallItem,
     ToolResultEvent,
 )
-from threadline.engine.approvals import ApprovalRequest
+from threadline.engine.approvals import ApprovalRequest, PendingInterrupt
 from threadline.engine.replies import Reply
 
 __all__ = (
     "approval_item",
     "approval_required",
     "citations_of",
+    "pending_frames",
     "reply_frames",
     "reply_message",
     "step_frames",
@@ -77,7 +81,28 @@ def step_frames(conversation_id: str, message: AIMessage | ToolMessage) -> list[
 
 def approval_required(conversation_id: str, request: ApprovalRequest) -> ApprovalRequired:
     """The frame telling the user which call waits for their decision."""
-    return ApprovalRequired(conversation_id, request.tool_call_id, request.name, request.args)
+    return ApprovalRequired(
+        conversation_id,
+        request.tool_call_id,
+        request.name,
+        request.args,
+        request.interrupt_id,
+        msgspec.UNSET if request.description is None else request.description,
+        list(request.decisions),  # type: ignore[arg-type]
+    )
+
+
+def pending_frames(
+    conversation_id: str, pending: Sequence[PendingInterrupt]
+) -> list[InterruptEvent | ApprovalRequired]:
+    """What a paused run waits for: an `approval_required` per call, else an `interrupt`."""
+    frames: list[InterruptEvent | ApprovalRequired] = []
+    for waiting in pending:
+        if waiting.approvals:
+            frames += [approval_required(conversation_id, a) for a in waiting.approvals]
+        else:
+            frames.append(InterruptEvent(conversation_id, waiting.interrupt_id, waiting.value))
+    return frames
 
 
 def approval_item(request: ApprovalRequest | None) -> ToolCallItem | None:

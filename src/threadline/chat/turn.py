@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 
+from threadline.chat.answers import answering
 from threadline.chat.audience import Audience
-from threadline.chat.errors import ConversationBusy, ConversationNotFound, NothingToApprove
+from threadline.chat.errors import ConversationBusy, ConversationNotFound
 from threadline.chat.events import (
     Ack,
     ConversationEvent,
@@ -30,8 +31,8 @@ from threadline.chat.events import (
 from threadline.chat.failures import error_frame
 from threadline.chat.inputs import known_inputs, turn_inputs
 from threadline.chat.quota import Stake
-from threadline.chat.steps import approval_required, reply_frames, step_frames
-from threadline.chat.turn_parts import Decision, Send, TurnServices
+from threadline.chat.steps import pending_frames, reply_frames, step_frames
+from threadline.chat.turn_parts import Answer, Decision, Send, TurnServices
 from threadline.chat.turn_report import turn_report
 from threadline.engine.approvals import AwaitingApproval
 from threadline.engine.replies import Reply, reply_of
@@ -43,7 +44,7 @@ from threadline.storage.leases import LeaseHeld, NotAllowed
 if TYPE_CHECKING:
     from threadline.chat.lanes import Place
 
-__all__ = ("Decision", "Send", "Turn", "TurnServices")  # the parts, for the turn's users
+__all__ = ("Answer", "Decision", "Send", "Turn", "TurnServices")  # the parts, for the turn's users
 
 
 class Turn:
@@ -60,7 +61,7 @@ class Turn:
         reply_id: str,
         client_message_id: str | None,
         origin: Send,
-        decision: Decision | None = None,
+        decision: Answer | None = None,
         stake: Stake | None = None,
     ) -> None:
         self._services = services
@@ -70,7 +71,8 @@ class Turn:
         self.message_id = message_id
         self.reply_id = reply_id
         self.client_message_id = client_message_id
-        # An approve or deny: the turn resumes a paused run instead of adding a message.
+        # An approve, deny, respond or cancel: the turn resumes (or ends) a paused run
+        # instead of adding a message.
         self.decision = decision
         # The socket that asked for this turn; only it may withdraw the turn when it leaves.
         self.origin = origin
@@ -230,7 +232,7 @@ class Turn:
             reply = await self._engine
         except AwaitingApproval as paused:
             self._count_usage(None)
-            return [approval_required(self.conversation_id, paused.request)]
+            return [*pending_frames(self.conversation_id, paused.pending)]
         except asyncio.CancelledError:
             if not self._stop_requested:
                 raise
@@ -269,20 +271,9 @@ class Turn:
                 user_id=self.user_id,
                 callbacks=meters,
             )
-        pending = await runner.pending_approval(self.conversation_id)
-        if pending is None or pending.tool_call_id != self.decision.tool_call_id:
-            raise NothingToApprove  # decided meanwhile, from another socket
+        engine = await answering(self, runner, self.decision, meters)
         self._acked = True  # nothing to store first: a stop may cut in at once
-        approved = self.decision.approved
-        return runner.resume(
-            self.conversation_id,
-            pending,
-            approved,
-            self.reply_id,
-            self,
-            user_id=self.user_id,
-            callbacks=meters,
-        )
+        return engine
 
     def _count_usage(self, reply: Reply | None, *, answered: bool = True) -> None:
         """Settle the turn's stake with what its model calls used (the first count only)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from threadline.chat.activity import Activity
 from threadline.chat.events import ServerFrame
@@ -14,16 +14,34 @@ from threadline.conversations.index import ConversationIndex
 from threadline.engine.runner import TurnRunner
 from threadline.storage.leases import ConversationLocks
 
-__all__ = ("Decision", "Send", "TurnServices")
+__all__ = ("Answer", "Cancel", "Decision", "Response", "Send", "TurnServices")
 
 Send = Callable[[ServerFrame], Awaitable[None]]
 
 
 class Decision(NamedTuple):
-    """The user's answer to a tool call waiting for approval."""
+    """The user's answer to a tool call waiting for approval (`args`: approved, edited)."""
 
     tool_call_id: str
     approved: bool
+    args: dict[str, Any] | None = None
+
+
+class Response(NamedTuple):
+    """The user's answer to an interrupt: any JSON value, for the graph to resume with."""
+
+    interrupt_id: str
+    value: Any
+
+
+class Cancel(NamedTuple):
+    """Drop what the paused run waits for (if given, `interrupt_id` must be among it)."""
+
+    interrupt_id: str | None
+
+
+# What a turn that resumes a paused run (rather than adding a message) carries.
+Answer = Decision | Response | Cancel
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,13 @@ from contextlib import contextmanager
 
 from opentelemetry.trace import Span
 
-from threadline.chat.events import ApprovalRequired, ErrorFrame, ReplyMessage, ServerFrame
+from threadline.chat.events import (
+    ApprovalRequired,
+    ErrorFrame,
+    InterruptEvent,
+    ReplyMessage,
+    ServerFrame,
+)
 from threadline.observability.metrics import observe_turn
 from threadline.observability.tracing import CONVERSATION_ID, span
 
@@ -27,7 +33,7 @@ class TurnReport:
         self._started = time.perf_counter()
 
     def ended(self, frame: ServerFrame) -> None:
-        """The turn ended with `frame` (its reply, its error, or an approval request)."""
+        """The turn ended with `frame` (its reply, its error, or what it waits for)."""
         outcome = outcome_of(frame)
         seconds = time.perf_counter() - self._started
         self._span.set_attribute("threadline.turn.outcome", outcome)
@@ -66,4 +72,6 @@ def outcome_of(frame: ServerFrame) -> str:
         return "stopped" if frame.stopped else "message"
     if isinstance(frame, ErrorFrame):
         return frame.code
+    if isinstance(frame, InterruptEvent):
+        return "interrupt"
     return "approval" if isinstance(frame, ApprovalRequired) else type(frame).__name__

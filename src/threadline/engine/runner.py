@@ -9,7 +9,14 @@ from typing import Any, Protocol
 
 import msgspec
 from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.messages import AIMessage, AIMessageChunk, AnyMessage, BaseMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    AnyMessage,
+    BaseMessage,
+    HumanMessage,
+    ToolMessage,
+)
 from langchain_core.runnables import RunnableConfig
 from langgraph._internal._constants import INTERRUPT
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
@@ -22,7 +29,8 @@ from threadline.engine.approvals import (
     ApprovalPending,
     ApprovalRequest,
     AwaitingApproval,
-    request_of,
+    PendingInterrupt,
+    pending_of,
 )
 from threadline.engine.context import ContextReport, estimate_tokens, visible
 from threadline.engine.graph import RESPOND_NODE
@@ -142,33 +150,51 @@ class TurnRunner:
             await listener.accepted()
             return await self._stream(command, config, reply_id, listener)
 
-    async def resume(  # noqa: PLR0913 - the paused run and the decision, each named
+    async def resume(  # noqa: PLR0913 - the paused run and the answers, each named
         self,
         conversation_id: str,
-        request: ApprovalRequest,
-        approved: bool,
+        answers: dict[str, Any],
         reply_id: str,
         listener: TurnListener,
         *,
         user_id: str | None = None,
         callbacks: Sequence[BaseCallbackHandler] = (),
     ) -> Reply:
-        """Continue a run paused for an approval, with the user's decision.
+        """Continue a paused run with the user's answers, by interrupt id.
 
         Raises:
-            AwaitingApproval: The run paused again, at the next call needing approval.
+            AwaitingApproval: The run paused again (at the next interrupt, or on those
+                still unanswered).
         """
         config = _config(conversation_id, reply_id, user_id, callbacks)
-        command: Command[Any] = Command(resume={request.interrupt_id: {"approved": approved}})
+        command: Command[Any] = Command(resume=answers)
         async with asyncio.timeout(self._timeout):
             return await self._stream(command, config, reply_id, listener)
 
-    async def pending_approval(self, conversation_id: str) -> ApprovalRequest | None:
-        """The tool call the conversation's run is paused on, if it is."""
+    async def pending_interrupts(self, conversation_id: str) -> list[PendingInterrupt]:
+        """What the conversation's run is paused on, in order (nothing if it is not)."""
         snapshot = await self._graph.aget_state(_config(conversation_id))
-        for pending in snapshot.interrupts:
-            return request_of(pending)
-        return None
+        if not snapshot.interrupts:
+            return []
+        return pending_of(snapshot.interrupts, snapshot.values.get("messages", []))
+
+    async def pending_approval(self, conversation_id: str) -> ApprovalRequest | None:
+        """The first tool call the conversation's run waits on the user's approval for."""
+        pending = await self.pending_interrupts(conversation_id)
+        return next((a for p in pending for a in p.approvals), None)
+
+    async def cancel(self, conversation_id: str, reply_id: str) -> AIMessage:
+        """Drop what the paused run waits for: it ends as a stopped, empty reply.
+
+        Its tool calls still open get a result saying so, so the thread stays valid for the
+        model; the next message then runs as after any stopped reply.
+        """
+        messages = await self.window(conversation_id)
+        last_user = max(
+            (i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1
+        )
+        steps = [m for m in messages[last_user + 1 :] if isinstance(m, AIMessage | ToolMessage)]
+        return await self.save_stopped(conversation_id, reply_id, "", steps, steps_stored=True)
 
     async def _stream(
         self,
@@ -200,7 +226,7 @@ class TurnRunner:
                     if is_step(message, reply_id):
                         await listener.step(message)
         if paused:
-            raise AwaitingApproval(request_of(paused[0]))
+            raise AwaitingApproval(pending_of(paused, messages))
         reply = reply_of(self._final(messages, reply_id, written), self.model_name)
         if reply.context is None:  # a graph of the user's: what its model was shown
             reply = reply._replace(context=self._report(messages))
@@ -235,13 +261,14 @@ class TurnRunner:
         if not self._builtin:
             # A graph of the user's: its entry is not known, so the inputs become a
             # checkpoint of their own (as LangGraph itself stores a run's input).
-            if await self.pending_approval(thread_id) is not None:
-                raise ApprovalPending
+            if pending := await self.pending_interrupts(thread_id):
+                raise ApprovalPending(pending[0].interrupt_id)
             await self._checkpoint(config, inputs, START)
             return None
         outcome = await self._pending.store(thread_id, inputs)
         if outcome is Outcome.INTERRUPTED:
-            raise ApprovalPending
+            pending = await self.pending_interrupts(thread_id)
+            raise ApprovalPending(pending[0].interrupt_id if pending else None)
         if outcome is Outcome.STORED:
             # Waiting on the latest checkpoint: the run applies them, then answers.
             return Command(goto=RESPOND_NODE)
@@ -303,17 +330,20 @@ class TurnRunner:
         reply_id: str,
         content: str,
         steps: Sequence[AIMessage | ToolMessage] = (),
+        *,
+        steps_stored: bool = False,
     ) -> AIMessage:
         """Store what was streamed of a stopped reply as the assistant's message.
 
         It is written as the graph node's own output, so the thread stays valid and the
         next turn (and the model) sees the partial reply like any other. The turn's tool
-        calls and results go first; a call stopped before its result gets one saying so,
-        since a model is never sent a call without its result.
+        calls and results go first (unless `steps_stored`: in the thread already); a call
+        stopped before its result gets one saying so, since a model is never sent a call
+        without its result.
         """
         metadata = {"model_name": self.model_name, STOPPED: True, CREATED_AT: now()}
         message = AIMessage(content=content, id=reply_id, response_metadata=metadata)
-        written = [*steps, *unanswered_calls(steps), message]
+        written = [*([] if steps_stored else steps), *unanswered_calls(steps), message]
         # Written as Threadline's answering node; in a graph of the user's, as input, so
         # that nothing runs until the next message.
         as_node = RESPOND_NODE if self._builtin else START

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
@@ -22,6 +22,7 @@ from threadline.chat.events import (
 __all__ = (
     "Ack",
     "Approve",
+    "CancelInterrupt",
     "ClientFrame",
     "Context",
     "Deny",
@@ -35,6 +36,7 @@ __all__ = (
     "Regenerate",
     "ReplyMessage",
     "RequestHistory",
+    "Respond",
     "Resume",
     "SendMessage",
     "ServerFrame",
@@ -113,15 +115,36 @@ class RequestHistory(_ConversationFrame, tag="history"):
 
 
 class Approve(_ConversationFrame, tag="approve"):
-    """Let the tool call the conversation waits on run; the reply then goes on."""
+    """Let the tool call the conversation waits on run; the reply then goes on.
+
+    With `args`, the call runs with these arguments instead (an edit), where the request
+    allows one (its `decisions` list `edit`).
+    """
 
     tool_call_id: ClientMessageId
+    args: dict[str, Any] | None = None
 
 
 class Deny(_ConversationFrame, tag="deny"):
     """Refuse the tool call the conversation waits on; the model is told, and answers."""
 
     tool_call_id: ClientMessageId
+
+
+class Respond(_ConversationFrame, tag="respond"):
+    """Answer the interrupt `interrupt_id` with any JSON value; the run goes on with it."""
+
+    interrupt_id: ClientMessageId
+    value: Any
+
+
+class CancelInterrupt(_ConversationFrame, tag="cancel_interrupt"):
+    """Drop what the conversation's run waits for: it ends as a stopped reply.
+
+    With `interrupt_id`, only if that interrupt is among what it waits for.
+    """
+
+    interrupt_id: ClientMessageId | None = None
 
 
 class Subscribe(_ConversationFrame, tag="subscribe"):
@@ -151,6 +174,8 @@ ClientFrame = (
     | RequestHistory
     | Approve
     | Deny
+    | Respond
+    | CancelInterrupt
     | Subscribe
     | Unsubscribe
     | Resume
@@ -180,6 +205,8 @@ _FRAME_TYPES: dict[str, type[ClientFrame]] = {
     "history": RequestHistory,
     "approve": Approve,
     "deny": Deny,
+    "respond": Respond,
+    "cancel_interrupt": CancelInterrupt,
     "subscribe": Subscribe,
     "unsubscribe": Unsubscribe,
     "resume": Resume,
@@ -234,6 +261,8 @@ class FrameDecoder:
         if isinstance(frame, RequestHistory) and frame.after_message_id and frame.before_message_id:
             detail = "give `after_message_id` or `before_message_id`, not both"
             raise FrameError("invalid_frame", detail)
+        if isinstance(frame, Respond | Approve) and _has_nul(frame):
+            raise FrameError("invalid_frame", "an answer must not contain NUL characters")
         return frame
 
     def _decode_tag(self, raw: bytes) -> str:
@@ -258,6 +287,12 @@ class FrameDecoder:
     def _too_large(self) -> FrameError:
         limit = self.max_message_bytes
         return FrameError("message_too_large", f"`message` exceeds the limit of {limit} bytes")
+
+
+def _has_nul(frame: Respond | Approve) -> bool:
+    """Whether an answer's JSON holds a NUL, which PostgreSQL cannot store as text."""
+    answer = frame.value if isinstance(frame, Respond) else frame.args
+    return b"\\u0000" in msgspec.json.encode(answer)
 
 
 def _too_deep() -> FrameError:
