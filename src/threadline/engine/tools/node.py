@@ -105,9 +105,11 @@ async def _call(by_name: dict[str, BaseTool], call: ToolCall, seconds: float) ->
             msg = f"there is no tool named {name!r}"
             raise LookupError(msg)
         if tool.response_format == "content_and_artifact":
-            # Invoked with the whole call, the tool answers with a message carrying both.
+            # Invoked with the whole call, the tool answers with a message carrying both,
+            # and its status: an MCP tool's error result (`isError`) is an error here too.
             answer = await _within(seconds, tool.ainvoke({**call, "type": "tool_call"}))
-            return _result(call, _text_of(answer.content), error=False, artifact=answer.artifact)
+            failed = answer.status == "error"
+            return _result(call, _text_of(answer.content), error=failed, artifact=answer.artifact)
         output = await _within(seconds, tool.ainvoke(call["args"]))
         return _result(call, _text_of(output), error=False)
     except TimeoutError:
