@@ -5,17 +5,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any, Protocol
+from typing import Any
 
 import msgspec
 from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.messages import AIMessage, AIMessageChunk, AnyMessage, BaseMessage, ToolMessage
+from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
-from langgraph._internal._constants import INTERRUPT
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.graph import START
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Command, Interrupt, StreamMode
+from langgraph.types import Command, StreamMode
 
 from threadline.clock import now
 from threadline.engine.approvals import (
@@ -24,10 +23,12 @@ from threadline.engine.approvals import (
     AwaitingApproval,
     request_of,
 )
+from threadline.engine.channels import messages_in, messages_key
 from threadline.engine.context import ContextReport, estimate_tokens, visible
 from threadline.engine.graph import RESPOND_NODE
 from threadline.engine.messages import CREATED_AT, STOPPED
-from threadline.engine.replies import Reply, is_step, reply_of, written_messages
+from threadline.engine.progress import Progress, TurnListener
+from threadline.engine.replies import Reply, reply_of
 from threadline.engine.tools.node import unanswered_calls
 from threadline.storage.checkpoints.ledger import Ledger
 from threadline.storage.checkpoints.mirror import OBSERVE_SQL
@@ -39,22 +40,6 @@ __all__ = ("AnyGraph", "TurnListener", "TurnRunner")
 
 # Threadline's own graph (`graph.ChatGraph`) or one brought along (`custom`).
 AnyGraph = CompiledStateGraph[Any, Any, Any, Any]
-
-
-class TurnListener(Protocol):
-    """What a running turn reports, in order."""
-
-    async def accepted(self) -> None:
-        """The turn's inputs are durably stored; no token has been sent yet."""
-
-    async def delta(self, text: str, message_id: str | None = None) -> None:
-        """A streamed piece of the reply (of message `message_id`, if not the reply's id)."""
-
-    def state(self, messages: list[AnyMessage]) -> None:
-        """The thread's messages after a step (the inputs applied, then the reply)."""
-
-    async def step(self, message: AIMessage | ToolMessage) -> None:
-        """A message on the way to the reply: one asking for tools, or a tool's result."""
 
 
 def _config(
@@ -86,7 +71,8 @@ class TurnRunner:
     ) -> None:
         self._graph = graph
         saver = _saver(graph)
-        self._ledger = Ledger(saver)
+        self._key = _messages_key(graph)
+        self._ledger = Ledger(saver, self._key)
         self._pending = PendingInputs(saver)
         self.model_name = model_name
         self._timeout = timeout
@@ -177,33 +163,22 @@ class TurnRunner:
         reply_id: str,
         listener: TurnListener,
     ) -> Reply:
-        messages: list[AnyMessage] = []
-        paused: list[Interrupt] = []
-        written: set[str] = set()
+        progress = Progress(self._key, reply_id, listener)
         async for part in self._graph.astream(
-            command, config, stream_mode=self._modes, durability="exit", version="v2"
+            command,
+            config,
+            stream_mode=self._modes,
+            durability="exit",
+            version="v2",
+            subgraphs=True,
         ):
-            if part["type"] == "values":
-                messages = part["data"].get("messages", [])
-                listener.state(messages)
-            elif part["type"] == "custom":
-                await listener.delta(part["data"])  # a token (see `retry.stream_reply`)
-            elif part["type"] == "messages":
-                chunk = part["data"][0]
-                if isinstance(chunk, AIMessageChunk) and (text := str(chunk.text)):
-                    await listener.delta(text, chunk.id)
-            elif part["type"] == "updates":
-                paused += part["data"].get(INTERRUPT, ())
-                for message in written_messages(part["data"]):
-                    if message.id:
-                        written.add(message.id)
-                    if is_step(message, reply_id):
-                        await listener.step(message)
-        if paused:
-            raise AwaitingApproval(request_of(paused[0]))
-        reply = reply_of(self._final(messages, reply_id, written), self.model_name)
+            await progress.take(part)
+        if progress.paused:
+            raise AwaitingApproval(request_of(progress.paused[0]))
+        final = self._final(progress.messages, reply_id, progress.written)
+        reply = reply_of(final, self.model_name)
         if reply.context is None:  # a graph of the user's: what its model was shown
-            reply = reply._replace(context=self._report(messages))
+            reply = reply._replace(context=self._report(progress.messages))
         return reply
 
     def _report(self, messages: list[AnyMessage]) -> dict[str, Any]:
@@ -266,7 +241,7 @@ class TurnRunner:
         """
         thread_id = config["configurable"]["thread_id"]
         waiting = await self._pending.waiting(thread_id) if look_for_waiting else []
-        update = {"messages": [*waiting, *messages]}
+        update = {self._key: [*waiting, *messages]}
         await self._graph.aupdate_state(config, update, as_node=as_node)
 
     @staticmethod
@@ -290,8 +265,7 @@ class TurnRunner:
     async def window(self, conversation_id: str) -> list[AnyMessage]:
         """The messages the model still sees verbatim (the newest), oldest first."""
         snapshot = await self._graph.aget_state(_config(conversation_id))
-        messages: list[AnyMessage] = snapshot.values.get("messages", [])
-        return messages
+        return messages_in(snapshot.values, self._key)
 
     async def transcript(self, conversation_id: str) -> list[AnyMessage]:
         """Every stored message of the conversation, oldest first."""
@@ -323,6 +297,15 @@ class TurnRunner:
     async def delete(self, conversation_id: str) -> None:
         """Delete the thread: every checkpoint and pending write of the conversation."""
         await _saver(self._graph).adelete_thread(conversation_id)
+
+
+def _messages_key(graph: AnyGraph) -> str:
+    """Where the graph keeps its messages: Threadline's window, or a graph's own channel."""
+    key = messages_key(graph.channels)
+    if key is None:
+        msg = "the graph's state has no messages channel (reduced by add_messages)"
+        raise TypeError(msg)
+    return key
 
 
 def _saver(graph: AnyGraph) -> AsyncPostgresSaver:

@@ -1,0 +1,155 @@
+"""Graphs nobody here wrote (tests/foreign_graphs.py), served through THREADLINE_GRAPH over
+real sockets, with the real ChatGroq client against the fake Groq: each streams its tokens,
+sends each tool step once, keeps a history the model accepts, and survives a restart."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import msgspec
+import pytest
+
+from tests.fake_groq import FakeGroq
+from tests.foreign_graphs import ALICE, BOB, MATH_EXPERT, SUPERVISOR
+from tests.serving import serve_threadline
+from tests.wsclient import ChatClient, Frame, connect
+from threadline.settings import Settings
+
+pytestmark = pytest.mark.anyio
+
+
+def _serving(settings: Settings, builder: str) -> Settings:
+    return msgspec.structs.replace(settings, graph=f"tests.foreign_graphs:{builder}")
+
+
+async def _say(chat: ChatClient, message: str, conversation_id: str | None = None) -> list[Frame]:
+    """Every frame of one turn, up to its reply or its error."""
+    frame: Frame = {"message": message}
+    if conversation_id is not None:
+        frame["conversation_id"] = conversation_id
+    await chat.send(**frame)
+    return await chat.until_any("message", "error", within=30)
+
+
+def _kinds(frames: list[Frame]) -> list[str]:
+    return [f["type"] for f in frames if f["type"] != "token"]
+
+
+def _called(frames: list[Frame]) -> list[str]:
+    return [f["name"] for f in frames if f["type"] == "tool_call"]
+
+
+def _streamed(frames: list[Frame], agent: str | None = None) -> str:
+    return "".join(f["delta"] for f in frames if f["type"] == "token" and f.get("agent") == agent)
+
+
+def _agents(frames: list[Frame]) -> list[str | None]:
+    """The agents whose tokens streamed, in the order they first spoke."""
+    return list(dict.fromkeys(f.get("agent") for f in frames if f["type"] == "token"))
+
+
+def _roles(history: list[Frame]) -> list[str]:
+    return [m["role"] for m in history]
+
+
+@pytest.mark.parametrize("builder", ["dataclass_agent", "pydantic_agent"])
+async def test_a_state_of_any_kind_keeps_its_messages_under_its_own_name(
+    settings: Settings, fake_groq: FakeGroq, builder: str
+) -> None:
+    configured = _serving(settings, builder)
+    fake_groq.tool_calls.append([("add", {"a": 2, "b": 3})])
+    async with serve_threadline(configured) as address, connect(address, "alice") as chat:
+        first = await _say(chat, "what is 2 + 3?")
+        conversation_id = first[0]["conversation_id"]
+        assert _kinds(first) == ["ack", "tool_call", "tool_result", "message"]
+        assert next(f for f in first if f["type"] == "tool_result")["content"] == "5"
+        reply = first[-1]
+        assert reply["content"] == "Tools said: 5"
+        assert _streamed(first) == reply["content"]
+        # Earlier steps are not sent again, though the pydantic graph's node returns them.
+        second = await _say(chat, "thanks", conversation_id)
+        assert _kinds(second) == ["ack", "message"]
+        assert second[-1]["content"] == "Reply 3: thanks"
+    async with serve_threadline(configured) as address, connect(address, "alice") as chat:
+        third = await _say(chat, "bye", conversation_id)
+        history = await chat.history(conversation_id)
+    assert _kinds(third) == ["ack", "message"]
+    assert third[-1]["content"] == "Reply 4: bye"
+    assert _roles(history) == [
+        *("user", "assistant", "tool", "assistant"),
+        *("user", "assistant", "user", "assistant"),
+    ]
+
+
+async def test_a_supervisor_team_streams_each_agent_and_sends_each_tool_step_once(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    configured = _serving(settings, "supervisor")
+    fake_groq.agent_calls[SUPERVISOR] = deque([[("transfer_to_math_expert", {})]])
+    fake_groq.agent_calls[MATH_EXPERT] = deque([[("add", {"a": 2, "b": 3})]])
+    async with serve_threadline(configured) as address, connect(address, "alice") as chat:
+        first = await _say(chat, "what is 2 + 3?")
+        conversation_id = first[0]["conversation_id"]
+        assert _called(first) == ["transfer_to_math_expert", "add", "transfer_back_to_supervisor"]
+        results = [f for f in first if f["type"] == "tool_result"]
+        assert [(r["name"], r["is_error"]) for r in results] == [
+            ("transfer_to_math_expert", False),
+            ("add", False),
+            ("transfer_back_to_supervisor", False),
+        ]
+        assert results[1]["content"] == "5"
+        # Each agent's words streamed as they came, naming the agent.
+        assert _agents(first) == ["math_expert", "supervisor"]
+        assert _streamed(first, "math_expert") == "Tools said: 5"
+        reply = first[-1]
+        assert _streamed(first, "supervisor") == reply["content"]
+        said = [f for f in first if f["type"] == "token" and f["agent"] == "supervisor"]
+        assert {t["message_id"] for t in said} == {reply["message_id"]}
+        second = await _say(chat, "thanks", conversation_id)
+        assert _kinds(second) == ["ack", "message"]
+        assert _agents(second) == ["supervisor"]
+        assert second[-1]["content"].endswith(": thanks")
+        history = await chat.history(conversation_id)
+    async with serve_threadline(configured) as address, connect(address, "alice") as chat:
+        third = await _say(chat, "bye", conversation_id)
+        after = await chat.history(conversation_id)
+    assert _kinds(third) == ["ack", "message"]
+    assert third[-1]["content"].endswith(": bye")
+    assert after[: len(history)] == history
+    assert [m["content"] for m in after if m["role"] == "user"] == [
+        "what is 2 + 3?",
+        "thanks",
+        "bye",
+    ]
+
+
+async def test_a_swarm_streams_the_active_agent_and_keeps_it_across_a_restart(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    configured = _serving(settings, "swarm")
+    fake_groq.agent_calls[ALICE] = deque([[("transfer_to_bob", {})]])
+    fake_groq.agent_calls[BOB] = deque([[("add", {"a": 2, "b": 3})]])
+    async with serve_threadline(configured) as address, connect(address, "alice") as chat:
+        first = await _say(chat, "what is 2 + 3?")
+        conversation_id = first[0]["conversation_id"]
+        assert _called(first) == ["transfer_to_bob", "add"]
+        reply = first[-1]
+        assert reply["content"] == "Tools said: 5"
+        assert _agents(first) == ["bob"]
+        assert _streamed(first, "bob") == reply["content"]
+        second = await _say(chat, "thanks", conversation_id)
+        assert _kinds(second) == ["ack", "message"]
+        assert _agents(second) == ["bob"]
+        history = await chat.history(conversation_id)
+    async with serve_threadline(configured) as address, connect(address, "alice") as chat:
+        third = await _say(chat, "bye", conversation_id)
+        after = await chat.history(conversation_id)
+    assert _kinds(third) == ["ack", "message"]
+    assert _agents(third) == ["bob"]  # the swarm's active agent, kept in its state
+    assert fake_groq.requests[-1]["messages"][0]["content"] == BOB
+    assert after[: len(history)] == history
+    assert [m["content"] for m in after if m["role"] == "user"] == [
+        "what is 2 + 3?",
+        "thanks",
+        "bye",
+    ]
