@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from tests.fake_groq import FakeGroq
-from tests.foreign_graphs import ALICE, BOB, MATH_EXPERT, SUPERVISOR
+from tests.foreign_graphs import ALICE, BOB, BROKE, MATH_EXPERT, SUPERVISOR
 from tests.serving import serve_threadline
 from tests.wsclient import ChatClient, Frame, connect
 from threadline.settings import Settings
@@ -50,6 +50,71 @@ def _agents(frames: list[Frame]) -> list[str | None]:
 
 def _roles(history: list[Frame]) -> list[str]:
     return [m["role"] for m in history]
+
+
+async def test_a_prebuilt_agent_whose_tool_raises_answers_and_the_conversation_goes_on(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    configured = _serving(settings, "react_agent")
+    fake_groq.tool_calls.append([("explode", {"reason": "on purpose"})])
+    async with serve_threadline(configured) as address, connect(address, "alice") as chat:
+        first = await _say(chat, "break something")
+        conversation_id = first[0]["conversation_id"]
+        assert _kinds(first) == ["ack", "tool_call", "tool_result", "message"]
+        result = next(f for f in first if f["type"] == "tool_result")
+        assert result["is_error"] is True
+        assert f"{BROKE}: on purpose" in result["content"]
+        # The model read the failure as the call's result and answered.
+        reply = first[-1]
+        assert reply["content"].startswith("Tools said: ")
+        assert BROKE in reply["content"]
+        assert _streamed(first) == reply["content"]
+        second = await _say(chat, "thanks", conversation_id)
+        assert _kinds(second) == ["ack", "message"]
+        assert second[-1]["content"] == "Reply 3: thanks"
+        await chat.send(type="regenerate", conversation_id=conversation_id)
+        regenerated = await chat.until_any("message", "error")
+        assert _kinds(regenerated) == ["ack", "message"]
+        assert regenerated[-1]["content"] == "Reply 4: thanks"
+    async with serve_threadline(configured) as address, connect(address, "alice") as chat:
+        after = await _say(chat, "still there?", conversation_id)
+        history = await chat.history(conversation_id)
+    assert after[-1]["content"] == "Reply 5: still there?"
+    assert _roles(history) == [
+        *("user", "assistant", "tool", "assistant"),
+        *("user", "assistant", "user", "assistant"),
+    ]
+    assert history[2]["is_error"] is True
+    # The model was sent a valid history: the failed call with its result.
+    assert [m["role"] for m in fake_groq.requests[-1]["messages"]] == [
+        *("user", "assistant", "tool", "assistant"),
+        *("user", "assistant", "user"),
+    ]
+
+
+async def test_a_tool_node_told_to_raise_fails_its_turn_but_never_the_conversation(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    configured = _serving(settings, "strict_react_agent")
+    fake_groq.tool_calls.append([("explode", {"reason": "on purpose"})])
+    async with serve_threadline(configured) as address, connect(address, "alice") as chat:
+        first = await _say(chat, "break something")
+        conversation_id = first[0]["conversation_id"]
+        # The graph's author asked for the error: the turn fails, its call answered.
+        assert _kinds(first) == ["ack", "tool_call", "tool_result", "error"]
+        result = next(f for f in first if f["type"] == "tool_result")
+        assert result["is_error"] is True
+        second = await _say(chat, "are you there?", conversation_id)
+        assert second[-1]["content"] == "Reply 2: are you there?"
+    async with serve_threadline(configured) as address, connect(address, "alice") as chat:
+        third = await _say(chat, "and now?", conversation_id)
+        history = await chat.history(conversation_id)
+    assert third[-1]["content"] == "Reply 3: and now?"
+    assert _roles(history) == [
+        *("user", "assistant", "tool"),
+        *("user", "assistant", "user", "assistant"),
+    ]
+    assert history[2]["is_error"] is True
 
 
 @pytest.mark.parametrize("builder", ["dataclass_agent", "pydantic_agent"])

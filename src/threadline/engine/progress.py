@@ -1,4 +1,4 @@
-"""One run's stream, read as it comes: tokens, the steps new in this run, the thread's state.
+"""One run's stream, read as it comes: tokens, new steps, the thread's state, the reply.
 
 A run is streamed with its subgraphs (`subgraphs=True`), so agents that call their model
 inside a subgraph (a supervisor's team, a swarm) stream their tokens too, each naming its
@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+import msgspec
 from langchain_core.messages import AIMessage, AIMessageChunk, AnyMessage, BaseMessage, ToolMessage
 from langgraph._internal._constants import INTERRUPT
 from langgraph.types import Interrupt
 
 from threadline.engine.channels import messages_in
-from threadline.engine.replies import is_step, step_key, written_messages
+from threadline.engine.context import ContextReport, estimate_tokens, visible
+from threadline.engine.replies import Reply, is_step, reply_of, step_key, written_messages
 
 __all__ = ("Progress", "TurnListener", "agent_of")
 
@@ -101,3 +103,37 @@ class Progress:
         if key is not None and key not in self._told and is_step(message, self._reply_id):
             self._told.add(key)
             await self._listener.step(message)
+
+    def reply(self, model_name: str, *, named: bool, context_tokens: int) -> Reply:
+        """The run's reply: the thread's newest message, an answer this very run wrote.
+
+        Args:
+            model_name: The model named on a reply that names none.
+            named: The reply must carry the run's reply id (Threadline's own graph).
+            context_tokens: The budget a graph of the user's is reported against.
+
+        Raises:
+            RuntimeError: The run ended on something else.
+        """
+        final = self.messages[-1] if self.messages else None
+        wanted = {self._reply_id} if named else self.written
+        if not isinstance(final, AIMessage) or final.tool_calls or final.id not in wanted:
+            msg = "the graph finished without a reply"
+            raise RuntimeError(msg)
+        reply = reply_of(final, model_name)
+        if reply.context is None:  # a graph of the user's: what its model was shown
+            reply = reply._replace(context=_report(self.messages, context_tokens))
+        return reply
+
+
+def _report(messages: list[AnyMessage], context_tokens: int) -> dict[str, Any]:
+    """The context report of a graph that keeps its whole history in its state."""
+    shown = len(visible(messages))
+    report = ContextReport(
+        tokens_used=estimate_tokens(messages),
+        token_budget=context_tokens,
+        messages_total=shown,
+        messages_in_context=shown,
+        summarized=False,
+    )
+    return msgspec.structs.asdict(report)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
-import msgspec
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
@@ -24,19 +24,23 @@ from threadline.engine.approvals import (
     request_of,
 )
 from threadline.engine.channels import messages_in, messages_key
-from threadline.engine.context import ContextReport, estimate_tokens, visible
 from threadline.engine.graph import RESPOND_NODE
 from threadline.engine.messages import CREATED_AT, STOPPED
 from threadline.engine.progress import Progress, TurnListener
-from threadline.engine.replies import Reply, reply_of
-from threadline.engine.tools.node import unanswered_calls
+from threadline.engine.replies import Reply
+from threadline.engine.tools.node import answer_tool_errors, unanswered_calls
 from threadline.storage.checkpoints.ledger import Ledger
 from threadline.storage.checkpoints.mirror import OBSERVE_SQL
 from threadline.storage.checkpoints.pending import Outcome, PendingInputs, StoredAhead
 from threadline.storage.checkpoints.saver import PooledPostgresSaver
 from threadline.storage.leases import Also
 
-__all__ = ("AnyGraph", "TurnListener", "TurnRunner")
+__all__ = ("FAILED_BEFORE_ANSWER", "AnyGraph", "TurnListener", "TurnRunner")
+
+logger = logging.getLogger(__name__)
+
+# The result a call gets when its run failed before the tool answered.
+FAILED_BEFORE_ANSWER = "the turn failed before this tool answered"
 
 # Threadline's own graph (`graph.ChatGraph`) or one brought along (`custom`).
 AnyGraph = CompiledStateGraph[Any, Any, Any, Any]
@@ -72,6 +76,7 @@ class TurnRunner:
         self._graph = graph
         saver = _saver(graph)
         self._key = _messages_key(graph)
+        answer_tool_errors(graph)  # a graph of the user's: its ToolNodes' failures answer
         self._ledger = Ledger(saver, self._key)
         self._pending = PendingInputs(saver)
         self.model_name = model_name
@@ -119,7 +124,7 @@ class TurnRunner:
             TimeoutError: The turn took longer than the configured bound.
         """
         config = _config(conversation_id, reply_id, user_id, callbacks)
-        async with asyncio.timeout(self._timeout):
+        async with self._bounded(conversation_id, listener):
             # The inputs are stored before the ack, which promises exactly that. The run
             # that answers them saves once, at its end (durability="exit").
             command = (
@@ -146,8 +151,39 @@ class TurnRunner:
         """
         config = _config(conversation_id, reply_id, user_id, callbacks)
         command: Command[Any] = Command(resume={request.interrupt_id: {"approved": approved}})
-        async with asyncio.timeout(self._timeout):
+        async with self._bounded(conversation_id, listener):
             return await self._stream(command, config, reply_id, listener)
+
+    @asynccontextmanager
+    async def _bounded(self, conversation_id: str, listener: TurnListener) -> AsyncIterator[None]:
+        """A run within the turn's time; whatever fails in it, the thread stays valid."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                yield
+        except (AwaitingApproval, ApprovalPending):
+            raise
+        except Exception:
+            await self._answer_calls(conversation_id, listener)
+            raise
+
+    async def _answer_calls(self, conversation_id: str, listener: TurnListener) -> None:
+        """Store and tell an error result for each call a failed run left unanswered.
+
+        A model refuses a history with a call and no result: without these, every later
+        turn of the conversation would fail too.
+        """
+        config = _config(conversation_id)
+        try:
+            snapshot = await self._graph.aget_state(config)
+            messages = messages_in(snapshot.values, self._key)
+            results = unanswered_calls(messages, FAILED_BEFORE_ANSWER)
+            if results:
+                await self._checkpoint(config, results, self._writer)
+        except Exception as error:  # noqa: BLE001 - the run's own failure is the one reported
+            logger.warning("thread.unanswered_calls", extra={"error": type(error).__name__})
+            return
+        for result in results:
+            await listener.step(result)
 
     async def pending_approval(self, conversation_id: str) -> ApprovalRequest | None:
         """The tool call the conversation's run is paused on, if it is."""
@@ -175,32 +211,9 @@ class TurnRunner:
             await progress.take(part)
         if progress.paused:
             raise AwaitingApproval(request_of(progress.paused[0]))
-        final = self._final(progress.messages, reply_id, progress.written)
-        reply = reply_of(final, self.model_name)
-        if reply.context is None:  # a graph of the user's: what its model was shown
-            reply = reply._replace(context=self._report(progress.messages))
-        return reply
-
-    def _report(self, messages: list[AnyMessage]) -> dict[str, Any]:
-        """The context report of a graph that keeps its whole history in its state."""
-        shown = len(visible(messages))
-        report = ContextReport(
-            tokens_used=estimate_tokens(messages),
-            token_budget=self._context_tokens,
-            messages_total=shown,
-            messages_in_context=shown,
-            summarized=False,
+        return progress.reply(
+            self.model_name, named=self._builtin, context_tokens=self._context_tokens
         )
-        return msgspec.structs.asdict(report)
-
-    def _final(self, messages: list[AnyMessage], reply_id: str, written: set[str]) -> AIMessage:
-        """The run's reply: its newest message, an answer this very run wrote."""
-        final = messages[-1] if messages else None
-        wanted = {reply_id} if self._builtin else written
-        if not isinstance(final, AIMessage) or final.tool_calls or final.id not in wanted:
-            msg = "the graph finished without a reply"
-            raise RuntimeError(msg)
-        return final
 
     async def _store_inputs(
         self, config: RunnableConfig, inputs: Sequence[BaseMessage]
@@ -288,11 +301,17 @@ class TurnRunner:
         metadata = {"model_name": self.model_name, STOPPED: True, CREATED_AT: now()}
         message = AIMessage(content=content, id=reply_id, response_metadata=metadata)
         written = [*steps, *unanswered_calls(steps), message]
-        # Written as Threadline's answering node; in a graph of the user's, as input, so
-        # that nothing runs until the next message.
-        as_node = RESPOND_NODE if self._builtin else START
-        await self._checkpoint(_config(conversation_id), written, as_node)
+        await self._checkpoint(_config(conversation_id), written, self._writer)
         return message
+
+    @property
+    def _writer(self) -> str:
+        """The node the messages the runner writes are attributed to.
+
+        Threadline's answering node; in a graph of the user's, the input, so that nothing
+        runs until the next message.
+        """
+        return RESPOND_NODE if self._builtin else START
 
     async def delete(self, conversation_id: str) -> None:
         """Delete the thread: every checkpoint and pending write of the conversation."""
