@@ -186,6 +186,12 @@ async def test_a_supervisor_team_streams_each_agent_and_sends_each_tool_step_onc
         "thanks",
         "bye",
     ]
+    # History is what the graph keeps: the supervisor keeps each agent's last message
+    # (its handoffs), not the agent's own tool steps, which only streamed.
+    assert [m["name"] for m in after if m["role"] == "tool"] == [
+        "transfer_to_math_expert",
+        "transfer_back_to_supervisor",
+    ]
 
 
 async def test_a_swarm_streams_the_active_agent_and_keeps_it_across_a_restart(
