@@ -9,6 +9,7 @@ uncompiled graph (`.builder`) is what is handed over.
 
 from __future__ import annotations
 
+import asyncio
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,6 +46,13 @@ def add(a: int, b: int) -> int:
     return a + b
 
 
+@tool
+async def nap(seconds: float) -> str:
+    """Sleep `seconds`, then say so (a slow tool)."""
+    await asyncio.sleep(seconds)
+    return f"slept {seconds:g} s"
+
+
 @contextmanager
 def _as_documented() -> Iterator[None]:
     # `create_react_agent` warns that it moved to `langchain.agents`; the suite turns
@@ -57,7 +65,7 @@ def _as_documented() -> Iterator[None]:
 def react_agent(model: BaseChatModel) -> StateGraph[Any]:
     """`create_react_agent` with a tool that raises, its ToolNode as LangGraph makes it."""
     with _as_documented():
-        return create_react_agent(model, [add, explode]).builder
+        return create_react_agent(model, [add, explode, nap]).builder
 
 
 def strict_react_agent(model: BaseChatModel) -> StateGraph[Any]:

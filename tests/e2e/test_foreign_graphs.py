@@ -117,6 +117,22 @@ async def test_a_tool_node_told_to_raise_fails_its_turn_but_never_the_conversati
     assert history[2]["is_error"] is True
 
 
+async def test_a_turn_out_of_time_in_a_tool_leaves_its_call_answered(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    configured = msgspec.structs.replace(_serving(settings, "react_agent"), turn_timeout=2.0)
+    fake_groq.tool_calls.append([("nap", {"seconds": 60})])
+    async with serve_threadline(configured) as address, connect(address, "alice") as chat:
+        first = await _say(chat, "take a long nap")
+        conversation_id = first[0]["conversation_id"]
+        assert _kinds(first) == ["ack", "tool_call", "tool_result", "error"]
+        assert first[-2]["is_error"] is True
+        second = await _say(chat, "awake?", conversation_id)
+        assert second[-1]["content"] == "Reply 2: awake?"
+        history = await chat.history(conversation_id)
+    assert _roles(history) == [*("user", "assistant", "tool"), *("user", "assistant")]
+
+
 @pytest.mark.parametrize("builder", ["dataclass_agent", "pydantic_agent"])
 async def test_a_state_of_any_kind_keeps_its_messages_under_its_own_name(
     settings: Settings, fake_groq: FakeGroq, builder: str
