@@ -57,7 +57,11 @@ async def test_it_names_every_frame_the_server_decodes_or_sends(settings: Settin
     assert operations["serverFrames"]["action"] == "send"
     resume = components["schemas"]["Resume"]["properties"]
     assert resume["after_seq"] == {"type": "integer", "minimum": 0, "default": 0}
-    assert "seq" in components["schemas"]["Token"]["properties"]
+    token = components["schemas"]["Token"]
+    assert "seq" in token["properties"]
+    # The agent saying a token, when a graph's agents answer in subgraphs; optional.
+    assert token["properties"]["agent"] == {"type": "string"}
+    assert "agent" not in token["required"]
 
 
 def test_it_documents_the_interrupt_frames() -> None:

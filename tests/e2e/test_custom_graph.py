@@ -162,7 +162,10 @@ async def test_a_graph_of_ones_own_can_keep_threadlines_bounded_context(
     [
         ("tests.graphs:raises", "tests.graphs:raises failed: ValueError: the builder broke"),
         ("tests.graphs:not_a_graph", "must return an uncompiled StateGraph, not int"),
-        ("tests.graphs:without_messages", "state has no `messages` key"),
+        (
+            "tests.graphs:without_messages",
+            "state has no messages: no key is reduced by add_messages",
+        ),
     ],
 )
 def test_a_graph_that_fails_to_build_stops_start_up_saying_why(

@@ -77,6 +77,9 @@ class Token(_Event, tag="token"):
     message_id: str
     delta: str
     seq: Seq = msgspec.UNSET
+    # The agent saying it, when a graph's agents answer inside subgraphs (a supervisor's
+    # team, a swarm): the subgraph's node name. Absent otherwise.
+    agent: str | msgspec.UnsetType = msgspec.UNSET
 
 
 class Citation(msgspec.Struct):

@@ -15,6 +15,7 @@ import asyncio
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 
 from threadline.chat.answers import answering
@@ -294,13 +295,16 @@ class Turn:
         if self._stop_requested:
             raise asyncio.CancelledError
 
-    async def delta(self, text: str, message_id: str | None = None) -> None:
+    async def delta(
+        self, text: str, message_id: str | None = None, agent: str | None = None
+    ) -> None:
         """A streamed piece of the reply (of another message, in a graph of the user's)."""
         streaming = message_id or self.reply_id
         if streaming != self._streaming:
             self._streaming, self._partial = streaming, []  # a new message: what stops now
         self._partial.append(text)
-        await self._emit(Token(self.conversation_id, streaming, text))
+        said = msgspec.UNSET if agent is None else agent
+        await self._emit(Token(self.conversation_id, streaming, text, agent=said))
 
     def state(self, messages: list[AnyMessage]) -> None:
         """The thread's messages after a step."""

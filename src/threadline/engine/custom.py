@@ -5,8 +5,9 @@ checkpointer and store and runs every turn through it.
 
 The function is called once, at start-up, with the keyword arguments it declares among
 `model` (the configured chat model), `store` (the `AsyncPostgresStore`) and `settings`.
-Its state must have a `messages` key with `add_messages` semantics (`MessagesState` or a
-subclass). Anything wrong stops start-up with one line naming THREADLINE_GRAPH.
+Its state (a TypedDict, a dataclass or a pydantic model) must keep its messages in a key
+reduced by `add_messages`, under any name (`MessagesState` has `messages`). Anything wrong
+stops start-up with one line naming THREADLINE_GRAPH.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from langgraph.graph import StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.store.base import BaseStore
 
+from threadline.engine.channels import messages_key
 from threadline.settings import Settings, SettingsError
 
 __all__ = ("compile_custom_graph", "load_builder")
@@ -68,7 +70,7 @@ def compile_custom_graph(
 
     Raises:
         SettingsError: The function fails, returns something other than a `StateGraph`, or
-            its state has no `messages`.
+            its state has no messages.
     """
     builder = load_builder(spec)
     offered = {"model": model, "store": store, "settings": settings}
@@ -79,8 +81,8 @@ def compile_custom_graph(
         raise _fail(f"{spec} failed: {type(error).__name__}: {error}") from None
     if not isinstance(graph, StateGraph):
         raise _fail(f"{spec} must return an uncompiled StateGraph, not {type(graph).__name__}")
-    if "messages" not in graph.channels:
-        raise _fail(f"{spec}'s state has no `messages` key (use MessagesState or a subclass)")
+    if messages_key(graph.channels) is None:
+        raise _fail(f"{spec}'s state has no messages: no key is reduced by add_messages")
     try:
         return graph.compile(checkpointer=checkpointer, store=store)
     except Exception as error:  # noqa: BLE001 - any failure of user code is one start-up line
