@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import logging
 
+import msgspec
 from langchain_core.language_models import BaseChatModel
 
 from threadline.chat.activity import Activity
 from threadline.chat.deletion import Deletion
-from threadline.chat.errors import ConversationNotFound, NothingToApprove
+from threadline.chat.errors import (
+    ConversationNotFound,
+    InvalidContext,
+    InvalidRequest,
+    NothingToApprove,
+    UnknownAssistant,
+)
 from threadline.chat.events import History, ToolCallItem
 from threadline.chat.history import HistoryPage, read_page
 from threadline.chat.inputs import check_same_text
@@ -23,15 +30,24 @@ from threadline.chat.quota import Stake, given_back_unless_started
 from threadline.chat.relay import Relay
 from threadline.chat.roster import Roster, TurnPolicy
 from threadline.chat.steps import approval_item
-from threadline.chat.turn import Decision, Send, Turn, TurnServices
+from threadline.chat.turn import Decision, Send, Turn, TurnEngine, TurnServices
 from threadline.chat.watching import Watching
-from threadline.conversations.index import ConversationIndex, ConversationSummary, Page, new_id
-from threadline.engine.runner import TurnRunner
+from threadline.conversations.index import (
+    Choice,
+    ConversationIndex,
+    ConversationSummary,
+    Page,
+    new_id,
+)
+from threadline.engine.assistants import Assistant, Assistants, ContextRefused
 from threadline.storage.leases import ConversationLocks
 
 __all__ = ("ChatService",)
 
 logger = logging.getLogger(__name__)
+
+# The most a first message's `context` and `configurable` may take in the index, encoded.
+MAX_CHOICE_BYTES = 16 * 1024
 
 
 class ChatService:
@@ -40,7 +56,7 @@ class ChatService:
     def __init__(  # noqa: PLR0913 - its collaborators, each named
         self,
         index: ConversationIndex,
-        runner: TurnRunner,
+        assistants: Assistants,
         leases: ConversationLocks,
         *,
         title_model: BaseChatModel | None = None,
@@ -51,7 +67,9 @@ class ChatService:
     ) -> None:
         self._index = index
         self.knowledge = knowledge
-        self._runner = runner
+        self._assistants = assistants
+        # Reading a thread's messages and deleting it do not depend on its graph.
+        self._runner = runner = assistants.default.runner
         self._leases = leases
         policy = policy or TurnPolicy()
         self.relay = relay or Relay()
@@ -70,47 +88,75 @@ class ChatService:
 
     # Turns ------------------------------------------------------------------------------
 
-    async def send_message(
+    async def send_message(  # noqa: PLR0913, PLR0917 - the message's facts, each named
         self,
         user_id: str,
         text: str,
         conversation_id: str | None,
         client_message_id: str | None,
         send: Send,
+        chosen: Choice | None = None,
     ) -> Turn:
         """Accept a user message: start its turn, or attach to the turn of an identical resend.
 
+        `chosen` is what a first message asks for: its assistant, `context` and
+        `configurable`; the conversation keeps it.
+
         Raises:
             ConversationNotFound: Not a conversation of this user.
+            UnknownAssistant, InvalidContext: `chosen` does not fit what is served.
             TooManyTurns, ConversationBusy, RateLimited, QuotaExceeded: Past a limit;
                 nothing was stored.
             InvalidRequest: A client id reused with other text.
         """
         if conversation_id is not None:
-            await self._own(user_id, conversation_id)
+            kept = await self._own(user_id, conversation_id)
             if client_message_id and (
                 earlier := self._live.find(conversation_id, client_message_id)
             ):
                 check_same_text(earlier.text, text, client_message_id)
                 await earlier.attach(send)
                 return earlier
+            _check_unchanged(_resolved(kept, self._assistants), chosen)
+            chosen = kept
+        else:
+            chosen = _resolved(chosen or Choice(), self._assistants)
+        engine = self._engine(chosen)
         stake = await self._roster.admit(user_id, text)
         with given_back_unless_started(stake):
             if conversation_id is None:
-                conversation_id = await self._index.create(user_id)
+                conversation_id = await self._index.create(user_id, chosen)
                 await self._activity.created(user_id, conversation_id)
-            turn = self._turn(user_id, conversation_id, text, client_message_id, send, stake=stake)
+            turn = self._turn(
+                user_id, conversation_id, text, client_message_id, send, stake=stake, engine=engine
+            )
             await self._roster.start(turn)
         return turn
 
     async def regenerate(self, user_id: str, conversation_id: str, send: Send) -> Turn:
         """Start a turn that answers the last user message again."""
-        await self._own(user_id, conversation_id)
+        engine = self._engine(await self._own(user_id, conversation_id))
         stake = await self._roster.admit(user_id, None)
         with given_back_unless_started(stake):
-            turn = self._turn(user_id, conversation_id, None, None, send, stake=stake)
+            turn = self._turn(
+                user_id, conversation_id, None, None, send, stake=stake, engine=engine
+            )
             await self._roster.start(turn)
         return turn
+
+    def _engine(self, chosen: Choice) -> TurnEngine:
+        """The runner and run options of a conversation that chose `chosen`.
+
+        Raises:
+            UnknownAssistant: Its assistant is not served (any more).
+            InvalidContext: Its context does not fit the assistant's graph (any more).
+        """
+        assistant = _assistant(chosen, self._assistants)
+        try:
+            options = assistant.options(chosen.context, chosen.configurable)
+        except ContextRefused as error:
+            raise InvalidContext(str(error)) from None
+        return TurnEngine(assistant.runner, options)
 
     async def decide(
         self,
@@ -124,11 +170,13 @@ class ChatService:
         Raises:
             NothingToApprove: No call of the conversation waits under that id.
         """
-        await self._own(user_id, conversation_id)
-        pending = await self._runner.pending_approval(conversation_id)
+        engine = self._engine(await self._own(user_id, conversation_id))
+        pending = await engine.runner.pending_approval(conversation_id)
         if pending is None or pending.tool_call_id != decision.tool_call_id:
             raise NothingToApprove
-        turn = self._turn(user_id, conversation_id, None, None, send, decision=decision)
+        turn = self._turn(
+            user_id, conversation_id, None, None, send, decision=decision, engine=engine
+        )
         await self._roster.start(turn)
         return turn
 
@@ -185,6 +233,7 @@ class ChatService:
         *,
         decision: Decision | None = None,
         stake: Stake | None = None,
+        engine: TurnEngine,
     ) -> Turn:
         limits = self._crew.limits
         return Turn(
@@ -199,6 +248,7 @@ class ChatService:
             decision=decision,
             # An approval's turn was not admitted: its model calls reserve as they are made.
             stake=stake or (limits.stake(user_id) if limits is not None else None),
+            engine=engine,
         )
 
     @property
@@ -220,9 +270,12 @@ class ChatService:
 
     # Conversations ----------------------------------------------------------------------
 
-    async def _own(self, user_id: str, conversation_id: str) -> None:
-        if not await self._index.owns(user_id, conversation_id):
+    async def _own(self, user_id: str, conversation_id: str) -> Choice:
+        """What the user's conversation chose; raises ConversationNotFound if not theirs."""
+        chosen = await self._index.choice_of(user_id, conversation_id)
+        if chosen is None:
             raise ConversationNotFound
+        return chosen
 
     async def history(
         self,
@@ -238,14 +291,19 @@ class ChatService:
         Raises:
             InvalidRequest: The message id it pages from is not in the conversation.
         """
-        await self._own(user_id, conversation_id)
+        chosen = await self._own(user_id, conversation_id)
         page = await self._page(conversation_id, limit, before=before, after=after)
-        pending = await self.pending_approval(conversation_id)
+        pending = await self._pending(chosen, conversation_id)
         return History(conversation_id, page.items, page.next_before, page.next_after, pending)
 
-    async def pending_approval(self, conversation_id: str) -> ToolCallItem | None:
-        """The tool call the conversation waits on the user's approval for, if any."""
-        return approval_item(await self._runner.pending_approval(conversation_id))
+    async def pending_approval(self, user_id: str, conversation_id: str) -> ToolCallItem | None:
+        """The tool call the user's conversation waits on their approval for, if any."""
+        return await self._pending(await self._own(user_id, conversation_id), conversation_id)
+
+    async def _pending(self, chosen: Choice, conversation_id: str) -> ToolCallItem | None:
+        # Read with the conversation's graph; one no longer served has none to answer.
+        assistant = self._assistants.get(chosen.assistant_id) or self._assistants.default
+        return approval_item(await assistant.runner.pending_approval(conversation_id))
 
     async def _page(
         self, conversation_id: str, limit: int, *, before: str | None, after: str | None
@@ -288,3 +346,35 @@ class ChatService:
     async def delete_idle(self, seconds: float) -> int:
         """Delete every conversation idle for `seconds` or more; returns how many went."""
         return await self._deletion.delete_idle(seconds)
+
+
+def _assistant(chosen: Choice, assistants: Assistants) -> Assistant:
+    assistant = assistants.get(chosen.assistant_id)
+    if assistant is None:
+        served = ", ".join(repr(name) for name in assistants.ids)
+        raise UnknownAssistant(f"no assistant {chosen.assistant_id!r} is served ({served})")
+    return assistant
+
+
+def _resolved(chosen: Choice, assistants: Assistants) -> Choice:
+    """A new conversation's choice, its assistant named (the default, if it named none).
+
+    Raises:
+        UnknownAssistant, InvalidContext: It names none served, or is too large to keep.
+    """
+    named = msgspec.structs.replace(
+        chosen, assistant_id=_assistant(chosen, assistants).assistant_id
+    )
+    if len(msgspec.json.encode(named)) > MAX_CHOICE_BYTES:
+        raise InvalidContext(f"context and configurable take at most {MAX_CHOICE_BYTES} bytes")
+    return named
+
+
+def _check_unchanged(kept: Choice, asked: Choice | None) -> None:
+    """A later message may name the conversation's assistant again, but change nothing."""
+    if asked is None:
+        return
+    if asked.context is not None or asked.configurable is not None:
+        raise InvalidContext("a conversation's context is set by its first message")
+    if asked.assistant_id not in {None, kept.assistant_id}:
+        raise InvalidRequest(f"this conversation's assistant is {kept.assistant_id!r}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol
 
@@ -62,11 +62,12 @@ def _config(
     reply_id: str | None = None,
     user_id: str | None = None,
     callbacks: Sequence[BaseCallbackHandler] = (),
+    configurable: Mapping[str, Any] | None = None,
 ) -> RunnableConfig:
     # `user_id` is whom tools act for (a search reads only that user's conversations).
-    config: RunnableConfig = {
-        "configurable": {"thread_id": conversation_id, "reply_id": reply_id, "user_id": user_id}
-    }
+    # A graph's own `configurable` values go along (never in place of these: see assistants).
+    ids = {"thread_id": conversation_id, "reply_id": reply_id, "user_id": user_id}
+    config: RunnableConfig = {"configurable": {**(configurable or {}), **ids}}
     if callbacks:  # told of every model call of the run (a turn's quota meter)
         config["callbacks"] = list(callbacks)
     return config
@@ -113,6 +114,8 @@ class TurnRunner:
         user_id: str | None = None,
         stored: bool = False,
         callbacks: Sequence[BaseCallbackHandler] = (),
+        context: Any = None,
+        configurable: Mapping[str, Any] | None = None,
     ) -> Reply:
         """Apply `inputs` to the thread and produce the assistant's reply.
 
@@ -125,6 +128,8 @@ class TurnRunner:
             stored: The inputs are stored already (`store_ahead`).
             callbacks: LangChain callbacks of the run, told of each model call before it
                 is made (one may refuse it by raising).
+            context: The graph's `runtime.context` (for a graph with a `context_schema`).
+            configurable: The graph's own `configurable` values.
 
         Returns:
             The reply, after its checkpoint is written.
@@ -132,7 +137,7 @@ class TurnRunner:
         Raises:
             TimeoutError: The turn took longer than the configured bound.
         """
-        config = _config(conversation_id, reply_id, user_id, callbacks)
+        config = _config(conversation_id, reply_id, user_id, callbacks, configurable)
         async with asyncio.timeout(self._timeout):
             # The inputs are stored before the ack, which promises exactly that. The run
             # that answers them saves once, at its end (durability="exit").
@@ -140,7 +145,7 @@ class TurnRunner:
                 Command(goto=RESPOND_NODE) if stored else await self._store_inputs(config, inputs)
             )
             await listener.accepted()
-            return await self._stream(command, config, reply_id, listener)
+            return await self._stream(command, config, reply_id, listener, context)
 
     async def resume(  # noqa: PLR0913 - the paused run and the decision, each named
         self,
@@ -152,16 +157,18 @@ class TurnRunner:
         *,
         user_id: str | None = None,
         callbacks: Sequence[BaseCallbackHandler] = (),
+        context: Any = None,
+        configurable: Mapping[str, Any] | None = None,
     ) -> Reply:
         """Continue a run paused for an approval, with the user's decision.
 
         Raises:
             AwaitingApproval: The run paused again, at the next call needing approval.
         """
-        config = _config(conversation_id, reply_id, user_id, callbacks)
+        config = _config(conversation_id, reply_id, user_id, callbacks, configurable)
         command: Command[Any] = Command(resume={request.interrupt_id: {"approved": approved}})
         async with asyncio.timeout(self._timeout):
-            return await self._stream(command, config, reply_id, listener)
+            return await self._stream(command, config, reply_id, listener, context)
 
     async def pending_approval(self, conversation_id: str) -> ApprovalRequest | None:
         """The tool call the conversation's run is paused on, if it is."""
@@ -176,12 +183,18 @@ class TurnRunner:
         config: RunnableConfig,
         reply_id: str,
         listener: TurnListener,
+        context: Any = None,
     ) -> Reply:
         messages: list[AnyMessage] = []
         paused: list[Interrupt] = []
         written: set[str] = set()
         async for part in self._graph.astream(
-            command, config, stream_mode=self._modes, durability="exit", version="v2"
+            command,
+            config,
+            context=context,
+            stream_mode=self._modes,
+            durability="exit",
+            version="v2",
         ):
             if part["type"] == "values":
                 messages = part["data"].get("messages", [])
