@@ -230,3 +230,41 @@ def test_a_graph_context_that_does_not_fit_its_graph_stops_start_up(
     assert len(failed) == 1
     detail = msgspec.json.decode(failed[0])["detail"]
     assert detail == ("invalid setting GRAPH_CONTEXT: agent: model: Input should be a valid string")
+
+
+_PAUSING = """
+from langchain_core.messages import AIMessage
+from langgraph.graph import START, MessagesState, StateGraph
+
+
+async def think(state: MessagesState) -> dict[str, list[AIMessage]]:
+    return {"messages": [AIMessage("thought")]}
+
+
+async def act(state: MessagesState) -> dict[str, list[AIMessage]]:
+    return {"messages": [AIMessage("acted")]}
+
+
+builder = StateGraph(MessagesState)
+builder.add_node(think)
+builder.add_node(act)
+builder.add_edge(START, "think")
+builder.add_edge("think", "act")
+graph = builder.compile(interrupt_before=["act"])
+"""
+
+
+async def test_a_compiled_graph_keeps_its_compile_time_interrupts(
+    settings: Settings, tmp_path: Path
+) -> None:
+    (tmp_path / "pausing.py").write_text(_PAUSING, encoding="utf-8")
+    config = tmp_path / "langgraph.json"
+    config.write_text('{"graphs": {"pausing": "./pausing.py:graph"}}', encoding="utf-8")
+    served = msgspec.structs.replace(settings, langgraph_config=str(config))
+    async with serve_threadline(served) as address, connect(address, "alice") as chat:
+        paused = await chat.turn("hello")
+        history = await chat.history(paused.ack["conversation_id"])
+    # The run stops before `act`, as compiled: what `think` wrote is all there is.
+    # (How a client is told of the pause is the interrupt frames' business.)
+    assert paused.reply["content"] == "thought"
+    assert [m["content"] for m in history] == ["hello", "thought"]
