@@ -9,18 +9,12 @@ from __future__ import annotations
 
 import logging
 
-import msgspec
 from langchain_core.language_models import BaseChatModel
 
 from threadline.chat.activity import Activity
+from threadline.chat.choosing import check_unchanged, engine_of, resolved
 from threadline.chat.deletion import Deletion
-from threadline.chat.errors import (
-    ConversationNotFound,
-    InvalidContext,
-    InvalidRequest,
-    NothingToApprove,
-    UnknownAssistant,
-)
+from threadline.chat.errors import ConversationNotFound, NothingToApprove
 from threadline.chat.events import History, ToolCallItem
 from threadline.chat.history import HistoryPage, read_page
 from threadline.chat.inputs import check_same_text
@@ -39,15 +33,12 @@ from threadline.conversations.index import (
     Page,
     new_id,
 )
-from threadline.engine.assistants import Assistant, Assistants, ContextRefused
+from threadline.engine.assistants import Assistants
 from threadline.storage.leases import ConversationLocks
 
 __all__ = ("ChatService",)
 
 logger = logging.getLogger(__name__)
-
-# The most a first message's `context` and `configurable` may take in the index, encoded.
-MAX_CHOICE_BYTES = 16 * 1024
 
 
 class ChatService:
@@ -117,11 +108,11 @@ class ChatService:
                 check_same_text(earlier.text, text, client_message_id)
                 await earlier.attach(send)
                 return earlier
-            _check_unchanged(_resolved(kept, self._assistants), chosen)
+            check_unchanged(resolved(kept, self._assistants), chosen)
             chosen = kept
         else:
-            chosen = _resolved(chosen or Choice(), self._assistants)
-        engine = self._engine(chosen)
+            chosen = resolved(chosen or Choice(), self._assistants)
+        engine = engine_of(self._assistants, chosen)
         stake = await self._roster.admit(user_id, text)
         with given_back_unless_started(stake):
             if conversation_id is None:
@@ -135,7 +126,7 @@ class ChatService:
 
     async def regenerate(self, user_id: str, conversation_id: str, send: Send) -> Turn:
         """Start a turn that answers the last user message again."""
-        engine = self._engine(await self._own(user_id, conversation_id))
+        engine = engine_of(self._assistants, await self._own(user_id, conversation_id))
         stake = await self._roster.admit(user_id, None)
         with given_back_unless_started(stake):
             turn = self._turn(
@@ -143,20 +134,6 @@ class ChatService:
             )
             await self._roster.start(turn)
         return turn
-
-    def _engine(self, chosen: Choice) -> TurnEngine:
-        """The runner and run options of a conversation that chose `chosen`.
-
-        Raises:
-            UnknownAssistant: Its assistant is not served (any more).
-            InvalidContext: Its context does not fit the assistant's graph (any more).
-        """
-        assistant = _assistant(chosen, self._assistants)
-        try:
-            options = assistant.options(chosen.context, chosen.configurable)
-        except ContextRefused as error:
-            raise InvalidContext(str(error)) from None
-        return TurnEngine(assistant.runner, options)
 
     async def decide(
         self,
@@ -170,7 +147,7 @@ class ChatService:
         Raises:
             NothingToApprove: No call of the conversation waits under that id.
         """
-        engine = self._engine(await self._own(user_id, conversation_id))
+        engine = engine_of(self._assistants, await self._own(user_id, conversation_id))
         pending = await engine.runner.pending_approval(conversation_id)
         if pending is None or pending.tool_call_id != decision.tool_call_id:
             raise NothingToApprove
@@ -346,35 +323,3 @@ class ChatService:
     async def delete_idle(self, seconds: float) -> int:
         """Delete every conversation idle for `seconds` or more; returns how many went."""
         return await self._deletion.delete_idle(seconds)
-
-
-def _assistant(chosen: Choice, assistants: Assistants) -> Assistant:
-    assistant = assistants.get(chosen.assistant_id)
-    if assistant is None:
-        served = ", ".join(repr(name) for name in assistants.ids)
-        raise UnknownAssistant(f"no assistant {chosen.assistant_id!r} is served ({served})")
-    return assistant
-
-
-def _resolved(chosen: Choice, assistants: Assistants) -> Choice:
-    """A new conversation's choice, its assistant named (the default, if it named none).
-
-    Raises:
-        UnknownAssistant, InvalidContext: It names none served, or is too large to keep.
-    """
-    named = msgspec.structs.replace(
-        chosen, assistant_id=_assistant(chosen, assistants).assistant_id
-    )
-    if len(msgspec.json.encode(named)) > MAX_CHOICE_BYTES:
-        raise InvalidContext(f"context and configurable take at most {MAX_CHOICE_BYTES} bytes")
-    return named
-
-
-def _check_unchanged(kept: Choice, asked: Choice | None) -> None:
-    """A later message may name the conversation's assistant again, but change nothing."""
-    if asked is None:
-        return
-    if asked.context is not None or asked.configurable is not None:
-        raise InvalidContext("a conversation's context is set by its first message")
-    if asked.assistant_id not in {None, kept.assistant_id}:
-        raise InvalidRequest(f"this conversation's assistant is {kept.assistant_id!r}")

@@ -20,7 +20,14 @@ from typing import Any, NamedTuple
 
 from threadline.settings import SettingsError, read_dotenv
 
-__all__ = ("GraphEntry", "LangGraphConfig", "config_path", "per_assistant", "read_config")
+__all__ = (
+    "GraphEntry",
+    "LangGraphConfig",
+    "apply_config",
+    "config_path",
+    "per_assistant",
+    "read_config",
+)
 
 _SETTING = "LANGGRAPH_CONFIG"
 # Keys about the image `langgraph build` makes: nothing to serve differently.
@@ -66,6 +73,8 @@ class LangGraphConfig(NamedTuple):
     path: Path
     graphs: list[GraphEntry]
     env_file: Path | None
+    env: dict[str, str]
+    dependencies: list[str]
 
 
 def _fail(detail: str) -> SettingsError:
@@ -89,7 +98,7 @@ def config_path(given: str | None, graph: str | None) -> Path | None:
 
 
 def read_config(path: Path) -> LangGraphConfig:
-    """Read `path`, apply its `env` and `dependencies`, and list its graphs.
+    """Read `path`: its graphs, its env and its dependencies (applied by `apply_config`).
 
     Raises:
         SettingsError: One line naming the key that cannot be served, or why the file
@@ -107,9 +116,22 @@ def read_config(path: Path) -> LangGraphConfig:
         if key not in _SERVED | _BUILD_ONLY:
             raise _fail(f"key {key!r} is not supported (not a langgraph.json key)")
     base = path.resolve().parent
-    env_file = _apply_env(raw.get("env", {}), base)
-    _add_dependencies(raw.get("dependencies", []), base)
-    return LangGraphConfig(path, _graphs(raw.get("graphs")), env_file)
+    env_file, env = _read_env(raw.get("env", {}), base)
+    dependencies = raw.get("dependencies", [])
+    if not isinstance(dependencies, list) or not all(isinstance(d, str) for d in dependencies):
+        raise _fail("'dependencies' is not a list of strings")
+    return LangGraphConfig(path, _graphs(raw.get("graphs")), env_file, env, dependencies)
+
+
+def apply_config(config: LangGraphConfig) -> None:
+    """Set the config's `env` (variables already set win) and make its dependencies importable.
+
+    Raises:
+        SettingsError: A dependency that is a package is not installed.
+    """
+    for name, value in config.env.items():
+        os.environ.setdefault(name, value)
+    _add_dependencies(config.dependencies, config.path.resolve().parent)
 
 
 def _graphs(graphs: object) -> list[GraphEntry]:
@@ -126,29 +148,21 @@ def _graphs(graphs: object) -> list[GraphEntry]:
     return entries
 
 
-def _apply_env(env: object, base: Path) -> Path | None:
-    """Put `env`'s variables in the environment (those already set win); its file, if one."""
+def _read_env(env: object, base: Path) -> tuple[Path | None, dict[str, str]]:
+    """`env`'s file (if it names one) and its variables."""
     if isinstance(env, str):
         file = base / env
         if not file.is_file():
             raise _fail(f"env file {env!r} does not exist")
-        values, found = read_dotenv(file), file
-    elif isinstance(env, dict) and all(isinstance(v, str) for v in env.values()):
-        values, found = env, None
-    else:
-        raise _fail("'env' is neither a file name nor an object of strings")
-    for name, value in values.items():
-        os.environ.setdefault(name, value)
-    return found
+        return file, read_dotenv(file)
+    if isinstance(env, dict) and all(isinstance(v, str) for v in env.values()):
+        return None, dict(env)
+    raise _fail("'env' is neither a file name nor an object of strings")
 
 
-def _add_dependencies(dependencies: object, base: Path) -> None:
+def _add_dependencies(dependencies: list[str], base: Path) -> None:
     """Local paths (and their `src/`) become importable; packages must be installed."""
-    if not isinstance(dependencies, list):
-        raise _fail("'dependencies' is not a list")
     for dependency in dependencies:
-        if not isinstance(dependency, str):
-            raise _fail(f"dependency {dependency!r} is not a string")
         if dependency.startswith((".", "/")):
             folder = (base / dependency).resolve()
             for importable in (folder / "src", folder):

@@ -18,7 +18,12 @@ from langgraph.store.base import BaseStore
 
 from threadline.engine.assistants import Assistant, ContextRefused
 from threadline.engine.custom import GraphSource, compile_source, load_builder, load_source
-from threadline.engine.langgraph_json import config_path, per_assistant, read_config
+from threadline.engine.langgraph_json import (
+    apply_config,
+    config_path,
+    per_assistant,
+    read_config,
+)
 from threadline.engine.runner import TurnRunner
 from threadline.settings import Settings, SettingsError
 
@@ -37,6 +42,7 @@ def graph_sources(settings: Settings) -> list[GraphSource]:
     path = config_path(settings.langgraph_config, settings.graph)
     if path is not None:
         config = read_config(path)
+        apply_config(config)
         base = config.path.resolve().parent
         setting = "LANGGRAPH_CONFIG"
         sources = [
