@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, NamedTuple, get_type_hints, is_typeddict
+from typing import Any, NamedTuple, get_type_hints
 
 import pydantic
+from typing_extensions import is_typeddict  # also knows typing_extensions.TypedDict
 
 from threadline.engine.runner import TurnRunner
 
-__all__ = ("Assistant", "Assistants", "ContextRefused", "RunOptions")
+__all__ = ("Assistant", "Assistants", "ContextRefused", "ContextSchema", "RunOptions")
 
 # What the runner puts in `configurable` itself, and LangGraph's own keys.
 _RESERVED = frozenset({"thread_id", "user_id", "reply_id", "checkpoint_id", "checkpoint_ns"})
@@ -54,6 +55,33 @@ def _reason(error: pydantic.ValidationError) -> str:
     return f"{where}: {first['msg']}"
 
 
+class ContextSchema:
+    """A graph's `context_schema` (or none), and how values become its context."""
+
+    def __init__(self, schema: Any = None) -> None:
+        self._fields = _fields(schema) if schema is not None else None
+        self._adapter = pydantic.TypeAdapter(schema) if schema is not None else None
+
+    def build(self, values: Mapping[str, Any]) -> Any:
+        """The context `values` make: the schema's instance (None for a graph without one).
+
+        Raises:
+            ContextRefused: An unknown key, a wrong or missing value, or any value at all
+                for a graph without a schema.
+        """
+        if self._adapter is None:
+            if values:
+                raise ContextRefused("this assistant's graph takes no context")
+            return None
+        if self._fields is not None and (unknown := sorted(set(values) - self._fields)):
+            known = ", ".join(sorted(self._fields)) or "none"
+            raise ContextRefused(f"context has no key {unknown[0]!r} (it takes: {known})")
+        try:
+            return self._adapter.validate_python(dict(values))
+        except pydantic.ValidationError as error:
+            raise ContextRefused(_reason(error)) from None
+
+
 class Assistant:
     """One graph served, under the id clients choose it by."""
 
@@ -68,9 +96,7 @@ class Assistant:
     ) -> None:
         self.assistant_id = assistant_id
         self.runner = runner
-        self._schema = context_schema
-        self._fields = _fields(context_schema) if context_schema is not None else None
-        self._adapter = pydantic.TypeAdapter(context_schema) if context_schema else None
+        self._schema = ContextSchema(context_schema)
         self._context = dict(context or {})
         self._configurable = dict(configurable or {})
 
@@ -101,20 +127,7 @@ class Assistant:
         Raises:
             ContextRefused: They do not fit the schema, or the graph takes no context.
         """
-        return self._built({**self._context, **(given or {})})
-
-    def _built(self, values: dict[str, Any]) -> Any:
-        if self._adapter is None:
-            if values:
-                raise ContextRefused(f"assistant {self.assistant_id!r} takes no context")
-            return None
-        if self._fields is not None and (unknown := sorted(set(values) - self._fields)):
-            known = ", ".join(sorted(self._fields)) or "none"
-            raise ContextRefused(f"context has no key {unknown[0]!r} (it takes: {known})")
-        try:
-            return self._adapter.validate_python(values)
-        except pydantic.ValidationError as error:
-            raise ContextRefused(_reason(error)) from None
+        return self._schema.build({**self._context, **(given or {})})
 
 
 class Assistants:
