@@ -88,6 +88,10 @@ async def test_each_graph_answers_as_the_assistant_the_first_message_chose(
         # The conversation remembers its assistant: no `assistant_id` needed after.
         await chat.turn("and the weekend?", planner_id)
         assert _system(fake_groq.requests[-1]).startswith("Plan in three steps.")
+        # A first message's `configurable` reaches the run, over the assistant's.
+        await chat.send(message="plan", assistant_id="planner", configurable={"style": "five"})
+        await chat.collect()
+        assert _system(fake_groq.requests[-1]).startswith("Plan in five steps.")
 
         context = {"system_prompt": "You are terse."}
         await chat.send(message="hello", assistant_id="agent", context=context)

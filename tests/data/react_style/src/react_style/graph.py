@@ -15,6 +15,7 @@ import httpx
 from langchain_core.messages import AIMessage, AnyMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_groq import ChatGroq
+from langgraph.config import get_config
 from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.runtime import Runtime
 
@@ -53,10 +54,14 @@ graph = _builder().compile(name="ReAct Agent")
 
 
 def make_planner(config: RunnableConfig) -> StateGraph[MessagesState, Context]:
-    """The planner: the same agent, its instructions prefixed with the configured style."""
-    style = config.get("configurable", {}).get("style", "plain")
+    """The planner: the same agent, its instructions prefixed with the configured style.
+
+    The style it is built with is the default of each run's own `configurable`.
+    """
+    built_with = config.get("configurable", {}).get("style", "plain")
 
     async def plan(state: MessagesState, runtime: Runtime[Context]) -> dict[str, Any]:
+        style = get_config().get("configurable", {}).get("style", built_with)
         prompt = f"Plan in {style} steps. {runtime.context.system_prompt}"
         return {"messages": [await _answer(runtime.context, prompt, state["messages"])]}
 
