@@ -6,8 +6,10 @@ there), on its own embedded PostgreSQL, which outlives the reloads.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import anyio
 import pytest
 
 from tests.polling import eventually
@@ -47,8 +49,15 @@ def _project(root: Path) -> Path:
     return project
 
 
-def _readies(log: Path) -> int:
-    return log.read_text(encoding="utf-8", errors="replace").count('"event":"app.ready"')
+def _served(log: Path, reloads: int) -> Callable[[], Awaitable[bool]]:
+    """Whether the server process of the `reloads`-th reload (or a later one) is ready."""
+
+    async def check() -> bool:
+        text = await anyio.Path(log).read_text(encoding="utf-8", errors="replace")
+        started = text.count("Reloading...")
+        return started >= reloads and text.count('"event":"app.ready"') == started + 1
+
+    return check
 
 
 async def test_a_changed_graph_answers_the_next_turn_of_the_same_conversation(
@@ -60,16 +69,14 @@ async def test_a_changed_graph_answers_the_next_turn_of_the_same_conversation(
     address = f"127.0.0.1:{port}"
     # Stopping waits for the server process, then for the embedded PostgreSQL: generous.
     with running(env, project, log, THREADLINE, "dev", stop_within=60):
+        # Generous: the embedded PostgreSQL and each server process start beside other tests.
+        await eventually(_served(log, 0), within=120, every=0.2)
         await wait_ready(port)
         async with connect(address, "alice") as chat:
             first = await chat.turn(_PRIVATE)
         assert first.reply["content"] == "first 1"
         (project / "echo.py").write_text(_GRAPH.format(says="changed"), encoding="utf-8")
-
-        async def reloaded() -> bool:
-            return _readies(log) >= 2
-
-        await eventually(reloaded, within=60, every=0.2)
+        await eventually(_served(log, 1), within=120, every=0.2)
         await wait_ready(port)
         async with connect(address, "alice") as chat:
             second = await chat.turn("again", first.ack["conversation_id"])
