@@ -15,6 +15,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from threadline.chat.errors import InvalidRequest, NothingToApprove
 from threadline.chat.turn_parts import Answer, Cancel, Decision
 from threadline.engine.approvals import InvalidDecision, PendingInterrupt
+from threadline.engine.assistants import RunOptions
 from threadline.engine.replies import Reply, reply_of
 from threadline.engine.runner import TurnRunner
 
@@ -50,7 +51,11 @@ def check_answer(pending: Sequence[PendingInterrupt], answer: Answer) -> dict[st
 
 
 async def answering(
-    turn: Turn, runner: TurnRunner, answer: Answer, callbacks: Sequence[BaseCallbackHandler]
+    turn: Turn,
+    runner: TurnRunner,
+    answer: Answer,
+    callbacks: Sequence[BaseCallbackHandler],
+    options: RunOptions,
 ) -> Coroutine[Any, Any, Reply]:
     """What the engine does for an answer's turn, checked again under the lease.
 
@@ -68,6 +73,8 @@ async def answering(
         turn,
         user_id=turn.user_id,
         callbacks=callbacks,
+        context=options.context,
+        configurable=options.configurable,
     )
 
 

@@ -15,6 +15,7 @@ __all__ = (
     "ChatError",
     "ConversationBusy",
     "ConversationNotFound",
+    "InvalidContext",
     "InvalidRequest",
     "NothingToApprove",
     "NothingToRegenerate",
@@ -24,6 +25,7 @@ __all__ = (
     "RateLimited",
     "ShuttingDown",
     "TooManyTurns",
+    "UnknownAssistant",
 )
 
 
@@ -134,3 +136,15 @@ class NothingToApprove(ChatError):
 
     code = "nothing_to_approve"
     default_detail = "no tool call of this conversation waits for approval under this id"
+
+
+class UnknownAssistant(ChatError):
+    """The message names an assistant that is not served (nothing was stored)."""
+
+    code = "unknown_assistant"
+
+
+class InvalidContext(ChatError):
+    """A `context` or `configurable` that does not fit the assistant's graph."""
+
+    code = "invalid_context"

@@ -46,6 +46,8 @@ ErrorCode = Literal[
     "nothing_to_regenerate",
     "approval_pending",
     "nothing_to_approve",
+    "unknown_assistant",
+    "invalid_context",
     "llm_error",
     "llm_unavailable",
     "storage_unavailable",

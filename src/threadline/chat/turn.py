@@ -33,7 +33,7 @@ from threadline.chat.failures import error_frame
 from threadline.chat.inputs import known_inputs, turn_inputs
 from threadline.chat.quota import Stake
 from threadline.chat.steps import pending_frames, reply_frames, step_frames
-from threadline.chat.turn_parts import Answer, Decision, Send, TurnServices
+from threadline.chat.turn_parts import Answer, Decision, Send, TurnEngine, TurnServices
 from threadline.chat.turn_report import turn_report
 from threadline.engine.approvals import AwaitingApproval
 from threadline.engine.replies import Reply, reply_of
@@ -45,7 +45,7 @@ from threadline.storage.leases import LeaseHeld, NotAllowed
 if TYPE_CHECKING:
     from threadline.chat.lanes import Place
 
-__all__ = ("Answer", "Decision", "Send", "Turn", "TurnServices")  # the parts, for the turn's users
+__all__ = ("Answer", "Decision", "Send", "Turn", "TurnEngine", "TurnServices")  # the parts
 
 
 class Turn:
@@ -64,8 +64,11 @@ class Turn:
         origin: Send,
         decision: Answer | None = None,
         stake: Stake | None = None,
+        engine: TurnEngine | None = None,
     ) -> None:
         self._services = services
+        # The conversation's assistant runs the turn (by default, the first served).
+        self._runs = engine or TurnEngine(services.runner)
         self.user_id = user_id
         self.conversation_id = conversation_id
         self.text = text
@@ -191,7 +194,7 @@ class Turn:
             # The same statement reads which checkpoint is latest (the turn may load it from
             # memory), and stores a new message's inputs.
             known = self._known
-            ahead = services.runner.store_ahead(self.conversation_id, known) if known else None
+            ahead = self._runs.runner.store_ahead(self.conversation_id, known) if known else None
             also = [services.runner.observation(self.conversation_id)]
             also += [ahead.also] if ahead is not None else []
             async with services.leases.hold(
@@ -199,7 +202,7 @@ class Turn:
             ) as lease:
                 try:
                     observed = lease.found.get("observed")
-                    with services.runner.trusting(self.conversation_id, observed):
+                    with self._runs.runner.trusting(self.conversation_id, observed):
                         if ahead is None or not ahead.stored(lease.found):
                             self._known = None  # not stored with the lease: the run stores them
                         frames = await self._answer()
@@ -223,7 +226,7 @@ class Turn:
             return [error_frame(error, self.conversation_id, "turn.failed")], None
 
     async def _answer(self) -> list[ServerFrame]:
-        runner = self._services.runner
+        runner = self._runs.runner
         try:
             engine = await self._engine_run(runner)
             if isinstance(engine, Reply):  # a resend of an answered message: as stored
@@ -250,6 +253,7 @@ class Turn:
         """What the engine does for this turn: run new inputs, resume, or replay a reply."""
         stake = self._stake  # each model call reserves its share of the quota
         meters = stake.meters(inline=runner.builtin) if stake is not None else []
+        context, configurable = self._runs.options
         if self.decision is None and self._known is not None:
             return runner.run(
                 self.conversation_id,
@@ -259,6 +263,8 @@ class Turn:
                 user_id=self.user_id,
                 stored=True,
                 callbacks=meters,
+                context=context,
+                configurable=configurable,
             )
         if self.decision is None:
             inputs = await turn_inputs(self, runner)
@@ -271,8 +277,10 @@ class Turn:
                 self,
                 user_id=self.user_id,
                 callbacks=meters,
+                context=context,
+                configurable=configurable,
             )
-        engine = await answering(self, runner, self.decision, meters)
+        engine = await answering(self, runner, self.decision, meters, self._runs.options)
         self._acked = True  # nothing to store first: a stop may cut in at once
         return engine
 

@@ -11,10 +11,11 @@ from threadline.chat.events import ServerFrame
 from threadline.chat.limits import UserLimits
 from threadline.chat.relay import Relay
 from threadline.conversations.index import ConversationIndex
+from threadline.engine.assistants import RunOptions
 from threadline.engine.runner import TurnRunner
 from threadline.storage.leases import ConversationLocks
 
-__all__ = ("Answer", "Cancel", "Decision", "Response", "Send", "TurnServices")
+__all__ = ("Answer", "Cancel", "Decision", "Response", "Send", "TurnEngine", "TurnServices")
 
 Send = Callable[[ServerFrame], Awaitable[None]]
 
@@ -42,6 +43,13 @@ class Cancel(NamedTuple):
 
 # What a turn that resumes a paused run (rather than adding a message) carries.
 Answer = Decision | Response | Cancel
+
+
+class TurnEngine(NamedTuple):
+    """What runs a turn: its conversation's assistant's runner, and the run's options."""
+
+    runner: TurnRunner
+    options: RunOptions = RunOptions()
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from threadline.storage.leases import Condition, Lease
 from threadline.storage.namespaces import user_namespace
 
 __all__ = (
+    "Choice",
     "ConversationIndex",
     "ConversationSummary",
     "InvalidCursor",
@@ -63,6 +64,14 @@ class ConversationSummary(msgspec.Struct, kw_only=True):
     preview: str
 
 
+class Choice(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """What a conversation's first message chose: its assistant, context and configurable."""
+
+    assistant_id: str | None = None
+    context: dict[str, Any] | None = None
+    configurable: dict[str, Any] | None = None
+
+
 class Page(msgspec.Struct, kw_only=True):
     """One page of a user's conversations, newest activity first."""
 
@@ -99,7 +108,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise InvalidCursor(str(error)) from None
 
 
-_OWNS = "SELECT 1 FROM store WHERE prefix = %(prefix)s AND key = %(key)s"
+_OWNS = "SELECT value->'assistant' AS choice FROM store WHERE prefix = %(prefix)s AND key = %(key)s"
 _OWNED = "EXISTS (SELECT 1 FROM store WHERE prefix = %(owner_prefix)s AND key = %(owned_key)s)"
 _TOUCH = """
 UPDATE store SET updated_at = now(), value = value || %(patch)s::jsonb
@@ -133,10 +142,12 @@ class ConversationIndex:
         self._store = store
         self._pool = pool
 
-    async def create(self, user_id: str) -> str:
+    async def create(self, user_id: str, choice: Choice | None = None) -> str:
         """Record a new, empty conversation for `user_id` and return its id."""
         conversation_id = new_id()
         value = {"title": None, "created_at": now(), "message_count": 0, "preview": ""}
+        if choice is not None and choice != Choice():
+            value["assistant"] = msgspec.to_builtins(choice)
         await self._store.aput(_namespace(user_id), conversation_id, value)
         return conversation_id
 
@@ -147,10 +158,17 @@ class ConversationIndex:
 
     async def owns(self, user_id: str, conversation_id: str) -> bool:
         """Whether `conversation_id` exists and belongs to `user_id`."""
+        return await self.choice_of(user_id, conversation_id) is not None
+
+    async def choice_of(self, user_id: str, conversation_id: str) -> Choice | None:
+        """What the conversation's first message chose; None if it is not `user_id`'s."""
         # Asked once a message: one indexed read, without the store's batching machinery.
         params = {"prefix": _prefix(user_id), "key": conversation_id}
         async with self._pool.connection() as conn:
-            return await (await conn.execute(_OWNS, params)).fetchone() is not None
+            row = await (await conn.execute(_OWNS, params)).fetchone()
+        if row is None:
+            return None
+        return msgspec.convert(row["choice"] or {}, Choice)
 
     async def get(self, user_id: str, conversation_id: str) -> ConversationSummary | None:
         """The conversation's summary, or None if `user_id` has no such conversation."""

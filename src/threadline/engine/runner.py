@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
@@ -52,11 +52,12 @@ def _config(
     reply_id: str | None = None,
     user_id: str | None = None,
     callbacks: Sequence[BaseCallbackHandler] = (),
+    configurable: Mapping[str, Any] | None = None,
 ) -> RunnableConfig:
     # `user_id` is whom tools act for (a search reads only that user's conversations).
-    config: RunnableConfig = {
-        "configurable": {"thread_id": conversation_id, "reply_id": reply_id, "user_id": user_id}
-    }
+    # A graph's own `configurable` values go along (never in place of these: see assistants).
+    ids = {"thread_id": conversation_id, "reply_id": reply_id, "user_id": user_id}
+    config: RunnableConfig = {"configurable": {**(configurable or {}), **ids}}
     if callbacks:  # told of every model call of the run (a turn's quota meter)
         config["callbacks"] = list(callbacks)
     return config
@@ -105,6 +106,8 @@ class TurnRunner:
         user_id: str | None = None,
         stored: bool = False,
         callbacks: Sequence[BaseCallbackHandler] = (),
+        context: Any = None,
+        configurable: Mapping[str, Any] | None = None,
     ) -> Reply:
         """Apply `inputs` to the thread and produce the assistant's reply.
 
@@ -117,6 +120,8 @@ class TurnRunner:
             stored: The inputs are stored already (`store_ahead`).
             callbacks: LangChain callbacks of the run, told of each model call before it
                 is made (one may refuse it by raising).
+            context: The graph's `runtime.context` (for a graph with a `context_schema`).
+            configurable: The graph's own `configurable` values.
 
         Returns:
             The reply, after its checkpoint is written.
@@ -124,7 +129,7 @@ class TurnRunner:
         Raises:
             TimeoutError: The turn took longer than the configured bound.
         """
-        config = _config(conversation_id, reply_id, user_id, callbacks)
+        config = _config(conversation_id, reply_id, user_id, callbacks, configurable)
         async with self._bounded(conversation_id, listener):
             # The inputs are stored before the ack, which promises exactly that. The run
             # that answers them saves once, at its end (durability="exit").
@@ -132,7 +137,7 @@ class TurnRunner:
                 Command(goto=RESPOND_NODE) if stored else await self._store_inputs(config, inputs)
             )
             await listener.accepted()
-            return await self._stream(command, config, reply_id, listener)
+            return await self._stream(command, config, reply_id, listener, context)
 
     async def resume(  # noqa: PLR0913 - the paused run and the answers, each named
         self,
@@ -143,6 +148,8 @@ class TurnRunner:
         *,
         user_id: str | None = None,
         callbacks: Sequence[BaseCallbackHandler] = (),
+        context: Any = None,
+        configurable: Mapping[str, Any] | None = None,
     ) -> Reply:
         """Continue a paused run with the user's answers, by interrupt id.
 
@@ -150,10 +157,10 @@ class TurnRunner:
             AwaitingApproval: The run paused again (at the next interrupt, or on those
                 still unanswered).
         """
-        config = _config(conversation_id, reply_id, user_id, callbacks)
+        config = _config(conversation_id, reply_id, user_id, callbacks, configurable)
         command: Command[Any] = Command(resume=answers)
         async with self._bounded(conversation_id, listener):
-            return await self._stream(command, config, reply_id, listener)
+            return await self._stream(command, config, reply_id, listener, context)
 
     @asynccontextmanager
     async def _bounded(self, conversation_id: str, listener: TurnListener) -> AsyncIterator[None]:
@@ -217,11 +224,13 @@ class TurnRunner:
         config: RunnableConfig,
         reply_id: str,
         listener: TurnListener,
+        context: Any = None,
     ) -> Reply:
         progress = Progress(self._key, reply_id, listener)
         async for part in self._graph.astream(
             command,
             config,
+            context=context,
             stream_mode=self._modes,
             durability="exit",
             version="v2",

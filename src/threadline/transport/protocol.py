@@ -18,6 +18,7 @@ from threadline.chat.events import (
     ServerFrame,
     Token,
 )
+from threadline.conversations.index import Choice
 
 __all__ = (
     "Ack",
@@ -72,11 +73,29 @@ def _as_ref(ref: str | int | None) -> str | None:
 
 
 class SendMessage(_Frame, tag="message"):
-    """A user message; without `conversation_id` it starts a new conversation."""
+    """A user message; without `conversation_id` it starts a new conversation.
+
+    A conversation's first message may choose its assistant (`assistant_id`: a graph of
+    the served `langgraph.json`; unset, the first), the graph's `runtime.context` values
+    (`context`, checked against its context schema) and `configurable` values. The
+    conversation keeps them; a later message may only name the same assistant again.
+    """
 
     message: str
     conversation_id: ConversationRef | None = None
     client_message_id: ClientMessageId | None = None
+    assistant_id: ClientMessageId | None = None
+    context: dict[str, Any] | None = None
+    configurable: dict[str, Any] | None = None
+
+    @property
+    def chosen(self) -> Choice | None:
+        """What the message chooses for its conversation, if anything."""
+        if self.assistant_id is None and self.context is None and self.configurable is None:
+            return None
+        return Choice(
+            assistant_id=self.assistant_id, context=self.context, configurable=self.configurable
+        )
 
     @property
     def conversation_ref(self) -> str | None:

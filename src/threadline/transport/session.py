@@ -90,7 +90,12 @@ class ChatSession:
             match frame:
                 case SendMessage():
                     turn = await self._chat.send_message(
-                        user, frame.message, conversation_id, frame.client_message_id, self._send
+                        user,
+                        frame.message,
+                        conversation_id,
+                        frame.client_message_id,
+                        self._send,
+                        frame.chosen,
                     )
                     self._track(turn)
                 case Regenerate():
