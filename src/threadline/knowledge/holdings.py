@@ -13,7 +13,7 @@ from collections import OrderedDict
 from typing import NamedTuple
 
 from threadline.storage.database import Pool
-from threadline.storage.namespaces import user_namespace
+from threadline.storage.namespaces import user_prefix
 
 __all__ = ("Holdings", "HoldingsCache")
 
@@ -50,7 +50,7 @@ class HoldingsCache:
             self._known.move_to_end(user_id)
             return known
         generation = self._generation
-        params = {"prefix": ".".join(user_namespace(user_id, "memories")), "owner": user_id}
+        params = {"prefix": user_prefix(user_id, "memories"), "owner": user_id}
         async with self._pool.connection() as conn:
             row = await (await conn.execute(_HOLDINGS, params)).fetchone()
         held = Holdings(
