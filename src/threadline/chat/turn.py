@@ -189,21 +189,20 @@ class Turn:
         """The turn's frames, and the sidebar change it made (told once they are out)."""
         services = self._services
         try:
-            # Taken only while the conversation is still the user's.
-            owned = services.index.ownership(self.user_id, self.conversation_id)
-            # The same statement reads which checkpoint is latest (the turn may load it from
-            # memory), and stores a new message's inputs.
+            # Taken only while the conversation is still the user's; the same statement
+            # reads which checkpoint is latest (the turn may load it from memory), and
+            # stores a new message's inputs.
             known = self._known
             ahead = self._runs.runner.store_ahead(self.conversation_id, known) if known else None
-            also = [services.runner.observation(self.conversation_id)]
-            also += [ahead.also] if ahead is not None else []
             async with services.leases.hold(
-                self.conversation_id, wait=services.wait_for_lease, only_if=owned, also=also
+                self.conversation_id,
+                wait=services.wait_for_lease,
+                user_id=self.user_id,
+                inputs=ahead.inputs if ahead is not None else None,
             ) as lease:
                 try:
-                    observed = lease.found.get("observed")
-                    with self._runs.runner.trusting(self.conversation_id, observed):
-                        if ahead is None or not ahead.stored(lease.found):
+                    with self._runs.runner.trusting(self.conversation_id, lease.observed):
+                        if ahead is None or not ahead.stored(lease.stored):
                             self._known = None  # not stored with the lease: the run stores them
                         frames = await self._answer()
                 except Exception as error:  # noqa: BLE001 - every failure becomes the turn's error

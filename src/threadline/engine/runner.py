@@ -31,10 +31,8 @@ from threadline.engine.progress import Progress, TurnListener
 from threadline.engine.replies import Reply
 from threadline.engine.tools.node import answer_tool_errors, unanswered_calls
 from threadline.storage.checkpoints.ledger import Ledger
-from threadline.storage.checkpoints.mirror import OBSERVE_SQL
 from threadline.storage.checkpoints.pending import Outcome, PendingInputs, StoredAhead
 from threadline.storage.checkpoints.saver import PooledPostgresSaver
-from threadline.storage.leases import Also
 
 __all__ = ("FAILED_BEFORE_ANSWER", "AnyGraph", "TurnListener", "TurnRunner")
 
@@ -285,11 +283,6 @@ class TurnRunner:
         waiting = await self._pending.waiting(thread_id) if look_for_waiting else []
         update = {self._key: [*waiting, *messages]}
         await self._graph.aupdate_state(config, update, as_node=as_node)
-
-    @staticmethod
-    def observation(conversation_id: str) -> Also:
-        """What the statement taking a turn's lease reads of the thread, for `trusting`."""
-        return Also("", ",\n" + OBSERVE_SQL + " AS observed", {"observed_thread": conversation_id})
 
     def store_ahead(
         self, conversation_id: str, inputs: Sequence[BaseMessage]
