@@ -21,6 +21,7 @@ from threadline.chat.limits import UserLimits
 from threadline.chat.relay import Relay
 from threadline.chat.retention import RetentionSweeper
 from threadline.chat.service import ChatService
+from threadline.chat.user_store import UserStore
 from threadline.engine.agents import read_agents
 from threadline.engine.custom import load_builder
 from threadline.engine.tools.builtin import approval_tools, builtin_tools, names_in
@@ -51,6 +52,7 @@ from threadline.transport.knowledge import (
     SharedDocumentsController,
     search_conversations,
 )
+from threadline.transport.langgraph_api import langgraph_router
 from threadline.transport.metrics import MetricsController, http_metrics
 from threadline.transport.outbox import SendBudget
 from threadline.transport.protocol import FrameDecoder
@@ -118,6 +120,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                     identity=identity,
                     limits=limits,
                     send_budget=SendBudget(settings.process_send_bytes),
+                    user_store=UserStore(store),
                     seats=seats,
                 )
                 try:
@@ -154,6 +157,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             MetricsController,
             chat_page,
             page_assets(),
+            langgraph_router(),
             # Uploads may be larger than any other request, up to DOCUMENT_MAX_BYTES (and
             # the multipart framing around it).
             Router(

@@ -17,6 +17,7 @@ from threadline.chat.roster import TurnPolicy
 from threadline.chat.service import ChatService
 from threadline.conversations.index import ConversationIndex
 from threadline.conversations.search import ConversationSearch
+from threadline.conversations.threads import ThreadCatalog
 from threadline.engine.agents import read_agents
 from threadline.engine.custom import compile_custom_graph
 from threadline.engine.graph import ChatGraph, build_graph
@@ -141,6 +142,7 @@ def build_chat_service(  # noqa: PLR0913 - the parts it is wired from, each name
         limits=limits,
         relay=relay,
         knowledge=knowledge,
+        catalog=ThreadCatalog(pool),
     )
 
 

@@ -12,6 +12,7 @@ import logging
 from langchain_core.language_models import BaseChatModel
 
 from threadline.chat.activity import Activity
+from threadline.chat.assistants import Assistants, ServedGraph
 from threadline.chat.deletion import Deletion
 from threadline.chat.errors import ConversationNotFound, NothingToApprove
 from threadline.chat.events import History, ToolCallItem
@@ -23,9 +24,11 @@ from threadline.chat.quota import Stake, given_back_unless_started
 from threadline.chat.relay import Relay
 from threadline.chat.roster import Roster, TurnPolicy
 from threadline.chat.steps import approval_item
+from threadline.chat.threads import Threads
 from threadline.chat.turn import Decision, Send, Turn, TurnServices
 from threadline.chat.watching import Watching
 from threadline.conversations.index import ConversationIndex, ConversationSummary, Page, new_id
+from threadline.conversations.threads import ThreadCatalog
 from threadline.engine.runner import TurnRunner
 from threadline.storage.leases import ConversationLocks
 
@@ -48,6 +51,7 @@ class ChatService:
         limits: UserLimits | None = None,
         relay: Relay | None = None,
         knowledge: Knowledge | None = None,
+        catalog: ThreadCatalog | None = None,
     ) -> None:
         self._index = index
         self.knowledge = knowledge
@@ -67,6 +71,9 @@ class ChatService:
             forget = knowledge.forget_conversation
         self._deletion = Deletion(self._crew, self._live, forget)
         self._watching = Watching(self.relay, self._live, leases, runner)
+        # The LangGraph API's view: the graphs served (by name), and conversations as threads.
+        self.assistants = Assistants([ServedGraph("agent", runner.graph)])
+        self.threads = Threads(self._crew, catalog, self._roster.busy) if catalog else None
 
     # Turns ------------------------------------------------------------------------------
 

@@ -1,0 +1,284 @@
+"""The LangGraph API, driven by LangChain's own `langgraph_sdk` against a served Threadline:
+assistants, threads (a thread is a conversation) and their state."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+from langgraph_sdk import get_client
+from langgraph_sdk.client import LangGraphClient
+from langgraph_sdk.errors import ConflictError, NotFoundError
+
+from tests.credentials import api_keys, token
+from tests.e2e.test_auth_matrix import jwt_settings
+from tests.fake_groq import FakeGroq
+from tests.serving import serve_threadline
+from tests.wsclient import connect
+from threadline.settings import Settings
+
+pytestmark = pytest.mark.anyio
+
+# The LangGraph server's namespace for assistant ids made from graph names.
+GRAPH_NAMESPACE = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
+
+
+def client(address: str, user: str | None = None) -> LangGraphClient:
+    """An SDK client as a script would make one; `user` names the user (AUTH_MODE=none)."""
+    headers = {"X-Threadline-User": user} if user else None
+    return get_client(url=f"http://{address}", api_key=None, headers=headers)
+
+
+async def rest(address: str, path: str) -> Any:
+    async with httpx.AsyncClient() as http:
+        response = await http.get(f"http://{address}{path}")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_the_built_in_agent_is_the_one_assistant(settings: Settings) -> None:
+    async with serve_threadline(settings) as address, client(address) as lg:
+        found = await lg.assistants.search()
+        assert [a["graph_id"] for a in found] == ["agent"]
+        agent = found[0]
+        assert agent["assistant_id"] == str(uuid.uuid5(GRAPH_NAMESPACE, "agent"))
+        assert await lg.assistants.get("agent") == agent  # by graph name, or by id
+        assert await lg.assistants.get(agent["assistant_id"]) == agent
+        assert await lg.assistants.search(graph_id="another") == []
+        graph = await lg.assistants.get_graph("agent")
+        assert {"__start__", "respond"} <= {node["id"] for node in graph["nodes"]}
+        assert graph["edges"]
+        schemas = await lg.assistants.get_schemas(agent["assistant_id"])
+        assert schemas["graph_id"] == "agent"
+        assert "messages" in (schemas["input_schema"] or {})["properties"]
+        with pytest.raises(NotFoundError):
+            await lg.assistants.get("no-such-graph")
+        async with httpx.AsyncClient() as http:
+            assert (await http.get(f"http://{address}/ok")).json() == {"ok": True}
+            info = (await http.get(f"http://{address}/info")).json()
+        assert info["version"]
+        assert info["flags"]["assistants"] is True
+
+
+async def test_a_thread_is_a_conversation_on_every_surface(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    async with serve_threadline(settings) as address, client(address) as lg:
+        thread = await lg.threads.create(metadata={"topic": "plants"})
+        thread_id = thread["thread_id"]
+        assert (thread["status"], thread["metadata"]) == ("idle", {"topic": "plants"})
+        # The page's sidebar (the REST list of `local`, AUTH_MODE=none's user) shows it.
+        listed = await rest(address, "/users/local/conversations")
+        assert thread_id in [c["conversation_id"] for c in listed["items"]]
+        # It is continued over the WebSocket...
+        async with connect(address, "local") as chat:
+            turn = await chat.turn("How do I keep ferns?", conversation_id=thread_id)
+        assert turn.reply["content"] == "Reply 1: How do I keep ferns?"
+        # ...and its messages are the thread's values, as LangChain message dicts.
+        state: Any = await lg.threads.get_state(thread_id)
+        messages = state["values"]["messages"]
+        assert [(m["type"], m["content"]) for m in messages] == [
+            ("human", "How do I keep ferns?"),
+            ("ai", "Reply 1: How do I keep ferns?"),
+        ]
+        assert all(m["id"] for m in messages)
+        assert messages[1]["tool_calls"] == []
+        assert state["next"] == []
+        assert state["tasks"] == []
+        assert state["checkpoint"]["thread_id"] == thread_id
+        assert state["checkpoint"]["checkpoint_id"]
+        fetched: Any = await lg.threads.get(thread_id)
+        assert fetched["status"] == "idle"
+        assert fetched["values"]["messages"] == messages
+        # Metadata is merged, then searched by.
+        await lg.threads.update(thread_id, metadata={"stage": "answered"})
+        found = await lg.threads.search(metadata={"topic": "plants"})
+        assert [t["thread_id"] for t in found] == [thread_id]
+        assert found[0]["metadata"] == {"topic": "plants", "stage": "answered"}
+        assert await lg.threads.search(metadata={"topic": "cars"}) == []
+        assert [t["thread_id"] for t in await lg.threads.search(status="idle")] == [thread_id]
+        assert await lg.threads.search(status="busy") == []
+
+
+async def test_state_at_a_checkpoint_history_and_an_update(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    async with serve_threadline(settings) as address, client(address) as lg:
+        async with connect(address, "local") as chat:
+            first = await chat.turn("one")
+            thread_id = first.ack["conversation_id"]
+            await chat.turn("two", conversation_id=thread_id)
+        # A conversation made over the WebSocket is a thread, its messages its values.
+        listed: list[Any] = await lg.threads.search()
+        assert [t["thread_id"] for t in listed] == [thread_id]
+        shown = [(m["type"], m["content"]) for m in listed[0]["values"]["messages"]]
+        assert [text for kind, text in shown if kind == "human"] == ["one", "two"]
+        history: list[Any] = await lg.threads.get_history(thread_id, limit=100)
+        assert len(history) >= 2
+        newest = history[0]
+        assert newest == await lg.threads.get_state(thread_id)
+        ids = [state["checkpoint"]["checkpoint_id"] for state in history]
+        assert len(set(ids)) == len(ids)
+        assert newest["parent_checkpoint"]["checkpoint_id"] == ids[1]
+        older: Any = await lg.threads.get_state(thread_id, checkpoint_id=ids[1])
+        assert older["checkpoint"]["checkpoint_id"] == ids[1]
+        assert len(older["values"]["messages"]) < len(newest["values"]["messages"])
+        before = await lg.threads.get_history(thread_id, limit=1, before=ids[0])
+        assert [s["checkpoint"]["checkpoint_id"] for s in before] == [ids[1]]
+        # An update is a checkpoint of its own; the conversation shows it everywhere.
+        note = {"type": "ai", "content": "A note added by a script.", "id": "note-1"}
+        updated = await lg.threads.update_state(thread_id, {"messages": [note]}, as_node="respond")
+        assert updated["checkpoint"]["checkpoint_id"] not in ids
+        state: Any = await lg.threads.get_state(thread_id)
+        assert state["values"]["messages"][-1]["content"] == "A note added by a script."
+        detail = await rest(address, f"/users/local/conversations/{thread_id}")
+        assert detail["messages"][-1]["content"] == "A note added by a script."
+        with pytest.raises(NotFoundError):
+            await lg.threads.get_state(thread_id, checkpoint_id="not-a-checkpoint")
+
+
+async def test_creating_with_an_id_and_deleting(settings: Settings, fake_groq: FakeGroq) -> None:
+    async with serve_threadline(settings) as address, client(address) as lg:
+        thread_id = str(uuid.uuid4())
+        made = await lg.threads.create(thread_id=thread_id)
+        assert made["thread_id"] == thread_id
+        assert made["values"] is None
+        with pytest.raises(ConflictError):
+            await lg.threads.create(thread_id=thread_id)
+        again = await lg.threads.create(thread_id=thread_id, if_exists="do_nothing")
+        assert again["thread_id"] == thread_id
+        async with connect(address, "local") as chat:
+            await chat.turn("hello", conversation_id=thread_id)
+        await lg.threads.delete(thread_id)
+        with pytest.raises(NotFoundError) as missing:
+            await lg.threads.get(thread_id)
+        assert missing.value.body == {
+            "detail": f"Thread with ID {thread_id} not found",
+            "code": "conversation_not_found",
+        }
+        listed = await rest(address, "/users/local/conversations")
+        assert thread_id not in [c["conversation_id"] for c in listed["items"]]
+        with pytest.raises(NotFoundError):
+            await lg.threads.delete(thread_id)
+
+
+async def test_auth_mode_none_names_the_user_in_a_header(settings: Settings) -> None:
+    async with (
+        serve_threadline(settings) as address,
+        client(address) as mine,
+        client(address, "bob") as bob,
+    ):
+        bobs = await bob.threads.create()
+        locals_ = await mine.threads.create()
+        bob_sees = await rest(address, "/users/bob/conversations")
+        assert [c["conversation_id"] for c in bob_sees["items"]] == [bobs["thread_id"]]
+        with pytest.raises(NotFoundError):
+            await bob.threads.get(locals_["thread_id"])
+        async with httpx.AsyncClient() as http:
+            bad = await http.post(
+                f"http://{address}/threads/search",
+                json={},
+                headers={"X-Threadline-User": "not a user id"},
+            )
+        assert bad.status_code == 422
+        assert bad.json()["code"] == "invalid_request"
+        assert bad.json()["detail"]
+
+
+async def test_store_items_are_confined_to_their_user(settings: Settings) -> None:
+    async with (
+        serve_threadline(settings) as address,
+        client(address) as mine,
+        client(address, "bob") as bobs,
+    ):
+        await mine.store.put_item(["notes", "garden"], "ferns", {"text": "water weekly"})
+        await mine.store.put_item(["notes"], "cars", {"text": "oil yearly"})
+        item = await mine.store.get_item(["notes", "garden"], "ferns")
+        assert (item["namespace"], item["key"], item["value"]) == (
+            ["notes", "garden"],
+            "ferns",
+            {"text": "water weekly"},
+        )
+        assert item["created_at"]
+        assert item["updated_at"]
+        found = await mine.store.search_items(["notes"], filter={"text": "water weekly"})
+        assert [(i["namespace"], i["key"]) for i in found["items"]] == [
+            (["notes", "garden"], "ferns")
+        ]
+        namespaces = await mine.store.list_namespaces()
+        assert sorted(namespaces["namespaces"]) == [["notes"], ["notes", "garden"]]
+        # Bob's store is empty: another user's namespace looks like nothing at all.
+        with pytest.raises(NotFoundError):
+            await bobs.store.get_item(["notes", "garden"], "ferns")
+        assert (await bobs.store.search_items(["notes"]))["items"] == []
+        assert (await bobs.store.list_namespaces())["namespaces"] == []
+        await bobs.store.delete_item(["notes", "garden"], "ferns")  # deletes nothing of mine
+        assert await mine.store.get_item(["notes", "garden"], "ferns")
+        # Nor do the store's items reach Threadline's own: conversations, memories.
+        await mine.threads.create()
+        assert sorted((await mine.store.list_namespaces())["namespaces"]) == [
+            ["notes"],
+            ["notes", "garden"],
+        ]
+        await mine.store.delete_item(["notes", "garden"], "ferns")
+        with pytest.raises(NotFoundError):
+            await mine.store.get_item(["notes", "garden"], "ferns")
+
+
+async def _credentials(mode: str, database_url: str) -> dict[str, dict[str, str]]:
+    """Alice's and bob's credentials as the SDK sends them: `X-Api-Key`, or a bearer JWT."""
+    if mode == "jwt":
+        return {user: {"Authorization": f"Bearer {token(user)}"} for user in ("alice", "bob")}
+    async with api_keys(database_url) as keys:
+        return {
+            user: {"X-Api-Key": (await keys.create(user, user_id=user, admin=False)).key}
+            for user in ("alice", "bob")
+        }
+
+
+@pytest.mark.parametrize("mode", ["api_key", "jwt"])
+async def test_another_users_threads_and_store_are_unreachable(
+    settings: Settings, database_url: str, mode: str
+) -> None:
+    configured = (
+        jwt_settings(settings)
+        if mode == "jwt"
+        else msgspec.structs.replace(settings, auth_mode="api_key")
+    )
+    credentials = await _credentials(mode, database_url)
+    async with (
+        serve_threadline(configured) as address,
+        get_client(url=f"http://{address}", api_key=None, headers=credentials["alice"]) as alice,
+        get_client(url=f"http://{address}", api_key=None, headers=credentials["bob"]) as bob,
+    ):
+        thread_id = (await alice.threads.create(metadata={"secret": "yes"}))["thread_id"]
+        await alice.store.put_item(["notes"], "k", {"v": 1})
+        assert await alice.threads.get(thread_id)
+        for attempt in (
+            bob.threads.get(thread_id),
+            bob.threads.get_state(thread_id),
+            bob.threads.get_history(thread_id),
+            bob.threads.update(thread_id, metadata={"mine": True}),
+            bob.threads.update_state(thread_id, {"messages": []}),
+            bob.threads.delete(thread_id),
+            bob.store.get_item(["notes"], "k"),
+        ):
+            with pytest.raises(NotFoundError):
+                await attempt
+        assert await bob.threads.search() == []
+        assert await bob.threads.search(metadata={"secret": "yes"}) == []
+        assert (await bob.store.search_items(["notes"]))["items"] == []
+        # Thread ids are global: taking alice's is refused, and shows nothing of hers.
+        with pytest.raises(ConflictError) as taken:
+            await bob.threads.create(thread_id=thread_id, if_exists="do_nothing")
+        assert "secret" not in str(taken.value.body)
+        assert (await alice.threads.get(thread_id))["metadata"] == {"secret": "yes"}
+        # Without credentials, nothing at all.
+        async with httpx.AsyncClient() as http:
+            refused = await http.post(f"http://{address}/threads/search", json={})
+        assert refused.status_code == 401
+        assert refused.json()["detail"]
+        assert refused.json()["code"] == "unauthenticated"
