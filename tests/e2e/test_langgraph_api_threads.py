@@ -282,3 +282,31 @@ async def test_another_users_threads_and_store_are_unreachable(
         assert refused.status_code == 401
         assert refused.json()["detail"]
         assert refused.json()["code"] == "unauthenticated"
+
+
+async def test_bad_input_is_a_422_with_a_detail_and_a_code(settings: Settings) -> None:
+    async with serve_threadline(settings) as address, client(address) as lg:
+        thread_id = (await lg.threads.create())["thread_id"]
+        base = f"http://{address}"
+        bad = [
+            # PostgreSQL keeps no NUL in jsonb or text: refused, not a failed statement.
+            ("PATCH", f"/threads/{thread_id}", {"metadata": {"\u0000": None}}),
+            ("POST", "/threads", {"metadata": {"a": "x\u0000y"}}),
+            ("POST", "/threads/search", {"metadata": {"a": "\u0000"}}),
+            ("PUT", "/store/items", {"namespace": ["n"], "key": "k", "value": {"v": "\u0000"}}),
+            ("POST", "/store/items/search", {"namespace_prefix": ["n"], "filter": {"\u0000": 1}}),
+            ("POST", "/threads/search", {"limit": 0}),
+            ("POST", "/threads", {"thread_id": "not an id"}),
+            ("POST", f"/threads/{thread_id}/history", {"before": "bad\u0000id"}),
+        ]
+        async with httpx.AsyncClient() as http:
+            for method, path, body in bad:
+                answer = await http.request(method, base + path, json=body)
+                assert answer.status_code == 422, (path, body, answer.text)
+                assert answer.json()["code"], answer.text
+                assert answer.json()["detail"], answer.text
+            nul_key = await http.get(f"{base}/store/items", params={"namespace": "n", "key": "\0"})
+            assert nul_key.status_code in {400, 422}, nul_key.text
+        # A text with a backslash and `u0000` in it is no NUL: kept as it is.
+        await lg.threads.update(thread_id, metadata={"path": "C:\\u0000"})
+        assert (await lg.threads.get(thread_id))["metadata"] == {"path": "C:\\u0000"}

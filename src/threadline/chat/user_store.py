@@ -13,13 +13,14 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from langgraph.store.base import BaseStore, InvalidNamespaceError, Item
+from langgraph.store.base import BaseStore, InvalidNamespaceError, Item, PutOp
 
 from threadline.storage.namespaces import user_namespace
 
 __all__ = ("InvalidNamespace", "StoredItem", "UserStore")
 
 MAX_DEPTH = 20  # labels in a namespace a client names
+_ERASED_AT_ONCE = 500
 
 
 class InvalidNamespace(ValueError):
@@ -122,3 +123,11 @@ class UserStore:
             offset=offset,
         )
         return [list(namespace[len(root) :]) for namespace in found]
+
+    async def erase(self, user_id: str) -> int:
+        """Delete every item `user_id` keeps; returns how many there were."""
+        erased = 0
+        while found := await self._store.asearch(_root(user_id), limit=_ERASED_AT_ONCE):
+            await self._store.abatch([PutOp(item.namespace, item.key, None) for item in found])
+            erased += len(found)
+        return erased

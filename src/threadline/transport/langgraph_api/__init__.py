@@ -13,6 +13,7 @@ from litestar import Router
 
 from threadline.transport.langgraph_api.assistants import AssistantsController, info, ok
 from threadline.transport.langgraph_api.errors import langgraph_errors
+from threadline.transport.langgraph_api.nul import refuse_nul
 from threadline.transport.langgraph_api.store import StoreController
 from threadline.transport.langgraph_api.threads import ThreadsController
 
@@ -29,4 +30,5 @@ def langgraph_router() -> Router:
         route_handlers=[info, ok, AssistantsController, ThreadsController, StoreController],
         exception_handlers=langgraph_errors,
         request_max_body_size=MAX_BODY_BYTES,
+        before_request=refuse_nul,
     )

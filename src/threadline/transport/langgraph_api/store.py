@@ -22,7 +22,9 @@ __all__ = ("StoreController",)
 
 Label = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 Namespace = Annotated[list[Label], msgspec.Meta(max_length=20)]
-Key = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+# Any text but NUL, which PostgreSQL does not keep.
+_KEY_PATTERN = r"^[^\x00]{1,1024}$(?!\n)"
+Key = Annotated[str, msgspec.Meta(pattern=_KEY_PATTERN)]
 
 
 class ItemPut(msgspec.Struct, kw_only=True):
@@ -96,7 +98,7 @@ class StoreController(Controller):
         self,
         state: State,
         user: ActingUser,
-        key: Annotated[str, QueryParameter(min_length=1, max_length=1024)],
+        key: Annotated[str, QueryParameter(pattern=_KEY_PATTERN)],
         namespace: Annotated[str, QueryParameter(max_length=4096)] = "",
     ) -> StoredItem:
         """The item under `namespace` (labels joined by `.`) and `key`."""

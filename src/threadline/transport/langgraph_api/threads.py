@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import msgspec
 from litestar import Controller, delete, get, patch, post
 from litestar.di import Provide
-from litestar.params import JSONBody, QueryParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_422_UNPROCESSABLE_ENTITY
 
 from threadline.chat.snapshots import CheckpointRef, StateView
@@ -23,7 +23,10 @@ if TYPE_CHECKING:
 __all__ = ("ThreadsController",)
 
 ThreadId = Annotated[str, msgspec.Meta(pattern=CONVERSATION_ID_PATTERN)]
-CheckpointId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+CheckpointId = Annotated[str, msgspec.Meta(pattern=CONVERSATION_ID_PATTERN)]
+CheckpointIdPath = Annotated[
+    str, PathParameter(pattern=CONVERSATION_ID_PATTERN, description="The checkpoint's id.")
+]
 Metadata = dict[str, Any]
 
 
@@ -173,7 +176,11 @@ class ThreadsController(Controller):
 
     @get("/{thread_id:str}/state/{checkpoint_id:str}")
     async def get_thread_state_at(
-        self, state: State, user: ActingUser, thread_id: ConversationId, checkpoint_id: CheckpointId
+        self,
+        state: State,
+        user: ActingUser,
+        thread_id: ConversationId,
+        checkpoint_id: CheckpointIdPath,
     ) -> StateView:
         """The thread's state at one of its checkpoints."""
         return await _threads(state).state(user, thread_id, checkpoint_id)
@@ -206,7 +213,7 @@ class ThreadsController(Controller):
         user: ActingUser,
         thread_id: ConversationId,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 10,
-        before: Annotated[str | None, QueryParameter(max_length=128)] = None,
+        before: Annotated[str | None, QueryParameter(pattern=CONVERSATION_ID_PATTERN)] = None,
     ) -> list[StateView]:
         """The thread's states, newest first."""
         return await _threads(state).history(user, thread_id, limit, before=before)
