@@ -277,8 +277,9 @@ def _cors(settings: Settings) -> CORSConfig | None:
         return None
     return CORSConfig(
         allow_origins=sorted(settings.origins),
-        allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
-        allow_headers=["authorization", "x-api-key", "content-type"],
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        # x-threadline-user: whom an admin key (or AUTH_MODE=none) acts for, LangGraph API.
+        allow_headers=["authorization", "x-api-key", "content-type", "x-threadline-user"],
         max_age=600,
     )
 

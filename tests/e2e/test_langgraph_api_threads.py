@@ -15,7 +15,7 @@ from langgraph_sdk.errors import ConflictError, NotFoundError
 
 from tests.credentials import api_keys, token
 from tests.e2e.test_auth_matrix import jwt_settings
-from tests.fake_groq import FakeGroq
+from tests.fake_groq import FakeGroq, Fault
 from tests.serving import serve_threadline
 from tests.wsclient import connect
 from threadline.settings import Settings
@@ -310,3 +310,74 @@ async def test_bad_input_is_a_422_with_a_detail_and_a_code(settings: Settings) -
         # A text with a backslash and `u0000` in it is no NUL: kept as it is.
         await lg.threads.update(thread_id, metadata={"path": "C:\\u0000"})
         assert (await lg.threads.get(thread_id))["metadata"] == {"path": "C:\\u0000"}
+
+
+async def test_status_is_busy_while_a_turn_runs_and_an_update_then_waits(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    async with serve_threadline(settings) as address, client(address) as lg:
+        thread_id = (await lg.threads.create())["thread_id"]
+        fake_groq.faults.append(Fault(token_delay=0.2))
+        async with connect(address, "local") as chat:
+            await chat.send(message="take your time", conversation_id=thread_id)
+            await chat.until("token")
+            assert (await lg.threads.get(thread_id))["status"] == "busy"
+            busy = await lg.threads.search(status="busy")
+            assert [t["thread_id"] for t in busy] == [thread_id]
+            with pytest.raises(ConflictError):
+                await lg.threads.update_state(thread_id, {"messages": []})
+            await chat.until("message", within=60)
+        assert (await lg.threads.get(thread_id))["status"] == "idle"
+
+
+async def test_a_paused_run_is_an_interrupted_thread(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    approving = msgspec.structs.replace(settings, approve_tools="calculator")
+    async with serve_threadline(approving) as address, client(address) as lg:
+        fake_groq.tool_calls.append([("calculator", {"expression": "6 * 7"})])
+        async with connect(address, "local") as chat:
+            await chat.send(message="what is 6 * 7?")
+            frames = await chat.until("approval_required")
+        thread_id = frames[0]["conversation_id"]
+        thread: Any = await lg.threads.get(thread_id)
+        assert thread["status"] == "interrupted"
+        (interrupts,) = thread["interrupts"].values()
+        assert interrupts[0]["id"]
+        state: Any = await lg.threads.get_state(thread_id)
+        assert state["next"] == ["tools"]
+        (task,) = state["tasks"]
+        assert task["name"] == "tools"
+        assert task["interrupts"] == interrupts
+        assert [t["thread_id"] for t in await lg.threads.search(status="interrupted")] == [
+            thread_id
+        ]
+
+
+async def test_a_page_at_an_allowed_origin_may_call_it_and_others_may_not(
+    settings: Settings, database_url: str
+) -> None:
+    configured = msgspec.structs.replace(
+        settings, auth_mode="api_key", allowed_origins="https://ui.example.com"
+    )
+    key = (await _credentials("api_key", database_url))["alice"]
+    async with serve_threadline(configured) as address, httpx.AsyncClient() as http:
+        url = f"http://{address}/store/items"
+        preflight = await http.options(
+            url,
+            headers={
+                "Origin": "https://ui.example.com",
+                "Access-Control-Request-Method": "PUT",
+                "Access-Control-Request-Headers": "x-api-key, content-type, x-threadline-user",
+            },
+        )
+        assert preflight.status_code in (200, 204), preflight.text
+        assert "PUT" in preflight.headers["access-control-allow-methods"]
+        item = {"namespace": ["n"], "key": "k", "value": {}}
+        put = await http.put(url, json=item, headers={"Origin": "https://ui.example.com", **key})
+        assert put.status_code == 204
+        foreign = await http.post(
+            f"http://{address}/threads", json={}, headers={"Origin": "https://evil.example", **key}
+        )
+        assert foreign.status_code == 403
+        assert foreign.json()["code"] == "forbidden_origin"
