@@ -298,6 +298,11 @@ async def test_bad_input_is_a_422_with_a_detail_and_a_code(settings: Settings) -
             ("POST", "/threads/search", {"limit": 0}),
             ("POST", "/threads", {"thread_id": "not an id"}),
             ("POST", f"/threads/{thread_id}/history", {"before": "bad\u0000id"}),
+            # A state update the graph cannot take.
+            ("POST", f"/threads/{thread_id}/state", {"values": {}, "as_node": "no-such-node"}),
+            ("POST", f"/threads/{thread_id}/state", {"values": [[], {}], "as_node": "respond"}),
+            ("POST", f"/threads/{thread_id}/state", {"values": {"messages": [{"role": "x"}]}}),
+            ("POST", f"/threads/{thread_id}/state", {"values": {"messages": [1, None]}}),
         ]
         async with httpx.AsyncClient() as http:
             for method, path, body in bad:
@@ -381,3 +386,24 @@ async def test_a_page_at_an_allowed_origin_may_call_it_and_others_may_not(
         )
         assert foreign.status_code == 403
         assert foreign.json()["code"] == "forbidden_origin"
+
+
+async def test_an_admin_key_acts_for_the_user_it_names(
+    settings: Settings, database_url: str
+) -> None:
+    async with api_keys(database_url) as keys:
+        admin = {"X-Api-Key": (await keys.create("gateway", user_id=None, admin=True)).key}
+        alices = {"X-Api-Key": (await keys.create("alice", user_id="alice", admin=False)).key}
+    configured = msgspec.structs.replace(settings, auth_mode="api_key")
+    async with serve_threadline(configured) as address, httpx.AsyncClient() as http:
+        url = f"http://{address}/threads"
+        as_bob = await http.post(url, json={}, headers={**admin, "X-Threadline-User": "bob"})
+        assert as_bob.status_code == 200
+        bobs = await http.get(f"http://{address}/users/bob/conversations", headers=admin)
+        assert [c["conversation_id"] for c in bobs.json()["items"]] == [as_bob.json()["thread_id"]]
+        nobody = await http.post(url, json={}, headers=admin)
+        assert (nobody.status_code, nobody.json()["code"]) == (403, "forbidden")
+        not_hers = await http.post(url, json={}, headers={**alices, "X-Threadline-User": "bob"})
+        assert (not_hers.status_code, not_hers.json()["code"]) == (403, "forbidden")
+        hers = await http.post(url, json={}, headers={**alices, "X-Threadline-User": "alice"})
+        assert hers.status_code == 200

@@ -15,8 +15,9 @@ from typing import Any, Literal
 import msgspec
 from langchain_core.messages import convert_to_messages
 from langchain_core.runnables import RunnableConfig
+from langgraph.errors import InvalidUpdateError
 
-from threadline.chat.errors import ConversationBusy, ConversationNotFound
+from threadline.chat.errors import ConversationBusy, ConversationNotFound, InvalidRequest
 from threadline.chat.snapshots import (
     InterruptView,
     StateView,
@@ -34,6 +35,7 @@ __all__ = ("ThreadStatus", "ThreadTaken", "ThreadView", "Threads")
 ThreadStatus = Literal["idle", "busy", "interrupted", "error"]
 # A search by status looks at this many of the newest threads at most.
 STATUS_SCAN = 1000
+_DETAIL_CHARS = 300
 
 
 class ThreadTaken(Exception):
@@ -179,6 +181,7 @@ class Threads:
             The new state (its `checkpoint` is the one written).
         """
         crew = self._crew
+        update = _messages_as_messages(values)
         if self._busy_here(thread_id):
             raise ConversationBusy
         try:
@@ -186,9 +189,7 @@ class Threads:
                 thread_id, wait=False, only_if=crew.index.ownership(user_id, thread_id)
             ):
                 config = _config(thread_id, checkpoint_id)
-                written = await crew.runner.graph.aupdate_state(
-                    config, _messages_as_messages(values), as_node=as_node
-                )
+                written = await crew.runner.graph.aupdate_state(config, update, as_node=as_node)
                 snapshot = await crew.runner.graph.aget_state(written)
                 await crew.activity.record(
                     user_id, thread_id, snapshot.values.get("messages", []), new_message=False
@@ -197,6 +198,8 @@ class Threads:
             raise ConversationNotFound from None
         except LeaseHeld:
             raise ConversationBusy from None
+        except InvalidUpdateError as error:  # no such node, values of another shape
+            raise InvalidRequest(f"values: {str(error)[:_DETAIL_CHARS]}") from None
         return state_view(snapshot)
 
     async def _view(self, row: ThreadRow) -> ThreadView:
@@ -221,7 +224,15 @@ class Threads:
 
 
 def _messages_as_messages(values: Any) -> Any:
-    """`messages` given as dicts (`{"role": "user", ...}`) made LangChain messages."""
-    if isinstance(values, dict) and isinstance(values.get("messages"), list):
+    """`messages` given as dicts (`{"role": "user", ...}`) made LangChain messages.
+
+    Raises:
+        InvalidRequest: One is no message LangChain knows.
+    """
+    if not isinstance(values, dict) or not isinstance(values.get("messages"), list):
+        return values
+    try:
         return {**values, "messages": convert_to_messages(values["messages"])}
-    return values
+    except (ValueError, NotImplementedError) as error:  # pydantic's errors are ValueErrors
+        detail = str(error).splitlines()[0][:_DETAIL_CHARS]
+        raise InvalidRequest(f"values.messages: {detail}") from None
