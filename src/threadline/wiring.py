@@ -10,6 +10,7 @@ from langchain_core.tools import BaseTool
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.store.postgres.aio import AsyncPostgresStore
 
+from threadline.chat.assistants import assistant_id
 from threadline.chat.knowledge import Knowledge
 from threadline.chat.limits import UserLimits
 from threadline.chat.relay import Relay
@@ -142,7 +143,7 @@ def build_chat_service(  # noqa: PLR0913 - the parts it is wired from, each name
         limits=limits,
         relay=relay,
         knowledge=knowledge,
-        catalog=ThreadCatalog(pool),
+        catalog=ThreadCatalog(pool, {"graph_id": "agent", "assistant_id": assistant_id("agent")}),
     )
 
 

@@ -69,7 +69,9 @@ async def test_a_thread_is_a_conversation_on_every_surface(
     async with serve_threadline(settings) as address, client(address) as lg:
         thread = await lg.threads.create(metadata={"topic": "plants"})
         thread_id = thread["thread_id"]
-        assert (thread["status"], thread["metadata"]) == ("idle", {"topic": "plants"})
+        # Every thread is the `agent` graph's, as LangChain's chat UIs search them.
+        graph = {"graph_id": "agent", "assistant_id": str(uuid.uuid5(GRAPH_NAMESPACE, "agent"))}
+        assert (thread["status"], thread["metadata"]) == ("idle", {**graph, "topic": "plants"})
         # The page's sidebar (the REST list of `local`, AUTH_MODE=none's user) shows it.
         listed = await rest(address, "/users/local/conversations")
         assert thread_id in [c["conversation_id"] for c in listed["items"]]
@@ -97,7 +99,11 @@ async def test_a_thread_is_a_conversation_on_every_surface(
         await lg.threads.update(thread_id, metadata={"stage": "answered"})
         found = await lg.threads.search(metadata={"topic": "plants"})
         assert [t["thread_id"] for t in found] == [thread_id]
-        assert found[0]["metadata"] == {"topic": "plants", "stage": "answered"}
+        assert found[0]["metadata"] == {**graph, "topic": "plants", "stage": "answered"}
+        for key, value in graph.items():
+            assert [t["thread_id"] for t in await lg.threads.search(metadata={key: value})] == [
+                thread_id
+            ]
         assert await lg.threads.search(metadata={"topic": "cars"}) == []
         assert [t["thread_id"] for t in await lg.threads.search(status="idle")] == [thread_id]
         assert await lg.threads.search(status="busy") == []
@@ -275,7 +281,8 @@ async def test_another_users_threads_and_store_are_unreachable(
         with pytest.raises(ConflictError) as taken:
             await bob.threads.create(thread_id=thread_id, if_exists="do_nothing")
         assert "secret" not in str(taken.value.body)
-        assert (await alice.threads.get(thread_id))["metadata"] == {"secret": "yes"}
+        hers: Any = await alice.threads.get(thread_id)
+        assert hers["metadata"]["secret"] == "yes"  # noqa: S105 - metadata, no password
         # Without credentials, nothing at all.
         async with httpx.AsyncClient() as http:
             refused = await http.post(f"http://{address}/threads/search", json={})
@@ -314,7 +321,8 @@ async def test_bad_input_is_a_422_with_a_detail_and_a_code(settings: Settings) -
             assert nul_key.status_code in {400, 422}, nul_key.text
         # A text with a backslash and `u0000` in it is no NUL: kept as it is.
         await lg.threads.update(thread_id, metadata={"path": "C:\\u0000"})
-        assert (await lg.threads.get(thread_id))["metadata"] == {"path": "C:\\u0000"}
+        kept: Any = await lg.threads.get(thread_id)
+        assert kept["metadata"]["path"] == "C:\\u0000"
 
 
 async def test_status_is_busy_while_a_turn_runs_and_an_update_then_waits(

@@ -8,6 +8,7 @@ they end (`roster`). Refusals are `ChatError`s, which the edges translate.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from langchain_core.language_models import BaseChatModel
 
@@ -52,6 +53,7 @@ class ChatService:
         relay: Relay | None = None,
         knowledge: Knowledge | None = None,
         catalog: ThreadCatalog | None = None,
+        graphs: Sequence[ServedGraph] = (),
     ) -> None:
         self._index = index
         self.knowledge = knowledge
@@ -72,7 +74,7 @@ class ChatService:
         self._deletion = Deletion(self._crew, self._live, forget)
         self._watching = Watching(self.relay, self._live, leases, runner)
         # The LangGraph API's view: the graphs served (by name), and conversations as threads.
-        self.assistants = Assistants([ServedGraph("agent", runner.graph)])
+        self.assistants = Assistants(graphs or [ServedGraph("agent", runner.graph)])
         self.threads = Threads(self._crew, catalog, self._roster.busy) if catalog else None
 
     # Turns ------------------------------------------------------------------------------

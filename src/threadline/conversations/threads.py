@@ -55,7 +55,8 @@ RETURNING key, value, updated_at
 """
 _SEARCH = """
 SELECT key, value, updated_at FROM store
-WHERE prefix = %(prefix)s AND coalesce(value->'metadata', '{{}}') @> %(filter)s::jsonb
+WHERE prefix = %(prefix)s
+  AND %(defaults)s::jsonb || coalesce(value->'metadata', '{{}}') @> %(filter)s::jsonb
 ORDER BY {order}, key {direction}
 LIMIT %(limit)s OFFSET %(offset)s
 """
@@ -70,22 +71,26 @@ def _prefix(user_id: str) -> str:
     return ".".join(user_namespace(user_id, "conversations"))
 
 
-def _row(found: dict[str, Any]) -> ThreadRow:
+def _row(found: dict[str, Any], defaults: dict[str, Any]) -> ThreadRow:
     value = found["value"]
     metadata = value.get("metadata")
     return ThreadRow(
         thread_id=found["key"],
         created_at=value.get("created_at", ""),
         updated_at=found["updated_at"],
-        metadata=metadata if isinstance(metadata, dict) else {},
+        metadata={**defaults, **(metadata if isinstance(metadata, dict) else {})},
     )
 
 
 class ThreadCatalog:
     """Conversations with their metadata, for the LangGraph API's thread routes."""
 
-    def __init__(self, pool: Pool) -> None:
+    def __init__(self, pool: Pool, defaults: dict[str, Any] | None = None) -> None:
+        """Threads in `pool`'s store; `defaults`: metadata every thread has unless set."""
         self._pool = pool
+        # Such as the graph every conversation runs (`graph_id`, `assistant_id`), which
+        # LangChain's chat UIs search threads by.
+        self._defaults = defaults or {}
 
     async def claim(self, user_id: str, thread_id: str, metadata: dict[str, Any]) -> Claim:
         """Record a new, empty conversation of `user_id` under the id a client chose."""
@@ -112,7 +117,7 @@ class ThreadCatalog:
         params = {"prefix": _prefix(user_id), "key": thread_id}
         async with self._pool.connection() as conn:
             found = await (await conn.execute(_ROW, params)).fetchone()
-        return None if found is None else _row(found)
+        return None if found is None else _row(found, self._defaults)
 
     async def merge_metadata(
         self, user_id: str, thread_id: str, patch: dict[str, Any]
@@ -125,7 +130,7 @@ class ThreadCatalog:
         }
         async with self._pool.connection() as conn:
             found = await (await conn.execute(_MERGE, params)).fetchone()
-        return None if found is None else _row(found)
+        return None if found is None else _row(found, self._defaults)
 
     async def search(  # noqa: PLR0913 - the search's terms, each named
         self,
@@ -145,9 +150,10 @@ class ThreadCatalog:
         params = {
             "prefix": _prefix(user_id),
             "filter": msgspec.json.encode(metadata).decode(),
+            "defaults": msgspec.json.encode(self._defaults).decode(),
             "limit": limit,
             "offset": offset,
         }
         async with self._pool.connection() as conn:
             rows = await (await conn.execute(query, params)).fetchall()
-        return [_row(found) for found in rows]
+        return [_row(found, self._defaults) for found in rows]
