@@ -302,6 +302,7 @@ async def test_bad_input_is_a_422_with_a_detail_and_a_code(settings: Settings) -
             ("POST", "/threads/search", {"metadata": {"a": "\u0000"}}),
             ("PUT", "/store/items", {"namespace": ["n"], "key": "k", "value": {"v": "\u0000"}}),
             ("POST", "/store/items/search", {"namespace_prefix": ["n"], "filter": {"\u0000": 1}}),
+            ("POST", "/store/items/search", {"filter": {"a": {"$regex": "x"}}}),
             ("POST", "/threads/search", {"limit": 0}),
             ("POST", "/threads", {"thread_id": "not an id"}),
             ("POST", f"/threads/{thread_id}/history", {"before": "bad\u0000id"}),

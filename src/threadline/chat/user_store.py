@@ -17,14 +17,18 @@ from langgraph.store.base import BaseStore, InvalidNamespaceError, Item, PutOp
 
 from threadline.storage.namespaces import user_namespace
 
-__all__ = ("InvalidNamespace", "StoredItem", "UserStore")
+__all__ = ("InvalidStoreRequest", "StoredItem", "UserStore")
 
 MAX_DEPTH = 20  # labels in a namespace a client names
 _ERASED_AT_ONCE = 500
 
 
-class InvalidNamespace(ValueError):
-    """A namespace the store cannot keep: empty, or a label empty or with a `.`."""
+class InvalidStoreRequest(ValueError):
+    """A namespace the store cannot keep, or a filter it cannot apply; the text says which."""
+
+
+# What a filter's value may ask besides equality (a dict of these), as the store knows them.
+_OPERATORS = frozenset({"$eq", "$ne", "$gt", "$gte", "$lt", "$lte"})
 
 
 class StoredItem(msgspec.Struct, kw_only=True):
@@ -44,12 +48,12 @@ def _root(user_id: str) -> tuple[str, ...]:
 
 def _inside(user_id: str, namespace: list[str], *, empty: bool = False) -> tuple[str, ...]:
     if not namespace and not empty:
-        raise InvalidNamespace("the namespace must name at least one label")
+        raise InvalidStoreRequest("namespace: it must name at least one label")
     if len(namespace) > MAX_DEPTH:
-        raise InvalidNamespace(f"a namespace has at most {MAX_DEPTH} labels")
+        raise InvalidStoreRequest(f"namespace: at most {MAX_DEPTH} labels")
     for label in namespace:
         if not label or "." in label or "\x00" in label:
-            raise InvalidNamespace("namespace labels must be non-empty, without `.`")
+            raise InvalidStoreRequest("namespace: labels must be non-empty, without `.`")
     return (*_root(user_id), *namespace)
 
 
@@ -76,7 +80,7 @@ class UserStore:
         try:
             await self._store.aput(_inside(user_id, namespace), key, value, index=False)
         except InvalidNamespaceError as error:
-            raise InvalidNamespace(str(error)) from None
+            raise InvalidStoreRequest(f"namespace: {error}") from None
 
     async def get(self, user_id: str, namespace: list[str], key: str) -> StoredItem | None:
         """The item, or None if the user keeps none there."""
@@ -97,6 +101,10 @@ class UserStore:
         offset: int,
     ) -> list[StoredItem]:
         """The user's items under `prefix` whose values match `filter_by`."""
+        for condition in (filter_by or {}).values():
+            if isinstance(condition, dict) and not condition.keys() <= _OPERATORS:
+                detail = f"filter: the operators are {', '.join(sorted(_OPERATORS))}"
+                raise InvalidStoreRequest(detail)
         found = await self._store.asearch(
             _inside(user_id, prefix, empty=True), filter=filter_by, limit=limit, offset=offset
         )

@@ -20,7 +20,7 @@ from litestar.types import ExceptionHandlersMap
 
 from threadline.chat.errors import ChatError, ConversationBusy, ConversationNotFound
 from threadline.chat.threads import ThreadTaken
-from threadline.chat.user_store import InvalidNamespace
+from threadline.chat.user_store import InvalidStoreRequest
 from threadline.transport.http_errors import ErrorBody, exception_handlers
 
 __all__ = ("langgraph_errors",)
@@ -51,13 +51,13 @@ def _taken(_: Request[Any, Any, Any], __: ThreadTaken) -> Response[ErrorBody]:
     return _respond(HTTP_409_CONFLICT, "thread_exists", "Thread already exists")
 
 
-def _namespace(_: Request[Any, Any, Any], error: InvalidNamespace) -> Response[ErrorBody]:
-    return _respond(HTTP_422_UNPROCESSABLE_ENTITY, "invalid_request", f"namespace: {error}")
+def _store(_: Request[Any, Any, Any], error: InvalidStoreRequest) -> Response[ErrorBody]:
+    return _respond(HTTP_422_UNPROCESSABLE_ENTITY, "invalid_request", str(error))
 
 
 langgraph_errors: ExceptionHandlersMap = {
     ValidationException: _validation,
     ChatError: _chat_error,
     ThreadTaken: _taken,
-    InvalidNamespace: _namespace,
+    InvalidStoreRequest: _store,
 }
