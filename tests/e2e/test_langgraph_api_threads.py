@@ -416,3 +416,23 @@ async def test_an_admin_key_acts_for_the_user_it_names(
         assert (not_hers.status_code, not_hers.json()["code"]) == (403, "forbidden")
         hers = await http.post(url, json={}, headers={**alices, "X-Threadline-User": "alice"})
         assert hers.status_code == 200
+
+
+async def test_a_graph_of_ones_own_is_the_assistant_and_its_state_the_threads(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    custom = msgspec.structs.replace(settings, graph="examples.word_count_agent:build")
+    fake_groq.tool_calls.append([("word_count", {"text": "one two three"})])
+    async with serve_threadline(custom) as address, client(address) as lg:
+        (agent,) = await lg.assistants.search()
+        assert agent["graph_id"] == "agent"
+        nodes = {node["id"] for node in (await lg.assistants.get_graph("agent"))["nodes"]}
+        assert "__start__" in nodes
+        assert len(nodes) > 2
+        async with connect(address, "local") as chat:
+            await chat.send(message="How many words in 'one two three'?")
+            frames = await chat.until("message")
+        state: Any = await lg.threads.get_state(frames[0]["conversation_id"])
+        kinds = [m["type"] for m in state["values"]["messages"]]
+        assert kinds == ["human", "ai", "tool", "ai"]
+        assert state["values"]["messages"][1]["tool_calls"][0]["name"] == "word_count"
