@@ -13,8 +13,10 @@ from langgraph_sdk.errors import ConflictError, NotFoundError
 
 from tests.credentials import api_keys, token
 from tests.e2e.test_auth_matrix import jwt_settings
+from tests.fake_groq import FakeGroq, Fault
 from tests.lgclient import client, rest
 from tests.serving import serve_threadline
+from tests.wsclient import connect
 from threadline.settings import Settings
 
 pytestmark = pytest.mark.anyio
@@ -223,3 +225,21 @@ async def test_an_admin_key_acts_for_the_user_it_names(
         assert (not_hers.status_code, not_hers.json()["code"]) == (403, "forbidden")
         hers = await http.post(url, json={}, headers={**alices, "X-Threadline-User": "alice"})
         assert hers.status_code == 200
+
+
+async def test_another_users_busy_thread_is_as_missing_as_an_idle_one(
+    settings: Settings, database_url: str, fake_groq: FakeGroq
+) -> None:
+    credentials = await _credentials("api_key", database_url)
+    configured = msgspec.structs.replace(settings, auth_mode="api_key")
+    async with (
+        serve_threadline(configured) as address,
+        get_client(url=f"http://{address}", api_key=None, headers=credentials["bob"]) as bob,
+        connect(address, "alice", headers=credentials["alice"]) as chat,
+    ):
+        fake_groq.faults.append(Fault(token_delay=0.2))
+        await chat.send(message="take your time")
+        thread_id = (await chat.until("token"))[0]["conversation_id"]
+        with pytest.raises(NotFoundError):
+            await bob.threads.update_state(thread_id, {"messages": []})
+        await chat.until("message", within=60)

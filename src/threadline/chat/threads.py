@@ -182,6 +182,7 @@ class Threads:
         """
         crew = self._crew
         update = _messages_as_messages(values)
+        await self._row(user_id, thread_id)  # another user's busy thread is a missing one
         if self._busy_here(thread_id):
             raise ConversationBusy
         try:
@@ -191,9 +192,10 @@ class Threads:
                 config = _config(thread_id, checkpoint_id)
                 written = await crew.runner.graph.aupdate_state(config, update, as_node=as_node)
                 snapshot = await crew.runner.graph.aget_state(written)
-                await crew.activity.record(
-                    user_id, thread_id, snapshot.values.get("messages", []), new_message=False
-                )
+                messages = snapshot.values.get("messages", [])
+                told = await crew.activity.record(user_id, thread_id, messages, new_message=False)
+                if told is not None:  # the sidebars, on every server
+                    await crew.activity.tell(user_id, told)
         except NotAllowed:
             raise ConversationNotFound from None
         except LeaseHeld:
