@@ -21,6 +21,7 @@ from threadline.chat.limits import UserLimits
 from threadline.chat.relay import Relay
 from threadline.chat.retention import RetentionSweeper
 from threadline.chat.service import ChatService
+from threadline.chat.user_store import UserStore
 from threadline.engine.agents import read_agents
 from threadline.engine.custom import GraphSource
 from threadline.engine.served import build_assistants, graph_sources
@@ -52,6 +53,7 @@ from threadline.transport.knowledge import (
     SharedDocumentsController,
     search_conversations,
 )
+from threadline.transport.langgraph_api import langgraph_router
 from threadline.transport.metrics import MetricsController, http_metrics
 from threadline.transport.outbox import SendBudget
 from threadline.transport.protocol import FrameDecoder
@@ -120,6 +122,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                     identity=identity,
                     limits=limits,
                     send_budget=SendBudget(settings.process_send_bytes),
+                    user_store=UserStore(store),
                     seats=seats,
                 )
                 try:
@@ -156,6 +159,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             MetricsController,
             chat_page,
             page_assets(),
+            langgraph_router(),
             # Uploads may be larger than any other request, up to DOCUMENT_MAX_BYTES (and
             # the multipart framing around it).
             Router(
@@ -285,8 +289,9 @@ def _cors(settings: Settings) -> CORSConfig | None:
         return None
     return CORSConfig(
         allow_origins=sorted(settings.origins),
-        allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
-        allow_headers=["authorization", "x-api-key", "content-type"],
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        # x-threadline-user: whom an admin key (or AUTH_MODE=none) acts for, LangGraph API.
+        allow_headers=["authorization", "x-api-key", "content-type", "x-threadline-user"],
         max_age=600,
     )
 

@@ -10,6 +10,7 @@ from langchain_core.tools import BaseTool
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.store.postgres.aio import AsyncPostgresStore
 
+from threadline.chat.assistants import assistant_id
 from threadline.chat.knowledge import Knowledge
 from threadline.chat.limits import UserLimits
 from threadline.chat.relay import Relay
@@ -17,6 +18,7 @@ from threadline.chat.roster import TurnPolicy
 from threadline.chat.service import ChatService
 from threadline.conversations.index import ConversationIndex
 from threadline.conversations.search import ConversationSearch
+from threadline.conversations.threads import ThreadCatalog
 from threadline.engine.agents import read_agents
 from threadline.engine.assistants import Assistant, Assistants
 from threadline.engine.graph import ChatGraph, build_graph
@@ -130,7 +132,13 @@ def build_chat_service(  # noqa: PLR0913 - the parts it is wired from, each name
         limits=limits,
         relay=relay,
         knowledge=knowledge,
+        catalog=ThreadCatalog(pool, _thread_defaults(graphs[0].assistant_id)),
     )
+
+
+def _thread_defaults(graph: str) -> dict[str, str]:
+    """The metadata every thread shows unless set: the graph its turns run by default."""
+    return {"graph_id": graph, "assistant_id": assistant_id(graph)}
 
 
 def model_name(settings: Settings) -> str:

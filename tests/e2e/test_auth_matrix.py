@@ -33,7 +33,7 @@ from threadline.settings import Secret, Settings
 
 pytestmark = pytest.mark.anyio
 
-PUBLIC = {"/health", "/ready"}
+PUBLIC = {"/health", "/ready", "/info", "/ok"}
 
 
 def jwt_settings(settings: Settings, **changes: Any) -> Settings:

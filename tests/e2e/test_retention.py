@@ -84,6 +84,12 @@ async def test_erasing_a_user_leaves_no_trace_of_what_they_said(
         made = await upload(http, f"{base}/documents", "notes.md", f"Note: {marker}".encode())
         await indexed(http, f"{base}/documents/{made.json()['document_id']}")
         assert (await http.get(f"{base}/search", params={"q": marker})).json()["items"]
+        # And an item of the LangGraph API's store.
+        item = {"namespace": ["notes"], "key": "k", "value": {"text": marker}}
+        kept = await http.put(
+            f"http://{address}/store/items", json=item, headers={"X-Threadline-User": "ada"}
+        )
+        assert kept.status_code == 204
         before = await _places_holding(database_url, marker)
         rows_before = await _rows_of_threads(database_url, [first, second])
 
@@ -104,6 +110,7 @@ async def test_erasing_a_user_leaves_no_trace_of_what_they_said(
         "conversations_deleted": 2,
         "memories_deleted": 1,
         "documents_deleted": 1,
+        "store_items_deleted": 1,
     }
     assert listed == {"items": [], "next_cursor": None}
     assert bob_still.status_code == 200
@@ -121,6 +128,7 @@ async def test_erasing_a_user_with_nothing_is_a_zero_count(settings: Settings) -
         "conversations_deleted": 0,
         "memories_deleted": 0,
         "documents_deleted": 0,
+        "store_items_deleted": 0,
     }
 
 

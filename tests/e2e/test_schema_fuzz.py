@@ -23,7 +23,8 @@ from threadline.serving import uvicorn_config
 from threadline.settings import Secret, Settings
 
 EXAMPLES_PER_OPERATION = 60
-# The admin key every request of the fuzzer carries (set by the server fixture).
+# The admin key every request of the fuzzer carries (set by the server fixture), and the
+# user it acts for on the LangGraph API's routes, which name none in their path.
 CREDENTIALS: dict[str, str] = {}
 
 
@@ -55,7 +56,8 @@ def server(fuzz_database: str) -> Iterator[tuple[str, str]]:
 
 async def _admin_key(database_url: str) -> dict[str, str]:
     async with api_keys(database_url) as keys:
-        return {"X-API-Key": (await keys.create("fuzzer", user_id=None, admin=True)).key}
+        key = (await keys.create("fuzzer", user_id=None, admin=True)).key
+        return {"X-API-Key": key, "X-Threadline-User": "alice"}
 
 
 async def _seed(address: str) -> str:
@@ -89,6 +91,8 @@ def _cases(operation: Operation, conversation_id: str) -> st.SearchStrategy[Any]
     def aim(case: Case) -> Case:
         if case.path_parameters and "conversation_id" in case.path_parameters:
             case.path_parameters = {"user_id": "alice", "conversation_id": conversation_id}
+        if case.path_parameters and "thread_id" in case.path_parameters:
+            case.path_parameters = {**case.path_parameters, "thread_id": conversation_id}
         return case
 
     return st.one_of(generated, generated.map(aim))
@@ -108,6 +112,15 @@ def test_the_schema_lists_every_http_operation(server: tuple[str, str]) -> None:
         "GET /ready",
         "POST /auth/ws-ticket",
         "GET /users/{user_id}/usage",
+        "GET /info",
+        "GET /ok",
+        "POST /assistants/search",
+        "GET /assistants/{assistant_id}/schemas",
+        "POST /threads/search",
+        "GET /threads/{thread_id}/state",
+        "POST /threads/{thread_id}/history",
+        "PUT /store/items",
+        "POST /store/namespaces",
     }
 
 

@@ -8,6 +8,7 @@ import logging
 import msgspec
 
 from threadline.chat.service import ChatService
+from threadline.chat.user_store import UserStore
 from threadline.storage.periodic import every, stopped
 
 __all__ = ("Erasure", "RetentionSweeper", "erase_user")
@@ -22,19 +23,23 @@ class Erasure(msgspec.Struct):
     conversations_deleted: int
     memories_deleted: int = 0
     documents_deleted: int = 0
+    # Items kept through the LangGraph API's store.
+    store_items_deleted: int = 0
 
 
-async def erase_user(chat: ChatService, user_id: str) -> Erasure:
-    """Delete everything of `user_id`: conversations, memories, documents, search entries.
+async def erase_user(chat: ChatService, user_id: str, items: UserStore | None = None) -> Erasure:
+    """Delete everything of `user_id`: conversations, memories, documents, search, items.
 
-    Each conversation goes the way a single delete does (live turn stopped first, thread
+    The items are those kept through the LangGraph API's store (`items`). Each
+    conversation goes the way a single delete does (live turn stopped first, thread
     removed under its lease), so nothing the user said is left in the database's tables.
     """
     deleted = await chat.erase_user(user_id)
     memories = documents = 0
     if chat.knowledge is not None:
         memories, documents = await chat.knowledge.erase(user_id)
-    return Erasure(user_id, deleted, memories, documents)
+    kept = await items.erase(user_id) if items is not None else 0
+    return Erasure(user_id, deleted, memories, documents, kept)
 
 
 class RetentionSweeper:

@@ -8,11 +8,13 @@ they end (`roster`). Refusals are `ChatError`s, which the edges translate.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from langchain_core.language_models import BaseChatModel
 
 from threadline.chat.activity import Activity
 from threadline.chat.answers import check_answer
+from threadline.chat.assistants import ServedAssistants, ServedGraph
 from threadline.chat.choosing import check_unchanged, engine_of, resolved
 from threadline.chat.deletion import Deletion
 from threadline.chat.errors import ConversationNotFound
@@ -25,6 +27,7 @@ from threadline.chat.quota import Stake, given_back_unless_started
 from threadline.chat.relay import Relay
 from threadline.chat.roster import Roster, TurnPolicy
 from threadline.chat.steps import approval_item, pending_frames
+from threadline.chat.threads import Threads
 from threadline.chat.turn import Answer, Send, Turn, TurnEngine, TurnServices
 from threadline.chat.watching import Watching
 from threadline.conversations.index import (
@@ -34,6 +37,7 @@ from threadline.conversations.index import (
     Page,
     new_id,
 )
+from threadline.conversations.threads import ThreadCatalog
 from threadline.engine.assistants import Assistant, Assistants
 from threadline.storage.leases import ConversationLocks
 
@@ -56,6 +60,8 @@ class ChatService:
         limits: UserLimits | None = None,
         relay: Relay | None = None,
         knowledge: Knowledge | None = None,
+        catalog: ThreadCatalog | None = None,
+        graphs: Sequence[ServedGraph] = (),
     ) -> None:
         self._index = index
         self.knowledge = knowledge
@@ -77,6 +83,10 @@ class ChatService:
             forget = knowledge.forget_conversation
         self._deletion = Deletion(self._crew, self._live, forget)
         self._watching = Watching(self.relay, self._live, leases, runner)
+        # The LangGraph API's view: the graphs served (by name), and conversations as threads.
+        served = [ServedGraph(a.assistant_id, a.runner.graph) for a in assistants]
+        self.assistants = ServedAssistants(graphs or served)
+        self.threads = Threads(self._crew, catalog, self._roster.busy) if catalog else None
 
     # Turns ------------------------------------------------------------------------------
 

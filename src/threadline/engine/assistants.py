@@ -13,7 +13,7 @@ chose none) and that message's `context` and `configurable`. Each turn's run get
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple, get_type_hints
 
 import pydantic
@@ -140,6 +140,10 @@ class Assistants:
     def get(self, assistant_id: str | None) -> Assistant | None:
         """The assistant of that id (None: the default); None if none has it."""
         return self.default if assistant_id is None else self._by_id.get(assistant_id)
+
+    def __iter__(self) -> Iterator[Assistant]:
+        """Every assistant, the default first."""
+        return iter(self._by_id.values())
 
     @property
     def ids(self) -> list[str]:

@@ -90,6 +90,11 @@ class TurnRunner:
         self._modes: list[StreamMode] = ["values", "updates", tokens]
 
     @property
+    def graph(self) -> AnyGraph:
+        """The compiled graph the turns run (its state is the conversation's thread)."""
+        return self._graph
+
+    @property
     def builtin(self) -> bool:
         """Whether the graph is Threadline's own, not one brought along."""
         return self._builtin

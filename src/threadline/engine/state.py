@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any
 
 from langchain_core.messages import AnyMessage
 from langgraph.channels.delta import DeltaChannel
+from typing_extensions import TypedDict  # pydantic makes JSON schemas of it on 3.11
 
 from threadline.storage.checkpoints.channel import merge_messages
 

@@ -21,6 +21,12 @@ _THREADLINE = (
     CREATE INDEX IF NOT EXISTS threadline_store_recent
         ON store (prefix, updated_at DESC, key DESC)
     """,
+    # A conversation's id is its thread's, global to the checkpoint tables: one owner each,
+    # even for ids a client chooses (the LangGraph API's `POST /threads {thread_id}`).
+    """
+    CREATE UNIQUE INDEX IF NOT EXISTS threadline_conversation_ids
+        ON store (key) WHERE prefix LIKE 'users.%.conversations'
+    """,
     # Who is running a turn of which conversation (see locks.py).
     """
     CREATE TABLE IF NOT EXISTS threadline_turn_leases (

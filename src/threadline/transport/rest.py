@@ -138,4 +138,4 @@ class ConversationsController(Controller):
 @delete("/users/{user_id:str}", status_code=200, tags=["users"])
 async def erase_user_data(state: State, user_id: UserId) -> Erasure:
     """Erase everything of a user: every conversation, its messages and its index entry."""
-    return await erase_user(_chat(state), user_id)
+    return await erase_user(_chat(state), user_id, services_of(state).user_store)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from threadline.chat.limits import UserLimits
 from threadline.chat.service import ChatService
+from threadline.chat.user_store import UserStore
 from threadline.identity.authenticator import Authenticator
 from threadline.settings import Settings
 from threadline.storage.database import Pool
@@ -32,6 +33,8 @@ class Services:
     limits: UserLimits
     # The bytes waiting to be written to all of this process's sockets.
     send_budget: SendBudget
+    # The LangGraph API's store: each user's items in namespaces of their own.
+    user_store: UserStore
     # Set when MAX_SOCKETS_PER_USER is.
     seats: SocketSeats | None = None
 

@@ -1,0 +1,63 @@
+"""Errors of the LangGraph API as the LangGraph server shapes them, with Threadline's code.
+
+`{"detail": ..., "code": ...}`: the LangGraph clients read `detail`, and the statuses
+they expect (404 for another user's thread as for a missing one, 409 for a taken id or a
+busy thread, 422 for a body or parameter they sent wrong).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import ValidationException
+from litestar.status_codes import (
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+)
+from litestar.types import ExceptionHandlersMap
+
+from threadline.chat.errors import ChatError, ConversationBusy, ConversationNotFound
+from threadline.chat.threads import ThreadTaken
+from threadline.chat.user_store import InvalidStoreRequest
+from threadline.transport.http_errors import ErrorBody, exception_handlers
+
+__all__ = ("langgraph_errors",)
+
+
+def _respond(status: int, code: str, detail: str, field: str | None = None) -> Response[ErrorBody]:
+    return Response(ErrorBody(code, detail, field), status_code=status)
+
+
+def _validation(request: Request[Any, Any, Any], error: ValidationException) -> Response[Any]:
+    answered = exception_handlers[ValidationException](request, error)
+    return Response(answered.content, status_code=HTTP_422_UNPROCESSABLE_ENTITY)
+
+
+def _chat_error(request: Request[Any, Any, Any], error: ChatError) -> Response[ErrorBody]:
+    if isinstance(error, ConversationNotFound):
+        # Another user's thread answers exactly like one that does not exist.
+        thread_id = request.path_params.get("thread_id")
+        detail = f"Thread with ID {thread_id} not found" if thread_id else error.detail
+        return _respond(HTTP_404_NOT_FOUND, error.code, detail)
+    if isinstance(error, ConversationBusy):
+        return _respond(HTTP_409_CONFLICT, error.code, "Thread is busy: a run is in progress")
+    return _respond(HTTP_422_UNPROCESSABLE_ENTITY, "invalid_request", error.detail)
+
+
+def _taken(_: Request[Any, Any, Any], __: ThreadTaken) -> Response[ErrorBody]:
+    # Thread ids are global: taken by this user or another, the answer is the same.
+    return _respond(HTTP_409_CONFLICT, "thread_exists", "Thread already exists")
+
+
+def _store(_: Request[Any, Any, Any], error: InvalidStoreRequest) -> Response[ErrorBody]:
+    return _respond(HTTP_422_UNPROCESSABLE_ENTITY, "invalid_request", str(error))
+
+
+langgraph_errors: ExceptionHandlersMap = {
+    ValidationException: _validation,
+    ChatError: _chat_error,
+    ThreadTaken: _taken,
+    InvalidStoreRequest: _store,
+}
