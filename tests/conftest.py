@@ -1,44 +1,32 @@
-"""Fixtures: a real PostgreSQL (embedded, or TEST_DATABASE_URL), a database per test, the
-fake Groq server, and Threadline served by uvicorn on 127.0.0.1."""
+"""What every layer shares: the run's folders, its PostgreSQL when a layer needs one, the
+order of the tests and the number of xdist workers.
+
+Light on purpose: a unit run (`uv run pytest tests/unit`) starts no database, no worker
+and imports nothing of the app. The fixtures on PostgreSQL live in tests/fixtures.py and
+are imported by tests/integration/conftest.py and tests/e2e/conftest.py.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import fcntl
 import os
-import secrets
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 import pytest
-from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-from langgraph.store.postgres.aio import AsyncPostgresStore
-from psycopg.rows import dict_row
 
-from tests.fake_groq import FakeGroq
-from tests.serving import serve_app
-from threadline.knowledge.stores import vector_store
-from threadline.llm.embeddings import LocalEmbedder
-from threadline.settings import Secret, Settings
-from threadline.storage.database import start_embedded_postgres
-from threadline.storage.schema import migrate
+from tests.postgres import start_shared, stop_shared
 
-# One template per xdist worker: workers may share a server (TEST_DATABASE_URL).
 _EMBEDDED = pytest.StashKey[Any]()
 # The run's own folder: the embedded PostgreSQL's data, the lock, the tests' tmp_path.
 _OWN_FOLDER = pytest.StashKey[Path]()
-TEMPLATE = f"threadline_template_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-
-
-# Started once by the controlling process and shared by every xdist worker (each worker
-# clones its own template in it), instead of one initdb and server per worker.
-_SHARED_URL = "TEST_DATABASE_URL"
+_UNIT = Path(__file__).resolve().parent / "unit"
+# Workers for a run that reaches beyond tests/unit: most of a test's time is spent waiting
+# on sockets and timers, so four workers on two cores finish about twice as fast as one.
+WORKERS = 4
 # Tests that start several server processes, and tests whose timing they would upset, take
 # this lock (shared by every xdist worker): one of them runs at a time.
 _HEAVY_LOCK = "THREADLINE_TEST_HEAVY_LOCK"
@@ -57,6 +45,18 @@ _SLOW_FIRST = (
 )
 
 
+def _unit_only(config: pytest.Config) -> bool:
+    """Whether every path the run was given lies in tests/unit (then it needs no server)."""
+    here = config.invocation_params.dir
+    paths = [(here / arg.split("::")[0]).resolve() for arg in config.args]
+    return bool(paths) and all(path.is_relative_to(_UNIT) for path in paths)
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` (pyproject's addopts): in-process for tests/unit, else WORKERS."""
+    return 0 if _unit_only(config) else WORKERS
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest's temporary folders read --basetemp
 def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):
@@ -68,19 +68,18 @@ def pytest_configure(config: pytest.Config) -> None:
         # 0700 as it starts: run as root, a test's own embedded PostgreSQL (in its
         # tmp_path) runs as another user, which must keep passing through.
         config.option.basetemp = str(data / "tmp")
-    if os.environ.get(_SHARED_URL):
+    if _unit_only(config):
         return
-    os.environ[_HEAVY_LOCK] = str(data / "heavy.lock")
-    server = start_embedded_postgres(data / "pgdata")
-    config.stash[_EMBEDDED] = server
-    os.environ[_SHARED_URL] = server.get_uri()
+    server = start_shared(data / "pgdata")
+    if server is not None:  # not a server of one's own (TEST_DATABASE_URL)
+        os.environ[_HEAVY_LOCK] = str(data / "heavy.lock")
+        config.stash[_EMBEDDED] = server
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     server = config.stash.get(_EMBEDDED, None)
     if server is not None:
-        server.cleanup()
-        os.environ.pop(_SHARED_URL, None)
+        stop_shared(server)
     data = config.stash.get(_OWN_FOLDER, None)
     if data is not None:
         shutil.rmtree(data, ignore_errors=True)
@@ -117,77 +116,3 @@ def one_at_a_time() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"
-
-
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """The PostgreSQL server of the whole run: TEST_DATABASE_URL, or the embedded one."""
-    return os.environ[_SHARED_URL]
-
-
-async def _migrate(url: str) -> None:
-    async with await psycopg.AsyncConnection.connect(
-        url, autocommit=True, row_factory=dict_row
-    ) as conn:
-        vectors = vector_store(conn, LocalEmbedder())
-        await migrate(url, AsyncPostgresSaver(conn), AsyncPostgresStore(conn), vectors=vectors)
-
-
-@pytest.fixture(scope="session")
-def template_url(postgres_url: str) -> str:
-    """A database with the schema migrated once; each test's database is cloned from it."""
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {TEMPLATE}")
-        conn.execute(f"CREATE DATABASE {TEMPLATE}")
-    url = with_database(postgres_url, TEMPLATE)
-    asyncio.run(_migrate(url))
-    return url
-
-
-@contextmanager
-def fresh_database(postgres_url: str, template: str | None = TEMPLATE) -> Iterator[str]:
-    """A new database cloned from the migrated template (None: empty), dropped afterwards."""
-    name = f"test_{secrets.token_hex(6)}"
-    cloned = f" TEMPLATE {template}" if template else ""
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}{cloned}")
-    try:
-        yield with_database(postgres_url, name)
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-@pytest.fixture
-def database_url(postgres_url: str, template_url: str) -> Iterator[str]:
-    """A fresh database for one test: tests never share state."""
-    with fresh_database(postgres_url) as url:
-        yield url
-
-
-@pytest.fixture
-async def fake_groq() -> AsyncIterator[FakeGroq]:
-    """The fake Groq API, served on 127.0.0.1."""
-    fake = FakeGroq()
-    async with serve_app(fake.app()) as address:
-        fake.url = f"http://{address}"
-        yield fake
-
-
-@pytest.fixture
-def settings(database_url: str, fake_groq: FakeGroq) -> Settings:
-    """Settings pointing at this test's database and the fake Groq, without client retries."""
-    return Settings(
-        host="127.0.0.1",
-        database_url=Secret(database_url),
-        groq_api_key=Secret("gsk_test_key_not_real"),
-        groq_api_base=fake_groq.url,
-        groq_max_retries=0,
-        db_pool_min_size=1,
-        db_pool_max_size=4,
-    )

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.core.result import Ok
 
-from tests.conftest import fresh_database
 from tests.credentials import api_keys
+from tests.fixtures import fresh_database
 from tests.wsclient import connect
 from threadline.app import create_app
 from threadline.serving import uvicorn_config

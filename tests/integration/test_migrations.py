@@ -9,7 +9,7 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.store.postgres.aio import AsyncPostgresStore
 from psycopg.rows import dict_row
 
-from tests.conftest import fresh_database
+from tests.fixtures import fresh_database
 from threadline.storage.schema import migrate
 
 pytestmark = pytest.mark.anyio
