@@ -234,3 +234,46 @@ def test_a_graph_context_that_does_not_fit_its_graph_stops_start_up(
     assert len(failed) == 1
     detail = msgspec.json.decode(failed[0])["detail"]
     assert detail == ("invalid setting GRAPH_CONTEXT: agent: model: Input should be a valid string")
+
+
+_KINDS = """
+from langchain_core.messages import AIMessage
+from langgraph.graph import START, MessagesState, StateGraph
+
+
+async def answer(state: MessagesState) -> dict[str, list[AIMessage]]:
+    return {"messages": [AIMessage(f"answered {state['messages'][-1].text}")]}
+
+
+builder = StateGraph(MessagesState)
+builder.add_node(answer)
+builder.add_edge(START, "answer")
+
+
+def compiled():
+    return builder.compile()
+
+
+async def uncompiled(config):
+    return builder
+
+
+def given(cfg):
+    assert cfg["configurable"] == {}
+    return builder.compile()
+"""
+
+
+async def test_every_kind_a_graphs_entry_may_name_answers(
+    settings: Settings, tmp_path: Path
+) -> None:
+    (tmp_path / "kinds.py").write_text(_KINDS, encoding="utf-8")
+    names = ("builder", "compiled", "uncompiled", "given")
+    graphs = {name: f"./kinds.py:{name}" for name in names}
+    config = tmp_path / "langgraph.json"
+    config.write_text(json.dumps({"graphs": graphs}), encoding="utf-8")
+    served = msgspec.structs.replace(settings, langgraph_config=str(config))
+    async with serve_threadline(served) as address, connect(address, "alice") as chat:
+        for name in names:
+            await chat.send(message=f"hi {name}", assistant_id=name)
+            assert (await chat.collect()).reply["content"] == f"answered hi {name}"
