@@ -70,6 +70,12 @@ def react_agent(model: BaseChatModel) -> CompiledStateGraph[Any, Any, Any, Any]:
         return create_react_agent(model, [add, explode, nap])
 
 
+def reviewed_react_agent(model: BaseChatModel) -> CompiledStateGraph[Any, Any, Any, Any]:
+    """The prebuilt agent stopping before its tools run, for a human to look first."""
+    with _as_documented():
+        return create_react_agent(model, [add], interrupt_before=["tools"])
+
+
 def strict_react_agent(model: BaseChatModel) -> CompiledStateGraph[Any, Any, Any, Any]:
     """The same, with a ToolNode its author told to raise (`handle_tool_errors=False`)."""
     with _as_documented():

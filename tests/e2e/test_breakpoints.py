@@ -10,6 +10,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from tests.fake_groq import FakeGroq
 from tests.frames import kinds, say
 from tests.serving import serve_threadline
 from tests.wsclient import ChatClient, Frame, connect
@@ -24,6 +25,7 @@ GRAPHS = ("before_act", "after_think", "before_think")
 def served(settings: Settings, tmp_path: Path) -> Settings:
     """The three graphs of tests/breakpoint_graphs.py, through a `langgraph.json`."""
     graphs = {name: f"tests.breakpoint_graphs:{name}" for name in GRAPHS}
+    graphs["reviewed"] = "tests.foreign_graphs:reviewed_react_agent"
     config = tmp_path / "langgraph.json"
     config.write_text(json.dumps({"graphs": graphs}), encoding="utf-8")
     return msgspec.structs.replace(settings, langgraph_config=str(config))
@@ -117,3 +119,24 @@ async def test_a_breakpoint_before_the_first_node_stops_before_anything_runs(
         assert done[-1]["content"] == "acted 1"
         history = await chat.history(conversation_id)
     assert [m["content"] for m in history] == ["hello", "thought 1", "acted 1"]
+
+
+async def test_a_prebuilt_agent_stopping_before_its_tools_runs_them_once_answered(
+    served: Settings, fake_groq: FakeGroq
+) -> None:
+    fake_groq.tool_calls.append([("add", {"a": 2, "b": 3})])
+    async with serve_threadline(served) as address, connect(address, "alice") as chat:
+        first = await say(chat, "what is 2 + 3?", assistant_id="reviewed")
+        assert kinds(first) == ["ack", "tool_call", "interrupt"]
+        assert first[-1]["value"] == {"interrupt_before": ["tools"]}
+        done = await _respond(chat, first[-1])
+        assert kinds(done) == ["tool_result", "message"]
+        assert done[-1]["content"] == "Tools said: 5"
+        conversation_id = first[0]["conversation_id"]
+        after = await say(chat, "thanks", conversation_id)
+        history = await chat.history(conversation_id)
+    assert kinds(after) == ["ack", "message"]
+    assert [m["role"] for m in history] == [
+        *("user", "assistant", "tool", "assistant"),
+        *("user", "assistant"),
+    ]
