@@ -12,6 +12,7 @@ import pytest
 
 from tests.fake_groq import FakeGroq
 from tests.frames import kinds, say
+from tests.lgclient import client
 from tests.serving import serve_threadline
 from tests.wsclient import ChatClient, Frame, connect
 from threadline.settings import Settings
@@ -140,3 +141,18 @@ async def test_a_prebuilt_agent_stopping_before_its_tools_runs_them_once_answere
         *("user", "assistant", "tool", "assistant"),
         *("user", "assistant"),
     ]
+
+
+async def test_a_thread_stopped_at_a_breakpoint_is_interrupted_for_langgraph_clients(
+    served: Settings,
+) -> None:
+    async with (
+        serve_threadline(served) as address,
+        connect(address, "alice") as chat,
+        client(address, "alice") as lg,
+    ):
+        paused = (await say(chat, "hello", assistant_id="before_act"))[-1]
+        assert paused["type"] == "interrupt"
+        assert (await lg.threads.get(paused["conversation_id"]))["status"] == "interrupted"
+        assert (await _respond(chat, paused))[-1]["type"] == "message"
+        assert (await lg.threads.get(paused["conversation_id"]))["status"] == "idle"

@@ -209,8 +209,10 @@ class Threads:
         status: ThreadStatus = "idle"
         if self._busy_here(row.thread_id) or await self._crew.leases.holder_of(row.thread_id):
             status = "busy"  # a turn waits or runs, on this server or another
-        elif snapshot.interrupts:
-            status = "interrupted"  # a run paused, waiting for its answer
+        elif snapshot.interrupts or (
+            snapshot.next and await self._crew.runner.pending_interrupts(row.thread_id)
+        ):
+            status = "interrupted"  # a run paused (an interrupt, a breakpoint), waiting
         interrupts = {
             task.id: interrupt_views(task.interrupts) for task in snapshot.tasks if task.interrupts
         }
