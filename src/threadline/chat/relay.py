@@ -1,17 +1,17 @@
-"""A user's frames wherever their sockets are: on this process, and across processes.
+"""A user's events wherever their sockets are: on this process, and across processes.
 
 On this process the relay knows each user's open sockets (for sidebar events) and each
-conversation's subscribers (for the frames of its turns). Across processes it speaks in
+conversation's subscribers (for the events of its turns). Across processes it speaks in
 bulletins (`bulletins`) over PostgreSQL notices (`storage.notices`): which users have
-sockets where, the frames of turns, sidebar events, and requests to stop or resume a turn
+sockets where, the events of turns, sidebar events, and requests to stop or resume a turn
 that runs elsewhere.
 
-A turn's frames are published only while the user has sockets on another process, so a
+A turn's events are published only while the user has sockets on another process, so a
 single server (or a user on one server) pays nothing per token. Answers to one socket's
 stop or resume come back addressed to it (`Relayed.request`); while one is open, that
-socket takes the conversation's frames from it alone, so nothing arrives twice. A stop
+socket takes the conversation's events from it alone, so nothing arrives twice. A stop
 from a socket that already follows the turn (subscribed before its reply began, or
-resumed) asks for no frame. What a subscription brought of a reply is not sent again
+resumed) asks for no event. What a subscription brought of a reply is not sent again
 (`subscriptions`).
 """
 
@@ -41,10 +41,11 @@ from threadline.chat.bulletins import (
 from threadline.chat.events import (
     ApprovalRequired,
     Context,
-    ConversationEvent,
-    ErrorFrame,
-    ReplyMessage,
-    ServerFrame,
+    ConversationChanged,
+    Event,
+    Failed,
+    Replied,
+    Send,
 )
 from threadline.chat.subscriptions import Subscriptions
 
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
     from threadline.storage.notices import Notices
     from threadline.storage.presence import PresenceBoard
 
-__all__ = ("Answer", "Relay", "RequestHandler", "Send")
+__all__ = ("Answer", "Relay", "RequestHandler")
 
 logger = logging.getLogger(__name__)
 
@@ -60,10 +61,9 @@ logger = logging.getLogger(__name__)
 # process that died (its lease has not expired yet): it is treated as missed.
 ANSWER_TIMEOUT = 3.0
 
-Send = Callable[[ServerFrame], Awaitable[None]]
-# Where the frames of a turn (named by its id) that answer a request go.
+# Where the events of a turn (named by its id) that answer a request go.
 Answer = Callable[[str], Send]
-# Serves a stop or resume asked from another process: (bulletin, where its frames go);
+# Serves a stop or resume asked from another process: (bulletin, where its events go);
 # False when no turn of the conversation runs here.
 RequestHandler = Callable[[StopRequest | ResumeRequest, Answer], Awaitable[bool]]
 
@@ -78,15 +78,15 @@ class _Request:
         self.conversation_id = conversation_id
         self.on_missed = on_missed
         # Past the turn's reply: its context may still follow, but the socket takes the
-        # conversation's other frames from its subscription again.
+        # conversation's other events from its subscription again.
         self.ended = False
         self.answered = False
-        # A stop from a socket that follows the turn already: no frame comes back for it.
+        # A stop from a socket that follows the turn already: no event comes back for it.
         self.quiet = False
 
     @property
     def delivering(self) -> bool:
-        """Whether the turn's frames reach the socket through this request now."""
+        """Whether the turn's events reach the socket through this request now."""
         return not (self.ended or self.quiet)
 
 
@@ -160,11 +160,11 @@ class Relay:
         return await self._board.connections(user_id)
 
     def subscribe(self, conversation_id: str, send: Send) -> None:
-        """Send the conversation's turn frames to `send` from now on, wherever they run."""
+        """Send the conversation's turn events to `send` from now on, wherever they run."""
         self._subscriptions.add(conversation_id, send)
 
     def follows(self, conversation_id: str, send: Send) -> bool:
-        """Whether `send` gets the frames of the conversation's turn running elsewhere.
+        """Whether `send` gets the events of the conversation's turn running elsewhere.
 
         Through its subscription (from the reply's start), or the answer to a resume.
         """
@@ -178,26 +178,26 @@ class Relay:
         return self._subscriptions.hand_over(conversation_id, send, turn)
 
     def unsubscribe(self, conversation_id: str, send: Send) -> None:
-        """Stop sending the conversation's frames to `send` (a turn it asked for goes on)."""
+        """Stop sending the conversation's events to `send` (a turn it asked for goes on)."""
         self._subscriptions.remove(conversation_id, send)
 
     # What turns and conversations tell -----------------------------------------------------
 
-    async def turn_frame(
+    async def turn_event(
         self,
         user_id: str,
         conversation_id: str,
         turn: str,
-        frame: ServerFrame,
+        event: Event,
         listeners: list[Send],
     ) -> None:
-        """A frame a turn here sent to its listeners: to subscribers here, and elsewhere."""
-        for send in self._subscriptions.receivers(conversation_id, turn, frame, set(listeners)):
-            await send(frame)
+        """An event a turn here sent to its listeners: to subscribers here, and elsewhere."""
+        for send in self._subscriptions.receivers(conversation_id, turn, event, set(listeners)):
+            await send(event)
         if self._remote.get(user_id):
-            self._publish(Relayed(user_id, frame, turn=turn))
+            self._publish(Relayed(user_id, event, turn=turn))
 
-    async def sidebar(self, user_id: str, event: ConversationEvent) -> None:
+    async def sidebar(self, user_id: str, event: ConversationChanged) -> None:
         """Tell every socket of the user, here and elsewhere, that a conversation changed."""
         await self._tell_sockets(user_id, event)
         if self._remote.get(user_id):
@@ -226,7 +226,7 @@ class Relay:
             self._background.add(task)
             task.add_done_callback(self._background.discard)
         elif request is not None and request.quiet:
-            del self._requests[request_id]  # served, and no frame comes for it
+            del self._requests[request_id]  # served, and no event comes for it
 
     def new_request(self) -> str:
         """An id for a request of this process."""
@@ -268,12 +268,12 @@ class Relay:
                 self._tell_watchers(user_id)
 
     async def _relayed(self, bulletin: Relayed) -> None:
-        frame, turn = bulletin.frame, bulletin.turn
+        event, turn = bulletin.event, bulletin.turn
         if bulletin.request is not None:
             if bulletin.to == self.process_id:
-                await self._answered(bulletin.request, turn, frame)
+                await self._answered(bulletin.request, turn, event)
             return
-        conversation_id = getattr(frame, "conversation_id", None)
+        conversation_id = getattr(event, "conversation_id", None)
         if conversation_id is None:
             return
         answering = {
@@ -281,35 +281,35 @@ class Relay:
             for r in self._requests.values()
             if r.conversation_id == conversation_id and r.delivering
         }
-        for send in self._subscriptions.receivers(conversation_id, turn, frame, answering):
-            await send(frame)
+        for send in self._subscriptions.receivers(conversation_id, turn, event, answering):
+            await send(event)
 
-    async def _answered(self, request_id: str, turn: str | None, frame: ServerFrame) -> None:
-        """A frame answering a request of this process: to the socket that asked."""
+    async def _answered(self, request_id: str, turn: str | None, event: Event) -> None:
+        """An event answering a request of this process: to the socket that asked."""
         request = self._requests.get(request_id)
         if request is None:
             return
-        request.ended = request.ended or _ends_turn(frame)
-        if isinstance(frame, Context):
+        request.ended = request.ended or _ends_turn(event)
+        if isinstance(event, Context):
             del self._requests[request_id]
-        if not self._subscriptions.brought(request.conversation_id, request.send, turn, frame):
-            await request.send(frame)
+        if not self._subscriptions.brought(request.conversation_id, request.send, turn, event):
+            await request.send(event)
 
     async def _answer(self, sender: str, bulletin: StopRequest | ResumeRequest) -> None:
         user_id, request = bulletin.user_id, bulletin.request
 
         def back(turn: str) -> Send:
-            async def answer(frame: ServerFrame) -> None:
-                self._publish(Relayed(user_id, frame, to=sender, request=request, turn=turn))
+            async def answer(event: Event) -> None:
+                self._publish(Relayed(user_id, event, to=sender, request=request, turn=turn))
 
             return answer
 
-        self._publish(Served(sender, request))  # before the frames, all in order
+        self._publish(Served(sender, request))  # before the events, all in order
         served = self._serve is not None and await self._serve(bulletin, back)
         if not served:
             self._publish(Missed(sender, request))
 
-    async def _tell_sockets(self, user_id: str, event: ConversationEvent) -> None:
+    async def _tell_sockets(self, user_id: str, event: ConversationChanged) -> None:
         for send in list(self._sockets.get(user_id, ())):
             await send(event)
 
@@ -346,9 +346,9 @@ class Relay:
             self._notices.publish(encode(bulletin))
 
 
-def _ends_turn(frame: ServerFrame) -> bool:
-    """Whether `frame` is a turn's outcome (only its context may follow)."""
-    return isinstance(frame, ReplyMessage | Context | ErrorFrame | ApprovalRequired)
+def _ends_turn(event: Event) -> bool:
+    """Whether `event` is a turn's outcome (only its context may follow)."""
+    return isinstance(event, Replied | Context | Failed | ApprovalRequired)
 
 
 async def _run(work: Callable[[], Awaitable[None]]) -> None:

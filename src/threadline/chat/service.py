@@ -147,9 +147,9 @@ class ChatService:
     async def resume(
         self, user_id: str, conversation_id: str, after_seq: int, send: Send
     ) -> Turn | None:
-        """The running reply's frames after `after_seq` and the rest live, on any process.
+        """The running reply's events after `after_seq` and the rest live, on any process.
 
-        With no reply running, the latest stored reply as one `message` frame.
+        With no reply running, the latest stored reply as one `Replied` (without `seq`).
 
         Raises:
             NothingToResume: The conversation has no reply yet.
@@ -158,7 +158,7 @@ class ChatService:
         return await self._watching.resume(user_id, conversation_id, after_seq, send)
 
     async def subscribe(self, user_id: str, conversation_id: str, send: Send) -> None:
-        """Send every frame of the conversation's turns to `send` from now on."""
+        """Send every event of the conversation's turns to `send` from now on."""
         await self._own(user_id, conversation_id)
         self._watching.subscribe(conversation_id, send)
 

@@ -1,10 +1,10 @@
-"""One turn, from the moment it is accepted to its last frame.
+"""One turn, from the moment it is accepted to its last event.
 
-The turn alone emits its frames (queued, ack, tokens, the reply, its context, or an
+The turn alone emits its events (queued, accepted, tokens, the reply, its context, or an
 error), acknowledges its message, stops, and keeps a stopped reply. Listeners are the
 sockets that watch it: the one that asked, and any that attach (a resend, a stop). It runs
 as a task of its own: it waits for its place in the conversation's lane, takes the
-conversation's lease, has the engine answer, and sends its final frames only once its
+conversation's lease, has the engine answer, and sends its final events only once its
 place is given up, so a client that answers the moment it sees the reply is never told
 the conversation is busy.
 """
@@ -20,17 +20,17 @@ from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 from threadline.chat.audience import Audience
 from threadline.chat.errors import ConversationBusy, ConversationNotFound, NothingToApprove
 from threadline.chat.events import (
-    Ack,
-    ConversationEvent,
-    ErrorFrame,
+    Accepted,
+    ConversationChanged,
+    Event,
+    Failed,
     Queued,
-    ServerFrame,
     Token,
 )
-from threadline.chat.failures import error_frame
+from threadline.chat.failures import failed
 from threadline.chat.inputs import known_inputs, turn_inputs
 from threadline.chat.quota import Stake
-from threadline.chat.steps import approval_required, reply_frames, step_frames
+from threadline.chat.steps import approval_required, reply_events, step_events
 from threadline.chat.turn_parts import Decision, Send, TurnServices
 from threadline.chat.turn_report import turn_report
 from threadline.engine.approvals import AwaitingApproval
@@ -102,15 +102,15 @@ class Turn:
         return self._audience.listens(send)
 
     async def attach(self, send: Send, after_seq: int | None = None) -> None:
-        """Add a listener, catching it up on the frames sent (after `after_seq`, if given)."""
+        """Add a listener, catching it up on the events sent (after `after_seq`, if given)."""
         await self._audience.attach(send, after_seq)
 
     def detach(self, send: Send) -> None:
         """Stop sending to `send` (its socket closed)."""
         self._audience.detach(send)
 
-    async def _emit(self, frame: ServerFrame) -> None:
-        await self._audience.emit(frame, numbered=not self._replayed)
+    async def _emit(self, event: Event) -> None:
+        await self._audience.emit(event, numbered=not self._replayed)
 
     # Life cycle ------------------------------------------------------------------------
 
@@ -145,7 +145,7 @@ class Turn:
         if self._acked and self._engine is not None:
             self._engine.cancel()
 
-    async def withdraw(self, error: ErrorFrame | None = None) -> None:
+    async def withdraw(self, error: Failed | None = None) -> None:
         """Give the turn up: a waiting one never runs, a running one stops.
 
         Args:
@@ -169,18 +169,18 @@ class Turn:
                 finally:
                     if self._queued:
                         QUEUED_TURNS.dec()
-                frames, updated = await self._take_turn()
+                events, updated = await self._take_turn()
             finally:
                 self._place.leave()
             self._count_usage(None, answered=False)  # failed: what its finished calls used
-            report.ended(frames[0])
-        for frame in frames:
-            await self._emit(frame)
+            report.ended(events[0])
+        for event in events:
+            await self._emit(event)
         if updated is not None:
             await self._services.activity.tell(self.user_id, updated)
 
-    async def _take_turn(self) -> tuple[list[ServerFrame], ConversationEvent | None]:
-        """The turn's frames, and the sidebar change it made (told once they are out)."""
+    async def _take_turn(self) -> tuple[list[Event], ConversationChanged | None]:
+        """The turn's events, and the sidebar change it made (told once they are out)."""
         services = self._services
         try:
             # Taken only while the conversation is still the user's.
@@ -199,10 +199,10 @@ class Turn:
                     with services.runner.trusting(self.conversation_id, observed):
                         if ahead is None or not ahead.stored(lease.found):
                             self._known = None  # not stored with the lease: the run stores them
-                        frames = await self._answer()
+                        events = await self._answer()
                 except Exception as error:  # noqa: BLE001 - every failure becomes the turn's error
-                    frames = [error_frame(error, self.conversation_id, "turn.failed")]
-                # Before the frames go out, so a client that reacts to them finds its sidebar
+                    events = [failed(error, self.conversation_id, "turn.failed")]
+                # Before the events go out, so a client that reacts to them finds its sidebar
                 # current; the lease goes back in the same statement.
                 updated = await services.activity.record(
                     self.user_id,
@@ -211,21 +211,21 @@ class Turn:
                     new_message=self.text is not None,
                     lease=lease,
                 )
-                return frames, updated
+                return events, updated
         except LeaseHeld:
-            return [error_frame(ConversationBusy(), self.conversation_id, "turn.failed")], None
+            return [failed(ConversationBusy(), self.conversation_id, "turn.failed")], None
         except NotAllowed:  # deleted while this turn waited
-            return [error_frame(ConversationNotFound(), self.conversation_id, "turn.failed")], None
+            return [failed(ConversationNotFound(), self.conversation_id, "turn.failed")], None
         except Exception as error:  # noqa: BLE001 - every failure becomes the turn's error
-            return [error_frame(error, self.conversation_id, "turn.failed")], None
+            return [failed(error, self.conversation_id, "turn.failed")], None
 
-    async def _answer(self) -> list[ServerFrame]:
+    async def _answer(self) -> list[Event]:
         runner = self._services.runner
         try:
             engine = await self._engine_run(runner)
             if isinstance(engine, Reply):  # a resend of an answered message: as stored
                 self._replayed = True
-                return reply_frames(self.conversation_id, engine)
+                return reply_events(self.conversation_id, engine)
             self._engine = asyncio.create_task(engine)
             reply = await self._engine
         except AwaitingApproval as paused:
@@ -241,7 +241,7 @@ class Turn:
             self.messages = [*self.messages, stopped]
             reply = reply_of(stopped, runner.model_name)
         self._count_usage(reply)
-        return reply_frames(self.conversation_id, reply)
+        return reply_events(self.conversation_id, reply)
 
     async def _engine_run(self, runner: TurnRunner) -> Coroutine[Any, Any, Reply] | Reply:
         """What the engine does for this turn: run new inputs, resume, or replay a reply."""
@@ -295,7 +295,9 @@ class Turn:
         """Tell the listeners, once, that the turn's message is stored."""
         if not self._acked:
             self._acked = True
-            await self._emit(Ack(self.conversation_id, self.message_id, self.client_message_id))
+            await self._emit(
+                Accepted(self.conversation_id, self.message_id, self.client_message_id)
+            )
 
     async def accepted(self) -> None:
         """The message is stored: acknowledge it, and stop now if a stop came meanwhile."""
@@ -318,5 +320,5 @@ class Turn:
     async def step(self, message: AIMessage | ToolMessage) -> None:
         """A tool call or a tool's result: told to the listeners as it happens."""
         self._steps.append(message)
-        for frame in step_frames(self.conversation_id, message):
-            await self._emit(frame)
+        for event in step_events(self.conversation_id, message):
+            await self._emit(event)

@@ -27,7 +27,8 @@ from litestar import WebSocket
 from litestar.exceptions import WebSocketDisconnect
 from litestar.status_codes import WS_1008_POLICY_VIOLATION
 
-from threadline.transport.protocol import ServerFrame, encode_bytes
+from threadline.chat.events import Event
+from threadline.transport.websocket_frames import encode_bytes
 
 __all__ = ("Outbox", "SendBudget")
 
@@ -74,11 +75,11 @@ class Outbox:
         self.gone = False
         self.dropped = False
 
-    async def __call__(self, frame: ServerFrame) -> None:
-        """Queue `frame` for the writer; drop the client if the queue is full."""
+    async def __call__(self, event: Event) -> None:
+        """Queue `event`'s frame for the writer; drop the client if the queue is full."""
         if self.gone:
             return
-        data = encode_bytes(frame)
+        data = encode_bytes(event)
         refusal = self._refusal(len(data))
         if refusal is not None:
             self._drop(refusal)

@@ -7,14 +7,14 @@ must get through while a reply streams).
 
 from __future__ import annotations
 
-from threadline.chat.failures import error_frame
+from threadline.chat.events import Failed
+from threadline.chat.failures import failed
 from threadline.chat.service import ChatService
 from threadline.chat.turn import Decision, Send, Turn
 from threadline.transport.protocol import (
     Approve,
     ClientFrame,
     Deny,
-    ErrorFrame,
     FrameDecoder,
     FrameError,
     Regenerate,
@@ -119,7 +119,7 @@ class ChatSession:
                     )
                     await self._send(history)
         except Exception as error:  # noqa: BLE001 - every failure is answered with a frame
-            await self._send(error_frame(error, conversation_id, "request.failed"))
+            await self._send(failed(error, conversation_id, "request.failed"))
 
     def _track(self, turn: Turn | None) -> None:
         # Forget finished turns so a long-lived socket does not accumulate them.
@@ -128,7 +128,7 @@ class ChatSession:
             self._turns.append(turn)
 
     async def _reject(self, error: FrameError, conversation_id: str | None = None) -> None:
-        await self._send(ErrorFrame(error.code, error.detail, error.retryable, conversation_id))
+        await self._send(Failed(error.code, error.detail, error.retryable, conversation_id))
 
 
 def _finished(turn: Turn) -> bool:

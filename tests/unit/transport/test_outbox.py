@@ -11,7 +11,7 @@ from litestar import WebSocket
 
 from threadline.chat.events import Token
 from threadline.transport.outbox import Outbox, SendBudget
-from threadline.transport.protocol import encode_bytes
+from threadline.transport.websocket_frames import encode_bytes
 
 pytestmark = pytest.mark.anyio
 
