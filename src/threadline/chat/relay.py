@@ -93,10 +93,24 @@ class _Request:
 class Relay:
     """This process's sockets and subscriptions, and its bulletins to the others."""
 
-    def __init__(self, process_id: str | None = None) -> None:
+    def __init__(
+        self,
+        process_id: str | None = None,
+        *,
+        notices: Notices | None = None,
+        board: PresenceBoard | None = None,
+    ) -> None:
+        """A relay of this process alone, or speaking to the others through `notices`.
+
+        Args:
+            process_id: This process's id (a new one if None).
+            notices: Where bulletins go; they come back through `on_notice` and
+                `resync`, which the caller hands to `notices.start`.
+            board: Where this process counts its sockets (its beat calls `on_beat`).
+        """
         self.process_id = process_id or secrets.token_hex(6)
-        self._notices: Notices | None = None
-        self._board: PresenceBoard | None = None
+        self._notices = notices
+        self._board = board
         self._sockets: dict[str, list[Send]] = {}  # user -> sockets here
         self._subscriptions = Subscriptions()  # conversation -> sockets here
         self._remote: dict[str, set[str]] = {}  # user -> other processes with sockets
@@ -104,10 +118,6 @@ class Relay:
         self._serve: RequestHandler | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._watchers: list[Callable[[str | None], None]] = []
-
-    def connect(self, notices: Notices, board: PresenceBoard) -> None:
-        """Speak to the other processes through `notices`; count sockets on `board`."""
-        self._notices, self._board = notices, board
 
     def serve_requests(self, handler: RequestHandler) -> None:
         """Who serves stops and resumes asked from elsewhere (the chat service)."""
