@@ -7,17 +7,12 @@ sockets where, the events of turns, sidebar events, and requests to stop or resu
 that runs elsewhere.
 
 A turn's events are published only while the user has sockets on another process, so a
-single server (or a user on one server) pays nothing per token. Answers to one socket's
-stop or resume come back addressed to it (`Relayed.request`); while one is open, that
-socket takes the conversation's events from it alone, so nothing arrives twice. A stop
-from a socket that already follows the turn (subscribed before its reply began, or
-resumed) asks for no event. What a subscription brought of a reply is not sent again
-(`subscriptions`).
+single server (or a user on one server) pays nothing per token. A stop or resume asked of
+another process is followed until answered by `requests.OpenRequests`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -38,15 +33,8 @@ from threadline.chat.bulletins import (
     decode,
     encode,
 )
-from threadline.chat.events import (
-    ApprovalRequired,
-    Context,
-    ConversationChanged,
-    Event,
-    Failed,
-    Replied,
-    Send,
-)
+from threadline.chat.events import ConversationChanged, Event, Send
+from threadline.chat.requests import OpenRequests
 from threadline.chat.subscriptions import Subscriptions
 
 if TYPE_CHECKING:
@@ -57,37 +45,11 @@ __all__ = ("Answer", "Relay", "RequestHandler")
 
 logger = logging.getLogger(__name__)
 
-# A request whose process answers neither `Served` nor `Missed` within this long went to a
-# process that died (its lease has not expired yet): it is treated as missed.
-ANSWER_TIMEOUT = 3.0
-
 # Where the events of a turn (named by its id) that answer a request go.
 Answer = Callable[[str], Send]
 # Serves a stop or resume asked from another process: (bulletin, where its events go);
 # False when no turn of the conversation runs here.
 RequestHandler = Callable[[StopRequest | ResumeRequest, Answer], Awaitable[bool]]
-
-
-class _Request:
-    """A socket here waiting on a turn that runs elsewhere."""
-
-    def __init__(
-        self, send: Send, conversation_id: str, on_missed: Callable[[], Awaitable[None]]
-    ) -> None:
-        self.send = send
-        self.conversation_id = conversation_id
-        self.on_missed = on_missed
-        # Past the turn's reply: its context may still follow, but the socket takes the
-        # conversation's other events from its subscription again.
-        self.ended = False
-        self.answered = False
-        # A stop from a socket that follows the turn already: no event comes back for it.
-        self.quiet = False
-
-    @property
-    def delivering(self) -> bool:
-        """Whether the turn's events reach the socket through this request now."""
-        return not (self.ended or self.quiet)
 
 
 class Relay:
@@ -114,9 +76,8 @@ class Relay:
         self._sockets: dict[str, list[Send]] = {}  # user -> sockets here
         self._subscriptions = Subscriptions()  # conversation -> sockets here
         self._remote: dict[str, set[str]] = {}  # user -> other processes with sockets
-        self._requests: dict[str, _Request] = {}
+        self.requests = OpenRequests(self._subscriptions, self._publish)
         self._serve: RequestHandler | None = None
-        self._background: set[asyncio.Task[None]] = set()
         self._watchers: list[Callable[[str | None], None]] = []
 
     def serve_requests(self, handler: RequestHandler) -> None:
@@ -159,7 +120,7 @@ class Relay:
             self._sockets.pop(user_id, None)
             self._publish(Present(user_id, here=False))
         self._subscriptions.forget(send)
-        self._requests = {k: r for k, r in self._requests.items() if r.send is not send}
+        self.requests.forget(send)
         if self._board is not None:
             await self._board.closed(user_id)
 
@@ -178,9 +139,8 @@ class Relay:
 
         Through its subscription (from the reply's start), or the answer to a resume.
         """
-        return self._subscriptions.carrying(conversation_id, send) or any(
-            r.send is send and r.conversation_id == conversation_id and r.delivering
-            for r in self._requests.values()
+        return self._subscriptions.carrying(conversation_id, send) or self.requests.follows(
+            conversation_id, send
         )
 
     def hand_over(self, conversation_id: str, send: Send, turn: str) -> int:
@@ -215,29 +175,6 @@ class Relay:
 
     # Turns that run elsewhere ---------------------------------------------------------------
 
-    def ask(
-        self,
-        bulletin: StopRequest | ResumeRequest,
-        send: Send,
-        on_missed: Callable[[], Awaitable[None]],
-    ) -> None:
-        """Send a stop or resume to the process running the turn; its answer goes to `send`."""
-        request = _Request(send, bulletin.conversation_id, on_missed)
-        request.quiet = isinstance(bulletin, StopRequest) and bulletin.follows
-        self._requests[bulletin.request] = request
-        self._publish(bulletin)
-        asyncio.get_running_loop().call_later(ANSWER_TIMEOUT, self._unanswered, bulletin.request)
-
-    def _unanswered(self, request_id: str) -> None:
-        request = self._requests.get(request_id)
-        if request is not None and not request.answered:
-            del self._requests[request_id]
-            task = asyncio.create_task(_run(request.on_missed))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
-        elif request is not None and request.quiet:
-            del self._requests[request_id]  # served, and no event comes for it
-
     def new_request(self) -> str:
         """An id for a request of this process."""
         return f"{self.process_id}.{secrets.token_hex(6)}"
@@ -269,11 +206,9 @@ class Relay:
                 self._remember(bulletin.user_id, sender)
                 await self._answer(sender, bulletin)
             case Served(to=to, request=request) if to == self.process_id:
-                if (waiting := self._requests.get(request)) is not None:
-                    waiting.answered = True
+                self.requests.served(request)
             case Missed(to=to, request=request) if to == self.process_id:
-                if (waiting := self._requests.pop(request, None)) is not None:
-                    await waiting.on_missed()
+                await self.requests.missed(request)
             case Changed(user_id=user_id):
                 self._tell_watchers(user_id)
 
@@ -281,29 +216,14 @@ class Relay:
         event, turn = bulletin.event, bulletin.turn
         if bulletin.request is not None:
             if bulletin.to == self.process_id:
-                await self._answered(bulletin.request, turn, event)
+                await self.requests.answered(bulletin.request, turn, event)
             return
         conversation_id = getattr(event, "conversation_id", None)
         if conversation_id is None:
             return
-        answering = {
-            r.send
-            for r in self._requests.values()
-            if r.conversation_id == conversation_id and r.delivering
-        }
+        answering = self.requests.delivering(conversation_id)
         for send in self._subscriptions.receivers(conversation_id, turn, event, answering):
             await send(event)
-
-    async def _answered(self, request_id: str, turn: str | None, event: Event) -> None:
-        """An event answering a request of this process: to the socket that asked."""
-        request = self._requests.get(request_id)
-        if request is None:
-            return
-        request.ended = request.ended or _ends_turn(event)
-        if isinstance(event, Context):
-            del self._requests[request_id]
-        if not self._subscriptions.brought(request.conversation_id, request.send, turn, event):
-            await request.send(event)
 
     async def _answer(self, sender: str, bulletin: StopRequest | ResumeRequest) -> None:
         user_id, request = bulletin.user_id, bulletin.request
@@ -354,12 +274,3 @@ class Relay:
     def _publish(self, bulletin: Bulletin) -> None:
         if self._notices is not None:
             self._notices.publish(encode(bulletin))
-
-
-def _ends_turn(event: Event) -> bool:
-    """Whether `event` is a turn's outcome (only its context may follow)."""
-    return isinstance(event, Replied | Context | Failed | ApprovalRequired)
-
-
-async def _run(work: Callable[[], Awaitable[None]]) -> None:
-    await work()

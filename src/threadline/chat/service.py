@@ -92,7 +92,7 @@ class ChatService:
                 earlier := self._live.find(conversation_id, client_message_id)
             ):
                 check_same_text(earlier.text, text, client_message_id)
-                await earlier.attach(send)
+                await earlier.audience.attach(send)
                 return earlier
         stake = await self._roster.admit(user_id, text)
         with given_back_unless_started(stake):

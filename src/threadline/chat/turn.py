@@ -76,7 +76,8 @@ class Turn:
         self.origin = origin
         self.messages: list[AnyMessage] = []  # the thread after the turn's latest step
         self.task: asyncio.Task[None] | None = None
-        self._audience = Audience(services.relay, user_id, conversation_id, reply_id, origin)
+        # Its listeners (attach, detach), and the events sent so far.
+        self.audience = Audience(services.relay, user_id, conversation_id, reply_id, origin)
         self._replayed = False  # the reply was read from storage, not streamed: no `seq`
         self._place: Place | None = None
         self._acked = False
@@ -90,27 +91,8 @@ class Turn:
         self._known = known_inputs(self)
         self._stake = stake  # what it reserved of the daily quota, and counts what it used
 
-    # Listeners -------------------------------------------------------------------------
-
-    @property
-    def watched(self) -> bool:
-        """Whether any socket still listens to this turn."""
-        return self._audience.watched
-
-    def listens(self, send: Send) -> bool:
-        """Whether `send` is one of this turn's listeners."""
-        return self._audience.listens(send)
-
-    async def attach(self, send: Send, after_seq: int | None = None) -> None:
-        """Add a listener, catching it up on the events sent (after `after_seq`, if given)."""
-        await self._audience.attach(send, after_seq)
-
-    def detach(self, send: Send) -> None:
-        """Stop sending to `send` (its socket closed)."""
-        self._audience.detach(send)
-
     async def _emit(self, event: Event) -> None:
-        await self._audience.emit(event, numbered=not self._replayed)
+        await self.audience.emit(event, numbered=not self._replayed)
 
     # Life cycle ------------------------------------------------------------------------
 
@@ -247,18 +229,9 @@ class Turn:
         """What the engine does for this turn: run new inputs, resume, or replay a reply."""
         stake = self._stake  # each model call reserves its share of the quota
         meters = stake.meters(inline=runner.builtin) if stake is not None else []
-        if self.decision is None and self._known is not None:
-            return runner.run(
-                self.conversation_id,
-                self._known,
-                self.reply_id,
-                self,
-                user_id=self.user_id,
-                stored=True,
-                callbacks=meters,
-            )
         if self.decision is None:
-            inputs = await turn_inputs(self, runner)
+            inputs = self._known or await turn_inputs(self, runner)
+            stored = inputs is self._known  # by the lease's statement
             if isinstance(inputs, Reply):
                 return inputs
             return runner.run(
@@ -267,17 +240,17 @@ class Turn:
                 self.reply_id,
                 self,
                 user_id=self.user_id,
+                stored=stored,
                 callbacks=meters,
             )
         pending = await runner.pending_approval(self.conversation_id)
         if pending is None or pending.tool_call_id != self.decision.tool_call_id:
             raise NothingToApprove  # decided meanwhile, from another socket
         self._acked = True  # nothing to store first: a stop may cut in at once
-        approved = self.decision.approved
         return runner.resume(
             self.conversation_id,
             pending,
-            approved,
+            self.decision.approved,
             self.reply_id,
             self,
             user_id=self.user_id,

@@ -7,15 +7,14 @@ carries the request there, and that process's answer back).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from threadline.chat.bulletins import ResumeRequest, StopRequest
 from threadline.chat.errors import NothingToResume, NothingToStop
-from threadline.chat.events import Failed, Replied, Send
+from threadline.chat.events import Replied, Send
 from threadline.chat.failures import failed
 from threadline.chat.history import last_reply
 from threadline.chat.registry import LiveTurns
 from threadline.chat.relay import Answer, Relay
+from threadline.chat.requests import Missed
 from threadline.chat.steps import replied
 from threadline.chat.turn import Turn
 from threadline.engine.replies import reply_of
@@ -65,7 +64,9 @@ class Watching:
         request = StopRequest(
             user_id, conversation_id, process, self._relay.new_request(), follows=follows
         )
-        self._relay.ask(request, send, lambda: _tell(send, NothingToStop(), conversation_id))
+        self._relay.requests.ask(
+            request, send, lambda: _tell(send, NothingToStop(), conversation_id)
+        )
         return None
 
     async def resume(
@@ -80,7 +81,7 @@ class Watching:
         """
         turn = self._live.current(conversation_id)
         if turn is not None:
-            await turn.attach(send, after_seq)
+            await turn.audience.attach(send, after_seq)
             return turn
         process = await self._elsewhere(conversation_id)
         if process is None:
@@ -89,7 +90,7 @@ class Watching:
         request = ResumeRequest(
             user_id, conversation_id, after_seq, process, self._relay.new_request()
         )
-        self._relay.ask(request, send, self._from_storage(conversation_id, send))
+        self._relay.requests.ask(request, send, self._from_storage(conversation_id, send))
         return None
 
     async def _elsewhere(self, conversation_id: str) -> str | None:
@@ -104,7 +105,7 @@ class Watching:
             raise NothingToResume
         return replied(conversation_id, reply_of(latest, self._runner.model_name))
 
-    def _from_storage(self, conversation_id: str, send: Send) -> Callable[[], Awaitable[None]]:
+    def _from_storage(self, conversation_id: str, send: Send) -> Missed:
         async def resume_from_storage() -> None:
             try:
                 await send(await self._latest_reply(conversation_id))
@@ -123,7 +124,7 @@ class Watching:
         elif isinstance(request, StopRequest):
             await _stop(turn, answer(turn.reply_id))
         else:
-            await turn.attach(answer(turn.reply_id), request.after_seq)
+            await turn.audience.attach(answer(turn.reply_id), request.after_seq)
         return True
 
 
@@ -134,10 +135,9 @@ async def _stop(turn: Turn, send: Send) -> None:
     (`Turn.attach`); one that subscribed while it ran gets it from its start.
     """
     turn.stop()
-    if not turn.listens(send):
-        await turn.attach(send)
+    if not turn.audience.listens(send):
+        await turn.audience.attach(send)
 
 
-def _tell(send: Send, error: Exception, conversation_id: str) -> Awaitable[None]:
-    event: Failed = failed(error, conversation_id, "request.failed")
-    return send(event)
+async def _tell(send: Send, error: Exception, conversation_id: str) -> None:
+    await send(failed(error, conversation_id, "request.failed"))

@@ -74,10 +74,10 @@ class ChatSession:
         dropped: its message was never acknowledged, so nothing the user was told is lost.
         """
         for turn in self._turns:
-            turn.detach(self._send)
+            turn.audience.detach(self._send)
             # Only a turn this socket asked for, and nobody else is watching: a turn another
             # socket started, or also listens to, is theirs to see through.
-            if self._stop_on_close and turn.origin is self._send and not turn.watched:
+            if self._stop_on_close and turn.origin is self._send and not turn.audience.watched:
                 await self._chat.withdraw(turn)
         self._turns.clear()
 
@@ -123,7 +123,7 @@ class ChatSession:
 
     def _track(self, turn: Turn | None) -> None:
         # Forget finished turns so a long-lived socket does not accumulate them.
-        self._turns = [t for t in self._turns if t.watched and not _finished(t)]
+        self._turns = [t for t in self._turns if t.audience.watched and not _finished(t)]
         if turn is not None:  # None: the turn runs on another process
             self._turns.append(turn)
 

@@ -91,7 +91,7 @@ async def test_a_stop_asked_of_another_process_that_finds_no_turn_is_told_missed
         missed.append(True)
 
     request = StopRequest("alice", "c1", "there", relay.new_request())
-    relay.ask(request, asker, on_missed)
+    relay.requests.ask(request, asker, on_missed)
     await relay.on_notice("there", encode(Missed("here", request.request)))
 
     assert notices.sent == [request]

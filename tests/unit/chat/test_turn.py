@@ -119,7 +119,7 @@ async def test_a_late_listener_is_caught_up_then_hears_the_rest_live() -> None:
     turn = _turn(engine, origin)
     await _run(turn, Lanes())
     await engine.running.wait()
-    await turn.attach(late)
+    await turn.audience.attach(late)
     caught_up = list(late.events)
     engine.go.set()
     assert turn.task is not None
