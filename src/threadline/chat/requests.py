@@ -23,13 +23,13 @@ __all__ = ("ANSWER_TIMEOUT", "OpenRequests")
 # process that died (its lease has not expired yet): it is treated as missed.
 ANSWER_TIMEOUT = 3.0
 
-Missed = Callable[[], Coroutine[Any, Any, None]]
+OnMissed = Callable[[], Coroutine[Any, Any, None]]
 
 
 class _Request:
     """A socket here waiting on a turn that runs elsewhere."""
 
-    def __init__(self, send: Send, conversation_id: str, on_missed: Missed) -> None:
+    def __init__(self, send: Send, conversation_id: str, on_missed: OnMissed) -> None:
         self.send = send
         self.conversation_id = conversation_id
         self.on_missed = on_missed
@@ -55,7 +55,7 @@ class OpenRequests:
         self._open: dict[str, _Request] = {}
         self._background: set[asyncio.Task[None]] = set()
 
-    def ask(self, bulletin: StopRequest | ResumeRequest, send: Send, on_missed: Missed) -> None:
+    def ask(self, bulletin: StopRequest | ResumeRequest, send: Send, on_missed: OnMissed) -> None:
         """Send a stop or resume to the process running the turn; its answer goes to `send`."""
         request = _Request(send, bulletin.conversation_id, on_missed)
         request.quiet = isinstance(bulletin, StopRequest) and bulletin.follows

@@ -14,7 +14,7 @@ from threadline.chat.failures import failed
 from threadline.chat.history import last_reply
 from threadline.chat.registry import LiveTurns
 from threadline.chat.relay import Answer, Relay
-from threadline.chat.requests import Missed
+from threadline.chat.requests import OnMissed
 from threadline.chat.steps import replied
 from threadline.chat.turn import Turn
 from threadline.engine.replies import reply_of
@@ -105,7 +105,7 @@ class Watching:
             raise NothingToResume
         return replied(conversation_id, reply_of(latest, self._runner.model_name))
 
-    def _from_storage(self, conversation_id: str, send: Send) -> Missed:
+    def _from_storage(self, conversation_id: str, send: Send) -> OnMissed:
         async def resume_from_storage() -> None:
             try:
                 await send(await self._latest_reply(conversation_id))
