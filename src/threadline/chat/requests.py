@@ -17,7 +17,7 @@ from threadline.chat.bulletins import Bulletin, ResumeRequest, StopRequest
 from threadline.chat.events import ApprovalRequired, Context, Event, Failed, Replied, Send
 from threadline.chat.subscriptions import Subscriptions
 
-__all__ = ("ANSWER_TIMEOUT", "OpenRequests")
+__all__ = ("ANSWER_TIMEOUT", "OnMissed", "OpenRequests")
 
 # A request whose process answers neither `Served` nor `Missed` within this long went to a
 # process that died (its lease has not expired yet): it is treated as missed.
