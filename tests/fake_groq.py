@@ -74,6 +74,10 @@ class FakeGroq:
     # else the first specialist listed.
     route_requests: list[dict[str, Any]] = field(default_factory=list)
     routes: deque[str] = field(default_factory=deque)
+    # Scripts of the agents of a graph with several (a supervisor, a swarm), by system
+    # prompt: a request with that prompt takes the next entry, the tool calls it makes
+    # (`[]`: it answers in words), whatever its last message is.
+    agent_calls: dict[str, deque[list[tuple[str, dict[str, Any]]]]] = field(default_factory=dict)
 
     def reply_for(self, body: dict[str, Any]) -> str:
         """The reply text the fake gives to `body`."""
@@ -111,6 +115,8 @@ class FakeGroq:
         return Litestar(route_handlers=[completions], logging_config=None)
 
     def _tool_calls_for(self, body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]] | None:
+        if script := self.agent_calls.get(_instruction(body)):
+            return script.popleft() or None
         if not body.get("tools") or body["messages"][-1]["role"] != "user" or not self.tool_calls:
             return None
         return self.tool_calls.popleft()

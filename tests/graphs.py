@@ -1,4 +1,4 @@
-"""Graph builders that go wrong, for THREADLINE_GRAPH's start-up errors."""
+"""Graph builders that go wrong, for THREADLINE_GRAPH's and LANGGRAPH_CONFIG's start-up errors."""
 
 from __future__ import annotations
 
@@ -24,3 +24,7 @@ def without_messages() -> StateGraph[_NoMessages]:
     graph.add_node("echo", lambda state: state)
     graph.set_entry_point("echo")
     return graph
+
+
+# A name that exists but is no graph, nor anything that builds one.
+NUMBER = 42

@@ -27,6 +27,13 @@ async def wait(seconds: float) -> str:
     return f"waited {seconds:g} s"
 
 
+@server.tool()
+def refuse(reason: str) -> str:
+    """Fail, saying why (a tool that raises)."""
+    msg = f"refused: {reason}"
+    raise ValueError(msg)
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 1:
         server.settings.port = int(sys.argv[1])

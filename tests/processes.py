@@ -38,16 +38,21 @@ def process_env(tmp_path: Path, port: int, **extra: str) -> dict[str, str]:
 
 @contextmanager
 def running(
-    env: dict[str, str], cwd: Path, log: Path, command: str = THREADLINE
+    env: dict[str, str],
+    cwd: Path,
+    log: Path,
+    command: str = THREADLINE,
+    *args: str,
+    stop_within: float = 20,
 ) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("ab") as sink:
-        process = subprocess.Popen([command], env=env, cwd=cwd, stderr=sink, stdout=sink)
+        process = subprocess.Popen([command, *args], env=env, cwd=cwd, stderr=sink, stdout=sink)
     try:
         yield process
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)  # what Ctrl-C sends
-            assert process.wait(timeout=20) == 0, log.read_text()
+            assert process.wait(timeout=stop_within) == 0, log.read_text()
 
 
 async def wait_ready(port: int) -> None:

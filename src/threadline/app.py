@@ -22,13 +22,14 @@ from threadline.chat.relay import Relay
 from threadline.chat.retention import RetentionSweeper
 from threadline.chat.service import ChatService
 from threadline.engine.agents import read_agents
-from threadline.engine.custom import load_builder
+from threadline.engine.custom import GraphSource
+from threadline.engine.served import build_assistants, graph_sources
 from threadline.engine.tools.builtin import approval_tools, builtin_tools, names_in
 from threadline.engine.tools.mcp import load_mcp_tools, read_servers
 from threadline.identity.authenticator import build_authenticator, jwt_verifier
 from threadline.knowledge.stores import vector_store
 from threadline.llm.embeddings import make_embedder
-from threadline.llm.models import chat_model
+from threadline.llm.models import chat_model, with_client_retries
 from threadline.observability.metrics import pool_watched
 from threadline.observability.tracing import tracing
 from threadline.settings import Settings, SettingsError, load_settings
@@ -60,7 +61,7 @@ from threadline.transport.services import Services
 from threadline.transport.socket import chat_socket
 from threadline.transport.web import chat_page, page_assets
 from threadline.version import VERSION
-from threadline.wiring import build_chat_service, build_knowledge
+from threadline.wiring import build_chat_service, build_knowledge, model_name
 
 __all__ = ("build_chat_service", "create_app")
 
@@ -79,8 +80,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     tokens = jwt_verifier(settings)  # a bad key stops start-up here, in one line
     builtin_tools(settings.tools)  # and so does an unknown tool, or a graph that cannot load
-    if settings.graph is not None:
-        load_builder(settings.graph)
+    sources = graph_sources(settings)  # a langgraph.json or THREADLINE_GRAPH: imported now
     if settings.agents is not None:
         read_agents(settings.agents)
     if settings.mcp_servers is not None:
@@ -105,7 +105,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             listen = url if listen_url is None else listen_url.get()
             async with joined(listen, pool, settings.presence_ttl) as relay:
                 storage = (saver, store, pool)
-                chat, limits = await _chat_service(settings, model, storage, relay, knowledge)
+                chat, limits = await _chat_service(
+                    settings, model, storage, relay, (knowledge, sources)
+                )
                 seats = None
                 if settings.max_sockets_per_user is not None:
                     seats = SocketSeats(pool, settings.max_sockets_per_user)
@@ -177,13 +179,22 @@ async def _chat_service(
     model: BaseChatModel,
     storage: tuple[AsyncPostgresSaver, AsyncPostgresStore, Pool],
     relay: Relay,
-    knowledge: Knowledge,
+    offered: tuple[Knowledge, list[GraphSource]],
 ) -> tuple[ChatService, UserLimits]:
     saver, store, pool = storage
+    knowledge, sources = offered
     limits = _limits(settings, pool)
     # MCP tools join the built-in agent's; a graph of one's own brings its own tools.
-    mcp = await load_mcp_tools(settings.mcp_servers) if settings.graph is None else None
+    mcp = await load_mcp_tools(settings.mcp_servers) if not sources else None
     try:
+        graphs = await build_assistants(
+            sources,
+            settings,
+            model=with_client_retries(model, settings),
+            model_name=model_name(settings),
+            checkpointer=saver,
+            store=store,
+        )
         chat = build_chat_service(
             settings,
             model,
@@ -194,8 +205,9 @@ async def _chat_service(
             mcp=mcp,
             relay=relay,
             knowledge=knowledge,
+            graphs=graphs,
         )
-    except SettingsError as error:  # THREADLINE_GRAPH failed: say so in one line
+    except SettingsError as error:  # a graph of one's own failed: say so in one line
         logger.error("startup.failed", extra={"detail": str(error)})
         raise
     return chat, limits
@@ -290,6 +302,6 @@ def _warn_if_open(settings: Settings) -> None:
                 "host": settings.host,
                 "detail": "AUTH_MODE=none trusts the user id in every path; anyone who can "
                 "reach this address can read and write every user's conversations. Set "
-                "AUTH_MODE (see README, Security) or HOST=127.0.0.1.",
+                "AUTH_MODE (see docs/security.md) or HOST=127.0.0.1.",
             },
         )

@@ -1,4 +1,4 @@
-"""`threadline`: serve (one process, or `WORKERS` of them), manage API keys, or chat."""
+"""`threadline`: serve (one process, or `WORKERS` of them), `dev`, manage API keys, or chat."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from threadline.cli_keys import api_key_command, api_key_parser
+from threadline.dev import LOG_LEVEL, serve_dev
 from threadline.observability.logs import configure_logging
 from threadline.serving import serve_one
 from threadline.settings import Settings, SettingsError, load_settings
@@ -17,7 +18,7 @@ __all__ = ("main", "serve")
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`threadline [serve]` serves on HOST:PORT; `api-key …` manages keys; `chat` chats."""
+    """`threadline [serve]` serves on HOST:PORT; `dev` reloads too; `api-key …`; `chat`."""
     args = _parser().parse_args(argv)
     if args.command == "chat":
         # A client: the server's settings (database, model) are none of its business.
@@ -27,9 +28,16 @@ def main(argv: list[str] | None = None) -> None:
     except SettingsError as error:
         sys.exit(f"threadline: {error}")
     # A key command prints its own output; the server's start-up lines would only clutter it.
-    configure_logging("WARNING" if args.command == "api-key" else settings.log_level)
+    level = {"api-key": "WARNING", "dev": LOG_LEVEL}.get(args.command, settings.log_level)
+    configure_logging(level)
     if args.command == "api-key":
         sys.exit(api_key_command(args, settings))
+    if args.command == "dev":
+        try:
+            serve_dev(settings)
+        except SettingsError as error:
+            sys.exit(f"threadline: {error}")
+        return
     serve(settings)
 
 
@@ -38,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="serve on HOST:PORT (the default command)")
+    commands.add_parser("dev", help="serve, reloading when the graph's files change")
     api_key_parser(commands)
     chat_parser(commands)
     return parser

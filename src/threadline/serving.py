@@ -8,7 +8,7 @@ import gc
 import signal
 import socket
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -51,13 +51,16 @@ def serve_one(settings: Settings, sockets: list[socket.socket] | None = None) ->
         DrainingServer(uvicorn_config(app, settings), app).run(sockets=sockets)
 
 
-def uvicorn_config(app: Litestar, settings: Settings, *, port: int | None = None) -> uvicorn.Config:
+def uvicorn_config(
+    app: Litestar | str, settings: Settings, *, port: int | None = None, **more: Any
+) -> uvicorn.Config:
     """Build the uvicorn configuration Threadline serves with.
 
     Args:
-        app: The ASGI application.
+        app: The ASGI application (or where to import its factory from: `threadline dev`).
         settings: Host, port and message limit.
         port: Overrides `settings.port` (0 picks a free port).
+        **more: More of uvicorn's options (`threadline dev`'s reloading).
 
     Returns:
         The configuration; logging is left to `threadline.logs`.
@@ -80,6 +83,7 @@ def uvicorn_config(app: Litestar, settings: Settings, *, port: int | None = None
         ws_ping_interval=settings.ws_ping_interval,
         ws_ping_timeout=settings.ws_ping_timeout,
         ws=QuietRefusals,
+        **more,
     )
 
 

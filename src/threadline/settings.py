@@ -92,6 +92,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # A graph of your own, `package.module:function` (env THREADLINE_GRAPH); unset: the
     # built-in agent, with the tools below.
     graph: str | None = None
+    # A LangGraph project's `langgraph.json`: its graphs are the assistants served; unset:
+    # `langgraph.json` in the working directory when there is one (and no THREADLINE_GRAPH).
+    langgraph_config: str | None = None
+    # Per assistant, a JSON object of `runtime.context` values (below the first message's)
+    # and of `configurable` values: `{"agent": {"model": "..."}}`.
+    graph_context: str | None = None
+    graph_configurable: str | None = None
     # Built-in tools the agent may call, comma-separated (empty: none): calculator, clock,
     # search_conversations, search_documents, remember (only while MEMORY is on).
     tools: str = "calculator,clock,search_conversations,search_documents,remember"

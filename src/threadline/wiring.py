@@ -18,9 +18,10 @@ from threadline.chat.service import ChatService
 from threadline.conversations.index import ConversationIndex
 from threadline.conversations.search import ConversationSearch
 from threadline.engine.agents import read_agents
-from threadline.engine.custom import compile_custom_graph
+from threadline.engine.assistants import Assistant, Assistants
 from threadline.engine.graph import ChatGraph, build_graph
 from threadline.engine.runner import TurnRunner
+from threadline.engine.served import BUILTIN_ASSISTANT
 from threadline.engine.tools.builtin import SEARCH, approval_tools, builtin_tools
 from threadline.engine.tools.knowledge import (
     DOCUMENTS,
@@ -39,7 +40,7 @@ from threadline.knowledge.memories import Memories
 from threadline.knowledge.readers import Readers, ReadingLimits
 from threadline.knowledge.retrieval import Retriever
 from threadline.llm.embeddings import Embedder
-from threadline.llm.models import with_client_retries, with_model_name
+from threadline.llm.models import with_model_name
 from threadline.llm.offline import OFFLINE_MODEL_NAME
 from threadline.llm.retry import RetryPolicy
 from threadline.settings import Settings
@@ -47,7 +48,7 @@ from threadline.storage.checkpoints.ledger import Ledger
 from threadline.storage.database import Pool
 from threadline.storage.leases import ConversationLocks
 
-__all__ = ("build_chat_service", "build_knowledge")
+__all__ = ("build_chat_service", "build_knowledge", "model_name")
 
 logger = logging.getLogger(__name__)
 
@@ -98,39 +99,27 @@ def build_chat_service(  # noqa: PLR0913 - the parts it is wired from, each name
     mcp: McpTools | None = None,
     relay: Relay | None = None,
     knowledge: Knowledge | None = None,
+    graphs: list[Assistant] | None = None,
 ) -> ChatService:
     """Wire the chat service: the graph on `saver`, the index in `store`, leases in `pool`.
 
-    With `knowledge`, the built-in agent recalls memories and may search conversations
-    and documents and save memories (as TOOLS and MEMORY say).
+    `graphs` are the assistants of graphs brought along (`engine.served`); without them,
+    the built-in agent is the one assistant. With `knowledge`, the built-in agent recalls
+    memories and may search conversations and documents and save memories (as TOOLS and
+    MEMORY say).
     """
-    model_name = OFFLINE_MODEL_NAME if settings.offline else settings.groq_model
     index = ConversationIndex(store, pool)
-    if settings.graph is not None:
-        custom = compile_custom_graph(
-            settings.graph,
-            model=with_client_retries(model, settings),
-            store=store,
-            settings=settings,
-            checkpointer=saver,
-        )
-        runner = TurnRunner(
-            custom,
-            model_name,
-            settings.turn_timeout,
-            builtin=False,
-            context_tokens=settings.context_tokens,
-        )
-    else:
+    if not graphs:
         served = mcp or McpTools((), frozenset())
         tools = _all_tools(settings, _wired_tools(knowledge), served)
         brief = _briefing(knowledge, any(tool.name == DOCUMENTS for tool in tools))
         graph = _builtin_graph(settings, model, saver, (tools, brief), served)
-        runner = TurnRunner(graph, model_name, settings.turn_timeout)
+        runner = TurnRunner(graph, model_name(settings), settings.turn_timeout)
+        graphs = [Assistant(BUILTIN_ASSISTANT, runner)]
     relay = relay or Relay()
     return ChatService(
         index,
-        runner,
+        Assistants(graphs),
         ConversationLocks(pool, ttl=settings.turn_lease, process_id=relay.process_id),
         title_model=None if settings.offline else model,
         policy=TurnPolicy(
@@ -142,6 +131,11 @@ def build_chat_service(  # noqa: PLR0913 - the parts it is wired from, each name
         relay=relay,
         knowledge=knowledge,
     )
+
+
+def model_name(settings: Settings) -> str:
+    """The name replies are stored with: the configured Groq model, or the offline one."""
+    return OFFLINE_MODEL_NAME if settings.offline else settings.groq_model
 
 
 def _wired_tools(knowledge: Knowledge | None) -> dict[str, BaseTool]:

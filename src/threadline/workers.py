@@ -45,7 +45,7 @@ from threadline.storage.database import start_embedded, stop_embedded
 if TYPE_CHECKING:
     from types import FrameType
 
-__all__ = ("supervise",)
+__all__ = ("shared_database", "supervise")
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ _STOPS = frozenset({signal.SIGTERM, signal.SIGINT})
 
 def supervise(settings: Settings) -> None:
     """Serve on HOST:PORT with `settings.workers` processes until a signal ends them."""
-    with _shared_database(settings), _shared_metrics():
+    with shared_database(settings), _shared_metrics():
         listening = uvicorn.Config("threadline", settings.host, settings.port, log_config=None)
         sock = listening.bind_socket()
         code = _Supervisor(settings.workers, sock, settings.shutdown_grace).run()
@@ -71,7 +71,7 @@ def supervise(settings: Settings) -> None:
 
 
 @contextlib.contextmanager
-def _shared_database(settings: Settings) -> Iterator[None]:
+def shared_database(settings: Settings) -> Iterator[None]:
     """One embedded PostgreSQL for every worker, unless DATABASE_URL names one."""
     if settings.database_url is not None:
         yield

@@ -49,8 +49,11 @@ async def test_an_approved_call_runs_and_the_reply_goes_on_from_another_socket(
                 "tool_call_id": call["tool_call_id"],
                 "name": "calculator",
                 "args": {"expression": "6 * 7"},
+                "interrupt_id": waiting["interrupt_id"],
+                "decisions": ["approve", "deny"],
                 "seq": call["seq"] + 1,
             }
+            assert waiting["interrupt_id"]
             assert len(fake_groq.requests) == 1  # paused: the tool has not run
             history = await second.history(conversation_id)
             assert [m["role"] for m in history] == ["user", "assistant"]

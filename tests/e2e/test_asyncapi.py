@@ -57,7 +57,29 @@ async def test_it_names_every_frame_the_server_decodes_or_sends(settings: Settin
     assert operations["serverFrames"]["action"] == "send"
     resume = components["schemas"]["Resume"]["properties"]
     assert resume["after_seq"] == {"type": "integer", "minimum": 0, "default": 0}
-    assert "seq" in components["schemas"]["Token"]["properties"]
+    token = components["schemas"]["Token"]
+    assert "seq" in token["properties"]
+    # The agent saying a token, when a graph's agents answer in subgraphs; optional.
+    assert token["properties"]["agent"] == {"type": "string"}
+    assert "agent" not in token["required"]
+
+
+def test_it_documents_the_interrupt_frames() -> None:
+    document = asyncapi_document("0.1.0")
+    messages = document["components"]["messages"]
+    schemas = document["components"]["schemas"]
+    assert {"interrupt", "respond", "cancel_interrupt"} <= {m["name"] for m in messages.values()}
+    respond = schemas["Respond"]
+    assert set(respond["required"]) == {"type", "conversation_id", "interrupt_id", "value"}
+    assert schemas["CancelInterrupt"]["required"] == ["type", "conversation_id"]
+    assert set(schemas["InterruptEvent"]["required"]) >= {
+        "conversation_id",
+        "interrupt_id",
+        "value",
+    }
+    assert "args" in schemas["Approve"]["properties"]
+    pending = schemas["History"]["properties"]["pending_interrupts"]["items"]
+    assert pending["discriminator"] == "type"  # AsyncAPI's form: the property's name
 
 
 def test_the_schema_rejects_what_is_not_asyncapi_3() -> None:

@@ -104,8 +104,8 @@ async def test_a_resend_gets_the_stored_answer_of_a_graph_of_ones_own(
     ("spec", "problem"),
     [
         ("examples.nowhere:build", "cannot import 'examples.nowhere'"),
-        ("examples.word_count_agent:nothing", "has no function 'nothing'"),
-        ("no-colon", "is not of the form package.module:function"),
+        ("examples.word_count_agent:nothing", "has no attribute 'nothing'"),
+        ("no-colon", "is not of the form package.module:attribute"),
     ],
 )
 def test_a_graph_that_cannot_load_stops_start_up_in_one_line(spec: str, problem: str) -> None:
@@ -161,8 +161,14 @@ async def test_a_graph_of_ones_own_can_keep_threadlines_bounded_context(
     ("spec", "problem"),
     [
         ("tests.graphs:raises", "tests.graphs:raises failed: ValueError: the builder broke"),
-        ("tests.graphs:not_a_graph", "must return an uncompiled StateGraph, not int"),
-        ("tests.graphs:without_messages", "state has no `messages` key"),
+        (
+            "tests.graphs:not_a_graph",
+            "tests.graphs:not_a_graph returned an int; accepted: a compiled graph, a StateGraph",
+        ),
+        (
+            "tests.graphs:without_messages",
+            "state has no messages: no key is reduced by add_messages",
+        ),
     ],
 )
 def test_a_graph_that_fails_to_build_stops_start_up_saying_why(

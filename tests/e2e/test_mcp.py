@@ -42,7 +42,7 @@ async def test_an_mcp_servers_tool_is_called_and_a_broken_server_is_left_out(
         frames = await chat.until("message", within=30)
     offered = {tool["function"]["name"] for tool in fake_groq.requests[0]["tools"]}
     builtin = {"calculator", "clock", "search_conversations", "search_documents", "remember"}
-    assert offered == builtin | {"shout", "wait"}
+    assert offered == builtin | {"shout", "wait", "refuse"}
     result = next(f for f in frames if f["type"] == "tool_result")
     assert (result["name"], result["content"], result["is_error"]) == ("shout", "HELLO MCP", False)
     assert frames[-1]["content"] == "Tools said: HELLO MCP"
@@ -86,6 +86,20 @@ async def test_an_mcp_tool_can_be_marked_for_approval(
         )
         done = await chat.until("message", within=30)
     assert done[-1]["content"] == "Tools said: CAREFUL"
+
+
+async def test_a_raising_mcp_tool_is_an_error_result(
+    settings: Settings, fake_groq: FakeGroq, tmp_path: Path
+) -> None:
+    configured = msgspec.structs.replace(settings, mcp_servers=_servers(tmp_path))
+    fake_groq.tool_calls.append([("refuse", {"reason": "not today"})])
+    async with serve_threadline(configured) as address, connect(address, "alice") as chat:
+        await chat.send(message="try the tool that refuses")
+        frames = await chat.until("message", within=30)
+    result = next(f for f in frames if f["type"] == "tool_result")
+    assert result["is_error"] is True
+    assert "refused: not today" in result["content"]
+    assert frames[-1]["content"].startswith("Tools said: ")
 
 
 def test_an_unreadable_server_list_stops_start_up(tmp_path: Path) -> None:

@@ -23,7 +23,6 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.conformance.initializer import RegisteredCheckpointer
 from langgraph.checkpoint.conformance.validate import validate
 
-from threadline.engine.runner import TurnRunner
 from threadline.settings import Settings
 from threadline.storage.checkpoints.mirror import Mirror
 from threadline.storage.checkpoints.saver import PooledPostgresSaver
@@ -46,8 +45,8 @@ class _InTurns(PooledPostgresSaver):
         thread = config["configurable"]["thread_id"]
         if Mirror.trusted(thread):  # a call the saver makes on itself
             return await call()
-        async with self._locks.hold(thread, also=[TurnRunner.observation(thread)]) as lease:
-            with self.trusting(thread, lease.found.get("observed")):
+        async with self._locks.hold(thread) as lease:
+            with self.trusting(thread, lease.observed):
                 return await call()
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:

@@ -32,7 +32,9 @@ class _Quiet:
     async def accepted(self) -> None:
         return None
 
-    async def delta(self, text: str, message_id: str | None = None) -> None:
+    async def delta(
+        self, text: str, message_id: str | None = None, agent: str | None = None
+    ) -> None:
         return None
 
     def state(self, messages: list[AnyMessage]) -> None:

@@ -19,7 +19,6 @@ from tests.models import EchoModel
 from threadline.chat.events import ApprovalRequired, Event, Failed, Replied
 from threadline.chat.service import ChatService
 from threadline.chat.turn import Decision
-from threadline.engine.runner import TurnRunner
 from threadline.llm.offline import OfflineChatModel
 from threadline.settings import Settings
 from threadline.storage.checkpoints.channel import MESSAGES_CHANNEL
@@ -92,8 +91,8 @@ async def _pool(settings: Settings) -> AsyncIterator[Pool]:
 @asynccontextmanager
 async def _turn_of(saver: PooledPostgresSaver, pool: Pool, thread: str) -> AsyncIterator[None]:
     """What a turn of `thread` holds on the server of `saver`: the lease, and the trust."""
-    async with ConversationLocks(pool).hold(thread, also=[TurnRunner.observation(thread)]) as lease:
-        with saver.trusting(thread, lease.found.get("observed")):
+    async with ConversationLocks(pool).hold(thread) as lease:
+        with saver.trusting(thread, lease.observed):
             yield
 
 

@@ -28,7 +28,6 @@ from langgraph.types import Command, RetryPolicy, Send, interrupt
 from psycopg import AsyncCursor
 from psycopg.rows import DictRow
 
-from threadline.engine.runner import TurnRunner
 from threadline.settings import Settings
 from threadline.storage.checkpoints.compression import CompressedSerializer
 from threadline.storage.checkpoints.saver import PooledPostgresSaver
@@ -196,8 +195,8 @@ async def _conversation(
     locks = ConversationLocks(pool)
     compared = differing = 0
     for n in range(TURNS):
-        async with locks.hold(thread, also=[TurnRunner.observation(thread)]) as lease:
-            with saver.trusting(thread, lease.found.get("observed")):
+        async with locks.hold(thread) as lease:
+            with saver.trusting(thread, lease.observed):
                 differing += await _differences(saver, stock, thread)
                 await _turn(graph, stock, thread, n, rng)
                 differing += await _differences(saver, stock, thread)

@@ -108,6 +108,17 @@ def test_env_example_documents_every_setting_with_its_default() -> None:
     assert load_settings({}, example) == load_settings({}, dotenv=None)
 
 
+def test_the_settings_reference_has_a_row_for_every_setting_and_no_other() -> None:
+    page = Path(__file__).parent.parent.parent / "docs" / "configuration.md"
+    rows = [line for line in page.read_text().splitlines() if line.startswith("| `")]
+    # A row's first cell names its variables: `HOST` / `PORT`.
+    named = {name for row in rows for name in re.findall(r"`(\w+)`", row.split(" | ")[0])}
+    settings = {env_name(field) for field in Settings.__struct_fields__}
+
+    assert sorted(settings - named) == [], "settings without a row in docs/configuration.md"
+    assert sorted(named - settings) == [], "rows in docs/configuration.md that no setting has"
+
+
 @pytest.mark.parametrize(
     "keys",
     [{}, {"JWT_SECRET": "s", "JWT_JWKS_URL": "http://idp/jwks.json"}],

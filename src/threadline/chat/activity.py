@@ -43,7 +43,7 @@ class Activity:
         messages: Sequence[AnyMessage],
         *,
         new_message: bool,
-        lease: Lease | None = None,
+        lease: Lease,
     ) -> ConversationChanged | None:
         """Update the index entry from what a turn left in the thread.
 
@@ -62,9 +62,7 @@ class Activity:
         if not shown:
             return None
         try:
-            recorded = await self._index.record_activity(
-                user_id, conversation_id, len(shown), str(shown[-1].text), lease=lease
-            )
+            recorded = await self._index.record_activity(lease, len(shown), str(shown[-1].text))
         except Exception as error:  # noqa: BLE001 - the turn itself is done and delivered
             logger.warning("index.update_failed", extra={"error": type(error).__name__})
             return None

@@ -12,6 +12,7 @@ import asyncio
 from threadline.chat.events import (
     ApprovalRequired,
     Event,
+    InterruptEvent,
     Replied,
     Send,
     Token,
@@ -24,7 +25,14 @@ __all__ = ("Audience",)
 
 # The events numbered by `seq` within a reply; the others (queued, accepted, context, failed)
 # are about the turn rather than part of its reply.
-_SEQUENCED = (Token, ToolCallEvent, ToolResultEvent, ApprovalRequired, Replied)
+_SEQUENCED = (
+    Token,
+    ToolCallEvent,
+    ToolResultEvent,
+    ApprovalRequired,
+    InterruptEvent,
+    Replied,
+)
 
 
 class Audience:

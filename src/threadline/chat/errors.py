@@ -15,6 +15,7 @@ __all__ = (
     "ChatError",
     "ConversationBusy",
     "ConversationNotFound",
+    "InvalidContext",
     "InvalidRequest",
     "NothingToApprove",
     "NothingToRegenerate",
@@ -24,6 +25,7 @@ __all__ = (
     "RateLimited",
     "ShuttingDown",
     "TooManyTurns",
+    "UnknownAssistant",
 )
 
 
@@ -116,16 +118,33 @@ class QuotaExceeded(ChatError):
 
 
 class ApprovalPendingError(ChatError):
-    """A tool call waits for the user's decision; the conversation takes nothing else first."""
+    """The run waits for the user's answer; the conversation takes nothing else first."""
 
     code = "approval_pending"
     default_detail = (
-        "this conversation waits for you to approve or deny a tool call; send approve or deny first"
+        "this conversation waits for your answer (interrupt_id): send approve or deny for a "
+        "tool call, respond to a question, or cancel_interrupt to drop it"
     )
+
+    def __init__(self, interrupt_id: str | None = None) -> None:
+        super().__init__()
+        self.interrupt_id = interrupt_id
 
 
 class NothingToApprove(ChatError):
-    """No tool call of the conversation waits for a decision under this id."""
+    """No tool call (or interrupt) of the conversation waits for an answer under this id."""
 
     code = "nothing_to_approve"
     default_detail = "no tool call of this conversation waits for approval under this id"
+
+
+class UnknownAssistant(ChatError):
+    """The message names an assistant that is not served (nothing was stored)."""
+
+    code = "unknown_assistant"
+
+
+class InvalidContext(ChatError):
+    """A `context` or `configurable` that does not fit the assistant's graph."""
+
+    code = "invalid_context"

@@ -1,11 +1,12 @@
 """What the chat service tells a socket: one ordered series of events per turn, and answers.
 
-A turn emits its events in order (queued, accepted, tokens, tool calls and results, an
-approval asked, the reply or its failure, the context it used), numbered by `seq` where
-they are part of the reply; the conversations' changes (the sidebar) and the answers to
-requests (a history page, a failure) go to the same `Send`. Each event is a tagged msgspec
-Struct: the same series crosses processes (`bulletins.Relayed`), and each protocol is an
-edge that translates it (the WebSocket's frames: `transport/websocket_frames.py`).
+A turn emits its events in order (queued, accepted, tokens, tool calls and results, what
+a paused run asks (approvals, interrupts), the reply or its failure, the context it used),
+numbered by `seq` where they are part of the reply; the conversations' changes (the
+sidebar) and the answers to requests (a history page, a failure) go to the same `Send`.
+Each event is a tagged msgspec Struct: the same series crosses processes
+(`bulletins.Relayed`), and each protocol is an edge that translates it (the WebSocket's
+frames: `transport/websocket_frames.py`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ __all__ = (
     "Failed",
     "History",
     "HistoryItem",
+    "InterruptEvent",
     "Queued",
     "Replied",
     "Send",
@@ -51,6 +53,8 @@ ErrorCode = Literal[
     "nothing_to_regenerate",
     "approval_pending",
     "nothing_to_approve",
+    "unknown_assistant",
+    "invalid_context",
     "llm_error",
     "llm_unavailable",
     "storage_unavailable",
@@ -82,6 +86,9 @@ class Token(_Event):
     message_id: str
     delta: str
     seq: Seq = msgspec.UNSET
+    # The agent saying it, when a graph's agents answer inside subgraphs (a supervisor's
+    # team, a swarm): the subgraph's node name. Absent otherwise.
+    agent: str | msgspec.UnsetType = msgspec.UNSET
 
 
 class Citation(msgspec.Struct):
@@ -132,12 +139,30 @@ class ToolResultEvent(_Event):
 
 
 class ApprovalRequired(_Event):
-    """The run waits for the user to approve or deny this tool call (`approve`/`deny`)."""
+    """The run waits for the user to approve or deny this tool call (`approve`/`deny`).
+
+    `decisions` are those allowed (`edit`: `approve` with new `args`); `interrupt_id` is
+    the LangGraph interrupt asking (several calls of one request share it).
+    """
 
     conversation_id: str
     tool_call_id: str
     name: str
     args: dict[str, Any]
+    interrupt_id: str | msgspec.UnsetType = msgspec.UNSET
+    # What the asker says of the call (LangChain's HumanInTheLoopMiddleware), if anything.
+    description: str | msgspec.UnsetType = msgspec.UNSET
+    decisions: list[Literal["approve", "edit", "deny"]] | msgspec.UnsetType = msgspec.UNSET
+    seq: Seq = msgspec.UNSET
+
+
+class InterruptEvent(_Event):
+    """The run waits for the user's answer to the graph's `interrupt(value)` (`respond`)."""
+
+    conversation_id: str
+    interrupt_id: str
+    # What the graph asked with, as JSON: a question, a form, anything.
+    value: Any
     seq: Seq = msgspec.UNSET
 
 
@@ -199,6 +224,10 @@ class History(_Event):
     next_after: str | None = None
     # The tool call the conversation waits on the user's approval for, if any.
     pending_approval: ToolCallItem | None = None
+    # Everything the conversation's run waits for, as the frames that asked for it.
+    pending_interrupts: list[InterruptEvent | ApprovalRequired] = msgspec.field(
+        default_factory=list
+    )
 
 
 class Failed(_Event, omit_defaults=True):
@@ -210,6 +239,8 @@ class Failed(_Event, omit_defaults=True):
     conversation_id: str | None = None
     # Seconds to wait before trying again (rate limits and quotas).
     retry_after: float | None = None
+    # What the conversation waits for (`approval_pending`): answer it or cancel it.
+    interrupt_id: str | None = None
 
 
 class ConversationChanged(_Event, omit_defaults=True):
@@ -229,6 +260,7 @@ Event = (
     | ToolCallEvent
     | ToolResultEvent
     | ApprovalRequired
+    | InterruptEvent
     | Replied
     | Context
     | History

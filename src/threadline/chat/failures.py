@@ -35,6 +35,7 @@ class Failure(NamedTuple):
     detail: str
     retryable: bool
     retry_after: float | None = None
+    interrupt_id: str | None = None  # what an `approval_pending` conversation waits for
 
 
 def classify(error: BaseException) -> Failure:  # noqa: PLR0911 - a flat dispatch table
@@ -46,10 +47,12 @@ def classify(error: BaseException) -> Failure:  # noqa: PLR0911 - a flat dispatc
     Returns:
         The code, a safe human-readable detail, and whether retrying may succeed.
     """
+    if isinstance(error, ApprovalPendingError):
+        return Failure(error.code, error.detail, False, None, error.interrupt_id)
     if isinstance(error, ChatError):
         return Failure(error.code, error.detail, error.retryable, error.retry_after)
     if isinstance(error, ApprovalPending):
-        return classify(ApprovalPendingError())
+        return classify(ApprovalPendingError(error.interrupt_id))
     if isinstance(error, groq.APIStatusError):
         status = error.status_code
         detail = f"the model provider answered HTTP {status}"
@@ -86,5 +89,10 @@ def failed(error: BaseException, conversation_id: str | None, event: str) -> Fai
             extra={"conversation_id": conversation_id, "code": failure.code},
         )
     return Failed(
-        failure.code, failure.detail, failure.retryable, conversation_id, failure.retry_after
+        failure.code,
+        failure.detail,
+        failure.retryable,
+        conversation_id,
+        failure.retry_after,
+        failure.interrupt_id,
     )

@@ -59,7 +59,7 @@ async def turn_inputs(turn: Turn, runner: TurnRunner) -> Sequence[BaseMessage] |
         if found is not None:
             index, stored, reply = found
             check_same_text(str(stored.text), turn.text, turn.client_message_id)
-            if reply is None and (pending := await runner.pending_approval(turn.conversation_id)):
+            if reply is None and (pending := await runner.pending_interrupts(turn.conversation_id)):
                 turn.message_id = stored.id or turn.message_id
                 await turn.ack()
                 raise AwaitingApproval(pending)  # the resend is told what it waits for
@@ -85,8 +85,8 @@ def _new_message(turn: Turn, text: str) -> list[BaseMessage]:
 
 
 async def _regenerate_inputs(turn: Turn, runner: TurnRunner) -> Sequence[BaseMessage]:
-    if await runner.pending_approval(turn.conversation_id) is not None:
-        raise ApprovalPendingError
+    if pending := await runner.pending_interrupts(turn.conversation_id):
+        raise ApprovalPendingError(pending[0].interrupt_id)
     messages = await runner.window(turn.conversation_id)
     question = last_user_message(messages)
     if question is None:

@@ -14,7 +14,15 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from threadline.chat.bulletins import Bulletin, ResumeRequest, StopRequest
-from threadline.chat.events import ApprovalRequired, Context, Event, Failed, Replied, Send
+from threadline.chat.events import (
+    ApprovalRequired,
+    Context,
+    Event,
+    Failed,
+    InterruptEvent,
+    Replied,
+    Send,
+)
 from threadline.chat.subscriptions import Subscriptions
 
 __all__ = ("ANSWER_TIMEOUT", "OnMissed", "OpenRequests")
@@ -113,4 +121,4 @@ class OpenRequests:
 
 def _ends_turn(event: Event) -> bool:
     """Whether `event` is a turn's outcome (only its context may follow)."""
-    return isinstance(event, Replied | Context | Failed | ApprovalRequired)
+    return isinstance(event, Replied | Context | Failed | ApprovalRequired | InterruptEvent)

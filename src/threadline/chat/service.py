@@ -12,8 +12,10 @@ import logging
 from langchain_core.language_models import BaseChatModel
 
 from threadline.chat.activity import Activity
+from threadline.chat.answers import check_answer
+from threadline.chat.choosing import check_unchanged, engine_of, resolved
 from threadline.chat.deletion import Deletion
-from threadline.chat.errors import ConversationNotFound, NothingToApprove
+from threadline.chat.errors import ConversationNotFound
 from threadline.chat.events import History, ToolCallItem
 from threadline.chat.history import HistoryPage, read_page
 from threadline.chat.inputs import check_same_text
@@ -22,11 +24,17 @@ from threadline.chat.limits import UserLimits
 from threadline.chat.quota import Stake, given_back_unless_started
 from threadline.chat.relay import Relay
 from threadline.chat.roster import Roster, TurnPolicy
-from threadline.chat.steps import approval_item
-from threadline.chat.turn import Decision, Send, Turn, TurnServices
+from threadline.chat.steps import approval_item, pending_events
+from threadline.chat.turn import Answer, Send, Turn, TurnEngine, TurnServices
 from threadline.chat.watching import Watching
-from threadline.conversations.index import ConversationIndex, ConversationSummary, Page, new_id
-from threadline.engine.runner import TurnRunner
+from threadline.conversations.index import (
+    Choice,
+    ConversationIndex,
+    ConversationSummary,
+    Page,
+    new_id,
+)
+from threadline.engine.assistants import Assistant, Assistants
 from threadline.storage.leases import ConversationLocks
 
 __all__ = ("ChatService",)
@@ -40,7 +48,7 @@ class ChatService:
     def __init__(  # noqa: PLR0913 - its collaborators, each named
         self,
         index: ConversationIndex,
-        runner: TurnRunner,
+        assistants: Assistants,
         leases: ConversationLocks,
         *,
         title_model: BaseChatModel | None = None,
@@ -51,7 +59,9 @@ class ChatService:
     ) -> None:
         self._index = index
         self.knowledge = knowledge
-        self._runner = runner
+        self._assistants = assistants
+        # Reading a thread's messages and deleting it do not depend on its graph.
+        self._runner = runner = assistants.default.runner
         self._leases = leases
         policy = policy or TurnPolicy()
         self.relay = relay or Relay()
@@ -70,45 +80,59 @@ class ChatService:
 
     # Turns ------------------------------------------------------------------------------
 
-    async def send_message(
+    async def send_message(  # noqa: PLR0913, PLR0917 - the message's facts, each named
         self,
         user_id: str,
         text: str,
         conversation_id: str | None,
         client_message_id: str | None,
         send: Send,
+        chosen: Choice | None = None,
     ) -> Turn:
         """Accept a user message: start its turn, or attach to the turn of an identical resend.
 
+        `chosen` is what a first message asks for: its assistant, `context` and
+        `configurable`; the conversation keeps it.
+
         Raises:
             ConversationNotFound: Not a conversation of this user.
+            UnknownAssistant, InvalidContext: `chosen` does not fit what is served.
             TooManyTurns, ConversationBusy, RateLimited, QuotaExceeded: Past a limit;
                 nothing was stored.
             InvalidRequest: A client id reused with other text.
         """
         if conversation_id is not None:
-            await self._own(user_id, conversation_id)
+            kept = await self._own(user_id, conversation_id)
             if client_message_id and (
                 earlier := self._live.find(conversation_id, client_message_id)
             ):
                 check_same_text(earlier.text, text, client_message_id)
                 await earlier.audience.attach(send)
                 return earlier
+            check_unchanged(resolved(kept, self._assistants), chosen)
+            chosen = kept
+        else:
+            chosen = resolved(chosen or Choice(), self._assistants)
+        engine = engine_of(self._assistants, chosen)
         stake = await self._roster.admit(user_id, text)
         with given_back_unless_started(stake):
             if conversation_id is None:
-                conversation_id = await self._index.create(user_id)
+                conversation_id = await self._index.create(user_id, chosen)
                 await self._activity.created(user_id, conversation_id)
-            turn = self._turn(user_id, conversation_id, text, client_message_id, send, stake=stake)
+            turn = self._turn(
+                user_id, conversation_id, text, client_message_id, send, stake=stake, engine=engine
+            )
             await self._roster.start(turn)
         return turn
 
     async def regenerate(self, user_id: str, conversation_id: str, send: Send) -> Turn:
         """Start a turn that answers the last user message again."""
-        await self._own(user_id, conversation_id)
+        engine = engine_of(self._assistants, await self._own(user_id, conversation_id))
         stake = await self._roster.admit(user_id, None)
         with given_back_unless_started(stake):
-            turn = self._turn(user_id, conversation_id, None, None, send, stake=stake)
+            turn = self._turn(
+                user_id, conversation_id, None, None, send, stake=stake, engine=engine
+            )
             await self._roster.start(turn)
         return turn
 
@@ -116,19 +140,22 @@ class ChatService:
         self,
         user_id: str,
         conversation_id: str,
-        decision: Decision,
+        decision: Answer,
         send: Send,
     ) -> Turn:
-        """Approve or deny the tool call the conversation waits on; the run then goes on.
+        """Answer what the conversation's run waits for; the run then goes on (or ends).
+
+        An approve or deny of a tool call, a respond to an interrupt, or a cancel of them.
 
         Raises:
-            NothingToApprove: No call of the conversation waits under that id.
+            NothingToApprove: Nothing of the conversation waits under that id.
+            InvalidRequest: A decision the interrupt does not accept (an edit not allowed).
         """
-        await self._own(user_id, conversation_id)
-        pending = await self._runner.pending_approval(conversation_id)
-        if pending is None or pending.tool_call_id != decision.tool_call_id:
-            raise NothingToApprove
-        turn = self._turn(user_id, conversation_id, None, None, send, decision=decision)
+        engine = engine_of(self._assistants, await self._own(user_id, conversation_id))
+        check_answer(await engine.runner.pending_interrupts(conversation_id), decision)
+        turn = self._turn(
+            user_id, conversation_id, None, None, send, decision=decision, engine=engine
+        )
         await self._roster.start(turn)
         return turn
 
@@ -183,8 +210,9 @@ class ChatService:
         client_id: str | None,
         send: Send,
         *,
-        decision: Decision | None = None,
+        decision: Answer | None = None,
         stake: Stake | None = None,
+        engine: TurnEngine,
     ) -> Turn:
         limits = self._crew.limits
         return Turn(
@@ -199,6 +227,7 @@ class ChatService:
             decision=decision,
             # An approval's turn was not admitted: its model calls reserve as they are made.
             stake=stake or (limits.stake(user_id) if limits is not None else None),
+            engine=engine,
         )
 
     @property
@@ -220,9 +249,12 @@ class ChatService:
 
     # Conversations ----------------------------------------------------------------------
 
-    async def _own(self, user_id: str, conversation_id: str) -> None:
-        if not await self._index.owns(user_id, conversation_id):
+    async def _own(self, user_id: str, conversation_id: str) -> Choice:
+        """What the user's conversation chose; raises ConversationNotFound if not theirs."""
+        chosen = await self._index.choice_of(user_id, conversation_id)
+        if chosen is None:
             raise ConversationNotFound
+        return chosen
 
     async def history(
         self,
@@ -238,14 +270,31 @@ class ChatService:
         Raises:
             InvalidRequest: The message id it pages from is not in the conversation.
         """
-        await self._own(user_id, conversation_id)
+        chosen = await self._own(user_id, conversation_id)
         page = await self._page(conversation_id, limit, before=before, after=after)
-        pending = await self.pending_approval(conversation_id)
-        return History(conversation_id, page.items, page.next_before, page.next_after, pending)
+        assistant = self._assistant_of(chosen)
+        pending = await assistant.runner.pending_interrupts(conversation_id)
+        approval = next((a for p in pending for a in p.approvals), None)
+        return History(
+            conversation_id,
+            page.items,
+            page.next_before,
+            page.next_after,
+            approval_item(approval),
+            pending_events(conversation_id, pending),
+        )
 
-    async def pending_approval(self, conversation_id: str) -> ToolCallItem | None:
-        """The tool call the conversation waits on the user's approval for, if any."""
-        return approval_item(await self._runner.pending_approval(conversation_id))
+    async def pending_approval(self, user_id: str, conversation_id: str) -> ToolCallItem | None:
+        """The tool call the user's conversation waits on their approval for, if any."""
+        return await self._pending(await self._own(user_id, conversation_id), conversation_id)
+
+    async def _pending(self, chosen: Choice, conversation_id: str) -> ToolCallItem | None:
+        runner = self._assistant_of(chosen).runner
+        return approval_item(await runner.pending_approval(conversation_id))
+
+    def _assistant_of(self, chosen: Choice) -> Assistant:
+        # Read with the conversation's graph; one no longer served has none to answer.
+        return self._assistants.get(chosen.assistant_id) or self._assistants.default
 
     async def _page(
         self, conversation_id: str, limit: int, *, before: str | None, after: str | None

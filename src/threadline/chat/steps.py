@@ -1,6 +1,8 @@
-"""The events a turn's results become: its reply, its tool steps, a call awaiting approval."""
+"""The events a turn's results become: its reply, its tool steps, what a paused run waits for."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import msgspec
 from langchain_core.messages import AIMessage, ToolMessage
@@ -10,18 +12,20 @@ from threadline.chat.events import (
     Citation,
     Context,
     Event,
+    InterruptEvent,
     Replied,
     ToolCallEvent,
     ToolCallItem,
     ToolResultEvent,
 )
-from threadline.engine.approvals import ApprovalRequest
+from threadline.engine.approvals import ApprovalRequest, PendingInterrupt
 from threadline.engine.replies import Reply
 
 __all__ = (
     "approval_item",
     "approval_required",
     "citations_of",
+    "pending_events",
     "replied",
     "reply_events",
     "step_events",
@@ -77,7 +81,28 @@ def step_events(conversation_id: str, message: AIMessage | ToolMessage) -> list[
 
 def approval_required(conversation_id: str, request: ApprovalRequest) -> ApprovalRequired:
     """The event telling the user which call waits for their decision."""
-    return ApprovalRequired(conversation_id, request.tool_call_id, request.name, request.args)
+    return ApprovalRequired(
+        conversation_id,
+        request.tool_call_id,
+        request.name,
+        request.args,
+        request.interrupt_id,
+        msgspec.UNSET if request.description is None else request.description,
+        list(request.decisions),  # type: ignore[arg-type]
+    )
+
+
+def pending_events(
+    conversation_id: str, pending: Sequence[PendingInterrupt]
+) -> list[InterruptEvent | ApprovalRequired]:
+    """What a paused run waits for: an `approval_required` per call, else an `interrupt`."""
+    events: list[InterruptEvent | ApprovalRequired] = []
+    for waiting in pending:
+        if waiting.approvals:
+            events += [approval_required(conversation_id, a) for a in waiting.approvals]
+        else:
+            events.append(InterruptEvent(conversation_id, waiting.interrupt_id, waiting.value))
+    return events
 
 
 def approval_item(request: ApprovalRequest | None) -> ToolCallItem | None:

@@ -15,10 +15,12 @@ import asyncio
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 
+from threadline.chat.answers import answering
 from threadline.chat.audience import Audience
-from threadline.chat.errors import ConversationBusy, ConversationNotFound, NothingToApprove
+from threadline.chat.errors import ConversationBusy, ConversationNotFound
 from threadline.chat.events import (
     Accepted,
     ConversationChanged,
@@ -30,8 +32,8 @@ from threadline.chat.events import (
 from threadline.chat.failures import failed
 from threadline.chat.inputs import known_inputs, turn_inputs
 from threadline.chat.quota import Stake
-from threadline.chat.steps import approval_required, reply_events, step_events
-from threadline.chat.turn_parts import Decision, Send, TurnServices
+from threadline.chat.steps import pending_events, reply_events, step_events
+from threadline.chat.turn_parts import Answer, Decision, Send, TurnEngine, TurnServices
 from threadline.chat.turn_report import turn_report
 from threadline.engine.approvals import AwaitingApproval
 from threadline.engine.replies import Reply, reply_of
@@ -43,7 +45,7 @@ from threadline.storage.leases import LeaseHeld, NotAllowed
 if TYPE_CHECKING:
     from threadline.chat.lanes import Place
 
-__all__ = ("Decision", "Send", "Turn", "TurnServices")  # the parts, for the turn's users
+__all__ = ("Answer", "Decision", "Send", "Turn", "TurnEngine", "TurnServices")  # the parts
 
 
 class Turn:
@@ -60,17 +62,21 @@ class Turn:
         reply_id: str,
         client_message_id: str | None,
         origin: Send,
-        decision: Decision | None = None,
+        decision: Answer | None = None,
         stake: Stake | None = None,
+        engine: TurnEngine | None = None,
     ) -> None:
         self._services = services
+        # The conversation's assistant runs the turn (by default, the first served).
+        self._runs = engine or TurnEngine(services.runner)
         self.user_id = user_id
         self.conversation_id = conversation_id
         self.text = text
         self.message_id = message_id
         self.reply_id = reply_id
         self.client_message_id = client_message_id
-        # An approve or deny: the turn resumes a paused run instead of adding a message.
+        # An approve, deny, respond or cancel: the turn resumes (or ends) a paused run
+        # instead of adding a message.
         self.decision = decision
         # The socket that asked for this turn; only it may withdraw the turn when it leaves.
         self.origin = origin
@@ -165,21 +171,20 @@ class Turn:
         """The turn's events, and the sidebar change it made (told once they are out)."""
         services = self._services
         try:
-            # Taken only while the conversation is still the user's.
-            owned = services.index.ownership(self.user_id, self.conversation_id)
-            # The same statement reads which checkpoint is latest (the turn may load it from
-            # memory), and stores a new message's inputs.
+            # Taken only while the conversation is still the user's; the same statement
+            # reads which checkpoint is latest (the turn may load it from memory), and
+            # stores a new message's inputs.
             known = self._known
-            ahead = services.runner.store_ahead(self.conversation_id, known) if known else None
-            also = [services.runner.observation(self.conversation_id)]
-            also += [ahead.also] if ahead is not None else []
+            ahead = self._runs.runner.store_ahead(self.conversation_id, known) if known else None
             async with services.leases.hold(
-                self.conversation_id, wait=services.wait_for_lease, only_if=owned, also=also
+                self.conversation_id,
+                wait=services.wait_for_lease,
+                user_id=self.user_id,
+                inputs=ahead.inputs if ahead is not None else None,
             ) as lease:
                 try:
-                    observed = lease.found.get("observed")
-                    with services.runner.trusting(self.conversation_id, observed):
-                        if ahead is None or not ahead.stored(lease.found):
+                    with self._runs.runner.trusting(self.conversation_id, lease.observed):
+                        if ahead is None or not ahead.stored(lease.stored):
                             self._known = None  # not stored with the lease: the run stores them
                         events = await self._answer()
                 except Exception as error:  # noqa: BLE001 - every failure becomes the turn's error
@@ -202,7 +207,7 @@ class Turn:
             return [failed(error, self.conversation_id, "turn.failed")], None
 
     async def _answer(self) -> list[Event]:
-        runner = self._services.runner
+        runner = self._runs.runner
         try:
             engine = await self._engine_run(runner)
             if isinstance(engine, Reply):  # a resend of an answered message: as stored
@@ -212,7 +217,7 @@ class Turn:
             reply = await self._engine
         except AwaitingApproval as paused:
             self._count_usage(None)
-            return [approval_required(self.conversation_id, paused.request)]
+            return [*pending_events(self.conversation_id, paused.pending)]
         except asyncio.CancelledError:
             if not self._stop_requested:
                 raise
@@ -229,6 +234,19 @@ class Turn:
         """What the engine does for this turn: run new inputs, resume, or replay a reply."""
         stake = self._stake  # each model call reserves its share of the quota
         meters = stake.meters(inline=runner.builtin) if stake is not None else []
+        context, configurable = self._runs.options
+        if self.decision is None and self._known is not None:
+            return runner.run(
+                self.conversation_id,
+                self._known,
+                self.reply_id,
+                self,
+                user_id=self.user_id,
+                stored=True,
+                callbacks=meters,
+                context=context,
+                configurable=configurable,
+            )
         if self.decision is None:
             inputs = self._known or await turn_inputs(self, runner)
             stored = inputs is self._known  # by the lease's statement
@@ -242,20 +260,12 @@ class Turn:
                 user_id=self.user_id,
                 stored=stored,
                 callbacks=meters,
+                context=context,
+                configurable=configurable,
             )
-        pending = await runner.pending_approval(self.conversation_id)
-        if pending is None or pending.tool_call_id != self.decision.tool_call_id:
-            raise NothingToApprove  # decided meanwhile, from another socket
+        engine = await answering(self, runner, self.decision, meters, self._runs.options)
         self._acked = True  # nothing to store first: a stop may cut in at once
-        return runner.resume(
-            self.conversation_id,
-            pending,
-            self.decision.approved,
-            self.reply_id,
-            self,
-            user_id=self.user_id,
-            callbacks=meters,
-        )
+        return engine
 
     def _count_usage(self, reply: Reply | None, *, answered: bool = True) -> None:
         """Settle the turn's stake with what its model calls used (the first count only)."""
@@ -278,13 +288,16 @@ class Turn:
         if self._stop_requested:
             raise asyncio.CancelledError
 
-    async def delta(self, text: str, message_id: str | None = None) -> None:
+    async def delta(
+        self, text: str, message_id: str | None = None, agent: str | None = None
+    ) -> None:
         """A streamed piece of the reply (of another message, in a graph of the user's)."""
         streaming = message_id or self.reply_id
         if streaming != self._streaming:
             self._streaming, self._partial = streaming, []  # a new message: what stops now
         self._partial.append(text)
-        await self._emit(Token(self.conversation_id, streaming, text))
+        said = msgspec.UNSET if agent is None else agent
+        await self._emit(Token(self.conversation_id, streaming, text, agent=said))
 
     def state(self, messages: list[AnyMessage]) -> None:
         """The thread's messages after a step."""

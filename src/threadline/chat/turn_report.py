@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 from opentelemetry.trace import Span
 
-from threadline.chat.events import ApprovalRequired, Event, Failed, Replied
+from threadline.chat.events import ApprovalRequired, Event, Failed, InterruptEvent, Replied
 from threadline.observability.metrics import observe_turn
 from threadline.observability.tracing import CONVERSATION_ID, span
 
@@ -27,7 +27,7 @@ class TurnReport:
         self._started = time.perf_counter()
 
     def ended(self, event: Event) -> None:
-        """The turn ended with `event` (its reply, its error, or an approval request)."""
+        """The turn ended with `event` (its reply, its error, or what it waits for)."""
         outcome = outcome_of(event)
         seconds = time.perf_counter() - self._started
         self._span.set_attribute("threadline.turn.outcome", outcome)
@@ -66,4 +66,6 @@ def outcome_of(event: Event) -> str:
         return "stopped" if event.stopped else "message"
     if isinstance(event, Failed):
         return event.code
+    if isinstance(event, InterruptEvent):
+        return "interrupt"
     return "approval" if isinstance(event, ApprovalRequired) else type(event).__name__

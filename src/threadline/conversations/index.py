@@ -4,8 +4,9 @@ Each conversation is an item of LangGraph's `AsyncPostgresStore` under its owner
 `("users", <user>, "conversations")`, so another user's id and an id that never existed look
 the same. Creating, reading and deleting items goes through the store's API. Two things it
 cannot express are done in SQL on its `store` table: the per-turn update (atomic, so it never
-loses a concurrent rename) and the keyset-paginated listing (newest activity first, O(page)
-through the `threadline_store_recent` index).
+loses a concurrent rename; in the statement that gives the turn's lease back, with the
+turn's other statements in `storage/leases`) and the keyset-paginated listing (newest
+activity first, O(page) through the `threadline_store_recent` index).
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from langgraph.store.base import BaseStore
 
 from threadline.clock import now
 from threadline.storage.database import Pool
-from threadline.storage.leases import Condition, Lease
-from threadline.storage.namespaces import user_namespace
+from threadline.storage.leases import Lease
+from threadline.storage.namespaces import user_namespace, user_prefix
 
 __all__ = (
+    "Choice",
     "ConversationIndex",
     "ConversationSummary",
     "InvalidCursor",
@@ -49,7 +51,7 @@ def _namespace(user_id: str) -> tuple[str, ...]:
 
 
 def _prefix(user_id: str) -> str:
-    return ".".join(_namespace(user_id))
+    return user_prefix(user_id, "conversations")
 
 
 class ConversationSummary(msgspec.Struct, kw_only=True):
@@ -61,6 +63,14 @@ class ConversationSummary(msgspec.Struct, kw_only=True):
     updated_at: str
     message_count: int
     preview: str
+
+
+class Choice(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """What a conversation's first message chose: its assistant, context and configurable."""
+
+    assistant_id: str | None = None
+    context: dict[str, Any] | None = None
+    configurable: dict[str, Any] | None = None
 
 
 class Page(msgspec.Struct, kw_only=True):
@@ -99,13 +109,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise InvalidCursor(str(error)) from None
 
 
-_OWNS = "SELECT 1 FROM store WHERE prefix = %(prefix)s AND key = %(key)s"
-_OWNED = "EXISTS (SELECT 1 FROM store WHERE prefix = %(owner_prefix)s AND key = %(owned_key)s)"
-_TOUCH = """
-UPDATE store SET updated_at = now(), value = value || %(patch)s::jsonb
-WHERE prefix = %(prefix)s AND key = %(key)s
-RETURNING value->>'title' AS title, updated_at
-"""
+_OWNS = "SELECT value->'assistant' AS choice FROM store WHERE prefix = %(prefix)s AND key = %(key)s"
 _SET_TITLE = """
 UPDATE store SET value = value || %(patch)s::jsonb
 WHERE prefix = %(prefix)s AND key = %(key)s
@@ -133,24 +137,28 @@ class ConversationIndex:
         self._store = store
         self._pool = pool
 
-    async def create(self, user_id: str) -> str:
+    async def create(self, user_id: str, choice: Choice | None = None) -> str:
         """Record a new, empty conversation for `user_id` and return its id."""
         conversation_id = new_id()
         value = {"title": None, "created_at": now(), "message_count": 0, "preview": ""}
+        if choice is not None and choice != Choice():
+            value["assistant"] = msgspec.to_builtins(choice)
         await self._store.aput(_namespace(user_id), conversation_id, value)
         return conversation_id
 
-    def ownership(self, user_id: str, conversation_id: str) -> Condition:
-        """That `conversation_id` is `user_id`'s, as SQL (checked as the turn's lease is taken)."""
-        params: dict[str, object] = {"owner_prefix": _prefix(user_id), "owned_key": conversation_id}
-        return Condition(_OWNED, params)
-
     async def owns(self, user_id: str, conversation_id: str) -> bool:
         """Whether `conversation_id` exists and belongs to `user_id`."""
+        return await self.choice_of(user_id, conversation_id) is not None
+
+    async def choice_of(self, user_id: str, conversation_id: str) -> Choice | None:
+        """What the conversation's first message chose; None if it is not `user_id`'s."""
         # Asked once a message: one indexed read, without the store's batching machinery.
         params = {"prefix": _prefix(user_id), "key": conversation_id}
         async with self._pool.connection() as conn:
-            return await (await conn.execute(_OWNS, params)).fetchone() is not None
+            row = await (await conn.execute(_OWNS, params)).fetchone()
+        if row is None:
+            return None
+        return msgspec.convert(row["choice"] or {}, Choice)
 
     async def get(self, user_id: str, conversation_id: str) -> ConversationSummary | None:
         """The conversation's summary, or None if `user_id` has no such conversation."""
@@ -161,40 +169,23 @@ class ConversationIndex:
         """Remove the conversation's index entry."""
         await self._store.adelete(_namespace(user_id), conversation_id)
 
+    @staticmethod
     async def record_activity(
-        self,
-        user_id: str,
-        conversation_id: str,
-        message_count: int,
-        last_message: str,
-        *,
-        lease: Lease | None = None,
+        lease: Lease, message_count: int, last_message: str
     ) -> tuple[str | None, str] | None:
         """After a turn: the message count, the preview, and the time of the activity.
 
         Args:
-            user_id: The owner.
-            conversation_id: The conversation.
-            message_count: Its visible messages now.
+            lease: The turn's lease, taken for the owner; given back in the same statement.
+            message_count: The conversation's visible messages now.
             last_message: The newest, for the preview.
-            lease: The turn's lease on the conversation, given back in the same statement.
 
         Returns:
             The conversation's title and the time recorded; None if it is gone.
         """
         preview = " ".join(last_message.split())[:PREVIEW_CHARS]
         patch = msgspec.json.encode({"message_count": message_count, "preview": preview})
-        params: dict[str, object] = {
-            "patch": patch.decode(),
-            "prefix": _prefix(user_id),
-            "key": conversation_id,
-        }
-        if lease is not None:
-            row = await lease.give_back_with(Condition(_TOUCH, params))
-        else:
-            async with self._pool.connection() as conn:
-                row = await (await conn.execute(_TOUCH, params)).fetchone()
-        return None if row is None else (row["title"], row["updated_at"].isoformat())
+        return await lease.give_back_recording(patch.decode())
 
     async def set_title(
         self, user_id: str, conversation_id: str, title: str, source: Literal["user", "auto"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, NamedTuple, TypeGuard
 
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
@@ -9,7 +10,7 @@ from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from threadline.engine.context import tokens_spent
 from threadline.engine.messages import AGENT, CITATIONS, CONTEXT, STOPPED, TOKENS
 
-__all__ = ("Reply", "is_step", "reply_of", "tokens_of", "written_messages")
+__all__ = ("Reply", "is_step", "reply_of", "step_key", "tokens_of", "written_messages")
 
 
 class Reply(NamedTuple):
@@ -53,16 +54,17 @@ def tokens_of(message: AIMessage) -> int:
     return int(message.response_metadata.get(TOKENS) or tokens_spent([], message))
 
 
-def written_messages(updates: dict[str, Any]) -> list[BaseMessage]:
-    """The messages the nodes of a step wrote (LangGraph's `updates` stream)."""
+def written_messages(updates: dict[str, Any], keys: Collection[str]) -> list[BaseMessage]:
+    """The messages the nodes of a step wrote under `keys` (LangGraph's `updates` stream)."""
     found: list[BaseMessage] = []
     for output in updates.values():
-        written = output.get("messages", []) if isinstance(output, dict) else []
-        found += [
-            m
-            for m in (written if isinstance(written, list) else [written])
-            if isinstance(m, BaseMessage)
-        ]
+        for key in keys:
+            written = output.get(key, []) if isinstance(output, dict) else []
+            found += [
+                m
+                for m in (written if isinstance(written, list) else [written])
+                if isinstance(m, BaseMessage)
+            ]
     return found
 
 
@@ -71,3 +73,16 @@ def is_step(message: BaseMessage, reply_id: str) -> TypeGuard[AIMessage | ToolMe
     return isinstance(message, ToolMessage) or (
         isinstance(message, AIMessage) and bool(message.tool_calls) and message.id != reply_id
     )
+
+
+def step_key(message: BaseMessage) -> str | None:
+    """What a step is known by, whatever id it carries: its tool calls' ids, or its call's.
+
+    A node may write a step before LangGraph gives it an id, and a graph of several may
+    write it again (a subgraph, then its parent); the calls' ids stay the same.
+    """
+    if isinstance(message, ToolMessage):
+        return f"result:{message.tool_call_id}"
+    if isinstance(message, AIMessage) and message.tool_calls:
+        return "calls:" + ",".join(call["id"] or "" for call in message.tool_calls)
+    return None

@@ -3,58 +3,46 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
-from typing import Any, Protocol
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
+from typing import Any
 
-import msgspec
 from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.messages import AIMessage, AIMessageChunk, AnyMessage, BaseMessage, ToolMessage
+from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
-from langgraph._internal._constants import INTERRUPT
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.graph import START
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Command, Interrupt, StreamMode
+from langgraph.types import Command, StreamMode
 
 from threadline.clock import now
 from threadline.engine.approvals import (
     ApprovalPending,
     ApprovalRequest,
     AwaitingApproval,
-    request_of,
+    PendingInterrupt,
+    pending_of,
 )
-from threadline.engine.context import ContextReport, estimate_tokens, visible
+from threadline.engine.channels import messages_in, messages_key
 from threadline.engine.graph import RESPOND_NODE
 from threadline.engine.messages import CREATED_AT, STOPPED
-from threadline.engine.replies import Reply, is_step, reply_of, written_messages
-from threadline.engine.tools.node import unanswered_calls
+from threadline.engine.progress import Progress, TurnListener
+from threadline.engine.replies import Reply
+from threadline.engine.tools.node import answer_tool_errors, unanswered_calls
 from threadline.storage.checkpoints.ledger import Ledger
-from threadline.storage.checkpoints.mirror import OBSERVE_SQL
 from threadline.storage.checkpoints.pending import Outcome, PendingInputs, StoredAhead
 from threadline.storage.checkpoints.saver import PooledPostgresSaver
-from threadline.storage.leases import Also
 
-__all__ = ("AnyGraph", "TurnListener", "TurnRunner")
+__all__ = ("FAILED_BEFORE_ANSWER", "AnyGraph", "TurnListener", "TurnRunner")
+
+logger = logging.getLogger(__name__)
+
+# The result a call gets when its run failed before the tool answered.
+FAILED_BEFORE_ANSWER = "the turn failed before this tool answered"
 
 # Threadline's own graph (`graph.ChatGraph`) or one brought along (`custom`).
 AnyGraph = CompiledStateGraph[Any, Any, Any, Any]
-
-
-class TurnListener(Protocol):
-    """What a running turn reports, in order."""
-
-    async def accepted(self) -> None:
-        """The turn's inputs are durably stored; no token has been sent yet."""
-
-    async def delta(self, text: str, message_id: str | None = None) -> None:
-        """A streamed piece of the reply (of message `message_id`, if not the reply's id)."""
-
-    def state(self, messages: list[AnyMessage]) -> None:
-        """The thread's messages after a step (the inputs applied, then the reply)."""
-
-    async def step(self, message: AIMessage | ToolMessage) -> None:
-        """A message on the way to the reply: one asking for tools, or a tool's result."""
 
 
 def _config(
@@ -62,11 +50,12 @@ def _config(
     reply_id: str | None = None,
     user_id: str | None = None,
     callbacks: Sequence[BaseCallbackHandler] = (),
+    configurable: Mapping[str, Any] | None = None,
 ) -> RunnableConfig:
     # `user_id` is whom tools act for (a search reads only that user's conversations).
-    config: RunnableConfig = {
-        "configurable": {"thread_id": conversation_id, "reply_id": reply_id, "user_id": user_id}
-    }
+    # A graph's own `configurable` values go along (never in place of these: see assistants).
+    ids = {"thread_id": conversation_id, "reply_id": reply_id, "user_id": user_id}
+    config: RunnableConfig = {"configurable": {**(configurable or {}), **ids}}
     if callbacks:  # told of every model call of the run (a turn's quota meter)
         config["callbacks"] = list(callbacks)
     return config
@@ -86,7 +75,9 @@ class TurnRunner:
     ) -> None:
         self._graph = graph
         saver = _saver(graph)
-        self._ledger = Ledger(saver)
+        self._key = _messages_key(graph)
+        answer_tool_errors(graph)  # a graph of the user's: its ToolNodes' failures answer
+        self._ledger = Ledger(saver, self._key)
         self._pending = PendingInputs(saver)
         self.model_name = model_name
         self._timeout = timeout
@@ -113,6 +104,8 @@ class TurnRunner:
         user_id: str | None = None,
         stored: bool = False,
         callbacks: Sequence[BaseCallbackHandler] = (),
+        context: Any = None,
+        configurable: Mapping[str, Any] | None = None,
     ) -> Reply:
         """Apply `inputs` to the thread and produce the assistant's reply.
 
@@ -125,6 +118,8 @@ class TurnRunner:
             stored: The inputs are stored already (`store_ahead`).
             callbacks: LangChain callbacks of the run, told of each model call before it
                 is made (one may refuse it by raising).
+            context: The graph's `runtime.context` (for a graph with a `context_schema`).
+            configurable: The graph's own `configurable` values.
 
         Returns:
             The reply, after its checkpoint is written.
@@ -132,43 +127,94 @@ class TurnRunner:
         Raises:
             TimeoutError: The turn took longer than the configured bound.
         """
-        config = _config(conversation_id, reply_id, user_id, callbacks)
-        async with asyncio.timeout(self._timeout):
+        config = _config(conversation_id, reply_id, user_id, callbacks, configurable)
+        async with self._bounded(conversation_id, listener):
             # The inputs are stored before the ack, which promises exactly that. The run
             # that answers them saves once, at its end (durability="exit").
             command = (
                 Command(goto=RESPOND_NODE) if stored else await self._store_inputs(config, inputs)
             )
             await listener.accepted()
-            return await self._stream(command, config, reply_id, listener)
+            return await self._stream(command, config, reply_id, listener, context)
 
-    async def resume(  # noqa: PLR0913 - the paused run and the decision, each named
+    async def resume(  # noqa: PLR0913 - the paused run and the answers, each named
         self,
         conversation_id: str,
-        request: ApprovalRequest,
-        approved: bool,
+        answers: dict[str, Any],
         reply_id: str,
         listener: TurnListener,
         *,
         user_id: str | None = None,
         callbacks: Sequence[BaseCallbackHandler] = (),
+        context: Any = None,
+        configurable: Mapping[str, Any] | None = None,
     ) -> Reply:
-        """Continue a run paused for an approval, with the user's decision.
+        """Continue a paused run with the user's answers, by interrupt id.
 
         Raises:
-            AwaitingApproval: The run paused again, at the next call needing approval.
+            AwaitingApproval: The run paused again (at the next interrupt, or on those
+                still unanswered).
         """
-        config = _config(conversation_id, reply_id, user_id, callbacks)
-        command: Command[Any] = Command(resume={request.interrupt_id: {"approved": approved}})
-        async with asyncio.timeout(self._timeout):
-            return await self._stream(command, config, reply_id, listener)
+        config = _config(conversation_id, reply_id, user_id, callbacks, configurable)
+        command: Command[Any] = Command(resume=answers)
+        async with self._bounded(conversation_id, listener):
+            return await self._stream(command, config, reply_id, listener, context)
+
+    @asynccontextmanager
+    async def _bounded(self, conversation_id: str, listener: TurnListener) -> AsyncIterator[None]:
+        """A run within the turn's time; whatever fails in it, the thread stays valid."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                yield
+        except (AwaitingApproval, ApprovalPending):
+            raise
+        except Exception:
+            await self._answer_calls(conversation_id, listener)
+            raise
+
+    async def _answer_calls(self, conversation_id: str, listener: TurnListener) -> None:
+        """Store and tell an error result for each call a failed run left unanswered.
+
+        A model refuses a history with a call and no result: without these, every later
+        turn of the conversation would fail too.
+        """
+        config = _config(conversation_id)
+        try:
+            snapshot = await self._graph.aget_state(config)
+            messages = messages_in(snapshot.values, self._key)
+            results = unanswered_calls(messages, FAILED_BEFORE_ANSWER)
+            if results:
+                await self._checkpoint(config, results, self._writer)
+        except Exception as error:  # noqa: BLE001 - the run's own failure is the one reported
+            logger.warning("thread.unanswered_calls", extra={"error": type(error).__name__})
+            return
+        for result in results:
+            await listener.step(result)
+
+    async def pending_interrupts(self, conversation_id: str) -> list[PendingInterrupt]:
+        """What the conversation's run is paused on, in order (nothing if it is not)."""
+        snapshot = await self._graph.aget_state(_config(conversation_id))
+        if not snapshot.interrupts:
+            return []
+        return pending_of(snapshot.interrupts, messages_in(snapshot.values, self._key))
 
     async def pending_approval(self, conversation_id: str) -> ApprovalRequest | None:
-        """The tool call the conversation's run is paused on, if it is."""
-        snapshot = await self._graph.aget_state(_config(conversation_id))
-        for pending in snapshot.interrupts:
-            return request_of(pending)
-        return None
+        """The first tool call the conversation's run waits on the user's approval for."""
+        pending = await self.pending_interrupts(conversation_id)
+        return next((a for p in pending for a in p.approvals), None)
+
+    async def cancel(self, conversation_id: str, reply_id: str) -> AIMessage:
+        """Drop what the paused run waits for: it ends as a stopped, empty reply.
+
+        Its tool calls still open get a result saying so, so the thread stays valid for the
+        model; the next message then runs as after any stopped reply.
+        """
+        messages = await self.window(conversation_id)
+        last_user = max(
+            (i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1
+        )
+        steps = [m for m in messages[last_user + 1 :] if isinstance(m, AIMessage | ToolMessage)]
+        return await self.save_stopped(conversation_id, reply_id, "", steps, steps_stored=True)
 
     async def _stream(
         self,
@@ -176,56 +222,24 @@ class TurnRunner:
         config: RunnableConfig,
         reply_id: str,
         listener: TurnListener,
+        context: Any = None,
     ) -> Reply:
-        messages: list[AnyMessage] = []
-        paused: list[Interrupt] = []
-        written: set[str] = set()
+        progress = Progress(self._key, reply_id, listener)
         async for part in self._graph.astream(
-            command, config, stream_mode=self._modes, durability="exit", version="v2"
+            command,
+            config,
+            context=context,
+            stream_mode=self._modes,
+            durability="exit",
+            version="v2",
+            subgraphs=True,
         ):
-            if part["type"] == "values":
-                messages = part["data"].get("messages", [])
-                listener.state(messages)
-            elif part["type"] == "custom":
-                await listener.delta(part["data"])  # a token (see `retry.stream_reply`)
-            elif part["type"] == "messages":
-                chunk = part["data"][0]
-                if isinstance(chunk, AIMessageChunk) and (text := str(chunk.text)):
-                    await listener.delta(text, chunk.id)
-            elif part["type"] == "updates":
-                paused += part["data"].get(INTERRUPT, ())
-                for message in written_messages(part["data"]):
-                    if message.id:
-                        written.add(message.id)
-                    if is_step(message, reply_id):
-                        await listener.step(message)
-        if paused:
-            raise AwaitingApproval(request_of(paused[0]))
-        reply = reply_of(self._final(messages, reply_id, written), self.model_name)
-        if reply.context is None:  # a graph of the user's: what its model was shown
-            reply = reply._replace(context=self._report(messages))
-        return reply
-
-    def _report(self, messages: list[AnyMessage]) -> dict[str, Any]:
-        """The context report of a graph that keeps its whole history in its state."""
-        shown = len(visible(messages))
-        report = ContextReport(
-            tokens_used=estimate_tokens(messages),
-            token_budget=self._context_tokens,
-            messages_total=shown,
-            messages_in_context=shown,
-            summarized=False,
+            await progress.take(part)
+        if progress.paused:
+            raise AwaitingApproval(pending_of(progress.paused, progress.messages))
+        return progress.reply(
+            self.model_name, named=self._builtin, context_tokens=self._context_tokens
         )
-        return msgspec.structs.asdict(report)
-
-    def _final(self, messages: list[AnyMessage], reply_id: str, written: set[str]) -> AIMessage:
-        """The run's reply: its newest message, an answer this very run wrote."""
-        final = messages[-1] if messages else None
-        wanted = {reply_id} if self._builtin else written
-        if not isinstance(final, AIMessage) or final.tool_calls or final.id not in wanted:
-            msg = "the graph finished without a reply"
-            raise RuntimeError(msg)
-        return final
 
     async def _store_inputs(
         self, config: RunnableConfig, inputs: Sequence[BaseMessage]
@@ -235,13 +249,14 @@ class TurnRunner:
         if not self._builtin:
             # A graph of the user's: its entry is not known, so the inputs become a
             # checkpoint of their own (as LangGraph itself stores a run's input).
-            if await self.pending_approval(thread_id) is not None:
-                raise ApprovalPending
+            if pending := await self.pending_interrupts(thread_id):
+                raise ApprovalPending(pending[0].interrupt_id)
             await self._checkpoint(config, inputs, START)
             return None
         outcome = await self._pending.store(thread_id, inputs)
         if outcome is Outcome.INTERRUPTED:
-            raise ApprovalPending
+            pending = await self.pending_interrupts(thread_id)
+            raise ApprovalPending(pending[0].interrupt_id if pending else None)
         if outcome is Outcome.STORED:
             # Waiting on the latest checkpoint: the run applies them, then answers.
             return Command(goto=RESPOND_NODE)
@@ -266,13 +281,8 @@ class TurnRunner:
         """
         thread_id = config["configurable"]["thread_id"]
         waiting = await self._pending.waiting(thread_id) if look_for_waiting else []
-        update = {"messages": [*waiting, *messages]}
+        update = {self._key: [*waiting, *messages]}
         await self._graph.aupdate_state(config, update, as_node=as_node)
-
-    @staticmethod
-    def observation(conversation_id: str) -> Also:
-        """What the statement taking a turn's lease reads of the thread, for `trusting`."""
-        return Also("", ",\n" + OBSERVE_SQL + " AS observed", {"observed_thread": conversation_id})
 
     def store_ahead(
         self, conversation_id: str, inputs: Sequence[BaseMessage]
@@ -290,8 +300,7 @@ class TurnRunner:
     async def window(self, conversation_id: str) -> list[AnyMessage]:
         """The messages the model still sees verbatim (the newest), oldest first."""
         snapshot = await self._graph.aget_state(_config(conversation_id))
-        messages: list[AnyMessage] = snapshot.values.get("messages", [])
-        return messages
+        return messages_in(snapshot.values, self._key)
 
     async def transcript(self, conversation_id: str) -> list[AnyMessage]:
         """Every stored message of the conversation, oldest first."""
@@ -303,26 +312,44 @@ class TurnRunner:
         reply_id: str,
         content: str,
         steps: Sequence[AIMessage | ToolMessage] = (),
+        *,
+        steps_stored: bool = False,
     ) -> AIMessage:
         """Store what was streamed of a stopped reply as the assistant's message.
 
         It is written as the graph node's own output, so the thread stays valid and the
         next turn (and the model) sees the partial reply like any other. The turn's tool
-        calls and results go first; a call stopped before its result gets one saying so,
-        since a model is never sent a call without its result.
+        calls and results go first (unless `steps_stored`: in the thread already); a call
+        stopped before its result gets one saying so, since a model is never sent a call
+        without its result.
         """
         metadata = {"model_name": self.model_name, STOPPED: True, CREATED_AT: now()}
         message = AIMessage(content=content, id=reply_id, response_metadata=metadata)
-        written = [*steps, *unanswered_calls(steps), message]
-        # Written as Threadline's answering node; in a graph of the user's, as input, so
-        # that nothing runs until the next message.
-        as_node = RESPOND_NODE if self._builtin else START
-        await self._checkpoint(_config(conversation_id), written, as_node)
+        written = [*([] if steps_stored else steps), *unanswered_calls(steps), message]
+        await self._checkpoint(_config(conversation_id), written, self._writer)
         return message
+
+    @property
+    def _writer(self) -> str:
+        """The node the messages the runner writes are attributed to.
+
+        Threadline's answering node; in a graph of the user's, the input, so that nothing
+        runs until the next message.
+        """
+        return RESPOND_NODE if self._builtin else START
 
     async def delete(self, conversation_id: str) -> None:
         """Delete the thread: every checkpoint and pending write of the conversation."""
         await _saver(self._graph).adelete_thread(conversation_id)
+
+
+def _messages_key(graph: AnyGraph) -> str:
+    """Where the graph keeps its messages: Threadline's window, or a graph's own channel."""
+    key = messages_key(graph.channels)
+    if key is None:
+        msg = "the graph's state has no messages channel (reduced by add_messages)"
+        raise TypeError(msg)
+    return key
 
 
 def _saver(graph: AnyGraph) -> AsyncPostgresSaver:

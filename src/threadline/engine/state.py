@@ -15,7 +15,7 @@ from langgraph.channels.delta import DeltaChannel
 
 from threadline.storage.checkpoints.channel import merge_messages
 
-__all__ = ("SNAPSHOT_EVERY", "ChatState", "Digest")
+__all__ = ("SNAPSHOT_EVERY", "ChatState", "Digest", "append_messages")
 
 # Every this many writes to `messages`, a checkpoint stores the whole window once, which
 # bounds how many writes reading a thread replays. The window is bounded by the context
@@ -23,9 +23,12 @@ __all__ = ("SNAPSHOT_EVERY", "ChatState", "Digest")
 SNAPSHOT_EVERY = 200
 
 
-def _append(window: list[AnyMessage], writes: Sequence[Any]) -> list[AnyMessage]:
-    # DeltaChannel replays stored writes in batches; applying them one at a time gives
-    # the same window however they are batched.
+def append_messages(window: list[AnyMessage], writes: Sequence[Any]) -> list[AnyMessage]:
+    """The window's reducer: each write applied as `add_messages` would.
+
+    DeltaChannel replays stored writes in batches; applying them one at a time gives the
+    same window however they are batched.
+    """
     by_id = {message.id or str(uuid.uuid4()): message for message in window}
     for write in writes:
         merge_messages(by_id, write)
@@ -48,6 +51,8 @@ class ChatState(TypedDict, total=False):
     `summary` field is no longer read: the fold summarizes from the messages themselves).
     """
 
-    messages: Annotated[list[AnyMessage], DeltaChannel(_append, snapshot_frequency=SNAPSHOT_EVERY)]
+    messages: Annotated[
+        list[AnyMessage], DeltaChannel(append_messages, snapshot_frequency=SNAPSHOT_EVERY)
+    ]
     digest: Digest
     agent: str  # the specialist answering this turn, when there are several

@@ -40,7 +40,7 @@ _TOKENS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576)
 
 TURNS = Counter(
     "threadline_turns",
-    "Turns ended, by outcome (message, stopped, approval, or the error code).",
+    "Turns ended, by outcome (message, stopped, approval, interrupt, or the error code).",
     ["outcome"],
 )
 TURN_DURATION = Histogram(

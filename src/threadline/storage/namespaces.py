@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ("user_label", "user_namespace")
+__all__ = ("user_label", "user_namespace", "user_prefix")
 
 
 def user_label(user_id: str) -> str:
@@ -17,3 +17,8 @@ def user_label(user_id: str) -> str:
 def user_namespace(user_id: str, kind: str) -> tuple[str, str, str]:
     """The namespace of one kind of a user's items ("conversations", "memories")."""
     return ("users", user_label(user_id), kind)
+
+
+def user_prefix(user_id: str, kind: str) -> str:
+    """The `prefix` column of the store's rows in that namespace."""
+    return ".".join(user_namespace(user_id, kind))

@@ -15,6 +15,9 @@ HELP = """\
 /regenerate       a new reply to your last message, replacing the last one
 /history          the latest messages of this conversation
 /approve, /deny   answer a tool call that waits for your approval
+/approve ARGS     approve it with these arguments (a JSON object), where edits are allowed
+/respond TEXT     answer the question the assistant asks (JSON where it asks for more)
+/cancel           drop what the assistant waits for: its reply ends as stopped
 /quit             leave (also Ctrl-D)
 //text            send a message that begins with "/"\
 """

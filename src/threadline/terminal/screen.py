@@ -80,10 +80,17 @@ class Screen:
         failed = " failed" if frame.get("is_error") else ""
         self.note(f"{frame['name']}{failed}: {_short(frame['content'])}")
 
-    def approval(self, frame: dict[str, Any]) -> None:
-        """A tool call waits for the user's decision."""
+    def waiting(self, frame: dict[str, Any]) -> None:
+        """A tool call waits for the user's decision, or the graph asks a question."""
+        if frame["type"] == "interrupt":
+            value = frame["value"]
+            asked = value if isinstance(value, str) else json.dumps(value)
+            self.note(f"asks: {asked}")
+            self.note("answer with /respond TEXT, or /cancel")
+            return
         args = _short(json.dumps(frame["args"]))
-        self.note(f"{frame['name']} {args} waits for your approval: /approve or /deny")
+        edit = " (or /approve ARGS to edit them)" if "edit" in frame.get("decisions", []) else ""
+        self.note(f"{frame['name']} {args} waits for your approval: /approve or /deny{edit}")
 
     def history(self, frame: dict[str, Any]) -> None:
         """A page of stored messages, oldest first."""

@@ -20,6 +20,7 @@ from threadline.terminal.connection import Target, innermost, why_final
 from threadline.terminal.keyboard import Keyboard
 from threadline.terminal.outbox import Outbox
 from threadline.terminal.screen import Screen
+from threadline.terminal.waiting import ANSWERS, Waiting
 
 __all__ = ("TerminalChat",)
 
@@ -39,9 +40,9 @@ _REFUSALS = frozenset(
 _FIRST_RETRY, _LAST_RETRY = 0.25, 5.0
 _HISTORY_PAGE = 20
 # Commands sent as frames about the current conversation.
-_OF_A_CONVERSATION = frozenset({"stop", "regenerate", "history", "approve", "deny"})
+_OF_A_CONVERSATION = frozenset({"stop", "regenerate", "history", *ANSWERS})
 # Commands whose answer arrives as frames, which bring the prompt back.
-_ANSWERED = frozenset({"regenerate", "approve", "deny", "history", "open"})
+_ANSWERED = frozenset({"regenerate", "history", "open", *ANSWERS})
 
 
 class TerminalChat:
@@ -58,7 +59,7 @@ class TerminalChat:
         self._idle = asyncio.Event()  # cleared while a message or command waits for its reply
         self._idle.set()
         self._seq = 0  # of the reply being streamed: where `resume` picks up
-        self._approval: str | None = None
+        self._waiting = Waiting()  # tool calls and questions the run waits on
         self._exit_code = 0
         self._connections = 0
 
@@ -121,7 +122,7 @@ class TerminalChat:
             self._conversation = argument
             await self._send({"type": "history", "conversation_id": argument})
         elif name in _OF_A_CONVERSATION and conversation:
-            await self._conversation_command(name, conversation)
+            await self._conversation_command(name, argument, conversation)
         elif name in _OF_A_CONVERSATION:
             self._screen.note("no conversation yet: send a message first, or /open ID")
         else:
@@ -129,17 +130,18 @@ class TerminalChat:
         if name not in _ANSWERED or self._ws is None:
             self._screen.prompt()
 
-    async def _conversation_command(self, name: str, conversation: str) -> None:
+    async def _conversation_command(self, name: str, argument: str, conversation: str) -> None:
         frame: dict[str, Any] = {"type": name, "conversation_id": conversation}
         if name == "history":
             frame["limit"] = _HISTORY_PAGE
-        if name in {"approve", "deny"}:
-            if self._approval is None:
-                self._screen.note("no tool call waits for your approval")
+        if name in ANSWERS:
+            answer = self._waiting.answer(name, argument, conversation)
+            if isinstance(answer, str):  # nothing to answer: why, and the prompt again
+                self._screen.note(answer)
+                self._screen.prompt()
                 return
-            frame["tool_call_id"] = self._approval
-            self._approval = None
-        if name in {"regenerate", "approve", "deny"}:
+            frame = answer
+        if name == "regenerate" or name in ANSWERS:
             self._busy()
             self._following = name != "regenerate"  # regenerate's reply starts with an ack
         await self._send(frame)
@@ -252,18 +254,18 @@ class TerminalChat:
             self._screen.tool_call(frame)
         elif kind == "tool_result":
             self._screen.tool_result(frame)
-        elif kind == "approval_required":
-            self._approval = frame["tool_call_id"]
-            self._screen.approval(frame)
+        elif kind in {"approval_required", "interrupt"}:
+            self._waiting.asked(frame)
+            self._screen.waiting(frame)
             self._turn_over()
         elif kind == "message":
             self._screen.reply(frame)
             self._turn_over()
         elif kind == "history":
             self._screen.history(frame)
-            if pending := frame.get("pending_approval"):
-                self._approval = pending["tool_call_id"]
-                self._screen.approval(pending)
+            self._waiting.reset(frame.get("pending_interrupts", []))
+            for pending in frame.get("pending_interrupts", []):
+                self._screen.waiting(pending)
             self._screen.prompt()
         elif kind == "error":
             self._failed(frame)

@@ -53,13 +53,14 @@ def asyncapi_document(version: str) -> dict[str, Any]:
     """The AsyncAPI 3.0 document of `/ws/{user_id}`, for server version `version`."""
     frames = (*CLIENT_FRAMES, *SERVER_FRAMES)
     _, schemas = msgspec.json.schema_components(frames, ref_template="#/components/schemas/{name}")
+    schemas = _asyncapi_discriminators(schemas)
     return {
         "asyncapi": "3.0.0",
         "info": {
             "title": "Threadline WebSocket protocol",
             "version": version,
             "description": "Chat over one socket per user: JSON text frames, each an "
-            "object whose `type` names it. See the README's protocol section.",
+            "object whose `type` names it. See docs/websocket-protocol.md.",
         },
         "defaultContentType": "application/json",
         "channels": {
@@ -81,6 +82,22 @@ def asyncapi_document(version: str) -> dict[str, Any]:
             "messages": {f.__name__: _message(f) for f in frames},
         },
     }
+
+
+def _asyncapi_discriminators(node: Any) -> Any:
+    """The schemas with AsyncAPI's `discriminator`, as a union nested in a frame has one.
+
+    AsyncAPI's is the property's name; msgspec writes OpenAPI's `{propertyName, mapping}`.
+    """
+    if isinstance(node, list):
+        return [_asyncapi_discriminators(child) for child in node]
+    if not isinstance(node, dict):
+        return node
+    found = {key: _asyncapi_discriminators(child) for key, child in node.items()}
+    discriminator = found.get("discriminator")
+    if isinstance(discriminator, dict) and "propertyName" in discriminator:
+        found["discriminator"] = discriminator["propertyName"]
+    return found
 
 
 @get("/schema/asyncapi.json", sync_to_thread=False, include_in_schema=False)

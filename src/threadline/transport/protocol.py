@@ -5,20 +5,23 @@ The server's frames are its events' (`websocket_frames`).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
 from threadline.chat.events import ErrorCode
+from threadline.conversations.index import Choice
 
 __all__ = (
     "Approve",
+    "CancelInterrupt",
     "ClientFrame",
     "Deny",
     "FrameDecoder",
     "FrameError",
     "Regenerate",
     "RequestHistory",
+    "Respond",
     "Resume",
     "SendMessage",
     "Stop",
@@ -50,11 +53,29 @@ def _as_ref(ref: str | int | None) -> str | None:
 
 
 class SendMessage(_Frame, tag="message"):
-    """A user message; without `conversation_id` it starts a new conversation."""
+    """A user message; without `conversation_id` it starts a new conversation.
+
+    A conversation's first message may choose its assistant (`assistant_id`: a graph of
+    the served `langgraph.json`; unset, the first), the graph's `runtime.context` values
+    (`context`, checked against its context schema) and `configurable` values. The
+    conversation keeps them; a later message may only name the same assistant again.
+    """
 
     message: str
     conversation_id: ConversationRef | None = None
     client_message_id: ClientMessageId | None = None
+    assistant_id: ClientMessageId | None = None
+    context: dict[str, Any] | None = None
+    configurable: dict[str, Any] | None = None
+
+    @property
+    def chosen(self) -> Choice | None:
+        """What the message chooses for its conversation, if anything."""
+        if self.assistant_id is None and self.context is None and self.configurable is None:
+            return None
+        return Choice(
+            assistant_id=self.assistant_id, context=self.context, configurable=self.configurable
+        )
 
     @property
     def conversation_ref(self) -> str | None:
@@ -93,15 +114,36 @@ class RequestHistory(_ConversationFrame, tag="history"):
 
 
 class Approve(_ConversationFrame, tag="approve"):
-    """Let the tool call the conversation waits on run; the reply then goes on."""
+    """Let the tool call the conversation waits on run; the reply then goes on.
+
+    With `args`, the call runs with these arguments instead (an edit), where the request
+    allows one (its `decisions` list `edit`).
+    """
 
     tool_call_id: ClientMessageId
+    args: dict[str, Any] | None = None
 
 
 class Deny(_ConversationFrame, tag="deny"):
     """Refuse the tool call the conversation waits on; the model is told, and answers."""
 
     tool_call_id: ClientMessageId
+
+
+class Respond(_ConversationFrame, tag="respond"):
+    """Answer the interrupt `interrupt_id` with any JSON value; the run goes on with it."""
+
+    interrupt_id: ClientMessageId
+    value: Any
+
+
+class CancelInterrupt(_ConversationFrame, tag="cancel_interrupt"):
+    """Drop what the conversation's run waits for: it ends as a stopped reply.
+
+    With `interrupt_id`, only if that interrupt is among what it waits for.
+    """
+
+    interrupt_id: ClientMessageId | None = None
 
 
 class Subscribe(_ConversationFrame, tag="subscribe"):
@@ -131,6 +173,8 @@ ClientFrame = (
     | RequestHistory
     | Approve
     | Deny
+    | Respond
+    | CancelInterrupt
     | Subscribe
     | Unsubscribe
     | Resume
@@ -160,6 +204,8 @@ _FRAME_TYPES: dict[str, type[ClientFrame]] = {
     "history": RequestHistory,
     "approve": Approve,
     "deny": Deny,
+    "respond": Respond,
+    "cancel_interrupt": CancelInterrupt,
     "subscribe": Subscribe,
     "unsubscribe": Unsubscribe,
     "resume": Resume,
@@ -214,6 +260,8 @@ class FrameDecoder:
         if isinstance(frame, RequestHistory) and frame.after_message_id and frame.before_message_id:
             detail = "give `after_message_id` or `before_message_id`, not both"
             raise FrameError("invalid_frame", detail)
+        if isinstance(frame, Respond | Approve) and _has_nul(frame):
+            raise FrameError("invalid_frame", "an answer must not contain NUL characters")
         return frame
 
     def _decode_tag(self, raw: bytes) -> str:
@@ -238,6 +286,12 @@ class FrameDecoder:
     def _too_large(self) -> FrameError:
         limit = self.max_message_bytes
         return FrameError("message_too_large", f"`message` exceeds the limit of {limit} bytes")
+
+
+def _has_nul(frame: Respond | Approve) -> bool:
+    """Whether an answer's JSON holds a NUL, which PostgreSQL cannot store as text."""
+    answer = frame.value if isinstance(frame, Respond) else frame.args
+    return b"\\u0000" in msgspec.json.encode(answer)
 
 
 def _too_deep() -> FrameError:

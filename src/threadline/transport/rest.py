@@ -106,7 +106,7 @@ class ConversationsController(Controller):
             summary, page = await _chat(state).conversation(user_id, conversation_id, limit, before)
         except InvalidRequest:
             raise _bad_request("before", "not a message of this conversation") from None
-        pending = await _chat(state).pending_approval(conversation_id)
+        pending = await _chat(state).pending_approval(user_id, conversation_id)
         return ConversationDetail(
             **msgspec.structs.asdict(summary),
             messages=page.items,

@@ -80,7 +80,7 @@ def render_page(document: dict[str, Any]) -> str:
         f"<meta name='viewport' content='width=device-width, initial-scale=1'>{_STYLE}</head>"
         f"<body><h1>{title}</h1><p>The OpenAPI document: "
         "<a href='openapi.json'><code>openapi.json</code></a>. The WebSocket protocol is "
-        "described in the README.</p><h2>Operations</h2>"
+        "described in <code>docs/websocket-protocol.md</code>.</p><h2>Operations</h2>"
         + "\n".join(operations)
         + f"<h2>Schemas</h2><pre>{_json(schemas)}</pre></body></html>"
     )

@@ -10,15 +10,18 @@ from __future__ import annotations
 from threadline.chat.events import Failed
 from threadline.chat.failures import failed
 from threadline.chat.service import ChatService
-from threadline.chat.turn import Decision, Send, Turn
+from threadline.chat.turn import Send, Turn
+from threadline.chat.turn_parts import Answer, Cancel, Decision, Response
 from threadline.transport.protocol import (
     Approve,
+    CancelInterrupt,
     ClientFrame,
     Deny,
     FrameDecoder,
     FrameError,
     Regenerate,
     RequestHistory,
+    Respond,
     Resume,
     SendMessage,
     Stop,
@@ -87,7 +90,12 @@ class ChatSession:
             match frame:
                 case SendMessage():
                     turn = await self._chat.send_message(
-                        user, frame.message, conversation_id, frame.client_message_id, self._send
+                        user,
+                        frame.message,
+                        conversation_id,
+                        frame.client_message_id,
+                        self._send,
+                        frame.chosen,
                     )
                     self._track(turn)
                 case Regenerate():
@@ -103,11 +111,9 @@ class ChatSession:
                     await self._chat.subscribe(user, frame.conversation_ref, self._send)
                 case Unsubscribe():
                     await self._chat.unsubscribe(user, frame.conversation_ref, self._send)
-                case Approve() | Deny():
-                    decision = Decision(frame.tool_call_id, approved=isinstance(frame, Approve))
-                    turn = await self._chat.decide(
-                        user, frame.conversation_ref, decision, self._send
-                    )
+                case Approve() | Deny() | Respond() | CancelInterrupt():
+                    answer = _answer(frame)
+                    turn = await self._chat.decide(user, frame.conversation_ref, answer, self._send)
                     self._track(turn)
                 case RequestHistory():
                     history = await self._chat.history(
@@ -129,6 +135,16 @@ class ChatSession:
 
     async def _reject(self, error: FrameError, conversation_id: str | None = None) -> None:
         await self._send(Failed(error.code, error.detail, error.retryable, conversation_id))
+
+
+def _answer(frame: Approve | Deny | Respond | CancelInterrupt) -> Answer:
+    """What an answering frame asks of the paused run."""
+    if isinstance(frame, Respond):
+        return Response(frame.interrupt_id, frame.value)
+    if isinstance(frame, CancelInterrupt):
+        return Cancel(frame.interrupt_id)
+    args = frame.args if isinstance(frame, Approve) else None
+    return Decision(frame.tool_call_id, approved=isinstance(frame, Approve), args=args)
 
 
 def _finished(turn: Turn) -> bool:

@@ -37,7 +37,15 @@ class ToolResultEvent(events.ToolResultEvent, tag_field="type", tag="tool_result
 
 
 class ApprovalRequired(events.ApprovalRequired, tag_field="type", tag="approval_required"):
-    """The run waits for the user to approve or deny this tool call (`approve`/`deny`)."""
+    """The run waits for the user to approve or deny this tool call (`approve`/`deny`).
+
+    `decisions` are those allowed (`edit`: `approve` with new `args`); `interrupt_id` is
+    the LangGraph interrupt asking (several calls of one request share it).
+    """
+
+
+class InterruptEvent(events.InterruptEvent, tag_field="type", tag="interrupt"):
+    """The run waits for the user's answer to the graph's `interrupt(value)` (`respond`)."""
 
 
 class ReplyMessage(events.Replied, tag_field="type", tag="message"):
@@ -53,8 +61,13 @@ class History(events.History, tag_field="type", tag="history"):
 
     `next_before` is set when older messages exist (pass it as `before_message_id`),
     `next_after` when a page asked with `after_message_id` stops short of the newest
-    message (pass it as `after_message_id`).
+    message (pass it as `after_message_id`). `pending_interrupts` is everything the
+    conversation's run waits for, as the frames that asked for it.
     """
+
+    pending_interrupts: list[InterruptEvent | ApprovalRequired] = msgspec.field(  # type: ignore[assignment]
+        default_factory=list
+    )
 
 
 class ConversationEvent(events.ConversationChanged, tag_field="type", tag="conversation"):
@@ -72,6 +85,7 @@ ServerFrame = (
     | ToolCallEvent
     | ToolResultEvent
     | ApprovalRequired
+    | InterruptEvent
     | ReplyMessage
     | Context
     | History
@@ -87,7 +101,10 @@ _encoder = msgspec.json.Encoder()
 
 
 def frame_of(event: events.Event) -> ServerFrame:
-    """The frame `event` is sent as."""
+    """The frame `event` is sent as (with the events it holds as their frames)."""
+    if isinstance(event, events.History):
+        held = [frame_of(asked) for asked in event.pending_interrupts]
+        event = msgspec.structs.replace(event, pending_interrupts=held)
     return _FRAMES[type(event)](*msgspec.structs.astuple(event))
 
 

@@ -22,6 +22,8 @@ class ChatPage {
     this.outbox = []; // [{frame, sent}] until acknowledged (stored) or refused
     this.thread = new Thread($("#messages"), {
       onDecide: (type, toolCallId) => this.decide(type, toolCallId),
+      onRespond: (interruptId, value) => this.answer({ type: "respond", interrupt_id: interruptId, value }),
+      onCancel: (interruptId) => this.answer({ type: "cancel_interrupt", interrupt_id: interruptId }),
       onRegenerate: () => this.command("regenerate"),
     });
     this.sidebar = new Sidebar($("#sidebar"), this.api, {
@@ -146,8 +148,13 @@ class ChatPage {
   }
 
   decide(type, toolCallId) {
+    this.answer({ type, tool_call_id: toolCallId });
+  }
+
+  // An answer to what the run waits for: it goes on (or, cancelled, ends as stopped).
+  answer(frame) {
     this.setRunning(true);
-    this.socket.send({ type, conversation_id: this.conversation, tool_call_id: toolCallId });
+    this.socket.send({ ...frame, conversation_id: this.conversation });
   }
 
   receive(frame) {
@@ -161,6 +168,7 @@ class ChatPage {
       case "tool_call": this.setRunning(true); return this.thread.toolCall(frame);
       case "tool_result": return this.thread.toolResult(frame);
       case "approval_required": this.setRunning(false); return this.thread.approval(frame);
+      case "interrupt": this.setRunning(false); return this.thread.question(frame);
       case "message": this.thread.finish(frame); return this.setRunning(this.outbox.length > 0);
       case "context": return this.showContext(frame);
       case "history": return this.thread.history(frame);

@@ -1,5 +1,5 @@
 // The open conversation: its messages, the reply streaming into it, tool calls,
-// approvals and citations. Text from the server is set with textContent, except a
+// approvals, the graph's questions (interrupts) and citations. Text from the server is set with textContent, except a
 // reply's Markdown, which renderMarkdown escapes before it formats.
 
 import { button, element } from "./dom.js";
@@ -10,10 +10,22 @@ function preview(value) {
   return text.length > 400 ? `${text.slice(0, 399)}…` : text;
 }
 
+// A typed answer: text to a question asked in words; else JSON if it parses as JSON.
+function answerOf(text, asked) {
+  if (typeof asked === "string") return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
 export class Thread {
-  constructor(list, { onDecide, onRegenerate }) {
+  constructor(list, { onDecide, onRespond, onCancel, onRegenerate }) {
     this.list = list;
     this.onDecide = onDecide;
+    this.onRespond = onRespond;
+    this.onCancel = onCancel;
     this.onRegenerate = onRegenerate;
     this.clear();
   }
@@ -137,17 +149,61 @@ export class Thread {
 
   // The run waits for the user: nothing streams until they decide.
   approval(frame) {
-    this.list.querySelectorAll(".approval").forEach((node) => node.remove());
-    this.list.querySelectorAll(".streaming").forEach((node) => node.classList.remove("streaming"));
-    const node = element("li", "approval");
+    const node = this.waiting(frame.tool_call_id, "approval");
     node.append(element("p", "", `${frame.name} wants to run with:`), element("pre", "args", preview(frame.args)));
-    const approve = button("approve", "Approve", () => this.onDecide("approve", frame.tool_call_id));
-    const deny = button("deny", "Deny", () => this.onDecide("deny", frame.tool_call_id));
+    if (frame.description) node.append(element("p", "description", frame.description));
+    const decide = (type) => () => {
+      node.remove();
+      this.onDecide(type, frame.tool_call_id);
+    };
     const choices = element("div", "choices");
-    choices.append(approve, deny);
+    choices.append(button("approve", "Approve", decide("approve")), button("deny", "Deny", decide("deny")));
     node.append(choices);
     this.list.append(node);
     this.scroll();
+  }
+
+  // The graph asks the user (LangGraph's `interrupt`): its question, and a box to answer.
+  question(frame) {
+    const node = this.waiting(frame.interrupt_id, "approval question");
+    const asked = typeof frame.value === "string"
+      ? element("p", "asked", frame.value)
+      : element("pre", "asked", JSON.stringify(frame.value, null, 2));
+    const input = element("input", "answer");
+    input.placeholder = "Your answer";
+    input.setAttribute("aria-label", "Your answer");
+    const answer = () => {
+      if (!input.value.trim()) return;
+      node.remove();
+      this.onRespond(frame.interrupt_id, answerOf(input.value, frame.value));
+    };
+    input.onkeydown = (event) => {
+      if (event.key === "Enter" && !event.isComposing) {
+        event.preventDefault();
+        answer();
+      }
+    };
+    const cancel = () => {
+      node.remove();
+      this.onCancel(frame.interrupt_id);
+    };
+    const choices = element("div", "choices");
+    choices.append(button("respond", "Answer", answer), button("cancel", "Cancel", cancel));
+    node.append(asked, input, choices);
+    this.list.append(node);
+    this.scroll();
+    input.focus();
+  }
+
+  // The box for what the run waits on (`id`): a new one replaces one asked before.
+  waiting(id, className) {
+    for (const node of this.list.querySelectorAll(".approval")) {
+      if (node.dataset.waitingFor === id) node.remove();
+    }
+    this.list.querySelectorAll(".streaming").forEach((node) => node.classList.remove("streaming"));
+    const node = element("li", className);
+    node.dataset.waitingFor = id;
+    return node;
   }
 
   // The whole reply, stored: its final text, whether it was stopped, its sources.
@@ -193,7 +249,10 @@ export class Thread {
   // A page of stored messages: new ones are added in order, known ones brought up to date.
   history(frame) {
     for (const message of frame.messages) this.storedMessage(message);
-    if (frame.pending_approval) this.approval(frame.pending_approval);
+    for (const pending of frame.pending_interrupts ?? []) {
+      if (pending.type === "interrupt") this.question(pending);
+      else this.approval(pending);
+    }
     this.markLast();
     this.scroll();
   }

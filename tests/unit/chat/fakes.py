@@ -39,15 +39,15 @@ class Listener:
 
 
 class _Ahead:
-    also = None
+    inputs = None
 
-    def stored(self, found: dict[str, Any]) -> bool:
+    def stored(self, stored: object) -> bool:
         return True  # stored with the lease, as the real statement does
 
 
 class _Lease:
-    def __init__(self) -> None:
-        self.found: dict[str, Any] = {}
+    observed = None
+    stored = None
 
 
 class FakeEngine:
@@ -68,9 +68,6 @@ class FakeEngine:
 
     def store_ahead(self, conversation_id: str, inputs: list[BaseMessage]) -> _Ahead:
         return _Ahead()
-
-    def observation(self, conversation_id: str) -> None:
-        return None
 
     @contextmanager
     def trusting(self, conversation_id: str, observed: object) -> Iterator[None]:
@@ -104,9 +101,6 @@ class FakeEngine:
         return AIMessage(partial, id=message_id, response_metadata={STOPPED: True})
 
     # The index, the leases, the activity -------------------------------------------------
-
-    def ownership(self, user_id: str, conversation_id: str) -> None:
-        return None
 
     @asynccontextmanager
     async def hold(self, conversation_id: str, **_: Any) -> AsyncIterator[_Lease]:

@@ -43,3 +43,27 @@ def test_the_tag_an_event_crosses_processes_with_is_not_the_frame_s() -> None:
 
     assert msgspec.json.decode(msgspec.json.encode(changed))["kind"] == "ConversationChanged"
     assert msgspec.json.decode(encode(changed))["type"] == "conversation"
+
+
+def test_a_paused_run_s_events_are_sent_as_their_frames_also_inside_a_history_page() -> None:
+    asked = events.InterruptEvent("c", "i1", {"question": "Which city?"}, seq=2)
+    approval = events.ApprovalRequired(
+        "c", "t1", "delete", {"id": 1}, interrupt_id="i2", decisions=["approve", "deny"]
+    )
+    page = events.History("c", [], pending_interrupts=[asked, approval])
+
+    assert msgspec.json.decode(encode(asked)) == {
+        "type": "interrupt",
+        "conversation_id": "c",
+        "interrupt_id": "i1",
+        "value": {"question": "Which city?"},
+        "seq": 2,
+    }
+    assert msgspec.json.decode(encode(page))["pending_interrupts"] == [
+        msgspec.json.decode(encode(asked)),
+        msgspec.json.decode(encode(approval)),
+    ]
+    assert msgspec.json.decode(encode(approval))["type"] == "approval_required"
+    # Across processes the page keeps its events as events.
+    relayed = msgspec.json.decode(msgspec.json.encode(page), type=events.Event)
+    assert relayed == page

@@ -1,7 +1,8 @@
 """The graph node that runs the tools an assistant message asks for.
 
 Every call gets an answer: a failing, unknown or slow tool becomes a `ToolMessage` with
-status `error` that the model reads and works around, never a failed turn. A tool that
+status `error` that the model reads and works around, never a failed turn. A graph of
+one's own gets the same from LangGraph's `ToolNode` (`answer_tool_errors`). A tool that
 needs the user's approval pauses the run with LangGraph's `interrupt` first; the run is
 resumed with the user's decision (`Command(resume=...)`), and a denied call is answered
 as such.
@@ -15,18 +16,26 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
-from langchain_core.messages import AIMessage, ToolCall, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, ToolCall, ToolMessage
 from langchain_core.tools import BaseTool
 from langgraph.config import get_config
+from langgraph.prebuilt import ToolNode
+from langgraph.prebuilt.tool_node import _default_handle_tool_errors
+from langgraph.pregel import Pregel
 from langgraph.types import interrupt
 
 from threadline.clock import now
 from threadline.engine.messages import CREATED_AT
 from threadline.observability.tracing import CONVERSATION_ID, fail, span
 
-__all__ = ("DENIED", "tools_node", "unanswered_calls")
+__all__ = ("DENIED", "answer_tool_errors", "tools_node", "unanswered_calls")
 
 DENIED = "the user denied this call"
+STOPPED_BEFORE_ANSWER = "stopped by the user before it finished"
+
+# LangGraph's default `handle_tool_errors` (a private name, pinned by langgraph <1.3):
+# invalid arguments become an error result, any other failure is raised.
+_RERAISE = _default_handle_tool_errors
 
 logger = logging.getLogger(__name__)
 
@@ -105,9 +114,11 @@ async def _call(by_name: dict[str, BaseTool], call: ToolCall, seconds: float) ->
             msg = f"there is no tool named {name!r}"
             raise LookupError(msg)
         if tool.response_format == "content_and_artifact":
-            # Invoked with the whole call, the tool answers with a message carrying both.
+            # Invoked with the whole call, the tool answers with a message carrying both,
+            # and its status: an MCP tool's error result (`isError`) is an error here too.
             answer = await _within(seconds, tool.ainvoke({**call, "type": "tool_call"}))
-            return _result(call, _text_of(answer.content), error=False, artifact=answer.artifact)
+            failed = answer.status == "error"
+            return _result(call, _text_of(answer.content), error=failed, artifact=answer.artifact)
         output = await _within(seconds, tool.ainvoke(call["args"]))
         return _result(call, _text_of(output), error=False)
     except TimeoutError:
@@ -115,7 +126,7 @@ async def _call(by_name: dict[str, BaseTool], call: ToolCall, seconds: float) ->
     except Exception as error:  # noqa: BLE001 - a failing tool is an answer, not a crash
         # Arguments and output stay out of the log: they may quote the user.
         logger.warning("tool.failed", extra={"tool": name, "error": type(error).__name__})
-        return _result(call, str(error)[:_MAX_ERROR_CHARS] or type(error).__name__, error=True)
+        return _result(call, _error_text(error), error=True)
 
 
 async def _within(seconds: float, call: Coroutine[Any, Any, Any]) -> Any:
@@ -158,13 +169,46 @@ def _result(call: ToolCall, content: str, *, error: bool, artifact: Any = None) 
     )
 
 
-def unanswered_calls(steps: Sequence[AIMessage | ToolMessage]) -> list[ToolMessage]:
-    """Results for the calls in `steps` that have none: the turn was stopped first."""
-    answered = {m.tool_call_id for m in steps if isinstance(m, ToolMessage)}
+def unanswered_calls(
+    messages: Sequence[BaseMessage], reason: str = STOPPED_BEFORE_ANSWER
+) -> list[ToolMessage]:
+    """Error results, saying `reason`, for the calls in `messages` that have none.
+
+    A model is never sent a call without its result: a turn stopped or failed before a
+    tool answered leaves these in its place.
+    """
+    answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
     return [
-        _result(call, "stopped by the user before it finished", error=True)
-        for message in steps
+        _result(call, reason, error=True)
+        for message in messages
         if isinstance(message, AIMessage)
         for call in message.tool_calls
         if call["id"] not in answered
     ]
+
+
+def answer_tool_errors(graph: Pregel[Any, Any]) -> None:
+    """Make the graph's LangGraph `ToolNode`s answer a raising tool with an error result.
+
+    LangGraph's default handles only invalid arguments and re-raises anything else, which
+    ends the turn; here the model reads the error as the call's result and goes on, as
+    with Threadline's own tools. A ToolNode whose author chose its `handle_tool_errors`
+    (even `False`) keeps that choice. Subgraphs' ToolNodes (a supervisor's team, a swarm)
+    are included.
+    """
+    subgraphs = [graph, *(found for _, found in graph.get_subgraphs(recurse=True))]
+    for subgraph in subgraphs:
+        for node in subgraph.nodes.values() if isinstance(subgraph, Pregel) else ():
+            tools = node.bound
+            if isinstance(tools, ToolNode) and tools._handle_tool_errors is _RERAISE:
+                tools._handle_tool_errors = _tool_failed
+
+
+def _tool_failed(error: Exception) -> str:
+    """A ToolNode's error result for `error` (the same text as Threadline's tools node)."""
+    logger.warning("tool.failed", extra={"error": type(error).__name__})
+    return _error_text(error)
+
+
+def _error_text(error: Exception) -> str:
+    return str(error)[:_MAX_ERROR_CHARS] or type(error).__name__

@@ -101,9 +101,11 @@ def plan_replay(checkpoints: Sequence[dict[str, Any]]) -> ReplayPlan:
 class Ledger:
     """Reads transcripts from the saver's tables, with the saver's own serializer."""
 
-    def __init__(self, saver: AsyncPostgresSaver) -> None:
+    def __init__(self, saver: AsyncPostgresSaver, channel: str = MESSAGES_CHANNEL) -> None:
+        """Read the transcripts kept in `channel` (a graph of one's own may name it)."""
         self._serde = saver.serde
         self._pool: Pool = saver.conn  # type: ignore[assignment]
+        self._channel = channel
 
     async def transcript(self, thread_id: str) -> list[AnyMessage]:
         """Every user and assistant message of the thread, oldest first.
@@ -114,7 +116,7 @@ class Ledger:
         Returns:
             The messages, including those folded out of the model's window.
         """
-        params: dict[str, Any] = {"thread": thread_id, "channel": MESSAGES_CHANNEL}
+        params: dict[str, Any] = {"thread": thread_id, "channel": self._channel}
         async with self._pool.connection() as conn:
             checkpoints = await (await conn.execute(_CHECKPOINTS, params)).fetchall()
             plan = plan_replay(checkpoints)

@@ -24,28 +24,14 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, LiteralString
+from typing import Any
 
 from threadline.storage.checkpoints.rows import stores_value
 
-__all__ = ("OBSERVE_SQL", "Found", "Mirror", "Row", "WriteRow", "write_row")
+__all__ = ("Found", "Mirror", "Row", "WriteRow", "write_row")
 
 # The thread whose turn, in this task, holds the lease and has checked the mirror.
 _TRUSTED: ContextVar[str | None] = ContextVar("threadline_mirror_trusted", default=None)
-
-# The latest checkpoint of the thread and how many writes are stored on it, as one text
-# ("<checkpoint id> <writes>"), or NULL for a thread with no checkpoint: an expression the
-# lease statement selects, so the check costs no round trip of its own.
-OBSERVE_SQL: LiteralString = """(
-    SELECT latest.checkpoint_id || ' ' || (
-        SELECT count(*) FROM checkpoint_writes w
-        WHERE w.thread_id = latest.thread_id AND w.checkpoint_ns = ''
-          AND w.checkpoint_id = latest.checkpoint_id)
-    FROM checkpoints latest
-    WHERE latest.thread_id = %(observed_thread)s AND latest.checkpoint_ns = ''
-    ORDER BY latest.checkpoint_id DESC
-    LIMIT 1
-)"""
 
 # Threads remembered at once; the least recently used are forgotten first. A row is the
 # checkpoint's JSON, the blobs of its channels and the writes of a turn in progress.
@@ -80,7 +66,8 @@ class Mirror:
 
         Args:
             thread_id: The thread whose lease the caller holds for the whole block.
-            observed: `OBSERVE_SQL`'s value, read in the statement that took the lease.
+            observed: The latest checkpoint and its writes, "<checkpoint id> <writes>", as
+                the statement that took the lease read them (`Lease.observed`).
         """
         row = self._rows.get(thread_id)
         if row is not None and _observed(row) != observed:
@@ -280,7 +267,7 @@ def _copied(row: Row) -> Row:
 
 
 def _observed(row: Row) -> str:
-    """What `OBSERVE_SQL` reads for a thread whose latest row is `row`."""
+    """What the lease statement observes for a thread whose latest row is `row`."""
     return f"{row['checkpoint_id']} {len(row['pending_writes'])}"
 
 

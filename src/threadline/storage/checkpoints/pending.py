@@ -10,73 +10,41 @@ The saver's own `aput_writes` cannot be used as is: it needs the latest checkpoi
 (one more query), and it inserts with `ON CONFLICT DO NOTHING`, so a message written where
 an unanswered one already waits (its turn failed, or the server died after the ack) would
 be dropped without a word. Here the conflict is seen, and the caller folds the waiting
-messages into a checkpoint of their own instead.
+messages into a checkpoint of their own instead. The statement is `leases.store_inputs`,
+or the one that takes the turn's lease (`alongside_lease`).
 """
 
 from __future__ import annotations
 
 import enum
 import functools
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from langchain_core.messages import BaseMessage
-from langgraph._internal._constants import INTERRUPT, NULL_TASK_ID
+from langgraph._internal._constants import NULL_TASK_ID
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
 from threadline.storage.checkpoints.channel import MESSAGES_CHANNEL
 from threadline.storage.checkpoints.mirror import write_row
 from threadline.storage.checkpoints.saver import PooledPostgresSaver
 from threadline.storage.database import Pool
-from threadline.storage.leases import Also
+from threadline.storage.leases import Stored, store_inputs
 
 __all__ = ("Outcome", "PendingInputs", "StoredAhead")
-
-# The latest checkpoint is the one with the greatest id (ids are time-ordered uuid6), as
-# the saver's own `get_tuple` picks it. Nothing is inserted when a null-task write is
-# already waiting there, nor when the run stopped there at an interrupt (a tool call
-# waiting for the user's approval): a message then would land between a call and its result.
-# Written to follow the CTE `taken` of the statement that takes the turn's lease (nothing
-# is stored unless the lease was taken); alone, `taken` is a row of its own.
-_STORE_CTES = """,
-pending_latest AS (
-    SELECT thread_id, checkpoint_ns, checkpoint_id FROM checkpoints
-    WHERE thread_id = %(pending_thread)s AND checkpoint_ns = ''
-    ORDER BY checkpoint_id DESC
-    LIMIT 1
-), pending_interrupted AS (
-    SELECT 1 FROM checkpoint_writes w
-    JOIN pending_latest USING (thread_id, checkpoint_ns, checkpoint_id)
-    WHERE w.channel = %(pending_interrupt)s
-), pending_stored AS (
-    INSERT INTO checkpoint_writes
-        (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, type, blob)
-    SELECT thread_id, checkpoint_ns, checkpoint_id, %(pending_task)s, '', 0,
-           %(pending_channel)s, %(pending_type)s, %(pending_blob)s
-    FROM pending_latest
-    WHERE NOT EXISTS (SELECT 1 FROM pending_interrupted) AND EXISTS (SELECT 1 FROM taken)
-    ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO NOTHING
-    RETURNING checkpoint_id
-)"""
-_STORE_COLUMNS = """,
-    (SELECT checkpoint_id FROM pending_stored) AS pending_stored,
-    EXISTS (SELECT 1 FROM pending_latest) AS pending_existing,
-    EXISTS (SELECT 1 FROM pending_interrupted) AS pending_interrupted"""
-_STORE = "WITH taken AS (SELECT 1)" + _STORE_CTES + "\nSELECT true AS alone" + _STORE_COLUMNS
 
 
 class StoredAhead(NamedTuple):
     """A turn's inputs stored by the statement that takes its lease, if they can be."""
 
-    also: Also
+    inputs: tuple[str, bytes]  # serialized: their type and blob
     noted: Callable[[str], None]  # told the checkpoint they were stored on
 
-    def stored(self, found: Mapping[str, Any]) -> bool:
-        """Whether the statement (whose row is `found`) stored them; if so, noted."""
-        checkpoint_id = found.get("pending_stored")
-        if checkpoint_id:
-            self.noted(checkpoint_id)
-        return bool(checkpoint_id)
+    def stored(self, stored: Stored) -> bool:
+        """Whether the statement that took the lease (`Lease.stored`) stored them; if so, noted."""
+        if stored.on:
+            self.noted(stored.on)
+        return bool(stored.on)
 
 
 class Outcome(enum.Enum):
@@ -112,17 +80,15 @@ class PendingInputs:
             return Outcome.NEW_THREAD  # seen under the lease: nothing to store on
         ahead = self.alongside_lease(thread_id, messages)
         try:
-            async with self._pool.connection() as conn:
-                row = await (await conn.execute(_STORE, ahead.also.params)).fetchone()
+            stored = await store_inputs(self._pool, thread_id, ahead.inputs)
         except BaseException:
             self._forget(thread_id)
             raise
-        assert row is not None  # noqa: S101 - a SELECT without FROM has its row
-        if ahead.stored(row):
+        if ahead.stored(stored):
             return Outcome.STORED
-        if row["pending_interrupted"]:
+        if stored.interrupted:
             return Outcome.INTERRUPTED
-        return Outcome.BEHIND_WAITING if row["pending_existing"] else Outcome.NEW_THREAD
+        return Outcome.BEHIND_WAITING if stored.existing else Outcome.NEW_THREAD
 
     def alongside_lease(self, thread_id: str, messages: Sequence[BaseMessage]) -> StoredAhead:
         """The same store, done by the statement that takes the turn's lease.
@@ -132,20 +98,12 @@ class PendingInputs:
             messages: The turn's inputs, known before its lease (a new message).
 
         Returns:
-            What to add to the lease statement (`StoredAhead.also`); `StoredAhead.stored`
-            then says, from the statement's row, whether the inputs were stored.
+            What the lease statement stores (`StoredAhead.inputs`); `StoredAhead.stored`
+            then says, from the lease, whether they were stored.
         """
         kind, blob = self._saver.serde.dumps_typed(list(messages))
-        params: dict[str, object] = {
-            "pending_thread": thread_id,
-            "pending_task": NULL_TASK_ID,
-            "pending_channel": MESSAGES_CHANNEL,
-            "pending_type": kind,
-            "pending_blob": blob,
-            "pending_interrupt": INTERRUPT,
-        }
         noted = functools.partial(self._note, thread_id, kind=kind, blob=blob)
-        return StoredAhead(Also(_STORE_CTES, _STORE_COLUMNS, params), noted)
+        return StoredAhead((kind, blob), noted)
 
     def _note(self, thread_id: str, checkpoint_id: str, *, kind: str, blob: bytes) -> None:
         """Tell the saver's mirror of the write just stored (`ON CONFLICT DO NOTHING`)."""

@@ -1,0 +1,62 @@
+"""A conversation's assistant: chosen by its first message, kept, and what runs its turns."""
+
+from __future__ import annotations
+
+import msgspec
+
+from threadline.chat.errors import InvalidContext, InvalidRequest, UnknownAssistant
+from threadline.chat.turn_parts import TurnEngine
+from threadline.conversations.index import Choice
+from threadline.engine.assistants import Assistant, Assistants, ContextRefused
+
+__all__ = ("MAX_CHOICE_BYTES", "check_unchanged", "engine_of", "resolved")
+
+# The most a first message's `context` and `configurable` may take in the index, encoded.
+MAX_CHOICE_BYTES = 16 * 1024
+
+
+def engine_of(assistants: Assistants, chosen: Choice) -> TurnEngine:
+    """The runner and run options of a conversation that chose `chosen`.
+
+    Raises:
+        UnknownAssistant: Its assistant is not served (any more).
+        InvalidContext: Its context does not fit the assistant's graph (any more).
+    """
+    assistant = _assistant(chosen, assistants)
+    try:
+        options = assistant.options(chosen.context, chosen.configurable)
+    except ContextRefused as error:
+        raise InvalidContext(str(error)) from None
+    return TurnEngine(assistant.runner, options)
+
+
+def _assistant(chosen: Choice, assistants: Assistants) -> Assistant:
+    assistant = assistants.get(chosen.assistant_id)
+    if assistant is None:
+        served = ", ".join(repr(name) for name in assistants.ids)
+        raise UnknownAssistant(f"no assistant {chosen.assistant_id!r} is served ({served})")
+    return assistant
+
+
+def resolved(chosen: Choice, assistants: Assistants) -> Choice:
+    """A new conversation's choice, its assistant named (the default, if it named none).
+
+    Raises:
+        UnknownAssistant, InvalidContext: It names none served, or is too large to keep.
+    """
+    named = msgspec.structs.replace(
+        chosen, assistant_id=_assistant(chosen, assistants).assistant_id
+    )
+    if len(msgspec.json.encode(named)) > MAX_CHOICE_BYTES:
+        raise InvalidContext(f"context and configurable take at most {MAX_CHOICE_BYTES} bytes")
+    return named
+
+
+def check_unchanged(kept: Choice, asked: Choice | None) -> None:
+    """A later message may name the conversation's assistant again, but change nothing."""
+    if asked is None:
+        return
+    if asked.context is not None or asked.configurable is not None:
+        raise InvalidContext("a conversation's context is set by its first message")
+    if asked.assistant_id not in {None, kept.assistant_id}:
+        raise InvalidRequest(f"this conversation's assistant is {kept.assistant_id!r}")

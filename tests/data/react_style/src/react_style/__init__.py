@@ -1,0 +1,1 @@
+"""A project in the layout of LangChain's react-agent template, served from its langgraph.json."""
