@@ -259,7 +259,9 @@ class TurnRunner:
             stream_mode=self._modes,
             durability="exit",
             version="v2",
-            subgraphs=True,
+            # A graph of one's own may call its model in subgraphs (a supervisor's team);
+            # the built-in graph has none, and streaming their namespaces costs a turn.
+            subgraphs=not self._builtin,
         ):
             await progress.take(part)
         if progress.paused:
