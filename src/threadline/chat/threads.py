@@ -190,7 +190,7 @@ class Threads:
                 config = _config(thread_id, checkpoint_id)
                 written = await crew.runner.graph.aupdate_state(config, update, as_node=as_node)
                 snapshot = await crew.runner.graph.aget_state(written)
-                messages = snapshot.values.get("messages", [])
+                messages = crew.runner.messages(snapshot.values)
                 told = await crew.activity.record(
                     user_id, thread_id, messages, new_message=False, lease=lease
                 )

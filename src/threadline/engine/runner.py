@@ -102,6 +102,10 @@ class TurnRunner:
         """Whether the graph is Threadline's own, not one brought along."""
         return self._builtin
 
+    def messages(self, values: Any) -> list[AnyMessage]:
+        """The messages in a state's values of this graph, under its own messages key."""
+        return messages_in(values, self._key)
+
     async def run(  # noqa: PLR0913 - the turn's facts, each named
         self,
         conversation_id: str,
