@@ -20,7 +20,7 @@ __all__ = ("run_node",)
 _TESTS = Path(__file__).parent
 
 
-async def run_node(script: str, timeout: float = 60.0, **env: str) -> Any:
+async def run_node(script: str, within: float = 60.0, **env: str) -> Any:
     """Run tests/js/`script` with `env` added to the environment; its JSON output.
 
     Raises:
@@ -38,12 +38,12 @@ async def run_node(script: str, timeout: float = 60.0, **env: str) -> Any:
         stderr=asyncio.subprocess.PIPE,
     )
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             out, err = await process.communicate()
     except TimeoutError:
         process.kill()
         await process.wait()
-        raise AssertionError(f"{script} did not finish within {timeout} s") from None
+        raise AssertionError(f"{script} did not finish within {within} s") from None
     assert process.returncode == 0, f"{script} failed:\n{err.decode()[-4000:]}"
     lines = out.decode().strip().splitlines()
     assert lines, f"{script} printed nothing:\n{err.decode()[-4000:]}"
