@@ -28,7 +28,7 @@ __all__ = ("shared_conversation",)
 _SHARE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
-@get("/shared/{share_id:str}", opt={"public": True}, tags=["sharing"])
+@get("/shared/{share_id:str}", opt={"public": True}, security=[{}], tags=["sharing"])
 async def shared_conversation(
     request: Request[Any, Any, Any],
     share_id: FromPath[str],
