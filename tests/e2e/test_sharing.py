@@ -35,6 +35,8 @@ async def test_a_share_serves_the_conversation_as_it_was_to_anyone_until_revoked
         assert len(share_id) >= 32
         assert made.json()["url"] == f"http://{address}/shared/{share_id}"
         await chat.turn("words said after sharing", conversation_id)
+        listed = await http.get(f"{base}/share", headers=ada)
+        assert listed.json() == [made.json()]
 
         # No credential needed for the share; everything else still asks for one.
         shared = f"http://{address}/shared/{share_id}"
@@ -67,6 +69,7 @@ async def test_a_share_serves_the_conversation_as_it_was_to_anyone_until_revoked
         assert (gone.status_code, gone.json()["code"]) == (404, "share_not_found")
         again = await http.delete(f"{base}/share/{share_id}", headers=ada)
         assert again.status_code == 404
+        assert (await http.get(f"{base}/share", headers=ada)).json() == []
 
 
 async def test_a_conversation_of_someone_else_or_without_messages_is_not_shared(

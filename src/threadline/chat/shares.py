@@ -137,6 +137,20 @@ class Shares:
         await self._store.aput(_mine(user_id), share.share_id, value, index=False)
         return share
 
+    async def of_conversation(self, user_id: str, conversation_id: str) -> list[Share]:
+        """The conversation's shares that are not revoked, oldest first.
+
+        Raises:
+            ConversationNotFound: Not a conversation of this user.
+        """
+        if not await self._crew.index.owns(user_id, conversation_id):
+            raise ConversationNotFound
+        found = await self._store.asearch(
+            _mine(user_id), filter={"conversation_id": conversation_id}, limit=MAX_SHARES_PER_USER
+        )
+        shares = [msgspec.convert(item.value, Share, strict=False) for item in found]
+        return sorted(shares, key=lambda share: share.created_at)
+
     async def revoke(self, user_id: str, conversation_id: str, share_id: str) -> None:
         """Revoke a share: its link answers 404 from now on.
 

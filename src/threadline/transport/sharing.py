@@ -15,6 +15,7 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.router import Router
 
 from threadline.chat.events import FeedbackSaved
+from threadline.chat.shares import Share
 from threadline.chat.transfers import Imported, as_markdown
 from threadline.settings import Settings
 from threadline.storage.store_pages import InvalidPageCursor
@@ -65,6 +66,11 @@ def _chat(state: State) -> ChatService:
     return services_of(state).chat
 
 
+def _created(request: Request[Any, Any, Any], share: Share) -> ShareCreated:
+    url = f"{str(request.base_url).rstrip('/')}/shared/{share.share_id}"
+    return ShareCreated(share.share_id, url, share.conversation_id, share.created_at)
+
+
 class SharingController(Controller):
     """A conversation's feedback, shares and export."""
 
@@ -94,8 +100,15 @@ class SharingController(Controller):
     ) -> ShareCreated:
         """Share the conversation as it stands now: a read-only link, revocable."""
         share = await _chat(request.app.state).shares.create(user_id, conversation_id)
-        url = f"{str(request.base_url).rstrip('/')}/shared/{share.share_id}"
-        return ShareCreated(share.share_id, url, share.conversation_id, share.created_at)
+        return _created(request, share)
+
+    @get("/share")
+    async def list_shares(
+        self, request: Request[Any, Any, Any], user_id: UserId, conversation_id: ConversationId
+    ) -> list[ShareCreated]:
+        """The conversation's shares that are not revoked, oldest first."""
+        shares = await _chat(request.app.state).shares.of_conversation(user_id, conversation_id)
+        return [_created(request, share) for share in shares]
 
     @delete("/share/{share_id:str}")
     async def revoke_share(
