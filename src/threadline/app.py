@@ -60,6 +60,8 @@ from threadline.transport.protocol import FrameDecoder
 from threadline.transport.rest import ConversationsController, erase_user_data
 from threadline.transport.schema_page import SchemaPage
 from threadline.transport.services import Services
+from threadline.transport.shared_page import shared_conversation
+from threadline.transport.sharing import SharingController, feedback_export, import_router
 from threadline.transport.socket import chat_socket
 from threadline.transport.web import chat_page, page_assets
 from threadline.version import VERSION
@@ -160,6 +162,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             chat_page,
             page_assets(),
             langgraph_router(),
+            SharingController,
+            feedback_export,
+            shared_conversation,
+            import_router(settings),
             # Uploads may be larger than any other request, up to DOCUMENT_MAX_BYTES (and
             # the multipart framing around it).
             Router(

@@ -162,6 +162,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     embeddings_api_key: Secret | None = None
     # The largest document one may upload to the knowledge base, in bytes.
     document_max_bytes: PositiveInt = 10 * 1024 * 1024
+    # The largest import (`POST /users/{id}/conversations/import`), in bytes.
+    import_max_bytes: PositiveInt = 16 * 1024 * 1024
     # What one user may keep and have indexing at once (shared documents are not counted):
     # past them an upload is refused and nothing is stored.
     max_documents_per_user: PositiveInt = 500

@@ -17,6 +17,7 @@ __all__ = (
     "ConversationNotFound",
     "InvalidContext",
     "InvalidRequest",
+    "MessageNotFound",
     "NothingToApprove",
     "NothingToRegenerate",
     "NothingToResume",
@@ -148,3 +149,10 @@ class InvalidContext(ChatError):
     """A `context` or `configurable` that does not fit the assistant's graph."""
 
     code = "invalid_context"
+
+
+class MessageNotFound(ChatError):
+    """No assistant message with this id in the conversation (the user's, and existing)."""
+
+    code = "message_not_found"
+    default_detail = "no assistant message with this id exists in this conversation"

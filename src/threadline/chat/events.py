@@ -25,6 +25,8 @@ __all__ = (
     "ErrorCode",
     "Event",
     "Failed",
+    "FeedbackItem",
+    "FeedbackSaved",
     "History",
     "HistoryItem",
     "InterruptEvent",
@@ -55,6 +57,7 @@ ErrorCode = Literal[
     "nothing_to_approve",
     "unknown_assistant",
     "invalid_context",
+    "message_not_found",
     "llm_error",
     "llm_unavailable",
     "storage_unavailable",
@@ -194,6 +197,13 @@ class ToolCallItem(msgspec.Struct):
     args: dict[str, Any]
 
 
+class FeedbackItem(msgspec.Struct):
+    """What the user said of an assistant message: a rating (or none) and a comment."""
+
+    rating: Literal["up", "down"] | None
+    comment: str | None = None
+
+
 class HistoryItem(msgspec.Struct, omit_defaults=True):
     """One stored message, as history returns it.
 
@@ -213,6 +223,8 @@ class HistoryItem(msgspec.Struct, omit_defaults=True):
     name: str | None = None
     is_error: bool = False
     citations: list[Citation] | None = None
+    # The user's feedback on an assistant message, if they gave any.
+    feedback: FeedbackItem | None = None
 
 
 class History(_Event):
@@ -253,6 +265,15 @@ class ConversationChanged(_Event, omit_defaults=True):
     title: str | msgspec.UnsetType | None = msgspec.UNSET
 
 
+class FeedbackSaved(_Event):
+    """The user's feedback on an assistant message is stored (a null rating clears it)."""
+
+    conversation_id: str
+    message_id: str
+    rating: Literal["up", "down"] | None
+    comment: str | None = None
+
+
 Event = (
     Accepted
     | Queued
@@ -265,6 +286,7 @@ Event = (
     | Context
     | History
     | ConversationChanged
+    | FeedbackSaved
     | Failed
 )
 

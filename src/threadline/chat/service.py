@@ -19,6 +19,7 @@ from threadline.chat.choosing import check_unchanged, engine_of, resolved
 from threadline.chat.deletion import Deletion
 from threadline.chat.errors import ConversationNotFound
 from threadline.chat.events import History, ToolCallItem
+from threadline.chat.feedback import Feedback
 from threadline.chat.history import HistoryPage, read_page
 from threadline.chat.inputs import check_same_text
 from threadline.chat.knowledge import Knowledge
@@ -26,8 +27,10 @@ from threadline.chat.limits import UserLimits
 from threadline.chat.quota import Stake, given_back_unless_started
 from threadline.chat.relay import Relay
 from threadline.chat.roster import Roster, TurnPolicy
+from threadline.chat.shares import Shares
 from threadline.chat.steps import approval_item, pending_events
 from threadline.chat.threads import Threads
+from threadline.chat.transfers import Transfers
 from threadline.chat.turn import Answer, Send, Turn, TurnEngine, TurnServices
 from threadline.chat.watching import Watching
 from threadline.conversations.index import (
@@ -81,7 +84,12 @@ class ChatService:
         if knowledge is not None:
             knowledge.announce_through(self.relay)
             forget = knowledge.forget_conversation
-        self._deletion = Deletion(self._crew, self._live, forget)
+        # Feedback, shares, export and import: kept in the store, beside the index.
+        self.feedback = Feedback(self._crew, index.store, index.pool)
+        self.shares = Shares(self._crew, index.store)
+        self.transfers = Transfers(self._crew, self.feedback)
+        kept = (self.feedback, self.shares)
+        self._deletion = Deletion(self._crew, self._live, forget, kept)
         self._watching = Watching(self.relay, self._live, leases, runner)
         # The LangGraph API's view: the graphs served (by name), and conversations as threads.
         served = [ServedGraph(a.assistant_id, a.runner.graph) for a in assistants]
@@ -282,6 +290,9 @@ class ChatService:
         """
         chosen = await self._own(user_id, conversation_id)
         page = await self._page(conversation_id, limit, before=before, after=after)
+        page = page._replace(
+            items=await self.feedback.shown_on(user_id, conversation_id, page.items)
+        )
         assistant = self._assistant_of(chosen)
         pending = await assistant.runner.pending_interrupts(conversation_id)
         approval = next((a for p in pending for a in p.approvals), None)
@@ -322,7 +333,9 @@ class ChatService:
         summary = await self._index.get(user_id, conversation_id)
         if summary is None:
             raise ConversationNotFound
-        return summary, await self._page(conversation_id, limit, before=before, after=None)
+        page = await self._page(conversation_id, limit, before=before, after=None)
+        items = await self.feedback.shown_on(user_id, conversation_id, page.items)
+        return summary, page._replace(items=items)
 
     async def rename(self, user_id: str, conversation_id: str, title: str) -> ConversationSummary:
         """Set the title the user chose; automatic titles never replace it."""

@@ -137,6 +137,16 @@ class ConversationIndex:
         self._store = store
         self._pool = pool
 
+    @property
+    def store(self) -> BaseStore:
+        """The store it keeps its entries in (other kinds of items live beside them)."""
+        return self._store
+
+    @property
+    def pool(self) -> Pool:
+        """The connection pool it reads through."""
+        return self._pool
+
     async def create(self, user_id: str, choice: Choice | None = None) -> str:
         """Record a new, empty conversation for `user_id` and return its id."""
         conversation_id = new_id()

@@ -342,6 +342,22 @@ class TurnRunner:
         """Every stored message of the conversation, oldest first."""
         return await self._ledger.transcript(conversation_id)
 
+    async def transcript_at(self, conversation_id: str, checkpoint_id: str) -> list[AnyMessage]:
+        """The conversation's messages as they stood at one of its checkpoints."""
+        return await self._ledger.transcript_at(conversation_id, checkpoint_id)
+
+    async def latest_checkpoint(self, conversation_id: str) -> str | None:
+        """The id of the conversation's latest checkpoint; None if it has none yet."""
+        snapshot = await self._graph.aget_state(_config(conversation_id))
+        checkpoint_id: str | None = snapshot.config["configurable"].get("checkpoint_id")
+        return checkpoint_id if snapshot.created_at else None
+
+    async def write_messages(self, conversation_id: str, messages: Sequence[BaseMessage]) -> None:
+        """Write `messages` to the thread as its own (an import): at rest, and continuable."""
+        await self._checkpoint(
+            _config(conversation_id), messages, self._writer, look_for_waiting=False
+        )
+
     async def save_stopped(
         self,
         conversation_id: str,

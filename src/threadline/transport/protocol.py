@@ -5,7 +5,7 @@ The server's frames are its events' (`websocket_frames`).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -17,6 +17,7 @@ __all__ = (
     "CancelInterrupt",
     "ClientFrame",
     "Deny",
+    "Feedback",
     "FrameDecoder",
     "FrameError",
     "Regenerate",
@@ -166,6 +167,18 @@ class Resume(_ConversationFrame, tag="resume"):
     after_seq: Annotated[int, msgspec.Meta(ge=0)] = 0
 
 
+# A comment on a reply: bounded, like every text the server keeps.
+MAX_FEEDBACK_COMMENT = 2000
+
+
+class Feedback(_ConversationFrame, tag="feedback"):
+    """Rate the assistant message `message_id` (`up`, `down`, or null to clear) and comment."""
+
+    message_id: ClientMessageId
+    rating: Literal["up", "down"] | None
+    comment: Annotated[str, msgspec.Meta(max_length=MAX_FEEDBACK_COMMENT)] | None = None
+
+
 ClientFrame = (
     SendMessage
     | Stop
@@ -178,6 +191,7 @@ ClientFrame = (
     | Subscribe
     | Unsubscribe
     | Resume
+    | Feedback
 )
 
 
@@ -209,6 +223,7 @@ _FRAME_TYPES: dict[str, type[ClientFrame]] = {
     "subscribe": Subscribe,
     "unsubscribe": Unsubscribe,
     "resume": Resume,
+    "feedback": Feedback,
 }
 
 # JSON escapes (`\uXXXX`) take up to 6 bytes per character: a frame larger than this cannot
@@ -260,6 +275,8 @@ class FrameDecoder:
         if isinstance(frame, RequestHistory) and frame.after_message_id and frame.before_message_id:
             detail = "give `after_message_id` or `before_message_id`, not both"
             raise FrameError("invalid_frame", detail)
+        if isinstance(frame, Feedback) and frame.comment and "\x00" in frame.comment:
+            raise FrameError("invalid_frame", "`comment` must not contain NUL characters")
         if isinstance(frame, Respond | Approve) and _has_nul(frame):
             raise FrameError("invalid_frame", "an answer must not contain NUL characters")
         return frame

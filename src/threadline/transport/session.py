@@ -17,6 +17,7 @@ from threadline.transport.protocol import (
     CancelInterrupt,
     ClientFrame,
     Deny,
+    Feedback,
     FrameDecoder,
     FrameError,
     Regenerate,
@@ -115,6 +116,15 @@ class ChatSession:
                     answer = _answer(frame)
                     turn = await self._chat.decide(user, frame.conversation_ref, answer, self._send)
                     self._track(turn)
+                case Feedback():
+                    saved = await self._chat.feedback.give(
+                        user,
+                        frame.conversation_ref,
+                        frame.message_id,
+                        frame.rating,
+                        frame.comment or "",
+                    )
+                    await self._send(saved)
                 case RequestHistory():
                     history = await self._chat.history(
                         user,

@@ -25,6 +25,9 @@ class ChatPage {
       onRespond: (interruptId, value) => this.answer({ type: "respond", interrupt_id: interruptId, value }),
       onCancel: (interruptId) => this.answer({ type: "cancel_interrupt", interrupt_id: interruptId }),
       onRegenerate: () => this.command("regenerate"),
+      onFeedback: (messageId, rating) => this.socket.send({
+        type: "feedback", conversation_id: this.conversation, message_id: messageId, rating,
+      }),
     });
     this.sidebar = new Sidebar($("#sidebar"), this.api, {
       onOpen: (id) => this.open(id),
@@ -59,6 +62,8 @@ class ChatPage {
       }
     };
     $("#stop").onclick = () => this.command("stop");
+    $("#share").onclick = () => this.share();
+    $("#export").onclick = () => this.export();
     $("#new-chat").onclick = () => this.open(null);
     $("#menu").onclick = () => document.body.classList.toggle("menu-open");
     $("#sign-out").onclick = () => {
@@ -88,6 +93,8 @@ class ChatPage {
     this.thread.clear();
     this.setRunning(false);
     $("#context").hidden = true;
+    $("#share").hidden = $("#export").hidden = !this.conversation;
+    $("#share-link").hidden = true;
     $("#title").textContent = this.titleOf(id);
     history.replaceState(null, "", id ? `#c=${encodeURIComponent(id)}` : location.pathname);
     this.sidebar.select(this.conversation);
@@ -172,6 +179,37 @@ class ChatPage {
       case "message": this.thread.finish(frame); return this.setRunning(this.outbox.length > 0);
       case "context": return this.showContext(frame);
       case "history": return this.thread.history(frame);
+      case "feedback": return this.thread.feedback(frame);
+    }
+  }
+
+  // A read-only link to the conversation as it is now, copied for the user to pass on.
+  async share() {
+    if (!this.conversation) return;
+    try {
+      const { url } = await this.api.share(this.conversation);
+      await navigator.clipboard?.writeText(url).catch(() => {});
+      $("#share-link").value = url;
+      $("#share-link").hidden = false;
+      $("#share-link").select();
+      this.notice("Link copied: anyone with it can read this conversation as it is now.");
+    } catch (error) {
+      this.notice(error.message);
+    }
+  }
+
+  // The conversation as a Markdown file, downloaded.
+  async export() {
+    if (!this.conversation) return;
+    try {
+      const text = await this.api.exported(this.conversation, "markdown");
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(new Blob([text], { type: "text/markdown" }));
+      link.download = `conversation-${this.conversation}.md`;
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+    } catch (error) {
+      this.notice(error.message);
     }
   }
 
@@ -182,6 +220,7 @@ class ChatPage {
       for (const entry of this.outbox) entry.frame.conversation_id ??= frame.conversation_id;
       if (!this.conversation) {
         this.conversation = frame.conversation_id;
+        $("#share").hidden = $("#export").hidden = false;
         history.replaceState(null, "", `#c=${encodeURIComponent(frame.conversation_id)}`);
         this.socket.send({ type: "subscribe", conversation_id: frame.conversation_id });
         this.sidebar.select(frame.conversation_id);
