@@ -10,6 +10,7 @@ import httpx
 import msgspec
 import pytest
 
+from tests.credentials import api_keys
 from tests.fake_groq import FakeGroq, Fault
 from tests.nodejs import run_node
 from tests.serving import serve_threadline
@@ -215,3 +216,201 @@ async def test_the_stop_endpoint_keeps_the_partial_reply_and_the_stream_says_abo
     assert [c["type"] for c in chunks[-3:]] == ["text-end", "finish-step", "abort"]
     assert chunks[0] == {"type": "start", "messageId": kept["message_id"]}
     assert (again.status_code, again.json()["code"]) == (409, "nothing_to_stop")
+
+
+async def test_a_tool_call_and_its_result_are_a_dynamic_tool_part_then_a_new_step(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    fake_groq.tool_calls.append([("calculator", {"expression": "6 * 7"})])
+    async with serve_threadline(settings) as address:
+        [sent] = await _chat(address, "chat-6", {"do": "send", "text": "what is 6 * 7?"})
+    assert sent["error"] is None
+    assert _types(sent) == [
+        "start",
+        "start-step",
+        "tool-input-start",
+        "tool-input-available",
+        "tool-output-available",
+        "finish-step",
+        "start-step",
+        "text-start",
+        "text-delta",
+        "text-end",
+        "data-context",
+        "finish-step",
+        "finish",
+    ]
+    reply = sent["messages"][-1]
+    tool = next(p for p in reply["parts"] if p["type"] == "dynamic-tool")
+    assert (tool["toolName"], tool["state"]) == ("calculator", "output-available")
+    assert (tool["input"], tool["output"]) == ({"expression": "6 * 7"}, "6 * 7 = 42")
+    assert _text(reply) == "Tools said: 6 * 7 = 42"
+
+
+async def test_an_approval_is_asked_and_answered_with_add_tool_approval_response(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    fake_groq.tool_calls.append([("calculator", {"expression": "6 * 7"})])
+    approving = msgspec.structs.replace(settings, approve_tools="calculator")
+    async with serve_threadline(approving) as address:
+        asked, answered = await _chat(
+            address,
+            "chat-7",
+            {"do": "send", "text": "what is 6 * 7?"},
+            {"do": "approve", "approved": True},
+        )
+        async with connect(address, "local") as socket:
+            history = await socket.history("chat-7")
+    assert asked["error"] is None
+    waiting = next(p for p in asked["messages"][-1]["parts"] if p["type"] == "dynamic-tool")
+    assert waiting["state"] == "approval-requested"
+    assert waiting["approval"] == {"id": waiting["toolCallId"]}
+    assert asked["chunks"][-1] == {"type": "finish", "finishReason": "tool-calls"}
+    assert len(fake_groq.requests) == 2  # the approved call ran, then the model answered
+    assert answered["error"] is None
+    # The run goes on in the message that asked: the call is not told twice.
+    assert _types(answered) == [
+        "start",
+        "tool-output-available",
+        "start-step",
+        "text-start",
+        "text-delta",
+        "text-end",
+        "data-context",
+        "finish-step",
+        "finish",
+    ]
+    assert answered["chunks"][0]["messageId"] == asked["messages"][-1]["id"]
+    reply = answered["messages"][-1]
+    assert [m["role"] for m in answered["messages"]] == ["user", "assistant"]
+    done = next(p for p in reply["parts"] if p["type"] == "dynamic-tool")
+    assert (done["state"], done["output"]) == ("output-available", "6 * 7 = 42")
+    assert _text(reply) == "Tools said: 6 * 7 = 42"
+    assert [m["role"] for m in history] == ["user", "assistant", "tool", "assistant"]
+
+
+async def test_another_users_chat_looks_missing(settings: Settings, database_url: str) -> None:
+    async with api_keys(database_url) as keys:
+        alice = {"X-Api-Key": (await keys.create("alice", user_id="alice", admin=False)).key}
+        bob = {"X-Api-Key": (await keys.create("bob", user_id="bob", admin=False)).key}
+    configured = msgspec.structs.replace(settings, auth_mode="api_key")
+    async with serve_threadline(configured) as address, httpx.AsyncClient() as http:
+        [mine] = await _chat(address, "chat-8", {"do": "send", "text": "secret"}, headers=alice)
+        assert _text(mine["messages"][-1]) == "Reply 1: secret"
+        [theirs] = await _chat(address, "chat-8", {"do": "send", "text": "let me in"}, headers=bob)
+        assert theirs["status"] == "error"
+        assert theirs["error"].startswith("conversation_not_found: ")
+        for path in ("/ai-sdk/chat/{}/stream", "/ai-sdk/chat/{}/stop"):
+            method = "GET" if path.endswith("stream") else "POST"
+            foreign = await http.request(
+                method, f"http://{address}{path.format('chat-8')}", headers=bob
+            )
+            missing = await http.request(
+                method, f"http://{address}{path.format('nope')}", headers=bob
+            )
+            assert foreign.status_code == missing.status_code == 404
+            assert foreign.json() == missing.json()
+            assert foreign.json()["code"] == "conversation_not_found"
+        anonymous = await http.post(
+            f"http://{address}/ai-sdk/chat", json=_body("chat-9", ("m", "hi"))
+        )
+        assert anonymous.status_code == 401
+        # Alice's chat is untouched, and bob has none.
+        listed = await http.get(f"http://{address}/users/bob/conversations", headers=bob)
+        assert listed.json()["items"] == []
+        [again] = await _chat(address, "chat-8", {"do": "resume"}, headers=alice)
+        assert again["chunks"] == []
+
+
+async def test_bad_input_gets_a_4xx_with_a_clear_code_and_stores_nothing(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    def user(*parts: dict[str, Any], message_id: str = "m") -> dict[str, Any]:
+        return {"id": message_id, "role": "user", "parts": list(parts)}
+
+    text = {"type": "text", "text": "hi"}
+    refused = [
+        ({}, 400, "invalid_request"),
+        ({"id": "chat-10", "messages": []}, 400, "invalid_request"),
+        ({"id": "chat 10", "messages": [user(text)]}, 400, "invalid_request"),
+        ({"id": "chat-10", "messages": [user(text)], "trigger": "bogus"}, 400, "invalid_request"),
+        (
+            {"id": "chat-10", "messages": [{"id": "m", "role": "robot", "parts": []}]},
+            400,
+            "invalid_request",
+        ),
+        (
+            {
+                "id": "chat-10",
+                "messages": [user({"type": "file", "url": "data:,x", "mediaType": "text/plain"})],
+            },
+            422,
+            "unsupported_part",
+        ),
+        (
+            {"id": "chat-10", "messages": [user({"type": "text", "text": "  "})]},
+            422,
+            "invalid_request",
+        ),
+        (
+            {
+                "id": "chat-10",
+                "messages": [
+                    user({"type": "text", "text": "x" * (settings.max_message_bytes + 1)})
+                ],
+            },
+            413,
+            "message_too_large",
+        ),
+        (
+            {"id": "chat-10", "messages": [{"id": "a", "role": "assistant", "parts": [text]}]},
+            422,
+            "invalid_request",
+        ),
+    ]
+    async with serve_threadline(settings) as address, httpx.AsyncClient() as http:
+        for body, status, code in refused:
+            response = await http.post(f"http://{address}/ai-sdk/chat", json=body)
+            assert (response.status_code, response.json()["code"]) == (status, code), body
+            assert response.json()["detail"]
+        not_json = await http.post(
+            f"http://{address}/ai-sdk/chat",
+            content=b"{",
+            headers={"content-type": "application/json"},
+        )
+        assert (not_json.status_code, not_json.json()["code"]) == (400, "invalid_request")
+        # Well-formed, but not what the conversation holds: the protocol's `error` chunk.
+        _, mismatch = await _post(address, _body("chat-10", ("never-sent", "a"), ("m", "b")))
+        assert mismatch == [{"type": "error", "errorText": mismatch[0]["errorText"]}]
+        assert mismatch[0]["errorText"].startswith("history_mismatch: ")
+        regenerate = {**_body("chat-10", ("m", "hi")), "trigger": "regenerate-message"}
+        _, nothing = await _post(address, regenerate)
+        assert nothing[0]["errorText"].startswith("conversation_not_found: ")
+        listed = await http.get(f"http://{address}/users/local/conversations")
+        assert listed.json()["items"] == []
+        # An approval answered where nothing waits.
+        await _post(address, _body("chat-10", ("m", "hi")))
+        answer = {
+            "id": "chat-10",
+            "trigger": "submit-message",
+            "messages": [
+                user(text),
+                {
+                    "id": "a",
+                    "role": "assistant",
+                    "parts": [
+                        {
+                            "type": "dynamic-tool",
+                            "toolName": "calculator",
+                            "toolCallId": "call_x",
+                            "state": "approval-responded",
+                            "input": {},
+                            "approval": {"id": "call_x", "approved": True},
+                        }
+                    ],
+                },
+            ],
+        }
+        _, unasked = await _post(address, answer)
+        assert unasked[0]["errorText"].startswith("nothing_to_approve: ")
+    assert len(fake_groq.requests) == 1

@@ -50,14 +50,17 @@ def _message(chunk: Chunk) -> ServerSentEventMessage:
 class UIStream:
     """The chunks of one response, event by event (`render`) and at its end (`close`)."""
 
-    def __init__(self, reply_id: str | None = None) -> None:
-        """`reply_id`: the reply's id when known (a turn started here), else the events'."""
+    def __init__(self, reply_id: str | None = None, told: Iterable[str] = ()) -> None:
+        """`reply_id`: the reply's id when known, else the events'.
+
+        `told`: the tool calls the client's message shows already (an approval answered).
+        """
         self._reply_id = reply_id
         self._started = False
         self._step = False
         self._text: str | None = None  # the open text part's id
         self._texts: set[str] = set()  # messages whose text was streamed
-        self._tools: set[str] = set()  # tool calls told
+        self._tools = set(told)  # tool calls told
         self._tools_ran = False  # results came: the next words are a new step
         self._finish: FinishReason | None = "stop"  # None: aborted, no `finish`
 
@@ -155,7 +158,7 @@ class UIStream:
         ]
 
     def _tool_result(self, event: ToolResultEvent) -> list[Chunk]:
-        chunks = self._tool_call(None, event.tool_call_id, event.name, {})
+        chunks = self._start(None) + self._tool_call(None, event.tool_call_id, event.name, {})
         self._tools_ran = True
         call = {"toolCallId": event.tool_call_id, "dynamic": True}
         if event.is_error:

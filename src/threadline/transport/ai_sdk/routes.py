@@ -90,7 +90,12 @@ class AiSdkController(Controller):
         except ChatError as error:
             return _refusal(_code(error), error.detail)
         following.follow(turn)
-        ui = UIStream(turn.reply_id)
+        # An answered approval goes on in the assistant message that asked for it.
+        last = data.messages[-1]
+        if turn.decision is not None:
+            ui = UIStream(last.id, told=[p.tool_call_id for p in last.parts if p.tool_call_id])
+        else:
+            ui = UIStream(turn.reply_id)
         return following.stream.response(ui.render, headers=HEADERS, last=ui.close)
 
     @get("/{chat_id:str}/stream")
