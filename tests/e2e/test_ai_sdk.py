@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,8 +12,10 @@ import msgspec
 import pytest
 
 from tests.credentials import api_keys
+from tests.documents import indexed, upload
 from tests.fake_groq import FakeGroq, Fault
 from tests.nodejs import run_node
+from tests.processes import servers
 from tests.serving import serve_threadline
 from tests.wsclient import connect
 from threadline.settings import Settings
@@ -414,3 +417,76 @@ async def test_bad_input_gets_a_4xx_with_a_clear_code_and_stores_nothing(
         _, unasked = await _post(address, answer)
         assert unasked[0]["errorText"].startswith("nothing_to_approve: ")
     assert len(fake_groq.requests) == 1
+
+
+async def test_a_cited_document_is_a_source_document_part(settings: Settings) -> None:
+    offline = msgspec.structs.replace(settings, groq_api_key=None)
+    question = "How many litres per minute does the K7 pump move?"
+    manual = b"# Pump manual\n\nThe K7 pump moves at most 42 litres of water per minute.\n"
+    async with (
+        serve_threadline(offline) as address,
+        httpx.AsyncClient(base_url=f"http://{address}") as http,
+    ):
+        response = await upload(http, "/users/local/documents", "pumps.md", manual)
+        document_id = response.json()["document_id"]
+        await indexed(http, f"/users/local/documents/{document_id}")
+        [sent] = await _chat(address, "chat-11", {"do": "send", "text": question})
+    reply = sent["messages"][-1]
+    [source] = [p for p in reply["parts"] if p["type"] == "source-document"]
+    assert (source["sourceId"], source["title"]) == (document_id, "pumps.md")
+    [passage] = source["providerMetadata"]["threadline"]["passages"]
+    assert "42 litres of water per minute" in passage["text"]
+    assert 0 < passage["score"] <= 1
+
+
+@pytest.mark.usefixtures("one_at_a_time")  # two server processes
+async def test_a_reply_dropped_on_one_server_resumes_and_stops_on_another(
+    tmp_path: Path, database_url: str, fake_groq: FakeGroq
+) -> None:
+    text = " ".join(f"word{i}" for i in range(30))
+    fake_groq.default = Fault(token_delay=0.1)
+    async with servers(tmp_path, database_url, fake_groq.url, 2) as (one, two):
+        [dropped] = await _chat(
+            one.address, "chat-12", {"do": "send", "text": text, "dropAfter": 2}
+        )
+        [resumed] = await _chat(
+            two.address, "chat-12", {"do": "resume"}, messages=dropped["messages"]
+        )
+        assert _text(resumed["messages"][-1]) == f"Reply 1: {text}"
+        assert resumed["messages"][-1]["id"] == dropped["messages"][-1]["id"]
+
+        again = " ".join(f"again{i}" for i in range(30))
+        [cut] = await _chat(
+            one.address,
+            "chat-12",
+            {"do": "send", "text": again, "dropAfter": 1},
+            messages=resumed["messages"],
+        )
+        stopped, after = await _chat(
+            two.address,
+            "chat-12",
+            {"do": "stopEndpoint"},
+            {"do": "resume"},
+            messages=cut["messages"],
+        )
+        history = await http_get(one.address, "/users/local/conversations/chat-12")
+    assert stopped["answer"]["status"] == 200
+    kept = stopped["answer"]["body"]
+    assert kept["stopped"] is True
+    assert kept["content"].startswith("Reply 2:")
+    assert len(kept["content"]) < len(f"Reply 2: {again}")
+    assert after["chunks"] == []  # nothing runs any more
+    stored = history["messages"][-1]
+    assert (stored["message_id"], stored["content"], stored["stopped"]) == (
+        kept["message_id"],
+        kept["content"],
+        True,
+    )
+
+
+async def http_get(address: str, path: str) -> Any:
+    """GET `path` of the server at `address`, as JSON."""
+    async with httpx.AsyncClient() as http:
+        response = await http.get(f"http://{address}{path}")
+    assert response.status_code == 200, response.text
+    return response.json()
