@@ -120,6 +120,27 @@ def _streamed(chunks: list[dict[str, Any]]) -> str:
     return "".join(c["delta"] for c in chunks if c["type"] == "text-delta")
 
 
+async def test_a_failed_turn_is_an_error_chunk_with_its_code_and_the_chat_goes_on(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    fake_groq.faults.append(Fault(status=400))
+    async with serve_threadline(settings) as address:
+        failed, retried = await _chat(
+            address,
+            "chat-13",
+            {"do": "send", "text": "first try"},
+            {"do": "send", "text": "second try"},
+        )
+    assert failed["status"] == "error"
+    assert failed["error"] == "llm_error: the model provider answered HTTP 400"
+    assert [c["type"] for c in failed["chunks"]] == ["start", "error"]
+    assert failed["chunks"][-1]["errorText"] == failed["error"]
+    assert (retried["status"], retried["error"]) == ("ready", None)
+    assert _text(retried["messages"][-1]) == "Reply 2: second try"
+    # The failed turn's message was kept: the model sees it on the next turn.
+    assert fake_groq.user_turns()[1:] == ["user: first try", "user: second try"]
+
+
 async def test_a_resent_message_is_stored_once_and_answered_with_the_stored_reply(
     settings: Settings, fake_groq: FakeGroq
 ) -> None:
