@@ -96,7 +96,7 @@ class AiSdkController(Controller):
             ui = UIStream(last.id, told=[p.tool_call_id for p in last.parts if p.tool_call_id])
         else:
             ui = UIStream(turn.reply_id)
-        return following.stream.response(ui.render, headers=HEADERS, last=ui.close)
+        return _response(following, ui, turn)
 
     @get("/{chat_id:str}/stream")
     async def resume(
@@ -114,7 +114,7 @@ class AiSdkController(Controller):
             following.stream.end()
             return Response(None, status_code=HTTP_204_NO_CONTENT)
         ui = UIStream(turn.reply_id if turn is not None else None)
-        return following.stream.response(ui.render, headers=HEADERS, last=ui.close)
+        return _response(following, ui, turn)
 
     @post("/{chat_id:str}/stop", status_code=HTTP_200_OK)
     async def stop(self, state: State, user: ActingUser, chat_id: ConversationId) -> Stopped:
@@ -183,6 +183,16 @@ async def _check_list(services: Services, user: str, data: ChatRequest, earlier:
             "does not hold: load the conversation's messages again"
         )
         raise Contradicts("history_mismatch", detail)
+
+
+def _response(following: Following, ui: UIStream, turn: Turn | None) -> ServerSentEvent:
+    """The stream's response; a client that leaves early lets the turn go on without it."""
+
+    async def let_go() -> None:
+        if turn is not None:
+            turn.audience.detach(following)  # the turn goes on: a resume picks it up
+
+    return following.stream.response(ui.render, headers=HEADERS, last=ui.close, on_gone=let_go)
 
 
 def _running(first: Event | None) -> bool:
