@@ -149,15 +149,23 @@ async def test_a_resent_message_is_stored_once_and_answered_with_the_stored_repl
         first, chunks = await _post(address, body)
         assert first.headers["x-vercel-ai-ui-message-stream"] == "v1"
         assert first.headers["content-type"].startswith("text/event-stream")
-        again, resent = await _post(address, body)
-        assert again.status_code == 200
-        assert _streamed(resent) == _streamed(chunks) == "Reply 1: hello"
-        # The same message: the stored reply, under its own id, and no second model call.
-        assert resent[0] == chunks[0] == {"type": "start", "messageId": chunks[0]["messageId"]}
-        assert len(fake_groq.requests) == 1
+        # The SDK's transport posting the same message twice more (a retrying client).
+        again, once_more = await run_node(
+            "ai_sdk_read.mjs",
+            THREADLINE_URL=f"http://{address}",
+            CHAT_ID="chat-2",
+            MESSAGES=msgspec.json.encode(body["messages"]).decode(),
+            TIMES="2",
+        )
         async with connect(address, "local") as socket:
             history = await socket.history("chat-2")
-        assert [m["role"] for m in history] == ["user", "assistant"]
+    assert _streamed(chunks) == "Reply 1: hello"
+    # The same message: the stored reply, under its own id, and no second model call.
+    assert again == once_more
+    assert again["id"] == chunks[0]["messageId"] == history[1]["message_id"]
+    assert [p["text"] for p in again["parts"] if p["type"] == "text"] == ["Reply 1: hello"]
+    assert len(fake_groq.requests) == 1
+    assert [m["role"] for m in history] == ["user", "assistant"]
 
 
 async def test_regenerate_replaces_the_last_reply(settings: Settings) -> None:
