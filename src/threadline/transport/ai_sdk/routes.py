@@ -121,18 +121,30 @@ class AiSdkController(Controller):
         """Stop the running reply, wherever it runs; answers with what was kept."""
         following = Following(EventStream())
         try:
-            await services_of(state).chat.stop(user, chat_id, following)
+            turn = await services_of(state).chat.stop(user, chat_id, following)
         except NothingToStop as error:
             raise ApiError(HTTP_409_CONFLICT, error.code, error.detail) from None
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(STOP_WAIT_SECONDS):
-                async for event in following.stream.events():
-                    if isinstance(event, Replied):
-                        return Stopped(chat_id, event.message_id, event.content, event.stopped)
-                    if isinstance(event, Failed):
-                        raise ApiError(HTTP_409_CONFLICT, event.code, event.detail)
+        try:
+            outcome = await _outcome(following.stream)
+        finally:
+            if turn is not None:
+                turn.audience.detach(following)
+        if isinstance(outcome, Replied):
+            return Stopped(chat_id, outcome.message_id, outcome.content, outcome.stopped)
+        if isinstance(outcome, Failed):
+            raise ApiError(HTTP_409_CONFLICT, outcome.code, outcome.detail)
         detail = "the reply was asked to stop, but did not tell what it kept in time"
         raise ApiError(HTTP_409_CONFLICT, "nothing_to_stop", detail)
+
+
+async def _outcome(stream: EventStream) -> Replied | Failed | None:
+    """The stopped turn's reply (or failure), within STOP_WAIT_SECONDS."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(STOP_WAIT_SECONDS):
+            async for event in stream.events():
+                if isinstance(event, Replied | Failed):
+                    return event
+    return None
 
 
 async def _turn(services: Services, user: str, data: ChatRequest, send: Following) -> Turn:
