@@ -90,6 +90,22 @@ async def test_a_reply_streams_as_fake_groq_said_it_and_goes_on_over_the_websock
             turn = await socket.turn("and now?", "chat-1")
             assert turn.reply["content"] == "Reply 2: and now?"
 
+        # The SDK's list, with the socket's messages as history shows them, goes on too.
+        def message(message_id: str, role: str, text: str) -> dict[str, Any]:
+            return {"id": message_id, "role": role, "parts": [{"type": "text", "text": text}]}
+
+        loaded = [
+            *sent["messages"],
+            message(turn.ack["message_id"], "user", "and now?"),
+            message(turn.reply["message_id"], "assistant", turn.reply["content"]),
+        ]
+        [later] = await _chat(address, "chat-1", {"do": "send", "text": "third"}, messages=loaded)
+        assert (later["error"], _text(later["messages"][-1])) == (None, "Reply 3: third")
+        # A list naming a user message the conversation never had contradicts it.
+        invented = [*loaded[:2], message("invented", "user", "?"), *loaded[2:]]
+        [refused] = await _chat(address, "chat-1", {"do": "send", "text": "4"}, messages=invented)
+        assert refused["error"].startswith("history_mismatch: ")
+
 
 def _body(chat_id: str, *texts: tuple[str, str]) -> dict[str, Any]:
     """What `DefaultChatTransport` posts for a chat whose user messages are `texts`."""
