@@ -295,8 +295,23 @@ async def test_a_tool_call_and_its_result_are_a_dynamic_tool_part_then_a_new_ste
     assert _text(reply) == "Tools said: 6 * 7 = 42"
 
 
+@pytest.mark.parametrize(
+    ("approved", "outcome", "result"),
+    [
+        (True, {"state": "output-available", "output": "6 * 7 = 42"}, "6 * 7 = 42"),
+        (
+            False,
+            {"state": "output-error", "errorText": "the user denied this call"},
+            "the user denied this call",
+        ),
+    ],
+)
 async def test_an_approval_is_asked_and_answered_with_add_tool_approval_response(
-    settings: Settings, fake_groq: FakeGroq
+    settings: Settings,
+    fake_groq: FakeGroq,
+    approved: bool,
+    outcome: dict[str, str],
+    result: str,
 ) -> None:
     fake_groq.tool_calls.append([("calculator", {"expression": "6 * 7"})])
     approving = msgspec.structs.replace(settings, approve_tools="calculator")
@@ -305,7 +320,7 @@ async def test_an_approval_is_asked_and_answered_with_add_tool_approval_response
             address,
             "chat-7",
             {"do": "send", "text": "what is 6 * 7?"},
-            {"do": "approve", "approved": True},
+            {"do": "approve", "approved": approved},
         )
         async with connect(address, "local") as socket:
             history = await socket.history("chat-7")
@@ -314,12 +329,12 @@ async def test_an_approval_is_asked_and_answered_with_add_tool_approval_response
     assert waiting["state"] == "approval-requested"
     assert waiting["approval"] == {"id": waiting["toolCallId"]}
     assert asked["chunks"][-1] == {"type": "finish", "finishReason": "tool-calls"}
-    assert len(fake_groq.requests) == 2  # the approved call ran, then the model answered
+    assert len(fake_groq.requests) == 2  # answered, then the model said what the tool said
     assert answered["error"] is None
     # The run goes on in the message that asked: the call is not told twice.
     assert _types(answered) == [
         "start",
-        "tool-output-available",
+        "tool-output-available" if approved else "tool-output-error",
         "start-step",
         "text-start",
         "text-delta",
@@ -332,8 +347,8 @@ async def test_an_approval_is_asked_and_answered_with_add_tool_approval_response
     reply = answered["messages"][-1]
     assert [m["role"] for m in answered["messages"]] == ["user", "assistant"]
     done = next(p for p in reply["parts"] if p["type"] == "dynamic-tool")
-    assert (done["state"], done["output"]) == ("output-available", "6 * 7 = 42")
-    assert _text(reply) == "Tools said: 6 * 7 = 42"
+    assert {key: done[key] for key in outcome} == outcome
+    assert _text(reply) == f"Tools said: {result}"
     assert [m["role"] for m in history] == ["user", "assistant", "tool", "assistant"]
 
 
