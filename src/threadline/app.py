@@ -57,7 +57,7 @@ from threadline.transport.langgraph_api import langgraph_router
 from threadline.transport.metrics import MetricsController, http_metrics
 from threadline.transport.outbox import SendBudget
 from threadline.transport.protocol import FrameDecoder
-from threadline.transport.rest import ConversationsController, erase_user_data
+from threadline.transport.rest import ConversationsController, erase_user_data, list_models
 from threadline.transport.schema_page import SchemaPage
 from threadline.transport.services import Services
 from threadline.transport.socket import chat_socket
@@ -150,6 +150,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ready,
             ConversationsController,
             erase_user_data,
+            list_models,
             issue_ws_ticket,
             usage,
             ApiKeysController,

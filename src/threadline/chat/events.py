@@ -55,6 +55,8 @@ ErrorCode = Literal[
     "nothing_to_approve",
     "unknown_assistant",
     "invalid_context",
+    "unknown_model",
+    "unsupported_attachment",
     "llm_error",
     "llm_unavailable",
     "storage_unavailable",
@@ -247,10 +249,12 @@ class ConversationChanged(_Event, omit_defaults=True):
     """One of the user's conversations changed, on any server: what a sidebar needs."""
 
     conversation_id: str
-    event: Literal["created", "updated", "renamed", "deleted"]
+    event: Literal["created", "updated", "renamed", "model_changed", "deleted"]
     updated_at: str
     # The conversation's title, where the event knows it (null: none yet).
     title: str | msgspec.UnsetType | None = msgspec.UNSET
+    # The model its next turns answer with (on `model_changed`).
+    model: str | msgspec.UnsetType = msgspec.UNSET
 
 
 Event = (

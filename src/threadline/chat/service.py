@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+import msgspec
 from langchain_core.language_models import BaseChatModel
 
 from threadline.chat.activity import Activity
 from threadline.chat.answers import check_answer
 from threadline.chat.assistants import ServedAssistants, ServedGraph
-from threadline.chat.choosing import check_unchanged, engine_of, resolved
+from threadline.chat.choosing import check_model, check_unchanged, engine_of, resolved
 from threadline.chat.deletion import Deletion
 from threadline.chat.errors import ConversationNotFound
 from threadline.chat.events import History, ToolCallItem
@@ -39,6 +40,7 @@ from threadline.conversations.index import (
 )
 from threadline.conversations.threads import ThreadCatalog
 from threadline.engine.assistants import Assistant, Assistants
+from threadline.llm.choices import ModelChoices
 from threadline.storage.leases import ConversationLocks
 
 __all__ = ("ChatService",)
@@ -62,8 +64,11 @@ class ChatService:
         knowledge: Knowledge | None = None,
         catalog: ThreadCatalog | None = None,
         graphs: Sequence[ServedGraph] = (),
+        models: ModelChoices | None = None,
     ) -> None:
         self._index = index
+        # The models a conversation may pick (by default: its assistant's one model).
+        self.models = models or ModelChoices.only(assistants.default.runner.model_name)
         self.knowledge = knowledge
         self._assistants = assistants
         # Reading a thread's messages and deleting it do not depend on its graph.
@@ -102,11 +107,13 @@ class ChatService:
         """Accept a user message: start its turn, or attach to the turn of an identical resend.
 
         `chosen` is what a first message asks for: its assistant, `context` and
-        `configurable`; the conversation keeps it.
+        `configurable`; the conversation keeps it. Any message may name a `model`: the
+        conversation answers with it from then on.
 
         Raises:
             ConversationNotFound: Not a conversation of this user.
             UnknownAssistant, InvalidContext: `chosen` does not fit what is served.
+            UnknownModel: `chosen` names a model a user may not pick.
             TooManyTurns, ConversationBusy, RateLimited, QuotaExceeded: Past a limit;
                 nothing was stored.
             InvalidRequest: A client id reused with other text.
@@ -120,15 +127,18 @@ class ChatService:
                 await earlier.audience.attach(send)
                 return earlier
             check_unchanged(resolved(kept, self._assistants), chosen)
-            chosen = kept
+            switch = _switch(kept, chosen)
+            chosen = kept if switch is None else msgspec.structs.replace(kept, model=switch)
         else:
-            chosen = resolved(chosen or Choice(), self._assistants)
-        engine = engine_of(self._assistants, chosen)
+            switch, chosen = None, resolved(chosen or Choice(), self._assistants)
+        engine = engine_of(self._assistants, chosen, self.models)
         stake = await self._roster.admit(user_id, text)
         with given_back_unless_started(stake):
             if conversation_id is None:
                 conversation_id = await self._index.create(user_id, chosen)
                 await self._activity.created(user_id, conversation_id)
+            elif switch is not None:  # a later message that names another model
+                await self._set_model(user_id, conversation_id, switch)
             turn = self._turn(
                 user_id, conversation_id, text, client_message_id, send, stake=stake, engine=engine
             )
@@ -137,7 +147,7 @@ class ChatService:
 
     async def regenerate(self, user_id: str, conversation_id: str, send: Send) -> Turn:
         """Start a turn that answers the last user message again."""
-        engine = engine_of(self._assistants, await self._own(user_id, conversation_id))
+        engine = engine_of(self._assistants, await self._own(user_id, conversation_id), self.models)
         stake = await self._roster.admit(user_id, None)
         with given_back_unless_started(stake):
             turn = self._turn(
@@ -161,7 +171,7 @@ class ChatService:
             NothingToApprove: Nothing of the conversation waits under that id.
             InvalidRequest: A decision the interrupt does not accept (an edit not allowed).
         """
-        engine = engine_of(self._assistants, await self._own(user_id, conversation_id))
+        engine = engine_of(self._assistants, await self._own(user_id, conversation_id), self.models)
         check_answer(await engine.runner.pending_interrupts(conversation_id), decision)
         turn = self._turn(
             user_id, conversation_id, None, None, send, decision=decision, engine=engine
@@ -332,6 +342,27 @@ class ChatService:
         await self._activity.renamed(user_id, summary)
         return summary
 
+    async def set_model(
+        self, user_id: str, conversation_id: str, model: str
+    ) -> ConversationSummary:
+        """Have the conversation's next turns answer with `model` (a running one keeps its).
+
+        Raises:
+            UnknownModel: Not a model a user may pick.
+            ConversationNotFound: Not a conversation of this user.
+        """
+        check_model(self.models, model)
+        return await self._set_model(user_id, conversation_id, model)
+
+    async def _set_model(
+        self, user_id: str, conversation_id: str, model: str
+    ) -> ConversationSummary:
+        summary = await self._index.set_model(user_id, conversation_id, model)
+        if summary is None:
+            raise ConversationNotFound
+        await self._activity.model_changed(user_id, summary)
+        return summary
+
     async def delete(self, user_id: str, conversation_id: str) -> None:
         """Delete the conversation: its live turns are stopped first, then the thread goes.
 
@@ -347,3 +378,10 @@ class ChatService:
     async def delete_idle(self, seconds: float) -> int:
         """Delete every conversation idle for `seconds` or more; returns how many went."""
         return await self._deletion.delete_idle(seconds)
+
+
+def _switch(kept: Choice, asked: Choice | None) -> str | None:
+    """The model a later message switches its conversation to, if it names another."""
+    if asked is None or asked.model is None or asked.model == kept.model:
+        return None
+    return asked.model

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import msgspec
@@ -48,6 +48,7 @@ from threadline.engine.window import bounded_window
 from threadline.llm.retry import RetryPolicy, stream_reply
 
 __all__ = (
+    "MODEL_KEY",
     "RESPOND_NODE",
     "SNAPSHOT_EVERY",
     "TOOLS_NODE",
@@ -59,6 +60,9 @@ __all__ = (
 
 RESPOND_NODE = "respond"
 TOOLS_NODE = "tools"
+# The `configurable` key naming the model a run answers with (one of `build_graph`'s
+# `models`); unset or unknown: the graph's default model.
+MODEL_KEY = "threadline_model"
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +88,7 @@ def build_graph(  # noqa: PLR0913 - the graph's parts, each named
     needs_approval: frozenset[str] = frozenset(),
     agents: Sequence[tuple[AgentSpec, BaseChatModel]] = (),
     brief: Brief | None = None,
+    models: Mapping[str, BaseChatModel] | None = None,
 ) -> ChatGraph:
     """Compile the chat graph once; each conversation is a thread of it.
 
@@ -100,6 +105,8 @@ def build_graph(  # noqa: PLR0913 - the graph's parts, each named
             None: one assistant with `system_prompt` and every tool.
         brief: Notes for the model at the start of each answer (recalled memories, the
             user's documents), read for the user's newest message; never stored.
+        models: The models a run may answer with instead, by id (`configurable` under
+            `MODEL_KEY`); a specialist with a model of its own keeps it.
 
     Returns:
         The compiled graph. A run expects `configurable.reply_id`, the id the reply gets.
@@ -109,6 +116,14 @@ def build_graph(  # noqa: PLR0913 - the graph's parts, each named
         spec.name: _specialist(spec, chosen_model, tools, system_prompt)
         for spec, chosen_model in declared
     }
+    # Each model's team built once, here: a turn picks one, nothing is built per turn.
+    teams = {
+        name: {
+            spec.name: _specialist(spec, own if spec.model else alternative, tools, system_prompt)
+            for spec, own in declared
+        }
+        for name, alternative in (models or {}).items()
+    }
     offered = [tool.name for tool in tools]
     routing = len(team) > 1
 
@@ -117,7 +132,8 @@ def build_graph(  # noqa: PLR0913 - the graph's parts, each named
         name, spent = state.get("agent") or declared[0][0].name, 0
         if routing and _starts_turn(window):
             name, spent = await route(model, [s for s, _ in declared], offered, window)
-        specialist = team.get(name) or team[declared[0][0].name]
+        chosen = teams.get(str(config.get("configurable", {}).get(MODEL_KEY)), team)
+        specialist = chosen.get(name) or chosen[declared[0][0].name]
         notes = await _briefing(brief, window, config)
         system = [*specialist.system, *notes]
         reserved = estimate_tokens(system)

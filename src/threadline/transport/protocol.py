@@ -19,11 +19,13 @@ __all__ = (
     "Deny",
     "FrameDecoder",
     "FrameError",
+    "ModelId",
     "Regenerate",
     "RequestHistory",
     "Respond",
     "Resume",
     "SendMessage",
+    "SetModel",
     "Stop",
     "Subscribe",
     "Unsubscribe",
@@ -39,6 +41,9 @@ ConversationRef = (
 )
 ClientMessageId = Annotated[str, msgspec.Meta(pattern=r"^[^\x00-\x1f\x7f]{1,128}$(?!\n)")]
 HistoryLimit = Annotated[int, msgspec.Meta(ge=1, le=500)]
+# A model id as Groq names them ("openai/gpt-oss-20b"); which ones may be picked is the
+# service's to say (`unknown_model`).
+ModelId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._:/-]{1,128}$(?!\n)")]
 
 
 class _Frame(msgspec.Struct, tag_field="type", forbid_unknown_fields=True):
@@ -59,6 +64,8 @@ class SendMessage(_Frame, tag="message"):
     the served `langgraph.json`; unset, the first), the graph's `runtime.context` values
     (`context`, checked against its context schema) and `configurable` values. The
     conversation keeps them; a later message may only name the same assistant again.
+    Any message may name a `model` (one of `GET /models`): the conversation answers with
+    it from then on.
     """
 
     message: str
@@ -67,15 +74,18 @@ class SendMessage(_Frame, tag="message"):
     assistant_id: ClientMessageId | None = None
     context: dict[str, Any] | None = None
     configurable: dict[str, Any] | None = None
+    model: ModelId | None = None
 
     @property
     def chosen(self) -> Choice | None:
         """What the message chooses for its conversation, if anything."""
-        if self.assistant_id is None and self.context is None and self.configurable is None:
-            return None
-        return Choice(
-            assistant_id=self.assistant_id, context=self.context, configurable=self.configurable
+        choice = Choice(
+            assistant_id=self.assistant_id,
+            context=self.context,
+            configurable=self.configurable,
+            model=self.model,
         )
+        return None if choice == Choice() else choice
 
     @property
     def conversation_ref(self) -> str | None:
@@ -146,6 +156,15 @@ class CancelInterrupt(_ConversationFrame, tag="cancel_interrupt"):
     interrupt_id: ClientMessageId | None = None
 
 
+class SetModel(_ConversationFrame, tag="set_model"):
+    """Have the conversation's next turns answer with `model` (one of `GET /models`).
+
+    Every socket of the user is told (a `conversation` frame, `model_changed`).
+    """
+
+    model: ModelId
+
+
 class Subscribe(_ConversationFrame, tag="subscribe"):
     """Receive every frame of the conversation's turns from now on, whoever started them.
 
@@ -175,6 +194,7 @@ ClientFrame = (
     | Deny
     | Respond
     | CancelInterrupt
+    | SetModel
     | Subscribe
     | Unsubscribe
     | Resume
@@ -206,6 +226,7 @@ _FRAME_TYPES: dict[str, type[ClientFrame]] = {
     "deny": Deny,
     "respond": Respond,
     "cancel_interrupt": CancelInterrupt,
+    "set_model": SetModel,
     "subscribe": Subscribe,
     "unsubscribe": Unsubscribe,
     "resume": Resume,

@@ -24,6 +24,7 @@ from threadline.transport.protocol import (
     Respond,
     Resume,
     SendMessage,
+    SetModel,
     Stop,
     Subscribe,
     Unsubscribe,
@@ -107,6 +108,8 @@ class ChatSession:
                 case Resume():
                     ref, after = frame.conversation_ref, frame.after_seq
                     self._track(await self._chat.resume(user, ref, after, self._send))
+                case SetModel():
+                    await self._chat.set_model(user, frame.conversation_ref, frame.model)
                 case Subscribe():
                     await self._chat.subscribe(user, frame.conversation_ref, self._send)
                 case Unsubscribe():
