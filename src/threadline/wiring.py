@@ -193,6 +193,7 @@ def _builtin_graph(
         agents=[(spec, with_model_name(model, spec.model)) for spec in agents],
         brief=brief,
         models=chat_models(model, choices),
+        vision=choices.vision,
     )
 
 

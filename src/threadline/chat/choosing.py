@@ -12,6 +12,7 @@ from threadline.chat.turn_parts import TurnEngine
 from threadline.conversations.index import Choice
 from threadline.engine.assistants import Assistant, Assistants, ContextRefused, RunOptions
 from threadline.engine.graph import MODEL_KEY
+from threadline.engine.tools.knowledge import ATTACHED_DOCUMENTS
 from threadline.llm.choices import ModelChoices
 
 __all__ = ("MAX_CHOICE_BYTES", "check_model", "check_unchanged", "engine_of", "resolved")
@@ -35,9 +36,12 @@ def engine_of(
         context, configurable = assistant.options(chosen.context, chosen.configurable)
     except ContextRefused as error:
         raise InvalidContext(str(error)) from None
-    if chosen.model is not None and models is not None:
-        check_model(models, chosen.model)
-        configurable = {**configurable, MODEL_KEY: chosen.model}
+    if models is not None:
+        model = chosen.model or models.default
+        check_model(models, model)
+        configurable = {**configurable, MODEL_KEY: model}
+    if chosen.documents:
+        configurable = {**configurable, ATTACHED_DOCUMENTS: list(chosen.documents)}
     return TurnEngine(assistant.runner, RunOptions(context, configurable))
 
 

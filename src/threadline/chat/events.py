@@ -19,6 +19,7 @@ import msgspec
 __all__ = (
     "Accepted",
     "ApprovalRequired",
+    "AttachmentItem",
     "Citation",
     "Context",
     "ConversationChanged",
@@ -196,6 +197,16 @@ class ToolCallItem(msgspec.Struct):
     args: dict[str, Any]
 
 
+class AttachmentItem(msgspec.Struct, omit_defaults=True):
+    """What a user message carried besides its text, as history shows it (never the image)."""
+
+    type: Literal["image", "document"]
+    media_type: str | None = None  # an image's
+    size_bytes: int | None = None  # an image's, decoded
+    document_id: str | None = None  # a document's
+    title: str | None = None  # a document's, when it was attached
+
+
 class HistoryItem(msgspec.Struct, omit_defaults=True):
     """One stored message, as history returns it.
 
@@ -215,6 +226,7 @@ class HistoryItem(msgspec.Struct, omit_defaults=True):
     name: str | None = None
     is_error: bool = False
     citations: list[Citation] | None = None
+    attachments: list[AttachmentItem] | None = None
 
 
 class History(_Event):

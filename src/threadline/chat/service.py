@@ -16,6 +16,12 @@ from langchain_core.language_models import BaseChatModel
 from threadline.chat.activity import Activity
 from threadline.chat.answers import check_answer
 from threadline.chat.assistants import ServedAssistants, ServedGraph
+from threadline.chat.attachments import (
+    AttachmentRequest,
+    Attachments,
+    attachments_of,
+    with_documents,
+)
 from threadline.chat.choosing import check_model, check_unchanged, engine_of, resolved
 from threadline.chat.deletion import Deletion
 from threadline.chat.errors import ConversationNotFound
@@ -103,21 +109,26 @@ class ChatService:
         client_message_id: str | None,
         send: Send,
         chosen: Choice | None = None,
+        attachments: AttachmentRequest | None = None,
     ) -> Turn:
         """Accept a user message: start its turn, or attach to the turn of an identical resend.
 
         `chosen` is what a first message asks for: its assistant, `context` and
         `configurable`; the conversation keeps it. Any message may name a `model`: the
-        conversation answers with it from then on.
+        conversation answers with it from then on. `attachments`: images for the model,
+        documents the conversation keeps as its knowledge.
 
         Raises:
             ConversationNotFound: Not a conversation of this user.
             UnknownAssistant, InvalidContext: `chosen` does not fit what is served.
             UnknownModel: `chosen` names a model a user may not pick.
+            UnsupportedAttachment: An image the model cannot take, a document not the
+                user's; nothing was stored.
             TooManyTurns, ConversationBusy, RateLimited, QuotaExceeded: Past a limit;
                 nothing was stored.
             InvalidRequest: A client id reused with other text.
         """
+        kept: Choice | None = None
         if conversation_id is not None:
             kept = await self._own(user_id, conversation_id)
             if client_message_id and (
@@ -127,23 +138,42 @@ class ChatService:
                 await earlier.audience.attach(send)
                 return earlier
             check_unchanged(resolved(kept, self._assistants), chosen)
-            switch = _switch(kept, chosen)
-            chosen = kept if switch is None else msgspec.structs.replace(kept, model=switch)
+            updated = _switched(kept, chosen)
         else:
-            switch, chosen = None, resolved(chosen or Choice(), self._assistants)
-        engine = engine_of(self._assistants, chosen, self.models)
+            updated = resolved(chosen or Choice(), self._assistants)
+        sees = self.models.takes_images(updated.model)
+        attached = await attachments_of(attachments, user_id, self.knowledge, sees=sees)
+        updated = with_documents(updated, attached)
+        engine = engine_of(self._assistants, updated, self.models)
         stake = await self._roster.admit(user_id, text)
         with given_back_unless_started(stake):
             if conversation_id is None:
-                conversation_id = await self._index.create(user_id, chosen)
+                conversation_id = await self._index.create(user_id, updated)
                 await self._activity.created(user_id, conversation_id)
-            elif switch is not None:  # a later message that names another model
-                await self._set_model(user_id, conversation_id, switch)
+            elif kept is not None and updated != kept:
+                await self._keep(user_id, conversation_id, kept, updated)
             turn = self._turn(
-                user_id, conversation_id, text, client_message_id, send, stake=stake, engine=engine
+                user_id,
+                conversation_id,
+                text,
+                client_message_id,
+                send,
+                stake=stake,
+                engine=engine,
+                attachments=attached,
             )
             await self._roster.start(turn)
         return turn
+
+    async def _keep(
+        self, user_id: str, conversation_id: str, kept: Choice, updated: Choice
+    ) -> None:
+        """What a later message changed of its conversation: its model, its documents."""
+        if updated.documents != kept.documents:
+            documents = list(updated.documents or ())
+            await self._index.update_choice(user_id, conversation_id, {"documents": documents})
+        if updated.model != kept.model and updated.model is not None:
+            await self._set_model(user_id, conversation_id, updated.model)
 
     async def regenerate(self, user_id: str, conversation_id: str, send: Send) -> Turn:
         """Start a turn that answers the last user message again."""
@@ -233,6 +263,7 @@ class ChatService:
         decision: Answer | None = None,
         stake: Stake | None = None,
         engine: TurnEngine,
+        attachments: Attachments | None = None,
     ) -> Turn:
         limits = self._crew.limits
         return Turn(
@@ -248,6 +279,7 @@ class ChatService:
             # An approval's turn was not admitted: its model calls reserve as they are made.
             stake=stake or (limits.stake(user_id) if limits is not None else None),
             engine=engine,
+            attachments=attachments,
         )
 
     @property
@@ -357,7 +389,7 @@ class ChatService:
     async def _set_model(
         self, user_id: str, conversation_id: str, model: str
     ) -> ConversationSummary:
-        summary = await self._index.set_model(user_id, conversation_id, model)
+        summary = await self._index.update_choice(user_id, conversation_id, {"model": model})
         if summary is None:
             raise ConversationNotFound
         await self._activity.model_changed(user_id, summary)
@@ -380,8 +412,8 @@ class ChatService:
         return await self._deletion.delete_idle(seconds)
 
 
-def _switch(kept: Choice, asked: Choice | None) -> str | None:
-    """The model a later message switches its conversation to, if it names another."""
-    if asked is None or asked.model is None or asked.model == kept.model:
-        return None
-    return asked.model
+def _switched(kept: Choice, asked: Choice | None) -> Choice:
+    """The conversation's choice with the model a later message names, if any."""
+    if asked is None or asked.model is None:
+        return kept
+    return msgspec.structs.replace(kept, model=asked.model)

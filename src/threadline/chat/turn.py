@@ -19,6 +19,7 @@ import msgspec
 from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 
 from threadline.chat.answers import answering
+from threadline.chat.attachments import Attachments
 from threadline.chat.audience import Audience
 from threadline.chat.errors import ConversationBusy, ConversationNotFound
 from threadline.chat.events import (
@@ -65,8 +66,11 @@ class Turn:
         decision: Answer | None = None,
         stake: Stake | None = None,
         engine: TurnEngine | None = None,
+        attachments: Attachments | None = None,
     ) -> None:
         self._services = services
+        # Images and documents the message carries, checked (`attachments`).
+        self.attachments = attachments or Attachments()
         # The conversation's assistant runs the turn (by default, the first served).
         self._runs = engine or TurnEngine(services.runner)
         self.user_id = user_id

@@ -70,13 +70,16 @@ class ConversationSummary(msgspec.Struct, kw_only=True):
 class Choice(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """What a conversation chose: its assistant, context, configurable, and model.
 
-    The first three by its first message; the model (None: the default) at any time.
+    The first three by its first message; the model (None: the default) and the documents
+    attached, by any message.
     """
 
     assistant_id: str | None = None
     context: dict[str, Any] | None = None
     configurable: dict[str, Any] | None = None
     model: str | None = None
+    # The documents attached to it: its knowledge, searched first.
+    documents: tuple[str, ...] | None = None
 
 
 class Page(msgspec.Struct, kw_only=True):
@@ -125,7 +128,7 @@ WHERE prefix = %(prefix)s AND key = %(key)s
   AND (%(force)s OR value->>'title_source' IS DISTINCT FROM 'user')
 RETURNING key, value, updated_at
 """
-_SET_MODEL = """
+_UPDATE_CHOICE = """
 UPDATE store
 SET value = jsonb_set(value, '{assistant}',
                       coalesce(value->'assistant', '{}'::jsonb) || %(patch)s::jsonb)
@@ -227,18 +230,18 @@ class ConversationIndex:
             row = await (await conn.execute(_SET_TITLE, params)).fetchone()
         return None if row is None else self._summary_of(row)
 
-    async def set_model(
-        self, user_id: str, conversation_id: str, model: str
+    async def update_choice(
+        self, user_id: str, conversation_id: str, changes: dict[str, Any]
     ) -> ConversationSummary | None:
-        """Set the model the conversation's next turns answer with.
+        """Change what the conversation chose: its model, its documents (`Choice`'s keys).
 
         Returns:
             The updated summary, or None if `user_id` has no such conversation.
         """
-        patch = msgspec.json.encode({"model": model}).decode()
+        patch = msgspec.json.encode(changes).decode()
         params = {"patch": patch, "prefix": _prefix(user_id), "key": conversation_id}
         async with self._pool.connection() as conn:
-            row = await (await conn.execute(_SET_MODEL, params)).fetchone()
+            row = await (await conn.execute(_UPDATE_CHOICE, params)).fetchone()
         return None if row is None else self._summary_of(row)
 
     def _summary_of(self, row: dict[str, Any]) -> ConversationSummary:

@@ -21,12 +21,21 @@ from typing_extensions import is_typeddict  # also knows typing_extensions.Typed
 
 from threadline.engine.graph import MODEL_KEY
 from threadline.engine.runner import TurnRunner
+from threadline.engine.tools.knowledge import ATTACHED_DOCUMENTS
 
 __all__ = ("Assistant", "Assistants", "ContextRefused", "ContextSchema", "RunOptions")
 
 # What the runner puts in `configurable` itself, and LangGraph's own keys.
 _RESERVED = frozenset(
-    {"thread_id", "user_id", "reply_id", "checkpoint_id", "checkpoint_ns", MODEL_KEY}
+    {
+        "thread_id",
+        "user_id",
+        "reply_id",
+        "checkpoint_id",
+        "checkpoint_ns",
+        MODEL_KEY,
+        ATTACHED_DOCUMENTS,
+    }
 )
 
 

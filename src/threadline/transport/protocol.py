@@ -9,11 +9,14 @@ from typing import Annotated, Any
 
 import msgspec
 
+from threadline.chat.attachments import AttachmentRequest
 from threadline.chat.events import ErrorCode
 from threadline.conversations.index import Choice
 
 __all__ = (
+    "MAX_ATTACHMENTS",
     "Approve",
+    "Attachment",
     "CancelInterrupt",
     "ClientFrame",
     "Deny",
@@ -46,6 +49,17 @@ HistoryLimit = Annotated[int, msgspec.Meta(ge=1, le=500)]
 ModelId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._:/-]{1,128}$(?!\n)")]
 
 
+class Attachment(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """One attachment of a message: `{"document_id": …}` or `{"image": "data:image/…"}`."""
+
+    document_id: ClientMessageId | None = None
+    image: str | None = None
+
+
+# The most attachments one message may carry.
+MAX_ATTACHMENTS = 8
+
+
 class _Frame(msgspec.Struct, tag_field="type", forbid_unknown_fields=True):
     """Base of all frames: the `type` field carries the tag."""
 
@@ -65,7 +79,9 @@ class SendMessage(_Frame, tag="message"):
     (`context`, checked against its context schema) and `configurable` values. The
     conversation keeps them; a later message may only name the same assistant again.
     Any message may name a `model` (one of `GET /models`): the conversation answers with
-    it from then on.
+    it from then on. `attachments`: documents the user uploaded (the conversation's
+    knowledge from then on) and images (data URLs, for a model that takes images); the
+    images' data URLs count towards the message's size limit.
     """
 
     message: str
@@ -75,6 +91,15 @@ class SendMessage(_Frame, tag="message"):
     context: dict[str, Any] | None = None
     configurable: dict[str, Any] | None = None
     model: ModelId | None = None
+    attachments: Annotated[list[Attachment], msgspec.Meta(max_length=MAX_ATTACHMENTS)] = []
+
+    @property
+    def attached(self) -> AttachmentRequest:
+        """The images and documents the message asks to attach."""
+        return AttachmentRequest(
+            images=tuple(a.image for a in self.attachments if a.image is not None),
+            documents=tuple(a.document_id for a in self.attachments if a.document_id),
+        )
 
     @property
     def chosen(self) -> Choice | None:
@@ -301,12 +326,17 @@ class FrameDecoder:
             raise FrameError("invalid_frame", "`message` must not be empty or only whitespace")
         if "\x00" in frame.message:
             raise FrameError("invalid_frame", "`message` must not contain NUL characters")
-        if len(frame.message.encode()) > self.max_message_bytes:
+        if any((a.document_id is None) == (a.image is None) for a in frame.attachments):
+            detail = "an attachment is either {document_id} or {image}"
+            raise FrameError("invalid_frame", detail)
+        images = sum(len(a.image) for a in frame.attachments if a.image is not None)
+        if len(frame.message.encode()) + images > self.max_message_bytes:
             raise self._too_large()
 
     def _too_large(self) -> FrameError:
         limit = self.max_message_bytes
-        return FrameError("message_too_large", f"`message` exceeds the limit of {limit} bytes")
+        detail = f"`message` (with its images) exceeds the limit of {limit} bytes"
+        return FrameError("message_too_large", detail)
 
 
 def _has_nul(frame: Respond | Approve) -> bool:

@@ -97,6 +97,7 @@ class ChatSession:
                         frame.client_message_id,
                         self._send,
                         frame.chosen,
+                        frame.attached,
                     )
                     self._track(turn)
                 case Regenerate():
