@@ -6,7 +6,7 @@ import httpx
 import msgspec
 import pytest
 
-from tests.fake_groq import MODEL, FakeGroq
+from tests.fake_groq import MODEL, FakeGroq, Fault
 from tests.serving import serve_threadline
 from tests.wsclient import connect
 from threadline.llm.offline import OFFLINE_MODEL_NAME
@@ -148,3 +148,19 @@ async def test_another_users_conversation_cannot_have_its_model_changed(
     assert frame["code"] == "conversation_not_found"
     assert (patched.status_code, patched.json()["code"]) == (404, "conversation_not_found")
     assert mine["model"] == MODEL
+
+
+async def test_a_stopped_reply_records_the_model_that_wrote_it(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    fake_groq.default = Fault(token_delay=0.05)
+    long = " ".join(["word"] * 200)
+    async with serve_threadline(_choosing(settings)) as address, connect(address, "alice") as chat:
+        await chat.send(message=long, model=LLAMA)
+        conversation_id = (await chat.receive())["conversation_id"]
+        await chat.until("token")
+        await chat.send(type="stop", conversation_id=conversation_id)
+        stopped = (await chat.until("message"))[-1]
+        history = await chat.history(conversation_id)
+    assert stopped["stopped"] is True
+    assert stopped["model"] == history[-1]["model"] == LLAMA
