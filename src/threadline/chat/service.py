@@ -170,8 +170,8 @@ class ChatService:
     ) -> None:
         """What a later message changed of its conversation: its model, its documents."""
         if updated.documents != kept.documents:
-            documents = list(updated.documents or ())
-            await self._index.update_choice(user_id, conversation_id, {"documents": documents})
+            added = [d for d in updated.documents or () if d not in (kept.documents or ())]
+            await self._index.attach_documents(user_id, conversation_id, added)
         if updated.model != kept.model and updated.model is not None:
             await self._set_model(user_id, conversation_id, updated.model)
 

@@ -135,6 +135,24 @@ SET value = jsonb_set(value, '{assistant}',
 WHERE prefix = %(prefix)s AND key = %(key)s
 RETURNING key, value, updated_at
 """
+# The documents added to those the conversation keeps, each once, in the order attached:
+# in one statement, so two messages attaching at once both count.
+_ATTACH = """
+UPDATE store
+SET value = jsonb_set(value, '{assistant}', coalesce(value->'assistant', '{}'::jsonb)
+    || jsonb_build_object('documents', (
+        SELECT jsonb_agg(document ORDER BY first)
+        FROM (
+            SELECT document, min(place) AS first
+            FROM jsonb_array_elements_text(
+                coalesce(value->'assistant'->'documents', '[]'::jsonb) || %(documents)s::jsonb
+            ) WITH ORDINALITY AS listed(document, place)
+            GROUP BY document
+        ) AS kept
+    )))
+WHERE prefix = %(prefix)s AND key = %(key)s
+RETURNING key
+"""
 _IDLE = """
 SELECT prefix, key FROM store
 WHERE prefix LIKE 'users.%%.conversations'
@@ -243,6 +261,23 @@ class ConversationIndex:
         async with self._pool.connection() as conn:
             row = await (await conn.execute(_UPDATE_CHOICE, params)).fetchone()
         return None if row is None else self._summary_of(row)
+
+    async def attach_documents(
+        self, user_id: str, conversation_id: str, documents: list[str]
+    ) -> bool:
+        """Add `documents` to those the conversation keeps (each once, oldest first).
+
+        Returns:
+            Whether `user_id` has such a conversation.
+        """
+        params = {
+            "documents": msgspec.json.encode(documents).decode(),
+            "prefix": _prefix(user_id),
+            "key": conversation_id,
+        }
+        async with self._pool.connection() as conn:
+            row = await (await conn.execute(_ATTACH, params)).fetchone()
+        return row is not None
 
     def _summary_of(self, row: dict[str, Any]) -> ConversationSummary:
         return _summary(row["key"], row["value"], row["updated_at"], self._default_model)
