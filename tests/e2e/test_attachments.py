@@ -174,3 +174,29 @@ async def test_another_users_document_cannot_be_attached(
     assert foreign["code"] == missing["code"] == "unsupported_attachment"
     assert foreign["detail"].replace(theirs, "X") == missing["detail"].replace("nope", "X")
     assert fake_groq.requests == []
+
+
+async def test_a_document_attached_later_stays_the_conversations_knowledge(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    async with (
+        serve_threadline(settings) as address,
+        httpx.AsyncClient(base_url=f"http://{address}") as http,
+    ):
+        await _ready(http, "alice", "pumps.md", PUMPS)
+        notes = await _ready(http, "alice", "notes.md", NOTES)
+        async with connect(address, "alice") as chat:
+            conversation_id = (await chat.turn("hello")).ack["conversation_id"]
+            await chat.send(
+                message="this one",
+                conversation_id=conversation_id,
+                attachments=[{"document_id": notes}],
+            )
+            await chat.collect()
+            fake_groq.tool_calls.append([("search_documents", {"query": "K7 litres"})])
+            await chat.send(message="and the K7?", conversation_id=conversation_id)
+            await chat.until("message", within=20)
+    noted = [ATTACHED_NOTE in [m["content"] for m in r["messages"]] for r in fake_groq.requests]
+    assert noted == [False, True, True, True]  # the last two: the tool call and the answer
+    source = next(m["content"] for m in fake_groq.requests[3]["messages"] if m["role"] == "tool")
+    assert source.startswith('[1] "notes.md"')
