@@ -58,7 +58,7 @@ from threadline.transport.langgraph_api import langgraph_router
 from threadline.transport.metrics import MetricsController, http_metrics
 from threadline.transport.outbox import SendBudget
 from threadline.transport.protocol import FrameDecoder
-from threadline.transport.rest import ConversationsController, erase_user_data
+from threadline.transport.rest import ConversationsController, erase_user_data, list_models
 from threadline.transport.schema_page import SchemaPage
 from threadline.transport.services import Services
 from threadline.transport.shared_page import shared_conversation
@@ -153,6 +153,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ready,
             ConversationsController,
             erase_user_data,
+            list_models,
             issue_ws_ticket,
             usage,
             ApiKeysController,

@@ -27,6 +27,8 @@ __all__ = (
     "ShuttingDown",
     "TooManyTurns",
     "UnknownAssistant",
+    "UnknownModel",
+    "UnsupportedAttachment",
 )
 
 
@@ -156,3 +158,19 @@ class MessageNotFound(ChatError):
 
     code = "message_not_found"
     default_detail = "no assistant message with this id exists in this conversation"
+
+
+class UnknownModel(ChatError):
+    """A model that is not among those a user may pick (MODELS); nothing was stored."""
+
+    code = "unknown_model"
+
+
+class UnsupportedAttachment(ChatError):
+    """An attachment the conversation cannot take; nothing was stored.
+
+    An image for a model without vision, or one that is not a PNG, JPEG, WebP or GIF
+    data URL within the bounds.
+    """
+
+    code = "unsupported_attachment"

@@ -19,6 +19,7 @@ import msgspec
 __all__ = (
     "Accepted",
     "ApprovalRequired",
+    "AttachmentItem",
     "Citation",
     "Context",
     "ConversationChanged",
@@ -58,6 +59,8 @@ ErrorCode = Literal[
     "unknown_assistant",
     "invalid_context",
     "message_not_found",
+    "unknown_model",
+    "unsupported_attachment",
     "llm_error",
     "llm_unavailable",
     "storage_unavailable",
@@ -204,6 +207,16 @@ class FeedbackItem(msgspec.Struct):
     comment: str | None = None
 
 
+class AttachmentItem(msgspec.Struct, omit_defaults=True):
+    """What a user message carried besides its text, as history shows it (never the image)."""
+
+    type: Literal["image", "document"]
+    media_type: str | None = None  # an image's
+    size_bytes: int | None = None  # an image's, decoded
+    document_id: str | None = None  # a document's
+    title: str | None = None  # a document's, when it was attached
+
+
 class HistoryItem(msgspec.Struct, omit_defaults=True):
     """One stored message, as history returns it.
 
@@ -225,6 +238,7 @@ class HistoryItem(msgspec.Struct, omit_defaults=True):
     citations: list[Citation] | None = None
     # The user's feedback on an assistant message, if they gave any.
     feedback: FeedbackItem | None = None
+    attachments: list[AttachmentItem] | None = None
 
 
 class History(_Event):
@@ -259,10 +273,12 @@ class ConversationChanged(_Event, omit_defaults=True):
     """One of the user's conversations changed, on any server: what a sidebar needs."""
 
     conversation_id: str
-    event: Literal["created", "updated", "renamed", "deleted"]
+    event: Literal["created", "updated", "renamed", "model_changed", "deleted"]
     updated_at: str
     # The conversation's title, where the event knows it (null: none yet).
     title: str | msgspec.UnsetType | None = msgspec.UNSET
+    # The model its next turns answer with (on `model_changed`).
+    model: str | msgspec.UnsetType = msgspec.UNSET
 
 
 class FeedbackSaved(_Event):

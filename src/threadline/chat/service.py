@@ -10,12 +10,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+import msgspec
 from langchain_core.language_models import BaseChatModel
 
 from threadline.chat.activity import Activity
 from threadline.chat.answers import check_answer
 from threadline.chat.assistants import ServedAssistants, ServedGraph
-from threadline.chat.choosing import check_unchanged, engine_of, resolved
+from threadline.chat.attachments import (
+    AttachmentRequest,
+    Attachments,
+    attachments_of,
+    with_documents,
+)
+from threadline.chat.choosing import check_model, check_unchanged, engine_of, resolved
 from threadline.chat.deletion import Deletion
 from threadline.chat.errors import ConversationNotFound
 from threadline.chat.events import History, ToolCallItem
@@ -42,6 +49,7 @@ from threadline.conversations.index import (
 )
 from threadline.conversations.threads import ThreadCatalog
 from threadline.engine.assistants import Assistant, Assistants
+from threadline.llm.choices import ModelChoices
 from threadline.storage.leases import ConversationLocks
 
 __all__ = ("ChatService",)
@@ -65,8 +73,11 @@ class ChatService:
         knowledge: Knowledge | None = None,
         catalog: ThreadCatalog | None = None,
         graphs: Sequence[ServedGraph] = (),
+        models: ModelChoices | None = None,
     ) -> None:
         self._index = index
+        # The models a conversation may pick (by default: its assistant's one model).
+        self.models = models or ModelChoices.only(assistants.default.runner.model_name)
         self.knowledge = knowledge
         self._assistants = assistants
         # Reading a thread's messages and deleting it do not depend on its graph.
@@ -106,19 +117,26 @@ class ChatService:
         client_message_id: str | None,
         send: Send,
         chosen: Choice | None = None,
+        attachments: AttachmentRequest | None = None,
     ) -> Turn:
         """Accept a user message: start its turn, or attach to the turn of an identical resend.
 
         `chosen` is what a first message asks for: its assistant, `context` and
-        `configurable`; the conversation keeps it.
+        `configurable`; the conversation keeps it. Any message may name a `model`: the
+        conversation answers with it from then on. `attachments`: images for the model,
+        documents the conversation keeps as its knowledge.
 
         Raises:
             ConversationNotFound: Not a conversation of this user.
             UnknownAssistant, InvalidContext: `chosen` does not fit what is served.
+            UnknownModel: `chosen` names a model a user may not pick.
+            UnsupportedAttachment: An image the model cannot take, a document not the
+                user's; nothing was stored.
             TooManyTurns, ConversationBusy, RateLimited, QuotaExceeded: Past a limit;
                 nothing was stored.
             InvalidRequest: A client id reused with other text.
         """
+        kept: Choice | None = None
         if conversation_id is not None:
             kept = await self._own(user_id, conversation_id)
             if client_message_id and (
@@ -128,24 +146,46 @@ class ChatService:
                 await earlier.audience.attach(send)
                 return earlier
             check_unchanged(resolved(kept, self._assistants), chosen)
-            chosen = kept
+            updated = _switched(kept, chosen)
         else:
-            chosen = resolved(chosen or Choice(), self._assistants)
-        engine = engine_of(self._assistants, chosen)
+            updated = resolved(chosen or Choice(), self._assistants)
+        sees = self.models.takes_images(updated.model)
+        attached = await attachments_of(attachments, user_id, self.knowledge, sees=sees)
+        updated = with_documents(updated, attached)
+        engine = engine_of(self._assistants, updated, self.models)
         stake = await self._roster.admit(user_id, text)
         with given_back_unless_started(stake):
             if conversation_id is None:
-                conversation_id = await self._index.create(user_id, chosen)
+                conversation_id = await self._index.create(user_id, updated)
                 await self._activity.created(user_id, conversation_id)
+            elif kept is not None and updated != kept:
+                await self._keep(user_id, conversation_id, kept, updated)
             turn = self._turn(
-                user_id, conversation_id, text, client_message_id, send, stake=stake, engine=engine
+                user_id,
+                conversation_id,
+                text,
+                client_message_id,
+                send,
+                stake=stake,
+                engine=engine,
+                attachments=attached,
             )
             await self._roster.start(turn)
         return turn
 
+    async def _keep(
+        self, user_id: str, conversation_id: str, kept: Choice, updated: Choice
+    ) -> None:
+        """What a later message changed of its conversation: its model, its documents."""
+        if updated.documents != kept.documents:
+            added = [d for d in updated.documents or () if d not in (kept.documents or ())]
+            await self._index.attach_documents(user_id, conversation_id, added)
+        if updated.model != kept.model and updated.model is not None:
+            await self._set_model(user_id, conversation_id, updated.model)
+
     async def regenerate(self, user_id: str, conversation_id: str, send: Send) -> Turn:
         """Start a turn that answers the last user message again."""
-        engine = engine_of(self._assistants, await self._own(user_id, conversation_id))
+        engine = engine_of(self._assistants, await self._own(user_id, conversation_id), self.models)
         stake = await self._roster.admit(user_id, None)
         with given_back_unless_started(stake):
             turn = self._turn(
@@ -169,7 +209,7 @@ class ChatService:
             NothingToApprove: Nothing of the conversation waits under that id.
             InvalidRequest: A decision the interrupt does not accept (an edit not allowed).
         """
-        engine = engine_of(self._assistants, await self._own(user_id, conversation_id))
+        engine = engine_of(self._assistants, await self._own(user_id, conversation_id), self.models)
         check_answer(await engine.runner.pending_interrupts(conversation_id), decision)
         turn = self._turn(
             user_id, conversation_id, None, None, send, decision=decision, engine=engine
@@ -231,6 +271,7 @@ class ChatService:
         decision: Answer | None = None,
         stake: Stake | None = None,
         engine: TurnEngine,
+        attachments: Attachments | None = None,
     ) -> Turn:
         limits = self._crew.limits
         return Turn(
@@ -246,6 +287,7 @@ class ChatService:
             # An approval's turn was not admitted: its model calls reserve as they are made.
             stake=stake or (limits.stake(user_id) if limits is not None else None),
             engine=engine,
+            attachments=attachments,
         )
 
     @property
@@ -345,6 +387,27 @@ class ChatService:
         await self._activity.renamed(user_id, summary)
         return summary
 
+    async def set_model(
+        self, user_id: str, conversation_id: str, model: str
+    ) -> ConversationSummary:
+        """Have the conversation's next turns answer with `model` (a running one keeps its).
+
+        Raises:
+            UnknownModel: Not a model a user may pick.
+            ConversationNotFound: Not a conversation of this user.
+        """
+        check_model(self.models, model)
+        return await self._set_model(user_id, conversation_id, model)
+
+    async def _set_model(
+        self, user_id: str, conversation_id: str, model: str
+    ) -> ConversationSummary:
+        summary = await self._index.update_choice(user_id, conversation_id, {"model": model})
+        if summary is None:
+            raise ConversationNotFound
+        await self._activity.model_changed(user_id, summary)
+        return summary
+
     async def delete(self, user_id: str, conversation_id: str) -> None:
         """Delete the conversation: its live turns are stopped first, then the thread goes.
 
@@ -360,3 +423,10 @@ class ChatService:
     async def delete_idle(self, seconds: float) -> int:
         """Delete every conversation idle for `seconds` or more; returns how many went."""
         return await self._deletion.delete_idle(seconds)
+
+
+def _switched(kept: Choice, asked: Choice | None) -> Choice:
+    """The conversation's choice with the model a later message names, if any."""
+    if asked is None or asked.model is None:
+        return kept
+    return msgspec.structs.replace(kept, model=asked.model)

@@ -19,6 +19,7 @@ import msgspec
 from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 
 from threadline.chat.answers import answering
+from threadline.chat.attachments import Attachments
 from threadline.chat.audience import Audience
 from threadline.chat.errors import ConversationBusy, ConversationNotFound
 from threadline.chat.events import (
@@ -36,6 +37,7 @@ from threadline.chat.steps import pending_events, reply_events, step_events
 from threadline.chat.turn_parts import Answer, Decision, Send, TurnEngine, TurnServices
 from threadline.chat.turn_report import turn_report
 from threadline.engine.approvals import AwaitingApproval
+from threadline.engine.graph import MODEL_KEY
 from threadline.engine.replies import Reply, reply_of
 from threadline.engine.runner import TurnRunner
 from threadline.observability.logs import log_context
@@ -65,8 +67,11 @@ class Turn:
         decision: Answer | None = None,
         stake: Stake | None = None,
         engine: TurnEngine | None = None,
+        attachments: Attachments | None = None,
     ) -> None:
         self._services = services
+        # Images and documents the message carries, checked (`attachments`).
+        self.attachments = attachments or Attachments()
         # The conversation's assistant runs the turn (by default, the first served).
         self._runs = engine or TurnEngine(services.runner)
         self.user_id = user_id
@@ -223,7 +228,11 @@ class Turn:
                 raise
             partial = "".join(self._partial)
             stopped = await runner.save_stopped(
-                self.conversation_id, self._streaming, partial, self._steps
+                self.conversation_id,
+                self._streaming,
+                partial,
+                self._steps,
+                model_name=self._runs.options.configurable.get(MODEL_KEY),
             )
             self.messages = [*self.messages, stopped]
             reply = reply_of(stopped, runner.model_name)

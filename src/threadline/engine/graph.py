@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import msgspec
@@ -42,12 +42,14 @@ from threadline.engine.context import (
 )
 from threadline.engine.messages import AGENT, CITATIONS, CONTEXT, CREATED_AT, TOKENS
 from threadline.engine.state import SNAPSHOT_EVERY, ChatState, Digest
-from threadline.engine.tools.knowledge import Brief, turn_citations
+from threadline.engine.tools.knowledge import ATTACHED_DOCUMENTS, Brief, turn_citations
 from threadline.engine.tools.node import tools_node
 from threadline.engine.window import bounded_window
+from threadline.llm.prompts import ATTACHED_NOTE, IMAGE_NOT_SHOWN
 from threadline.llm.retry import RetryPolicy, stream_reply
 
 __all__ = (
+    "MODEL_KEY",
     "RESPOND_NODE",
     "SNAPSHOT_EVERY",
     "TOOLS_NODE",
@@ -59,6 +61,9 @@ __all__ = (
 
 RESPOND_NODE = "respond"
 TOOLS_NODE = "tools"
+# The `configurable` key naming the model a run answers with (one of `build_graph`'s
+# `models`); unset or unknown: the graph's default model.
+MODEL_KEY = "threadline_model"
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +89,8 @@ def build_graph(  # noqa: PLR0913 - the graph's parts, each named
     needs_approval: frozenset[str] = frozenset(),
     agents: Sequence[tuple[AgentSpec, BaseChatModel]] = (),
     brief: Brief | None = None,
+    models: Mapping[str, BaseChatModel] | None = None,
+    vision: Collection[str] = frozenset(),
 ) -> ChatGraph:
     """Compile the chat graph once; each conversation is a thread of it.
 
@@ -100,6 +107,10 @@ def build_graph(  # noqa: PLR0913 - the graph's parts, each named
             None: one assistant with `system_prompt` and every tool.
         brief: Notes for the model at the start of each answer (recalled memories, the
             user's documents), read for the user's newest message; never stored.
+        models: The models a run may answer with instead, by id (`configurable` under
+            `MODEL_KEY`); a specialist with a model of its own keeps it.
+        vision: The model ids that are sent images; another chosen model gets a note in
+            place of each image of the conversation.
 
     Returns:
         The compiled graph. A run expects `configurable.reply_id`, the id the reply gets.
@@ -109,6 +120,14 @@ def build_graph(  # noqa: PLR0913 - the graph's parts, each named
         spec.name: _specialist(spec, chosen_model, tools, system_prompt)
         for spec, chosen_model in declared
     }
+    # Each model's team built once, here: a turn picks one, nothing is built per turn.
+    teams = {
+        name: {
+            spec.name: _specialist(spec, own if spec.model else alternative, tools, system_prompt)
+            for spec, own in declared
+        }
+        for name, alternative in (models or {}).items()
+    }
     offered = [tool.name for tool in tools]
     routing = len(team) > 1
 
@@ -117,13 +136,16 @@ def build_graph(  # noqa: PLR0913 - the graph's parts, each named
         name, spent = state.get("agent") or declared[0][0].name, 0
         if routing and _starts_turn(window):
             name, spent = await route(model, [s for s, _ in declared], offered, window)
-        specialist = team.get(name) or team[declared[0][0].name]
+        model_id = config.get("configurable", {}).get(MODEL_KEY)
+        chosen = teams.get(str(model_id), team)
+        specialist = chosen.get(name) or chosen[declared[0][0].name]
         notes = await _briefing(brief, window, config)
         system = [*specialist.system, *notes]
         reserved = estimate_tokens(system)
         bounded = await bounded_window(state, model, context_tokens, reserved)
         spent += bounded.tokens
-        prompt = [*system, *bounded.messages]
+        seen = model_id is None or model_id in vision
+        prompt = [*system, *(bounded.messages if seen else _without_images(bounded.messages))]
         # Tokens go out on LangGraph's custom stream: cheaper per token than its message
         # stream, which a callback feeds from every chunk of every model call.
         writer = get_stream_writer()
@@ -178,11 +200,32 @@ async def _briefing(
     brief: Brief | None, window: Sequence[AnyMessage], config: RunnableConfig
 ) -> list[SystemMessage]:
     """The turn's notes, as system messages after the system prompt."""
-    user_id = config.get("configurable", {}).get("user_id")
+    configurable = config.get("configurable", {})
+    user_id = configurable.get("user_id")
     asked = next((m for m in reversed(window) if isinstance(m, HumanMessage)), None)
+    attached = (
+        [SystemMessage(content=ATTACHED_NOTE)] if configurable.get(ATTACHED_DOCUMENTS) else []
+    )
     if brief is None or not user_id or asked is None:
-        return []
-    return [SystemMessage(content=note) for note in await brief(user_id, str(asked.text))]
+        return attached
+    notes = [SystemMessage(content=note) for note in await brief(user_id, str(asked.text))]
+    return [*notes, *attached]
+
+
+def _without_images(messages: Sequence[AnyMessage]) -> list[AnyMessage]:
+    """The messages with each image block replaced by a note: for a model without vision."""
+    return [
+        m.model_copy(update={"content": [_textual(b) for b in m.content]})
+        if isinstance(m, HumanMessage) and isinstance(m.content, list)
+        else m
+        for m in messages
+    ]
+
+
+def _textual(block: str | dict[str, Any]) -> str | dict[str, Any]:
+    if isinstance(block, dict) and block.get("type") in {"image_url", "image"}:
+        return {"type": "text", "text": IMAGE_NOT_SHOWN}
+    return block
 
 
 def _starts_turn(window: Sequence[AnyMessage]) -> bool:

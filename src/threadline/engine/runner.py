@@ -358,7 +358,7 @@ class TurnRunner:
             _config(conversation_id), messages, self._writer, look_for_waiting=False
         )
 
-    async def save_stopped(
+    async def save_stopped(  # noqa: PLR0913 - the stopped reply's facts, each named
         self,
         conversation_id: str,
         reply_id: str,
@@ -366,6 +366,7 @@ class TurnRunner:
         steps: Sequence[AIMessage | ToolMessage] = (),
         *,
         steps_stored: bool = False,
+        model_name: str | None = None,
     ) -> AIMessage:
         """Store what was streamed of a stopped reply as the assistant's message.
 
@@ -373,9 +374,10 @@ class TurnRunner:
         next turn (and the model) sees the partial reply like any other. The turn's tool
         calls and results go first (unless `steps_stored`: in the thread already); a call
         stopped before its result gets one saying so, since a model is never sent a call
-        without its result.
+        without its result. `model_name`: the model that wrote it (None: the default).
         """
-        metadata = {"model_name": self.model_name, STOPPED: True, CREATED_AT: now()}
+        model = model_name or self.model_name
+        metadata = {"model_name": model, STOPPED: True, CREATED_AT: now()}
         message = AIMessage(content=content, id=reply_id, response_metadata=metadata)
         written = [*([] if steps_stored else steps), *unanswered_calls(steps), message]
         await self._checkpoint(_config(conversation_id), written, self._writer)

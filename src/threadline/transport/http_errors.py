@@ -22,7 +22,12 @@ from litestar.status_codes import (
 )
 from litestar.types import ExceptionHandlersMap
 
-from threadline.chat.errors import ChatError, ConversationNotFound, MessageNotFound
+from threadline.chat.errors import (
+    ChatError,
+    ConversationNotFound,
+    MessageNotFound,
+    UnknownModel,
+)
 from threadline.chat.failures import STORAGE_ERRORS
 from threadline.chat.imports import ImportRefused
 from threadline.chat.knowledge_errors import (
@@ -67,6 +72,8 @@ def _chat_error(_: Request[Any, Any, Any], error: ChatError) -> Response[ErrorBo
     # Another user's conversation answers exactly like one that does not exist.
     if isinstance(error, ConversationNotFound | MessageNotFound):
         return _respond(HTTP_404_NOT_FOUND, error.code, error.detail)
+    if isinstance(error, UnknownModel):
+        return _respond(HTTP_400_BAD_REQUEST, error.code, error.detail, "model")
     return _respond(HTTP_400_BAD_REQUEST, "invalid_request", error.detail)
 
 

@@ -25,6 +25,7 @@ from threadline.transport.protocol import (
     Respond,
     Resume,
     SendMessage,
+    SetModel,
     Stop,
     Subscribe,
     Unsubscribe,
@@ -97,6 +98,7 @@ class ChatSession:
                         frame.client_message_id,
                         self._send,
                         frame.chosen,
+                        frame.attached,
                     )
                     self._track(turn)
                 case Regenerate():
@@ -108,6 +110,8 @@ class ChatSession:
                 case Resume():
                     ref, after = frame.conversation_ref, frame.after_seq
                     self._track(await self._chat.resume(user, ref, after, self._send))
+                case SetModel():
+                    await self._chat.set_model(user, frame.conversation_ref, frame.model)
                 case Subscribe():
                     await self._chat.subscribe(user, frame.conversation_ref, self._send)
                 case Unsubscribe():

@@ -52,6 +52,11 @@ export class Api {
     return this.request("PATCH", `${this.userPath}/conversations/${encodeURIComponent(id)}`, { title });
   }
 
+  // The models a conversation may pick, the default first.
+  models() {
+    return this.request("GET", "/models");
+  }
+
   remove(id) {
     return this.request("DELETE", `${this.userPath}/conversations/${encodeURIComponent(id)}`);
   }

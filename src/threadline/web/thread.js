@@ -43,8 +43,14 @@ export class Thread {
   }
 
   // A message the user typed, shown at once; `stored()` gives it its id after the ack.
-  pending(text, clientId) {
+  pending(text, clientId, image) {
     const node = this.bubble("user", text);
+    if (image) {
+      const shown = element("img", "image");
+      shown.src = image; // a data: URL the user picked, allowed by the page's policy
+      shown.alt = "Attached image";
+      node.append(shown);
+    }
     node.dataset.clientId = clientId;
     node.classList.add("sending");
     this.list.append(node);
@@ -301,12 +307,25 @@ export class Thread {
       this.toolResult(message);
     } else if (!this.items.has(message.message_id)) {
       const node = this.bubble("user", message.content);
+      if (message.attachments?.length) node.append(this.attachments(message.attachments));
       node.dataset.messageId = message.message_id;
       // Another tab's message can arrive after its reply began to stream here.
       this.list.insertBefore(node, this.list.querySelector(".streaming, .sending"));
       this.items.set(message.message_id, { node, text: message.content, seq: 0 });
     }
     this.lastStored = message.message_id;
+  }
+
+  // What a stored message carried: a line per attachment (history keeps no image data).
+  attachments(described) {
+    const list = element("ul", "attachments");
+    for (const item of described) {
+      const text = item.type === "image"
+        ? `Image (${item.media_type}, ${Math.ceil(item.size_bytes / 1024)} KB)`
+        : `Document: ${item.title || item.document_id}`;
+      list.append(element("li", item.type, text));
+    }
+    return list;
   }
 
   // Stored messages go before the ones still being sent, which stay last.
