@@ -136,6 +136,8 @@ class ToolResultEvent(_Event):
     content: str
     is_error: bool
     seq: Seq = msgspec.UNSET
+    # The stored tool message's id (absent on events from before it was carried).
+    message_id: str | msgspec.UnsetType = msgspec.UNSET
 
 
 class ApprovalRequired(_Event):
