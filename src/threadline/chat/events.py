@@ -53,6 +53,7 @@ ErrorCode = Literal[
     "nothing_to_regenerate",
     "approval_pending",
     "nothing_to_approve",
+    "history_mismatch",
     "unknown_assistant",
     "invalid_context",
     "llm_error",

@@ -1,0 +1,232 @@
+"""AG-UI's own client (`@ag-ui/client`'s HttpAgent, from npm, run with node) against a served
+Threadline's `/ag-ui`: runs streamed in the order the client checks, the thread kept by
+Threadline and shared with the WebSocket, approvals answered with `resume`."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+
+from tests.credentials import api_keys
+from tests.fake_groq import FakeGroq
+from tests.nodejs import run_node
+from tests.serving import serve_threadline
+from tests.wsclient import connect
+from threadline.settings import Settings
+
+pytestmark = pytest.mark.anyio
+
+Run = dict[str, Any]
+
+
+def _user(text: str, message_id: str | None = None) -> dict[str, Any]:
+    return {"id": message_id or str(uuid.uuid4()), "role": "user", "content": text}
+
+
+async def _runs(
+    address: str,
+    steps: list[dict[str, Any]],
+    *,
+    thread_id: str = "",
+    headers: dict[str, str] | None = None,
+    path: str = "/ag-ui",
+) -> tuple[str, list[Run]]:
+    seen = await run_node(
+        "ag_ui_runs.mjs",
+        AGUI_URL=f"http://{address}{path}",
+        AGUI_STEPS=msgspec.json.encode(steps).decode(),
+        AGUI_THREAD=thread_id,
+        AGUI_HEADERS=msgspec.json.encode(headers or {}).decode(),
+    )
+    return seen["threadId"], seen["runs"]
+
+
+def _types(run: Run) -> list[str]:
+    return [event["type"] for event in run["events"]]
+
+
+def _text(run: Run) -> str:
+    return "".join(e["delta"] for e in run["events"] if e["type"] == "TEXT_MESSAGE_CONTENT")
+
+
+def _finished(run: Run) -> dict[str, Any]:
+    assert run["error"] is None, run["error"]
+    last: dict[str, Any] = run["events"][-1]
+    assert last["type"] == "RUN_FINISHED", _types(run)
+    return last
+
+
+async def test_a_reply_is_streamed_in_order_and_the_thread_is_kept(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    async with serve_threadline(settings) as address:
+        thread_id, (run,) = await _runs(address, [{"add": [_user("Hello there")]}])
+    assert run["error"] is None, run["error"]
+    assert _types(run) == [
+        "RUN_STARTED",
+        "TEXT_MESSAGE_START",
+        *["TEXT_MESSAGE_CONTENT"] * 4,  # word by word
+        "TEXT_MESSAGE_END",
+        "MESSAGES_SNAPSHOT",
+        "RUN_FINISHED",
+    ]
+    assert _text(run) == "Reply 1: Hello there"
+    started, finished = run["events"][0], _finished(run)
+    assert (started["threadId"], finished["threadId"]) == (thread_id, thread_id)
+    assert finished["outcome"] == {"type": "success"}
+    assert finished["result"]["context"]["messages_total"] == 2
+    snapshot = run["events"][-2]["messages"]
+    assert [(m["role"], m["content"]) for m in snapshot] == [
+        ("user", "Hello there"),
+        ("assistant", "Reply 1: Hello there"),
+    ]
+    # The client's list is the stored thread, under the ids the client gave and was given.
+    assert [m["id"] for m in run["messages"]] == [m["id"] for m in snapshot]
+
+
+async def test_the_websocket_continues_an_ag_ui_thread_and_ag_ui_a_websocket_one(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    async with serve_threadline(settings) as address:
+        thread_id, (first,) = await _runs(address, [{"add": [_user("From AG-UI")]}])
+        assert _text(first) == "Reply 1: From AG-UI"
+        async with connect(address, "local") as chat:
+            turn = await chat.turn("From the socket", thread_id)
+            assert turn.reply["content"] == "Reply 2: From the socket"
+            made = await chat.turn("Started on the socket")
+        # A run with nothing new brings the client up to date; then it goes on.
+        steps = [{"setMessages": first["messages"]}, {"add": [_user("Back on AG-UI")]}]
+        _, (caught_up, went_on) = await _runs(address, steps, thread_id=thread_id)
+        _, (loaded, answered) = await _runs(
+            address, [{}, {"add": [_user("Now on AG-UI")]}], thread_id=made.ack["conversation_id"]
+        )
+        async with connect(address, "local") as chat:
+            stored = await chat.history(thread_id)
+    assert _types(caught_up) == ["RUN_STARTED", "MESSAGES_SNAPSHOT", "RUN_FINISHED"]
+    assert [m["content"] for m in caught_up["messages"]] == [
+        "From AG-UI",
+        "Reply 1: From AG-UI",
+        "From the socket",
+        "Reply 2: From the socket",
+    ]
+    assert _text(went_on) == "Reply 4: Back on AG-UI"
+    assert [m["content"] for m in stored] == [m["content"] for m in went_on["messages"]]
+    assert [m["content"] for m in loaded["messages"]] == [
+        "Started on the socket",
+        "Reply 3: Started on the socket",
+    ]
+    assert _text(answered) == "Reply 5: Now on AG-UI"
+    # The model saw the whole thread, whichever edge said what.
+    assert fake_groq.user_turns(3)[1:] == [
+        "user: From AG-UI",
+        "assistant: Reply 1: From AG-UI",
+        "user: From the socket",
+        "assistant: Reply 2: From the socket",
+        "user: Back on AG-UI",
+    ]
+
+
+async def test_a_resend_is_stored_once_and_answered_with_the_stored_reply(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    hello = _user("Hello once")
+    async with serve_threadline(settings) as address:
+        thread_id, (first, again) = await _runs(
+            address, [{"add": [hello]}, {"setMessages": [hello]}]
+        )
+        async with connect(address, "local") as chat:
+            stored = await chat.history(thread_id)
+    assert _text(first) == _text(again) == "Reply 1: Hello once"
+    assert len(fake_groq.requests) == 1  # answered from storage, not by the model again
+    assert [(m["role"], m["content"]) for m in stored] == [
+        ("user", "Hello once"),
+        ("assistant", "Reply 1: Hello once"),
+    ]
+    assert stored[0]["client_message_id"] == hello["id"]
+    assert again["messages"] == first["messages"]
+
+
+async def test_a_list_that_contradicts_the_stored_thread_is_a_run_error(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    hello = _user("The original")
+    changed = {**hello, "content": "Rewritten"}
+    steps = [
+        {"add": [hello]},
+        {"setMessages": [changed, _user("And more")]},  # an earlier message changed
+        {"setMessages": [_user("Only a new one")]},  # the stored ones left out
+    ]
+    async with serve_threadline(settings) as address:
+        thread_id, (_, rewritten, forgot) = await _runs(address, steps)
+        async with connect(address, "local") as chat:
+            stored = await chat.history(thread_id)
+    for run in (rewritten, forgot):
+        assert _types(run) == ["RUN_ERROR"], run
+        assert run["events"][0]["code"] == "history_mismatch"
+    assert [m["content"] for m in stored] == ["The original", "Reply 1: The original"]
+    assert len(fake_groq.requests) == 1
+
+
+@pytest.mark.parametrize("mode", ["none", "api_key"])
+async def test_another_users_thread_is_a_run_error_like_a_missing_one(
+    settings: Settings, database_url: str, mode: str
+) -> None:
+    headers = {user: {"X-Threadline-User": user} for user in ("alice", "bob")}
+    if mode == "api_key":
+        settings = msgspec.structs.replace(settings, auth_mode="api_key")
+        async with api_keys(database_url) as keys:
+            for user in ("alice", "bob"):
+                headers[user] = {
+                    "X-Api-Key": (await keys.create(user, user_id=user, admin=False)).key
+                }
+    answer = [{"resume": [{"interruptId": "nothing", "status": "resolved"}]}]
+    async with serve_threadline(settings) as address:
+        thread_id, _ = await _runs(address, [{"add": [_user("Mine")]}], headers=headers["alice"])
+        _, (taken,) = await _runs(
+            address, [{"add": [_user("Let me in")]}], thread_id=thread_id, headers=headers["bob"]
+        )
+        _, (resumed,) = await _runs(address, answer, thread_id=thread_id, headers=headers["bob"])
+        _, (missing,) = await _runs(address, answer, thread_id="no-such", headers=headers["bob"])
+        async with connect(address, "alice", headers=headers["alice"]) as chat:
+            stored = await chat.history(thread_id)
+    for run in (taken, resumed, missing):
+        assert _types(run) == ["RUN_ERROR"], run
+    assert taken["events"] == resumed["events"] == missing["events"]
+    assert taken["events"][0]["code"] == "conversation_not_found"
+    assert [m["content"] for m in stored] == ["Mine", "Reply 1: Mine"]
+
+
+async def test_a_body_that_is_not_a_run_agent_input_is_a_422_with_a_code(
+    settings: Settings,
+) -> None:
+    good = {"threadId": "t-1", "runId": "r-1", "messages": [_user("Hi")]}
+    bodies = {
+        "runId": {"threadId": "t-1", "messages": []},
+        "messages.0.content": {**good, "messages": [_user("   ")]},
+        "threadId": {**good, "threadId": "not/an/id"},
+        "messages.0": {**good, "messages": [{"id": "m", "role": "wizard", "content": "x"}]},
+    }
+    async with serve_threadline(settings) as address, httpx.AsyncClient() as http:
+        answers = {
+            field: await http.post(f"http://{address}/ag-ui", json=body)
+            for field, body in bodies.items()
+        }
+        not_json = await http.post(
+            f"http://{address}/ag-ui",
+            content=b"{not json",
+            headers={"content-type": "application/json"},
+        )
+        unknown = await http.post(f"http://{address}/ag-ui/no-such-graph", json=good)
+    for field, response in answers.items():
+        assert response.status_code == 422, (field, response.text)
+        body = response.json()
+        assert body["code"] == "invalid_request", body
+        assert body["field"].startswith(field), body
+    assert not_json.status_code == 422, not_json.text
+    assert not_json.json()["code"] == "invalid_request"
+    assert unknown.status_code == 404
+    assert unknown.json()["code"] == "unknown_assistant"

@@ -1,0 +1,35 @@
+// @ag-ui/client's HttpAgent against Threadline's /ag-ui: the runs AGUI_STEPS lists, one after
+// another on one agent (one thread), as a front end makes them. Each step may add messages,
+// replace the list, answer interrupts (`resume`) or declare front-end tools. Prints, per
+// run, the events the client applied (after its own checks of their order), the error it
+// raised if any, and the agent's messages and pending interrupts afterwards.
+import { HttpAgent } from "@ag-ui/client";
+
+const agent = new HttpAgent({
+  url: process.env.AGUI_URL,
+  headers: JSON.parse(process.env.AGUI_HEADERS ?? "{}"),
+  threadId: process.env.AGUI_THREAD || undefined,
+});
+const runs = [];
+for (const step of JSON.parse(process.env.AGUI_STEPS)) {
+  if (step.setMessages) agent.setMessages(step.setMessages);
+  for (const message of step.add ?? []) agent.addMessage(message);
+  const events = [];
+  let error = null;
+  try {
+    await agent.runAgent(
+      { runId: step.runId, tools: step.tools, resume: step.resume },
+      { onEvent: ({ event }) => void events.push(event) },
+    );
+  } catch (caught) {
+    error = { message: String(caught?.message ?? caught), status: caught?.status ?? null };
+    error.payload = caught?.payload ?? null;
+  }
+  runs.push({
+    events,
+    error,
+    messages: structuredClone(agent.messages),
+    pendingInterrupts: structuredClone(agent.pendingInterrupts),
+  });
+}
+console.log(JSON.stringify({ threadId: agent.threadId, runs }));
