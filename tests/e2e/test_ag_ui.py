@@ -230,3 +230,54 @@ async def test_a_body_that_is_not_a_run_agent_input_is_a_422_with_a_code(
     assert not_json.json()["code"] == "invalid_request"
     assert unknown.status_code == 404
     assert unknown.json()["code"] == "unknown_assistant"
+
+
+def _approving(settings: Settings) -> Settings:
+    return msgspec.structs.replace(settings, approve_tools="calculator")
+
+
+@pytest.mark.parametrize(("approved", "result"), [(True, "6 * 7 = 42"), (False, "denied")])
+async def test_an_approval_ends_the_run_as_an_interrupt_and_resume_answers_it(
+    settings: Settings, fake_groq: FakeGroq, approved: bool, result: str
+) -> None:
+    fake_groq.tool_calls.append([("calculator", {"expression": "6 * 7"})])
+    steps: list[dict[str, Any]] = [
+        {"add": [_user("What is 6 * 7?")]},
+        {"answer": {"status": "resolved", "payload": {"approved": approved}}},
+    ]
+    async with serve_threadline(_approving(settings)) as address:
+        thread_id, (paused, resumed) = await _runs(address, steps)
+        async with connect(address, "local") as chat:
+            stored = await chat.history(thread_id)
+    assert _types(paused) == [
+        "RUN_STARTED",
+        "TOOL_CALL_START",
+        "TOOL_CALL_ARGS",
+        "TOOL_CALL_END",
+        "MESSAGES_SNAPSHOT",
+        "RUN_FINISHED",
+    ]
+    call = paused["events"][1]
+    assert call["toolCallName"] == "calculator"
+    assert paused["events"][2]["delta"] == '{"expression":"6 * 7"}'
+    (interrupt,) = _finished(paused)["outcome"]["interrupts"]
+    assert interrupt["id"] == interrupt["toolCallId"] == call["toolCallId"]
+    assert interrupt["reason"] == "tool_approval"
+    assert interrupt["metadata"] == {"name": "calculator", "args": {"expression": "6 * 7"}}
+    assert paused["pendingInterrupts"] == [interrupt]
+    # Paused: the tool has not run, nothing answers the call yet.
+    assert [m["role"] for m in paused["events"][-2]["messages"]] == ["user", "assistant"]
+
+    assert _finished(resumed)["outcome"] == {"type": "success"}
+    assert _types(resumed)[:2] == ["RUN_STARTED", "TOOL_CALL_RESULT"]
+    tool_result = resumed["events"][1]
+    assert tool_result["toolCallId"] == call["toolCallId"]
+    assert result in tool_result["content"]
+    assert _text(resumed) == f"Tools said: {tool_result['content']}"
+    assert resumed["pendingInterrupts"] == []
+    assert [m["role"] for m in stored] == ["user", "assistant", "tool", "assistant"]
+    assert [m["id"] for m in resumed["messages"]] == [
+        stored[0]["client_message_id"],
+        *[m["message_id"] for m in stored[1:]],
+    ]
+    assert stored[2]["message_id"] == tool_result["messageId"]

@@ -2,7 +2,8 @@
 // another on one agent (one thread), as a front end makes them. Each step may add messages,
 // replace the list, answer interrupts (`resume`) or declare front-end tools. Prints, per
 // run, the events the client applied (after its own checks of their order), the error it
-// raised if any, and the agent's messages and pending interrupts afterwards.
+// raised if any, and the agent's messages and pending interrupts afterwards. `answer` answers
+// every interrupt the previous run ended with the same way.
 import { HttpAgent } from "@ag-ui/client";
 
 const agent = new HttpAgent({
@@ -14,11 +15,15 @@ const runs = [];
 for (const step of JSON.parse(process.env.AGUI_STEPS)) {
   if (step.setMessages) agent.setMessages(step.setMessages);
   for (const message of step.add ?? []) agent.addMessage(message);
+  // `answer`: the same answer to every interrupt the last run ended with.
+  const resume = step.answer
+    ? agent.pendingInterrupts.map((waiting) => ({ interruptId: waiting.id, ...step.answer }))
+    : step.resume;
   const events = [];
   let error = null;
   try {
     await agent.runAgent(
-      { runId: step.runId, tools: step.tools, resume: step.resume },
+      { runId: step.runId, tools: step.tools, resume },
       { onEvent: ({ event }) => void events.push(event) },
     );
   } catch (caught) {
