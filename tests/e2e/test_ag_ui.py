@@ -281,3 +281,20 @@ async def test_an_approval_ends_the_run_as_an_interrupt_and_resume_answers_it(
         *[m["message_id"] for m in stored[1:]],
     ]
     assert stored[2]["message_id"] == tool_result["messageId"]
+
+
+async def test_a_named_assistant_runs_and_a_resume_of_nothing_is_a_run_error(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    steps: list[dict[str, Any]] = [
+        {"add": [_user("Hi, graph")]},
+        {"resume": [{"interruptId": "call_none", "status": "resolved", "payload": True}]},
+    ]
+    async with serve_threadline(settings) as address:
+        thread_id, (ran, resumed) = await _runs(address, steps, path="/ag-ui/threadline")
+        async with httpx.AsyncClient() as http:
+            thread = (await http.get(f"http://{address}/threads/{thread_id}")).json()
+    assert _text(ran) == "Reply 1: Hi, graph"
+    assert thread["status"] == "idle"
+    assert _types(resumed) == ["RUN_ERROR"]
+    assert resumed["events"][0]["code"] == "nothing_to_approve"

@@ -19,7 +19,7 @@ from ag_ui.core import Message, ResumeEntry, RunAgentInput, TextPart, UserMessag
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 from pydantic import ValidationError
 
-from threadline.chat.errors import ChatError, InvalidRequest
+from threadline.chat.errors import ChatError, InvalidRequest, NothingToApprove
 from threadline.chat.events import ApprovalRequired, HistoryItem, InterruptEvent
 from threadline.chat.turn_parts import Answer, Cancel, Decision, Response
 from threadline.transport.ag_ui.render import agui_id
@@ -120,7 +120,8 @@ def plan_run(run: RunAgentInput, stored: list[HistoryItem], waiting: list[Any]) 
 
     Raises:
         HistoryMismatch: The list contradicts the stored thread.
-        InvalidRequest: A `resume` that answers nothing the thread waits for.
+        NothingToApprove, InvalidRequest: A `resume` that answers nothing the thread
+            waits for, or not as it asks.
     """
     sent = _stored(run.messages)
     known = min(len(sent), len(stored))
@@ -155,7 +156,8 @@ def answers_of(
     an interrupt by its id with any JSON value; `cancelled` drops what the run waits for.
 
     Raises:
-        InvalidRequest: An entry names nothing that waits, or its payload is not an answer.
+        NothingToApprove: An entry names nothing that waits.
+        InvalidRequest: Its payload is not an answer.
     """
     by_id = {_interrupt_id(w): w for w in waiting}
     answers: list[Answer] = []
@@ -163,7 +165,7 @@ def answers_of(
         asked = by_id.get(entry.interrupt_id)
         if asked is None:
             detail = f"resume: nothing of this thread waits under {entry.interrupt_id!r}"
-            raise InvalidRequest(detail[:_DETAIL_CHARS])
+            raise NothingToApprove(detail[:_DETAIL_CHARS])
         if entry.status == "cancelled":
             interrupt = asked.interrupt_id if isinstance(asked.interrupt_id, str) else None
             return [Cancel(interrupt)]  # the whole pause goes: nothing else to answer
