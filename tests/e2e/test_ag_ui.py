@@ -12,8 +12,9 @@ import msgspec
 import pytest
 
 from tests.credentials import api_keys
-from tests.fake_groq import FakeGroq
+from tests.fake_groq import FakeGroq, Fault
 from tests.nodejs import run_node
+from tests.polling import eventually
 from tests.serving import serve_threadline
 from tests.wsclient import connect
 from threadline.settings import Settings
@@ -298,3 +299,73 @@ async def test_a_named_assistant_runs_and_a_resume_of_nothing_is_a_run_error(
     assert thread["status"] == "idle"
     assert _types(resumed) == ["RUN_ERROR"]
     assert resumed["events"][0]["code"] == "nothing_to_approve"
+
+
+async def test_a_tool_call_and_its_result_are_streamed_and_the_thread_goes_on(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    fake_groq.tool_calls.append([("calculator", {"expression": "12 * 7"})])
+    steps = [{"add": [_user("What is 12 * 7?")]}, {"add": [_user("Thanks")]}]
+    async with serve_threadline(settings) as address:
+        thread_id, (ran, went_on) = await _runs(address, steps)
+        async with connect(address, "local") as chat:
+            stored = await chat.history(thread_id)
+    assert _types(ran)[:5] == [
+        "RUN_STARTED",
+        "TOOL_CALL_START",
+        "TOOL_CALL_ARGS",
+        "TOOL_CALL_END",
+        "TOOL_CALL_RESULT",
+    ]
+    start, _, _, result = ran["events"][1:5]
+    assert start["parentMessageId"] == stored[1]["message_id"]
+    assert (result["toolCallId"], result["content"]) == (start["toolCallId"], "12 * 7 = 84")
+    assert result["messageId"] == stored[2]["message_id"]
+    assert _text(ran) == "Tools said: 12 * 7 = 84"
+    # The client's list is the stored thread, in order: the next run adds to it.
+    assert [m["role"] for m in ran["messages"]] == ["user", "assistant", "tool", "assistant"]
+    assert [m["id"] for m in ran["messages"][1:]] == [m["message_id"] for m in stored[1:4]]
+    assert ran["messages"][1]["toolCalls"][0]["function"] == {
+        "name": "calculator",
+        "arguments": '{"expression":"12 * 7"}',
+    }
+    assert _text(went_on) == "Reply 3: Thanks"
+    roles = ["user", "assistant", "tool", "assistant", "user", "assistant"]
+    assert [m["role"] for m in stored] == roles
+
+
+@pytest.mark.parametrize(("on_disconnect", "stopped"), [("continue", False), ("cancel", True)])
+async def test_a_client_that_leaves_mid_reply_leaves_its_turn_to_on_disconnect(
+    settings: Settings, fake_groq: FakeGroq, on_disconnect: str, stopped: bool
+) -> None:
+    settings = msgspec.structs.replace(settings, on_disconnect=on_disconnect)
+    fake_groq.faults.append(Fault(token_delay=0.05))
+    text = " ".join(["word"] * 40)
+    body = {"threadId": "left-early", "runId": "r-1", "messages": [_user(text)]}
+    stored: list[dict[str, Any]] = []
+    async with serve_threadline(settings) as address, httpx.AsyncClient() as http:
+        request = http.build_request("POST", f"http://{address}/ag-ui", json=body)
+        response = await http.send(request, stream=True)
+        async for line in response.aiter_lines():
+            if "TEXT_MESSAGE_CONTENT" in line:
+                break  # the reply is streaming: leave
+        await response.aclose()
+
+        async def ended() -> bool:
+            # Read over REST: a socket's `resume` would make it a listener of the turn.
+            stored[:] = await _stored(http, address, "left-early")
+            return len(stored) == 2
+
+        await eventually(ended, within=30)
+    user, reply = stored
+    assert (user["role"], user["content"]) == ("user", text)
+    assert reply["role"] == "assistant"
+    assert reply.get("stopped", False) is stopped
+    assert (reply["content"] == f"Reply 1: {text}") is not stopped
+
+
+async def _stored(http: httpx.AsyncClient, address: str, thread_id: str) -> list[dict[str, Any]]:
+    response = await http.get(f"http://{address}/users/local/conversations/{thread_id}")
+    assert response.status_code == 200, response.text
+    messages: list[dict[str, Any]] = response.json()["messages"]
+    return messages
