@@ -13,6 +13,7 @@ import pytest
 
 from tests.credentials import api_keys
 from tests.fake_groq import FakeGroq, Fault
+from tests.interrupt_graphs import FORM
 from tests.nodejs import run_node
 from tests.polling import eventually
 from tests.serving import serve_threadline
@@ -369,3 +370,22 @@ async def _stored(http: httpx.AsyncClient, address: str, thread_id: str) -> list
     assert response.status_code == 200, response.text
     messages: list[dict[str, Any]] = response.json()["messages"]
     return messages
+
+
+async def test_a_graphs_question_is_an_interrupt_and_resume_brings_it_the_answer(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    settings = msgspec.structs.replace(settings, graph="tests.interrupt_graphs:ask_dict")
+    steps: list[dict[str, Any]] = [
+        {"add": [_user("transfer $5 to bob")]},
+        {"answer": {"status": "resolved", "payload": {"amount": 10}}},
+    ]
+    async with serve_threadline(settings) as address:
+        _, (asked, answered) = await _runs(address, steps)
+    (interrupt,) = _finished(asked)["outcome"]["interrupts"]
+    assert interrupt["reason"] == "input_required"
+    assert interrupt["metadata"] == {"value": FORM}
+    assert "toolCallId" not in interrupt
+    assert _finished(answered)["outcome"] == {"type": "success"}
+    assert fake_groq.user_turns()[-1] == 'user: The user answered: {"amount": 10}'
+    assert [m["role"] for m in answered["messages"]] == ["user", "assistant"]
