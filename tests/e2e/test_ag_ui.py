@@ -389,3 +389,76 @@ async def test_a_graphs_question_is_an_interrupt_and_resume_brings_it_the_answer
     assert _finished(answered)["outcome"] == {"type": "success"}
     assert fake_groq.user_turns()[-1] == 'user: The user answered: {"amount": 10}'
     assert [m["role"] for m in answered["messages"]] == ["user", "assistant"]
+
+
+WEATHER = {
+    "name": "show_weather",
+    "description": "Show the weather of a city in the page",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+}
+
+
+async def test_a_front_end_tool_is_called_by_the_model_and_its_result_continues_the_turn(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    fake_groq.tool_calls.append([("show_weather", {"city": "Paris"})])
+    steps: list[dict[str, Any]] = [
+        {"add": [_user("Weather in Paris?")], "tools": [WEATHER]},
+        {"toolResult": "Sunny, 21 C", "tools": [WEATHER]},
+    ]
+    async with serve_threadline(settings) as address:
+        thread_id, (called, answered) = await _runs(address, steps)
+        async with connect(address, "local") as chat:
+            stored = await chat.history(thread_id)
+    # The model was offered the page's tool beside the server's; its call ends the run.
+    offered = [t["function"]["name"] for t in fake_groq.requests[0]["tools"]]
+    assert "show_weather" in offered
+    assert "calculator" in offered
+    assert _types(called) == [
+        "RUN_STARTED",
+        "TOOL_CALL_START",
+        "TOOL_CALL_ARGS",
+        "TOOL_CALL_END",
+        "MESSAGES_SNAPSHOT",
+        "RUN_FINISHED",
+    ]
+    call = called["events"][1]
+    assert call["toolCallName"] == "show_weather"
+    assert _finished(called)["outcome"] == {
+        "type": "success",
+        "pendingToolCallIds": [call["toolCallId"]],
+    }
+    # Not run by the server: the next run brings its result, and the model answers on.
+    assert _text(answered) == "Tools said: Sunny, 21 C"
+    assert fake_groq.user_turns(1)[1:] == [
+        "user: Weather in Paris?",
+        "assistant: None",  # its tool call, with no text
+        "tool: Sunny, 21 C",
+    ]
+    assert [(m["role"], m["content"]) for m in stored] == [
+        ("user", "Weather in Paris?"),
+        ("assistant", ""),
+        ("tool", "Sunny, 21 C"),
+        ("assistant", "Tools said: Sunny, 21 C"),
+    ]
+    assert stored[2]["tool_call_id"] == call["toolCallId"]
+    assert [m["id"] for m in answered["messages"]][1:] == [m["message_id"] for m in stored[1:]]
+
+
+async def test_a_message_instead_of_the_front_end_tools_result_is_refused(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    fake_groq.tool_calls.append([("show_weather", {"city": "Oslo"})])
+    steps: list[dict[str, Any]] = [
+        {"add": [_user("Weather in Oslo?")], "tools": [WEATHER]},
+        {"add": [_user("Never mind")], "tools": [WEATHER]},
+    ]
+    async with serve_threadline(settings) as address:
+        thread_id, (called, skipped) = await _runs(address, steps)
+        async with connect(address, "local") as chat:
+            stored = await chat.history(thread_id)
+    assert _types(skipped) == ["RUN_ERROR"]
+    assert skipped["events"][0]["code"] == "history_mismatch"
+    assert called["events"][1]["toolCallId"] in skipped["events"][0]["message"]
+    assert len(fake_groq.requests) == 1  # nothing stored, nothing asked of the model
+    assert [m["role"] for m in stored] == ["user", "assistant"]

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import ToolMessage
 
 from threadline.chat.activity import Activity
 from threadline.chat.answers import check_answer
@@ -98,11 +100,13 @@ class ChatService:
         client_message_id: str | None,
         send: Send,
         chosen: Choice | None = None,
+        client_tools: Sequence[dict[str, Any]] = (),
     ) -> Turn:
         """Accept a user message: start its turn, or attach to the turn of an identical resend.
 
         `chosen` is what a first message asks for: its assistant, `context` and
         `configurable`; the conversation keeps it.
+        `client_tools`: tools the client offers the model for this turn (`CLIENT_TOOLS`).
 
         Raises:
             ConversationNotFound: Not a conversation of this user.
@@ -130,7 +134,45 @@ class ChatService:
                 conversation_id = await self._index.create(user_id, chosen)
                 await self._activity.created(user_id, conversation_id)
             turn = self._turn(
-                user_id, conversation_id, text, client_message_id, send, stake=stake, engine=engine
+                user_id,
+                conversation_id,
+                text,
+                client_message_id,
+                send,
+                stake=stake,
+                engine=engine,
+                client_tools=client_tools,
+            )
+            await self._roster.start(turn)
+        return turn
+
+    async def answer_tools(
+        self,
+        user_id: str,
+        conversation_id: str,
+        results: Sequence[ToolMessage],
+        send: Send,
+        client_tools: Sequence[dict[str, Any]] = (),
+    ) -> Turn:
+        """Store the results of the calls a turn left for the client's tools; answer on.
+
+        Raises:
+            ConversationNotFound: Not a conversation of this user.
+            TooManyTurns, ConversationBusy, RateLimited, QuotaExceeded: Past a limit.
+        """
+        engine = engine_of(self._assistants, await self._own(user_id, conversation_id))
+        stake = await self._roster.admit(user_id, None)
+        with given_back_unless_started(stake):
+            turn = self._turn(
+                user_id,
+                conversation_id,
+                None,
+                None,
+                send,
+                stake=stake,
+                engine=engine,
+                results=results,
+                client_tools=client_tools,
             )
             await self._roster.start(turn)
         return turn
@@ -223,14 +265,17 @@ class ChatService:
         decision: Answer | None = None,
         stake: Stake | None = None,
         engine: TurnEngine,
+        results: Sequence[ToolMessage] | None = None,
+        client_tools: Sequence[dict[str, Any]] = (),
     ) -> Turn:
         limits = self._crew.limits
+        message_id = new_id() if text is not None else ((results[0].id or "") if results else "")
         return Turn(
             self._crew,
             user_id,
             conversation_id,
             text,
-            message_id=new_id() if text is not None else "",
+            message_id=message_id,
             reply_id=new_id(),
             client_message_id=client_id,
             origin=send,
@@ -238,6 +283,8 @@ class ChatService:
             # An approval's turn was not admitted: its model calls reserve as they are made.
             stake=stake or (limits.stake(user_id) if limits is not None else None),
             engine=engine,
+            results=results,
+            client_tools=client_tools,
         )
 
     @property

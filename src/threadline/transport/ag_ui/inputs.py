@@ -16,22 +16,37 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from ag_ui.core import Message, ResumeEntry, RunAgentInput, TextPart, UserMessage
+from ag_ui.core import ToolMessage as AgUiToolMessage
+from langchain_core.messages import ToolMessage
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 from pydantic import ValidationError
 
 from threadline.chat.errors import ChatError, InvalidRequest, NothingToApprove
 from threadline.chat.events import ApprovalRequired, HistoryItem, InterruptEvent
 from threadline.chat.turn_parts import Answer, Cancel, Decision, Response
+from threadline.clock import now
+from threadline.engine.messages import CREATED_AT
 from threadline.transport.ag_ui.render import agui_id
 from threadline.transport.params import CONVERSATION_ID_PATTERN
 from threadline.transport.rest import ApiError
 
-__all__ = ("HistoryMismatch", "NewMessage", "Plan", "answers_of", "parse_input", "plan_run")
+__all__ = (
+    "HistoryMismatch",
+    "NewMessage",
+    "Plan",
+    "answers_of",
+    "client_tools",
+    "parse_input",
+    "plan_run",
+)
 
 # The roles a thread stores; AG-UI's system, developer, activity and reasoning messages
 # are the client's own (the served graph has its own prompt).
 _STORED_ROLES = frozenset({"user", "assistant", "tool"})
 _DETAIL_CHARS = 300
+# What a model provider takes as a tool's name; and how many a client may offer.
+_TOOL_NAME = r"[A-Za-z0-9_-]{1,64}"
+MAX_CLIENT_TOOLS = 64
 
 
 class HistoryMismatch(ChatError):
@@ -52,10 +67,11 @@ class NewMessage(NamedTuple):
 
 
 class Plan(NamedTuple):
-    """What a run does: add (or resend) a message, answer interrupts, or nothing."""
+    """What a run does: add or resend a message, answer interrupts or tool calls, or nothing."""
 
     message: NewMessage | None = None
     answers: Sequence[Answer] = ()
+    results: Sequence[ToolMessage] = ()
 
 
 def _refused(field: str, detail: str, code: str = "invalid_request") -> ApiError:
@@ -80,11 +96,33 @@ def parse_input(body: dict[str, Any], max_message_bytes: int) -> RunAgentInput:
     for index, message in enumerate(run.messages):
         if isinstance(message, UserMessage):
             _check_text(text_of(message), f"messages.{index}.content", max_message_bytes)
+    tools = run.tools or []
+    if len(tools) > MAX_CLIENT_TOOLS:
+        raise _refused("tools", f"at most {MAX_CLIENT_TOOLS} tools")
+    for index, tool in enumerate(tools):
+        if not re.fullmatch(_TOOL_NAME, tool.name):
+            raise _refused(f"tools.{index}.name", "1-64 letters, digits, _ and -")
     return run
 
 
-def text_of(message: UserMessage) -> str:
-    """A user message's text (its text parts joined).
+def client_tools(run: RunAgentInput) -> list[dict[str, Any]]:
+    """The run's front-end tools, as the model is offered them (OpenAI's function format)."""
+    empty = {"type": "object", "properties": {}}
+    return [
+        {
+            "type": "function",
+            "function": {
+                "name": tool.name,
+                "description": tool.description,
+                "parameters": tool.parameters or empty,
+            },
+        }
+        for tool in run.tools or []
+    ]
+
+
+def text_of(message: UserMessage | AgUiToolMessage) -> str:
+    """A user or tool message's text (its text parts joined).
 
     Raises:
         ApiError: It holds media (images, files): not taken here.
@@ -132,6 +170,8 @@ def plan_run(run: RunAgentInput, stored: list[HistoryItem], waiting: list[Any]) 
         if new:
             raise HistoryMismatch("a run that resumes adds no messages")
         return Plan(answers=answers_of(run.resume, waiting))
+    if not waiting and (waiting_calls := _unanswered(stored)):  # calls to the client's tools
+        return Plan(results=_results(new, waiting_calls)) if len(sent) > len(stored) else Plan()
     if not new:
         last = stored[known - 1] if known else None
         if last is not None and last.role == "user" and last.client_message_id is not None:
@@ -145,6 +185,40 @@ def plan_run(run: RunAgentInput, stored: list[HistoryItem], waiting: list[Any]) 
             "(start the thread on Threadline, or send only the new message)"
         )
     raise HistoryMismatch("a run adds one user message after the stored thread")
+
+
+def _unanswered(stored: list[HistoryItem]) -> dict[str, str]:
+    """The calls the stored thread ends on, unanswered (for the client's tools): id -> name."""
+    last = stored[-1] if stored else None
+    if last is None or last.role != "assistant" or not last.tool_calls:
+        return {}
+    return {call.tool_call_id: call.name for call in last.tool_calls}
+
+
+def _results(new: Sequence[Message], calls: dict[str, str]) -> list[ToolMessage]:
+    """The client's results of `calls`, one each, as the thread stores them.
+
+    Raises:
+        HistoryMismatch: Anything else after them, or a call left unanswered.
+    """
+    answered = [m for m in new if isinstance(m, AgUiToolMessage) and m.tool_call_id in calls]
+    if len(answered) != len(new) or {m.tool_call_id for m in answered} != set(calls):
+        detail = (
+            "the thread waits for the results of its calls to your tools "
+            f"({', '.join(sorted(calls))}): send one tool message per call, and only them"
+        )
+        raise HistoryMismatch(detail[:_DETAIL_CHARS])
+    return [
+        ToolMessage(
+            content=text_of(m),
+            tool_call_id=m.tool_call_id,
+            name=calls[m.tool_call_id],
+            id=m.id,
+            status="error" if m.error else "success",
+            additional_kwargs={CREATED_AT: now()},
+        )
+        for m in answered
+    ]
 
 
 def answers_of(

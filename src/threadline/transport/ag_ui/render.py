@@ -9,6 +9,7 @@ event (the stored thread, read once the turn is over). Nothing follows the end.
 
 from __future__ import annotations
 
+from collections.abc import Set
 from typing import Any
 
 import msgspec
@@ -136,15 +137,17 @@ def _json(value: Any) -> str:
 class Translation:
     """One run's events: each chat event as the AG-UI events it becomes, in a valid order."""
 
-    def __init__(self, thread_id: str, run_id: str) -> None:
+    def __init__(self, thread_id: str, run_id: str, client_tools: Set[str] = frozenset()) -> None:
         self.thread_id = thread_id
         self.run_id = run_id
+        self._client_tools = client_tools  # calls to these are left to the client
         self.started = False
         self.over = False  # RUN_FINISHED or RUN_ERROR sent: nothing more
         self._open: str | None = None  # the text message streaming now
         self._said: set[str] = set()  # text messages opened in this run
         self._context: Context | None = None
         self.pending_calls: list[str] = []  # front-end tool calls left for the client
+        self._asking: set[str] = set()  # assistant messages that asked for tools
 
     def __call__(self, event: Event) -> list[ServerSentEventMessage]:
         """The AG-UI events `event` becomes (none once the run is over)."""
@@ -220,6 +223,9 @@ class Translation:
         return [ended]
 
     def _tool_call(self, event: ToolCallEvent) -> list[BaseEvent]:
+        self._asking.add(event.message_id)
+        if event.name in self._client_tools:
+            self.pending_calls.append(event.tool_call_id)
         return [
             ToolCallStartEvent(
                 tool_call_id=event.tool_call_id,
@@ -233,6 +239,8 @@ class Translation:
     def _replied(self, event: Replied) -> list[BaseEvent]:
         if event.message_id in self._said:  # streamed: only its end is left
             return self._close() if self._open == event.message_id else []
+        if event.message_id in self._asking and not event.content:
+            return []  # the calls it ended on, for the client's tools: told already
         # Read back whole (a resend), or never streamed: said in one piece.
         events = self._open_text(event.message_id)
         if event.content:

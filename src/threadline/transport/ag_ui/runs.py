@@ -27,7 +27,7 @@ from threadline.chat.errors import ConversationNotFound
 from threadline.chat.failures import failed
 from threadline.chat.threads import ThreadTaken
 from threadline.conversations.index import Choice
-from threadline.transport.ag_ui.inputs import Plan, parse_input, plan_run
+from threadline.transport.ag_ui.inputs import Plan, client_tools, parse_input, plan_run
 from threadline.transport.ag_ui.render import Translation
 from threadline.transport.event_stream import EventStream
 from threadline.transport.langgraph_api.users import ActingUser, acting_user
@@ -59,7 +59,9 @@ class _Run:
         self.input = run
         self.choice = choice
         self.stream = EventStream()
-        self.translation = Translation(run.thread_id, run.run_id)
+        self.tools = client_tools(run)
+        names = {tool.name for tool in run.tools or []}
+        self.translation = Translation(run.thread_id, run.run_id, names)
         self.turn: Turn | None = None
 
     @property
@@ -100,7 +102,18 @@ class _Run:
                 await self._create()
             text, client_id = plan.message
             self.turn = await self.chat.send_message(
-                self.user, text, self.thread_id, client_id, self.stream, chosen=self.choice
+                self.user,
+                text,
+                self.thread_id,
+                client_id,
+                self.stream,
+                chosen=self.choice,
+                client_tools=self.tools,
+            )
+            await _ended(self.turn)
+        if plan.results:
+            self.turn = await self.chat.answer_tools(
+                self.user, self.thread_id, plan.results, self.stream, self.tools
             )
             await _ended(self.turn)
         for answer in plan.answers:
