@@ -462,3 +462,28 @@ async def test_a_message_instead_of_the_front_end_tools_result_is_refused(
     assert called["events"][1]["toolCallId"] in skipped["events"][0]["message"]
     assert len(fake_groq.requests) == 1  # nothing stored, nothing asked of the model
     assert [m["role"] for m in stored] == ["user", "assistant"]
+
+
+async def test_a_cancelled_interrupt_ends_the_paused_run_and_the_thread_goes_on(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    fake_groq.tool_calls.append([("calculator", {"expression": "1 + 1"})])
+    steps: list[dict[str, Any]] = [
+        {"add": [_user("What is 1 + 1?")]},
+        {"answer": {"status": "cancelled"}},
+        {"add": [_user("Something else")]},
+    ]
+    async with serve_threadline(_approving(settings)) as address:
+        thread_id, (_, cancelled, went_on) = await _runs(address, steps)
+        async with connect(address, "local") as chat:
+            stored = await chat.history(thread_id)
+    assert _finished(cancelled)["outcome"] == {"type": "success"}
+    assert cancelled["pendingInterrupts"] == []
+    # The calls' error results were never streamed: a first snapshot takes back what the
+    # run added, so the second puts the stored thread in the client's list in order.
+    assert _types(cancelled)[-3:] == ["MESSAGES_SNAPSHOT", "MESSAGES_SNAPSHOT", "RUN_FINISHED"]
+    assert [m["role"] for m in cancelled["messages"]] == ["user", "assistant", "tool", "assistant"]
+    assert _text(went_on) == "Reply 2: Something else"
+    roles = ["user", "assistant", "tool", "assistant", "user", "assistant"]
+    assert [m["role"] for m in stored] == roles
+    assert stored[3]["stopped"] is True

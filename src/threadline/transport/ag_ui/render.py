@@ -148,6 +148,8 @@ class Translation:
         self._context: Context | None = None
         self.pending_calls: list[str] = []  # front-end tool calls left for the client
         self._asking: set[str] = set()  # assistant messages that asked for tools
+        self._told: set[str] = set()  # ids of the messages the client added from events
+        self.known: set[str] = set()  # ids of the messages the client sent with the run
 
     def __call__(self, event: Event) -> list[ServerSentEventMessage]:
         """The AG-UI events `event` becomes (none once the run is over)."""
@@ -178,8 +180,10 @@ class Translation:
                 return self._start() + self._close() + self._tool_call(event)
             case ToolResultEvent():
                 result_id = event.message_id if isinstance(event.message_id, str) else ""
+                result_id = result_id or f"{event.tool_call_id}-result"
+                self._told.add(result_id)
                 result = ToolCallResultEvent(
-                    message_id=result_id or f"{event.tool_call_id}-result",
+                    message_id=result_id,
                     tool_call_id=event.tool_call_id,
                     content=event.content,
                     role="tool",
@@ -212,6 +216,7 @@ class Translation:
         events = self._close()
         self._open = message_id
         self._said.add(message_id)
+        self._told.add(message_id)
         events.append(TextMessageStartEvent(message_id=message_id, role="assistant"))
         return events
 
@@ -224,6 +229,7 @@ class Translation:
 
     def _tool_call(self, event: ToolCallEvent) -> list[BaseEvent]:
         self._asking.add(event.message_id)
+        self._told.add(event.message_id)
         if event.name in self._client_tools:
             self.pending_calls.append(event.tool_call_id)
         return [
@@ -249,7 +255,13 @@ class Translation:
 
     def _finish(self, history: History) -> list[BaseEvent]:
         self.over = True
-        snapshot = MessagesSnapshotEvent(messages=agui_messages(history.messages))
+        messages = agui_messages(history.messages)
+        snapshots = [MessagesSnapshotEvent(messages=messages)]
+        if self._out_of_order(messages):
+            # The client keeps the order it has and appends what it lacks: without what
+            # this run added, it takes the stored order.
+            kept = [m for m in messages if m.id in self.known]
+            snapshots.insert(0, MessagesSnapshotEvent(messages=kept))
         outcome: RunFinishedInterruptOutcome | RunFinishedSuccessOutcome
         if history.pending_interrupts:
             outcome = RunFinishedInterruptOutcome(
@@ -264,4 +276,19 @@ class Translation:
         finished = RunFinishedEvent(
             thread_id=self.thread_id, run_id=self.run_id, outcome=outcome, result=result
         )
-        return [snapshot, finished]
+        return [*snapshots, finished]
+
+    def _out_of_order(self, messages: list[Message]) -> bool:
+        """Whether a stored message the client lacks comes before one it added this run.
+
+        The client appends what a snapshot adds, after what it has: such a message would
+        land after messages stored after it (a stopped reply after its tools' results).
+        """
+        lacking = False
+        for message in messages:
+            if message.id in self.known:
+                continue
+            if message.id in self._told and lacking:
+                return True
+            lacking = lacking or message.id not in self._told
+        return False

@@ -79,6 +79,7 @@ class _Run:
                 history.messages if history else [],
                 history.pending_interrupts if history else [],
             )
+            self.translation.known = {message.id for message in self.input.messages}
             if history is None and plan.message is None:
                 raise ConversationNotFound  # nothing to start a thread with
             await self._play(plan, history is None)
