@@ -487,3 +487,18 @@ async def test_a_cancelled_interrupt_ends_the_paused_run_and_the_thread_goes_on(
     roles = ["user", "assistant", "tool", "assistant", "user", "assistant"]
     assert [m["role"] for m in stored] == roles
     assert stored[3]["stopped"] is True
+
+
+async def test_a_front_end_call_beside_a_server_call_is_answered_by_the_server(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    calls = [("show_weather", {"city": "Rome"}), ("calculator", {"expression": "2 + 2"})]
+    fake_groq.tool_calls.append(calls)
+    steps = [{"add": [_user("Weather in Rome, and 2 + 2?")], "tools": [WEATHER]}]
+    async with serve_threadline(settings) as address:
+        _, (ran,) = await _runs(address, steps)
+    results = [e for e in ran["events"] if e["type"] == "TOOL_CALL_RESULT"]
+    assert len(results) == 2  # nothing is left waiting on the page
+    assert "2 + 2 = 4" in results[1]["content"]
+    assert _finished(ran)["outcome"] == {"type": "success"}
+    assert _text(ran).startswith("Tools said: ")

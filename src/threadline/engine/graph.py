@@ -216,13 +216,15 @@ def _client_tools(config: RunnableConfig) -> list[dict[str, Any]]:
 def _next_step(state: ChatState, config: RunnableConfig) -> str:
     """Run the tools the newest message asks for, or end the turn with it.
 
-    A call to a tool of the client's ends the turn too: the client runs it.
+    Calls to the client's tools only end the turn too: the client runs them. Beside calls
+    to the server's, they go to the tools node, which answers them as unknown, so the
+    thread never keeps a call nobody will answer.
     """
     last = state.get("messages", [])[-1:]
     if not (last and isinstance(last[0], AIMessage) and last[0].tool_calls):
         return END
     clients = {t["function"]["name"] for t in _client_tools(config)}
-    return END if any(call["name"] in clients for call in last[0].tool_calls) else TOOLS_NODE
+    return END if all(call["name"] in clients for call in last[0].tool_calls) else TOOLS_NODE
 
 
 def _with_tools(

@@ -182,6 +182,8 @@ class Translation:
                 result_id = event.message_id if isinstance(event.message_id, str) else ""
                 result_id = result_id or f"{event.tool_call_id}-result"
                 self._told.add(result_id)
+                if event.tool_call_id in self.pending_calls:  # answered by the server
+                    self.pending_calls.remove(event.tool_call_id)
                 result = ToolCallResultEvent(
                     message_id=result_id,
                     tool_call_id=event.tool_call_id,
