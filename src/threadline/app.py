@@ -43,6 +43,7 @@ from threadline.storage.usage import UsageLedger
 from threadline.transport.access import AccessControl
 from threadline.transport.account import issue_ws_ticket, usage
 from threadline.transport.admin import ApiKeysController
+from threadline.transport.ag_ui import ag_ui_router
 from threadline.transport.ai_sdk import ai_sdk_router
 from threadline.transport.asyncapi import asyncapi_schema
 from threadline.transport.bodies import JsonRequest
@@ -169,6 +170,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             shared_conversation,
             import_router(settings),
             ai_sdk_router(),
+            ag_ui_router(),
             # Uploads may be larger than any other request, up to DOCUMENT_MAX_BYTES (and
             # the multipart framing around it).
             Router(

@@ -56,6 +56,7 @@ ErrorCode = Literal[
     "nothing_to_regenerate",
     "approval_pending",
     "nothing_to_approve",
+    "history_mismatch",
     "unknown_assistant",
     "invalid_context",
     "message_not_found",
@@ -142,6 +143,8 @@ class ToolResultEvent(_Event):
     content: str
     is_error: bool
     seq: Seq = msgspec.UNSET
+    # The stored tool message's id (absent on events from before it was carried).
+    message_id: str | msgspec.UnsetType = msgspec.UNSET
 
 
 class ApprovalRequired(_Event):

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import msgspec
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import ToolMessage
 
 from threadline.chat.activity import Activity
 from threadline.chat.answers import check_answer
@@ -118,13 +120,15 @@ class ChatService:
         send: Send,
         chosen: Choice | None = None,
         attachments: AttachmentRequest | None = None,
+        client_tools: Sequence[dict[str, Any]] = (),
     ) -> Turn:
         """Accept a user message: start its turn, or attach to the turn of an identical resend.
 
         `chosen` is what a first message asks for: its assistant, `context` and
         `configurable`; the conversation keeps it. Any message may name a `model`: the
         conversation answers with it from then on. `attachments`: images for the model,
-        documents the conversation keeps as its knowledge.
+        documents the conversation keeps as its knowledge. `client_tools`: tools the
+        client offers the model for this turn (`CLIENT_TOOLS`).
 
         Raises:
             ConversationNotFound: Not a conversation of this user.
@@ -169,6 +173,38 @@ class ChatService:
                 stake=stake,
                 engine=engine,
                 attachments=attached,
+                client_tools=client_tools,
+            )
+            await self._roster.start(turn)
+        return turn
+
+    async def answer_tools(
+        self,
+        user_id: str,
+        conversation_id: str,
+        results: Sequence[ToolMessage],
+        send: Send,
+        client_tools: Sequence[dict[str, Any]] = (),
+    ) -> Turn:
+        """Store the results of the calls a turn left for the client's tools; answer on.
+
+        Raises:
+            ConversationNotFound: Not a conversation of this user.
+            TooManyTurns, ConversationBusy, RateLimited, QuotaExceeded: Past a limit.
+        """
+        engine = engine_of(self._assistants, await self._own(user_id, conversation_id))
+        stake = await self._roster.admit(user_id, None)
+        with given_back_unless_started(stake):
+            turn = self._turn(
+                user_id,
+                conversation_id,
+                None,
+                None,
+                send,
+                stake=stake,
+                engine=engine,
+                results=results,
+                client_tools=client_tools,
             )
             await self._roster.start(turn)
         return turn
@@ -272,14 +308,17 @@ class ChatService:
         stake: Stake | None = None,
         engine: TurnEngine,
         attachments: Attachments | None = None,
+        results: Sequence[ToolMessage] | None = None,
+        client_tools: Sequence[dict[str, Any]] = (),
     ) -> Turn:
         limits = self._crew.limits
+        message_id = new_id() if text is not None else ((results[0].id or "") if results else "")
         return Turn(
             self._crew,
             user_id,
             conversation_id,
             text,
-            message_id=new_id() if text is not None else "",
+            message_id=message_id,
             reply_id=new_id(),
             client_message_id=client_id,
             origin=send,
@@ -288,6 +327,8 @@ class ChatService:
             stake=stake or (limits.stake(user_id) if limits is not None else None),
             engine=engine,
             attachments=attachments,
+            results=results,
+            client_tools=client_tools,
         )
 
     @property

@@ -49,6 +49,7 @@ from threadline.llm.prompts import ATTACHED_NOTE, IMAGE_NOT_SHOWN
 from threadline.llm.retry import RetryPolicy, stream_reply
 
 __all__ = (
+    "CLIENT_TOOLS",
     "MODEL_KEY",
     "RESPOND_NODE",
     "SNAPSHOT_EVERY",
@@ -64,6 +65,10 @@ TOOLS_NODE = "tools"
 # The `configurable` key naming the model a run answers with (one of `build_graph`'s
 # `models`); unset or unknown: the graph's default model.
 MODEL_KEY = "threadline_model"
+# A run's `configurable` key for the tools its client offers the model for that run
+# (OpenAI's function format). A call to one ends the run unanswered: the client runs it,
+# and its result comes with the next turn.
+CLIENT_TOOLS = "client_tools"
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +77,14 @@ class _Specialist(NamedTuple):
     spec: AgentSpec
     system: list[SystemMessage]
     answering: Runnable[Any, Any]
+    model: BaseChatModel
+    tools: Sequence[BaseTool]
+
+    def offered(self, config: RunnableConfig) -> Runnable[Any, Any]:
+        """The model as this run answers with it: the client's tools offered too, if any."""
+        own = {tool.name for tool in self.tools}
+        extra = [t for t in _client_tools(config) if t["function"]["name"] not in own]
+        return _with_tools(self.model, [*self.tools, *extra]) if extra else self.answering
 
 
 ChatGraph = CompiledStateGraph[ChatState, Any, ChatState, ChatState]
@@ -149,7 +162,7 @@ def build_graph(  # noqa: PLR0913 - the graph's parts, each named
         # Tokens go out on LangGraph's custom stream: cheaper per token than its message
         # stream, which a callback feeds from every chunk of every model call.
         writer = get_stream_writer()
-        reply = await stream_reply(specialist.answering, prompt, config, retry, writer)
+        reply = await stream_reply(specialist.offered(config), prompt, config, retry, writer)
         # The reply's id is chosen before the turn so streamed tokens can name it; a message
         # that calls tools is a step on the way to it and gets one of its own.
         reply.id = uuid.uuid4().hex if reply.tool_calls else _reply_id(config)
@@ -193,7 +206,7 @@ def _specialist(
     own = spec.system_prompt if spec.system_prompt is not None else system_prompt
     allowed = [t for t in tools if spec.tools is None or t.name in spec.tools]
     system = [SystemMessage(content=own)] if own else []
-    return _Specialist(spec, system, _with_tools(model, allowed))
+    return _Specialist(spec, system, _with_tools(model, allowed), model, allowed)
 
 
 async def _briefing(
@@ -238,13 +251,28 @@ def _reply_id(config: RunnableConfig) -> str | None:
     return reply_id
 
 
-def _next_step(state: ChatState) -> str:
-    """Run the tools the newest message asks for, or end the turn with it."""
+def _client_tools(config: RunnableConfig) -> list[dict[str, Any]]:
+    offered: list[dict[str, Any]] = config.get("configurable", {}).get(CLIENT_TOOLS) or []
+    return offered
+
+
+def _next_step(state: ChatState, config: RunnableConfig) -> str:
+    """Run the tools the newest message asks for, or end the turn with it.
+
+    Calls to the client's tools only end the turn too: the client runs them. Beside calls
+    to the server's, they go to the tools node, which answers them as unknown, so the
+    thread never keeps a call nobody will answer.
+    """
     last = state.get("messages", [])[-1:]
-    return TOOLS_NODE if last and isinstance(last[0], AIMessage) and last[0].tool_calls else END
+    if not (last and isinstance(last[0], AIMessage) and last[0].tool_calls):
+        return END
+    clients = {t["function"]["name"] for t in _client_tools(config)}
+    return END if all(call["name"] in clients for call in last[0].tool_calls) else TOOLS_NODE
 
 
-def _with_tools(model: BaseChatModel, tools: Sequence[BaseTool]) -> Runnable[Any, Any]:
+def _with_tools(
+    model: BaseChatModel, tools: Sequence[BaseTool | dict[str, Any]]
+) -> Runnable[Any, Any]:
     """The model with `tools` offered; the model alone if it cannot call tools."""
     if not tools:
         return model
