@@ -45,6 +45,7 @@ from threadline.transport.account import issue_ws_ticket, usage
 from threadline.transport.admin import ApiKeysController
 from threadline.transport.asyncapi import asyncapi_schema
 from threadline.transport.bodies import JsonRequest
+from threadline.transport.branching import MessagesController
 from threadline.transport.health import health, ready, user_status
 from threadline.transport.http_errors import exception_handlers
 from threadline.transport.knowledge import (
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             health,
             ready,
             ConversationsController,
+            MessagesController,
             erase_user_data,
             issue_ws_ticket,
             usage,

@@ -17,6 +17,7 @@ __all__ = (
     "ConversationNotFound",
     "InvalidContext",
     "InvalidRequest",
+    "MessageNotFound",
     "NothingToApprove",
     "NothingToRegenerate",
     "NothingToResume",
@@ -91,6 +92,13 @@ class NothingToRegenerate(ChatError):
 
     code = "nothing_to_regenerate"
     default_detail = "this conversation has no message to answer"
+
+
+class MessageNotFound(ChatError):
+    """No such message on the conversation's current path (or not one that may be edited)."""
+
+    code = "message_not_found"
+    default_detail = "no message with this id is on this conversation's current path"
 
 
 class InvalidRequest(ChatError):

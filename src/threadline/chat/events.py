@@ -19,6 +19,7 @@ import msgspec
 __all__ = (
     "Accepted",
     "ApprovalRequired",
+    "Branch",
     "Citation",
     "Context",
     "ConversationChanged",
@@ -51,6 +52,7 @@ ErrorCode = Literal[
     "nothing_to_stop",
     "nothing_to_resume",
     "nothing_to_regenerate",
+    "message_not_found",
     "approval_pending",
     "nothing_to_approve",
     "unknown_assistant",
@@ -194,6 +196,18 @@ class ToolCallItem(msgspec.Struct):
     args: dict[str, Any]
 
 
+class Branch(msgspec.Struct):
+    """A message's place among its siblings: the messages that follow the same earlier ones.
+
+    An edit, or a regenerate, starts a sibling; `sibling_ids` are all of them, oldest first
+    (this message among them, at `index`); `switch_branch` to one makes its branch current.
+    """
+
+    index: int
+    count: int
+    sibling_ids: list[str]
+
+
 class HistoryItem(msgspec.Struct, omit_defaults=True):
     """One stored message, as history returns it.
 
@@ -213,6 +227,7 @@ class HistoryItem(msgspec.Struct, omit_defaults=True):
     name: str | None = None
     is_error: bool = False
     citations: list[Citation] | None = None
+    branch: Branch | None = None  # only on a message with siblings
 
 
 class History(_Event):

@@ -20,6 +20,7 @@ from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 
 from threadline.chat.answers import answering
 from threadline.chat.audience import Audience
+from threadline.chat.branches import Fork
 from threadline.chat.errors import ConversationBusy, ConversationNotFound
 from threadline.chat.events import (
     Accepted,
@@ -65,6 +66,7 @@ class Turn:
         decision: Answer | None = None,
         stake: Stake | None = None,
         engine: TurnEngine | None = None,
+        fork: Fork | None = None,
     ) -> None:
         self._services = services
         # The conversation's assistant runs the turn (by default, the first served).
@@ -78,6 +80,10 @@ class Turn:
         # An approve, deny, respond or cancel: the turn resumes (or ends) a paused run
         # instead of adding a message.
         self.decision = decision
+        # An edit (or a run from a checkpoint) branches off; so may a regenerate: the
+        # checkpoint the run forks from, once its inputs are known (`branches`).
+        self.fork = fork
+        self.fork_from: str | None = None
         # The socket that asked for this turn; only it may withdraw the turn when it leaves.
         self.origin = origin
         self.messages: list[AnyMessage] = []  # the thread after the turn's latest step
@@ -259,6 +265,7 @@ class Turn:
                 self,
                 user_id=self.user_id,
                 stored=stored,
+                fork_from=self.fork_from,
                 callbacks=meters,
                 context=context,
                 configurable=configurable,

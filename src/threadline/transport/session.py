@@ -17,6 +17,7 @@ from threadline.transport.protocol import (
     CancelInterrupt,
     ClientFrame,
     Deny,
+    Edit,
     FrameDecoder,
     FrameError,
     Regenerate,
@@ -26,6 +27,7 @@ from threadline.transport.protocol import (
     SendMessage,
     Stop,
     Subscribe,
+    SwitchBranch,
     Unsubscribe,
 )
 
@@ -102,6 +104,14 @@ class ChatSession:
                     self._track(
                         await self._chat.regenerate(user, frame.conversation_ref, self._send)
                     )
+                case Edit():
+                    ref, edited = frame.conversation_ref, frame.message_id
+                    turn = await self._chat.edit(user, ref, edited, frame.message, self._send)
+                    self._track(turn)
+                case SwitchBranch():
+                    ref = frame.conversation_ref
+                    await self._chat.switch_branch(user, ref, frame.message_id)
+                    await self._send(await self._chat.history(user, ref, frame.limit))
                 case Stop():
                     self._track(await self._chat.stop(user, frame.conversation_ref, self._send))
                 case Resume():
