@@ -220,3 +220,41 @@ async def test_only_a_user_message_of_ones_own_current_path_can_be_edited(
     assert (theirs["code"], switch["code"]) == ("conversation_not_found", "conversation_not_found")
     assert requests == 3  # nothing refused reached the model
     assert _said(after)[2] == "user: edited"
+
+
+async def test_an_edit_and_a_switch_on_one_server_are_the_path_the_other_goes_on(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    async with (
+        serve_threadline(settings) as first,
+        serve_threadline(settings) as second,
+        connect(first, "alice") as on_first,
+        connect(second, "alice") as on_second,
+    ):
+        conversation_id, before = await _conversation(on_first, "one", "two")
+        two = before[2]["message_id"]
+        await on_second.send(
+            type="edit", conversation_id=conversation_id, message_id=two, message="TWO"
+        )
+        await on_second.collect()
+        await on_first.turn("three", conversation_id)
+        saw_edit = fake_groq.user_turns()[1:]
+        await on_second.send(type="switch_branch", conversation_id=conversation_id, message_id=two)
+        await on_second.receive()
+        await on_first.turn("four", conversation_id)
+        saw_switch = fake_groq.user_turns()[1:]
+
+    assert saw_edit == [
+        "user: one",
+        "assistant: Reply 1: one",
+        "user: TWO",
+        "assistant: Reply 3: TWO",
+        "user: three",
+    ]
+    assert saw_switch == [
+        "user: one",
+        "assistant: Reply 1: one",
+        "user: two",
+        "assistant: Reply 2: two",
+        "user: four",
+    ]

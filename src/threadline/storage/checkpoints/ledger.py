@@ -12,6 +12,7 @@ plain turn never needs it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -32,6 +33,7 @@ __all__ = ("Ledger",)
 # has a stored value.
 _TREE = """
 SELECT c.checkpoint_id, c.parent_checkpoint_id, v.version,
+       coalesce(c.checkpoint -> 'channel_values' -> %(channel)s = 'true'::jsonb, false) AS snapshot,
        EXISTS (SELECT 1 FROM checkpoint_blobs b
                WHERE b.thread_id = c.thread_id AND b.checkpoint_ns = c.checkpoint_ns
                  AND b.channel = %(channel)s AND b.version = v.version
@@ -98,18 +100,15 @@ class Ledger:
         writes: Iterable[dict[str, Any]],
     ) -> list[Node]:
         version_of = {r["checkpoint_id"]: r["version"] for r in checkpoints}
-        decoded: dict[str, Any] = {}  # a blob shared by a checkpoint and its copies: once
         nodes: dict[str, Node] = {}
         for row in checkpoints:
             node = Node(row["checkpoint_id"], row["parent_checkpoint_id"])
             version = row["version"]
-            # A checkpoint stores the channel when its version has a blob its parent's lacks.
+            # A checkpoint stores the channel when its version has a blob its parent's lacks:
+            # decoded only if a replay reaches it (a copy shares its original's).
             if version in blobs and version_of.get(node.parent or "") != version:
-                if version not in decoded:
-                    blob = blobs[version]
-                    value = self._serde.loads_typed((blob["type"], blob["blob"]))
-                    decoded[version] = value.value if isinstance(value, _DeltaSnapshot) else value
-                node.stored = decoded[version]
+                node.stored = functools.partial(self._decoded, blobs[version])
+                node.whole = not row["snapshot"]  # a plain list: the whole transcript then
             nodes[node.checkpoint_id] = node
         ordered = sorted(
             writes, key=lambda r: writes_sort_key(r["task_path"], r["task_id"], r["idx"])
@@ -118,3 +117,9 @@ class Ledger:
             if (owner := nodes.get(row["checkpoint_id"])) is not None:
                 owner.writes.append(self._serde.loads_typed((row["type"], row["blob"])))
         return list(nodes.values())
+
+    def _decoded(self, blob: dict[str, Any]) -> Any:
+        if "decoded" not in blob:
+            value = self._serde.loads_typed((blob["type"], blob["blob"]))
+            blob["decoded"] = value.value if isinstance(value, _DeltaSnapshot) else value
+        return blob["decoded"]

@@ -17,7 +17,7 @@ transcript. A message only folded out of the window (`FOLDED`) stays.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, cast
 
@@ -34,8 +34,12 @@ class Node:
 
     checkpoint_id: str
     parent: str | None
-    stored: Sequence[Any] | None = None  # the messages it stores whole, if it does
+    # The messages it stores whole, if it does (or what reads them, when first needed).
+    stored: Sequence[Any] | Callable[[], Sequence[Any]] | None = None
     writes: list[Any] = field(default_factory=list)  # decoded, in the order a run applies
+    # Its value is the whole transcript (a thread from before the delta channel): a
+    # replay can start here.
+    whole: bool = False
 
 
 class Appeared(NamedTuple):
@@ -107,12 +111,14 @@ def _replay(head: str, chain: list[str], nodes: dict[str, Node]) -> Path:
     by_id: dict[str, BaseMessage] = {}
     appeared: dict[str, Appeared] = {}
     folded: set[str] = set()  # in the transcript, out of the model's window
-    for checkpoint_id in chain:
+    start = max((i for i, c in enumerate(chain) if nodes[c].whole), default=0)
+    for checkpoint_id in chain[start:]:
         node = nodes[checkpoint_id]
         if node.stored is not None:
             window = [i for i in by_id if i not in folded]
             kept = set()
-            for message in _messages(node.stored):
+            stored = node.stored() if callable(node.stored) else node.stored
+            for message in _messages(stored):
                 key = message.id or ""
                 by_id[key] = message
                 kept.add(key)

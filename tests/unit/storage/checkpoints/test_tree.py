@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, RemoveMessage
+from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage, RemoveMessage
 
 from threadline.storage.checkpoints.channel import FOLDED
 from threadline.storage.checkpoints.tree import CheckpointTree, Node
@@ -85,3 +85,17 @@ def test_a_removal_deletes_and_a_copy_reads_as_its_original() -> None:
         ]
     )
     assert _ids(tree.path("2").messages) == _ids(tree.path("3").messages) == ["u1", "r1b"]
+
+
+def test_a_thread_from_before_the_delta_channel_is_read_from_its_newest_whole_list() -> None:
+    def unread() -> list[AnyMessage]:
+        raise AssertionError("an older whole list is never decoded")
+
+    tree = CheckpointTree(
+        [
+            Node("0", None, stored=unread, whole=True),
+            Node("1", "0", stored=[_user("u1"), _reply("r1"), _user("u2")], whole=True),
+            Node("2", "1", writes=[[_reply("r2")]]),
+        ]
+    )
+    assert _ids(tree.path("2").messages) == ["u1", "r1", "u2", "r2"]
