@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fake_groq import FakeGroq
+from tests.fake_groq import FakeGroq, Fault
 from tests.serving import serve_threadline
 from tests.wsclient import ChatClient, Frame, connect
 from threadline.settings import Settings
@@ -257,4 +257,30 @@ async def test_an_edit_and_a_switch_on_one_server_are_the_path_the_other_goes_on
         "user: two",
         "assistant: Reply 2: two",
         "user: four",
+    ]
+
+
+async def test_a_message_left_unanswered_on_a_branch_is_still_there_when_switched_back_to(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    fake_groq.faults.append(Fault(status=400, only_for="two"))
+    async with serve_threadline(settings) as address, connect(address, "alice") as chat:
+        first = await chat.turn("one")
+        conversation_id = first.ack["conversation_id"]
+        await chat.send(message="two", conversation_id=conversation_id)
+        failed = await chat.until("error")
+        one = first.ack["message_id"]
+        await chat.send(type="edit", conversation_id=conversation_id, message_id=one, message="ONE")
+        await chat.collect()
+        await chat.send(type="switch_branch", conversation_id=conversation_id, message_id=one)
+        switched = await chat.receive()
+        await chat.turn("three", conversation_id)
+
+    assert failed[-1]["code"] == "llm_error"
+    assert _said(switched["messages"]) == ["user: one", "assistant: Reply 1: one", "user: two"]
+    assert fake_groq.user_turns()[1:] == [
+        "user: one",
+        "assistant: Reply 1: one",
+        "user: two",
+        "user: three",
     ]

@@ -300,10 +300,18 @@ class TurnRunner:
         await self._graph.aupdate_state(at, {self._key: list(inputs)}, as_node=START)
 
     async def switch(self, conversation_id: str, checkpoint_id: str) -> None:
-        """Make checkpoint `checkpoint_id` the thread's latest, as a copy (`__copy__`)."""
+        """Make checkpoint `checkpoint_id` the thread's latest, as a copy (`__copy__`).
+
+        Messages still waiting on it (a failed turn's, never answered) are not copied by
+        LangGraph: then the new latest is a child of it holding them, as the runner's own
+        writes are.
+        """
         at = _config(conversation_id)
         at["configurable"]["checkpoint_id"] = checkpoint_id
-        await self._graph.aupdate_state(at, None, as_node="__copy__")
+        if waiting := await self._pending.waiting(conversation_id, checkpoint_id):
+            await self._graph.aupdate_state(at, {self._key: waiting}, as_node=self._writer)
+        else:
+            await self._graph.aupdate_state(at, None, as_node="__copy__")
 
     async def tree(self, conversation_id: str) -> CheckpointTree:
         """The thread's checkpoints as a tree, each branch's transcript readable."""
