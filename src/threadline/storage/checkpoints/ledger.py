@@ -102,8 +102,8 @@ class Ledger:
         version_of = {r["checkpoint_id"]: r["version"] for r in checkpoints}
         nodes: dict[str, Node] = {}
         for row in checkpoints:
-            node = Node(row["checkpoint_id"], row["parent_checkpoint_id"])
             version = row["version"]
+            node = Node(row["checkpoint_id"], row["parent_checkpoint_id"], version=version)
             # A checkpoint stores the channel when its version has a blob its parent's lacks:
             # decoded only if a replay reaches it (a copy shares its original's).
             if version in blobs and version_of.get(node.parent or "") != version:

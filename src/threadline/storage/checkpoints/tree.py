@@ -40,6 +40,7 @@ class Node:
     # Its value is the whole transcript (a thread from before the delta channel): a
     # replay can start here.
     whole: bool = False
+    version: str | None = None  # of the channel: a copy has its original's
 
 
 class Appeared(NamedTuple):
@@ -93,8 +94,15 @@ class CheckpointTree:
         self.nodes = {node.checkpoint_id: node for node in nodes}
         parents = {node.parent for node in self.nodes.values()}
         # Ids are time-ordered (uuid6): the largest is the latest, LangGraph's head.
-        self.leaves = sorted(c for c in self.nodes if c not in parents)
         self.latest = max(self.nodes, default=None)
+        # The head of each branch: a checkpoint without children. A copy (a switch back
+        # and forth makes one each time) reads as its original: one of them is enough.
+        heads: dict[tuple[str | None, str | None] | str, str] = {}
+        for checkpoint_id in sorted(c for c in self.nodes if c not in parents):
+            node = self.nodes[checkpoint_id]
+            same = (node.parent, node.version) if not node.writes else checkpoint_id
+            heads[same] = checkpoint_id  # the latest of copies
+        self.leaves = sorted(heads.values())
 
     def path(self, head: str) -> Path:
         """The transcript along the path from the root to `head`."""

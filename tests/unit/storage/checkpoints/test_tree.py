@@ -99,3 +99,17 @@ def test_a_thread_from_before_the_delta_channel_is_read_from_its_newest_whole_li
         ]
     )
     assert _ids(tree.path("2").messages) == ["u1", "r1", "u2", "r2"]
+
+
+def test_copies_of_a_branch_head_count_as_one_branch() -> None:
+    tree = CheckpointTree(
+        [
+            Node("0", None, stored=[_user("u1")], writes=[[_reply("r1")]], version="1"),
+            Node("1", "0", version="2"),
+            Node("2", "0", stored=[_user("u1b")], version="3"),
+            Node("3", "0", version="2"),  # a switch back to 1: its copy
+            Node("4", "0", stored=[_user("u1b")], version="3"),  # and to 2
+            Node("5", "0", version="2"),  # and to 1 again
+        ]
+    )
+    assert (tree.latest, tree.leaves) == ("5", ["4", "5"])
