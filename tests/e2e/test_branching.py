@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from tests.fake_groq import FakeGroq, Fault
@@ -284,3 +285,32 @@ async def test_a_message_left_unanswered_on_a_branch_is_still_there_when_switche
         "user: two",
         "user: three",
     ]
+
+
+async def test_while_a_call_waits_for_approval_nothing_branches_away_from_it(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    approving = msgspec.structs.replace(settings, approve_tools="calculator")
+    async with serve_threadline(approving) as address, connect(address, "alice") as chat:
+        first = await chat.turn("hello")
+        conversation_id = first.ack["conversation_id"]
+        await chat.send(type="regenerate", conversation_id=conversation_id)
+        await chat.collect()  # "hello" now has two replies
+        fake_groq.tool_calls.append([("calculator", {"expression": "2 + 2"})])
+        await chat.send(message="what is 2 + 2?", conversation_id=conversation_id)
+        await chat.until("approval_required")
+        hello = first.ack["message_id"]
+        refused = [
+            await chat.error(
+                type="edit", conversation_id=conversation_id, message_id=hello, message="hi"
+            ),
+            await chat.error(
+                type="switch_branch",
+                conversation_id=conversation_id,
+                message_id=first.reply["message_id"],
+            ),
+        ]
+        history = await chat.history(conversation_id)
+
+    assert [e["code"] for e in refused] == ["approval_pending", "approval_pending"]
+    assert [m["role"] for m in history] == ["user", "assistant", "user", "assistant"]
