@@ -90,7 +90,8 @@ def _cases(operation: Operation, conversation_id: str) -> st.SearchStrategy[Any]
 
     def aim(case: Case) -> Case:
         if case.path_parameters and "conversation_id" in case.path_parameters:
-            case.path_parameters = {"user_id": "alice", "conversation_id": conversation_id}
+            aimed = {"user_id": "alice", "conversation_id": conversation_id}
+            case.path_parameters = {**case.path_parameters, **aimed}  # a message_id stays
         if case.path_parameters and "thread_id" in case.path_parameters:
             case.path_parameters = {**case.path_parameters, "thread_id": conversation_id}
         return case
