@@ -60,3 +60,25 @@ async def test_edit_then_arrows_switch_between_versions_and_regenerate_adds_one(
     assert switched == (["hi", "two"], ["Reply 1: hi", "Reply 2: two"])
     assert reloaded == (["hi", "two"], ["Reply 1: hi", "Reply 4: two"])
     assert back == ["Reply 1: hi", "Reply 2: two"]
+
+
+async def test_a_second_tab_follows_an_edit_made_in_the_first(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    async with serve_threadline(settings) as address, chromium() as browser:
+        context = await browser.new_context()  # one browser profile: both tabs signed in
+        async with tab(context) as first, tab(context) as second:
+            await first.sign_in(address, "alice")
+            await first.say("hi")
+            await first.reply("Reply 1: hi")
+            await second.page.goto(first.page.url)
+            await second.reply("Reply 1: hi")
+            await first.page.locator(".message.user .edit").click()
+            await first.page.fill(".edit-input", "hello")
+            await first.page.press(".edit-input", "Enter")
+            await first.reply("Reply 2: hello")
+            await second.reply("Reply 2: hello")
+            await expect(second.page.locator(".message.user .branch-position")).to_have_text("2/2")
+            followed = (await second.users(), await second.replies())
+
+    assert followed == (["hello"], ["Reply 2: hello"])

@@ -31,6 +31,7 @@ class ChatPage {
     this.pendingEdit = false; // an edit sent, its ack not yet in
     this.switching = false; // a switch_branch sent, its history not yet in
     this.reloadAfter = false; // an edit or regenerate runs: its siblings show once stored
+    this.catchingUp = false; // another tab's message: the history after the last one asked
     this.sidebar = new Sidebar($("#sidebar"), this.api, {
       onOpen: (id) => this.open(id),
       onDeleted: (id) => id === this.conversation && this.open(null),
@@ -205,7 +206,9 @@ class ChatPage {
         if (this.reloadAfter && !frame.stopped) this.reload();
         return this.setRunning(this.outbox.length > 0);
       case "context": return this.showContext(frame);
-      case "history": this.switching = false; return this.thread.history(frame);
+      case "history":
+        this.switching = this.catchingUp = false;
+        return this.thread.history(frame);
     }
   }
 
@@ -234,6 +237,7 @@ class ChatPage {
       const since = this.thread.lastStored;
       const page = { type: "history", conversation_id: this.conversation, limit: 500 };
       if (since) page.after_message_id = since;
+      this.catchingUp = Boolean(since); // refused if an edit there left `since` behind
       this.socket.send(page);
     }
     this.flush();
@@ -241,6 +245,11 @@ class ChatPage {
 
   failed(frame) {
     if (QUIET.has(frame.code)) return;
+    if (this.catchingUp && frame.code === "invalid_frame" && frame.conversation_id === this.conversation) {
+      // Another tab's edit: what this one showed last is on another branch now.
+      this.catchingUp = false;
+      return this.sync();
+    }
     if ((this.pendingEdit || this.switching) && frame.conversation_id === this.conversation) {
       // An edit or a switch refused: the conversation as it still is.
       this.pendingEdit = this.switching = this.reloadAfter = false;
