@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import msgspec
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import Browser, expect
 
-from tests.browser import chromium, tab
+from tests.browser import own_contexts, tab
 from tests.credentials import api_keys
 from tests.documents import indexed, upload
 from tests.fake_groq import FakeGroq, Fault
@@ -22,11 +22,13 @@ ATTACK = '<img src=x onerror="window.__xss=1"><script>window.__xss=1</script>'
 
 
 async def test_a_full_conversation_renamed_reloaded_and_deleted(
-    settings: Settings, fake_groq: FakeGroq
+    settings: Settings,
+    fake_groq: FakeGroq,
+    chromium: Browser,
 ) -> None:
     async with (
         serve_threadline(settings) as address,
-        chromium() as browser,
+        own_contexts(chromium) as browser,
         httpx.AsyncClient(base_url=f"http://{address}") as http,
     ):
         context = await browser.new_context()
@@ -72,12 +74,14 @@ async def test_a_full_conversation_renamed_reloaded_and_deleted(
 
 
 async def test_stop_keeps_what_was_written_and_marks_it_stopped(
-    settings: Settings, fake_groq: FakeGroq
+    settings: Settings,
+    fake_groq: FakeGroq,
+    chromium: Browser,
 ) -> None:
     fake_groq.default = Fault(token_delay=0.1)
     async with (
         serve_threadline(settings) as address,
-        chromium() as browser,
+        own_contexts(chromium) as browser,
         tab(await browser.new_context()) as alice,
     ):
         page = alice.page
@@ -95,10 +99,12 @@ async def test_stop_keeps_what_was_written_and_marks_it_stopped(
     assert "word39" not in text
 
 
-async def test_regenerate_replaces_the_reply(settings: Settings, fake_groq: FakeGroq) -> None:
+async def test_regenerate_replaces_the_reply(
+    settings: Settings, fake_groq: FakeGroq, chromium: Browser
+) -> None:
     async with (
         serve_threadline(settings) as address,
-        chromium() as browser,
+        own_contexts(chromium) as browser,
         tab(await browser.new_context()) as alice,
     ):
         page = alice.page
@@ -116,12 +122,14 @@ async def test_regenerate_replaces_the_reply(settings: Settings, fake_groq: Fake
 
 
 async def test_a_reload_mid_reply_picks_the_reply_up_without_a_gap_or_a_repeat(
-    settings: Settings, fake_groq: FakeGroq
+    settings: Settings,
+    fake_groq: FakeGroq,
+    chromium: Browser,
 ) -> None:
     fake_groq.default = Fault(token_delay=0.05)
     async with (
         serve_threadline(settings) as address,
-        chromium() as browser,
+        own_contexts(chromium) as browser,
         tab(await browser.new_context()) as alice,
     ):
         page = alice.page
@@ -137,11 +145,13 @@ async def test_a_reload_mid_reply_picks_the_reply_up_without_a_gap_or_a_repeat(
 
 
 async def test_markup_in_a_message_a_reply_and_a_title_is_shown_never_run(
-    settings: Settings, fake_groq: FakeGroq
+    settings: Settings,
+    fake_groq: FakeGroq,
+    chromium: Browser,
 ) -> None:
     async with (
         serve_threadline(settings) as address,
-        chromium() as browser,
+        own_contexts(chromium) as browser,
         httpx.AsyncClient(base_url=f"http://{address}") as http,
         tab(await browser.new_context()) as alice,
     ):
@@ -172,9 +182,11 @@ async def test_markup_in_a_message_a_reply_and_a_title_is_shown_never_run(
 
 
 async def test_a_second_tab_follows_the_conversation_and_the_sidebar(
-    settings: Settings, fake_groq: FakeGroq
+    settings: Settings,
+    fake_groq: FakeGroq,
+    chromium: Browser,
 ) -> None:
-    async with serve_threadline(settings) as address, chromium() as browser:
+    async with serve_threadline(settings) as address, own_contexts(chromium) as browser:
         context = await browser.new_context()  # one browser profile: both tabs signed in
         async with tab(context) as first, tab(context) as second:
             await first.sign_in(address, "alice")
@@ -199,13 +211,15 @@ async def test_a_second_tab_follows_the_conversation_and_the_sidebar(
 
 
 async def test_a_tool_call_waits_for_approval_on_the_page(
-    settings: Settings, fake_groq: FakeGroq
+    settings: Settings,
+    fake_groq: FakeGroq,
+    chromium: Browser,
 ) -> None:
     fake_groq.tool_calls.append([("calculator", {"expression": "12 * 7"})])
     configured = msgspec.structs.replace(settings, approve_tools="calculator")
     async with (
         serve_threadline(configured) as address,
-        chromium() as browser,
+        own_contexts(chromium) as browser,
         tab(await browser.new_context()) as alice,
     ):
         page = alice.page
@@ -222,11 +236,14 @@ async def test_a_tool_call_waits_for_approval_on_the_page(
 
 @pytest.mark.parametrize("width", [1280, 390])
 async def test_an_expanded_tool_result_with_a_long_line_stays_within_the_page(
-    settings: Settings, fake_groq: FakeGroq, width: int
+    settings: Settings,
+    fake_groq: FakeGroq,
+    width: int,
+    chromium: Browser,
 ) -> None:
     expression = "+".join(["1"] * 100)  # one line of 199 characters, nowhere to break it
     fake_groq.tool_calls.append([("calculator", {"expression": expression})])
-    async with serve_threadline(settings) as address, chromium() as browser:
+    async with serve_threadline(settings) as address, own_contexts(chromium) as browser:
         context = await browser.new_context(viewport={"width": width, "height": 800})
         async with tab(context) as alice:
             page = alice.page
@@ -251,14 +268,17 @@ async def test_an_expanded_tool_result_with_a_long_line_stays_within_the_page(
 
 
 async def test_with_authentication_on_it_signs_in_with_a_token(
-    settings: Settings, fake_groq: FakeGroq, database_url: str
+    settings: Settings,
+    fake_groq: FakeGroq,
+    database_url: str,
+    chromium: Browser,
 ) -> None:
     async with api_keys(database_url) as keys:
         key = (await keys.create("page", user_id="alice", admin=False)).key
     configured = msgspec.structs.replace(settings, auth_mode="api_key")
     async with (
         serve_threadline(configured) as address,
-        chromium() as browser,
+        own_contexts(chromium) as browser,
         tab(await browser.new_context()) as alice,
     ):
         await alice.sign_in(address, "alice", token=key)
@@ -273,14 +293,17 @@ async def test_with_authentication_on_it_signs_in_with_a_token(
 
 
 async def test_a_token_of_another_user_is_refused_once_and_signs_out(
-    settings: Settings, fake_groq: FakeGroq, database_url: str
+    settings: Settings,
+    fake_groq: FakeGroq,
+    database_url: str,
+    chromium: Browser,
 ) -> None:
     async with api_keys(database_url) as keys:
         key = (await keys.create("page", user_id="alice", admin=False)).key
     configured = msgspec.structs.replace(settings, auth_mode="api_key")
     async with (
         serve_threadline(configured) as address,
-        chromium() as browser,
+        own_contexts(chromium) as browser,
         tab(await browser.new_context()) as bob,
     ):
         await bob.sign_in(address, "bob", token=key)
@@ -297,9 +320,11 @@ async def test_a_token_of_another_user_is_refused_once_and_signs_out(
 
 
 async def test_on_a_phone_the_conversations_open_from_a_menu(
-    settings: Settings, fake_groq: FakeGroq
+    settings: Settings,
+    fake_groq: FakeGroq,
+    chromium: Browser,
 ) -> None:
-    async with serve_threadline(settings) as address, chromium() as browser:
+    async with serve_threadline(settings) as address, own_contexts(chromium) as browser:
         phone = await browser.new_context(viewport={"width": 390, "height": 844})
         async with tab(phone) as alice:
             page = alice.page
@@ -314,12 +339,14 @@ async def test_on_a_phone_the_conversations_open_from_a_menu(
             await expect(sidebar).not_to_be_in_viewport()
 
 
-async def test_a_reply_shows_the_passages_it_cites(settings: Settings, fake_groq: FakeGroq) -> None:
+async def test_a_reply_shows_the_passages_it_cites(
+    settings: Settings, fake_groq: FakeGroq, chromium: Browser
+) -> None:
     manual = b"# Pump manual\n\nThe K7 pump moves at most 42 litres of water per minute.\n"
     async with (
         serve_threadline(settings) as address,
         httpx.AsyncClient(base_url=f"http://{address}") as http,
-        chromium() as browser,
+        own_contexts(chromium) as browser,
         tab(await browser.new_context()) as alice,
     ):
         sent = await upload(http, "/users/alice/documents", "pumps.md", manual)
@@ -335,13 +362,15 @@ async def test_a_reply_shows_the_passages_it_cites(settings: Settings, fake_groq
 
 
 async def test_a_dropped_network_mid_reply_is_resumed_without_a_gap_or_a_repeat(
-    settings: Settings, fake_groq: FakeGroq
+    settings: Settings,
+    fake_groq: FakeGroq,
+    chromium: Browser,
 ) -> None:
     fake_groq.default = Fault(token_delay=0.05)
     async with (
         serve_threadline(settings) as address,
         proxy(address) as network,
-        chromium() as browser,
+        own_contexts(chromium) as browser,
         tab(await browser.new_context()) as alice,
     ):
         page = alice.page
@@ -362,11 +391,13 @@ async def test_a_dropped_network_mid_reply_is_resumed_without_a_gap_or_a_repeat(
 
 
 async def test_an_address_naming_a_conversation_that_is_gone_starts_a_new_one(
-    settings: Settings, fake_groq: FakeGroq
+    settings: Settings,
+    fake_groq: FakeGroq,
+    chromium: Browser,
 ) -> None:
     async with (
         serve_threadline(settings) as address,
-        chromium() as browser,
+        own_contexts(chromium) as browser,
         tab(await browser.new_context()) as alice,
     ):
         page = alice.page
