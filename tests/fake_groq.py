@@ -79,6 +79,12 @@ class FakeGroq:
     # (`[]`: it answers in words), whatever its last message is.
     agent_calls: dict[str, deque[list[tuple[str, dict[str, Any]]]]] = field(default_factory=dict)
 
+    def reset(self) -> None:
+        """Forget every request, fault and script, as a new fake would (same URL)."""
+        for name, value in vars(FakeGroq()).items():
+            if name != "url":
+                setattr(self, name, value)
+
     def reply_for(self, body: dict[str, Any]) -> str:
         """The reply text the fake gives to `body`."""
         user = [m["content"] for m in body["messages"] if m["role"] == "user"]
