@@ -77,7 +77,10 @@ def template_url(postgres_url: str) -> str:
 def fresh_database(postgres_url: str, template: str | None = TEMPLATE) -> Iterator[str]:
     """A new database cloned from the migrated template (None: empty), dropped afterwards."""
     name = f"test_{secrets.token_hex(6)}"
-    cloned = f" TEMPLATE {template}" if template else ""
+    # FILE_COPY: the template's files copied whole, twice as fast here as the default
+    # (WAL_LOG, which writes every block of it through the WAL); its checkpoints cost
+    # little on the run's server, which flushes nothing to disk (tests/postgres.py).
+    cloned = f" TEMPLATE {template} STRATEGY FILE_COPY" if template else ""
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}{cloned}")
     try:
