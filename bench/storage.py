@@ -108,10 +108,9 @@ async def _turn(
     """One turn as the server takes it (`chat.turn.Turn`): under the lease, which stores the
     message and checks what the server remembers of the thread, then the run."""
     ahead = runner.store_ahead(thread, [question])
-    also = [runner.observation(thread), *([ahead.also] if ahead else [])]
-    async with locks.hold(thread, also=also) as lease:
-        with runner.trusting(thread, lease.found.get("observed")):
-            stored = ahead is not None and ahead.stored(lease.found)
+    async with locks.hold(thread, inputs=ahead.inputs if ahead else None) as lease:
+        with runner.trusting(thread, lease.observed):
+            stored = ahead is not None and ahead.stored(lease.stored)
             answer = await runner.run(thread, [question], reply, _Quiet(), stored=stored)
     return str(answer.content)
 

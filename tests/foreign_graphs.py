@@ -2,9 +2,10 @@
 langgraph-supervisor, langgraph-swarm, and states that are dataclasses or pydantic models
 whose messages live under another name.
 
-Each builder takes Threadline's model and returns the uncompiled graph, as THREADLINE_GRAPH
-asks today; the prebuilt agents are built exactly as their documentation shows, and their
-uncompiled graph (`.builder`) is what is handed over.
+Each builder takes Threadline's model (THREADLINE_GRAPH's `model` argument) and returns the
+graph as its documentation shows it: the prebuilt agents compiled as they come, the
+supervisor and the swarm compiled with `.compile()`. tests/data/foreign_project exports the
+same graphs compiled at import, for a `langgraph.json`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage
 from langchain_core.tools import tool
 from langgraph.graph import END, START, StateGraph, add_messages
+from langgraph.graph.state import CompiledStateGraph
 from langgraph.prebuilt import ToolNode, create_react_agent
 from langgraph.warnings import LangGraphDeprecatedSinceV10
 from langgraph_supervisor import create_supervisor
@@ -62,27 +64,33 @@ def _as_documented() -> Iterator[None]:
         yield
 
 
-def react_agent(model: BaseChatModel) -> StateGraph[Any]:
+def react_agent(model: BaseChatModel) -> CompiledStateGraph[Any, Any, Any, Any]:
     """`create_react_agent` with a tool that raises, its ToolNode as LangGraph makes it."""
     with _as_documented():
-        return create_react_agent(model, [add, explode, nap]).builder
+        return create_react_agent(model, [add, explode, nap])
 
 
-def strict_react_agent(model: BaseChatModel) -> StateGraph[Any]:
+def reviewed_react_agent(model: BaseChatModel) -> CompiledStateGraph[Any, Any, Any, Any]:
+    """The prebuilt agent stopping before its tools run, for a human to look first."""
+    with _as_documented():
+        return create_react_agent(model, [add], interrupt_before=["tools"])
+
+
+def strict_react_agent(model: BaseChatModel) -> CompiledStateGraph[Any, Any, Any, Any]:
     """The same, with a ToolNode its author told to raise (`handle_tool_errors=False`)."""
     with _as_documented():
         tools = ToolNode([add, explode], handle_tool_errors=False)
-        return create_react_agent(model, tools).builder
+        return create_react_agent(model, tools)
 
 
-def supervisor(model: BaseChatModel) -> StateGraph[Any]:
+def supervisor(model: BaseChatModel) -> CompiledStateGraph[Any, Any, Any, Any]:
     """A langgraph-supervisor team: the supervisor hands sums to `math_expert`."""
     with _as_documented():
         expert = create_react_agent(model, [add], name="math_expert", prompt=MATH_EXPERT)
-        return create_supervisor([expert], model=model, prompt=SUPERVISOR)
+        return create_supervisor([expert], model=model, prompt=SUPERVISOR).compile()
 
 
-def swarm(model: BaseChatModel) -> StateGraph[Any]:
+def swarm(model: BaseChatModel) -> CompiledStateGraph[Any, Any, Any, Any]:
     """A langgraph-swarm pair: alice hands numbers to bob, who keeps the conversation."""
     with _as_documented():
         alice = create_react_agent(
@@ -91,7 +99,7 @@ def swarm(model: BaseChatModel) -> StateGraph[Any]:
         bob = create_react_agent(
             model, [add, create_handoff_tool(agent_name="alice")], name="bob", prompt=BOB
         )
-        return create_swarm([alice, bob], default_active_agent="alice")
+        return create_swarm([alice, bob], default_active_agent="alice").compile()
 
 
 @dataclass

@@ -81,9 +81,10 @@ def transfer(amount: int, to: str) -> str:
 
 
 def hitl_agent(model: BaseChatModel) -> Any:
-    """LangChain's `create_agent` with `HumanInTheLoopMiddleware` on `transfer` (batched)."""
+    """LangChain's `create_agent` with `HumanInTheLoopMiddleware` on `transfer` (batched),
+    compiled as it comes."""
     middleware = HumanInTheLoopMiddleware(interrupt_on={"transfer": True})
-    return create_agent(model, tools=[transfer], middleware=[middleware]).builder
+    return create_agent(model, tools=[transfer], middleware=[middleware])
 
 
 def hitl_agent_per_call(model: BaseChatModel) -> Any:
@@ -92,4 +93,4 @@ def hitl_agent_per_call(model: BaseChatModel) -> Any:
         interrupt_on={"transfer": {"allowed_decisions": ["approve", "reject"]}},
         interrupt_mode="per_call",
     )
-    return create_agent(model, tools=[transfer], middleware=[middleware]).builder
+    return create_agent(model, tools=[transfer], middleware=[middleware])

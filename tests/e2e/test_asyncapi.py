@@ -13,10 +13,10 @@ import jsonschema
 import pytest
 
 from tests.serving import serve_threadline
-from threadline.chat.events import ServerFrame
 from threadline.settings import Settings
 from threadline.transport.asyncapi import asyncapi_document
 from threadline.transport.protocol import ClientFrame
+from threadline.transport.websocket_frames import ServerFrame
 
 pytestmark = pytest.mark.anyio
 

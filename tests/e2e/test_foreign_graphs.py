@@ -11,8 +11,9 @@ import pytest
 
 from tests.fake_groq import FakeGroq
 from tests.foreign_graphs import ALICE, BOB, BROKE, MATH_EXPERT, SUPERVISOR
+from tests.frames import agents, called, kinds, roles, say, streamed
 from tests.serving import serve_threadline
-from tests.wsclient import ChatClient, Frame, connect
+from tests.wsclient import connect
 from threadline.settings import Settings
 
 pytestmark = pytest.mark.anyio
@@ -22,45 +23,15 @@ def _serving(settings: Settings, builder: str) -> Settings:
     return msgspec.structs.replace(settings, graph=f"tests.foreign_graphs:{builder}")
 
 
-async def _say(chat: ChatClient, message: str, conversation_id: str | None = None) -> list[Frame]:
-    """Every frame of one turn, up to its reply or its error."""
-    frame: Frame = {"message": message}
-    if conversation_id is not None:
-        frame["conversation_id"] = conversation_id
-    await chat.send(**frame)
-    return await chat.until_any("message", "error", within=30)
-
-
-def _kinds(frames: list[Frame]) -> list[str]:
-    return [f["type"] for f in frames if f["type"] != "token"]
-
-
-def _called(frames: list[Frame]) -> list[str]:
-    return [f["name"] for f in frames if f["type"] == "tool_call"]
-
-
-def _streamed(frames: list[Frame], agent: str | None = None) -> str:
-    return "".join(f["delta"] for f in frames if f["type"] == "token" and f.get("agent") == agent)
-
-
-def _agents(frames: list[Frame]) -> list[str | None]:
-    """The agents whose tokens streamed, in the order they first spoke."""
-    return list(dict.fromkeys(f.get("agent") for f in frames if f["type"] == "token"))
-
-
-def _roles(history: list[Frame]) -> list[str]:
-    return [m["role"] for m in history]
-
-
 async def test_a_prebuilt_agent_whose_tool_raises_answers_and_the_conversation_goes_on(
     settings: Settings, fake_groq: FakeGroq
 ) -> None:
     configured = _serving(settings, "react_agent")
     fake_groq.tool_calls.append([("explode", {"reason": "on purpose"})])
     async with serve_threadline(configured) as address, connect(address, "alice") as chat:
-        first = await _say(chat, "break something")
+        first = await say(chat, "break something")
         conversation_id = first[0]["conversation_id"]
-        assert _kinds(first) == ["ack", "tool_call", "tool_result", "message"]
+        assert kinds(first) == ["ack", "tool_call", "tool_result", "message"]
         result = next(f for f in first if f["type"] == "tool_result")
         assert result["is_error"] is True
         assert f"{BROKE}: on purpose" in result["content"]
@@ -68,19 +39,19 @@ async def test_a_prebuilt_agent_whose_tool_raises_answers_and_the_conversation_g
         reply = first[-1]
         assert reply["content"].startswith("Tools said: ")
         assert BROKE in reply["content"]
-        assert _streamed(first) == reply["content"]
-        second = await _say(chat, "thanks", conversation_id)
-        assert _kinds(second) == ["ack", "message"]
+        assert streamed(first) == reply["content"]
+        second = await say(chat, "thanks", conversation_id)
+        assert kinds(second) == ["ack", "message"]
         assert second[-1]["content"] == "Reply 3: thanks"
         await chat.send(type="regenerate", conversation_id=conversation_id)
         regenerated = await chat.until_any("message", "error")
-        assert _kinds(regenerated) == ["ack", "message"]
+        assert kinds(regenerated) == ["ack", "message"]
         assert regenerated[-1]["content"] == "Reply 4: thanks"
     async with serve_threadline(configured) as address, connect(address, "alice") as chat:
-        after = await _say(chat, "still there?", conversation_id)
+        after = await say(chat, "still there?", conversation_id)
         history = await chat.history(conversation_id)
     assert after[-1]["content"] == "Reply 5: still there?"
-    assert _roles(history) == [
+    assert roles(history) == [
         *("user", "assistant", "tool", "assistant"),
         *("user", "assistant", "user", "assistant"),
     ]
@@ -98,19 +69,19 @@ async def test_a_tool_node_told_to_raise_fails_its_turn_but_never_the_conversati
     configured = _serving(settings, "strict_react_agent")
     fake_groq.tool_calls.append([("explode", {"reason": "on purpose"})])
     async with serve_threadline(configured) as address, connect(address, "alice") as chat:
-        first = await _say(chat, "break something")
+        first = await say(chat, "break something")
         conversation_id = first[0]["conversation_id"]
         # The graph's author asked for the error: the turn fails, its call answered.
-        assert _kinds(first) == ["ack", "tool_call", "tool_result", "error"]
+        assert kinds(first) == ["ack", "tool_call", "tool_result", "error"]
         result = next(f for f in first if f["type"] == "tool_result")
         assert result["is_error"] is True
-        second = await _say(chat, "are you there?", conversation_id)
+        second = await say(chat, "are you there?", conversation_id)
         assert second[-1]["content"] == "Reply 2: are you there?"
     async with serve_threadline(configured) as address, connect(address, "alice") as chat:
-        third = await _say(chat, "and now?", conversation_id)
+        third = await say(chat, "and now?", conversation_id)
         history = await chat.history(conversation_id)
     assert third[-1]["content"] == "Reply 3: and now?"
-    assert _roles(history) == [
+    assert roles(history) == [
         *("user", "assistant", "tool"),
         *("user", "assistant", "user", "assistant"),
     ]
@@ -123,14 +94,14 @@ async def test_a_turn_out_of_time_in_a_tool_leaves_its_call_answered(
     configured = msgspec.structs.replace(_serving(settings, "react_agent"), turn_timeout=2.0)
     fake_groq.tool_calls.append([("nap", {"seconds": 60})])
     async with serve_threadline(configured) as address, connect(address, "alice") as chat:
-        first = await _say(chat, "take a long nap")
+        first = await say(chat, "take a long nap")
         conversation_id = first[0]["conversation_id"]
-        assert _kinds(first) == ["ack", "tool_call", "tool_result", "error"]
+        assert kinds(first) == ["ack", "tool_call", "tool_result", "error"]
         assert first[-2]["is_error"] is True
-        second = await _say(chat, "awake?", conversation_id)
+        second = await say(chat, "awake?", conversation_id)
         assert second[-1]["content"] == "Reply 2: awake?"
         history = await chat.history(conversation_id)
-    assert _roles(history) == [*("user", "assistant", "tool"), *("user", "assistant")]
+    assert roles(history) == [*("user", "assistant", "tool"), *("user", "assistant")]
 
 
 @pytest.mark.parametrize("builder", ["dataclass_agent", "pydantic_agent"])
@@ -140,23 +111,23 @@ async def test_a_state_of_any_kind_keeps_its_messages_under_its_own_name(
     configured = _serving(settings, builder)
     fake_groq.tool_calls.append([("add", {"a": 2, "b": 3})])
     async with serve_threadline(configured) as address, connect(address, "alice") as chat:
-        first = await _say(chat, "what is 2 + 3?")
+        first = await say(chat, "what is 2 + 3?")
         conversation_id = first[0]["conversation_id"]
-        assert _kinds(first) == ["ack", "tool_call", "tool_result", "message"]
+        assert kinds(first) == ["ack", "tool_call", "tool_result", "message"]
         assert next(f for f in first if f["type"] == "tool_result")["content"] == "5"
         reply = first[-1]
         assert reply["content"] == "Tools said: 5"
-        assert _streamed(first) == reply["content"]
+        assert streamed(first) == reply["content"]
         # Earlier steps are not sent again, though the pydantic graph's node returns them.
-        second = await _say(chat, "thanks", conversation_id)
-        assert _kinds(second) == ["ack", "message"]
+        second = await say(chat, "thanks", conversation_id)
+        assert kinds(second) == ["ack", "message"]
         assert second[-1]["content"] == "Reply 3: thanks"
     async with serve_threadline(configured) as address, connect(address, "alice") as chat:
-        third = await _say(chat, "bye", conversation_id)
+        third = await say(chat, "bye", conversation_id)
         history = await chat.history(conversation_id)
-    assert _kinds(third) == ["ack", "message"]
+    assert kinds(third) == ["ack", "message"]
     assert third[-1]["content"] == "Reply 4: bye"
-    assert _roles(history) == [
+    assert roles(history) == [
         *("user", "assistant", "tool", "assistant"),
         *("user", "assistant", "user", "assistant"),
     ]
@@ -169,9 +140,9 @@ async def test_a_supervisor_team_streams_each_agent_and_sends_each_tool_step_onc
     fake_groq.agent_calls[SUPERVISOR] = deque([[("transfer_to_math_expert", {})]])
     fake_groq.agent_calls[MATH_EXPERT] = deque([[("add", {"a": 2, "b": 3})]])
     async with serve_threadline(configured) as address, connect(address, "alice") as chat:
-        first = await _say(chat, "what is 2 + 3?")
+        first = await say(chat, "what is 2 + 3?")
         conversation_id = first[0]["conversation_id"]
-        assert _called(first) == ["transfer_to_math_expert", "add", "transfer_back_to_supervisor"]
+        assert called(first) == ["transfer_to_math_expert", "add", "transfer_back_to_supervisor"]
         results = [f for f in first if f["type"] == "tool_result"]
         assert [(r["name"], r["is_error"]) for r in results] == [
             ("transfer_to_math_expert", False),
@@ -180,21 +151,21 @@ async def test_a_supervisor_team_streams_each_agent_and_sends_each_tool_step_onc
         ]
         assert results[1]["content"] == "5"
         # Each agent's words streamed as they came, naming the agent.
-        assert _agents(first) == ["math_expert", "supervisor"]
-        assert _streamed(first, "math_expert") == "Tools said: 5"
+        assert agents(first) == ["math_expert", "supervisor"]
+        assert streamed(first, "math_expert") == "Tools said: 5"
         reply = first[-1]
-        assert _streamed(first, "supervisor") == reply["content"]
+        assert streamed(first, "supervisor") == reply["content"]
         said = [f for f in first if f["type"] == "token" and f["agent"] == "supervisor"]
         assert {t["message_id"] for t in said} == {reply["message_id"]}
-        second = await _say(chat, "thanks", conversation_id)
-        assert _kinds(second) == ["ack", "message"]
-        assert _agents(second) == ["supervisor"]
+        second = await say(chat, "thanks", conversation_id)
+        assert kinds(second) == ["ack", "message"]
+        assert agents(second) == ["supervisor"]
         assert second[-1]["content"].endswith(": thanks")
         history = await chat.history(conversation_id)
     async with serve_threadline(configured) as address, connect(address, "alice") as chat:
-        third = await _say(chat, "bye", conversation_id)
+        third = await say(chat, "bye", conversation_id)
         after = await chat.history(conversation_id)
-    assert _kinds(third) == ["ack", "message"]
+    assert kinds(third) == ["ack", "message"]
     assert third[-1]["content"].endswith(": bye")
     assert after[: len(history)] == history
     assert [m["content"] for m in after if m["role"] == "user"] == [
@@ -217,22 +188,22 @@ async def test_a_swarm_streams_the_active_agent_and_keeps_it_across_a_restart(
     fake_groq.agent_calls[ALICE] = deque([[("transfer_to_bob", {})]])
     fake_groq.agent_calls[BOB] = deque([[("add", {"a": 2, "b": 3})]])
     async with serve_threadline(configured) as address, connect(address, "alice") as chat:
-        first = await _say(chat, "what is 2 + 3?")
+        first = await say(chat, "what is 2 + 3?")
         conversation_id = first[0]["conversation_id"]
-        assert _called(first) == ["transfer_to_bob", "add"]
+        assert called(first) == ["transfer_to_bob", "add"]
         reply = first[-1]
         assert reply["content"] == "Tools said: 5"
-        assert _agents(first) == ["bob"]
-        assert _streamed(first, "bob") == reply["content"]
-        second = await _say(chat, "thanks", conversation_id)
-        assert _kinds(second) == ["ack", "message"]
-        assert _agents(second) == ["bob"]
+        assert agents(first) == ["bob"]
+        assert streamed(first, "bob") == reply["content"]
+        second = await say(chat, "thanks", conversation_id)
+        assert kinds(second) == ["ack", "message"]
+        assert agents(second) == ["bob"]
         history = await chat.history(conversation_id)
     async with serve_threadline(configured) as address, connect(address, "alice") as chat:
-        third = await _say(chat, "bye", conversation_id)
+        third = await say(chat, "bye", conversation_id)
         after = await chat.history(conversation_id)
-    assert _kinds(third) == ["ack", "message"]
-    assert _agents(third) == ["bob"]  # the swarm's active agent, kept in its state
+    assert kinds(third) == ["ack", "message"]
+    assert agents(third) == ["bob"]  # the swarm's active agent, kept in its state
     assert fake_groq.requests[-1]["messages"][0]["content"] == BOB
     assert after[: len(history)] == history
     assert [m["content"] for m in after if m["role"] == "user"] == [

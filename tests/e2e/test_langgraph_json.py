@@ -236,39 +236,44 @@ def test_a_graph_context_that_does_not_fit_its_graph_stops_start_up(
     assert detail == ("invalid setting GRAPH_CONTEXT: agent: model: Input should be a valid string")
 
 
-_PAUSING = """
+_KINDS = """
 from langchain_core.messages import AIMessage
 from langgraph.graph import START, MessagesState, StateGraph
 
 
-async def think(state: MessagesState) -> dict[str, list[AIMessage]]:
-    return {"messages": [AIMessage("thought")]}
-
-
-async def act(state: MessagesState) -> dict[str, list[AIMessage]]:
-    return {"messages": [AIMessage("acted")]}
+async def answer(state: MessagesState) -> dict[str, list[AIMessage]]:
+    return {"messages": [AIMessage(f"answered {state['messages'][-1].text}")]}
 
 
 builder = StateGraph(MessagesState)
-builder.add_node(think)
-builder.add_node(act)
-builder.add_edge(START, "think")
-builder.add_edge("think", "act")
-graph = builder.compile(interrupt_before=["act"])
+builder.add_node(answer)
+builder.add_edge(START, "answer")
+
+
+def compiled():
+    return builder.compile()
+
+
+async def uncompiled(config):
+    return builder
+
+
+def given(cfg):
+    assert cfg["configurable"] == {}
+    return builder.compile()
 """
 
 
-async def test_a_compiled_graph_keeps_its_compile_time_interrupts(
+async def test_every_kind_a_graphs_entry_may_name_answers(
     settings: Settings, tmp_path: Path
 ) -> None:
-    (tmp_path / "pausing.py").write_text(_PAUSING, encoding="utf-8")
+    (tmp_path / "kinds.py").write_text(_KINDS, encoding="utf-8")
+    names = ("builder", "compiled", "uncompiled", "given")
+    graphs = {name: f"./kinds.py:{name}" for name in names}
     config = tmp_path / "langgraph.json"
-    config.write_text('{"graphs": {"pausing": "./pausing.py:graph"}}', encoding="utf-8")
+    config.write_text(json.dumps({"graphs": graphs}), encoding="utf-8")
     served = msgspec.structs.replace(settings, langgraph_config=str(config))
     async with serve_threadline(served) as address, connect(address, "alice") as chat:
-        paused = await chat.turn("hello")
-        history = await chat.history(paused.ack["conversation_id"])
-    # The run stops before `act`, as compiled: what `think` wrote is all there is.
-    # (How a client is told of the pause is the interrupt frames' business.)
-    assert paused.reply["content"] == "thought"
-    assert [m["content"] for m in history] == ["hello", "thought"]
+        for name in names:
+            await chat.send(message=f"hi {name}", assistant_id=name)
+            assert (await chat.collect()).reply["content"] == f"answered hi {name}"

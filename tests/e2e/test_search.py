@@ -128,6 +128,7 @@ async def test_erasure_removes_memories_documents_and_search_entries(
             "conversations_deleted": 2,
             "memories_deleted": 1,
             "documents_deleted": 1,
+            "store_items_deleted": 0,
         }
         assert (await http.get("/users/alice/memories")).json() == {"items": []}
         assert (await http.get("/users/alice/documents")).json() == {"items": []}

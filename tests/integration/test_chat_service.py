@@ -10,7 +10,7 @@ import pytest
 from langgraph.store.postgres.aio import AsyncPostgresStore
 
 from threadline.app import build_chat_service
-from threadline.chat.events import ReplyMessage, ServerFrame
+from threadline.chat.events import Event, Replied
 from threadline.chat.service import ChatService
 from threadline.llm.offline import OfflineChatModel
 from threadline.settings import Settings
@@ -36,9 +36,9 @@ async def test_a_reply_reaches_its_listener_only_once_the_conversation_is_free(
     replied = asyncio.Event()
     async with _service(settings) as chat:
 
-        async def listener(frame: ServerFrame) -> None:
+        async def listener(frame: Event) -> None:
             # A client that answers the moment it sees the reply must find it free.
-            if isinstance(frame, ReplyMessage):
+            if isinstance(frame, Replied):
                 busy_when_replied.append(chat.busy(frame.conversation_id))
                 replied.set()
 

@@ -16,7 +16,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.store.postgres.aio import AsyncPostgresStore
 
 from tests.models import EchoModel
-from threadline.chat.events import ApprovalRequired, ErrorFrame, ReplyMessage, ServerFrame
+from threadline.chat.events import ApprovalRequired, Event, Failed, Replied
 from threadline.chat.service import ChatService
 from threadline.chat.turn import Decision
 from threadline.llm.offline import OfflineChatModel
@@ -54,12 +54,12 @@ class _Server:
         text: str | Decision | None,
         conversation_id: str | None = None,
         cmid: str | None = None,
-    ) -> ServerFrame:
+    ) -> Event:
         """Send a message (None: regenerate; a decision) and wait for the turn's last frame."""
-        done: asyncio.Future[ServerFrame] = asyncio.get_running_loop().create_future()
+        done: asyncio.Future[Event] = asyncio.get_running_loop().create_future()
 
-        async def listen(frame: ServerFrame) -> None:
-            ended = isinstance(frame, ReplyMessage | ErrorFrame | ApprovalRequired)
+        async def listen(frame: Event) -> None:
+            ended = isinstance(frame, Replied | Failed | ApprovalRequired)
             if ended and not done.done():
                 done.set_result(frame)
 
@@ -77,7 +77,7 @@ class _Server:
     async def start(self, text: str) -> str:
         """Start a conversation with `text`; its id."""
         reply = await self.say(text)
-        assert isinstance(reply, ReplyMessage)
+        assert isinstance(reply, Replied)
         return reply.conversation_id
 
 
@@ -140,7 +140,7 @@ async def test_every_turn_loads_exactly_what_another_server_would_read(
         for n in range(1, 106):
             cmid = f"m{n}" if n % 3 == 0 else None
             reply = await here.say(None if n % 10 == 0 else f"turn {n}", thread, cmid)
-            assert isinstance(reply, ReplyMessage)
+            assert isinstance(reply, Replied)
             seed = await _same_as_elsewhere(here, pool, thread)
             compared, seeded = compared + 1, seeded or seed is not None
     assert compared == 105
@@ -161,7 +161,7 @@ async def test_a_run_paused_for_an_approval_and_resumed_loads_what_is_stored(
             assert isinstance(paused, ApprovalRequired)
             await _same_as_elsewhere(here, pool, thread)
             decided = await here.say(Decision(paused.tool_call_id, n != 1), thread)
-            assert isinstance(decided, ReplyMessage)
+            assert isinstance(decided, Replied)
             await _same_as_elsewhere(here, pool, thread)
 
 
@@ -214,7 +214,7 @@ async def test_a_message_stored_by_another_server_whose_turn_failed_is_kept(
         here, there = _Server(settings, pool, model), _Server(settings, pool, _Broken())
         thread = await here.start("here, first")
         failed = await there.say("there, unanswered", thread)
-        assert isinstance(failed, ErrorFrame)
+        assert isinstance(failed, Failed)
         await here.say("here, after", thread)
 
     sent = [m.text for m in model.requests[-1] if m.type == "human"]

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AnyMessage, HumanMessage
 
-from threadline.chat.events import ConversationEvent
+from threadline.chat.events import ConversationChanged
 from threadline.chat.relay import Relay
 from threadline.chat.titles import make_title
 from threadline.clock import now
@@ -44,7 +44,7 @@ class Activity:
         *,
         new_message: bool,
         lease: Lease,
-    ) -> ConversationEvent | None:
+    ) -> ConversationChanged | None:
         """Update the index entry from what a turn left in the thread.
 
         Args:
@@ -55,7 +55,7 @@ class Activity:
             lease: The turn's lease, given back in the same statement as the update.
 
         Returns:
-            The `updated` event to tell once the turn's frames are out; None if nothing
+            The `updated` event to tell once the turn's events are out; None if nothing
             changed.
         """
         shown = visible(messages)
@@ -74,26 +74,26 @@ class Activity:
         if recorded is None:
             return None
         title, updated_at = recorded
-        return ConversationEvent(conversation_id, "updated", updated_at, title)
+        return ConversationChanged(conversation_id, "updated", updated_at, title)
 
-    async def tell(self, user_id: str, event: ConversationEvent) -> None:
+    async def tell(self, user_id: str, event: ConversationChanged) -> None:
         """Tell the user's sockets, on every process, about a change of a conversation."""
         await self._relay.sidebar(user_id, event)
 
     async def created(self, user_id: str, conversation_id: str) -> None:
         """A conversation was created."""
-        await self.tell(user_id, ConversationEvent(conversation_id, "created", now(), None))
+        await self.tell(user_id, ConversationChanged(conversation_id, "created", now(), None))
 
     async def renamed(self, user_id: str, summary: ConversationSummary) -> None:
         """A conversation has a new title (the user's, or the automatic one)."""
-        event = ConversationEvent(
+        event = ConversationChanged(
             summary.conversation_id, "renamed", summary.updated_at, summary.title
         )
         await self.tell(user_id, event)
 
     async def deleted(self, user_id: str, conversation_id: str) -> None:
         """A conversation was deleted."""
-        await self.tell(user_id, ConversationEvent(conversation_id, "deleted", now()))
+        await self.tell(user_id, ConversationChanged(conversation_id, "deleted", now()))
 
     async def drain(self, grace: float) -> None:
         """Wait up to `grace` seconds for titles still being made."""

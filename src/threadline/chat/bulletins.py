@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import msgspec
 
-from threadline.chat.events import ConversationEvent, ServerFrame
+from threadline.chat.events import ConversationChanged, Event
 
 __all__ = (
     "Bulletin",
@@ -35,8 +35,8 @@ class Present(_Bulletin, tag="present"):
     here: bool
 
 
-class Relayed(_Bulletin, tag="frame", omit_defaults=True):
-    """A frame of a turn of `user_id`, for that user's sockets on other processes.
+class Relayed(_Bulletin, tag="event", omit_defaults=True):
+    """An event of a turn of `user_id`, for that user's sockets on other processes.
 
     With `request`, it answers one socket's resume or stop: only process `to` delivers it,
     and only to that socket. Without, every subscriber of the conversation gets it. `turn`:
@@ -44,7 +44,7 @@ class Relayed(_Bulletin, tag="frame", omit_defaults=True):
     """
 
     user_id: str
-    frame: ServerFrame
+    event: Event
     to: str | None = None
     request: str | None = None
     turn: str | None = None
@@ -54,14 +54,14 @@ class Sidebar(_Bulletin, tag="sidebar"):
     """One of the user's conversations changed."""
 
     user_id: str
-    event: ConversationEvent
+    event: ConversationChanged
 
 
 class StopRequest(_Bulletin, tag="stop", omit_defaults=True):
     """Process `to` should stop the conversation's running turn, for socket `request`.
 
-    `follows`: the socket already gets the turn's frames (its subscription, or a resume):
-    only whether it was served comes back, no frame.
+    `follows`: the socket already gets the turn's events (its subscription, or a resume):
+    only whether it was served comes back, no event.
     """
 
     user_id: str
@@ -72,7 +72,7 @@ class StopRequest(_Bulletin, tag="stop", omit_defaults=True):
 
 
 class ResumeRequest(_Bulletin, tag="resume"):
-    """Process `to` should send the running turn's frames after `after_seq`, then the rest."""
+    """Process `to` should send the running turn's events after `after_seq`, then the rest."""
 
     user_id: str
     conversation_id: str
@@ -82,7 +82,7 @@ class ResumeRequest(_Bulletin, tag="resume"):
 
 
 class Served(_Bulletin, tag="served"):
-    """Process `to`'s request was served: the turn's frames follow as `Relayed`."""
+    """Process `to`'s request was served: the turn's events follow as `Relayed`."""
 
     to: str
     request: str

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from threadline.chat.errors import ConversationNotFound
-from threadline.chat.events import ErrorFrame
+from threadline.chat.events import Failed
 from threadline.chat.registry import LiveTurns
 from threadline.chat.turn import TurnServices
 
@@ -50,7 +50,7 @@ class Deletion:
             raise ConversationNotFound
         await self._index.delete(user_id, conversation_id)
         await self._activity.deleted(user_id, conversation_id)
-        gone = ErrorFrame(
+        gone = Failed(
             ConversationNotFound.code, ConversationNotFound.default_detail, False, conversation_id
         )
         turns = self._live.of_conversation(conversation_id)

@@ -1,6 +1,6 @@
 """What the chat service refuses, as exceptions of its own.
 
-The edges translate them: into `error` frames (`failures.error_frame`) and into HTTP
+The edges translate them: into `error` frames (`failures.failed`) and into HTTP
 statuses (`transport.http_errors`).
 """
 

@@ -1,29 +1,36 @@
-"""What a turn tells its listeners: the server's half of the WebSocket protocol.
+"""What the chat service tells a socket: one ordered series of events per turn, and answers.
 
-Each event is a tagged msgspec Struct; encoded as JSON it is the frame a client receives
-(`type` carries the tag). They are defined here, with the chat service that emits them,
-so the service speaks in events of its own and the transport only encodes them.
+A turn emits its events in order (queued, accepted, tokens, tool calls and results, what
+a paused run asks (approvals, interrupts), the reply or its failure, the context it used),
+numbered by `seq` where they are part of the reply; the conversations' changes (the
+sidebar) and the answers to requests (a history page, a failure) go to the same `Send`.
+Each event is a tagged msgspec Struct: the same series crosses processes
+(`bulletins.Relayed`), and each protocol is an edge that translates it (the WebSocket's
+frames: `transport/websocket_frames.py`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 import msgspec
 
 __all__ = (
-    "Ack",
+    "Accepted",
     "ApprovalRequired",
+    "Citation",
     "Context",
-    "ConversationEvent",
+    "ConversationChanged",
     "ErrorCode",
-    "ErrorFrame",
+    "Event",
+    "Failed",
     "History",
     "HistoryItem",
     "InterruptEvent",
     "Queued",
-    "ReplyMessage",
-    "ServerFrame",
+    "Replied",
+    "Send",
     "Token",
     "ToolCallEvent",
     "ToolCallItem",
@@ -55,16 +62,16 @@ ErrorCode = Literal[
     "internal_error",
 ]
 
-# A frame's place in its reply (1, 2, …): tokens, tool calls and results, the final
-# message. Unset on a `message` read from storage rather than streamed (it is complete).
+# An event's place in its reply (1, 2, …): tokens, tool calls and results, the reply.
+# Unset on a reply read from storage rather than streamed (it is complete).
 Seq = int | msgspec.UnsetType
 
 
-class _Event(msgspec.Struct, tag_field="type", forbid_unknown_fields=True):
-    """Base of all events: the `type` field carries the tag."""
+class _Event(msgspec.Struct, tag_field="kind", tag=True, forbid_unknown_fields=True):
+    """Base of all events: `kind` carries the class's name."""
 
 
-class Ack(_Event, tag="ack", omit_defaults=True):
+class Accepted(_Event, omit_defaults=True):
     """The user message was accepted; for a new conversation this carries its id."""
 
     conversation_id: str
@@ -72,7 +79,7 @@ class Ack(_Event, tag="ack", omit_defaults=True):
     client_message_id: str | None = None
 
 
-class Token(_Event, tag="token"):
+class Token(_Event):
     """A streamed piece of the assistant reply `message_id`."""
 
     conversation_id: str
@@ -93,8 +100,8 @@ class Citation(msgspec.Struct):
     score: float
 
 
-class ReplyMessage(_Event, tag="message"):
-    """The assistant reply, sent once it is persisted; `stopped` if cut short by a stop."""
+class Replied(_Event):
+    """The assistant reply, once it is stored; `stopped` if cut short by a stop."""
 
     conversation_id: str
     message_id: str
@@ -109,7 +116,7 @@ class ReplyMessage(_Event, tag="message"):
     seq: Seq = msgspec.UNSET
 
 
-class ToolCallEvent(_Event, tag="tool_call"):
+class ToolCallEvent(_Event):
     """The assistant message `message_id` asks for a tool; its result follows."""
 
     conversation_id: str
@@ -120,7 +127,7 @@ class ToolCallEvent(_Event, tag="tool_call"):
     seq: Seq = msgspec.UNSET
 
 
-class ToolResultEvent(_Event, tag="tool_result"):
+class ToolResultEvent(_Event):
     """A tool's result, stored; `is_error` when the tool failed (the turn goes on)."""
 
     conversation_id: str
@@ -131,7 +138,7 @@ class ToolResultEvent(_Event, tag="tool_result"):
     seq: Seq = msgspec.UNSET
 
 
-class ApprovalRequired(_Event, tag="approval_required"):
+class ApprovalRequired(_Event):
     """The run waits for the user to approve or deny this tool call (`approve`/`deny`).
 
     `decisions` are those allowed (`edit`: `approve` with new `args`); `interrupt_id` is
@@ -149,7 +156,7 @@ class ApprovalRequired(_Event, tag="approval_required"):
     seq: Seq = msgspec.UNSET
 
 
-class InterruptEvent(_Event, tag="interrupt"):
+class InterruptEvent(_Event):
     """The run waits for the user's answer to the graph's `interrupt(value)` (`respond`)."""
 
     conversation_id: str
@@ -159,7 +166,7 @@ class InterruptEvent(_Event, tag="interrupt"):
     seq: Seq = msgspec.UNSET
 
 
-class Context(_Event, tag="context"):
+class Context(_Event):
     """After a turn: how much of the conversation the model saw."""
 
     conversation_id: str
@@ -170,7 +177,7 @@ class Context(_Event, tag="context"):
     summarized: bool
 
 
-class Queued(_Event, tag="queued"):
+class Queued(_Event):
     """The message waits behind `position` turns of the same conversation."""
 
     conversation_id: str
@@ -208,13 +215,8 @@ class HistoryItem(msgspec.Struct, omit_defaults=True):
     citations: list[Citation] | None = None
 
 
-class History(_Event, tag="history"):
-    """A page of a conversation's messages, oldest first.
-
-    `next_before` is set when older messages exist (pass it as `before_message_id`),
-    `next_after` when a page asked with `after_message_id` stops short of the newest
-    message (pass it as `after_message_id`).
-    """
+class History(_Event):
+    """A page of a conversation's messages, oldest first, and the pages either side."""
 
     conversation_id: str
     messages: list[HistoryItem]
@@ -228,8 +230,8 @@ class History(_Event, tag="history"):
     )
 
 
-class ErrorFrame(_Event, tag="error", omit_defaults=True):
-    """Something went wrong; `code` is stable, `detail` is for humans."""
+class Failed(_Event, omit_defaults=True):
+    """A turn or a request failed; `code` is stable, `detail` is for humans."""
 
     code: ErrorCode
     detail: str
@@ -241,7 +243,7 @@ class ErrorFrame(_Event, tag="error", omit_defaults=True):
     interrupt_id: str | None = None
 
 
-class ConversationEvent(_Event, tag="conversation", omit_defaults=True):
+class ConversationChanged(_Event, omit_defaults=True):
     """One of the user's conversations changed, on any server: what a sidebar needs."""
 
     conversation_id: str
@@ -251,17 +253,20 @@ class ConversationEvent(_Event, tag="conversation", omit_defaults=True):
     title: str | msgspec.UnsetType | None = msgspec.UNSET
 
 
-ServerFrame = (
-    Ack
+Event = (
+    Accepted
     | Queued
     | Token
     | ToolCallEvent
     | ToolResultEvent
     | ApprovalRequired
     | InterruptEvent
-    | ReplyMessage
+    | Replied
     | Context
     | History
-    | ConversationEvent
-    | ErrorFrame
+    | ConversationChanged
+    | Failed
 )
+
+Send = Callable[[Event], Awaitable[None]]
+"""Where a listener's events go (a socket's outbox; another process's relay)."""

@@ -17,11 +17,11 @@ import psycopg
 import psycopg_pool
 
 from threadline.chat.errors import ApprovalPendingError, ChatError
-from threadline.chat.events import ErrorCode, ErrorFrame
+from threadline.chat.events import ErrorCode, Failed
 from threadline.engine.approvals import ApprovalPending
 from threadline.llm.errors import IncompleteReply, is_transient_llm_error
 
-__all__ = ("STORAGE_ERRORS", "Failure", "classify", "error_frame")
+__all__ = ("STORAGE_ERRORS", "Failure", "classify", "failed")
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def classify(error: BaseException) -> Failure:  # noqa: PLR0911 - a flat dispatc
     return Failure("internal_error", "the server failed to complete this turn", False)
 
 
-def error_frame(error: BaseException, conversation_id: str | None, event: str) -> ErrorFrame:
+def failed(error: BaseException, conversation_id: str | None, event: str) -> Failed:
     """The `error` event a client gets for `error`; failures not of its making are logged.
 
     Args:
@@ -88,7 +88,7 @@ def error_frame(error: BaseException, conversation_id: str | None, event: str) -
             exc_info=failure.code == "internal_error",
             extra={"conversation_id": conversation_id, "code": failure.code},
         )
-    return ErrorFrame(
+    return Failed(
         failure.code,
         failure.detail,
         failure.retryable,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -25,13 +26,14 @@ async def joined(url: str, pool: Pool, presence_ttl: float) -> AsyncIterator[Rel
     Yields:
         The relay; on exit this process leaves every total at once.
     """
-    relay = Relay()
-    notices = Notices(url, pool, relay.process_id, relay.on_notice, relay.resync)
-    board = PresenceBoard(pool, relay.process_id, presence_ttl, relay.on_beat)
-    relay.connect(notices, board)
-    await board.join()
+    process_id = secrets.token_hex(6)
+    notices = Notices(url, pool, process_id)
+    board = PresenceBoard(pool, process_id, presence_ttl)
+    relay = Relay(process_id, notices=notices, board=board)
+    # What the storage below calls back up, at run time: the relay alone.
+    await board.join(on_beat=relay.on_beat)
     try:
-        await notices.start()
+        await notices.start(on_notice=relay.on_notice, on_reconnect=relay.resync)
         await relay.resync()  # who is where already
         yield relay
     finally:

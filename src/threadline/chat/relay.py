@@ -1,23 +1,18 @@
-"""A user's frames wherever their sockets are: on this process, and across processes.
+"""A user's events wherever their sockets are: on this process, and across processes.
 
 On this process the relay knows each user's open sockets (for sidebar events) and each
-conversation's subscribers (for the frames of its turns). Across processes it speaks in
+conversation's subscribers (for the events of its turns). Across processes it speaks in
 bulletins (`bulletins`) over PostgreSQL notices (`storage.notices`): which users have
-sockets where, the frames of turns, sidebar events, and requests to stop or resume a turn
+sockets where, the events of turns, sidebar events, and requests to stop or resume a turn
 that runs elsewhere.
 
-A turn's frames are published only while the user has sockets on another process, so a
-single server (or a user on one server) pays nothing per token. Answers to one socket's
-stop or resume come back addressed to it (`Relayed.request`); while one is open, that
-socket takes the conversation's frames from it alone, so nothing arrives twice. A stop
-from a socket that already follows the turn (subscribed before its reply began, or
-resumed) asks for no frame. What a subscription brought of a reply is not sent again
-(`subscriptions`).
+A turn's events are published only while the user has sockets on another process, so a
+single server (or a user on one server) pays nothing per token. A stop or resume asked of
+another process is followed until answered by `requests.OpenRequests`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -38,77 +33,52 @@ from threadline.chat.bulletins import (
     decode,
     encode,
 )
-from threadline.chat.events import (
-    ApprovalRequired,
-    Context,
-    ConversationEvent,
-    ErrorFrame,
-    InterruptEvent,
-    ReplyMessage,
-    ServerFrame,
-)
+from threadline.chat.events import ConversationChanged, Event, Send
+from threadline.chat.requests import OpenRequests
 from threadline.chat.subscriptions import Subscriptions
 
 if TYPE_CHECKING:
     from threadline.storage.notices import Notices
     from threadline.storage.presence import PresenceBoard
 
-__all__ = ("Answer", "Relay", "RequestHandler", "Send")
+__all__ = ("Answer", "Relay", "RequestHandler")
 
 logger = logging.getLogger(__name__)
 
-# A request whose process answers neither `Served` nor `Missed` within this long went to a
-# process that died (its lease has not expired yet): it is treated as missed.
-ANSWER_TIMEOUT = 3.0
-
-Send = Callable[[ServerFrame], Awaitable[None]]
-# Where the frames of a turn (named by its id) that answer a request go.
+# Where the events of a turn (named by its id) that answer a request go.
 Answer = Callable[[str], Send]
-# Serves a stop or resume asked from another process: (bulletin, where its frames go);
+# Serves a stop or resume asked from another process: (bulletin, where its events go);
 # False when no turn of the conversation runs here.
 RequestHandler = Callable[[StopRequest | ResumeRequest, Answer], Awaitable[bool]]
-
-
-class _Request:
-    """A socket here waiting on a turn that runs elsewhere."""
-
-    def __init__(
-        self, send: Send, conversation_id: str, on_missed: Callable[[], Awaitable[None]]
-    ) -> None:
-        self.send = send
-        self.conversation_id = conversation_id
-        self.on_missed = on_missed
-        # Past the turn's reply: its context may still follow, but the socket takes the
-        # conversation's other frames from its subscription again.
-        self.ended = False
-        self.answered = False
-        # A stop from a socket that follows the turn already: no frame comes back for it.
-        self.quiet = False
-
-    @property
-    def delivering(self) -> bool:
-        """Whether the turn's frames reach the socket through this request now."""
-        return not (self.ended or self.quiet)
 
 
 class Relay:
     """This process's sockets and subscriptions, and its bulletins to the others."""
 
-    def __init__(self, process_id: str | None = None) -> None:
+    def __init__(
+        self,
+        process_id: str | None = None,
+        *,
+        notices: Notices | None = None,
+        board: PresenceBoard | None = None,
+    ) -> None:
+        """A relay of this process alone, or speaking to the others through `notices`.
+
+        Args:
+            process_id: This process's id (a new one if None).
+            notices: Where bulletins go; they come back through `on_notice` and
+                `resync`, which the caller hands to `notices.start`.
+            board: Where this process counts its sockets (its beat calls `on_beat`).
+        """
         self.process_id = process_id or secrets.token_hex(6)
-        self._notices: Notices | None = None
-        self._board: PresenceBoard | None = None
+        self._notices = notices
+        self._board = board
         self._sockets: dict[str, list[Send]] = {}  # user -> sockets here
         self._subscriptions = Subscriptions()  # conversation -> sockets here
         self._remote: dict[str, set[str]] = {}  # user -> other processes with sockets
-        self._requests: dict[str, _Request] = {}
+        self.requests = OpenRequests(self._subscriptions, self._publish)
         self._serve: RequestHandler | None = None
-        self._background: set[asyncio.Task[None]] = set()
         self._watchers: list[Callable[[str | None], None]] = []
-
-    def connect(self, notices: Notices, board: PresenceBoard) -> None:
-        """Speak to the other processes through `notices`; count sockets on `board`."""
-        self._notices, self._board = notices, board
 
     def serve_requests(self, handler: RequestHandler) -> None:
         """Who serves stops and resumes asked from elsewhere (the chat service)."""
@@ -150,7 +120,7 @@ class Relay:
             self._sockets.pop(user_id, None)
             self._publish(Present(user_id, here=False))
         self._subscriptions.forget(send)
-        self._requests = {k: r for k, r in self._requests.items() if r.send is not send}
+        self.requests.forget(send)
         if self._board is not None:
             await self._board.closed(user_id)
 
@@ -161,17 +131,16 @@ class Relay:
         return await self._board.connections(user_id)
 
     def subscribe(self, conversation_id: str, send: Send) -> None:
-        """Send the conversation's turn frames to `send` from now on, wherever they run."""
+        """Send the conversation's turn events to `send` from now on, wherever they run."""
         self._subscriptions.add(conversation_id, send)
 
     def follows(self, conversation_id: str, send: Send) -> bool:
-        """Whether `send` gets the frames of the conversation's turn running elsewhere.
+        """Whether `send` gets the events of the conversation's turn running elsewhere.
 
         Through its subscription (from the reply's start), or the answer to a resume.
         """
-        return self._subscriptions.carrying(conversation_id, send) or any(
-            r.send is send and r.conversation_id == conversation_id and r.delivering
-            for r in self._requests.values()
+        return self._subscriptions.carrying(conversation_id, send) or self.requests.follows(
+            conversation_id, send
         )
 
     def hand_over(self, conversation_id: str, send: Send, turn: str) -> int:
@@ -179,55 +148,32 @@ class Relay:
         return self._subscriptions.hand_over(conversation_id, send, turn)
 
     def unsubscribe(self, conversation_id: str, send: Send) -> None:
-        """Stop sending the conversation's frames to `send` (a turn it asked for goes on)."""
+        """Stop sending the conversation's events to `send` (a turn it asked for goes on)."""
         self._subscriptions.remove(conversation_id, send)
 
     # What turns and conversations tell -----------------------------------------------------
 
-    async def turn_frame(
+    async def turn_event(
         self,
         user_id: str,
         conversation_id: str,
         turn: str,
-        frame: ServerFrame,
+        event: Event,
         listeners: list[Send],
     ) -> None:
-        """A frame a turn here sent to its listeners: to subscribers here, and elsewhere."""
-        for send in self._subscriptions.receivers(conversation_id, turn, frame, set(listeners)):
-            await send(frame)
+        """An event a turn here sent to its listeners: to subscribers here, and elsewhere."""
+        for send in self._subscriptions.receivers(conversation_id, turn, event, set(listeners)):
+            await send(event)
         if self._remote.get(user_id):
-            self._publish(Relayed(user_id, frame, turn=turn))
+            self._publish(Relayed(user_id, event, turn=turn))
 
-    async def sidebar(self, user_id: str, event: ConversationEvent) -> None:
+    async def sidebar(self, user_id: str, event: ConversationChanged) -> None:
         """Tell every socket of the user, here and elsewhere, that a conversation changed."""
         await self._tell_sockets(user_id, event)
         if self._remote.get(user_id):
             self._publish(Sidebar(user_id, event))
 
     # Turns that run elsewhere ---------------------------------------------------------------
-
-    def ask(
-        self,
-        bulletin: StopRequest | ResumeRequest,
-        send: Send,
-        on_missed: Callable[[], Awaitable[None]],
-    ) -> None:
-        """Send a stop or resume to the process running the turn; its answer goes to `send`."""
-        request = _Request(send, bulletin.conversation_id, on_missed)
-        request.quiet = isinstance(bulletin, StopRequest) and bulletin.follows
-        self._requests[bulletin.request] = request
-        self._publish(bulletin)
-        asyncio.get_running_loop().call_later(ANSWER_TIMEOUT, self._unanswered, bulletin.request)
-
-    def _unanswered(self, request_id: str) -> None:
-        request = self._requests.get(request_id)
-        if request is not None and not request.answered:
-            del self._requests[request_id]
-            task = asyncio.create_task(_run(request.on_missed))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
-        elif request is not None and request.quiet:
-            del self._requests[request_id]  # served, and no frame comes for it
 
     def new_request(self) -> str:
         """An id for a request of this process."""
@@ -260,57 +206,40 @@ class Relay:
                 self._remember(bulletin.user_id, sender)
                 await self._answer(sender, bulletin)
             case Served(to=to, request=request) if to == self.process_id:
-                if (waiting := self._requests.get(request)) is not None:
-                    waiting.answered = True
+                self.requests.served(request)
             case Missed(to=to, request=request) if to == self.process_id:
-                if (waiting := self._requests.pop(request, None)) is not None:
-                    await waiting.on_missed()
+                await self.requests.missed(request)
             case Changed(user_id=user_id):
                 self._tell_watchers(user_id)
 
     async def _relayed(self, bulletin: Relayed) -> None:
-        frame, turn = bulletin.frame, bulletin.turn
+        event, turn = bulletin.event, bulletin.turn
         if bulletin.request is not None:
             if bulletin.to == self.process_id:
-                await self._answered(bulletin.request, turn, frame)
+                await self.requests.answered(bulletin.request, turn, event)
             return
-        conversation_id = getattr(frame, "conversation_id", None)
+        conversation_id = getattr(event, "conversation_id", None)
         if conversation_id is None:
             return
-        answering = {
-            r.send
-            for r in self._requests.values()
-            if r.conversation_id == conversation_id and r.delivering
-        }
-        for send in self._subscriptions.receivers(conversation_id, turn, frame, answering):
-            await send(frame)
-
-    async def _answered(self, request_id: str, turn: str | None, frame: ServerFrame) -> None:
-        """A frame answering a request of this process: to the socket that asked."""
-        request = self._requests.get(request_id)
-        if request is None:
-            return
-        request.ended = request.ended or _ends_turn(frame)
-        if isinstance(frame, Context):
-            del self._requests[request_id]
-        if not self._subscriptions.brought(request.conversation_id, request.send, turn, frame):
-            await request.send(frame)
+        answering = self.requests.delivering(conversation_id)
+        for send in self._subscriptions.receivers(conversation_id, turn, event, answering):
+            await send(event)
 
     async def _answer(self, sender: str, bulletin: StopRequest | ResumeRequest) -> None:
         user_id, request = bulletin.user_id, bulletin.request
 
         def back(turn: str) -> Send:
-            async def answer(frame: ServerFrame) -> None:
-                self._publish(Relayed(user_id, frame, to=sender, request=request, turn=turn))
+            async def answer(event: Event) -> None:
+                self._publish(Relayed(user_id, event, to=sender, request=request, turn=turn))
 
             return answer
 
-        self._publish(Served(sender, request))  # before the frames, all in order
+        self._publish(Served(sender, request))  # before the events, all in order
         served = self._serve is not None and await self._serve(bulletin, back)
         if not served:
             self._publish(Missed(sender, request))
 
-    async def _tell_sockets(self, user_id: str, event: ConversationEvent) -> None:
+    async def _tell_sockets(self, user_id: str, event: ConversationChanged) -> None:
         for send in list(self._sockets.get(user_id, ())):
             await send(event)
 
@@ -345,14 +274,3 @@ class Relay:
     def _publish(self, bulletin: Bulletin) -> None:
         if self._notices is not None:
             self._notices.publish(encode(bulletin))
-
-
-def _ends_turn(frame: ServerFrame) -> bool:
-    """Whether `frame` is a turn's outcome (only its context may follow)."""
-    return isinstance(
-        frame, ReplyMessage | Context | ErrorFrame | ApprovalRequired | InterruptEvent
-    )
-
-
-async def _run(work: Callable[[], Awaitable[None]]) -> None:
-    await work()

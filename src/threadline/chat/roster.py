@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from threadline.chat.activity import Activity
 from threadline.chat.errors import ConversationBusy, ShuttingDown, TooManyTurns
-from threadline.chat.events import ErrorFrame
+from threadline.chat.events import Failed
 from threadline.chat.lanes import Lanes
 from threadline.chat.limits import UserLimits
 from threadline.chat.quota import Stake
@@ -115,7 +115,7 @@ class Roster:
             _, pending = await asyncio.wait(tasks, timeout=grace)
             shutting_down = "the server is shutting down; send the message again"
             for turn in self.live.all():
-                error = ErrorFrame("storage_unavailable", shutting_down, True, turn.conversation_id)
+                error = Failed("storage_unavailable", shutting_down, True, turn.conversation_id)
                 await turn.withdraw(error)
             await asyncio.gather(*pending, return_exceptions=True)
         await activity.drain(max(grace, 0.1))

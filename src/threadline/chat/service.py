@@ -26,7 +26,7 @@ from threadline.chat.limits import UserLimits
 from threadline.chat.quota import Stake, given_back_unless_started
 from threadline.chat.relay import Relay
 from threadline.chat.roster import Roster, TurnPolicy
-from threadline.chat.steps import approval_item, pending_frames
+from threadline.chat.steps import approval_item, pending_events
 from threadline.chat.threads import Threads
 from threadline.chat.turn import Answer, Send, Turn, TurnEngine, TurnServices
 from threadline.chat.watching import Watching
@@ -117,7 +117,7 @@ class ChatService:
                 earlier := self._live.find(conversation_id, client_message_id)
             ):
                 check_same_text(earlier.text, text, client_message_id)
-                await earlier.attach(send)
+                await earlier.audience.attach(send)
                 return earlier
             check_unchanged(resolved(kept, self._assistants), chosen)
             chosen = kept
@@ -184,9 +184,9 @@ class ChatService:
     async def resume(
         self, user_id: str, conversation_id: str, after_seq: int, send: Send
     ) -> Turn | None:
-        """The running reply's frames after `after_seq` and the rest live, on any process.
+        """The running reply's events after `after_seq` and the rest live, on any process.
 
-        With no reply running, the latest stored reply as one `message` frame.
+        With no reply running, the latest stored reply as one `Replied` (without `seq`).
 
         Raises:
             NothingToResume: The conversation has no reply yet.
@@ -195,7 +195,7 @@ class ChatService:
         return await self._watching.resume(user_id, conversation_id, after_seq, send)
 
     async def subscribe(self, user_id: str, conversation_id: str, send: Send) -> None:
-        """Send every frame of the conversation's turns to `send` from now on."""
+        """Send every event of the conversation's turns to `send` from now on."""
         await self._own(user_id, conversation_id)
         self._watching.subscribe(conversation_id, send)
 
@@ -291,7 +291,7 @@ class ChatService:
             page.next_before,
             page.next_after,
             approval_item(approval),
-            pending_frames(conversation_id, pending),
+            pending_events(conversation_id, pending),
         )
 
     async def pending_approval(self, user_id: str, conversation_id: str) -> ToolCallItem | None:

@@ -1,4 +1,4 @@
-"""The frames a turn's results become: its reply, its tool steps, a call awaiting approval."""
+"""The events a turn's results become: its reply, its tool steps, what a paused run waits for."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from threadline.chat.events import (
     ApprovalRequired,
     Citation,
     Context,
+    Event,
     InterruptEvent,
-    ReplyMessage,
-    ServerFrame,
+    Replied,
     ToolCallEvent,
     ToolCallItem,
     ToolResultEvent,
@@ -25,18 +25,18 @@ __all__ = (
     "approval_item",
     "approval_required",
     "citations_of",
-    "pending_frames",
-    "reply_frames",
-    "reply_message",
-    "step_frames",
+    "pending_events",
+    "replied",
+    "reply_events",
+    "step_events",
 )
 
 
-def reply_message(conversation_id: str, reply: Reply) -> ReplyMessage:
-    """The `message` frame of a reply."""
+def replied(conversation_id: str, reply: Reply) -> Replied:
+    """The `Replied` event of a reply."""
     agent = msgspec.UNSET if reply.agent is None else reply.agent
     citations = citations_of(reply)
-    return ReplyMessage(
+    return Replied(
         conversation_id,
         reply.message_id,
         reply.content,
@@ -52,15 +52,15 @@ def citations_of(reply: Reply) -> list[Citation]:
     return msgspec.convert(reply.citations or [], list[Citation])
 
 
-def reply_frames(conversation_id: str, reply: Reply) -> list[ServerFrame]:
+def reply_events(conversation_id: str, reply: Reply) -> list[Event]:
     """The reply, then (unless it was stopped) how much of the conversation the model saw."""
-    frames: list[ServerFrame] = [reply_message(conversation_id, reply)]
+    events: list[Event] = [replied(conversation_id, reply)]
     if reply.context is not None:
-        frames.append(Context(conversation_id, **reply.context))
-    return frames
+        events.append(Context(conversation_id, **reply.context))
+    return events
 
 
-def step_frames(conversation_id: str, message: AIMessage | ToolMessage) -> list[ServerFrame]:
+def step_events(conversation_id: str, message: AIMessage | ToolMessage) -> list[Event]:
     """A `tool_call` per call of an assistant message, or the `tool_result` of a tool."""
     if isinstance(message, ToolMessage):
         result = ToolResultEvent(
@@ -80,7 +80,7 @@ def step_frames(conversation_id: str, message: AIMessage | ToolMessage) -> list[
 
 
 def approval_required(conversation_id: str, request: ApprovalRequest) -> ApprovalRequired:
-    """The frame telling the user which call waits for their decision."""
+    """The event telling the user which call waits for their decision."""
     return ApprovalRequired(
         conversation_id,
         request.tool_call_id,
@@ -92,17 +92,17 @@ def approval_required(conversation_id: str, request: ApprovalRequest) -> Approva
     )
 
 
-def pending_frames(
+def pending_events(
     conversation_id: str, pending: Sequence[PendingInterrupt]
 ) -> list[InterruptEvent | ApprovalRequired]:
     """What a paused run waits for: an `approval_required` per call, else an `interrupt`."""
-    frames: list[InterruptEvent | ApprovalRequired] = []
+    events: list[InterruptEvent | ApprovalRequired] = []
     for waiting in pending:
         if waiting.approvals:
-            frames += [approval_required(conversation_id, a) for a in waiting.approvals]
+            events += [approval_required(conversation_id, a) for a in waiting.approvals]
         else:
-            frames.append(InterruptEvent(conversation_id, waiting.interrupt_id, waiting.value))
-    return frames
+            events.append(InterruptEvent(conversation_id, waiting.interrupt_id, waiting.value))
+    return events
 
 
 def approval_item(request: ApprovalRequest | None) -> ToolCallItem | None:

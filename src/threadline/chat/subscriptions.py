@@ -2,7 +2,7 @@
 
 A subscription carries a reply only from its start, in order: a reply already running when
 the socket subscribed is not carried (the socket asks `resume` for it). So what a
-subscription brought of a reply is always its frames 1 to some `seq`, and a resume or a
+subscription brought of a reply is always its events 1 to some `seq`, and a resume or a
 stop from the same socket picks up right after it: each `seq` reaches the socket once, in
 order, whatever mix of subscribe, resume and stop it sends. Once the socket gets the reply
 another way (as a listener of the turn, or a request's answer from another process), the
@@ -14,26 +14,25 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from threadline.chat.events import ServerFrame
-    from threadline.chat.relay import Send
+    from threadline.chat.events import Event, Send
 
 __all__ = ("Subscriptions",)
 
 
 class _Carried:
-    """What one subscription has brought of one turn's frames."""
+    """What one subscription has brought of one turn's events."""
 
     __slots__ = ("handed", "seq", "turn")
 
     def __init__(self) -> None:
-        self.turn: str | None = None  # the turn whose frames it saw last
-        # That reply's frames 1..seq were carried (0: none yet); None: none of it is
+        self.turn: str | None = None  # the turn whose events it saw last
+        # That reply's events 1..seq were carried (0: none yet); None: none of it is
         # carried (it was running when the socket subscribed).
         self.seq: int | None = 0
-        self.handed = False  # the turn's frames reach the socket another way: none here
+        self.handed = False  # the turn's events reach the socket another way: none here
 
     def takes(self, turn: str, seq: int | None) -> bool:
-        """Whether a frame of `turn` (numbered `seq`; None: about the turn) is carried."""
+        """Whether an event of `turn` (numbered `seq`; None: about the turn) is carried."""
         if turn != self.turn:
             self.turn, self.seq, self.handed = turn, 0, False
         if self.handed:
@@ -47,7 +46,7 @@ class _Carried:
         return False
 
     def hand_over(self, turn: str) -> int:
-        """The turn's frames reach the socket another way now: the last `seq` brought."""
+        """The turn's events reach the socket another way now: the last `seq` brought."""
         had = self.seq if self.turn == turn and not self.handed and self.seq else 0
         self.turn, self.seq, self.handed = turn, None, True
         return had
@@ -81,9 +80,9 @@ class Subscriptions:
         return carried is not None and not carried.handed and bool(carried.seq)
 
     def receivers(
-        self, conversation_id: str, turn: str | None, frame: ServerFrame, skip: set[Send]
+        self, conversation_id: str, turn: str | None, event: Event, skip: set[Send]
     ) -> list[Send]:
-        """The subscribers, but those in `skip`, that the frame of `turn` goes to.
+        """The subscribers, but those in `skip`, that the event of `turn` goes to.
 
         `turn` None: a process that does not name its turns sent it (an older version);
         every subscriber gets it, as before.
@@ -91,12 +90,12 @@ class Subscriptions:
         subscribers = list(self._by_conversation.get(conversation_id, {}).items())
         if turn is None:
             return [send for send, _ in subscribers if send not in skip]
-        seq = getattr(frame, "seq", None)
+        seq = getattr(event, "seq", None)
         seq = seq if isinstance(seq, int) else None
         return [s for s, carried in subscribers if s not in skip and carried.takes(turn, seq)]
 
     def hand_over(self, conversation_id: str, send: Send, turn: str) -> int:
-        """`send` gets `turn`'s frames another way now (a listener of the turn, a request).
+        """`send` gets `turn`'s events another way now (a listener of the turn, a request).
 
         Returns:
             The last `seq` of the reply its subscription brought (0: none, or not
@@ -105,19 +104,17 @@ class Subscriptions:
         carried = self._of(conversation_id, send)
         return 0 if carried is None else carried.hand_over(turn)
 
-    def brought(
-        self, conversation_id: str, send: Send, turn: str | None, frame: ServerFrame
-    ) -> bool:
-        """Whether a request's answer, `frame` of `turn`, reached `send` already.
+    def brought(self, conversation_id: str, send: Send, turn: str | None, event: Event) -> bool:
+        """Whether a request's answer, `event` of `turn`, reached `send` already.
 
         The answer to a resume or stop starts where the socket asked; what comes up to the
-        frame numbered as the last its subscription brought is dropped. From there on the
-        answer brings the turn's frames, and the subscription none.
+        event numbered as the last its subscription brought is dropped. From there on the
+        answer brings the turn's events, and the subscription none.
         """
         carried = self._of(conversation_id, send)
         if carried is None or turn is None:
             return False
-        seq = getattr(frame, "seq", None)
+        seq = getattr(event, "seq", None)
         upto = carried.seq if carried.turn == turn and not carried.handed else None
         if upto and not (isinstance(seq, int) and seq > upto):
             if seq == upto:

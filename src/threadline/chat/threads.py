@@ -190,7 +190,7 @@ class Threads:
                 config = _config(thread_id, checkpoint_id)
                 written = await crew.runner.graph.aupdate_state(config, update, as_node=as_node)
                 snapshot = await crew.runner.graph.aget_state(written)
-                messages = snapshot.values.get("messages", [])
+                messages = crew.runner.messages(snapshot.values)
                 told = await crew.activity.record(
                     user_id, thread_id, messages, new_message=False, lease=lease
                 )
@@ -209,8 +209,10 @@ class Threads:
         status: ThreadStatus = "idle"
         if self._busy_here(row.thread_id) or await self._crew.leases.holder_of(row.thread_id):
             status = "busy"  # a turn waits or runs, on this server or another
-        elif snapshot.interrupts:
-            status = "interrupted"  # a run paused, waiting for its answer
+        elif snapshot.interrupts or (
+            snapshot.next and await self._crew.runner.pending_interrupts(row.thread_id)
+        ):
+            status = "interrupted"  # a run paused (an interrupt, a breakpoint), waiting
         interrupts = {
             task.id: interrupt_views(task.interrupts) for task in snapshot.tasks if task.interrupts
         }

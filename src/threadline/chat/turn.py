@@ -1,10 +1,10 @@
-"""One turn, from the moment it is accepted to its last frame.
+"""One turn, from the moment it is accepted to its last event.
 
-The turn alone emits its frames (queued, ack, tokens, the reply, its context, or an
+The turn alone emits its events (queued, accepted, tokens, the reply, its context, or an
 error), acknowledges its message, stops, and keeps a stopped reply. Listeners are the
 sockets that watch it: the one that asked, and any that attach (a resend, a stop). It runs
 as a task of its own: it waits for its place in the conversation's lane, takes the
-conversation's lease, has the engine answer, and sends its final frames only once its
+conversation's lease, has the engine answer, and sends its final events only once its
 place is given up, so a client that answers the moment it sees the reply is never told
 the conversation is busy.
 """
@@ -22,17 +22,17 @@ from threadline.chat.answers import answering
 from threadline.chat.audience import Audience
 from threadline.chat.errors import ConversationBusy, ConversationNotFound
 from threadline.chat.events import (
-    Ack,
-    ConversationEvent,
-    ErrorFrame,
+    Accepted,
+    ConversationChanged,
+    Event,
+    Failed,
     Queued,
-    ServerFrame,
     Token,
 )
-from threadline.chat.failures import error_frame
+from threadline.chat.failures import failed
 from threadline.chat.inputs import known_inputs, turn_inputs
 from threadline.chat.quota import Stake
-from threadline.chat.steps import pending_frames, reply_frames, step_frames
+from threadline.chat.steps import pending_events, reply_events, step_events
 from threadline.chat.turn_parts import Answer, Decision, Send, TurnEngine, TurnServices
 from threadline.chat.turn_report import turn_report
 from threadline.engine.approvals import AwaitingApproval
@@ -82,7 +82,8 @@ class Turn:
         self.origin = origin
         self.messages: list[AnyMessage] = []  # the thread after the turn's latest step
         self.task: asyncio.Task[None] | None = None
-        self._audience = Audience(services.relay, user_id, conversation_id, reply_id, origin)
+        # Its listeners (attach, detach), and the events sent so far.
+        self.audience = Audience(services.relay, user_id, conversation_id, reply_id, origin)
         self._replayed = False  # the reply was read from storage, not streamed: no `seq`
         self._place: Place | None = None
         self._acked = False
@@ -96,27 +97,8 @@ class Turn:
         self._known = known_inputs(self)
         self._stake = stake  # what it reserved of the daily quota, and counts what it used
 
-    # Listeners -------------------------------------------------------------------------
-
-    @property
-    def watched(self) -> bool:
-        """Whether any socket still listens to this turn."""
-        return self._audience.watched
-
-    def listens(self, send: Send) -> bool:
-        """Whether `send` is one of this turn's listeners."""
-        return self._audience.listens(send)
-
-    async def attach(self, send: Send, after_seq: int | None = None) -> None:
-        """Add a listener, catching it up on the frames sent (after `after_seq`, if given)."""
-        await self._audience.attach(send, after_seq)
-
-    def detach(self, send: Send) -> None:
-        """Stop sending to `send` (its socket closed)."""
-        self._audience.detach(send)
-
-    async def _emit(self, frame: ServerFrame) -> None:
-        await self._audience.emit(frame, numbered=not self._replayed)
+    async def _emit(self, event: Event) -> None:
+        await self.audience.emit(event, numbered=not self._replayed)
 
     # Life cycle ------------------------------------------------------------------------
 
@@ -151,7 +133,7 @@ class Turn:
         if self._acked and self._engine is not None:
             self._engine.cancel()
 
-    async def withdraw(self, error: ErrorFrame | None = None) -> None:
+    async def withdraw(self, error: Failed | None = None) -> None:
         """Give the turn up: a waiting one never runs, a running one stops.
 
         Args:
@@ -175,18 +157,18 @@ class Turn:
                 finally:
                     if self._queued:
                         QUEUED_TURNS.dec()
-                frames, updated = await self._take_turn()
+                events, updated = await self._take_turn()
             finally:
                 self._place.leave()
             self._count_usage(None, answered=False)  # failed: what its finished calls used
-            report.ended(frames[0])
-        for frame in frames:
-            await self._emit(frame)
+            report.ended(events[0])
+        for event in events:
+            await self._emit(event)
         if updated is not None:
             await self._services.activity.tell(self.user_id, updated)
 
-    async def _take_turn(self) -> tuple[list[ServerFrame], ConversationEvent | None]:
-        """The turn's frames, and the sidebar change it made (told once they are out)."""
+    async def _take_turn(self) -> tuple[list[Event], ConversationChanged | None]:
+        """The turn's events, and the sidebar change it made (told once they are out)."""
         services = self._services
         try:
             # Taken only while the conversation is still the user's; the same statement
@@ -204,10 +186,10 @@ class Turn:
                     with self._runs.runner.trusting(self.conversation_id, lease.observed):
                         if ahead is None or not ahead.stored(lease.stored):
                             self._known = None  # not stored with the lease: the run stores them
-                        frames = await self._answer()
+                        events = await self._answer()
                 except Exception as error:  # noqa: BLE001 - every failure becomes the turn's error
-                    frames = [error_frame(error, self.conversation_id, "turn.failed")]
-                # Before the frames go out, so a client that reacts to them finds its sidebar
+                    events = [failed(error, self.conversation_id, "turn.failed")]
+                # Before the events go out, so a client that reacts to them finds its sidebar
                 # current; the lease goes back in the same statement.
                 updated = await services.activity.record(
                     self.user_id,
@@ -216,26 +198,26 @@ class Turn:
                     new_message=self.text is not None,
                     lease=lease,
                 )
-                return frames, updated
+                return events, updated
         except LeaseHeld:
-            return [error_frame(ConversationBusy(), self.conversation_id, "turn.failed")], None
+            return [failed(ConversationBusy(), self.conversation_id, "turn.failed")], None
         except NotAllowed:  # deleted while this turn waited
-            return [error_frame(ConversationNotFound(), self.conversation_id, "turn.failed")], None
+            return [failed(ConversationNotFound(), self.conversation_id, "turn.failed")], None
         except Exception as error:  # noqa: BLE001 - every failure becomes the turn's error
-            return [error_frame(error, self.conversation_id, "turn.failed")], None
+            return [failed(error, self.conversation_id, "turn.failed")], None
 
-    async def _answer(self) -> list[ServerFrame]:
+    async def _answer(self) -> list[Event]:
         runner = self._runs.runner
         try:
             engine = await self._engine_run(runner)
             if isinstance(engine, Reply):  # a resend of an answered message: as stored
                 self._replayed = True
-                return reply_frames(self.conversation_id, engine)
+                return reply_events(self.conversation_id, engine)
             self._engine = asyncio.create_task(engine)
             reply = await self._engine
         except AwaitingApproval as paused:
             self._count_usage(None)
-            return [*pending_frames(self.conversation_id, paused.pending)]
+            return [*pending_events(self.conversation_id, paused.pending)]
         except asyncio.CancelledError:
             if not self._stop_requested:
                 raise
@@ -246,7 +228,7 @@ class Turn:
             self.messages = [*self.messages, stopped]
             reply = reply_of(stopped, runner.model_name)
         self._count_usage(reply)
-        return reply_frames(self.conversation_id, reply)
+        return reply_events(self.conversation_id, reply)
 
     async def _engine_run(self, runner: TurnRunner) -> Coroutine[Any, Any, Reply] | Reply:
         """What the engine does for this turn: run new inputs, resume, or replay a reply."""
@@ -266,7 +248,8 @@ class Turn:
                 configurable=configurable,
             )
         if self.decision is None:
-            inputs = await turn_inputs(self, runner)
+            inputs = self._known or await turn_inputs(self, runner)
+            stored = inputs is self._known  # by the lease's statement
             if isinstance(inputs, Reply):
                 return inputs
             return runner.run(
@@ -275,6 +258,7 @@ class Turn:
                 self.reply_id,
                 self,
                 user_id=self.user_id,
+                stored=stored,
                 callbacks=meters,
                 context=context,
                 configurable=configurable,
@@ -294,7 +278,9 @@ class Turn:
         """Tell the listeners, once, that the turn's message is stored."""
         if not self._acked:
             self._acked = True
-            await self._emit(Ack(self.conversation_id, self.message_id, self.client_message_id))
+            await self._emit(
+                Accepted(self.conversation_id, self.message_id, self.client_message_id)
+            )
 
     async def accepted(self) -> None:
         """The message is stored: acknowledge it, and stop now if a stop came meanwhile."""
@@ -320,5 +306,5 @@ class Turn:
     async def step(self, message: AIMessage | ToolMessage) -> None:
         """A tool call or a tool's result: told to the listeners as it happens."""
         self._steps.append(message)
-        for frame in step_frames(self.conversation_id, message):
-            await self._emit(frame)
+        for event in step_events(self.conversation_id, message):
+            await self._emit(event)

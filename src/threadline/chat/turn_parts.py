@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from threadline.chat.activity import Activity
-from threadline.chat.events import ServerFrame
+from threadline.chat.events import Send
 from threadline.chat.limits import UserLimits
 from threadline.chat.relay import Relay
 from threadline.conversations.index import ConversationIndex
@@ -16,8 +15,6 @@ from threadline.engine.runner import TurnRunner
 from threadline.storage.leases import ConversationLocks
 
 __all__ = ("Answer", "Cancel", "Decision", "Response", "Send", "TurnEngine", "TurnServices")
-
-Send = Callable[[ServerFrame], Awaitable[None]]
 
 
 class Decision(NamedTuple):

@@ -9,13 +9,7 @@ from contextlib import contextmanager
 
 from opentelemetry.trace import Span
 
-from threadline.chat.events import (
-    ApprovalRequired,
-    ErrorFrame,
-    InterruptEvent,
-    ReplyMessage,
-    ServerFrame,
-)
+from threadline.chat.events import ApprovalRequired, Event, Failed, InterruptEvent, Replied
 from threadline.observability.metrics import observe_turn
 from threadline.observability.tracing import CONVERSATION_ID, span
 
@@ -32,19 +26,19 @@ class TurnReport:
         self._conversation_id = conversation_id
         self._started = time.perf_counter()
 
-    def ended(self, frame: ServerFrame) -> None:
-        """The turn ended with `frame` (its reply, its error, or what it waits for)."""
-        outcome = outcome_of(frame)
+    def ended(self, event: Event) -> None:
+        """The turn ended with `event` (its reply, its error, or what it waits for)."""
+        outcome = outcome_of(event)
         seconds = time.perf_counter() - self._started
         self._span.set_attribute("threadline.turn.outcome", outcome)
         observe_turn(outcome, seconds)
-        if isinstance(frame, ReplyMessage):
+        if isinstance(event, Replied):
             logger.info(
                 "turn.completed",
                 extra={
                     "conversation_id": self._conversation_id,
-                    "model": frame.model,
-                    "stopped": frame.stopped,
+                    "model": event.model,
+                    "stopped": event.stopped,
                     "duration_ms": round(seconds * 1000, 1),
                 },
             )
@@ -66,12 +60,12 @@ def turn_report(conversation_id: str, turn_id: str) -> Iterator[TurnReport]:
         yield TurnReport(current, conversation_id)
 
 
-def outcome_of(frame: ServerFrame) -> str:
+def outcome_of(event: Event) -> str:
     """How a turn ended, as its metrics count it."""
-    if isinstance(frame, ReplyMessage):
-        return "stopped" if frame.stopped else "message"
-    if isinstance(frame, ErrorFrame):
-        return frame.code
-    if isinstance(frame, InterruptEvent):
+    if isinstance(event, Replied):
+        return "stopped" if event.stopped else "message"
+    if isinstance(event, Failed):
+        return event.code
+    if isinstance(event, InterruptEvent):
         return "interrupt"
-    return "approval" if isinstance(frame, ApprovalRequired) else type(frame).__name__
+    return "approval" if isinstance(event, ApprovalRequired) else type(event).__name__

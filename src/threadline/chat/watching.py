@@ -7,16 +7,15 @@ carries the request there, and that process's answer back).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from threadline.chat.bulletins import ResumeRequest, StopRequest
 from threadline.chat.errors import NothingToResume, NothingToStop
-from threadline.chat.events import ErrorFrame, ReplyMessage
-from threadline.chat.failures import error_frame
+from threadline.chat.events import Replied, Send
+from threadline.chat.failures import failed
 from threadline.chat.history import last_reply
 from threadline.chat.registry import LiveTurns
-from threadline.chat.relay import Answer, Relay, Send
-from threadline.chat.steps import reply_message
+from threadline.chat.relay import Answer, Relay
+from threadline.chat.requests import OnMissed
+from threadline.chat.steps import replied
 from threadline.chat.turn import Turn
 from threadline.engine.replies import reply_of
 from threadline.engine.runner import TurnRunner
@@ -38,11 +37,11 @@ class Watching:
         relay.serve_requests(self._serve)
 
     def subscribe(self, conversation_id: str, send: Send) -> None:
-        """Every frame of the conversation's turns, from now on, goes to `send` as well."""
+        """Every event of the conversation's turns, from now on, goes to `send` as well."""
         self._relay.subscribe(conversation_id, send)
 
     def unsubscribe(self, conversation_id: str, send: Send) -> None:
-        """No more of the conversation's frames, except those of turns `send` asked for."""
+        """No more of the conversation's events, except those of turns `send` asked for."""
         self._relay.unsubscribe(conversation_id, send)
 
     async def stop(self, user_id: str, conversation_id: str, send: Send) -> Turn | None:
@@ -65,22 +64,24 @@ class Watching:
         request = StopRequest(
             user_id, conversation_id, process, self._relay.new_request(), follows=follows
         )
-        self._relay.ask(request, send, lambda: _tell(send, NothingToStop(), conversation_id))
+        self._relay.requests.ask(
+            request, send, lambda: _tell(send, NothingToStop(), conversation_id)
+        )
         return None
 
     async def resume(
         self, user_id: str, conversation_id: str, after_seq: int, send: Send
     ) -> Turn | None:
-        """The running reply's frames after `after_seq`, then the rest as they come.
+        """The running reply's events after `after_seq`, then the rest as they come.
 
-        With no reply running anywhere, the latest stored reply as one `message` frame.
+        With no reply running anywhere, the latest stored reply as one `Replied` (without `seq`).
 
         Raises:
             NothingToResume: The conversation has no reply yet.
         """
         turn = self._live.current(conversation_id)
         if turn is not None:
-            await turn.attach(send, after_seq)
+            await turn.audience.attach(send, after_seq)
             return turn
         process = await self._elsewhere(conversation_id)
         if process is None:
@@ -89,7 +90,7 @@ class Watching:
         request = ResumeRequest(
             user_id, conversation_id, after_seq, process, self._relay.new_request()
         )
-        self._relay.ask(request, send, self._from_storage(conversation_id, send))
+        self._relay.requests.ask(request, send, self._from_storage(conversation_id, send))
         return None
 
     async def _elsewhere(self, conversation_id: str) -> str | None:
@@ -97,19 +98,19 @@ class Watching:
         process = await self._leases.holder_of(conversation_id)
         return process if process != self._relay.process_id else None
 
-    async def _latest_reply(self, conversation_id: str) -> ReplyMessage:
+    async def _latest_reply(self, conversation_id: str) -> Replied:
         """The stored reply as a resent message gets it: whole, so without `seq`."""
         latest = last_reply(await self._runner.transcript(conversation_id))
         if latest is None:
             raise NothingToResume
-        return reply_message(conversation_id, reply_of(latest, self._runner.model_name))
+        return replied(conversation_id, reply_of(latest, self._runner.model_name))
 
-    def _from_storage(self, conversation_id: str, send: Send) -> Callable[[], Awaitable[None]]:
+    def _from_storage(self, conversation_id: str, send: Send) -> OnMissed:
         async def resume_from_storage() -> None:
             try:
                 await send(await self._latest_reply(conversation_id))
             except Exception as error:  # noqa: BLE001 - told to the socket, as any failure
-                await send(error_frame(error, conversation_id, "request.failed"))
+                await send(failed(error, conversation_id, "request.failed"))
 
         return resume_from_storage
 
@@ -123,21 +124,20 @@ class Watching:
         elif isinstance(request, StopRequest):
             await _stop(turn, answer(turn.reply_id))
         else:
-            await turn.attach(answer(turn.reply_id), request.after_seq)
+            await turn.audience.attach(answer(turn.reply_id), request.after_seq)
         return True
 
 
 async def _stop(turn: Turn, send: Send) -> None:
-    """Stop `turn`; `send` gets the stopped reply (and the turn's frames it has not had).
+    """Stop `turn`; `send` gets the stopped reply (and the turn's events it has not had).
 
     A socket whose subscription brought the reply from its start goes on from there
     (`Turn.attach`); one that subscribed while it ran gets it from its start.
     """
     turn.stop()
-    if not turn.listens(send):
-        await turn.attach(send)
+    if not turn.audience.listens(send):
+        await turn.audience.attach(send)
 
 
-def _tell(send: Send, error: Exception, conversation_id: str) -> Awaitable[None]:
-    frame: ErrorFrame = error_frame(error, conversation_id, "request.failed")
-    return send(frame)
+async def _tell(send: Send, error: Exception, conversation_id: str) -> None:
+    await send(failed(error, conversation_id, "request.failed"))

@@ -63,6 +63,7 @@ class Progress:
         self._listener = listener
         self.messages: list[AnyMessage] = []  # the thread's, after the latest step
         self.paused: list[Interrupt] = []
+        self.halted = False  # the run stopped at an interrupt or a compiled breakpoint
         self.written: set[str] = set()  # ids of the messages this run wrote
         # The ids and step keys of the thread's messages before the run (its first state).
         self._before: set[str] | None = None
@@ -80,8 +81,9 @@ class Progress:
             if isinstance(chunk, AIMessageChunk) and (text := str(chunk.text)):
                 await self._listener.delta(text, chunk.id, agent_of(namespace))
         elif kind == "updates":
-            if not namespace:
-                self.paused += data.get(INTERRUPT, ())
+            if not namespace and INTERRUPT in data:
+                self.halted = True
+                self.paused += data[INTERRUPT]
             keys = {self._key, _SUBGRAPH_KEY} if namespace else {self._key}
             for message in written_messages(data, keys):
                 await self._written(message)

@@ -11,10 +11,11 @@ from typing import Any
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
+from langgraph._internal._constants import CONFIG_KEY_RESUMING
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.graph import START
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Command, StreamMode
+from langgraph.types import Command, StateSnapshot, StreamMode
 
 from threadline.clock import now
 from threadline.engine.approvals import (
@@ -24,6 +25,7 @@ from threadline.engine.approvals import (
     PendingInterrupt,
     pending_of,
 )
+from threadline.engine.breakpoints import Breakpoints
 from threadline.engine.channels import messages_in, messages_key
 from threadline.engine.graph import RESPOND_NODE
 from threadline.engine.messages import CREATED_AT, STOPPED
@@ -77,6 +79,7 @@ class TurnRunner:
         saver = _saver(graph)
         self._key = _messages_key(graph)
         answer_tool_errors(graph)  # a graph of the user's: its ToolNodes' failures answer
+        self._breakpoints = None if builtin else Breakpoints.of(graph)
         self._ledger = Ledger(saver, self._key)
         self._pending = PendingInputs(saver)
         self.model_name = model_name
@@ -98,6 +101,10 @@ class TurnRunner:
     def builtin(self) -> bool:
         """Whether the graph is Threadline's own, not one brought along."""
         return self._builtin
+
+    def messages(self, values: Any) -> list[AnyMessage]:
+        """The messages in a state's values of this graph, under its own messages key."""
+        return messages_in(values, self._key)
 
     async def run(  # noqa: PLR0913 - the turn's facts, each named
         self,
@@ -140,6 +147,10 @@ class TurnRunner:
                 Command(goto=RESPOND_NODE) if stored else await self._store_inputs(config, inputs)
             )
             await listener.accepted()
+            if self._breakpoints is not None and self._breakpoints.before:
+                # A new input, not a resume: a breakpoint before a first node stops the run
+                # before anything runs, as on a LangGraph server (see `breakpoints`).
+                config["configurable"][CONFIG_KEY_RESUMING] = False
             return await self._stream(command, config, reply_id, listener, context)
 
     async def resume(  # noqa: PLR0913 - the paused run and the answers, each named
@@ -161,7 +172,9 @@ class TurnRunner:
                 still unanswered).
         """
         config = _config(conversation_id, reply_id, user_id, callbacks, configurable)
-        command: Command[Any] = Command(resume=answers)
+        command: Command[Any] | None = Command(resume=answers)
+        if (stop := await self._breakpoint(conversation_id)) and stop.interrupt_id in answers:
+            command = None  # a breakpoint is passed by running on, with no input
         async with self._bounded(conversation_id, listener):
             return await self._stream(command, config, reply_id, listener, context)
 
@@ -199,9 +212,22 @@ class TurnRunner:
     async def pending_interrupts(self, conversation_id: str) -> list[PendingInterrupt]:
         """What the conversation's run is paused on, in order (nothing if it is not)."""
         snapshot = await self._graph.aget_state(_config(conversation_id))
-        if not snapshot.interrupts:
-            return []
-        return pending_of(snapshot.interrupts, messages_in(snapshot.values, self._key))
+        if snapshot.interrupts:
+            return pending_of(snapshot.interrupts, messages_in(snapshot.values, self._key))
+        stop = await self._stopped_at(snapshot)
+        return [stop] if stop is not None else []
+
+    async def _breakpoint(self, conversation_id: str) -> PendingInterrupt | None:
+        """The compiled breakpoint the conversation's run waits at, if any."""
+        if self._breakpoints is None:
+            return None
+        return await self._stopped_at(await self._graph.aget_state(_config(conversation_id)))
+
+    async def _stopped_at(self, snapshot: StateSnapshot) -> PendingInterrupt | None:
+        if self._breakpoints is None:
+            return None
+        messages = messages_in(snapshot.values, self._key)
+        return await self._breakpoints.stopped_at(self._graph, snapshot, messages)
 
     async def pending_approval(self, conversation_id: str) -> ApprovalRequest | None:
         """The first tool call the conversation's run waits on the user's approval for."""
@@ -237,11 +263,16 @@ class TurnRunner:
             stream_mode=self._modes,
             durability="exit",
             version="v2",
-            subgraphs=True,
+            # A graph of one's own may call its model in subgraphs (a supervisor's team);
+            # the built-in graph has none, and streaming their namespaces costs a turn.
+            subgraphs=not self._builtin,
         ):
             await progress.take(part)
         if progress.paused:
             raise AwaitingApproval(pending_of(progress.paused, progress.messages))
+        thread_id = config["configurable"]["thread_id"]
+        if progress.halted and (stop := await self._breakpoint(thread_id)):
+            raise AwaitingApproval([stop])
         return progress.reply(
             self.model_name, named=self._builtin, context_tokens=self._context_tokens
         )

@@ -57,14 +57,10 @@ class Notices:
         url: str,
         pool: Pool,
         process_id: str,
-        on_notice: Handler,
-        on_reconnect: Callable[[], Awaitable[None]],
     ) -> None:
         self._url = url
         self._pool = pool
         self.process_id = process_id
-        self._on_notice = on_notice
-        self._on_reconnect = on_reconnect
         self._outgoing: asyncio.Queue[tuple[bytes, asyncio.Event | None]] = asyncio.Queue(
             _QUEUE_LIMIT
         )
@@ -73,9 +69,15 @@ class Notices:
         self.listening = asyncio.Event()
         self.sent = 0  # NOTIFY statements sent, for the bench
 
-    async def start(self) -> None:
-        """Start listening and publishing; returns once the first LISTEN is in place."""
-        self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._publish())]
+    async def start(self, on_notice: Handler, on_reconnect: Callable[[], Awaitable[None]]) -> None:
+        """Start listening and publishing; returns once the first LISTEN is in place.
+
+        Args:
+            on_notice: Called with each notice, from every process (this one's too).
+            on_reconnect: Called once listening again after an outage (notices were missed).
+        """
+        listening = self._listen(on_notice, on_reconnect)
+        self._tasks = [asyncio.create_task(listening), asyncio.create_task(self._publish())]
         async with asyncio.timeout(30):
             await self.listening.wait()
 
@@ -157,7 +159,9 @@ class Notices:
 
     # Listening ----------------------------------------------------------------------------
 
-    async def _listen(self) -> None:
+    async def _listen(
+        self, on_notice: Handler, on_reconnect: Callable[[], Awaitable[None]]
+    ) -> None:
         failures = 0
         while True:
             try:
@@ -166,11 +170,11 @@ class Notices:
                     if failures:
                         logger.info("notices.reconnected")
                         self._partial.clear()  # their other pieces went by meanwhile
-                        await self._on_reconnect()  # notices sent meanwhile were lost
+                        await on_reconnect()  # notices sent meanwhile were lost
                     failures = 0
                     self.listening.set()
                     async for notify in conn.notifies():
-                        await self._receive(notify.payload)
+                        await self._receive(notify.payload, on_notice)
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 - reconnect, whatever broke
@@ -181,7 +185,7 @@ class Notices:
                 logger.warning("notices.listener_lost", extra=lost)
                 await asyncio.sleep(delay)
 
-    async def _receive(self, payload: str) -> None:
+    async def _receive(self, payload: str, on_notice: Handler) -> None:
         header, _, body = payload.partition("\n")
         sender, *chunk = header.split(" ")
         if chunk:
@@ -190,7 +194,7 @@ class Notices:
                 return
         for notice in body.encode().split(b"\n"):
             try:
-                await self._on_notice(sender, notice)
+                await on_notice(sender, notice)
             except Exception:
                 logger.exception("notices.handler_failed")
 

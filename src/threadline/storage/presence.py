@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -64,23 +65,25 @@ WHERE p.process_id <> %(me)s AND s.seen_at > now() - %(ttl)s * interval '1 secon
 class PresenceBoard:
     """This process's row, its sockets per user, and the totals across processes."""
 
-    def __init__(
-        self, pool: Pool, process_id: str, ttl: float, on_beat: Callable[[set[str]], None]
-    ) -> None:
+    def __init__(self, pool: Pool, process_id: str, ttl: float) -> None:
         self._pool = pool
         self.process_id = process_id
         self._ttl = ttl
-        self._on_beat = on_beat
         self._open: Counter[str] = Counter()
         self._beating: asyncio.Task[None] | None = None
         # A count that failed to reach the database (an outage): the next beat rewrites all.
         self._dirty = False
 
-    async def join(self) -> None:
-        """Register this process, and keep its row fresh until `leave`."""
-        await self._beat()
+    async def join(self, on_beat: Callable[[set[str]], None]) -> None:
+        """Register this process, and keep its row fresh until `leave`.
+
+        Args:
+            on_beat: Called after each beat with the processes alive now.
+        """
+        beat = functools.partial(self._beat, on_beat)
+        await beat()
         self._beating = asyncio.create_task(
-            every(self._ttl / 3, self._beat, logger, "presence.beat_failed")
+            every(self._ttl / 3, beat, logger, "presence.beat_failed")
         )
 
     async def leave(self) -> None:
@@ -125,7 +128,7 @@ class PresenceBoard:
             cursor = await conn.execute(_OTHERS_USERS, {"me": self.process_id, "ttl": self._ttl})
             return [(row["process_id"], row["user_id"]) for row in await cursor.fetchall()]
 
-    async def _beat(self) -> None:
+    async def _beat(self, on_beat: Callable[[set[str]], None]) -> None:
         params = {"me": self.process_id, "ttl": self._ttl}
         async with self._pool.connection() as conn, conn.transaction():
             row = await (await conn.execute(_BEAT, params)).fetchone()
@@ -136,7 +139,7 @@ class PresenceBoard:
                 await self._rewrite(conn)
         if rewrite:
             self._dirty = False
-        self._on_beat(set(row["others"]))
+        on_beat(set(row["others"]))
 
     async def _rewrite(self, conn: AsyncConnection[DictRow]) -> None:
         await conn.execute(

@@ -14,8 +14,8 @@ from typing import Any, get_args
 import msgspec
 from litestar import get
 
-from threadline.chat.events import ServerFrame
 from threadline.transport.protocol import ClientFrame
+from threadline.transport.websocket_frames import ServerFrame
 from threadline.version import VERSION
 
 __all__ = ("CLIENT_FRAMES", "SERVER_FRAMES", "asyncapi_document", "asyncapi_schema")

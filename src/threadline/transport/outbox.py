@@ -1,17 +1,17 @@
-"""A socket's outgoing frames: written at once when the socket takes them, queued when not.
+"""A socket's outgoing frames: queued by the caller, written by a task of the socket's own.
 
 A turn hands each frame to every listener. If handing over meant waiting for the write, a
 client that stops reading (its TCP window full) would hold the turn, every later turn of
-the conversation, the other listeners and the server's shutdown. So a write is started in
-the caller, and it completes there whenever the socket can take the bytes (the common
-case, with no task switch and no added latency); a write that would have to wait is
-carried on by a task of its own, and the frames after it queue behind it, up to bounds in
-frames and in bytes, per socket and for all the process's sockets (`SendBudget`). A
-frame's bytes count from the moment it has to wait until the server has written it (it is
-then in uvicorn's buffer, which takes no more once it holds 64 KiB: a write that finds it
-full is the one that waits). A client that lets the queue overflow, or keeps one write
-waiting past the send timeout, is dropped and its frames freed; its turns carry on and are
-stored as if it had disconnected.
+the conversation, the other listeners and the server's shutdown. So handing over only
+queues the frame, and a writer task (started when frames wait, ended when none do) writes
+them in order. The queue is bounded in frames and in bytes, per socket and for all the
+process's sockets (`SendBudget`); a frame's bytes count from the moment it is queued until
+the server has written it (it is then in uvicorn's buffer, which takes no more once it
+holds 64 KiB: a write that finds it full is the one that waits). A client that lets the
+queue overflow, or keeps one write waiting past the send timeout, is dropped and its
+frames freed; its turns carry on and are stored as if it had disconnected. A caller that
+hands over many frames at once (a late listener's catch-up) lets the writer run when
+half the queue is taken, so a burst a reading client takes at once never fills it.
 """
 
 from __future__ import annotations
@@ -20,14 +20,15 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
 from litestar import WebSocket
 from litestar.exceptions import WebSocketDisconnect
 from litestar.status_codes import WS_1008_POLICY_VIOLATION
 
-from threadline.transport.protocol import ServerFrame, encode_bytes
+from threadline.chat.events import Event
+from threadline.transport.websocket_frames import encode_bytes
 
 __all__ = ("Outbox", "SendBudget")
 
@@ -67,34 +68,28 @@ class Outbox:
         self._max_frames = max_frames
         self._max_bytes = max_bytes
         self._budget = budget
-        self._waiting = 0  # bytes of the write that waits and of the frames queued behind it
+        self._waiting = 0  # bytes of the frames queued and of the one being written
         self._send_timeout = send_timeout
-        self._writer: asyncio.Task[None] | None = None  # only while a write waits
+        self._writer: asyncio.Task[None] | None = None  # only while frames wait
         self._on_drop: Callable[[], object] | None = None
         self.gone = False
         self.dropped = False
 
-    async def __call__(self, frame: ServerFrame) -> None:
-        """Send `frame` now if the socket takes it, else queue it; drop the client if full."""
+    async def __call__(self, event: Event) -> None:
+        """Queue `event`'s frame for the writer; drop the client if the queue is full."""
         if self.gone:
             return
-        data = encode_bytes(frame)
-        if self._writer is not None:
-            refusal = self._refusal(len(data))
-            if refusal is not None:
-                self._drop(refusal)
-            else:
-                self._queue.append(data)
-                self._hold(len(data))
+        data = encode_bytes(event)
+        refusal = self._refusal(len(data))
+        if refusal is not None:
+            self._drop(refusal)
             return
-        try:
-            waiting = _start(self._socket.send_text(data))
-        except _GONE:
-            self._end()  # the client went away; its turns go on without it
-            return
-        if waiting is not None:
-            self._hold(len(data))
-            self._writer = asyncio.create_task(self._write_on(waiting, len(data)))
+        self._queue.append(data)
+        self._hold(len(data))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write())
+        elif len(self._queue) * 2 >= self._max_frames:
+            await asyncio.sleep(0)  # a burst: the writer takes what the client reads at once
 
     def when_dropped(self, callback: Callable[[], object]) -> None:
         """Call `callback` if the client is dropped (to stop reading from it)."""
@@ -124,12 +119,9 @@ class Outbox:
             async with asyncio.timeout(within):
                 await self._socket.close(code, reason)
 
-    async def _write_on(self, waiting: _Waiting, size: int) -> None:
-        """Finish the write that had to wait, then the frames queued behind it."""
+    async def _write(self) -> None:
+        """Write the queued frames in order, until none is left."""
         try:
-            async with asyncio.timeout(self._send_timeout):
-                await _finish(*waiting)
-            self._written(size)
             while self._queue and not self.gone:
                 data = self._queue.popleft()  # still counted until written
                 async with asyncio.timeout(self._send_timeout):
@@ -138,12 +130,12 @@ class Outbox:
         except TimeoutError:
             self._drop("send_timeout")
         except _GONE:
-            self._end()
+            self._end()  # the client went away; its turns go on without it
         finally:
             self._writer = None
 
     def _refusal(self, size: int) -> str | None:
-        """Why a frame of `size` bytes may not queue behind the waiting write, if it may not."""
+        """Why a frame of `size` bytes may not be queued, if it may not."""
         if len(self._queue) >= self._max_frames:
             return "queue_full"
         if self._waiting + size > self._max_bytes:
@@ -176,40 +168,3 @@ class Outbox:
         logger.warning("socket.dropped", extra={"reason": reason})
         if self._on_drop is not None:
             self._on_drop()
-
-
-_Waiting = tuple[Coroutine[Any, Any, None], Any]
-
-
-def _start(write: Coroutine[Any, Any, None]) -> _Waiting | None:
-    """Run `write` in the caller until it completes (None) or has to wait.
-
-    This is what an eagerly started task does (Python 3.12's `eager_task_factory`): a
-    socket send that does not wait never leaves the caller's step.
-
-    Returns:
-        The suspended coroutine and what it waits on, to be carried on by `_finish`.
-    """
-    try:
-        awaited = write.send(None)
-    except StopIteration:
-        return None
-    return write, awaited
-
-
-async def _finish(write: Coroutine[Any, Any, None], awaited: Any) -> None:
-    """Carry on a coroutine that `_start` left waiting, as an asyncio task would."""
-    try:
-        while True:
-            if awaited is None:  # a bare yield: it only asked to let others run
-                await asyncio.sleep(0)
-            else:
-                awaited._asyncio_future_blocking = False
-                await asyncio.wait([awaited])  # done, whatever its outcome
-            try:
-                awaited = write.send(None)  # it reads the outcome itself
-            except StopIteration:
-                return
-    except BaseException:
-        write.close()  # cancelled (the send timeout): abandon the write
-        raise

@@ -1,4 +1,7 @@
-"""The WebSocket wire protocol: every frame, in both directions, is a tagged msgspec Struct."""
+"""The WebSocket protocol's client frames (tagged msgspec Structs) and their one decoder.
+
+The server's frames are its events' (`websocket_frames`).
+"""
 
 from __future__ import annotations
 
@@ -6,47 +9,24 @@ from typing import Annotated, Any
 
 import msgspec
 
-from threadline.chat.events import (
-    Ack,
-    Context,
-    ErrorCode,
-    ErrorFrame,
-    History,
-    HistoryItem,
-    Queued,
-    ReplyMessage,
-    ServerFrame,
-    Token,
-)
+from threadline.chat.events import ErrorCode
 from threadline.conversations.index import Choice
 
 __all__ = (
-    "Ack",
     "Approve",
     "CancelInterrupt",
     "ClientFrame",
-    "Context",
     "Deny",
-    "ErrorCode",
-    "ErrorFrame",
     "FrameDecoder",
     "FrameError",
-    "History",
-    "HistoryItem",
-    "Queued",
     "Regenerate",
-    "ReplyMessage",
     "RequestHistory",
     "Respond",
     "Resume",
     "SendMessage",
-    "ServerFrame",
     "Stop",
     "Subscribe",
-    "Token",
     "Unsubscribe",
-    "encode",
-    "encode_bytes",
 )
 
 # Ids are what the server issues (URL-safe base64) or an integer's digits; client ids are
@@ -316,16 +296,3 @@ def _has_nul(frame: Respond | Approve) -> bool:
 
 def _too_deep() -> FrameError:
     return FrameError("invalid_json", "frame is not valid JSON: it is nested too deeply")
-
-
-_encoder = msgspec.json.Encoder()
-
-
-def encode(frame: ServerFrame) -> str:
-    """Encode a server frame as the JSON text sent on the socket."""
-    return encode_bytes(frame).decode()
-
-
-def encode_bytes(frame: ServerFrame) -> bytes:
-    """Encode a server frame as the UTF-8 bytes of the JSON text sent on the socket."""
-    return _encoder.encode(frame)

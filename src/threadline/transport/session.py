@@ -7,7 +7,8 @@ must get through while a reply streams).
 
 from __future__ import annotations
 
-from threadline.chat.failures import error_frame
+from threadline.chat.events import Failed
+from threadline.chat.failures import failed
 from threadline.chat.service import ChatService
 from threadline.chat.turn import Send, Turn
 from threadline.chat.turn_parts import Answer, Cancel, Decision, Response
@@ -16,7 +17,6 @@ from threadline.transport.protocol import (
     CancelInterrupt,
     ClientFrame,
     Deny,
-    ErrorFrame,
     FrameDecoder,
     FrameError,
     Regenerate,
@@ -77,10 +77,10 @@ class ChatSession:
         dropped: its message was never acknowledged, so nothing the user was told is lost.
         """
         for turn in self._turns:
-            turn.detach(self._send)
+            turn.audience.detach(self._send)
             # Only a turn this socket asked for, and nobody else is watching: a turn another
             # socket started, or also listens to, is theirs to see through.
-            if self._stop_on_close and turn.origin is self._send and not turn.watched:
+            if self._stop_on_close and turn.origin is self._send and not turn.audience.watched:
                 await self._chat.withdraw(turn)
         self._turns.clear()
 
@@ -125,16 +125,16 @@ class ChatSession:
                     )
                     await self._send(history)
         except Exception as error:  # noqa: BLE001 - every failure is answered with a frame
-            await self._send(error_frame(error, conversation_id, "request.failed"))
+            await self._send(failed(error, conversation_id, "request.failed"))
 
     def _track(self, turn: Turn | None) -> None:
         # Forget finished turns so a long-lived socket does not accumulate them.
-        self._turns = [t for t in self._turns if t.watched and not _finished(t)]
+        self._turns = [t for t in self._turns if t.audience.watched and not _finished(t)]
         if turn is not None:  # None: the turn runs on another process
             self._turns.append(turn)
 
     async def _reject(self, error: FrameError, conversation_id: str | None = None) -> None:
-        await self._send(ErrorFrame(error.code, error.detail, error.retryable, conversation_id))
+        await self._send(Failed(error.code, error.detail, error.retryable, conversation_id))
 
 
 def _answer(frame: Approve | Deny | Respond | CancelInterrupt) -> Answer:

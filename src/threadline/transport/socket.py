@@ -12,14 +12,15 @@ from litestar import WebSocket, websocket
 from litestar.params import FromPath
 from litestar.status_codes import WS_1008_POLICY_VIOLATION, WS_1011_INTERNAL_ERROR
 
+from threadline.chat.events import Failed
 from threadline.identity.principal import Principal, is_user_id
 from threadline.identity.revocations import Revocations
 from threadline.observability.metrics import OPEN_SOCKETS
 from threadline.transport.access import principal_of
 from threadline.transport.outbox import Outbox
-from threadline.transport.protocol import ErrorFrame, encode
 from threadline.transport.services import services_of
 from threadline.transport.session import ChatSession
+from threadline.transport.websocket_frames import encode
 
 if TYPE_CHECKING:
     from litestar.types import WebSocketDisconnectEvent, WebSocketReceiveEvent
@@ -49,7 +50,7 @@ async def chat_socket(socket: WebSocket[Any, Any, Any], user_id: FromPath[str]) 
     if not is_user_id(user_id):
         await socket.accept()
         detail = "user_id must be 1-128 characters of letters, digits and _ . @ : | -"
-        await socket.send_text(encode(ErrorFrame("invalid_frame", detail, retryable=False)))
+        await socket.send_text(encode(Failed("invalid_frame", detail, retryable=False)))
         await socket.close(WS_1008_POLICY_VIOLATION, "invalid user_id")
         return
     outbox = Outbox(
@@ -105,7 +106,7 @@ async def guarded(
         failed = True
         logger.exception("socket.failed")
         detail = "the server failed to handle this connection"
-        await outbox(ErrorFrame("internal_error", detail, retryable=False))
+        await outbox(Failed("internal_error", detail, retryable=False))
     finally:
         await cleanup()
         await outbox.close(grace=_FLUSH_GRACE)
@@ -121,14 +122,14 @@ class CredentialEnd:
     def __init__(self, principal: Principal, revocations: Revocations) -> None:
         self._principal = principal
         self._revocations = revocations
-        self.why: ErrorFrame | None = None  # what the client is told, once it ended
+        self.why: Failed | None = None  # what the client is told, once it ended
         self._timer: asyncio.TimerHandle | None = None
         self._unwatch: Callable[[], None] | None = None
 
     def start(self, stop_reading: Callable[[], object]) -> None:
         """Call `stop_reading` when the credential ends (its `why` is set by then)."""
 
-        def end(why: ErrorFrame) -> None:
+        def end(why: Failed) -> None:
             if self.why is None:
                 self.why = why
                 stop_reading()
@@ -136,10 +137,10 @@ class CredentialEnd:
         expires_at, key_id = self._principal.expires_at, self._principal.key_id
         if expires_at is not None:
             delay = max(expires_at - time.time(), 0)
-            expired = ErrorFrame("token_expired", _EXPIRED, retryable=True)
+            expired = Failed("token_expired", _EXPIRED, retryable=True)
             self._timer = asyncio.get_running_loop().call_later(delay, end, expired)
         if key_id is not None:
-            revoked = ErrorFrame("token_revoked", _REVOKED, retryable=False)
+            revoked = Failed("token_revoked", _REVOKED, retryable=False)
             self._unwatch = self._revocations.watch(key_id, lambda: end(revoked))
 
     def stop(self) -> None:
@@ -180,7 +181,7 @@ async def _serve(
     return None
 
 
-async def _credential_ended(session: ChatSession, outbox: Outbox, why: ErrorFrame) -> Closing:
+async def _credential_ended(session: ChatSession, outbox: Outbox, why: Failed) -> Closing:
     """Tell the client its credential expired or was revoked, and close with 4401.
 
     A reply in progress still completes and is stored: the client reads it from history

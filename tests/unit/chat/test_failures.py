@@ -9,7 +9,7 @@ import psycopg_pool
 import pytest
 
 from threadline.chat.errors import ConversationBusy, ConversationNotFound, TooManyTurns
-from threadline.chat.failures import classify, error_frame
+from threadline.chat.failures import classify, failed
 from threadline.llm.errors import IncompleteReply
 
 _REQUEST = httpx.Request("POST", "http://groq.test/openai/v1/chat/completions")
@@ -47,6 +47,6 @@ def test_each_failure_has_its_code_and_says_whether_to_retry(
 
 
 def test_an_exceptions_own_message_never_reaches_the_client() -> None:
-    frame = error_frame(ValueError("secret internals"), "c", "request.failed")
+    frame = failed(ValueError("secret internals"), "c", "request.failed")
     assert "secret" not in frame.detail
     assert frame.conversation_id == "c"

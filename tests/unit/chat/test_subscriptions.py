@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from threadline.chat.events import Ack, Context, ServerFrame, Token
+from threadline.chat.events import Accepted, Context, Event, Token
 from threadline.chat.subscriptions import Subscriptions
 
 C = "conversation"
 
 
-async def _socket(frame: ServerFrame) -> None:
+async def _socket(frame: Event) -> None:
     """A socket's send (never called: only who receives is asked)."""
 
 
@@ -20,9 +20,7 @@ def _context() -> Context:
     return Context(C, 10, 100, 2, 2, summarized=False)
 
 
-def _carried(
-    subscriptions: Subscriptions, turn: str | None, frames: list[ServerFrame]
-) -> list[ServerFrame]:
+def _carried(subscriptions: Subscriptions, turn: str | None, frames: list[Event]) -> list[Event]:
     return [f for f in frames if subscriptions.receivers(C, turn, f, set())]
 
 
@@ -31,10 +29,10 @@ def test_a_reply_is_carried_from_its_start_only() -> None:
     subscriptions.add(C, _socket)
 
     joined_midway = _carried(subscriptions, "t1", [_token(4), _token(5), _context()])
-    next_turn = _carried(subscriptions, "t2", [Ack(C, "m2"), _token(1), _token(2)])
+    next_turn = _carried(subscriptions, "t2", [Accepted(C, "m2"), _token(1), _token(2)])
 
     assert joined_midway == [_context()]  # about the turn, not part of its reply
-    assert next_turn == [Ack(C, "m2"), _token(1), _token(2)]
+    assert next_turn == [Accepted(C, "m2"), _token(1), _token(2)]
 
 
 def test_a_reply_handed_over_is_carried_no_further() -> None:
@@ -52,8 +50,8 @@ def test_a_reply_handed_over_is_carried_no_further() -> None:
 def test_an_answer_from_another_process_skips_what_the_subscription_brought() -> None:
     subscriptions = Subscriptions()
     subscriptions.add(C, _socket)
-    _carried(subscriptions, "t1", [Ack(C, "m1"), _token(1), _token(2)])
-    answer: list[ServerFrame] = [Ack(C, "m1"), _token(1), _token(2), _token(3), _context()]
+    _carried(subscriptions, "t1", [Accepted(C, "m1"), _token(1), _token(2)])
+    answer: list[Event] = [Accepted(C, "m1"), _token(1), _token(2), _token(3), _context()]
 
     delivered = [f for f in answer if not subscriptions.brought(C, _socket, "t1", f)]
 

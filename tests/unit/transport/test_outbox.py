@@ -11,7 +11,7 @@ from litestar import WebSocket
 
 from threadline.chat.events import Token
 from threadline.transport.outbox import Outbox, SendBudget
-from threadline.transport.protocol import encode_bytes
+from threadline.transport.websocket_frames import encode_bytes
 
 pytestmark = pytest.mark.anyio
 
@@ -88,4 +88,39 @@ async def test_the_socket_whose_frame_would_pass_the_process_bound_is_dropped() 
     # first frame freed, so the third socket's fit.
     assert [o.dropped for o in outboxes] == [False, True, False]
     assert held == 4 * len(encode_bytes(_token(1)))
+    assert budget.used == 0
+
+
+async def test_a_burst_longer_than_the_queue_reaches_a_client_that_reads() -> None:
+    budget, client = SendBudget(10_000_000), _Client()
+    client.reading.set()
+    outbox = Outbox(
+        cast("WebSocket[Any, Any, Any]", client),
+        max_frames=8,
+        max_bytes=1_000_000,
+        budget=budget,
+        send_timeout=30,
+    )
+    frames = [_token(n, size=10) for n in range(1, 101)]  # a late listener's catch-up
+    for frame in frames:
+        await outbox(frame)
+    await outbox.close(grace=5)
+
+    assert not outbox.dropped
+    assert client.received == [encode_bytes(f) for f in frames]
+    assert budget.used == 0
+
+
+async def test_a_write_that_waits_past_the_send_timeout_drops_the_client() -> None:
+    budget, client = SendBudget(100_000), _Client()
+    socket = cast("WebSocket[Any, Any, Any]", client)
+    outbox = Outbox(socket, max_frames=100, max_bytes=10_000, budget=budget, send_timeout=0.05)
+    dropped = asyncio.Event()
+    outbox.when_dropped(dropped.set)
+    await outbox(_token(1))
+    await asyncio.wait_for(dropped.wait(), timeout=10)
+    await outbox.close(grace=0)
+
+    assert outbox.dropped
+    assert client.closed == 1008
     assert budget.used == 0

@@ -5,16 +5,9 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from threadline.transport.protocol import (
-    Ack,
-    ErrorFrame,
-    FrameDecoder,
-    FrameError,
-    ReplyMessage,
-    SendMessage,
-    Token,
-    encode,
-)
+from threadline.chat.events import Accepted, Failed, Replied, Token
+from threadline.transport.protocol import FrameDecoder, FrameError, SendMessage
+from threadline.transport.websocket_frames import encode
 
 decoder = FrameDecoder(max_message_bytes=32)
 
@@ -74,20 +67,23 @@ def test_a_huge_frame_is_refused_before_it_is_parsed() -> None:
 
 
 def test_server_frames_encode_with_their_type_and_without_unset_optionals() -> None:
-    assert msgspec.json.decode(encode(Ack("c", "m"))) == {
+    assert msgspec.json.decode(encode(Accepted("c", "m"))) == {
         "type": "ack",
         "conversation_id": "c",
         "message_id": "m",
     }
-    assert msgspec.json.decode(encode(Ack("c", "m", "client-1")))["client_message_id"] == "client-1"
+    assert (
+        msgspec.json.decode(encode(Accepted("c", "m", "client-1")))["client_message_id"]
+        == "client-1"
+    )
     assert msgspec.json.decode(encode(Token("c", "r", "Hel"))) == {
         "type": "token",
         "conversation_id": "c",
         "message_id": "r",
         "delta": "Hel",
     }
-    assert msgspec.json.decode(encode(ReplyMessage("c", "r", "Hello", "m1")))["role"] == "assistant"
-    assert msgspec.json.decode(encode(ErrorFrame("invalid_json", "bad", retryable=False))) == {
+    assert msgspec.json.decode(encode(Replied("c", "r", "Hello", "m1")))["role"] == "assistant"
+    assert msgspec.json.decode(encode(Failed("invalid_json", "bad", retryable=False))) == {
         "type": "error",
         "code": "invalid_json",
         "detail": "bad",
