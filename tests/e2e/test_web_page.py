@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import msgspec
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, WebSocketRoute, expect
 
 from tests.browser import own_contexts, tab
 from tests.credentials import api_keys
@@ -408,3 +410,57 @@ async def test_an_address_naming_a_conversation_that_is_gone_starts_a_new_one(
         await alice.say("a fresh start")
         await alice.reply("Reply 1: a fresh start")
         assert "AAAAAAAAAAAAAAAAAAAAAA" not in page.url
+
+
+async def test_a_late_error_about_a_conversation_left_refuses_no_message_sent_since(
+    settings: Settings,
+    fake_groq: FakeGroq,
+    chromium: Browser,
+) -> None:
+    # Opening a gone conversation asks three things of it (history, subscribe, resume),
+    # each answered conversation_not_found. The first takes the page to a new chat; the
+    # other two may arrive after the user has sent a message there: here they are held
+    # back until then, as a slow server or network may.
+    held: list[str | bytes] = []
+    released: list[str | bytes] = []
+
+    async def late_errors(page_side: WebSocketRoute) -> None:
+        server = page_side.connect_to_server()
+        answered = 0
+
+        def to_page(frame: str | bytes) -> None:
+            nonlocal answered
+            if b"conversation_not_found" in (frame if isinstance(frame, bytes) else frame.encode()):
+                answered += 1
+                if answered > 1:
+                    held.append(frame)
+                    return
+            page_side.send(frame)
+
+        def to_server(frame: str | bytes) -> None:
+            if held and '"message"' in str(frame):
+                for late in held:
+                    page_side.send(late)
+                released.extend(held)
+                held.clear()
+            server.send(frame)
+
+        server.on_message(to_page)
+        page_side.on_message(to_server)
+
+    async with (
+        serve_threadline(settings) as address,
+        own_contexts(chromium) as browser,
+        tab(await browser.new_context()) as alice,
+    ):
+        page = alice.page
+        await page.route_web_socket(re.compile(r"/ws/alice"), late_errors)
+        await alice.sign_in(address, "alice")
+        await page.goto(f"http://{address}/#c=AAAAAAAAAAAAAAAAAAAAAA")
+        await expect(page.locator("#title")).to_have_text("New chat")
+        await alice.say("a fresh start")
+        await alice.reply("Reply 1: a fresh start")
+        shown = (await alice.users(), await alice.replies(), await page.input_value("#input"))
+
+    assert released  # late errors reached the page after its message had gone
+    assert shown == (["a fresh start"], ["Reply 1: a fresh start"], "")
