@@ -134,7 +134,8 @@ async def test_a_turn_s_frames_reach_subscribers_on_the_other_processes(shared: 
 async def test_a_reload_mid_reply_resumes_on_another_process_without_gap_or_duplicate(
     shared: Shared,
 ) -> None:
-    shared.fake_groq.default = Fault(token_delay=0.03)
+    # The reply waits after 10 tokens until the reload has resumed it: still running.
+    shared.fake_groq.default = model = Fault(hold_after=10)
     one, two, _ = shared.servers
     async with connect(one.address, shared.alice) as before_reload:
         await before_reload.send(message=LONG)
@@ -144,7 +145,9 @@ async def test_a_reload_mid_reply_resumes_on_another_process_without_gap_or_dupl
         await after_reload.send(
             type="resume", conversation_id=conversation_id, after_seq=had[-1]["seq"]
         )
-        rest = await _reply_frames(after_reload)
+        resumed = await after_reload.receive()
+        model.release.set()
+        rest = [resumed, *await _reply_frames(after_reload)]
         # Once the reply is stored, resume answers with it whole.
         await after_reload.send(type="resume", conversation_id=conversation_id)
         stored = await after_reload.receive()
@@ -173,7 +176,9 @@ async def test_resume_with_no_reply_at_all_says_so(shared: Shared) -> None:
 
 
 async def test_a_stop_from_another_process_stops_the_turn_where_it_runs(shared: Shared) -> None:
-    shared.fake_groq.default = Fault(token_delay=0.05)
+    # The reply waits after 3 tokens: the stop surely finds it running, however slowly
+    # it crosses between the processes.
+    shared.fake_groq.default = model = Fault(hold_after=3)
     one, _, three = shared.servers
     async with (
         connect(one.address, shared.alice) as sender,
@@ -185,6 +190,7 @@ async def test_a_stop_from_another_process_stops_the_turn_where_it_runs(shared: 
         await other.send(type="stop", conversation_id=conversation_id)
         stopped_here = (await other.until("message"))[-1]
         stopped_there = (await sender.until("message"))[-1]
+        model.release.set()
         nothing = await other.error(type="stop", conversation_id=conversation_id)
     history = await _history(three.address, conversation_id, shared.alice)
 

@@ -128,7 +128,8 @@ async def test_a_reload_mid_reply_picks_the_reply_up_without_a_gap_or_a_repeat(
     fake_groq: FakeGroq,
     chromium: Browser,
 ) -> None:
-    fake_groq.default = Fault(token_delay=0.05)
+    # The reply waits after "Reply 1: word0 … word9" until the page has reloaded.
+    fake_groq.default = model = Fault(token_delay=0.01, hold_after=12)
     async with (
         serve_threadline(settings) as address,
         own_contexts(chromium) as browser,
@@ -139,7 +140,8 @@ async def test_a_reload_mid_reply_picks_the_reply_up_without_a_gap_or_a_repeat(
         await alice.say(LONG)
         await expect(page.locator(".message.assistant.streaming")).to_contain_text("word3")
         await page.reload()
-        await expect(page.locator(".message.assistant.streaming")).to_contain_text("word20")
+        await expect(page.locator(".message.assistant.streaming")).to_contain_text("word9")
+        model.release.set()
         await alice.reply("word39")
         shown = (await alice.users(), await alice.replies())
 
