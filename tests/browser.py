@@ -40,8 +40,13 @@ def chromium_path() -> str:
 
 
 @asynccontextmanager
-async def chromium() -> AsyncIterator[Browser]:
-    """A headless Chromium for the block."""
+async def launched_chromium() -> AsyncIterator[Browser]:
+    """A headless Chromium for the block.
+
+    A launch costs about a second of CPU and three of waiting, a browser context a tenth
+    of that: the e2e layer's `chromium` fixture launches one per module (on each xdist
+    worker), and each test opens contexts of its own through `own_contexts`.
+    """
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=chromium_path(), args=_FLAGS, headless=True
@@ -50,6 +55,20 @@ async def chromium() -> AsyncIterator[Browser]:
             yield browser
         finally:
             await browser.close()
+
+
+@asynccontextmanager
+async def own_contexts(browser: Browser) -> AsyncIterator[Browser]:
+    """`browser` for the block; every context (profile) opened in it is closed at its end.
+
+    A test's contexts share no cookies, storage or pages with another test's.
+    """
+    assert not browser.contexts, "a context of an earlier test is still open"
+    try:
+        yield browser
+    finally:
+        for context in browser.contexts:
+            await context.close()
 
 
 class Tab:

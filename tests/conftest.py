@@ -8,7 +8,6 @@ are imported by tests/integration/conftest.py and tests/e2e/conftest.py.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import tempfile
@@ -17,7 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from xdist.remote import Producer
+from xdist.scheduler import LoadScopeScheduling
 
+from tests.heavy import HEAVY_LOCK, heavy_lock
 from tests.postgres import start_shared, stop_shared
 
 _EMBEDDED = pytest.StashKey[Any]()
@@ -27,9 +29,6 @@ _UNIT = Path(__file__).resolve().parent / "unit"
 # Workers for a run that reaches beyond tests/unit: most of a test's time is spent waiting
 # on sockets and timers, so four workers on two cores finish about twice as fast as one.
 WORKERS = 4
-# Tests that start several server processes, and tests whose timing they would upset, take
-# this lock (shared by every xdist worker): one of them runs at a time.
-_HEAVY_LOCK = "THREADLINE_TEST_HEAVY_LOCK"
 # The longest tests start first, so they run side by side on different workers instead of
 # ending the run one after another (xdist hands out the first tests round-robin).
 _SLOW_FIRST = (
@@ -43,6 +42,26 @@ _SLOW_FIRST = (
     "e2e/test_faults.py",
     "e2e/test_replicas.py",
 )
+
+# Modules whose tests share processes (module-scoped fixtures): each goes whole to one
+# worker, which runs its tests one after another (and starts those processes once).
+WHOLE_MODULES = ("e2e/test_replicas.py",)
+
+
+class _Scheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist has no types
+    """xdist's scheduling test by test, except that each of WHOLE_MODULES is one unit.
+
+    Larger units go first. (`--dist loadgroup` would say the same with marks, but it
+    renames test ids in a way pytest 9 no longer allows.)
+    """
+
+    def _split_scope(self, nodeid: str) -> str:
+        path = nodeid.split("::", maxsplit=1)[0]
+        return path if path.endswith(WHOLE_MODULES) else nodeid
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> _Scheduling:
+    return _Scheduling(config, log)
 
 
 def _unit_only(config: pytest.Config) -> bool:
@@ -72,7 +91,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     server = start_shared(data / "pgdata")
     if server is not None:  # not a server of one's own (TEST_DATABASE_URL)
-        os.environ[_HEAVY_LOCK] = str(data / "heavy.lock")
+        os.environ[HEAVY_LOCK] = str(data / "heavy.lock")
         config.stash[_EMBEDDED] = server
 
 
@@ -104,12 +123,7 @@ def one_at_a_time() -> Iterator[None]:
     For tests that start three server processes (two cores would be crowded by several at
     once) and for the timing-sensitive ones those would upset.
     """
-    path = os.environ.get(_HEAVY_LOCK)
-    if path is None:  # a server of one's own (TEST_DATABASE_URL): no workers to order
-        yield
-        return
-    with Path(path).open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # blocks this worker only
+    with heavy_lock():
         yield
 
 

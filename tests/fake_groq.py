@@ -7,6 +7,7 @@ client code. It records every request body, so tests can see what the model was 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 import uuid
@@ -42,6 +43,9 @@ class Fault:
         truncate_after: End the body cleanly after this many tokens, with neither a
             finish reason nor `data: [DONE]`.
         only_for: Apply only to a request whose last user message is this text.
+        hold_after: Stop streaming after this many tokens until `release` is set (or 30 s
+            have passed): a reply surely still running while the test acts on it.
+        release: What lets a held stream go on.
     """
 
     status: int | None = None
@@ -50,6 +54,8 @@ class Fault:
     cut_after: int | None = None
     truncate_after: int | None = None
     only_for: str | None = None
+    hold_after: int | None = None
+    release: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass
@@ -78,6 +84,12 @@ class FakeGroq:
     # prompt: a request with that prompt takes the next entry, the tool calls it makes
     # (`[]`: it answers in words), whatever its last message is.
     agent_calls: dict[str, deque[list[tuple[str, dict[str, Any]]]]] = field(default_factory=dict)
+
+    def reset(self) -> None:
+        """Forget every request, fault and script, as a new fake would (same URL)."""
+        for name, value in vars(FakeGroq()).items():
+            if name != "url":
+                setattr(self, name, value)
 
     def reply_for(self, body: dict[str, Any]) -> str:
         """The reply text the fake gives to `body`."""
@@ -229,6 +241,9 @@ async def _sse(text: str, model: str, fault: Fault) -> AsyncIterator[bytes]:
             raise CutStream
         if sent == fault.truncate_after:
             return
+        if sent == fault.hold_after:
+            with contextlib.suppress(TimeoutError):  # a failed test never sets it
+                await asyncio.wait_for(fault.release.wait(), 30)
         if fault.token_delay:
             await asyncio.sleep(fault.token_delay)
         yield _chunk(model, {"content": word})

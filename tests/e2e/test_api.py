@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from tests.fake_groq import FakeGroq, Fault
+from tests.fixtures import fresh_database, served_fake_groq, settings_for
 from tests.serving import serve_threadline
 from tests.wsclient import connect
 from threadline.settings import Settings
@@ -281,6 +282,20 @@ async def test_another_users_conversation_is_indistinguishable_from_a_missing_on
     assert still_there.json()["title"] != "mine now"
 
 
+@pytest.fixture(scope="module")
+async def refusing(postgres_url: str, template_url: str) -> AsyncIterator[tuple[Api, str]]:
+    """One server, database and conversation of alice's for the module's refused requests.
+
+    A refused request changes nothing, so these cases share them instead of starting a
+    server and a database each (on each xdist worker that runs some of them).
+    """
+    with fresh_database(postgres_url) as url:
+        async with served_fake_groq() as fake, api(settings_for(url, fake)) as a:
+            conversation_id = await a.chat("alice", "hi")
+            await a.eventually("alice", conversation_id, lambda c: c["title"] == "Title: hi")
+            yield a, conversation_id
+
+
 @pytest.mark.parametrize(
     ("method", "path", "params", "body", "field"),
     [
@@ -308,23 +323,22 @@ async def test_another_users_conversation_is_indistinguishable_from_a_missing_on
     ],
 )
 async def test_bad_input_is_a_400_naming_the_field(
-    settings: Settings,
+    refusing: tuple[Api, str],
     method: str,
     path: str,
     params: dict[str, Any],
     body: dict[str, Any] | None,
     field: str | None,
 ) -> None:
-    async with api(settings) as a:
-        conversation_id = await a.chat("alice", "hi")
-        path = path.replace("/abc", f"/{conversation_id}")
-        response = await a.http.request(
-            method, f"http://{a.address}{path}", params=params, json=body
-        )
+    a, conversation_id = refusing
+    path = path.replace("/abc", f"/{conversation_id}")
+    response = await a.http.request(method, f"http://{a.address}{path}", params=params, json=body)
+    after = await a.http.get(a.url("alice", conversation_id))
 
     assert response.status_code == 400, response.text
     error = response.json()
     assert error["code"] == "invalid_request"
+    assert after.json()["title"] == "Title: hi"  # refused: nothing changed
     if field is not None:
         assert error["field"] == field
         assert error["detail"].startswith(f"{field}: ")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import Browser, expect
 
-from tests.browser import chromium, tab
+from tests.browser import own_contexts, tab
 from tests.fake_groq import FakeGroq
 from tests.serving import serve_threadline
 from threadline.settings import Settings
@@ -14,11 +14,11 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_edit_then_arrows_switch_between_versions_and_regenerate_adds_one(
-    settings: Settings, fake_groq: FakeGroq
+    settings: Settings, fake_groq: FakeGroq, chromium: Browser
 ) -> None:
     async with (
         serve_threadline(settings) as address,
-        chromium() as browser,
+        own_contexts(chromium) as browser,
         tab(await browser.new_context()) as alice,
     ):
         page = alice.page
@@ -63,9 +63,9 @@ async def test_edit_then_arrows_switch_between_versions_and_regenerate_adds_one(
 
 
 async def test_a_second_tab_follows_an_edit_made_in_the_first(
-    settings: Settings, fake_groq: FakeGroq
+    settings: Settings, fake_groq: FakeGroq, chromium: Browser
 ) -> None:
-    async with serve_threadline(settings) as address, chromium() as browser:
+    async with serve_threadline(settings) as address, own_contexts(chromium) as browser:
         context = await browser.new_context()  # one browser profile: both tabs signed in
         async with tab(context) as first, tab(context) as second:
             await first.sign_in(address, "alice")

@@ -7,8 +7,9 @@ import httpx
 import msgspec
 import pytest
 from litestar import Litestar, MediaType, get
+from playwright.async_api import Browser
 
-from tests.browser import chromium
+from tests.browser import own_contexts
 from tests.credentials import api_keys, handshake
 from tests.serving import serve_app, serve_threadline
 from threadline.settings import Settings
@@ -54,11 +55,13 @@ async def _stored(address: str) -> tuple[list[object], list[object]]:
     return memories, documents
 
 
-async def test_a_page_of_another_origin_writes_nothing_in_chromium(settings: Settings) -> None:
+async def test_a_page_of_another_origin_writes_nothing_in_chromium(
+    settings: Settings, chromium: Browser
+) -> None:
     async with (
         serve_threadline(settings) as address,
         serve_app(_attacker(address)) as attacker,
-        chromium() as browser,
+        own_contexts(chromium) as browser,
     ):
         page = await (await browser.new_context()).new_page()
         await page.goto(f"http://{attacker}/")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import msgspec
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import Browser, expect
 
-from tests.browser import chromium, tab
+from tests.browser import own_contexts, tab
 from tests.fake_groq import FakeGroq
 from tests.interrupt_graphs import FORM, QUESTION
 from tests.serving import serve_threadline
@@ -21,11 +21,13 @@ def _graph(settings: Settings, name: str) -> Settings:
 
 
 async def test_a_question_is_shown_after_a_reload_and_answered_on_the_page(
-    settings: Settings, fake_groq: FakeGroq
+    settings: Settings,
+    fake_groq: FakeGroq,
+    chromium: Browser,
 ) -> None:
     async with (
         serve_threadline(_graph(settings, "ask_string")) as address,
-        chromium() as browser,
+        own_contexts(chromium) as browser,
         tab(await browser.new_context()) as alice,
     ):
         page = alice.page
@@ -45,11 +47,13 @@ async def test_a_question_is_shown_after_a_reload_and_answered_on_the_page(
 
 
 async def test_a_form_is_answered_with_json_or_cancelled_on_the_page(
-    settings: Settings, fake_groq: FakeGroq
+    settings: Settings,
+    fake_groq: FakeGroq,
+    chromium: Browser,
 ) -> None:
     async with (
         serve_threadline(_graph(settings, "ask_dict")) as address,
-        chromium() as browser,
+        own_contexts(chromium) as browser,
         tab(await browser.new_context()) as alice,
     ):
         page = alice.page

@@ -5,11 +5,12 @@ current, presence is counted across them, and a killed or drained one loses noth
 from __future__ import annotations
 
 import contextlib
+import secrets
 import signal
 from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import anyio
 import httpx
@@ -19,9 +20,11 @@ from httpx_ws import WebSocketDisconnect
 
 from tests.credentials import handshake
 from tests.fake_groq import FakeGroq, Fault
+from tests.fixtures import fresh_database
+from tests.heavy import heavy_lock
 from tests.polling import eventually
-from tests.processes import servers
-from tests.serving import serve_threadline
+from tests.processes import Server, servers
+from tests.serving import serve_app, serve_threadline
 from tests.wsclient import ChatClient, Frame, connect, connections
 from threadline.settings import Settings
 
@@ -30,6 +33,51 @@ from threadline.settings import Settings
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("one_at_a_time")]
 
 LONG = " ".join(f"word{i}" for i in range(40))
+
+# The tests that kill, stop or cut no process share three (started at about 2 s of CPU
+# each), on one database of their own. One xdist worker runs the whole module
+# (tests/conftest.py's WHOLE_MODULES), so they are started once.
+
+
+class Shared(NamedTuple):
+    """The shared processes, and this test's fake Groq (reset) and users of its own."""
+
+    servers: list[Server]
+    fake_groq: FakeGroq
+    alice: str
+    bob: str
+
+
+@pytest.fixture(scope="module")
+async def shared_groq() -> AsyncIterator[FakeGroq]:
+    fake = FakeGroq()
+    async with serve_app(fake.app()) as address:
+        fake.url = f"http://{address}"
+        yield fake
+
+
+@pytest.fixture(scope="module")
+async def shared_servers(
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_url: str,
+    template_url: str,
+    shared_groq: FakeGroq,
+) -> AsyncIterator[list[Server]]:
+    folder = tmp_path_factory.mktemp("replicas")
+    with fresh_database(postgres_url) as url:
+        async with AsyncExitStack() as stack:
+            with heavy_lock():  # started as each test's own were: not beside another's
+                started = await stack.enter_async_context(
+                    servers(folder, url, shared_groq.url, 3, GROQ_MAX_RETRIES="0")
+                )
+            yield started
+
+
+@pytest.fixture
+def shared(shared_servers: list[Server], shared_groq: FakeGroq) -> Shared:
+    shared_groq.reset()
+    own = secrets.token_hex(4)
+    return Shared(shared_servers, shared_groq, f"alice-{own}", f"bob-{own}")
 
 
 async def _reply_frames(chat: ChatClient, within: float = 20) -> list[Frame]:
@@ -50,24 +98,22 @@ async def _frames_of_turn(chat: ChatClient, sent: list[Frame]) -> list[Frame]:
     return frames[start:]
 
 
-async def _history(address: str, conversation_id: str) -> list[dict[str, Any]]:
+async def _history(address: str, conversation_id: str, user: str = "alice") -> list[dict[str, Any]]:
     async with httpx.AsyncClient() as http:
-        response = await http.get(f"http://{address}/users/alice/conversations/{conversation_id}")
+        response = await http.get(f"http://{address}/users/{user}/conversations/{conversation_id}")
     assert response.status_code == 200, response.text
     messages: list[dict[str, Any]] = response.json()["messages"]
     return messages
 
 
-async def test_a_turn_s_frames_reach_subscribers_on_the_other_processes(
-    tmp_path: Path, database_url: str, fake_groq: FakeGroq
-) -> None:
-    fake_groq.default = Fault(token_delay=0.01)
+async def test_a_turn_s_frames_reach_subscribers_on_the_other_processes(shared: Shared) -> None:
+    shared.fake_groq.default = Fault(token_delay=0.01)
     big = "x" * 12_000  # a reply larger than one NOTIFY (8,000 bytes) goes in pieces
+    one, two, three = shared.servers
     async with (
-        servers(tmp_path, database_url, fake_groq.url, 3) as (one, two, three),
-        connect(one.address, "alice") as sender,
-        connect(two.address, "alice") as second_tab,
-        connect(three.address, "alice") as third_tab,
+        connect(one.address, shared.alice) as sender,
+        connect(two.address, shared.alice) as second_tab,
+        connect(three.address, shared.alice) as third_tab,
     ):
         conversation_id = (await sender.turn("start")).ack["conversation_id"]
         for tab in (second_tab, third_tab):
@@ -86,23 +132,26 @@ async def test_a_turn_s_frames_reach_subscribers_on_the_other_processes(
 
 
 async def test_a_reload_mid_reply_resumes_on_another_process_without_gap_or_duplicate(
-    tmp_path: Path, database_url: str, fake_groq: FakeGroq
+    shared: Shared,
 ) -> None:
-    fake_groq.default = Fault(token_delay=0.03)
-    async with servers(tmp_path, database_url, fake_groq.url, 3) as (one, two, _):
-        async with connect(one.address, "alice") as before_reload:
-            await before_reload.send(message=LONG)
-            conversation_id = (await before_reload.receive())["conversation_id"]
-            had = [await before_reload.receive() for _ in range(5)]
-        async with connect(two.address, "alice") as after_reload:
-            await after_reload.send(
-                type="resume", conversation_id=conversation_id, after_seq=had[-1]["seq"]
-            )
-            rest = await _reply_frames(after_reload)
-            # Once the reply is stored, resume answers with it whole.
-            await after_reload.send(type="resume", conversation_id=conversation_id)
-            stored = await after_reload.receive()
-        history = await _history(one.address, conversation_id)
+    # The reply waits after 10 tokens until the reload has resumed it: still running.
+    shared.fake_groq.default = model = Fault(hold_after=10)
+    one, two, _ = shared.servers
+    async with connect(one.address, shared.alice) as before_reload:
+        await before_reload.send(message=LONG)
+        conversation_id = (await before_reload.receive())["conversation_id"]
+        had = [await before_reload.receive() for _ in range(5)]
+    async with connect(two.address, shared.alice) as after_reload:
+        await after_reload.send(
+            type="resume", conversation_id=conversation_id, after_seq=had[-1]["seq"]
+        )
+        resumed = await after_reload.receive()
+        model.release.set()
+        rest = [resumed, *await _reply_frames(after_reload)]
+        # Once the reply is stored, resume answers with it whole.
+        await after_reload.send(type="resume", conversation_id=conversation_id)
+        stored = await after_reload.receive()
+    history = await _history(one.address, conversation_id, shared.alice)
 
     tokens = [*had, *rest[:-1]]
     assert [t["type"] for t in tokens] == ["token"] * len(tokens)
@@ -115,14 +164,9 @@ async def test_a_reload_mid_reply_resumes_on_another_process_without_gap_or_dupl
     assert "seq" not in stored
 
 
-async def test_resume_with_no_reply_at_all_says_so(
-    tmp_path: Path, database_url: str, fake_groq: FakeGroq
-) -> None:
-    fake_groq.default = Fault(status=500)
-    async with (
-        servers(tmp_path, database_url, fake_groq.url, 1, GROQ_MAX_RETRIES="0") as (one,),
-        connect(one.address, "alice") as chat,
-    ):
+async def test_resume_with_no_reply_at_all_says_so(shared: Shared) -> None:
+    shared.fake_groq.default = Fault(status=500)  # the shared servers retry no model call
+    async with connect(shared.servers[0].address, shared.alice) as chat:
         await chat.send(message="unanswered")
         conversation_id = (await chat.receive())["conversation_id"]
         assert (await chat.receive())["type"] == "error"
@@ -131,23 +175,24 @@ async def test_resume_with_no_reply_at_all_says_so(
     assert refused["code"] == "nothing_to_resume"
 
 
-async def test_a_stop_from_another_process_stops_the_turn_where_it_runs(
-    tmp_path: Path, database_url: str, fake_groq: FakeGroq
-) -> None:
-    fake_groq.default = Fault(token_delay=0.05)
-    async with servers(tmp_path, database_url, fake_groq.url, 3) as (one, _, three):
-        async with (
-            connect(one.address, "alice") as sender,
-            connect(three.address, "alice") as other,
-        ):
-            await sender.send(message=LONG)
-            conversation_id = (await sender.receive())["conversation_id"]
-            await sender.receive()  # a token: the turn runs on the first process
-            await other.send(type="stop", conversation_id=conversation_id)
-            stopped_here = (await other.until("message"))[-1]
-            stopped_there = (await sender.until("message"))[-1]
-            nothing = await other.error(type="stop", conversation_id=conversation_id)
-        history = await _history(three.address, conversation_id)
+async def test_a_stop_from_another_process_stops_the_turn_where_it_runs(shared: Shared) -> None:
+    # The reply waits after 3 tokens: the stop surely finds it running, however slowly
+    # it crosses between the processes.
+    shared.fake_groq.default = model = Fault(hold_after=3)
+    one, _, three = shared.servers
+    async with (
+        connect(one.address, shared.alice) as sender,
+        connect(three.address, shared.alice) as other,
+    ):
+        await sender.send(message=LONG)
+        conversation_id = (await sender.receive())["conversation_id"]
+        await sender.receive()  # a token: the turn runs on the first process
+        await other.send(type="stop", conversation_id=conversation_id)
+        stopped_here = (await other.until("message"))[-1]
+        stopped_there = (await sender.until("message"))[-1]
+        model.release.set()
+        nothing = await other.error(type="stop", conversation_id=conversation_id)
+    history = await _history(three.address, conversation_id, shared.alice)
 
     assert stopped_here["stopped"] is True
     assert stopped_there == stopped_here
@@ -158,17 +203,17 @@ async def test_a_stop_from_another_process_stops_the_turn_where_it_runs(
 
 
 async def test_every_socket_of_the_user_hears_of_changes_made_on_any_process(
-    tmp_path: Path, database_url: str, fake_groq: FakeGroq
+    shared: Shared,
 ) -> None:
+    one, two, three = shared.servers
     async with (
-        servers(tmp_path, database_url, fake_groq.url, 3) as (one, two, three),
-        connect(two.address, "alice") as sidebar,
-        connect(one.address, "bob") as bob,
+        connect(two.address, shared.alice) as sidebar,
+        connect(one.address, shared.bob) as bob,
     ):
-        async with connect(one.address, "alice") as chat:
+        async with connect(one.address, shared.alice) as chat:
             conversation_id = (await chat.turn("plan a trip")).ack["conversation_id"]
         async with httpx.AsyncClient(base_url=f"http://{three.address}") as http:
-            path = f"/users/alice/conversations/{conversation_id}"
+            path = f"/users/{shared.alice}/conversations/{conversation_id}"
             await eventually(lambda: _has_event(sidebar, "renamed"))  # the automatic title
             assert (await http.patch(path, json={"title": "Trip"})).status_code == 200
             await eventually(lambda: _has_event(sidebar, "renamed", "Trip"))
@@ -359,25 +404,26 @@ async def _listeners_are(database_url: str, count: int) -> bool:
 
 
 async def test_memories_and_documents_changed_on_one_process_are_seen_on_another(
-    tmp_path: Path, database_url: str, fake_groq: FakeGroq
+    shared: Shared,
 ) -> None:
     async def notes_on_turn(chat: ChatClient) -> list[str]:
         await chat.turn("What is my dog called?")
-        request = fake_groq.requests[-1]["messages"]
+        request = shared.fake_groq.requests[-1]["messages"]
         return [m["content"].split("\n")[0] for m in request if m["role"] == "system"][1:]
 
+    one, two, _ = shared.servers
+    user = f"/users/{shared.alice}"
     async with (
-        servers(tmp_path, database_url, fake_groq.url, 2) as (one, two),
-        connect(two.address, "alice") as chat,
+        connect(two.address, shared.alice) as chat,
         httpx.AsyncClient(base_url=f"http://{one.address}") as http,
     ):
         assert await notes_on_turn(chat) == []  # process two now knows alice keeps nothing
-        made = await http.post("/users/alice/memories", json={"text": "My dog is Pepper"})
+        made = await http.post(f"{user}/memories", json={"text": "My dog is Pepper"})
         memory_id = made.json()["memory_id"]
         upload = await http.post(
-            "/users/alice/documents", files={"file": ("dogs.md", b"Feed dogs twice a day.")}
+            f"{user}/documents", files={"file": ("dogs.md", b"Feed dogs twice a day.")}
         )
-        path = f"/users/alice/documents/{upload.json()['document_id']}"
+        path = f"{user}/documents/{upload.json()['document_id']}"
         await eventually(lambda: _status_is(http, path, "ready"), within=20)
         seen: list[str] = []
 
@@ -389,7 +435,7 @@ async def test_memories_and_documents_changed_on_one_process_are_seen_on_another
         assert seen[0].startswith("Memories about this user")
         assert seen[1].startswith("The user has documents in their knowledge base")
 
-        await http.delete(f"/users/alice/memories/{memory_id}")
+        await http.delete(f"{user}/memories/{memory_id}")
         await http.delete(path)
         await eventually(lambda: _notes_are(notes_on_turn(chat), []), within=10, every=0.2)
 

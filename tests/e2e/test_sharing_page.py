@@ -5,19 +5,21 @@ from __future__ import annotations
 import anyio
 import httpx
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import Browser, expect
 
-from tests.browser import chromium, tab
+from tests.browser import own_contexts, tab
 from tests.serving import serve_threadline
 from threadline.settings import Settings
 
 pytestmark = pytest.mark.anyio
 
 
-async def test_a_reply_is_rated_shared_and_exported_from_the_page(settings: Settings) -> None:
+async def test_a_reply_is_rated_shared_and_exported_from_the_page(
+    settings: Settings, chromium: Browser
+) -> None:
     async with (
         serve_threadline(settings) as address,
-        chromium() as browser,
+        own_contexts(chromium) as browser,
         httpx.AsyncClient() as http,
     ):
         context = await browser.new_context(accept_downloads=True)

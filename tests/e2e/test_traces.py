@@ -140,7 +140,13 @@ async def test_a_failing_model_call_is_a_failed_span_naming_only_the_status(
 async def test_a_collector_that_is_down_delays_no_turn(
     tmp_path: Path, database_url: str, fake_groq: FakeGroq
 ) -> None:
-    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1", "OTEL_BSP_SCHEDULE_DELAY": "50"}
+    env = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1",
+        "OTEL_BSP_SCHEDULE_DELAY": "50",
+        # OpenTelemetry's own: each export gives up within 0.5 s, so the last flush at
+        # shutdown does too (5 s by default).
+        "OTEL_EXPORTER_OTLP_TIMEOUT": "0.5",
+    }
     async with (
         servers(tmp_path, database_url, fake_groq.url, 1, **env) as [server],
         connect(server.address, "alice") as alice,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import base64
+import re
 
 import httpx
 import msgspec
 import pytest
-from playwright.async_api import FilePayload, expect
+from playwright.async_api import Browser, FilePayload, WebSocketRoute, expect
 
-from tests.browser import chromium, tab
+from tests.browser import own_contexts, tab
 from tests.credentials import api_keys
 from tests.documents import indexed, upload
 from tests.fake_groq import MODEL, FakeGroq, Fault
@@ -24,11 +25,13 @@ ATTACK = '<img src=x onerror="window.__xss=1"><script>window.__xss=1</script>'
 
 
 async def test_a_full_conversation_renamed_reloaded_and_deleted(
-    settings: Settings, fake_groq: FakeGroq
+    settings: Settings,
+    fake_groq: FakeGroq,
+    chromium: Browser,
 ) -> None:
     async with (
         serve_threadline(settings) as address,
-        chromium() as browser,
+        own_contexts(chromium) as browser,
         httpx.AsyncClient(base_url=f"http://{address}") as http,
     ):
         context = await browser.new_context()
@@ -74,12 +77,14 @@ async def test_a_full_conversation_renamed_reloaded_and_deleted(
 
 
 async def test_stop_keeps_what_was_written_and_marks_it_stopped(
-    settings: Settings, fake_groq: FakeGroq
+    settings: Settings,
+    fake_groq: FakeGroq,
+    chromium: Browser,
 ) -> None:
     fake_groq.default = Fault(token_delay=0.1)
     async with (
         serve_threadline(settings) as address,
-        chromium() as browser,
+        own_contexts(chromium) as browser,
         tab(await browser.new_context()) as alice,
     ):
         page = alice.page
@@ -97,10 +102,12 @@ async def test_stop_keeps_what_was_written_and_marks_it_stopped(
     assert "word39" not in text
 
 
-async def test_regenerate_replaces_the_reply(settings: Settings, fake_groq: FakeGroq) -> None:
+async def test_regenerate_replaces_the_reply(
+    settings: Settings, fake_groq: FakeGroq, chromium: Browser
+) -> None:
     async with (
         serve_threadline(settings) as address,
-        chromium() as browser,
+        own_contexts(chromium) as browser,
         tab(await browser.new_context()) as alice,
     ):
         page = alice.page
@@ -118,12 +125,15 @@ async def test_regenerate_replaces_the_reply(settings: Settings, fake_groq: Fake
 
 
 async def test_a_reload_mid_reply_picks_the_reply_up_without_a_gap_or_a_repeat(
-    settings: Settings, fake_groq: FakeGroq
+    settings: Settings,
+    fake_groq: FakeGroq,
+    chromium: Browser,
 ) -> None:
-    fake_groq.default = Fault(token_delay=0.05)
+    # The reply waits after "Reply 1: word0 … word9" until the page has reloaded.
+    fake_groq.default = model = Fault(token_delay=0.01, hold_after=12)
     async with (
         serve_threadline(settings) as address,
-        chromium() as browser,
+        own_contexts(chromium) as browser,
         tab(await browser.new_context()) as alice,
     ):
         page = alice.page
@@ -131,7 +141,8 @@ async def test_a_reload_mid_reply_picks_the_reply_up_without_a_gap_or_a_repeat(
         await alice.say(LONG)
         await expect(page.locator(".message.assistant.streaming")).to_contain_text("word3")
         await page.reload()
-        await expect(page.locator(".message.assistant.streaming")).to_contain_text("word20")
+        await expect(page.locator(".message.assistant.streaming")).to_contain_text("word9")
+        model.release.set()
         await alice.reply("word39")
         shown = (await alice.users(), await alice.replies())
 
@@ -139,11 +150,13 @@ async def test_a_reload_mid_reply_picks_the_reply_up_without_a_gap_or_a_repeat(
 
 
 async def test_markup_in_a_message_a_reply_and_a_title_is_shown_never_run(
-    settings: Settings, fake_groq: FakeGroq
+    settings: Settings,
+    fake_groq: FakeGroq,
+    chromium: Browser,
 ) -> None:
     async with (
         serve_threadline(settings) as address,
-        chromium() as browser,
+        own_contexts(chromium) as browser,
         httpx.AsyncClient(base_url=f"http://{address}") as http,
         tab(await browser.new_context()) as alice,
     ):
@@ -174,9 +187,11 @@ async def test_markup_in_a_message_a_reply_and_a_title_is_shown_never_run(
 
 
 async def test_a_second_tab_follows_the_conversation_and_the_sidebar(
-    settings: Settings, fake_groq: FakeGroq
+    settings: Settings,
+    fake_groq: FakeGroq,
+    chromium: Browser,
 ) -> None:
-    async with serve_threadline(settings) as address, chromium() as browser:
+    async with serve_threadline(settings) as address, own_contexts(chromium) as browser:
         context = await browser.new_context()  # one browser profile: both tabs signed in
         async with tab(context) as first, tab(context) as second:
             await first.sign_in(address, "alice")
@@ -201,13 +216,15 @@ async def test_a_second_tab_follows_the_conversation_and_the_sidebar(
 
 
 async def test_a_tool_call_waits_for_approval_on_the_page(
-    settings: Settings, fake_groq: FakeGroq
+    settings: Settings,
+    fake_groq: FakeGroq,
+    chromium: Browser,
 ) -> None:
     fake_groq.tool_calls.append([("calculator", {"expression": "12 * 7"})])
     configured = msgspec.structs.replace(settings, approve_tools="calculator")
     async with (
         serve_threadline(configured) as address,
-        chromium() as browser,
+        own_contexts(chromium) as browser,
         tab(await browser.new_context()) as alice,
     ):
         page = alice.page
@@ -224,11 +241,14 @@ async def test_a_tool_call_waits_for_approval_on_the_page(
 
 @pytest.mark.parametrize("width", [1280, 390])
 async def test_an_expanded_tool_result_with_a_long_line_stays_within_the_page(
-    settings: Settings, fake_groq: FakeGroq, width: int
+    settings: Settings,
+    fake_groq: FakeGroq,
+    width: int,
+    chromium: Browser,
 ) -> None:
     expression = "+".join(["1"] * 100)  # one line of 199 characters, nowhere to break it
     fake_groq.tool_calls.append([("calculator", {"expression": expression})])
-    async with serve_threadline(settings) as address, chromium() as browser:
+    async with serve_threadline(settings) as address, own_contexts(chromium) as browser:
         context = await browser.new_context(viewport={"width": width, "height": 800})
         async with tab(context) as alice:
             page = alice.page
@@ -253,14 +273,17 @@ async def test_an_expanded_tool_result_with_a_long_line_stays_within_the_page(
 
 
 async def test_with_authentication_on_it_signs_in_with_a_token(
-    settings: Settings, fake_groq: FakeGroq, database_url: str
+    settings: Settings,
+    fake_groq: FakeGroq,
+    database_url: str,
+    chromium: Browser,
 ) -> None:
     async with api_keys(database_url) as keys:
         key = (await keys.create("page", user_id="alice", admin=False)).key
     configured = msgspec.structs.replace(settings, auth_mode="api_key")
     async with (
         serve_threadline(configured) as address,
-        chromium() as browser,
+        own_contexts(chromium) as browser,
         tab(await browser.new_context()) as alice,
     ):
         await alice.sign_in(address, "alice", token=key)
@@ -275,14 +298,17 @@ async def test_with_authentication_on_it_signs_in_with_a_token(
 
 
 async def test_a_token_of_another_user_is_refused_once_and_signs_out(
-    settings: Settings, fake_groq: FakeGroq, database_url: str
+    settings: Settings,
+    fake_groq: FakeGroq,
+    database_url: str,
+    chromium: Browser,
 ) -> None:
     async with api_keys(database_url) as keys:
         key = (await keys.create("page", user_id="alice", admin=False)).key
     configured = msgspec.structs.replace(settings, auth_mode="api_key")
     async with (
         serve_threadline(configured) as address,
-        chromium() as browser,
+        own_contexts(chromium) as browser,
         tab(await browser.new_context()) as bob,
     ):
         await bob.sign_in(address, "bob", token=key)
@@ -299,9 +325,11 @@ async def test_a_token_of_another_user_is_refused_once_and_signs_out(
 
 
 async def test_on_a_phone_the_conversations_open_from_a_menu(
-    settings: Settings, fake_groq: FakeGroq
+    settings: Settings,
+    fake_groq: FakeGroq,
+    chromium: Browser,
 ) -> None:
-    async with serve_threadline(settings) as address, chromium() as browser:
+    async with serve_threadline(settings) as address, own_contexts(chromium) as browser:
         phone = await browser.new_context(viewport={"width": 390, "height": 844})
         async with tab(phone) as alice:
             page = alice.page
@@ -316,12 +344,14 @@ async def test_on_a_phone_the_conversations_open_from_a_menu(
             await expect(sidebar).not_to_be_in_viewport()
 
 
-async def test_a_reply_shows_the_passages_it_cites(settings: Settings, fake_groq: FakeGroq) -> None:
+async def test_a_reply_shows_the_passages_it_cites(
+    settings: Settings, fake_groq: FakeGroq, chromium: Browser
+) -> None:
     manual = b"# Pump manual\n\nThe K7 pump moves at most 42 litres of water per minute.\n"
     async with (
         serve_threadline(settings) as address,
         httpx.AsyncClient(base_url=f"http://{address}") as http,
-        chromium() as browser,
+        own_contexts(chromium) as browser,
         tab(await browser.new_context()) as alice,
     ):
         sent = await upload(http, "/users/alice/documents", "pumps.md", manual)
@@ -337,13 +367,15 @@ async def test_a_reply_shows_the_passages_it_cites(settings: Settings, fake_groq
 
 
 async def test_a_dropped_network_mid_reply_is_resumed_without_a_gap_or_a_repeat(
-    settings: Settings, fake_groq: FakeGroq
+    settings: Settings,
+    fake_groq: FakeGroq,
+    chromium: Browser,
 ) -> None:
     fake_groq.default = Fault(token_delay=0.05)
     async with (
         serve_threadline(settings) as address,
         proxy(address) as network,
-        chromium() as browser,
+        own_contexts(chromium) as browser,
         tab(await browser.new_context()) as alice,
     ):
         page = alice.page
@@ -364,11 +396,13 @@ async def test_a_dropped_network_mid_reply_is_resumed_without_a_gap_or_a_repeat(
 
 
 async def test_an_address_naming_a_conversation_that_is_gone_starts_a_new_one(
-    settings: Settings, fake_groq: FakeGroq
+    settings: Settings,
+    fake_groq: FakeGroq,
+    chromium: Browser,
 ) -> None:
     async with (
         serve_threadline(settings) as address,
-        chromium() as browser,
+        own_contexts(chromium) as browser,
         tab(await browser.new_context()) as alice,
     ):
         page = alice.page
@@ -382,7 +416,7 @@ async def test_an_address_naming_a_conversation_that_is_gone_starts_a_new_one(
 
 
 async def test_the_model_picker_and_an_attached_image_reach_the_model(
-    settings: Settings, fake_groq: FakeGroq
+    settings: Settings, fake_groq: FakeGroq, chromium: Browser
 ) -> None:
     scout = "meta-llama/llama-4-scout-17b-16e-instruct"
     png = base64.b64decode(
@@ -391,7 +425,7 @@ async def test_the_model_picker_and_an_attached_image_reach_the_model(
     seeing = msgspec.structs.replace(settings, models=scout)
     async with (
         serve_threadline(seeing) as address,
-        chromium() as browser,
+        own_contexts(chromium) as browser,
         tab(await browser.new_context()) as alice,
     ):
         page = alice.page
@@ -421,3 +455,57 @@ async def test_the_model_picker_and_an_attached_image_reach_the_model(
     assert image["image_url"]["url"] == "data:image/png;base64," + base64.b64encode(png).decode()
     assert shown == 1
     assert described == ["Image (image/png, 1 KB)"]
+
+
+async def test_a_late_error_about_a_conversation_left_refuses_no_message_sent_since(
+    settings: Settings,
+    fake_groq: FakeGroq,
+    chromium: Browser,
+) -> None:
+    # Opening a gone conversation asks three things of it (history, subscribe, resume),
+    # each answered conversation_not_found. The first takes the page to a new chat; the
+    # other two may arrive after the user has sent a message there: here they are held
+    # back until then, as a slow server or network may.
+    held: list[str | bytes] = []
+    released: list[str | bytes] = []
+
+    async def late_errors(page_side: WebSocketRoute) -> None:
+        server = page_side.connect_to_server()
+        answered = 0
+
+        def to_page(frame: str | bytes) -> None:
+            nonlocal answered
+            if b"conversation_not_found" in (frame if isinstance(frame, bytes) else frame.encode()):
+                answered += 1
+                if answered > 1:
+                    held.append(frame)
+                    return
+            page_side.send(frame)
+
+        def to_server(frame: str | bytes) -> None:
+            if held and '"message"' in str(frame):
+                for late in held:
+                    page_side.send(late)
+                released.extend(held)
+                held.clear()
+            server.send(frame)
+
+        server.on_message(to_page)
+        page_side.on_message(to_server)
+
+    async with (
+        serve_threadline(settings) as address,
+        own_contexts(chromium) as browser,
+        tab(await browser.new_context()) as alice,
+    ):
+        page = alice.page
+        await page.route_web_socket(re.compile(r"/ws/alice"), late_errors)
+        await alice.sign_in(address, "alice")
+        await page.goto(f"http://{address}/#c=AAAAAAAAAAAAAAAAAAAAAA")
+        await expect(page.locator("#title")).to_have_text("New chat")
+        await alice.say("a fresh start")
+        await alice.reply("Reply 1: a fresh start")
+        shown = (await alice.users(), await alice.replies(), await page.input_value("#input"))
+
+    assert released  # late errors reached the page after its message had gone
+    assert shown == (["a fresh start"], ["Reply 1: a fresh start"], "")

@@ -49,10 +49,10 @@ def _workers_of(parent: int) -> set[int]:
             continue
         try:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = (entry / "cmdline").read_bytes()
         except OSError:
-            continue  # it ended meanwhile
+            continue  # it ended meanwhile (between the two reads too)
         # Not the resource tracker multiprocessing starts beside them.
-        cmdline = (entry / "cmdline").read_bytes()
         if int(fields[1]) == parent and b"spawn_main" in cmdline:
             found.add(int(entry.name))
     return found

@@ -9,6 +9,7 @@ carries message text, tool arguments or tool results: only ids, names, counts, o
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
@@ -23,6 +24,12 @@ from opentelemetry.trace import Span, Status, StatusCode, Tracer
 __all__ = ("CONVERSATION_ID", "error_type", "fail", "span", "tracing")
 
 CONVERSATION_ID = "gen_ai.conversation.id"
+
+# OpenTelemetry's own variables for how long an export waits on the collector (seconds,
+# as its Python exporter reads them). Unset: 5 s, not the exporter's 10, since a collector
+# that is down delays the last flush at shutdown by that much.
+_TIMEOUT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT")
+_DEFAULT_TIMEOUT = 5.0
 
 _NO_TRACER: Tracer = trace.NoOpTracer()
 _tracer: Tracer = _NO_TRACER
@@ -42,7 +49,7 @@ async def tracing(endpoint: str | None, service_name: str) -> AsyncIterator[None
         return
     provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
     # A collector that is down delays only the exports (and the last flush at shutdown).
-    exporter = OTLPSpanExporter(endpoint=f"{endpoint.rstrip('/')}/v1/traces", timeout=5)
+    exporter = OTLPSpanExporter(endpoint=f"{endpoint.rstrip('/')}/v1/traces", timeout=_timeout())
     provider.add_span_processor(BatchSpanProcessor(exporter))
     _tracer = provider.get_tracer("threadline")
     try:
@@ -50,6 +57,11 @@ async def tracing(endpoint: str | None, service_name: str) -> AsyncIterator[None
     finally:
         _tracer = _NO_TRACER
         await asyncio.to_thread(provider.shutdown)
+
+
+def _timeout() -> float | None:
+    """5 s, or None (the exporter then reads OpenTelemetry's variables) when one is set."""
+    return None if any(os.environ.get(name) for name in _TIMEOUT_VARIABLES) else _DEFAULT_TIMEOUT
 
 
 @contextmanager

@@ -351,7 +351,10 @@ class ChatPage {
       return this.sync();
     }
     if (REFUSALS.has(frame.code)) {
-      const entry = this.outbox.find((e) => e.sent);
+      // An error naming a conversation refuses a message sent to it, not one sent since
+      // to another (a late answer about a conversation the page has left).
+      const entry = this.outbox.find((e) => e.sent &&
+        (!frame.conversation_id || e.frame.conversation_id === frame.conversation_id));
       if (entry) {
         this.outbox.splice(this.outbox.indexOf(entry), 1);
         this.thread.refused(entry.frame.client_message_id);
