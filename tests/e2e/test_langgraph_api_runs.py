@@ -1,0 +1,174 @@
+"""The LangGraph API's runs, driven by LangChain's own `langgraph_sdk` against a served
+Threadline: streamed in the modes `useStream` asks for, over the same conversations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+from langgraph_sdk.client import LangGraphClient
+from langgraph_sdk.errors import NotFoundError
+from langgraph_sdk.schema import RunCreateMetadata, StreamPart
+
+from tests.fake_groq import FakeGroq, Fault
+from tests.lgclient import client, rest
+from tests.serving import serve_threadline
+from tests.wsclient import connect
+from threadline.settings import Settings
+
+pytestmark = pytest.mark.anyio
+
+MODES: list[Any] = ["values", "messages-tuple"]
+
+
+def _human(text: str, message_id: str | None = None) -> dict[str, Any]:
+    message: dict[str, Any] = {"type": "human", "content": text}
+    if message_id is not None:
+        message["id"] = message_id
+    return {"messages": [message]}
+
+
+async def _stream(lg: LangGraphClient, thread_id: str | None, **run: Any) -> list[StreamPart]:
+    parts = lg.runs.stream(thread_id, "threadline", stream_mode=MODES, **run)
+    return [part async for part in parts]
+
+
+def _said(parts: list[StreamPart]) -> str:
+    """The reply's text as `useStream` puts it together from the `messages` events."""
+    return "".join(p.data[0]["content"] for p in parts if p.event == "messages")
+
+
+async def test_a_run_streams_values_and_message_tokens_as_use_stream_reads_them(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    async with serve_threadline(settings) as address, client(address) as lg:
+        thread_id = (await lg.threads.create())["thread_id"]
+        created: list[RunCreateMetadata] = []
+        parts = await _stream(
+            lg, thread_id, input=_human("How do I keep ferns?"), on_run_created=created.append
+        )
+        assert parts[0].event == "metadata"
+        run_id = parts[0].data["run_id"]
+        assert parts[0].data["thread_id"] == thread_id
+        assert created == [{"run_id": run_id, "thread_id": thread_id}]  # Content-Location
+        values = [p.data for p in parts if p.event == "values"]
+        assert [m["type"] for m in values[0]["messages"]] == ["human"]
+        assert values[0]["messages"][0]["content"] == "How do I keep ferns?"
+        assert _said(parts) == "Reply 1: How do I keep ferns?"
+        chunks = [p.data for p in parts if p.event == "messages"]
+        assert {chunk["id"] for chunk, _ in chunks} == {run_id}  # the reply is stored under it
+        assert all(chunk["type"] == "AIMessageChunk" for chunk, _ in chunks)
+        assert all(meta["langgraph_node"] == "respond" for _, meta in chunks)
+        final = values[-1]["messages"]
+        assert [(m["type"], m["content"]) for m in final] == [
+            ("human", "How do I keep ferns?"),
+            ("ai", "Reply 1: How do I keep ferns?"),
+        ]
+        assert parts[-1].event == "values"
+        assert [p.id for p in parts if p.event == "messages"] == [
+            str(n) for n in range(1, len(chunks) + 1)
+        ]  # Threadline's seq
+        # The same conversation everywhere: the thread's state, the WebSocket, the sidebar.
+        assert (await lg.threads.get_state(thread_id))["values"] == values[-1]
+        listed = await rest(address, "/users/local/conversations")
+        assert thread_id in [c["conversation_id"] for c in listed["items"]]
+        async with connect(address, "local") as chat:
+            turn = await chat.turn("And roses?", conversation_id=thread_id)
+        assert turn.reply["content"] == "Reply 2: And roses?"
+        again = await _stream(lg, thread_id, input=_human("And tulips?"))
+        assert [m["content"] for m in again[-1].data["messages"]][-2:] == [
+            "And tulips?",
+            "Reply 3: And tulips?",
+        ]
+
+
+async def test_a_message_sent_again_is_stored_once_and_answered_as_stored(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    async with serve_threadline(settings) as address, client(address) as lg:
+        thread_id = (await lg.threads.create())["thread_id"]
+        first = await _stream(lg, thread_id, input=_human("Hello there", "m-1"))
+        again = await _stream(lg, thread_id, input=_human("Hello there", "m-1"))
+        assert _said(again) == _said(first) == "Reply 1: Hello there"
+        assert again[-1].data == first[-1].data
+        assert len(fake_groq.requests) == 1  # answered once
+        state: Any = await lg.threads.get_state(thread_id)
+        assert [m["type"] for m in state["values"]["messages"]] == ["human", "ai"]
+
+
+async def test_strings_and_text_blocks_are_messages_and_a_new_thread_may_be_made(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    async with serve_threadline(settings) as address, client(address) as lg:
+        parts = await _stream(
+            lg, "fresh-thread", input={"messages": ["Hi"]}, if_not_exists="create"
+        )
+        assert _said(parts) == "Reply 1: Hi"
+        blocks = {
+            "role": "user",
+            "content": [{"type": "text", "text": "Hi "}, {"type": "text", "text": "again"}],
+        }
+        parts = await _stream(lg, "fresh-thread", input={"messages": [blocks]})
+        assert _said(parts) == "Reply 2: Hi again"
+        with pytest.raises(NotFoundError):
+            await _stream(lg, "no-such-thread", input=_human("Hi"))
+
+
+async def test_bad_input_is_refused_with_a_code(settings: Settings, fake_groq: FakeGroq) -> None:
+    async with serve_threadline(settings) as address, client(address) as lg:
+        thread_id = (await lg.threads.create())["thread_id"]
+        async with httpx.AsyncClient(base_url=f"http://{address}") as http:
+            for body, field in [
+                ({"assistant_id": "threadline"}, "input"),
+                ({"assistant_id": "threadline", "input": {"messages": []}}, "input.messages"),
+                ({"assistant_id": "threadline", "input": _human("  ")}, "input.messages"),
+                (
+                    {
+                        "assistant_id": "threadline",
+                        "input": {"messages": [{"type": "ai", "content": "x"}]},
+                    },
+                    "input.messages",
+                ),
+                (
+                    {"assistant_id": "threadline", "input": _human("x"), "webhook": "http://x"},
+                    "webhook",
+                ),
+            ]:
+                response = await http.post(f"/threads/{thread_id}/runs/stream", json=body)
+                assert response.status_code == 422, body
+                assert response.json()["field"] == field
+            response = await http.post(
+                f"/threads/{thread_id}/runs/stream",
+                json={"assistant_id": "nobody", "input": _human("x")},
+            )
+            assert response.status_code == 404
+        assert fake_groq.requests == []
+
+
+async def test_a_failed_run_ends_with_an_error_event_and_its_code(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    quick = msgspec.structs.replace(settings, groq_max_retries=0)
+    async with serve_threadline(quick) as address, client(address) as lg:
+        thread_id = (await lg.threads.create())["thread_id"]
+        fake_groq.faults.append(Fault(status=400))
+        parts = await _stream(lg, thread_id, input=_human("Fail please"))
+        assert parts[0].event == "metadata"  # the message was stored first
+        assert parts[-1].event == "error"
+        assert parts[-1].data["code"] == "llm_error"
+        assert parts[-1].data["error"] == "llm_error"
+        assert parts[-1].data["message"]
+        state: Any = await lg.threads.get_state(thread_id)
+        assert [m["content"] for m in state["values"]["messages"]] == ["Fail please"]
+
+
+async def test_another_user_s_thread_looks_missing(settings: Settings, fake_groq: FakeGroq) -> None:
+    async with serve_threadline(settings) as address:
+        async with client(address, "alice") as alice:
+            thread_id = (await alice.threads.create())["thread_id"]
+        async with client(address, "bob") as bob:
+            with pytest.raises(NotFoundError):
+                await _stream(bob, thread_id, input=_human("Mine now"))
+        assert fake_groq.requests == []
