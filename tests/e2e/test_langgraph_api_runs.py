@@ -9,7 +9,7 @@ import httpx
 import msgspec
 import pytest
 from langgraph_sdk.client import LangGraphClient
-from langgraph_sdk.errors import NotFoundError
+from langgraph_sdk.errors import ConflictError, NotFoundError
 from langgraph_sdk.schema import RunCreateMetadata, StreamPart
 
 from tests.fake_groq import FakeGroq, Fault
@@ -30,8 +30,10 @@ def _human(text: str, message_id: str | None = None) -> dict[str, Any]:
     return {"messages": [message]}
 
 
-async def _stream(lg: LangGraphClient, thread_id: str | None, **run: Any) -> list[StreamPart]:
-    parts = lg.runs.stream(thread_id, "threadline", stream_mode=MODES, **run)
+async def _stream(
+    lg: LangGraphClient, thread_id: str | None, assistant: str = "threadline", **run: Any
+) -> list[StreamPart]:
+    parts = lg.runs.stream(thread_id, assistant, stream_mode=MODES, **run)
     return [part async for part in parts]
 
 
@@ -172,3 +174,72 @@ async def test_another_user_s_thread_looks_missing(settings: Settings, fake_groq
             with pytest.raises(NotFoundError):
                 await _stream(bob, thread_id, input=_human("Mine now"))
         assert fake_groq.requests == []
+
+
+async def test_an_approval_is_an_interrupt_in_values_answered_with_command_resume(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    approving = msgspec.structs.replace(settings, approve_tools="calculator")
+    async with serve_threadline(approving) as address, client(address) as lg:
+        thread_id = (await lg.threads.create())["thread_id"]
+        fake_groq.tool_calls.append([("calculator", {"expression": "6 * 7"})])
+        paused = await _stream(lg, thread_id, input=_human("What is 6 * 7?"))
+        asked = paused[-1].data["__interrupt__"]
+        assert paused[-1].event == "values"
+        assert [i["value"]["name"] for i in asked] == ["calculator"]
+        assert asked[0]["value"]["args"] == {"expression": "6 * 7"}
+        assert paused[-2].data["messages"][-1]["tool_calls"][0]["name"] == "calculator"
+        assert (await lg.threads.get(thread_id))["status"] == "interrupted"
+        # Answered as the interrupt asks (Threadline's own approvals: {"approved": bool}).
+        resumed = await _stream(lg, thread_id, command={"resume": {"approved": True}})
+        assert resumed[0].event == "metadata"
+        tool = [p.data[0] for p in resumed if p.event == "messages" and p.data[0]["type"] == "tool"]
+        assert [t["content"] for t in tool] == ["6 * 7 = 42"]
+        final = resumed[-1].data["messages"]
+        assert [m["type"] for m in final] == ["human", "ai", "tool", "ai"]
+        assert (await lg.threads.get(thread_id))["status"] == "idle"
+        # Nothing waits now: a resume is refused, and changes nothing.
+        with pytest.raises(ConflictError):
+            await _stream(lg, thread_id, command={"resume": {"approved": True}})
+
+
+async def test_a_denied_call_is_answered_by_interrupt_id(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    approving = msgspec.structs.replace(settings, approve_tools="calculator")
+    async with serve_threadline(approving) as address, client(address) as lg:
+        thread_id = (await lg.threads.create())["thread_id"]
+        fake_groq.tool_calls.append([("calculator", {"expression": "1 / 0"})])
+        paused = await _stream(lg, thread_id, input=_human("Divide by zero"))
+        (asked,) = paused[-1].data["__interrupt__"]
+        resumed = await _stream(
+            lg, thread_id, command={"resume": {asked["id"]: {"approved": False}}}
+        )
+        (tool,) = [m for m in resumed[-1].data["messages"] if m["type"] == "tool"]
+        assert tool["status"] == "error"
+        assert len(fake_groq.requests) == 2  # the model heard of the denial, and answered
+
+
+async def test_a_graph_s_interrupt_and_langchain_s_approvals_are_resumed_as_they_ask(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    asking = msgspec.structs.replace(settings, graph="tests.interrupt_graphs:ask_string")
+    async with serve_threadline(asking) as address, client(address) as lg:
+        thread_id = (await lg.threads.create())["thread_id"]
+        paused = await _stream(lg, thread_id, "graph", input=_human("transfer money"))
+        (asked,) = paused[-1].data["__interrupt__"]
+        assert isinstance(asked["value"], str)
+        resumed = await _stream(lg, thread_id, "graph", command={"resume": "to bob"})
+        assert _said(resumed) == 'Reply 1: The user answered: "to bob"'  # as it was sent
+        assert resumed[-1].data["messages"][-1]["type"] == "ai"
+    hitl = msgspec.structs.replace(settings, graph="tests.interrupt_graphs:hitl_agent")
+    fake_groq.tool_calls.append([("transfer", {"amount": 5, "to": "bob"})])
+    async with serve_threadline(hitl) as address, client(address) as lg:
+        thread_id = (await lg.threads.create())["thread_id"]
+        paused = await _stream(lg, thread_id, "graph", input=_human("send bob five dollars"))
+        (asked,) = paused[-1].data["__interrupt__"]
+        assert asked["value"]["action_requests"][0]["name"] == "transfer"
+        decisions = {"decisions": [{"type": "approve"}]}
+        resumed = await _stream(lg, thread_id, "graph", command={"resume": decisions})
+        tools = [m for m in resumed[-1].data["messages"] if m["type"] == "tool"]
+        assert [t["content"] for t in tools] == ["sent $5 to bob"]
