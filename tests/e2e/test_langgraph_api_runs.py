@@ -3,17 +3,21 @@ Threadline: streamed in the modes `useStream` asks for, over the same conversati
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
 from typing import Any
 
 import httpx
 import msgspec
 import pytest
 from langgraph_sdk.client import LangGraphClient
-from langgraph_sdk.errors import ConflictError, NotFoundError
+from langgraph_sdk.errors import ConflictError, NotFoundError, UnprocessableEntityError
 from langgraph_sdk.schema import RunCreateMetadata, StreamPart
 
 from tests.fake_groq import FakeGroq, Fault
 from tests.lgclient import client, rest
+from tests.project import ROOT
 from tests.serving import serve_threadline
 from tests.wsclient import connect
 from threadline.settings import Settings
@@ -243,3 +247,44 @@ async def test_a_graph_s_interrupt_and_langchain_s_approvals_are_resumed_as_they
         resumed = await _stream(lg, thread_id, "graph", command={"resume": decisions})
         tools = [m for m in resumed[-1].data["messages"] if m["type"] == "tool"]
         assert [t["content"] for t in tools] == ["sent $5 to bob"]
+
+
+def _react_project(settings: Settings, fake_groq: FakeGroq, tmp_path: Path) -> Settings:
+    """The react-style project (graphs `agent` and `planner`), its model the fake Groq."""
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "tests" / "data" / "react_style", project)
+    env = f"GROQ_API_KEY=gsk_test_key_not_real\nGROQ_API_BASE={fake_groq.url}\n"
+    (project / ".env").write_text(env, encoding="utf-8")
+    return msgspec.structs.replace(
+        settings,
+        langgraph_config=str(project / "langgraph.json"),
+        graph_configurable=json.dumps({"planner": {"style": "three"}}),
+    )
+
+
+async def test_a_thread_s_first_run_chooses_its_assistant_configurable_and_context(
+    settings: Settings, fake_groq: FakeGroq, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("GROQ_API_KEY", "GROQ_API_BASE"):  # the project's .env sets them
+        monkeypatch.delenv(name, raising=False)
+    served = _react_project(settings, fake_groq, tmp_path)
+    async with serve_threadline(served) as address, client(address) as lg:
+        planned = (await lg.threads.create())["thread_id"]
+        five = {"configurable": {"style": "five"}}
+        await _stream(lg, planned, "planner", input=_human("plan"), config=five)
+        system = fake_groq.requests[-1]["messages"][0]["content"]
+        assert system.startswith("Plan in five steps.")
+        # Each later run may name the same again (LangChain's clients do), not change it.
+        await _stream(lg, planned, "planner", input=_human("and then?"), config=five)
+        assert fake_groq.requests[-1]["messages"][0]["content"].startswith("Plan in five")
+        await _stream(lg, planned, "planner", input=_human("and after?"))
+        assert fake_groq.requests[-1]["messages"][0]["content"].startswith("Plan in five")
+        with pytest.raises(UnprocessableEntityError):
+            await _stream(lg, planned, "agent", input=_human("who are you?"))
+        terse = (await lg.threads.create())["thread_id"]
+        context = {"system_prompt": "You are terse."}
+        await _stream(lg, terse, "agent", input=_human("hello"), context=context)
+        assert fake_groq.requests[-1]["messages"][0]["content"] == "You are terse."
+        with pytest.raises(UnprocessableEntityError):
+            await _stream(lg, terse, "agent", input=_human("hi"), context={"system_prompt": "x"})
+        assert len(fake_groq.requests) == 4

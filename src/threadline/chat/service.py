@@ -15,7 +15,7 @@ from langchain_core.language_models import BaseChatModel
 from threadline.chat.activity import Activity
 from threadline.chat.answers import check_answer
 from threadline.chat.assistants import ServedAssistants, ServedGraph
-from threadline.chat.choosing import check_unchanged, engine_of, resolved
+from threadline.chat.choosing import check_kept, check_unchanged, engine_of, resolved
 from threadline.chat.deletion import Deletion
 from threadline.chat.errors import ConversationNotFound
 from threadline.chat.events import History, ToolCallItem
@@ -134,6 +134,25 @@ class ChatService:
             )
             await self._roster.start(turn)
         return turn
+
+    async def choose(self, user_id: str, conversation_id: str, chosen: Choice) -> None:
+        """What a LangGraph thread's run asks for: kept by its first, the same for the rest.
+
+        A thread made empty (the LangGraph API's `POST /threads`) chooses its assistant,
+        `context` and `configurable` with its first run, as a WebSocket conversation does
+        with its first message; every later run may name them again, but change nothing.
+
+        Raises:
+            ConversationNotFound, UnknownAssistant, InvalidContext, InvalidRequest.
+        """
+        kept = await self._own(user_id, conversation_id)
+        if kept == Choice():
+            named = resolved(chosen, self._assistants)
+            engine_of(self._assistants, named)  # the context fits the graph
+            if await self._index.choose(user_id, conversation_id, named):
+                return
+            kept = await self._own(user_id, conversation_id)
+        check_kept(resolved(kept, self._assistants), chosen)
 
     async def regenerate(self, user_id: str, conversation_id: str, send: Send) -> Turn:
         """Start a turn that answers the last user message again."""

@@ -25,6 +25,7 @@ from threadline.chat.events import Accepted, Event, Failed, Queued
 from threadline.chat.threads import Threads
 from threadline.chat.turn import Turn
 from threadline.chat.turn_parts import Response as Answer
+from threadline.conversations.index import Choice
 from threadline.transport.event_stream import EventStream
 from threadline.transport.langgraph_api.errors import failure_response
 from threadline.transport.langgraph_api.run_bodies import RunCreate, human_message
@@ -70,25 +71,23 @@ class _Run:
         if body.input is not None:
             text, client_id = human_message(body.input)
             _check_size(text, self.services.settings.max_message_bytes)
-            chosen = await self._chosen()
-            return await chat.send_message(
-                self.user, text, self.thread_id, client_id, self.stream, chosen
-            )
+            chosen = self._chosen()
+            if chosen is not None:
+                await chat.choose(self.user, self.thread_id, chosen)
+            return await chat.send_message(self.user, text, self.thread_id, client_id, self.stream)
         assert body.command is not None  # noqa: S101 - refuse_unserved saw to it
         answer = await self._answer(body.command.resume)
         return await chat.decide(self.user, self.thread_id, answer, self.stream)
 
-    async def _chosen(self) -> Any:
-        """The run's assistant, by its graph's name: the thread's, or 404."""
-        named = self.body.assistant_id
-        if named is None:
-            return None
+    def _chosen(self) -> Choice | None:
+        """What the run asks of its thread, its assistant named by its graph's name."""
+        chosen, named = self.body.chosen, self.body.assistant_id
+        if chosen is None or named is None:
+            return chosen
         served = self.services.chat.assistants.find(named)
         if served is None:
             detail = f"Assistant {named} not found"
             raise ApiError(HTTP_404_NOT_FOUND, "unknown_assistant", detail)
-        chosen = self.body.chosen
-        assert chosen is not None  # noqa: S101 - it names an assistant
         return msgspec.structs.replace(chosen, assistant_id=served.name)
 
     async def _answer(self, resume: Any) -> Answer:
