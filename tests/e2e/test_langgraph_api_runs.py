@@ -3,10 +3,12 @@ Threadline: streamed in the modes `useStream` asks for, over the same conversati
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
+from collections.abc import AsyncGenerator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import msgspec
@@ -288,3 +290,81 @@ async def test_a_thread_s_first_run_chooses_its_assistant_configurable_and_conte
         with pytest.raises(UnprocessableEntityError):
             await _stream(lg, terse, "agent", input=_human("hi"), context={"system_prompt": "x"})
         assert len(fake_groq.requests) == 4
+
+
+async def test_wait_answers_the_final_values_and_a_stateless_run_leaves_no_thread(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    async with serve_threadline(settings) as address, client(address) as lg:
+        thread_id = (await lg.threads.create())["thread_id"]
+        values: Any = await lg.runs.wait(thread_id, "threadline", input=_human("Hi"))
+        assert [m["content"] for m in values["messages"]] == ["Hi", "Reply 1: Hi"]
+        assert (await lg.threads.get_state(thread_id))["values"] == values
+        alone: Any = await lg.runs.wait(None, "threadline", input=_human("Alone"))
+        assert [m["content"] for m in alone["messages"]] == ["Alone", "Reply 2: Alone"]
+        parts = await _stream(lg, None, input=_human("Stream alone"))
+        assert _said(parts) == "Reply 3: Stream alone"
+        listed = await rest(address, "/users/local/conversations")
+        assert [c["conversation_id"] for c in listed["items"]] == [thread_id]
+        kept: Any = await lg.runs.wait(
+            None, "threadline", input=_human("Keep it"), on_completion="keep"
+        )
+        assert kept["messages"][-1]["content"] == "Reply 4: Keep it"
+        assert len(await lg.threads.search()) == 2
+    quick = msgspec.structs.replace(settings, groq_max_retries=0)
+    async with serve_threadline(quick) as address, client(address) as lg:
+        fake_groq.faults.append(Fault(status=400))
+        failed: Any = await lg.runs.wait(
+            None, "threadline", input=_human("Fail"), raise_error=False
+        )
+        assert failed["__error__"]["code"] == "llm_error"
+
+
+async def test_multitask_reject_refuses_and_interrupt_stops_the_reply_first(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    async with serve_threadline(settings) as address, client(address) as lg:
+        thread_id = (await lg.threads.create())["thread_id"]
+        fake_groq.faults.append(Fault(token_delay=0.05))
+        long = " ".join(["word"] * 60)
+        running = lg.runs.stream(thread_id, "threadline", input=_human(long), stream_mode=MODES)
+        first = [await anext(running), await anext(running)]
+        assert first[0].event == "metadata"
+        with pytest.raises(ConflictError):
+            await _stream(lg, thread_id, input=_human("Me too"), multitask_strategy="reject")
+        parts = await _stream(lg, thread_id, input=_human("Me now"), multitask_strategy="interrupt")
+        assert _said(parts) == "Reply 2: Me now"
+        rest_of_first = [part async for part in running]
+        stopped = rest_of_first[-1].data["messages"][-1]
+        assert stopped["type"] == "ai"
+        assert 0 < len(stopped["content"]) < len(f"Reply 1: {long}")
+        history = await rest(address, f"/users/local/conversations/{thread_id}")
+        assert [
+            m.get("stopped", False) for m in history["messages"] if m["role"] == "assistant"
+        ] == [
+            True,
+            False,
+        ]
+
+
+async def test_on_disconnect_cancel_stops_the_reply_and_continue_lets_it_finish(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    long = " ".join(["word"] * 40)
+    async with serve_threadline(settings) as address, client(address) as lg:
+        for mode in ("cancel", "continue"):
+            thread_id = (await lg.threads.create())["thread_id"]
+            fake_groq.faults.append(Fault(token_delay=0.05))
+            parts = lg.runs.stream(
+                thread_id, "threadline", input=_human(long), stream_mode=MODES, on_disconnect=mode
+            )
+            async for part in parts:
+                if part.event == "messages":
+                    break
+            await cast("AsyncGenerator[StreamPart]", parts).aclose()  # the client leaves
+            async with asyncio.timeout(60):
+                while (await lg.threads.get(thread_id))["status"] == "busy":  # noqa: ASYNC110 - as a client polls
+                    await asyncio.sleep(0.05)
+            history = await rest(address, f"/users/local/conversations/{thread_id}")
+            (reply,) = [m for m in history["messages"] if m["role"] == "assistant"]
+            assert reply.get("stopped", False) is (mode == "cancel"), mode

@@ -14,7 +14,7 @@ from litestar import Router
 from threadline.transport.langgraph_api.assistants import AssistantsController, info, ok
 from threadline.transport.langgraph_api.errors import langgraph_errors
 from threadline.transport.langgraph_api.nul import refuse_nul
-from threadline.transport.langgraph_api.runs import RunsController
+from threadline.transport.langgraph_api.runs import RunsController, StatelessRunsController
 from threadline.transport.langgraph_api.store import StoreController
 from threadline.transport.langgraph_api.threads import ThreadsController
 
@@ -34,6 +34,7 @@ def langgraph_router() -> Router:
             AssistantsController,
             ThreadsController,
             RunsController,
+            StatelessRunsController,
             StoreController,
         ],
         exception_handlers=langgraph_errors,

@@ -1,171 +1,81 @@
-"""`/threads/{thread_id}/runs`: a run is a Threadline turn, streamed as the LangGraph server's SSE.
+"""`/threads/{thread_id}/runs` and `/runs`: runs streamed (SSE) or waited for.
 
-A run starts a turn through the chat service, as a WebSocket message does (a new message,
-or the answer to what the thread waits for), with an `EventStream` as its `Send`; each of
-the turn's events is told in the stream modes asked for (`stream_modes.RunStream`), and
-the state at the start and end is read from the checkpoint. The run's id is the turn's
-(`reply_id`: the reply is stored under it). Nothing is answered before the run's input is
-stored: a refusal before that is an HTTP error, anything after it an `error` event.
+Each run is a Threadline turn (`run.Run`); the stateless `/runs/...` run on a thread of
+their own, deleted once the run ends (unless `on_completion` is `keep`).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-import msgspec
 from litestar import Controller, Response, post
 from litestar.di import Provide
 from litestar.params import JSONBody
 from litestar.response import ServerSentEvent
-from litestar.response.sse import ServerSentEventMessage
-from litestar.status_codes import HTTP_404_NOT_FOUND, HTTP_409_CONFLICT
 
-from threadline.chat.events import Accepted, Event, Failed, Queued
-from threadline.chat.threads import Threads
-from threadline.chat.turn import Turn
-from threadline.chat.turn_parts import Response as Answer
-from threadline.conversations.index import Choice
-from threadline.transport.event_stream import EventStream
 from threadline.transport.langgraph_api.errors import failure_response
-from threadline.transport.langgraph_api.run_bodies import RunCreate, human_message
-from threadline.transport.langgraph_api.stream_modes import RunStream, SseEvent, ends_run
+from threadline.transport.langgraph_api.run import Run, threads_of
+from threadline.transport.langgraph_api.run_bodies import RunCreate
 from threadline.transport.langgraph_api.users import ActingUser, acting_user
 from threadline.transport.params import ConversationId
-from threadline.transport.rest import ApiError
-from threadline.transport.services import Services, services_of
+from threadline.transport.services import services_of
 
 if TYPE_CHECKING:
     from litestar.datastructures import State
 
-__all__ = ("RunsController",)
+    from threadline.transport.services import Services
+
+__all__ = ("RunsController", "StatelessRunsController")
 
 
-def _message(sse: SseEvent) -> ServerSentEventMessage:
-    data = msgspec.json.encode(sse.data).decode()
-    return ServerSentEventMessage(data=data, event=sse.event, id=sse.id)
+async def _started(
+    services: Services, user: str, thread_id: str | None, data: RunCreate
+) -> Run | Response[Any]:
+    """The run started, its message stored; or the refusal to answer instead."""
+    data.refuse_unserved()
+    threads = threads_of(services)
+    if thread_id is None:  # stateless: a thread of its own
+        made = await threads.create(user, None, {}, reuse=False)
+        run = Run(services, user, made.thread_id, data, temporary=True)
+    else:
+        if data.if_not_exists == "create":
+            await threads.create(user, thread_id, {}, reuse=True)
+        run = Run(services, user, thread_id, data)
+    try:
+        run.turn = await run.start()
+    except BaseException:
+        await run.finish()
+        raise
+    refused = await run.first()
+    if refused is not None:
+        await run.finish()
+        return failure_response(refused.code, refused.detail)
+    return run
 
 
-def _threads(services: Services) -> Threads:
-    threads = services.chat.threads
-    assert threads is not None  # noqa: S101 - wired whenever the app is
-    return threads
+def _where(run: Run) -> dict[str, str]:
+    assert run.turn is not None  # noqa: S101 - started
+    where = f"/threads/{run.thread_id}/runs/{run.turn.reply_id}"
+    if run.temporary:  # gone once the run ends: nothing to rejoin
+        return {"Content-Location": where}
+    return {"Content-Location": where, "Location": f"{where}/stream"}
 
 
-class _Run:
-    """One run being streamed: its turn, its stream, and how it is told."""
-
-    def __init__(self, services: Services, user: str, thread_id: str, body: RunCreate) -> None:
-        self.services = services
-        self.user = user
-        self.thread_id = thread_id
-        self.body = body
-        self.stream = EventStream()
-        self.turn: Turn | None = None
-        self.told: RunStream | None = None
-        self._ended = False
-
-    async def start(self) -> Turn:
-        """Start the turn: a new message, or the answer to what the thread waits for."""
-        chat, body = self.services.chat, self.body
-        if body.input is not None:
-            text, client_id = human_message(body.input)
-            _check_size(text, self.services.settings.max_message_bytes)
-            chosen = self._chosen()
-            if chosen is not None:
-                await chat.choose(self.user, self.thread_id, chosen)
-            return await chat.send_message(self.user, text, self.thread_id, client_id, self.stream)
-        assert body.command is not None  # noqa: S101 - refuse_unserved saw to it
-        answer = await self._answer(body.command.resume)
-        return await chat.decide(self.user, self.thread_id, answer, self.stream)
-
-    def _chosen(self) -> Choice | None:
-        """What the run asks of its thread, its assistant named by its graph's name."""
-        chosen, named = self.body.chosen, self.body.assistant_id
-        if chosen is None or named is None:
-            return chosen
-        served = self.services.chat.assistants.find(named)
-        if served is None:
-            detail = f"Assistant {named} not found"
-            raise ApiError(HTTP_404_NOT_FOUND, "unknown_assistant", detail)
-        return msgspec.structs.replace(chosen, assistant_id=served.name)
-
-    async def _answer(self, resume: Any) -> Answer:
-        """`command.resume` as the answer to the one interrupt the thread waits on."""
-        waiting = (await _threads(self.services).state(self.user, self.thread_id, None)).interrupts
-        ids = {i.id for i in waiting}
-        if isinstance(resume, dict) and resume and set(resume) <= ids:
-            if len(resume) > 1:
-                detail = "command.resume: answer one interrupt a run"
-                raise ApiError(409, "invalid_request", detail, "command")
-            [(interrupt_id, value)] = resume.items()
-            return Answer(interrupt_id, value)
-        if len(waiting) != 1:
-            detail = "command.resume: the thread waits on no interrupt, or on several (by id)"
-            raise ApiError(HTTP_409_CONFLICT, "nothing_to_approve", detail, "command")
-        return Answer(waiting[0].id, resume)
-
-    async def first(self) -> Failed | None:
-        """Wait for a message's turn to store it (or to wait its place); its refusal if not.
-
-        An answer's turn stores nothing first: its events are all the stream's.
-        """
-        if self.body.input is None:
-            return None
-        async for event in self.stream.events():
-            if isinstance(event, Failed):
-                return event
-            if isinstance(event, Accepted | Queued):
-                return None
-        return None
-
-    async def opening(self) -> list[ServerSentEventMessage]:
-        """`metadata`, then the state the run starts from."""
-        assert self.turn is not None  # noqa: S101 - started
-        self.told = RunStream(
-            self.turn.reply_id,
-            self.thread_id,
-            self.body.modes,
-            subgraphs=self.body.stream_subgraphs,
-        )
-        opening = [self.told.metadata()]
-        if "values" in self.told.modes:
-            state = await _threads(self.services).state(self.user, self.thread_id, None)
-            opening += self.told.start(state.values)
-        return [_message(e) for e in opening]
-
-    async def render(self, event: Event) -> AsyncIterator[ServerSentEventMessage]:
-        """One event in the modes asked for; at the run's end, the state it ends with."""
-        assert self.told is not None  # noqa: S101 - opened
-        if self._ended:
-            return
-        for sse in self.told.translate(event):
-            yield _message(sse)
-        if not ends_run(event):
-            return
-        self._ended = True
-        self.stream.end()
-        if isinstance(event, Failed):
-            return
-        state = await _threads(self.services).state(self.user, self.thread_id, None)
-        interrupts = [msgspec.to_builtins(i) for i in state.interrupts]
-        for sse in self.told.end(state.values, interrupts):
-            yield _message(sse)
-
-    async def gone(self) -> None:
-        """The client left before the end: stop the run if it asked for that."""
-        if self.body.on_disconnect == "cancel" and self.turn is not None:
-            await self.services.chat.withdraw(self.turn)
+async def _streamed(run: Run | Response[Any]) -> ServerSentEvent | Response[Any]:
+    if isinstance(run, Response):
+        return run
+    opening = await run.opening()
+    return run.stream.response(run.render, first=opening, headers=_where(run), on_gone=run.gone)
 
 
-def _check_size(text: str, limit: int) -> None:
-    if len(text.encode()) > limit:
-        detail = f"input.messages: the message exceeds the limit of {limit} bytes"
-        raise ApiError(413, "message_too_large", detail, "input.messages")
+async def _waited(run: Run | Response[Any]) -> Response[Any]:
+    if isinstance(run, Response):
+        return run
+    return Response(await run.outcome(), headers=_where(run))
 
 
 class RunsController(Controller):
-    """`/threads/{thread_id}/runs`: runs of a thread, streamed or in the background."""
+    """`/threads/{thread_id}/runs`: a thread's runs, streamed or waited for."""
 
     path = "/threads/{thread_id:str}/runs"
     tags = ["langgraph"]  # noqa: RUF012 - Litestar's declared attribute type
@@ -176,17 +86,33 @@ class RunsController(Controller):
         self, state: State, user: ActingUser, thread_id: ConversationId, data: JSONBody[RunCreate]
     ) -> ServerSentEvent | Response[Any]:
         """Start a run and stream its events (SSE) in the modes asked for."""
-        data.refuse_unserved()
-        services = services_of(state)
-        if data.if_not_exists == "create":
-            await _threads(services).create(user, thread_id, {}, reuse=True)
-        run = _Run(services, user, thread_id, data)
-        run.turn = await run.start()
-        refused = await run.first()
-        if refused is not None:
-            return failure_response(refused.code, refused.detail)
-        where = f"/threads/{thread_id}/runs/{run.turn.reply_id}"
-        headers = {"Content-Location": where, "Location": f"{where}/stream"}
-        return run.stream.response(
-            run.render, first=await run.opening(), headers=headers, on_gone=run.gone
-        )
+        return await _streamed(await _started(services_of(state), user, thread_id, data))
+
+    @post("/wait", status_code=200)
+    async def wait_run(
+        self, state: State, user: ActingUser, thread_id: ConversationId, data: JSONBody[RunCreate]
+    ) -> Response[Any]:
+        """Start a run and answer the thread's values once it ends."""
+        return await _waited(await _started(services_of(state), user, thread_id, data))
+
+
+class StatelessRunsController(Controller):
+    """`/runs`: a run on a thread of its own, gone once the run ends."""
+
+    path = "/runs"
+    tags = ["langgraph"]  # noqa: RUF012 - Litestar's declared attribute type
+    dependencies = {"user": Provide(acting_user, sync_to_thread=False)}  # noqa: RUF012
+
+    @post("/stream", status_code=200)
+    async def stream_stateless_run(
+        self, state: State, user: ActingUser, data: JSONBody[RunCreate]
+    ) -> ServerSentEvent | Response[Any]:
+        """Stream a run on a new thread, deleted after the run (`on_completion`: delete)."""
+        return await _streamed(await _started(services_of(state), user, None, data))
+
+    @post("/wait", status_code=200)
+    async def wait_stateless_run(
+        self, state: State, user: ActingUser, data: JSONBody[RunCreate]
+    ) -> Response[Any]:
+        """Run on a new thread and answer its final values; the thread is deleted after."""
+        return await _waited(await _started(services_of(state), user, None, data))
