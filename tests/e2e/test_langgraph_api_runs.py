@@ -368,3 +368,87 @@ async def test_on_disconnect_cancel_stops_the_reply_and_continue_lets_it_finish(
             history = await rest(address, f"/users/local/conversations/{thread_id}")
             (reply,) = [m for m in history["messages"] if m["role"] == "assistant"]
             assert reply.get("stopped", False) is (mode == "cancel"), mode
+
+
+async def test_a_background_run_is_listed_joined_and_found_from_its_checkpoints(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    async with serve_threadline(settings) as address, client(address) as lg:
+        thread_id = (await lg.threads.create())["thread_id"]
+        fake_groq.faults.append(Fault(token_delay=0.02))
+        run: Any = await lg.runs.create(thread_id, "threadline", input=_human("In the back"))
+        assert run["status"] in {"pending", "running"}
+        assert run["thread_id"] == thread_id
+        values: Any = await lg.runs.join(thread_id, run["run_id"])
+        assert values["messages"][-1]["content"] == "Reply 1: In the back"
+        assert (await lg.runs.get(thread_id, run["run_id"]))["status"] == "success"
+        second = (await _stream(lg, thread_id, input=_human("Again")))[0].data["run_id"]
+        listed = await lg.runs.list(thread_id)
+        assert [(r["run_id"], r["status"]) for r in listed] == [
+            (second, "success"),
+            (run["run_id"], "success"),
+        ]
+        assert await lg.runs.list(thread_id, status="error") == []
+        with pytest.raises(NotFoundError):
+            await lg.runs.get(thread_id, "no-such-run")
+    async with serve_threadline(settings) as address, client(address, "mallory") as other:
+        with pytest.raises(NotFoundError):
+            await other.runs.get(thread_id, run["run_id"])
+        with pytest.raises(NotFoundError):
+            await other.runs.list(thread_id)
+
+
+async def test_a_stream_dropped_mid_reply_is_rejoined_after_its_last_event_id(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    long = " ".join(["word"] * 30)
+    async with serve_threadline(settings) as address, client(address) as lg:
+        thread_id = (await lg.threads.create())["thread_id"]
+        fake_groq.faults.append(Fault(token_delay=0.03))
+        parts = lg.runs.stream(
+            thread_id, "threadline", input=_human(long), stream_mode=MODES, on_disconnect="continue"
+        )
+        had: list[StreamPart] = []
+        async for part in parts:
+            had.append(part)
+            if sum(p.event == "messages" for p in had) == 5:
+                break
+        await cast("AsyncGenerator[StreamPart]", parts).aclose()  # the client drops
+        run_id, last = had[0].data["run_id"], had[-1].id
+        assert last == "5"
+        rest_of = [
+            p
+            async for p in lg.runs.join_stream(
+                thread_id, run_id, last_event_id=last, stream_mode=MODES
+            )
+        ]
+        assert rest_of[0].event == "messages"  # no second metadata, nothing twice
+        assert rest_of[0].id == "6"
+        assert _said(had) + _said(rest_of) == f"Reply 1: {long}"
+        assert rest_of[-1].event == "values"
+        assert rest_of[-1].data["messages"][-1]["content"] == f"Reply 1: {long}"
+        # Rejoined after the end: the stored reply, whole.
+        late = [p async for p in lg.runs.join_stream(thread_id, run_id, stream_mode=MODES)]
+        assert late[0].event == "metadata"
+        assert _said(late) == f"Reply 1: {long}"
+
+
+async def test_cancel_stops_the_run_keeping_its_partial_reply(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    long = " ".join(["word"] * 60)
+    async with serve_threadline(settings) as address, client(address) as lg:
+        thread_id = (await lg.threads.create())["thread_id"]
+        await lg.runs.wait(thread_id, "threadline", input=_human("First"))
+        fake_groq.faults.append(Fault(token_delay=0.05))
+        run: Any = await lg.runs.create(thread_id, "threadline", input=_human(long))
+        async with connect(address, "local") as chat:
+            await chat.send(type="resume", conversation_id=thread_id, after_seq=0)
+            await chat.until("token")
+        await lg.runs.cancel(thread_id, run["run_id"], wait=True)
+        assert (await lg.runs.get(thread_id, run["run_id"]))["status"] == "interrupted"
+        values: Any = (await lg.threads.get_state(thread_id))["values"]
+        reply = values["messages"][-1]
+        assert 0 < len(reply["content"]) < len(f"Reply 2: {long}")
+        with pytest.raises(ConflictError):
+            await lg.runs.cancel(thread_id, run["run_id"])

@@ -27,6 +27,7 @@ from threadline.chat.quota import Stake, given_back_unless_started
 from threadline.chat.relay import Relay
 from threadline.chat.roster import Roster, TurnPolicy
 from threadline.chat.steps import approval_item, pending_events
+from threadline.chat.thread_runs import ThreadRuns
 from threadline.chat.threads import Threads
 from threadline.chat.turn import Answer, Send, Turn, TurnEngine, TurnServices
 from threadline.chat.watching import Watching
@@ -87,6 +88,8 @@ class ChatService:
         served = [ServedGraph(a.assistant_id, a.runner.graph) for a in assistants]
         self.assistants = ServedAssistants(graphs or served)
         self.threads = Threads(self._crew, catalog, self._roster.busy) if catalog else None
+        live = self._live.of_conversation
+        self.runs = ThreadRuns(self._crew, self.threads, live) if self.threads else None
 
     # Turns ------------------------------------------------------------------------------
 

@@ -362,7 +362,8 @@ class TurnRunner:
         metadata = {"model_name": self.model_name, STOPPED: True, CREATED_AT: now()}
         message = AIMessage(content=content, id=reply_id, response_metadata=metadata)
         written = [*([] if steps_stored else steps), *unanswered_calls(steps), message]
-        await self._checkpoint(_config(conversation_id), written, self._writer)
+        # Under the reply's id, as every checkpoint of its run (the LangGraph API's runs).
+        await self._checkpoint(_config(conversation_id, reply_id), written, self._writer)
         return message
 
     @property

@@ -65,8 +65,10 @@ class Run:
         self.body = body
         self.stream = EventStream()
         self.turn: Turn | None = None
+        self.run_id = ""  # the turn's id, once started (or the one joined)
         self.told: RunStream | None = None
         self._ended = False
+        self._joined = False  # rejoined after an event id: no metadata, no start again
 
     async def start(self) -> Turn:
         """Start the turn: a new message, or the answer to what the thread waits for."""
@@ -78,10 +80,23 @@ class Run:
             chosen = self._chosen()
             if chosen is not None:
                 await chat.choose(self.user, self.thread_id, chosen)
-            return await chat.send_message(self.user, text, self.thread_id, client_id, self.stream)
-        assert body.command is not None  # noqa: S101 - refuse_unserved saw to it
-        answer = await self._answer(body.command.resume)
-        return await chat.decide(self.user, self.thread_id, answer, self.stream)
+            turn = await chat.send_message(self.user, text, self.thread_id, client_id, self.stream)
+        else:
+            assert body.command is not None  # noqa: S101 - refuse_unserved saw to it
+            answer = await self._answer(body.command.resume)
+            turn = await chat.decide(self.user, self.thread_id, answer, self.stream)
+        self.turn, self.run_id = turn, turn.reply_id
+        return turn
+
+    async def join(self, run_id: str, after_seq: int | None) -> None:
+        """Follow the thread's running turn (on any process) from after `after_seq`.
+
+        With no turn running, the stream gets the thread's latest reply, whole.
+        """
+        self.run_id = run_id
+        if after_seq is not None:
+            self._joined = True
+        await self.services.chat.resume(self.user, self.thread_id, after_seq or 0, self.stream)
 
     def _chosen(self) -> Choice | None:
         """What the run asks of its thread, its assistant named by its graph's name."""
@@ -144,19 +159,15 @@ class Run:
         return None
 
     async def opening(self) -> list[ServerSentEventMessage]:
-        """`metadata`, then the state the run starts from."""
-        assert self.turn is not None  # noqa: S101 - started
+        """`metadata`, then the state the run starts from (not again to a rejoining client)."""
         self.told = RunStream(
-            self.turn.reply_id,
-            self.thread_id,
-            self.body.modes,
-            subgraphs=self.body.stream_subgraphs,
+            self.run_id, self.thread_id, self.body.modes, subgraphs=self.body.stream_subgraphs
         )
-        opening = [self.told.metadata()]
-        if "values" in self.told.modes:
-            state = await threads_of(self.services).state(self.user, self.thread_id, None)
-            opening += self.told.start(state.values)
-        return [_message(e) for e in opening]
+        state = await threads_of(self.services).state(self.user, self.thread_id, None)
+        started = self.told.start(state.values)
+        if self._joined:
+            return []
+        return [_message(e) for e in (self.told.metadata(), *started)]
 
     async def render(self, event: Event) -> AsyncIterator[ServerSentEventMessage]:
         """One event in the modes asked for; at the run's end, the state it ends with."""

@@ -6,18 +6,25 @@ their own, deleted once the run ends (unless `on_completion` is `keep`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import asyncio
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from litestar import Controller, Response, post
+from litestar import Controller, Response, get, post
 from litestar.di import Provide
-from litestar.params import JSONBody
+from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
 from litestar.response import ServerSentEvent
+from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_404_NOT_FOUND, HTTP_409_CONFLICT
 
+from threadline.chat.errors import NothingToResume, NothingToStop
+from threadline.chat.thread_runs import RunStatus, RunView, ThreadRuns
+from threadline.transport.event_stream import EventStream
 from threadline.transport.langgraph_api.errors import failure_response
 from threadline.transport.langgraph_api.run import Run, threads_of
 from threadline.transport.langgraph_api.run_bodies import RunCreate
+from threadline.transport.langgraph_api.stream_modes import ends_run
 from threadline.transport.langgraph_api.users import ActingUser, acting_user
-from threadline.transport.params import ConversationId
+from threadline.transport.params import CONVERSATION_ID_PATTERN, ConversationId
+from threadline.transport.rest import ApiError
 from threadline.transport.services import services_of
 
 if TYPE_CHECKING:
@@ -26,6 +33,12 @@ if TYPE_CHECKING:
     from threadline.transport.services import Services
 
 __all__ = ("RunsController", "StatelessRunsController")
+
+RunId = Annotated[str, PathParameter(pattern=CONVERSATION_ID_PATTERN, description="The run's id.")]
+Modes = Annotated[list[str] | None, QueryParameter(description="The stream modes to tell.")]
+LastEventId = Annotated[
+    str | None, HeaderParameter(name="Last-Event-ID", pattern=r"^[0-9]{1,12}$", required=False)
+]
 
 
 async def _started(
@@ -74,6 +87,46 @@ async def _waited(run: Run | Response[Any]) -> Response[Any]:
     return Response(await run.outcome(), headers=_where(run))
 
 
+def _runs(services: Services) -> ThreadRuns:
+    runs = services.chat.runs
+    assert runs is not None  # noqa: S101 - wired whenever the app is
+    return runs
+
+
+async def _run(services: Services, user: str, thread_id: str, run_id: str) -> RunView | None:
+    """The run; None for one of a thread busy on another process (not stored yet there).
+
+    Raises:
+        ApiError: 404: the thread has no such run.
+    """
+    found = await _runs(services).get(user, thread_id, run_id)
+    if found is None and (await threads_of(services).get(user, thread_id)).status != "busy":
+        raise ApiError(HTTP_404_NOT_FOUND, "run_not_found", f"Run {run_id} not found")
+    return found
+
+
+def _live(run: RunView | None) -> bool:
+    return run is None or run.status in {"pending", "running"}
+
+
+async def _joined(  # noqa: PLR0913 - the join's facts, each named
+    services: Services,
+    user: str,
+    thread_id: str,
+    run_id: str,
+    *,
+    modes: list[str] | None = None,
+    after_seq: int | None = None,
+) -> Run:
+    body = RunCreate(stream_mode=modes or ["values", "messages-tuple"])  # type: ignore[arg-type]
+    run = Run(services, user, thread_id, body)
+    try:
+        await run.join(run_id, after_seq)
+    except NothingToResume:  # no reply yet, and none running: the state says it all
+        run.stream.end()
+    return run
+
+
 class RunsController(Controller):
     """`/threads/{thread_id}/runs`: a thread's runs, streamed or waited for."""
 
@@ -87,6 +140,107 @@ class RunsController(Controller):
     ) -> ServerSentEvent | Response[Any]:
         """Start a run and stream its events (SSE) in the modes asked for."""
         return await _streamed(await _started(services_of(state), user, thread_id, data))
+
+    @post("/", status_code=200)
+    async def create_run(
+        self, state: State, user: ActingUser, thread_id: ConversationId, data: JSONBody[RunCreate]
+    ) -> Response[Any]:
+        """Start a run in the background: answered once its message is stored."""
+        services = services_of(state)
+        run = await _started(services, user, thread_id, data)
+        if isinstance(run, Response):
+            return run
+        assert run.turn is not None  # noqa: S101 - started
+        run.turn.audience.detach(run.stream)  # nobody reads it: the run goes on alone
+        run.stream.end()
+        found = await _runs(services).get(user, thread_id, run.run_id)
+        return Response(found, headers=_where(run))
+
+    @get("/")
+    async def list_runs(  # noqa: PLR0913 - the request's parts, each named
+        self,
+        state: State,
+        user: ActingUser,
+        thread_id: ConversationId,
+        *,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 10,
+        offset: Annotated[int, QueryParameter(ge=0, le=10_000)] = 0,
+        status: Annotated[RunStatus | None, QueryParameter()] = None,
+    ) -> list[RunView]:
+        """The thread's runs, newest first (read from its checkpoints)."""
+        runs = await _runs(services_of(state)).page(user, thread_id, 10_000, 0)
+        chosen = [r for r in runs if status is None or r.status == status]
+        return chosen[offset : offset + limit]
+
+    @get("/{run_id:str}")
+    async def get_run(
+        self, state: State, user: ActingUser, thread_id: ConversationId, run_id: RunId
+    ) -> RunView:
+        """One run of the thread."""
+        services = services_of(state)
+        found = await _runs(services).get(user, thread_id, run_id)
+        if found is None:
+            raise ApiError(HTTP_404_NOT_FOUND, "run_not_found", f"Run {run_id} not found")
+        return found
+
+    @get("/{run_id:str}/join")
+    async def join_run(
+        self, state: State, user: ActingUser, thread_id: ConversationId, run_id: RunId
+    ) -> Any:
+        """Wait for the run to end; the thread's values then."""
+        services = services_of(state)
+        if _live(await _run(services, user, thread_id, run_id)):
+            run = await _joined(services, user, thread_id, run_id)
+            if not run.stream.ended:
+                return await run.outcome()
+        return (await threads_of(services).state(user, thread_id, None)).values
+
+    @get("/{run_id:str}/stream")
+    async def join_run_stream(  # noqa: PLR0913 - the request's parts, each named
+        self,
+        state: State,
+        user: ActingUser,
+        thread_id: ConversationId,
+        run_id: RunId,
+        *,
+        stream_mode: Modes = None,
+        last_event_id: LastEventId = None,
+    ) -> ServerSentEvent:
+        """The run's events after `Last-Event-ID` (all of them without), then live."""
+        services = services_of(state)
+        await _run(services, user, thread_id, run_id)
+        after = int(last_event_id) if last_event_id else None
+        run = await _joined(services, user, thread_id, run_id, modes=stream_mode, after_seq=after)
+        return run.stream.response(run.render, first=await run.opening())
+
+    @post("/{run_id:str}/cancel", status_code=HTTP_202_ACCEPTED)
+    async def cancel_run(  # noqa: PLR0913 - the request's parts, each named
+        self,
+        state: State,
+        user: ActingUser,
+        thread_id: ConversationId,
+        run_id: RunId,
+        *,
+        wait: Annotated[bool, QueryParameter()] = False,
+        action: Annotated[Literal["interrupt", "rollback"], QueryParameter()] = "interrupt",
+    ) -> None:
+        """Stop the run, its reply keeping what it said; `wait`: until it has ended."""
+        if action == "rollback":
+            detail = "action: rollback is not supported yet (interrupt keeps the partial reply)"
+            raise ApiError(422, "invalid_request", detail, "action")
+        services = services_of(state)
+        if not _live(await _run(services, user, thread_id, run_id)):
+            raise ApiError(HTTP_409_CONFLICT, "nothing_to_stop", "Run is not pending or running")
+        stopped = EventStream()
+        try:
+            await services.chat.stop(user, thread_id, stopped)
+        except NothingToStop:
+            return
+        if wait:
+            async with asyncio.timeout(services.settings.turn_timeout):
+                async for event in stopped.events():
+                    if event is not None and ends_run(event):
+                        break
 
     @post("/wait", status_code=200)
     async def wait_run(
