@@ -39,7 +39,8 @@ def _human(text: str, message_id: str | None = None) -> dict[str, Any]:
 async def _stream(
     lg: LangGraphClient, thread_id: str | None, assistant: str = "threadline", **run: Any
 ) -> list[StreamPart]:
-    parts = lg.runs.stream(thread_id, assistant, stream_mode=MODES, **run)
+    run.setdefault("stream_mode", MODES)
+    parts = lg.runs.stream(thread_id, assistant, **run)
     return [part async for part in parts]
 
 
@@ -452,3 +453,31 @@ async def test_cancel_stops_the_run_keeping_its_partial_reply(
         assert 0 < len(reply["content"]) < len(f"Reply 2: {long}")
         with pytest.raises(ConflictError):
             await lg.runs.cancel(thread_id, run["run_id"])
+
+
+async def test_messages_and_updates_modes_tell_each_step(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    async with serve_threadline(settings) as address, client(address) as lg:
+        thread_id = (await lg.threads.create())["thread_id"]
+        fake_groq.tool_calls.append([("calculator", {"expression": "6 * 7"})])
+        parts = [
+            p
+            async for p in lg.runs.stream(
+                thread_id,
+                "threadline",
+                input=_human("What is 6 * 7?"),
+                stream_mode=["messages", "updates", "custom"],
+            )
+        ]
+        names = [p.event for p in parts]
+        assert names[0] == "metadata"
+        updates = [p.data for p in parts if p.event == "updates"]
+        assert [next(iter(u)) for u in updates] == ["respond", "tools", "respond"]
+        assert updates[1]["tools"]["messages"][0]["content"] == "6 * 7 = 42"
+        assert "messages/metadata" in names
+        partial = [p.data[0] for p in parts if p.event == "messages/partial"]
+        assert partial[-1]["content"] == updates[-1]["respond"]["messages"][0]["content"]
+        assert "values" not in names
+        with pytest.raises(UnprocessableEntityError):
+            await _stream(lg, thread_id, input=_human("x"), stream_mode=["events"])

@@ -97,6 +97,8 @@ class RunCreate(msgspec.Struct, kw_only=True):
         for field, value in unserved.items():
             if value:
                 _refuse(field, f"{field}: not supported by this server")
+        if "events" in self.modes:
+            _refuse("stream_mode", "stream_mode: events is not supported by this server")
         if self.multitask_strategy == "rollback":
             _refuse("multitask_strategy", "multitask_strategy: rollback is not supported yet")
         if self.input is not None and self.command is not None:
