@@ -291,7 +291,16 @@ def _cors(settings: Settings) -> CORSConfig | None:
         allow_origins=sorted(settings.origins),
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         # x-threadline-user: whom an admin key (or AUTH_MODE=none) acts for, LangGraph API.
-        allow_headers=["authorization", "x-api-key", "content-type", "x-threadline-user"],
+        # last-event-id: a stream rejoined from where it stopped (the JavaScript SDKs).
+        allow_headers=[
+            "authorization",
+            "x-api-key",
+            "content-type",
+            "x-threadline-user",
+            "last-event-id",
+        ],
+        # A run's stream names the run it started (the LangGraph SDKs read it to rejoin).
+        expose_headers=["content-location", "location"],
         max_age=600,
     )
 

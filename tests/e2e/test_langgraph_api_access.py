@@ -199,6 +199,19 @@ async def test_a_page_at_an_allowed_origin_may_call_it_and_others_may_not(
         item = {"namespace": ["n"], "key": "k", "value": {}}
         put = await http.put(url, json=item, headers={"Origin": "https://ui.example.com", **key})
         assert put.status_code == 204
+        # A stream rejoined from where it stopped, and the run a stream names, as the
+        # JavaScript SDK sends and reads them from a page.
+        rejoin = await http.options(
+            f"http://{address}/threads/t/runs/r/stream",
+            headers={
+                "Origin": "https://ui.example.com",
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "x-api-key, last-event-id",
+            },
+        )
+        assert rejoin.status_code in (200, 204), rejoin.text
+        assert "last-event-id" in rejoin.headers["access-control-allow-headers"].lower()
+        assert "content-location" in put.headers["access-control-expose-headers"].lower()
         foreign = await http.post(
             f"http://{address}/threads", json={}, headers={"Origin": "https://evil.example", **key}
         )
