@@ -481,3 +481,39 @@ async def test_messages_and_updates_modes_tell_each_step(
         assert "values" not in names
         with pytest.raises(UnprocessableEntityError):
             await _stream(lg, thread_id, input=_human("x"), stream_mode=["events"])
+
+
+async def test_rollback_removes_the_partial_reply_before_the_next_run(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    long = " ".join(["word"] * 60)
+    async with serve_threadline(settings) as address, client(address) as lg:
+        thread_id = (await lg.threads.create())["thread_id"]
+        fake_groq.faults.append(Fault(token_delay=0.05))
+        running = lg.runs.stream(thread_id, "threadline", input=_human(long), stream_mode=MODES)
+        first = [await anext(running), await anext(running), await anext(running)]
+        parts = await _stream(lg, thread_id, input=_human("Instead"), multitask_strategy="rollback")
+        assert _said(parts) == "Reply 2: Instead"
+        [part async for part in running]
+        messages = (await lg.threads.get_state(thread_id))["values"]["messages"]  # type: ignore[call-overload]
+        assert [(m["type"], m["content"]) for m in messages] == [
+            ("human", long),  # what the user sent is never lost
+            ("human", "Instead"),
+            ("ai", "Reply 2: Instead"),
+        ]
+        listed = [r["run_id"] for r in await lg.runs.list(thread_id)]
+        assert first[0].data["run_id"] not in listed  # gone, as the LangGraph server deletes it
+        # A cancel may roll back too.
+        fake_groq.faults.append(Fault(token_delay=0.05))
+        run: Any = await lg.runs.create(thread_id, "threadline", input=_human(long))
+        async with connect(address, "local") as chat:
+            await chat.send(type="resume", conversation_id=thread_id, after_seq=0)
+            await chat.until("token")
+        await lg.runs.cancel(thread_id, run["run_id"], action="rollback")
+        state: Any = await lg.threads.get_state(thread_id)
+        assert [m["content"] for m in state["values"]["messages"]][-2:] == [
+            "Reply 2: Instead",
+            long,
+        ]
+        with pytest.raises(NotFoundError):
+            await lg.runs.get(thread_id, run["run_id"])

@@ -25,6 +25,7 @@ from threadline.chat.knowledge import Knowledge
 from threadline.chat.limits import UserLimits
 from threadline.chat.quota import Stake, given_back_unless_started
 from threadline.chat.relay import Relay
+from threadline.chat.rollback import roll_back
 from threadline.chat.roster import Roster, TurnPolicy
 from threadline.chat.steps import approval_item, pending_events
 from threadline.chat.thread_runs import ThreadRuns
@@ -156,6 +157,11 @@ class ChatService:
                 return
             kept = await self._own(user_id, conversation_id)
         check_kept(resolved(kept, self._assistants), chosen)
+
+    async def roll_back(self, user_id: str, conversation_id: str, reply_id: str) -> bool:
+        """Remove a stopped reply (and its turn's steps) from the thread; whether it went."""
+        engine = engine_of(self._assistants, await self._own(user_id, conversation_id))
+        return await roll_back(self._crew, engine.runner, user_id, conversation_id, reply_id)
 
     async def regenerate(self, user_id: str, conversation_id: str, send: Send) -> Turn:
         """Start a turn that answers the last user message again."""

@@ -6,7 +6,8 @@ own: a run is `pending` or `running` while this process's turn of it waits or ru
 for the thread's newest run, while another process holds the thread's lease); else its
 outcome is read from the thread: `success` (its reply is there), `interrupted` (stopped,
 or paused on what it waits for), `error` (neither, and no run came after it). An older run
-whose reply a later one replaced (a regenerate) counts as a success.
+whose reply a later one replaced (a regenerate) counts as a success; a run rolled back
+(its checkpoint says `rolled_back`) is not listed, as the LangGraph server deletes it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 from threadline.chat.threads import Threads
 from threadline.chat.turn_parts import TurnServices
 from threadline.engine.messages import STOPPED
+from threadline.engine.runner import ROLLED_BACK
 
 if TYPE_CHECKING:
     from threadline.chat.turn import Turn
@@ -50,6 +52,7 @@ class RunView(msgspec.Struct, kw_only=True):
 class _Seen(msgspec.Struct):
     first: str
     last: str
+    rolled_back: bool = False
 
 
 class ThreadRuns:
@@ -137,8 +140,9 @@ class ThreadRuns:
             if run_id in seen:
                 seen[run_id].first = at
             else:
-                seen[run_id] = _Seen(at, at)
-        return seen
+                seen[run_id] = _Seen(at, at, bool(found.metadata.get(ROLLED_BACK)))
+        # A rolled back run is gone, as the LangGraph server deletes it.
+        return {run_id: times for run_id, times in seen.items() if not times.rolled_back}
 
 
 def _status(

@@ -10,6 +10,7 @@ stored: a refusal before that is an HTTP error, anything after it an `error` eve
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import suppress
 from typing import Any
@@ -19,7 +20,7 @@ from litestar.response.sse import ServerSentEventMessage
 from litestar.status_codes import HTTP_404_NOT_FOUND, HTTP_409_CONFLICT
 
 from threadline.chat.errors import ConversationNotFound, NothingToStop
-from threadline.chat.events import Accepted, Event, Failed, Queued
+from threadline.chat.events import Accepted, Event, Failed, Queued, Replied
 from threadline.chat.threads import Threads
 from threadline.chat.turn import Turn
 from threadline.chat.turn_parts import Response as Answer
@@ -30,7 +31,7 @@ from threadline.transport.langgraph_api.stream_modes import RunStream, SseEvent,
 from threadline.transport.rest import ApiError
 from threadline.transport.services import Services
 
-__all__ = ("Run", "threads_of")
+__all__ = ("Run", "stop_run", "threads_of")
 
 
 def _message(sse: SseEvent) -> ServerSentEventMessage:
@@ -130,7 +131,8 @@ class Run:
         """What `multitask_strategy` does when a run of the thread is running already.
 
         `enqueue` waits its turn (Threadline's queue); `reject` is refused (409);
-        `interrupt` stops the running reply, which keeps what it said, and then runs.
+        `interrupt` stops the running reply, which keeps what it said, and then runs;
+        `rollback` stops it and removes what it said, then runs.
         """
         strategy = self.body.multitask_strategy
         if strategy == "enqueue":
@@ -141,8 +143,7 @@ class Run:
         if strategy == "reject":
             detail = "Thread is already running a run; its multitask_strategy is reject"
             raise ApiError(HTTP_409_CONFLICT, "conversation_busy", detail)
-        with suppress(NothingToStop):  # it ended meanwhile
-            await self.services.chat.stop(self.user, self.thread_id, _ignore)
+        await stop_run(self.services, self.user, self.thread_id, rollback=strategy == "rollback")
 
     async def first(self) -> Failed | None:
         """Wait for a message's turn to store it (or to wait its place); its refusal if not.
@@ -223,8 +224,25 @@ class Run:
                 await self.services.chat.delete(self.user, self.thread_id)
 
 
-async def _ignore(_: Event) -> None:
-    """Where the events of a reply stopped for a new run go: its own stream tells them."""
+async def stop_run(services: Services, user: str, thread_id: str, *, rollback: bool) -> None:
+    """Stop the thread's running turn (on any process) and wait until it has ended.
+
+    With `rollback`, the partial reply it stored (and its tool steps) is removed after.
+    """
+    stopped = EventStream()
+    try:
+        await services.chat.stop(user, thread_id, stopped)
+    except NothingToStop:  # it ended meanwhile
+        return
+    outcome = None
+    async with asyncio.timeout(services.settings.turn_timeout):
+        async for event in stopped.events():
+            if event is not None and ends_run(event):
+                outcome = event
+                break
+    stopped.end()
+    if rollback and isinstance(outcome, Replied) and outcome.stopped:
+        await services.chat.roll_back(user, thread_id, outcome.message_id)
 
 
 def _check_size(text: str, limit: int) -> None:

@@ -99,8 +99,6 @@ class RunCreate(msgspec.Struct, kw_only=True):
                 _refuse(field, f"{field}: not supported by this server")
         if "events" in self.modes:
             _refuse("stream_mode", "stream_mode: events is not supported by this server")
-        if self.multitask_strategy == "rollback":
-            _refuse("multitask_strategy", "multitask_strategy: rollback is not supported yet")
         if self.input is not None and self.command is not None:
             _refuse("command", "a run takes `input` or `command`, not both")
         if self.input is None and (self.command is None or self.command.resume is msgspec.UNSET):

@@ -6,7 +6,7 @@ their own, deleted once the run ends (unless `on_completion` is `keep`).
 
 from __future__ import annotations
 
-import asyncio
+from contextlib import suppress
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from litestar import Controller, Response, get, post
@@ -16,12 +16,11 @@ from litestar.response import ServerSentEvent
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_404_NOT_FOUND, HTTP_409_CONFLICT
 
 from threadline.chat.errors import NothingToResume, NothingToStop
+from threadline.chat.events import Event
 from threadline.chat.thread_runs import RunStatus, RunView, ThreadRuns
-from threadline.transport.event_stream import EventStream
 from threadline.transport.langgraph_api.errors import failure_response
-from threadline.transport.langgraph_api.run import Run, threads_of
+from threadline.transport.langgraph_api.run import Run, stop_run, threads_of
 from threadline.transport.langgraph_api.run_bodies import RunCreate
-from threadline.transport.langgraph_api.stream_modes import ends_run
 from threadline.transport.langgraph_api.users import ActingUser, acting_user
 from threadline.transport.params import CONVERSATION_ID_PATTERN, ConversationId
 from threadline.transport.rest import ApiError
@@ -107,6 +106,10 @@ async def _run(services: Services, user: str, thread_id: str, run_id: str) -> Ru
 
 def _live(run: RunView | None) -> bool:
     return run is None or run.status in {"pending", "running"}
+
+
+async def _ignore(_: Event) -> None:
+    """Where the events of a run stopped without waiting go: its own stream tells them."""
 
 
 async def _joined(  # noqa: PLR0913 - the join's facts, each named
@@ -224,23 +227,18 @@ class RunsController(Controller):
         wait: Annotated[bool, QueryParameter()] = False,
         action: Annotated[Literal["interrupt", "rollback"], QueryParameter()] = "interrupt",
     ) -> None:
-        """Stop the run, its reply keeping what it said; `wait`: until it has ended."""
-        if action == "rollback":
-            detail = "action: rollback is not supported yet (interrupt keeps the partial reply)"
-            raise ApiError(422, "invalid_request", detail, "action")
+        """Stop the run: `interrupt` keeps what it said, `rollback` removes it.
+
+        `wait`: answer once it has stopped (a rollback always waits for that).
+        """
         services = services_of(state)
         if not _live(await _run(services, user, thread_id, run_id)):
             raise ApiError(HTTP_409_CONFLICT, "nothing_to_stop", "Run is not pending or running")
-        stopped = EventStream()
-        try:
-            await services.chat.stop(user, thread_id, stopped)
-        except NothingToStop:
+        if wait or action == "rollback":
+            await stop_run(services, user, thread_id, rollback=action == "rollback")
             return
-        if wait:
-            async with asyncio.timeout(services.settings.turn_timeout):
-                async for event in stopped.events():
-                    if event is not None and ends_run(event):
-                        break
+        with suppress(NothingToStop):  # it ended meanwhile
+            await services.chat.stop(user, thread_id, _ignore)
 
     @post("/wait", status_code=200)
     async def wait_run(
