@@ -390,6 +390,10 @@ async def test_a_background_run_is_listed_joined_and_found_from_its_checkpoints(
             (run["run_id"], "success"),
         ]
         assert await lg.runs.list(thread_id, status="error") == []
+        # An older run has ended: rejoined, it tells the state, never the newer run's events.
+        older = [p async for p in lg.runs.join_stream(thread_id, run["run_id"], stream_mode=MODES)]
+        assert [p.event for p in older] == ["metadata", "values"]
+        assert older[0].data["run_id"] == run["run_id"]
         with pytest.raises(NotFoundError):
             await lg.runs.get(thread_id, "no-such-run")
     async with serve_threadline(settings) as address, client(address, "mallory") as other:

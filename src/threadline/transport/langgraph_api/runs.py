@@ -21,6 +21,7 @@ from threadline.chat.thread_runs import RunStatus, RunView, ThreadRuns
 from threadline.transport.langgraph_api.errors import failure_response
 from threadline.transport.langgraph_api.run import Run, stop_run, threads_of
 from threadline.transport.langgraph_api.run_bodies import RunCreate
+from threadline.transport.langgraph_api.stream_modes import StreamMode
 from threadline.transport.langgraph_api.users import ActingUser, acting_user
 from threadline.transport.params import CONVERSATION_ID_PATTERN, ConversationId
 from threadline.transport.rest import ApiError
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 __all__ = ("RunsController", "StatelessRunsController")
 
 RunId = Annotated[str, PathParameter(pattern=CONVERSATION_ID_PATTERN, description="The run's id.")]
-Modes = Annotated[list[str] | None, QueryParameter(description="The stream modes to tell.")]
+Modes = Annotated[list[StreamMode] | None, QueryParameter(description="The stream modes to tell.")]
 LastEventId = Annotated[
     str | None, HeaderParameter(name="Last-Event-ID", pattern=r"^[0-9]{1,12}$", required=False)
 ]
@@ -118,15 +119,22 @@ async def _joined(  # noqa: PLR0913 - the join's facts, each named
     thread_id: str,
     run_id: str,
     *,
-    modes: list[str] | None = None,
+    modes: list[StreamMode] | None = None,
     after_seq: int | None = None,
+    follow: bool = True,
 ) -> Run:
-    body = RunCreate(stream_mode=modes or ["values", "messages-tuple"])  # type: ignore[arg-type]
-    run = Run(services, user, thread_id, body)
+    """A run rejoined: the thread's running (or latest) turn followed, unless not `follow`."""
+    run = Run(
+        services, user, thread_id, RunCreate(stream_mode=modes or ["values", "messages-tuple"])
+    )
     try:
-        await run.join(run_id, after_seq)
+        if follow:
+            await run.join(run_id, after_seq)
+            return run
     except NothingToResume:  # no reply yet, and none running: the state says it all
-        run.stream.end()
+        pass
+    run.run_id = run_id
+    run.stream.end()
     return run
 
 
@@ -211,9 +219,14 @@ class RunsController(Controller):
     ) -> ServerSentEvent:
         """The run's events after `Last-Event-ID` (all of them without), then live."""
         services = services_of(state)
-        await _run(services, user, thread_id, run_id)
+        found = await _run(services, user, thread_id, run_id)
         after = int(last_event_id) if last_event_id else None
-        run = await _joined(services, user, thread_id, run_id, modes=stream_mode, after_seq=after)
+        # An older run than the thread's newest has ended: its state is all there is to tell.
+        newest = await _runs(services).page(user, thread_id, 1, 0)
+        follow = _live(found) or (bool(newest) and newest[0].run_id == run_id)
+        run = await _joined(
+            services, user, thread_id, run_id, modes=stream_mode, after_seq=after, follow=follow
+        )
         return run.stream.response(run.render, first=await run.opening())
 
     @post("/{run_id:str}/cancel", status_code=HTTP_202_ACCEPTED)
