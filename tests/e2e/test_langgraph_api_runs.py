@@ -6,17 +6,20 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, cast
 
 import httpx
 import msgspec
 import pytest
+from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.errors import ConflictError, NotFoundError, UnprocessableEntityError
 from langgraph_sdk.schema import RunCreateMetadata, StreamPart
 
+from tests.credentials import api_keys, token
+from tests.e2e.test_auth_matrix import jwt_settings
 from tests.fake_groq import FakeGroq, Fault
 from tests.lgclient import client, rest
 from tests.project import ROOT
@@ -433,7 +436,7 @@ async def test_a_stream_dropped_mid_reply_is_rejoined_after_its_last_event_id(
         assert rest_of[-1].event == "values"
         assert rest_of[-1].data["messages"][-1]["content"] == f"Reply 1: {long}"
         # Rejoined after the end: the stored reply, whole.
-        late = [p async for p in lg.runs.join_stream(thread_id, run_id, stream_mode=MODES)]
+        late = [p async for p in lg.runs.join_stream(thread_id, run_id)]  # as the SDK asks
         assert late[0].event == "metadata"
         assert _said(late) == f"Reply 1: {long}"
 
@@ -521,3 +524,55 @@ async def test_rollback_removes_the_partial_reply_before_the_next_run(
         ]
         with pytest.raises(NotFoundError):
             await lg.runs.get(thread_id, run["run_id"])
+
+
+@pytest.mark.parametrize("mode", ["api_key", "jwt"])
+async def test_another_user_s_runs_are_unreachable(
+    settings: Settings, database_url: str, fake_groq: FakeGroq, mode: str
+) -> None:
+    if mode == "jwt":
+        configured = jwt_settings(settings)
+        credentials = {u: {"Authorization": f"Bearer {token(u)}"} for u in ("alice", "bob")}
+    else:
+        configured = msgspec.structs.replace(settings, auth_mode="api_key")
+        async with api_keys(database_url) as keys:
+            credentials = {
+                u: {"X-Api-Key": (await keys.create(u, user_id=u, admin=False)).key}
+                for u in ("alice", "bob")
+            }
+    async with (
+        serve_threadline(configured) as address,
+        get_client(url=f"http://{address}", api_key=None, headers=credentials["alice"]) as alice,
+        get_client(url=f"http://{address}", api_key=None, headers=credentials["bob"]) as bob,
+    ):
+        thread_id = (await alice.threads.create())["thread_id"]
+        parts = await _stream(alice, thread_id, input=_human("Private words"))
+        run_id = parts[0].data["run_id"]
+        attempts: list[Callable[[], Awaitable[Any]]] = [
+            lambda: _stream(bob, thread_id, input=_human("Let me in")),
+            lambda: bob.runs.wait(thread_id, "threadline", input=_human("Let me in")),
+            lambda: bob.runs.create(thread_id, "threadline", input=_human("Let me in")),
+            lambda: bob.runs.list(thread_id),
+            lambda: bob.runs.get(thread_id, run_id),
+            lambda: bob.runs.join(thread_id, run_id),
+            lambda: bob.runs.cancel(thread_id, run_id),
+            lambda: _collect(bob.runs.join_stream(thread_id, run_id)),
+            lambda: _stream(bob, thread_id, command={"resume": {"approved": True}}),
+        ]
+        for attempt in attempts:
+            with pytest.raises(httpx.HTTPStatusError) as refused:  # the SDK's NotFoundError, or
+                await attempt()  # httpx's own where it reconnects (wait, join)
+            assert refused.value.response.status_code == 404
+        alone: Any = await bob.runs.wait(None, "threadline", input=_human("Mine"))
+        assert "Private words" not in str(alone)
+        async with httpx.AsyncClient() as http:
+            anonymous = await http.post(
+                f"http://{address}/threads/{thread_id}/runs/wait",
+                json={"assistant_id": "threadline", "input": _human("x")},
+            )
+        assert anonymous.status_code == 401
+        assert len(fake_groq.requests) == 2  # alice's run and bob's stateless one, only
+
+
+async def _collect(parts: AsyncIterator[StreamPart]) -> list[StreamPart]:
+    return [part async for part in parts]

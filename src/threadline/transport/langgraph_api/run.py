@@ -214,6 +214,8 @@ class Run:
         """The client left before the end: stop the run if it asked for that."""
         if self.body.on_disconnect == "cancel" and self.turn is not None:
             await self.services.chat.withdraw(self.turn)
+        elif self.body.on_disconnect == "cancel" and not self._ended:  # a rejoined run's
+            await stop_run(self.services, self.user, self.thread_id, rollback=False)
         await self.finish()
 
     async def finish(self) -> None:

@@ -7,13 +7,18 @@ their own, deleted once the run ends (unless `on_completion` is `keep`).
 from __future__ import annotations
 
 from contextlib import suppress
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 from litestar import Controller, Response, get, post
 from litestar.di import Provide
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
 from litestar.response import ServerSentEvent
-from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_404_NOT_FOUND, HTTP_409_CONFLICT
+from litestar.status_codes import (
+    HTTP_202_ACCEPTED,
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+)
 
 from threadline.chat.errors import NothingToResume, NothingToStop
 from threadline.chat.events import Event
@@ -21,7 +26,7 @@ from threadline.chat.thread_runs import RunStatus, RunView, ThreadRuns
 from threadline.transport.langgraph_api.errors import failure_response
 from threadline.transport.langgraph_api.run import Run, stop_run, threads_of
 from threadline.transport.langgraph_api.run_bodies import RunCreate
-from threadline.transport.langgraph_api.stream_modes import StreamMode
+from threadline.transport.langgraph_api.stream_modes import STREAM_MODES, StreamMode
 from threadline.transport.langgraph_api.users import ActingUser, acting_user
 from threadline.transport.params import CONVERSATION_ID_PATTERN, ConversationId
 from threadline.transport.rest import ApiError
@@ -35,7 +40,11 @@ if TYPE_CHECKING:
 __all__ = ("RunsController", "StatelessRunsController")
 
 RunId = Annotated[str, PathParameter(pattern=CONVERSATION_ID_PATTERN, description="The run's id.")]
-Modes = Annotated[list[StreamMode] | None, QueryParameter(description="The stream modes to tell.")]
+# The SDKs send `stream_mode=` (empty) when they name none.
+Modes = Annotated[
+    list[str] | None,
+    QueryParameter(description="The stream modes to tell (values, messages-tuple, ...)."),
+]
 LastEventId = Annotated[
     str | None, HeaderParameter(name="Last-Event-ID", pattern=r"^[0-9]{1,12}$", required=False)
 ]
@@ -105,6 +114,20 @@ async def _run(services: Services, user: str, thread_id: str, run_id: str) -> Ru
     return found
 
 
+def _modes(asked: list[str] | None) -> list[StreamMode]:
+    """The stream modes a query names (an empty one, as the SDKs send for none, left out).
+
+    Raises:
+        ApiError: 422 for a mode not served.
+    """
+    modes = [m for m in asked or [] if m]
+    for mode in modes:
+        if mode not in STREAM_MODES or mode == "events":
+            detail = f"stream_mode: {mode!r} is not served"
+            raise ApiError(HTTP_422_UNPROCESSABLE_ENTITY, "invalid_request", detail, "stream_mode")
+    return cast("list[StreamMode]", modes)
+
+
 def _live(run: RunView | None) -> bool:
     return run is None or run.status in {"pending", "running"}
 
@@ -122,11 +145,14 @@ async def _joined(  # noqa: PLR0913 - the join's facts, each named
     modes: list[StreamMode] | None = None,
     after_seq: int | None = None,
     follow: bool = True,
+    cancel_on_disconnect: bool = False,
 ) -> Run:
     """A run rejoined: the thread's running (or latest) turn followed, unless not `follow`."""
-    run = Run(
-        services, user, thread_id, RunCreate(stream_mode=modes or ["values", "messages-tuple"])
+    body = RunCreate(
+        stream_mode=modes or ["values", "messages-tuple"],
+        on_disconnect="cancel" if cancel_on_disconnect else "continue",
     )
+    run = Run(services, user, thread_id, body)
     try:
         if follow:
             await run.join(run_id, after_seq)
@@ -215,6 +241,7 @@ class RunsController(Controller):
         run_id: RunId,
         *,
         stream_mode: Modes = None,
+        cancel_on_disconnect: Annotated[bool, QueryParameter()] = False,
         last_event_id: LastEventId = None,
     ) -> ServerSentEvent:
         """The run's events after `Last-Event-ID` (all of them without), then live."""
@@ -224,10 +251,18 @@ class RunsController(Controller):
         # An older run than the thread's newest has ended: its state is all there is to tell.
         newest = await _runs(services).page(user, thread_id, 1, 0)
         follow = _live(found) or (bool(newest) and newest[0].run_id == run_id)
+        modes = _modes(stream_mode)
         run = await _joined(
-            services, user, thread_id, run_id, modes=stream_mode, after_seq=after, follow=follow
+            services,
+            user,
+            thread_id,
+            run_id,
+            modes=modes,
+            after_seq=after,
+            follow=follow,
+            cancel_on_disconnect=cancel_on_disconnect,
         )
-        return run.stream.response(run.render, first=await run.opening())
+        return run.stream.response(run.render, first=await run.opening(), on_gone=run.gone)
 
     @post("/{run_id:str}/cancel", status_code=HTTP_202_ACCEPTED)
     async def cancel_run(  # noqa: PLR0913 - the request's parts, each named
