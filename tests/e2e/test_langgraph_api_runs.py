@@ -15,7 +15,12 @@ import msgspec
 import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
-from langgraph_sdk.errors import ConflictError, NotFoundError, UnprocessableEntityError
+from langgraph_sdk.errors import (
+    ConflictError,
+    NotFoundError,
+    RateLimitError,
+    UnprocessableEntityError,
+)
 from langgraph_sdk.schema import RunCreateMetadata, StreamPart
 
 from tests.credentials import api_keys, token
@@ -576,3 +581,17 @@ async def test_another_user_s_runs_are_unreachable(
 
 async def _collect(parts: AsyncIterator[StreamPart]) -> list[StreamPart]:
     return [part async for part in parts]
+
+
+async def test_a_run_past_the_rate_limit_is_refused_before_anything_is_stored(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    limited = msgspec.structs.replace(settings, rate_limit_messages=1)
+    async with serve_threadline(limited) as address, client(address) as lg:
+        thread_id = (await lg.threads.create())["thread_id"]
+        await _stream(lg, thread_id, input=_human("One"))
+        with pytest.raises(RateLimitError) as refused:
+            await _stream(lg, thread_id, input=_human("Two"))
+        assert refused.value.response.json()["code"] == "rate_limited"
+        state: Any = await lg.threads.get_state(thread_id)
+        assert [m["content"] for m in state["values"]["messages"]] == ["One", "Reply 1: One"]
