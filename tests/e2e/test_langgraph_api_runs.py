@@ -337,7 +337,7 @@ async def test_multitask_reject_refuses_and_interrupt_stops_the_reply_first(
         fake_groq.faults.append(Fault(token_delay=0.05))
         long = " ".join(["word"] * 60)
         running = lg.runs.stream(thread_id, "threadline", input=_human(long), stream_mode=MODES)
-        first = [await anext(running), await anext(running)]
+        first = await _until_a_token(running)
         assert first[0].event == "metadata"
         with pytest.raises(ConflictError):
             await _stream(lg, thread_id, input=_human("Me too"), multitask_strategy="reject")
@@ -503,7 +503,7 @@ async def test_rollback_removes_the_partial_reply_before_the_next_run(
         thread_id = (await lg.threads.create())["thread_id"]
         fake_groq.faults.append(Fault(token_delay=0.05))
         running = lg.runs.stream(thread_id, "threadline", input=_human(long), stream_mode=MODES)
-        first = [await anext(running), await anext(running), await anext(running)]
+        first = await _until_a_token(running)
         parts = await _stream(lg, thread_id, input=_human("Instead"), multitask_strategy="rollback")
         assert _said(parts) == "Reply 2: Instead"
         [part async for part in running]
@@ -595,3 +595,11 @@ async def test_a_run_past_the_rate_limit_is_refused_before_anything_is_stored(
         assert refused.value.response.json()["code"] == "rate_limited"
         state: Any = await lg.threads.get_state(thread_id)
         assert [m["content"] for m in state["values"]["messages"]] == ["One", "Reply 1: One"]
+
+
+async def _until_a_token(parts: AsyncIterator[StreamPart]) -> list[StreamPart]:
+    """The stream's events up to its first token (the reply has begun)."""
+    had = [await anext(parts)]
+    while had[-1].event != "messages":
+        had.append(await anext(parts))
+    return had

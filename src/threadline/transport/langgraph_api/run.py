@@ -17,10 +17,15 @@ from typing import Any
 
 import msgspec
 from litestar.response.sse import ServerSentEventMessage
-from litestar.status_codes import HTTP_404_NOT_FOUND, HTTP_409_CONFLICT
+from litestar.status_codes import (
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+)
 
 from threadline.chat.errors import ConversationNotFound, NothingToStop
 from threadline.chat.events import Accepted, Event, Failed, Queued, Replied
+from threadline.chat.failures import failed
 from threadline.chat.threads import Threads
 from threadline.chat.turn import Turn
 from threadline.chat.turn_parts import Response as Answer
@@ -119,7 +124,7 @@ class Run:
         if isinstance(resume, dict) and resume and set(resume) <= ids:
             if len(resume) > 1:
                 detail = "command.resume: answer one interrupt a run"
-                raise ApiError(409, "invalid_request", detail, "command")
+                raise ApiError(HTTP_422_UNPROCESSABLE_ENTITY, "invalid_request", detail, "command")
             [(interrupt_id, value)] = resume.items()
             return Answer(interrupt_id, value)
         if len(waiting) != 1:
@@ -182,8 +187,12 @@ class Run:
         self._ended = True
         self.stream.end()
         if not isinstance(event, Failed):
-            values, interrupts = await self._state()
-            for sse in self.told.end(values, interrupts):
+            try:
+                values, interrupts = await self._state()
+                ending = self.told.end(values, interrupts)
+            except Exception as error:  # noqa: BLE001 - told as the stream's error, as any
+                ending = self.told.translate(failed(error, self.thread_id, "run.state_failed"))
+            for sse in ending:
                 yield _message(sse)
         await self.finish()
 
@@ -237,11 +246,12 @@ async def stop_run(services: Services, user: str, thread_id: str, *, rollback: b
     except NothingToStop:  # it ended meanwhile
         return
     outcome = None
-    async with asyncio.timeout(services.settings.turn_timeout):
-        async for event in stopped.events():
-            if event is not None and ends_run(event):
-                outcome = event
-                break
+    with suppress(TimeoutError):  # it is stopping: what it said is kept, as it will be
+        async with asyncio.timeout(services.settings.turn_timeout):
+            async for event in stopped.events():
+                if event is not None and ends_run(event):
+                    outcome = event
+                    break
     stopped.end()
     if rollback and isinstance(outcome, Replied) and outcome.stopped:
         await services.chat.roll_back(user, thread_id, outcome.message_id)
