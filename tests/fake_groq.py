@@ -81,7 +81,7 @@ class FakeGroq:
 
     def reply_for(self, body: dict[str, Any]) -> str:
         """The reply text the fake gives to `body`."""
-        user = [m["content"] for m in body["messages"] if m["role"] == "user"]
+        user = [text_of(m["content"]) for m in body["messages"] if m["role"] == "user"]
         return f"Reply {len(self.requests)}: {user[-1] if user else ''}"
 
     def user_turns(self, index: int = -1) -> list[str]:
@@ -122,7 +122,8 @@ class FakeGroq:
         return self.tool_calls.popleft()
 
     def _take_fault(self, body: dict[str, Any]) -> Fault:
-        last = next((m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), None)
+        users = (m["content"] for m in reversed(body["messages"]) if m["role"] == "user")
+        last = next((text_of(content) for content in users), None)
         for fault in self.faults:
             if fault.only_for is None or fault.only_for == last:
                 self.faults.remove(fault)
@@ -162,6 +163,13 @@ class FakeGroq:
             return _error(fault.status)
         words = body["messages"][-1]["content"].split()[:3]
         return Response(_completion(f'"Title: {" ".join(words)}"', body["model"]))
+
+
+def text_of(content: str | list[dict[str, Any]]) -> str:
+    """A message's text: its content, or the text blocks of content given in blocks."""
+    if isinstance(content, str):
+        return content
+    return "".join(block["text"] for block in content if block.get("type") == "text")
 
 
 def _trailing_tool_results(body: dict[str, Any]) -> list[str]:

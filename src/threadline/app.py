@@ -43,6 +43,8 @@ from threadline.storage.usage import UsageLedger
 from threadline.transport.access import AccessControl
 from threadline.transport.account import issue_ws_ticket, usage
 from threadline.transport.admin import ApiKeysController
+from threadline.transport.ag_ui import ag_ui_router
+from threadline.transport.ai_sdk import ai_sdk_router
 from threadline.transport.asyncapi import asyncapi_schema
 from threadline.transport.bodies import JsonRequest
 from threadline.transport.health import health, ready, user_status
@@ -57,9 +59,11 @@ from threadline.transport.langgraph_api import langgraph_router
 from threadline.transport.metrics import MetricsController, http_metrics
 from threadline.transport.outbox import SendBudget
 from threadline.transport.protocol import FrameDecoder
-from threadline.transport.rest import ConversationsController, erase_user_data
+from threadline.transport.rest import ConversationsController, erase_user_data, list_models
 from threadline.transport.schema_page import SchemaPage
 from threadline.transport.services import Services
+from threadline.transport.shared_page import shared_conversation
+from threadline.transport.sharing import SharingController, feedback_export, import_router
 from threadline.transport.socket import chat_socket
 from threadline.transport.web import chat_page, page_assets
 from threadline.version import VERSION
@@ -150,6 +154,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ready,
             ConversationsController,
             erase_user_data,
+            list_models,
             issue_ws_ticket,
             usage,
             ApiKeysController,
@@ -160,6 +165,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             chat_page,
             page_assets(),
             langgraph_router(),
+            SharingController,
+            feedback_export,
+            shared_conversation,
+            import_router(settings),
+            ai_sdk_router(),
+            ag_ui_router(),
             # Uploads may be larger than any other request, up to DOCUMENT_MAX_BYTES (and
             # the multipart framing around it).
             Router(

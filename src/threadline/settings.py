@@ -14,6 +14,10 @@ import msgspec
 __all__ = ("Secret", "Settings", "SettingsError", "env_name", "load_settings", "read_dotenv")
 
 DEFAULT_MODEL = "openai/gpt-oss-20b"
+# Groq's models that take images (both also answer text).
+DEFAULT_VISION_MODELS = (
+    "meta-llama/llama-4-scout-17b-16e-instruct,meta-llama/llama-4-maverick-17b-128e-instruct"
+)
 
 # Fields whose environment variable is not simply the field name in upper case.
 _ENV_NAMES: dict[str, str] = {"data_dir": "THREADLINE_DATA_DIR", "graph": "THREADLINE_GRAPH"}
@@ -88,6 +92,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     groq_max_retries: NonNegativeInt = 2
     groq_retry_backoff: PositiveFloat = 0.5
     groq_timeout: PositiveFloat = 60.0
+    # Groq model ids a user may pick for a conversation, comma-separated; GROQ_MODEL and the
+    # offline model are always among them (see docs/models.md).
+    models: str = ""
+    # Model ids that take images, comma-separated: a message's images go only to these.
+    vision_models: str = DEFAULT_VISION_MODELS
     system_prompt: str = "You are a helpful assistant."
     # A graph of your own, `package.module:function` (env THREADLINE_GRAPH); unset: the
     # built-in agent, with the tools below.
@@ -162,6 +171,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     embeddings_api_key: Secret | None = None
     # The largest document one may upload to the knowledge base, in bytes.
     document_max_bytes: PositiveInt = 10 * 1024 * 1024
+    # The largest import (`POST /users/{id}/conversations/import`), in bytes.
+    import_max_bytes: PositiveInt = 16 * 1024 * 1024
     # What one user may keep and have indexing at once (shared documents are not counted):
     # past them an upload is refused and nothing is stored.
     max_documents_per_user: PositiveInt = 500

@@ -41,8 +41,9 @@ from threadline.knowledge.indexer import DocumentIndexer
 from threadline.knowledge.memories import Memories
 from threadline.knowledge.readers import Readers, ReadingLimits
 from threadline.knowledge.retrieval import Retriever
+from threadline.llm.choices import ModelChoices, model_choices
 from threadline.llm.embeddings import Embedder
-from threadline.llm.models import with_model_name
+from threadline.llm.models import chat_models, with_model_name
 from threadline.llm.offline import OFFLINE_MODEL_NAME
 from threadline.llm.retry import RetryPolicy
 from threadline.settings import Settings
@@ -110,12 +111,15 @@ def build_chat_service(  # noqa: PLR0913 - the parts it is wired from, each name
     memories and may search conversations and documents and save memories (as TOOLS and
     MEMORY say).
     """
-    index = ConversationIndex(store, pool)
+    index = ConversationIndex(store, pool, default_model=model_name(settings))
+    # A graph of one's own calls its own model: only the built-in agent lets users pick.
+    choices = ModelChoices.only(model_name(settings))
     if not graphs:
+        choices = model_choices(settings)
         served = mcp or McpTools((), frozenset())
         tools = _all_tools(settings, _wired_tools(knowledge), served)
         brief = _briefing(knowledge, any(tool.name == DOCUMENTS for tool in tools))
-        graph = _builtin_graph(settings, model, saver, (tools, brief), served)
+        graph = _builtin_graph(settings, (model, choices), saver, (tools, brief), served)
         runner = TurnRunner(graph, model_name(settings), settings.turn_timeout)
         graphs = [Assistant(BUILTIN_ASSISTANT, runner)]
     relay = relay or Relay()
@@ -133,6 +137,7 @@ def build_chat_service(  # noqa: PLR0913 - the parts it is wired from, each name
         relay=relay,
         knowledge=knowledge,
         catalog=ThreadCatalog(pool, _thread_defaults(graphs[0].assistant_id)),
+        models=choices,
     )
 
 
@@ -167,12 +172,12 @@ def _briefing(knowledge: Knowledge | None, documents: bool) -> Brief | None:
 
 def _builtin_graph(
     settings: Settings,
-    model: BaseChatModel,
+    models: tuple[BaseChatModel, ModelChoices],
     saver: AsyncPostgresSaver,
     offered: tuple[list[BaseTool], Brief | None],
     mcp: McpTools,
 ) -> ChatGraph:
-    tools, brief = offered
+    (model, choices), (tools, brief) = models, offered
     retry = RetryPolicy(settings.groq_max_retries, settings.groq_retry_backoff)
     approve = approval_tools(settings.approve_tools, [tool.name for tool in tools])
     agents = read_agents(settings.agents) if settings.agents is not None else []
@@ -187,6 +192,8 @@ def _builtin_graph(
         needs_approval=approve | mcp.needs_approval,
         agents=[(spec, with_model_name(model, spec.model)) for spec in agents],
         brief=brief,
+        models=chat_models(model, choices),
+        vision=choices.vision,
     )
 
 

@@ -90,7 +90,9 @@ def _cases(operation: Operation, conversation_id: str) -> st.SearchStrategy[Any]
 
     def aim(case: Case) -> Case:
         if case.path_parameters and "conversation_id" in case.path_parameters:
-            case.path_parameters = {"user_id": "alice", "conversation_id": conversation_id}
+            # Other ids of the path (a message's, a share's) stay as generated.
+            ours = {"user_id": "alice", "conversation_id": conversation_id}
+            case.path_parameters = {**case.path_parameters, **ours}
         if case.path_parameters and "thread_id" in case.path_parameters:
             case.path_parameters = {**case.path_parameters, "thread_id": conversation_id}
         return case

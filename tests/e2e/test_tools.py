@@ -53,6 +53,7 @@ async def test_a_tool_call_and_its_result_are_streamed_then_stored_in_order(
             "content": "12 * (3 + 4) = 84",
             "is_error": False,
             "seq": call["seq"] + 1,
+            "message_id": result["message_id"],
         }
         assert call["seq"] == 1  # the call came before any token of the answer
         assert reply["content"] == "Tools said: 12 * (3 + 4) = 84"
@@ -68,6 +69,7 @@ async def test_a_tool_call_and_its_result_are_streamed_then_stored_in_order(
     ]
     for items in (history, detail):
         assert [m["role"] for m in items] == ["user", "assistant", "tool", "assistant"]
+        assert items[2]["message_id"] == result["message_id"]  # the stored tool message
         asked, answered = items[1], items[2]
         assert asked["message_id"] == call["message_id"]
         assert asked["tool_calls"] == [

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+
 import httpx
 import msgspec
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import FilePayload, expect
 
 from tests.browser import chromium, tab
 from tests.credentials import api_keys
 from tests.documents import indexed, upload
-from tests.fake_groq import FakeGroq, Fault
+from tests.fake_groq import MODEL, FakeGroq, Fault
 from tests.proxy import proxy
 from tests.serving import serve_threadline
 from threadline.settings import Settings
@@ -377,3 +379,45 @@ async def test_an_address_naming_a_conversation_that_is_gone_starts_a_new_one(
         await alice.say("a fresh start")
         await alice.reply("Reply 1: a fresh start")
         assert "AAAAAAAAAAAAAAAAAAAAAA" not in page.url
+
+
+async def test_the_model_picker_and_an_attached_image_reach_the_model(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    scout = "meta-llama/llama-4-scout-17b-16e-instruct"
+    png = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    )
+    seeing = msgspec.structs.replace(settings, models=scout)
+    async with (
+        serve_threadline(seeing) as address,
+        chromium() as browser,
+        tab(await browser.new_context()) as alice,
+    ):
+        page = alice.page
+        await alice.sign_in(address, "alice")
+        picker = page.locator("#model")
+        await expect(picker.locator("option")).to_have_count(3)
+        await expect(picker).to_have_value(MODEL)
+        await picker.select_option(scout)
+        dot: FilePayload = {"name": "dot.png", "mimeType": "image/png", "buffer": png}
+        await page.set_input_files("#image", files=[dot])
+        await expect(page.locator("#attached-name")).to_have_text("dot.png")
+        await alice.say("what is this?")
+        await alice.reply("Reply 1: what is this?")
+        shown = await page.locator(".message.user img.image").count()
+        await expect(page.locator("#attached")).to_be_hidden()
+        await picker.select_option(MODEL)
+        await alice.say("and now?")
+        await alice.reply("Reply 2: and now?")
+        await page.reload()
+        await alice.reply("Reply 2: and now?")
+        described = await page.locator(".message.user .attachments").all_inner_texts()
+        await expect(picker).to_have_value(MODEL)
+
+    first, second = fake_groq.requests
+    assert (first["model"], second["model"]) == (scout, MODEL)
+    image = first["messages"][-1]["content"][1]
+    assert image["image_url"]["url"] == "data:image/png;base64," + base64.b64encode(png).decode()
+    assert shown == 1
+    assert described == ["Image (image/png, 1 KB)"]

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
+import msgspec
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AnyMessage, HumanMessage
 
@@ -88,6 +89,17 @@ class Activity:
         """A conversation has a new title (the user's, or the automatic one)."""
         event = ConversationChanged(
             summary.conversation_id, "renamed", summary.updated_at, summary.title
+        )
+        await self.tell(user_id, event)
+
+    async def model_changed(self, user_id: str, summary: ConversationSummary) -> None:
+        """A conversation's next turns answer with another model."""
+        event = ConversationChanged(
+            summary.conversation_id,
+            "model_changed",
+            summary.updated_at,
+            summary.title,
+            model=summary.model or msgspec.UNSET,
         )
         await self.tell(user_id, event)
 

@@ -1,33 +1,66 @@
-"""A conversation's assistant: chosen by its first message, kept, and what runs its turns."""
+"""A conversation's assistant: chosen by its first message, kept, and what runs its turns.
+
+Its model too: chosen by any message (or `set_model`), kept beside the assistant.
+"""
 
 from __future__ import annotations
 
 import msgspec
 
-from threadline.chat.errors import InvalidContext, InvalidRequest, UnknownAssistant
+from threadline.chat.errors import InvalidContext, InvalidRequest, UnknownAssistant, UnknownModel
 from threadline.chat.turn_parts import TurnEngine
 from threadline.conversations.index import Choice
-from threadline.engine.assistants import Assistant, Assistants, ContextRefused
+from threadline.engine.assistants import Assistant, Assistants, ContextRefused, RunOptions
+from threadline.engine.graph import MODEL_KEY
+from threadline.engine.tools.knowledge import ATTACHED_DOCUMENTS
+from threadline.llm.choices import ModelChoices
 
-__all__ = ("MAX_CHOICE_BYTES", "check_kept", "check_unchanged", "engine_of", "resolved")
+__all__ = (
+    "MAX_CHOICE_BYTES",
+    "check_kept",
+    "check_model",
+    "check_unchanged",
+    "engine_of",
+    "resolved",
+)
 
 # The most a first message's `context` and `configurable` may take in the index, encoded.
 MAX_CHOICE_BYTES = 16 * 1024
 
 
-def engine_of(assistants: Assistants, chosen: Choice) -> TurnEngine:
+def engine_of(
+    assistants: Assistants, chosen: Choice, models: ModelChoices | None = None
+) -> TurnEngine:
     """The runner and run options of a conversation that chose `chosen`.
 
     Raises:
         UnknownAssistant: Its assistant is not served (any more).
         InvalidContext: Its context does not fit the assistant's graph (any more).
+        UnknownModel: Its model may not be picked (any more).
     """
     assistant = _assistant(chosen, assistants)
     try:
-        options = assistant.options(chosen.context, chosen.configurable)
+        context, configurable = assistant.options(chosen.context, chosen.configurable)
     except ContextRefused as error:
         raise InvalidContext(str(error)) from None
-    return TurnEngine(assistant.runner, options)
+    if models is not None:
+        model = chosen.model or models.default
+        check_model(models, model)
+        configurable = {**configurable, MODEL_KEY: model}
+    if chosen.documents:
+        configurable = {**configurable, ATTACHED_DOCUMENTS: list(chosen.documents)}
+    return TurnEngine(assistant.runner, RunOptions(context, configurable))
+
+
+def check_model(models: ModelChoices, model: str) -> None:
+    """Refuse a model a user may not pick.
+
+    Raises:
+        UnknownModel: `model` is not among MODELS (nor the default or the offline model).
+    """
+    if not models.allows(model):
+        served = ", ".join(repr(name) for name in models.allowed)
+        raise UnknownModel(f"no model {model!r} may be picked ({served})")
 
 
 def _assistant(chosen: Choice, assistants: Assistants) -> Assistant:

@@ -10,16 +10,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
 
 from threadline.chat.errors import ConversationNotFound
 from threadline.chat.events import Failed
 from threadline.chat.registry import LiveTurns
 from threadline.chat.turn import TurnServices
 
-__all__ = ("Deletion",)
+__all__ = ("Deletion", "Keepsake")
 
 logger = logging.getLogger(__name__)
+
+
+class Keepsake(Protocol):
+    """Something kept per conversation beside its thread (feedback, shares)."""
+
+    async def forget(self, user_id: str, conversation_id: str) -> None:
+        """Delete what is kept of one conversation."""
+
+    async def erase(self, user_id: str) -> int:
+        """Delete everything kept of `user_id`'s; returns how many items went."""
 
 
 class Deletion:
@@ -30,9 +41,14 @@ class Deletion:
         crew: TurnServices,
         live: LiveTurns,
         forget: Callable[[str], Awaitable[None]] | None = None,
+        kept: Sequence[Keepsake] = (),
     ) -> None:
-        """Delete through `crew`'s parts; `forget` also drops each from search."""
+        """Delete through `crew`'s parts; `forget` also drops each from search.
+
+        What is `kept` of a conversation (its feedback, its shares) goes with it.
+        """
         self._forget = forget
+        self._kept = kept
         self._index = crew.index
         self._runner = crew.runner
         self._leases = crew.leases
@@ -61,12 +77,16 @@ class Deletion:
             await self._runner.delete(conversation_id)
         if self._forget is not None:
             await self._forget(conversation_id)
+        for keepsake in self._kept:
+            await keepsake.forget(user_id, conversation_id)
         logger.info("conversation.deleted", extra={"conversation_id": conversation_id})
 
     async def erase_user(self, user_id: str) -> int:
         """Delete every conversation of `user_id`, and their usage; returns how many went."""
         conversations = [(user_id, c) for c in await self._index.all_of(user_id)]
         deleted = await self._delete_each(conversations)
+        for keepsake in self._kept:  # what a conversation deleted meanwhile left behind
+            await keepsake.erase(user_id)
         if self._limits is not None:
             await self._limits.forget(user_id)
         logger.info("user.erased", extra={"conversations": deleted})

@@ -17,6 +17,7 @@ __all__ = (
     "ConversationNotFound",
     "InvalidContext",
     "InvalidRequest",
+    "MessageNotFound",
     "NothingToApprove",
     "NothingToRegenerate",
     "NothingToResume",
@@ -26,6 +27,8 @@ __all__ = (
     "ShuttingDown",
     "TooManyTurns",
     "UnknownAssistant",
+    "UnknownModel",
+    "UnsupportedAttachment",
 )
 
 
@@ -148,3 +151,26 @@ class InvalidContext(ChatError):
     """A `context` or `configurable` that does not fit the assistant's graph."""
 
     code = "invalid_context"
+
+
+class MessageNotFound(ChatError):
+    """No assistant message with this id in the conversation (the user's, and existing)."""
+
+    code = "message_not_found"
+    default_detail = "no assistant message with this id exists in this conversation"
+
+
+class UnknownModel(ChatError):
+    """A model that is not among those a user may pick (MODELS); nothing was stored."""
+
+    code = "unknown_model"
+
+
+class UnsupportedAttachment(ChatError):
+    """An attachment the conversation cannot take; nothing was stored.
+
+    An image for a model without vision, or one that is not a PNG, JPEG, WebP or GIF
+    data URL within the bounds.
+    """
+
+    code = "unsupported_attachment"

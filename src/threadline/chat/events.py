@@ -19,12 +19,15 @@ import msgspec
 __all__ = (
     "Accepted",
     "ApprovalRequired",
+    "AttachmentItem",
     "Citation",
     "Context",
     "ConversationChanged",
     "ErrorCode",
     "Event",
     "Failed",
+    "FeedbackItem",
+    "FeedbackSaved",
     "History",
     "HistoryItem",
     "InterruptEvent",
@@ -53,8 +56,12 @@ ErrorCode = Literal[
     "nothing_to_regenerate",
     "approval_pending",
     "nothing_to_approve",
+    "history_mismatch",
     "unknown_assistant",
     "invalid_context",
+    "message_not_found",
+    "unknown_model",
+    "unsupported_attachment",
     "llm_error",
     "llm_unavailable",
     "storage_unavailable",
@@ -136,6 +143,8 @@ class ToolResultEvent(_Event):
     content: str
     is_error: bool
     seq: Seq = msgspec.UNSET
+    # The stored tool message's id (absent on events from before it was carried).
+    message_id: str | msgspec.UnsetType = msgspec.UNSET
 
 
 class ApprovalRequired(_Event):
@@ -194,6 +203,23 @@ class ToolCallItem(msgspec.Struct):
     args: dict[str, Any]
 
 
+class FeedbackItem(msgspec.Struct):
+    """What the user said of an assistant message: a rating (or none) and a comment."""
+
+    rating: Literal["up", "down"] | None
+    comment: str | None = None
+
+
+class AttachmentItem(msgspec.Struct, omit_defaults=True):
+    """What a user message carried besides its text, as history shows it (never the image)."""
+
+    type: Literal["image", "document"]
+    media_type: str | None = None  # an image's
+    size_bytes: int | None = None  # an image's, decoded
+    document_id: str | None = None  # a document's
+    title: str | None = None  # a document's, when it was attached
+
+
 class HistoryItem(msgspec.Struct, omit_defaults=True):
     """One stored message, as history returns it.
 
@@ -213,6 +239,9 @@ class HistoryItem(msgspec.Struct, omit_defaults=True):
     name: str | None = None
     is_error: bool = False
     citations: list[Citation] | None = None
+    # The user's feedback on an assistant message, if they gave any.
+    feedback: FeedbackItem | None = None
+    attachments: list[AttachmentItem] | None = None
 
 
 class History(_Event):
@@ -247,10 +276,21 @@ class ConversationChanged(_Event, omit_defaults=True):
     """One of the user's conversations changed, on any server: what a sidebar needs."""
 
     conversation_id: str
-    event: Literal["created", "updated", "renamed", "deleted"]
+    event: Literal["created", "updated", "renamed", "model_changed", "deleted"]
     updated_at: str
     # The conversation's title, where the event knows it (null: none yet).
     title: str | msgspec.UnsetType | None = msgspec.UNSET
+    # The model its next turns answer with (on `model_changed`).
+    model: str | msgspec.UnsetType = msgspec.UNSET
+
+
+class FeedbackSaved(_Event):
+    """The user's feedback on an assistant message is stored (a null rating clears it)."""
+
+    conversation_id: str
+    message_id: str
+    rating: Literal["up", "down"] | None
+    comment: str | None = None
 
 
 Event = (
@@ -265,6 +305,7 @@ Event = (
     | Context
     | History
     | ConversationChanged
+    | FeedbackSaved
     | Failed
 )
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+import msgspec
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 
 from threadline.chat.errors import InvalidRequest
-from threadline.chat.events import HistoryItem, ToolCallItem
+from threadline.chat.events import AttachmentItem, HistoryItem, ToolCallItem
 from threadline.chat.steps import citations_of
-from threadline.engine.messages import CLIENT_MESSAGE_ID, CREATED_AT
+from threadline.engine.messages import ATTACHMENTS, CLIENT_MESSAGE_ID, CREATED_AT
 from threadline.engine.replies import Reply, reply_of
 from threadline.engine.runner import TurnRunner
 
@@ -45,6 +46,7 @@ def _item(message: HumanMessage | AIMessage | ToolMessage, default_model: str) -
             str(message.text),
             created_at=kwargs.get(CREATED_AT),
             client_message_id=kwargs.get(CLIENT_MESSAGE_ID),
+            attachments=_attachments(kwargs.get(ATTACHMENTS)),
         )
     reply = reply_of(message, default_model)
     calls = [ToolCallItem(c["id"] or "", c["name"], c["args"]) for c in message.tool_calls]
@@ -58,6 +60,11 @@ def _item(message: HumanMessage | AIMessage | ToolMessage, default_model: str) -
         tool_calls=calls or None,
         citations=citations_of(reply) or None,
     )
+
+
+def _attachments(described: Any) -> list[AttachmentItem] | None:
+    """The descriptors a user message was stored with; none for a message without."""
+    return msgspec.convert(described, list[AttachmentItem]) if described else None
 
 
 def history_items(messages: Sequence[AnyMessage], default_model: str) -> list[HistoryItem]:

@@ -7,15 +7,16 @@ earlier turn already answered this very message (a resend).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, RemoveMessage
 
+from threadline.chat.attachments import content_of, described
 from threadline.chat.errors import ApprovalPendingError, InvalidRequest, NothingToRegenerate
 from threadline.chat.history import find_client_message, last_user_message
 from threadline.clock import now
 from threadline.engine.approvals import AwaitingApproval
-from threadline.engine.messages import CLIENT_MESSAGE_ID, CREATED_AT
+from threadline.engine.messages import ATTACHMENTS, CLIENT_MESSAGE_ID, CREATED_AT
 from threadline.engine.replies import Reply
 from threadline.engine.runner import TurnRunner
 
@@ -78,10 +79,13 @@ def known_inputs(turn: Turn) -> list[BaseMessage] | None:
 
 
 def _new_message(turn: Turn, text: str) -> list[BaseMessage]:
-    extra = {CREATED_AT: now()}
+    extra: dict[str, Any] = {CREATED_AT: now()}
     if turn.client_message_id:
         extra[CLIENT_MESSAGE_ID] = turn.client_message_id
-    return [HumanMessage(content=text, id=turn.message_id, additional_kwargs=extra)]
+    if turn.attachments:
+        extra[ATTACHMENTS] = described(turn.attachments)
+    content = content_of(text, turn.attachments.images)
+    return [HumanMessage(content=content, id=turn.message_id, additional_kwargs=extra)]
 
 
 async def _regenerate_inputs(turn: Turn, runner: TurnRunner) -> Sequence[BaseMessage]:

@@ -8,7 +8,7 @@ memory or document looks exactly like a missing one.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -39,6 +39,8 @@ from threadline.llm.prompts import DOCUMENTS_NOTE, MEMORIES_HEADING
 __all__ = ("Knowledge",)
 
 logger = logging.getLogger(__name__)
+
+_PASSAGES = 4  # passages a document search answers with
 
 
 class _Parts(msgspec.Struct, frozen=True):
@@ -205,9 +207,20 @@ class Knowledge:
         memory = await self.remember(user_id, text)
         return f'Saved to memory: "{memory.text}"'
 
-    async def retrieve_for_tool(self, user_id: str, query: str) -> tuple[str, list[dict[str, Any]]]:
-        """`search_documents`: the passages, numbered, and their citations."""
-        citations = await self._parts.retriever.search(user_id, query)
+    async def retrieve_for_tool(
+        self, user_id: str, query: str, attached: Sequence[str] = ()
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """`search_documents`: the passages, numbered, and their citations.
+
+        The conversation's `attached` documents are searched first; the user's others
+        (and the shared ones) fill what places are left.
+        """
+        retriever = self._parts.retriever
+        first = await retriever.search(user_id, query, only=attached) if attached else []
+        rest = await retriever.search(user_id, query) if len(first) < _PASSAGES else []
+        seen = {(c.document_id, c.text) for c in first}
+        citations = [*first, *(c for c in rest if (c.document_id, c.text) not in seen)]
+        citations = citations[:_PASSAGES]
         return describe_sources(citations), [msgspec.structs.asdict(c) for c in citations]
 
     async def brief(self, user_id: str, message: str, *, documents: bool) -> list[str]:

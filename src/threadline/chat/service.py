@@ -9,16 +9,32 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
+import msgspec
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import ToolMessage
 
 from threadline.chat.activity import Activity
 from threadline.chat.answers import check_answer
 from threadline.chat.assistants import ServedAssistants, ServedGraph
-from threadline.chat.choosing import check_kept, check_unchanged, engine_of, resolved
+from threadline.chat.attachments import (
+    AttachmentRequest,
+    Attachments,
+    attachments_of,
+    with_documents,
+)
+from threadline.chat.choosing import (
+    check_kept,
+    check_model,
+    check_unchanged,
+    engine_of,
+    resolved,
+)
 from threadline.chat.deletion import Deletion
 from threadline.chat.errors import ConversationNotFound
 from threadline.chat.events import History, ToolCallItem
+from threadline.chat.feedback import Feedback
 from threadline.chat.history import HistoryPage, read_page
 from threadline.chat.inputs import check_same_text
 from threadline.chat.knowledge import Knowledge
@@ -27,9 +43,11 @@ from threadline.chat.quota import Stake, given_back_unless_started
 from threadline.chat.relay import Relay
 from threadline.chat.rollback import roll_back
 from threadline.chat.roster import Roster, TurnPolicy
+from threadline.chat.shares import Shares
 from threadline.chat.steps import approval_item, pending_events
 from threadline.chat.thread_runs import ThreadRuns
 from threadline.chat.threads import Threads
+from threadline.chat.transfers import Transfers
 from threadline.chat.turn import Answer, Send, Turn, TurnEngine, TurnServices
 from threadline.chat.watching import Watching
 from threadline.conversations.index import (
@@ -41,6 +59,7 @@ from threadline.conversations.index import (
 )
 from threadline.conversations.threads import ThreadCatalog
 from threadline.engine.assistants import Assistant, Assistants
+from threadline.llm.choices import ModelChoices
 from threadline.storage.leases import ConversationLocks
 
 __all__ = ("ChatService",)
@@ -64,8 +83,11 @@ class ChatService:
         knowledge: Knowledge | None = None,
         catalog: ThreadCatalog | None = None,
         graphs: Sequence[ServedGraph] = (),
+        models: ModelChoices | None = None,
     ) -> None:
         self._index = index
+        # The models a conversation may pick (by default: its assistant's one model).
+        self.models = models or ModelChoices.only(assistants.default.runner.model_name)
         self.knowledge = knowledge
         self._assistants = assistants
         # Reading a thread's messages and deleting it do not depend on its graph.
@@ -83,7 +105,12 @@ class ChatService:
         if knowledge is not None:
             knowledge.announce_through(self.relay)
             forget = knowledge.forget_conversation
-        self._deletion = Deletion(self._crew, self._live, forget)
+        # Feedback, shares, export and import: kept in the store, beside the index.
+        self.feedback = Feedback(self._crew, index.store, index.pool)
+        self.shares = Shares(self._crew, index.store)
+        self.transfers = Transfers(self._crew, self.feedback)
+        kept = (self.feedback, self.shares)
+        self._deletion = Deletion(self._crew, self._live, forget, kept)
         self._watching = Watching(self.relay, self._live, leases, runner)
         # The LangGraph API's view: the graphs served (by name), and conversations as threads.
         served = [ServedGraph(a.assistant_id, a.runner.graph) for a in assistants]
@@ -102,19 +129,28 @@ class ChatService:
         client_message_id: str | None,
         send: Send,
         chosen: Choice | None = None,
+        attachments: AttachmentRequest | None = None,
+        client_tools: Sequence[dict[str, Any]] = (),
     ) -> Turn:
         """Accept a user message: start its turn, or attach to the turn of an identical resend.
 
         `chosen` is what a first message asks for: its assistant, `context` and
-        `configurable`; the conversation keeps it.
+        `configurable`; the conversation keeps it. Any message may name a `model`: the
+        conversation answers with it from then on. `attachments`: images for the model,
+        documents the conversation keeps as its knowledge. `client_tools`: tools the
+        client offers the model for this turn (`CLIENT_TOOLS`).
 
         Raises:
             ConversationNotFound: Not a conversation of this user.
             UnknownAssistant, InvalidContext: `chosen` does not fit what is served.
+            UnknownModel: `chosen` names a model a user may not pick.
+            UnsupportedAttachment: An image the model cannot take, a document not the
+                user's; nothing was stored.
             TooManyTurns, ConversationBusy, RateLimited, QuotaExceeded: Past a limit;
                 nothing was stored.
             InvalidRequest: A client id reused with other text.
         """
+        kept: Choice | None = None
         if conversation_id is not None:
             kept = await self._own(user_id, conversation_id)
             if client_message_id and (
@@ -124,17 +160,30 @@ class ChatService:
                 await earlier.audience.attach(send)
                 return earlier
             check_unchanged(resolved(kept, self._assistants), chosen)
-            chosen = kept
+            updated = _switched(kept, chosen)
         else:
-            chosen = resolved(chosen or Choice(), self._assistants)
-        engine = engine_of(self._assistants, chosen)
+            updated = resolved(chosen or Choice(), self._assistants)
+        sees = self.models.takes_images(updated.model)
+        attached = await attachments_of(attachments, user_id, self.knowledge, sees=sees)
+        updated = with_documents(updated, attached)
+        engine = engine_of(self._assistants, updated, self.models)
         stake = await self._roster.admit(user_id, text)
         with given_back_unless_started(stake):
             if conversation_id is None:
-                conversation_id = await self._index.create(user_id, chosen)
+                conversation_id = await self._index.create(user_id, updated)
                 await self._activity.created(user_id, conversation_id)
+            elif kept is not None and updated != kept:
+                await self._keep(user_id, conversation_id, kept, updated)
             turn = self._turn(
-                user_id, conversation_id, text, client_message_id, send, stake=stake, engine=engine
+                user_id,
+                conversation_id,
+                text,
+                client_message_id,
+                send,
+                stake=stake,
+                engine=engine,
+                attachments=attached,
+                client_tools=client_tools,
             )
             await self._roster.start(turn)
         return turn
@@ -150,7 +199,7 @@ class ChatService:
             ConversationNotFound, UnknownAssistant, InvalidContext, InvalidRequest.
         """
         kept = await self._own(user_id, conversation_id)
-        if kept == Choice():
+        if kept.assistant_id is None and kept.context is None and kept.configurable is None:
             named = resolved(chosen, self._assistants)
             engine_of(self._assistants, named)  # the context fits the graph
             if await self._index.choose(user_id, conversation_id, named):
@@ -163,9 +212,50 @@ class ChatService:
         engine = engine_of(self._assistants, await self._own(user_id, conversation_id))
         return await roll_back(self._crew, engine.runner, user_id, conversation_id, reply_id)
 
+    async def answer_tools(
+        self,
+        user_id: str,
+        conversation_id: str,
+        results: Sequence[ToolMessage],
+        send: Send,
+        client_tools: Sequence[dict[str, Any]] = (),
+    ) -> Turn:
+        """Store the results of the calls a turn left for the client's tools; answer on.
+
+        Raises:
+            ConversationNotFound: Not a conversation of this user.
+            TooManyTurns, ConversationBusy, RateLimited, QuotaExceeded: Past a limit.
+        """
+        engine = engine_of(self._assistants, await self._own(user_id, conversation_id))
+        stake = await self._roster.admit(user_id, None)
+        with given_back_unless_started(stake):
+            turn = self._turn(
+                user_id,
+                conversation_id,
+                None,
+                None,
+                send,
+                stake=stake,
+                engine=engine,
+                results=results,
+                client_tools=client_tools,
+            )
+            await self._roster.start(turn)
+        return turn
+
+    async def _keep(
+        self, user_id: str, conversation_id: str, kept: Choice, updated: Choice
+    ) -> None:
+        """What a later message changed of its conversation: its model, its documents."""
+        if updated.documents != kept.documents:
+            added = [d for d in updated.documents or () if d not in (kept.documents or ())]
+            await self._index.attach_documents(user_id, conversation_id, added)
+        if updated.model != kept.model and updated.model is not None:
+            await self._set_model(user_id, conversation_id, updated.model)
+
     async def regenerate(self, user_id: str, conversation_id: str, send: Send) -> Turn:
         """Start a turn that answers the last user message again."""
-        engine = engine_of(self._assistants, await self._own(user_id, conversation_id))
+        engine = engine_of(self._assistants, await self._own(user_id, conversation_id), self.models)
         stake = await self._roster.admit(user_id, None)
         with given_back_unless_started(stake):
             turn = self._turn(
@@ -189,7 +279,7 @@ class ChatService:
             NothingToApprove: Nothing of the conversation waits under that id.
             InvalidRequest: A decision the interrupt does not accept (an edit not allowed).
         """
-        engine = engine_of(self._assistants, await self._own(user_id, conversation_id))
+        engine = engine_of(self._assistants, await self._own(user_id, conversation_id), self.models)
         check_answer(await engine.runner.pending_interrupts(conversation_id), decision)
         turn = self._turn(
             user_id, conversation_id, None, None, send, decision=decision, engine=engine
@@ -251,14 +341,18 @@ class ChatService:
         decision: Answer | None = None,
         stake: Stake | None = None,
         engine: TurnEngine,
+        attachments: Attachments | None = None,
+        results: Sequence[ToolMessage] | None = None,
+        client_tools: Sequence[dict[str, Any]] = (),
     ) -> Turn:
         limits = self._crew.limits
+        message_id = new_id() if text is not None else ((results[0].id or "") if results else "")
         return Turn(
             self._crew,
             user_id,
             conversation_id,
             text,
-            message_id=new_id() if text is not None else "",
+            message_id=message_id,
             reply_id=new_id(),
             client_message_id=client_id,
             origin=send,
@@ -266,6 +360,9 @@ class ChatService:
             # An approval's turn was not admitted: its model calls reserve as they are made.
             stake=stake or (limits.stake(user_id) if limits is not None else None),
             engine=engine,
+            attachments=attachments,
+            results=results,
+            client_tools=client_tools,
         )
 
     @property
@@ -310,6 +407,9 @@ class ChatService:
         """
         chosen = await self._own(user_id, conversation_id)
         page = await self._page(conversation_id, limit, before=before, after=after)
+        page = page._replace(
+            items=await self.feedback.shown_on(user_id, conversation_id, page.items)
+        )
         assistant = self._assistant_of(chosen)
         pending = await assistant.runner.pending_interrupts(conversation_id)
         approval = next((a for p in pending for a in p.approvals), None)
@@ -350,7 +450,9 @@ class ChatService:
         summary = await self._index.get(user_id, conversation_id)
         if summary is None:
             raise ConversationNotFound
-        return summary, await self._page(conversation_id, limit, before=before, after=None)
+        page = await self._page(conversation_id, limit, before=before, after=None)
+        items = await self.feedback.shown_on(user_id, conversation_id, page.items)
+        return summary, page._replace(items=items)
 
     async def rename(self, user_id: str, conversation_id: str, title: str) -> ConversationSummary:
         """Set the title the user chose; automatic titles never replace it."""
@@ -358,6 +460,27 @@ class ChatService:
         if summary is None:
             raise ConversationNotFound
         await self._activity.renamed(user_id, summary)
+        return summary
+
+    async def set_model(
+        self, user_id: str, conversation_id: str, model: str
+    ) -> ConversationSummary:
+        """Have the conversation's next turns answer with `model` (a running one keeps its).
+
+        Raises:
+            UnknownModel: Not a model a user may pick.
+            ConversationNotFound: Not a conversation of this user.
+        """
+        check_model(self.models, model)
+        return await self._set_model(user_id, conversation_id, model)
+
+    async def _set_model(
+        self, user_id: str, conversation_id: str, model: str
+    ) -> ConversationSummary:
+        summary = await self._index.update_choice(user_id, conversation_id, {"model": model})
+        if summary is None:
+            raise ConversationNotFound
+        await self._activity.model_changed(user_id, summary)
         return summary
 
     async def delete(self, user_id: str, conversation_id: str) -> None:
@@ -375,3 +498,10 @@ class ChatService:
     async def delete_idle(self, seconds: float) -> int:
         """Delete every conversation idle for `seconds` or more; returns how many went."""
         return await self._deletion.delete_idle(seconds)
+
+
+def _switched(kept: Choice, asked: Choice | None) -> Choice:
+    """The conversation's choice with the model a later message names, if any."""
+    if asked is None or asked.model is None:
+        return kept
+    return msgspec.structs.replace(kept, model=asked.model)

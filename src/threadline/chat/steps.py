@@ -69,6 +69,7 @@ def step_events(conversation_id: str, message: AIMessage | ToolMessage) -> list[
             message.name or "",
             str(message.text),
             is_error=message.status == "error",
+            message_id=message.id or msgspec.UNSET,
         )
         return [result]
     return [

@@ -26,7 +26,7 @@ from threadline.chat.snapshots import (
     state_view,
 )
 from threadline.chat.turn import TurnServices
-from threadline.conversations.index import new_id
+from threadline.conversations.index import Choice, new_id
 from threadline.conversations.threads import Claim, SortBy, ThreadCatalog, ThreadRow
 from threadline.storage.leases import LeaseHeld, NotAllowed
 
@@ -73,15 +73,21 @@ class Threads:
         self._busy_here = busy
 
     async def create(
-        self, user_id: str, thread_id: str | None, metadata: dict[str, Any], *, reuse: bool
+        self,
+        user_id: str,
+        thread_id: str | None,
+        metadata: dict[str, Any],
+        *,
+        reuse: bool,
+        choice: Choice | None = None,
     ) -> ThreadView:
-        """Make a conversation, under a chosen id if given.
+        """Make a conversation, under a chosen id if given (with `choice`'s assistant).
 
         Raises:
             ThreadTaken: The id is in use (and not the caller's with `reuse`).
         """
         chosen = thread_id or new_id()
-        claim = await self._catalog.claim(user_id, chosen, metadata)
+        claim = await self._catalog.claim(user_id, chosen, metadata, choice)
         if claim is Claim.TAKEN or (claim is Claim.MINE and not reuse):
             raise ThreadTaken(chosen)
         if claim is Claim.CREATED:

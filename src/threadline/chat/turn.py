@@ -12,13 +12,14 @@ the conversation is busy.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 
 from threadline.chat.answers import answering
+from threadline.chat.attachments import Attachments
 from threadline.chat.audience import Audience
 from threadline.chat.errors import ConversationBusy, ConversationNotFound
 from threadline.chat.events import (
@@ -36,6 +37,7 @@ from threadline.chat.steps import pending_events, reply_events, step_events
 from threadline.chat.turn_parts import Answer, Decision, Send, TurnEngine, TurnServices
 from threadline.chat.turn_report import turn_report
 from threadline.engine.approvals import AwaitingApproval
+from threadline.engine.graph import CLIENT_TOOLS, MODEL_KEY
 from threadline.engine.replies import Reply, reply_of
 from threadline.engine.runner import TurnRunner
 from threadline.observability.logs import log_context
@@ -65,8 +67,13 @@ class Turn:
         decision: Answer | None = None,
         stake: Stake | None = None,
         engine: TurnEngine | None = None,
+        attachments: Attachments | None = None,
+        results: Sequence[ToolMessage] | None = None,
+        client_tools: Sequence[dict[str, Any]] = (),
     ) -> None:
         self._services = services
+        # Images and documents the message carries, checked (`attachments`).
+        self.attachments = attachments or Attachments()
         # The conversation's assistant runs the turn (by default, the first served).
         self._runs = engine or TurnEngine(services.runner)
         self.user_id = user_id
@@ -78,6 +85,11 @@ class Turn:
         # An approve, deny, respond or cancel: the turn resumes (or ends) a paused run
         # instead of adding a message.
         self.decision = decision
+        # The results of calls the last turn left for the client's tools: the turn stores
+        # them and the model answers on (instead of a message).
+        self.results = results
+        # Tools the client offers the model for this turn (built-in graph: `CLIENT_TOOLS`).
+        self.client_tools = list(client_tools)
         # The socket that asked for this turn; only it may withdraw the turn when it leaves.
         self.origin = origin
         self.messages: list[AnyMessage] = []  # the thread after the turn's latest step
@@ -223,7 +235,11 @@ class Turn:
                 raise
             partial = "".join(self._partial)
             stopped = await runner.save_stopped(
-                self.conversation_id, self._streaming, partial, self._steps
+                self.conversation_id,
+                self._streaming,
+                partial,
+                self._steps,
+                model_name=self._runs.options.configurable.get(MODEL_KEY),
             )
             self.messages = [*self.messages, stopped]
             reply = reply_of(stopped, runner.model_name)
@@ -235,6 +251,19 @@ class Turn:
         stake = self._stake  # each model call reserves its share of the quota
         meters = stake.meters(inline=runner.builtin) if stake is not None else []
         context, configurable = self._runs.options
+        if self.client_tools:
+            configurable = {**(configurable or {}), CLIENT_TOOLS: self.client_tools}
+        if self.results is not None:
+            return runner.run(
+                self.conversation_id,
+                self.results,
+                self.reply_id,
+                self,
+                user_id=self.user_id,
+                callbacks=meters,
+                context=context,
+                configurable=configurable,
+            )
         if self.decision is None and self._known is not None:
             return runner.run(
                 self.conversation_id,

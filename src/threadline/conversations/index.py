@@ -63,14 +63,23 @@ class ConversationSummary(msgspec.Struct, kw_only=True):
     updated_at: str
     message_count: int
     preview: str
+    # The model its turns answer with (the default one unless the user chose another).
+    model: str | None = None
 
 
 class Choice(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """What a conversation's first message chose: its assistant, context and configurable."""
+    """What a conversation chose: its assistant, context, configurable, and model.
+
+    The first three by its first message; the model (None: the default) and the documents
+    attached, by any message.
+    """
 
     assistant_id: str | None = None
     context: dict[str, Any] | None = None
     configurable: dict[str, Any] | None = None
+    model: str | None = None
+    # The documents attached to it: its knowledge, searched first.
+    documents: tuple[str, ...] | None = None
 
 
 class Page(msgspec.Struct, kw_only=True):
@@ -84,7 +93,9 @@ class InvalidCursor(ValueError):
     """A pagination cursor that this server did not issue."""
 
 
-def _summary(key: str, value: dict[str, Any], updated_at: datetime) -> ConversationSummary:
+def _summary(
+    key: str, value: dict[str, Any], updated_at: datetime, default_model: str | None
+) -> ConversationSummary:
     return ConversationSummary(
         conversation_id=key,
         title=value.get("title"),
@@ -92,6 +103,7 @@ def _summary(key: str, value: dict[str, Any], updated_at: datetime) -> Conversat
         updated_at=updated_at.isoformat(),
         message_count=int(value.get("message_count", 0)),
         preview=value.get("preview", ""),
+        model=(value.get("assistant") or {}).get("model") or default_model,
     )
 
 
@@ -123,6 +135,31 @@ WHERE prefix = %(prefix)s AND key = %(key)s
   AND (%(force)s OR value->>'title_source' IS DISTINCT FROM 'user')
 RETURNING key, value, updated_at
 """
+_UPDATE_CHOICE = """
+UPDATE store
+SET value = jsonb_set(value, '{assistant}',
+                      coalesce(value->'assistant', '{}'::jsonb) || %(patch)s::jsonb)
+WHERE prefix = %(prefix)s AND key = %(key)s
+RETURNING key, value, updated_at
+"""
+# The documents added to those the conversation keeps, each once, in the order attached:
+# in one statement, so two messages attaching at once both count.
+_ATTACH = """
+UPDATE store
+SET value = jsonb_set(value, '{assistant}', coalesce(value->'assistant', '{}'::jsonb)
+    || jsonb_build_object('documents', (
+        SELECT jsonb_agg(document ORDER BY first)
+        FROM (
+            SELECT document, min(place) AS first
+            FROM jsonb_array_elements_text(
+                coalesce(value->'assistant'->'documents', '[]'::jsonb) || %(documents)s::jsonb
+            ) WITH ORDINALITY AS listed(document, place)
+            GROUP BY document
+        ) AS kept
+    )))
+WHERE prefix = %(prefix)s AND key = %(key)s
+RETURNING key
+"""
 _IDLE = """
 SELECT prefix, key FROM store
 WHERE prefix LIKE 'users.%%.conversations'
@@ -140,9 +177,20 @@ LIMIT %(limit)s
 class ConversationIndex:
     """Ownership records and sidebar data, one store item per conversation."""
 
-    def __init__(self, store: BaseStore, pool: Pool) -> None:
+    def __init__(self, store: BaseStore, pool: Pool, *, default_model: str | None = None) -> None:
         self._store = store
         self._pool = pool
+        self._default_model = default_model  # what a summary says of a model not chosen
+
+    @property
+    def store(self) -> BaseStore:
+        """The store it keeps its entries in (other kinds of items live beside them)."""
+        return self._store
+
+    @property
+    def pool(self) -> Pool:
+        """The connection pool it reads through."""
+        return self._pool
 
     async def create(self, user_id: str, choice: Choice | None = None) -> str:
         """Record a new, empty conversation for `user_id` and return its id."""
@@ -184,7 +232,11 @@ class ConversationIndex:
     async def get(self, user_id: str, conversation_id: str) -> ConversationSummary | None:
         """The conversation's summary, or None if `user_id` has no such conversation."""
         item = await self._store.aget(_namespace(user_id), conversation_id, refresh_ttl=False)
-        return None if item is None else _summary(item.key, item.value, item.updated_at)
+        return (
+            None
+            if item is None
+            else _summary(item.key, item.value, item.updated_at, self._default_model)
+        )
 
     async def delete(self, user_id: str, conversation_id: str) -> None:
         """Remove the conversation's index entry."""
@@ -225,7 +277,41 @@ class ConversationIndex:
         }
         async with self._pool.connection() as conn:
             row = await (await conn.execute(_SET_TITLE, params)).fetchone()
-        return None if row is None else _summary(row["key"], row["value"], row["updated_at"])
+        return None if row is None else self._summary_of(row)
+
+    async def update_choice(
+        self, user_id: str, conversation_id: str, changes: dict[str, Any]
+    ) -> ConversationSummary | None:
+        """Change what the conversation chose: its model, its documents (`Choice`'s keys).
+
+        Returns:
+            The updated summary, or None if `user_id` has no such conversation.
+        """
+        patch = msgspec.json.encode(changes).decode()
+        params = {"patch": patch, "prefix": _prefix(user_id), "key": conversation_id}
+        async with self._pool.connection() as conn:
+            row = await (await conn.execute(_UPDATE_CHOICE, params)).fetchone()
+        return None if row is None else self._summary_of(row)
+
+    async def attach_documents(
+        self, user_id: str, conversation_id: str, documents: list[str]
+    ) -> bool:
+        """Add `documents` to those the conversation keeps (each once, oldest first).
+
+        Returns:
+            Whether `user_id` has such a conversation.
+        """
+        params = {
+            "documents": msgspec.json.encode(documents).decode(),
+            "prefix": _prefix(user_id),
+            "key": conversation_id,
+        }
+        async with self._pool.connection() as conn:
+            row = await (await conn.execute(_ATTACH, params)).fetchone()
+        return row is not None
+
+    def _summary_of(self, row: dict[str, Any]) -> ConversationSummary:
+        return _summary(row["key"], row["value"], row["updated_at"], self._default_model)
 
     async def all_of(self, user_id: str) -> list[str]:
         """Every conversation id of `user_id`."""
@@ -252,7 +338,7 @@ class ConversationIndex:
         params = {"prefix": _prefix(user_id), "after": after, "key": key, "limit": limit + 1}
         async with self._pool.connection() as conn:
             rows = await (await conn.execute(_LIST, params)).fetchall()
-        items = [_summary(r["key"], r["value"], r["updated_at"]) for r in rows[:limit]]
+        items = [self._summary_of(row) for row in rows[:limit]]
         more = len(rows) > limit
         last = rows[limit - 1] if more else None
         return Page(

@@ -16,6 +16,7 @@ import msgspec
 from psycopg import sql
 
 from threadline.clock import now
+from threadline.conversations.index import Choice
 from threadline.storage.database import Pool
 from threadline.storage.namespaces import user_namespace
 
@@ -92,8 +93,17 @@ class ThreadCatalog:
         # LangChain's chat UIs search threads by.
         self._defaults = defaults or {}
 
-    async def claim(self, user_id: str, thread_id: str, metadata: dict[str, Any]) -> Claim:
-        """Record a new, empty conversation of `user_id` under the id a client chose."""
+    async def claim(
+        self,
+        user_id: str,
+        thread_id: str,
+        metadata: dict[str, Any],
+        choice: Choice | None = None,
+    ) -> Claim:
+        """Record a new, empty conversation of `user_id` under the id a client chose.
+
+        `choice`, if given, is kept as its first message's would be (its assistant).
+        """
         value = {
             "title": None,
             "created_at": now(),
@@ -101,6 +111,8 @@ class ThreadCatalog:
             "preview": "",
             "metadata": metadata,
         }
+        if choice is not None and choice != Choice():
+            value["assistant"] = msgspec.to_builtins(choice)
         params = {
             "prefix": _prefix(user_id),
             "key": thread_id,

@@ -19,12 +19,24 @@ from typing import Any, NamedTuple, get_type_hints
 import pydantic
 from typing_extensions import is_typeddict  # also knows typing_extensions.TypedDict
 
+from threadline.engine.graph import MODEL_KEY
 from threadline.engine.runner import TurnRunner
+from threadline.engine.tools.knowledge import ATTACHED_DOCUMENTS
 
 __all__ = ("Assistant", "Assistants", "ContextRefused", "ContextSchema", "RunOptions")
 
 # What the runner puts in `configurable` itself, and LangGraph's own keys.
-_RESERVED = frozenset({"thread_id", "user_id", "reply_id", "checkpoint_id", "checkpoint_ns"})
+_RESERVED = frozenset(
+    {
+        "thread_id",
+        "user_id",
+        "reply_id",
+        "checkpoint_id",
+        "checkpoint_ns",
+        MODEL_KEY,
+        ATTACHED_DOCUMENTS,
+    }
+)
 
 
 class ContextRefused(ValueError):

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-__all__ = ("AGENT", "CITATIONS", "CLIENT_MESSAGE_ID", "CONTEXT", "CREATED_AT", "STOPPED", "TOKENS")
+__all__ = (
+    "AGENT",
+    "ATTACHMENTS",
+    "CITATIONS",
+    "CLIENT_MESSAGE_ID",
+    "CONTEXT",
+    "CREATED_AT",
+    "STOPPED",
+    "TOKENS",
+)
 
 # When a message was written: in `additional_kwargs` of the user's, in `response_metadata`
 # of the assistant's.
@@ -21,3 +30,7 @@ AGENT = "agent"
 # The passages a reply drew on, from the document searches of its turn
 # (`response_metadata`): a list of {document_id, title, text, score}.
 CITATIONS = "citations"
+# What a user message carried besides its text (`additional_kwargs`), as history shows it:
+# a list of {type: "image", media_type, size_bytes} and {type: "document", document_id,
+# title}. The images themselves are the message's content blocks.
+ATTACHMENTS = "attachments"

@@ -109,6 +109,8 @@ class Progress:
     def reply(self, model_name: str, *, named: bool, context_tokens: int) -> Reply:
         """The run's reply: the thread's newest message, an answer this very run wrote.
 
+        Or the calls it ended on, for tools the graph does not run (the client's).
+
         Args:
             model_name: The model named on a reply that names none.
             named: The reply must carry the run's reply id (Threadline's own graph).
@@ -119,7 +121,9 @@ class Progress:
         """
         final = self.messages[-1] if self.messages else None
         wanted = {self._reply_id} if named else self.written
-        if not isinstance(final, AIMessage) or final.tool_calls or final.id not in wanted:
+        if isinstance(final, AIMessage) and final.tool_calls and final.id in self.written:
+            wanted = self.written  # it ends asking for tools it does not run: the client's
+        if not isinstance(final, AIMessage) or final.id not in wanted:
             msg = "the graph finished without a reply"
             raise RuntimeError(msg)
         reply = reply_of(final, model_name)

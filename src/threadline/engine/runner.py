@@ -351,7 +351,23 @@ class TurnRunner:
         """Every stored message of the conversation, oldest first."""
         return await self._ledger.transcript(conversation_id)
 
-    async def save_stopped(
+    async def transcript_at(self, conversation_id: str, checkpoint_id: str) -> list[AnyMessage]:
+        """The conversation's messages as they stood at one of its checkpoints."""
+        return await self._ledger.transcript_at(conversation_id, checkpoint_id)
+
+    async def latest_checkpoint(self, conversation_id: str) -> str | None:
+        """The id of the conversation's latest checkpoint; None if it has none yet."""
+        snapshot = await self._graph.aget_state(_config(conversation_id))
+        checkpoint_id: str | None = snapshot.config["configurable"].get("checkpoint_id")
+        return checkpoint_id if snapshot.created_at else None
+
+    async def write_messages(self, conversation_id: str, messages: Sequence[BaseMessage]) -> None:
+        """Write `messages` to the thread as its own (an import): at rest, and continuable."""
+        await self._checkpoint(
+            _config(conversation_id), messages, self._writer, look_for_waiting=False
+        )
+
+    async def save_stopped(  # noqa: PLR0913 - the stopped reply's facts, each named
         self,
         conversation_id: str,
         reply_id: str,
@@ -359,6 +375,7 @@ class TurnRunner:
         steps: Sequence[AIMessage | ToolMessage] = (),
         *,
         steps_stored: bool = False,
+        model_name: str | None = None,
     ) -> AIMessage:
         """Store what was streamed of a stopped reply as the assistant's message.
 
@@ -366,9 +383,10 @@ class TurnRunner:
         next turn (and the model) sees the partial reply like any other. The turn's tool
         calls and results go first (unless `steps_stored`: in the thread already); a call
         stopped before its result gets one saying so, since a model is never sent a call
-        without its result.
+        without its result. `model_name`: the model that wrote it (None: the default).
         """
-        metadata = {"model_name": self.model_name, STOPPED: True, CREATED_AT: now()}
+        model = model_name or self.model_name
+        metadata = {"model_name": model, STOPPED: True, CREATED_AT: now()}
         message = AIMessage(content=content, id=reply_id, response_metadata=metadata)
         written = [*([] if steps_stored else steps), *unanswered_calls(steps), message]
         # Under the reply's id, as every checkpoint of its run (the LangGraph API's runs).

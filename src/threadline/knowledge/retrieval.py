@@ -9,6 +9,7 @@ Scores are scaled so that first in both lists is 1.0.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import msgspec
@@ -35,6 +36,7 @@ fulltext AS (
            row_number() OVER (ORDER BY ts_rank_cd(c.words, terms.query) DESC) AS rank
     FROM threadline_chunks c, terms
     WHERE %(words)s AND (c.owner = %(owner)s OR c.owner IS NULL) AND c.words @@ terms.query
+      AND (%(only)s::text[] IS NULL OR c.document_id = ANY(%(only)s::text[]))
     ORDER BY rank LIMIT %(candidates)s
 ),
 semantic AS (
@@ -42,6 +44,7 @@ semantic AS (
            row_number() OVER (ORDER BY c.embedding <=> %(vector)s::vector) AS rank
     FROM threadline_chunks c
     WHERE %(meaning)s AND (c.owner = %(owner)s OR c.owner IS NULL)
+      AND (%(only)s::text[] IS NULL OR c.document_id = ANY(%(only)s::text[]))
       AND 1 - (c.embedding <=> %(vector)s::vector) >= %(similarity)s
     ORDER BY rank LIMIT %(candidates)s
 )
@@ -71,7 +74,7 @@ class Retriever:
         self._pool = pool
         self._embedder = embedder
 
-    async def search(
+    async def search(  # noqa: PLR0913 - the search and its bounds, each named
         self,
         owner: str,
         question: str,
@@ -79,6 +82,7 @@ class Retriever:
         limit: int = 4,
         mode: Mode = "hybrid",
         min_similarity: float = MIN_SIMILARITY,
+        only: Sequence[str] | None = None,
     ) -> list[Citation]:
         """The best `limit` passages for `question`, best first.
 
@@ -88,6 +92,7 @@ class Retriever:
             limit: The most passages returned.
             mode: Both rankings fused, or only one of them (to measure each).
             min_similarity: The least cosine similarity of a passage found by meaning.
+            only: Search these documents alone (None: every one `owner` may read).
         """
         question = storable(question)
         if not question.strip():
@@ -102,6 +107,7 @@ class Retriever:
             "similarity": min_similarity,
             "candidates": _CANDIDATES,
             "limit": limit,
+            "only": None if only is None else list(only),
         }
         async with self._pool.connection() as conn:
             cursor = await conn.execute(_SEARCH, params)

@@ -11,10 +11,11 @@ from langchain_core.language_models import BaseChatModel
 from langchain_groq import ChatGroq
 from pydantic import SecretStr
 
-from threadline.llm.offline import OfflineChatModel
+from threadline.llm.choices import ModelChoices
+from threadline.llm.offline import OFFLINE_MODEL_NAME, OfflineChatModel
 from threadline.settings import Settings
 
-__all__ = ("chat_model", "with_client_retries", "with_model_name")
+__all__ = ("chat_model", "chat_models", "with_client_retries", "with_model_name")
 
 logger = logging.getLogger(__name__)
 
@@ -73,3 +74,17 @@ def with_model_name(model: BaseChatModel, name: str | None) -> BaseChatModel:
     if name and isinstance(model, ChatGroq):
         return model.model_copy(update={"model_name": name})
     return model
+
+
+def chat_models(model: BaseChatModel, choices: ModelChoices) -> dict[str, BaseChatModel]:
+    """One chat model per model a conversation may choose, built once.
+
+    Every Groq model shares `model`'s client and HTTP connections (a copy naming another
+    model); the offline model is its own.
+    """
+    return {
+        name: OfflineChatModel()
+        if name == OFFLINE_MODEL_NAME and isinstance(model, ChatGroq)
+        else with_model_name(model, name)
+        for name in choices.allowed
+    }

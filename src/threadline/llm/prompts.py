@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ("DOCUMENTS_NOTE", "MEMORIES_HEADING", "ROUTER_INSTRUCTION", "SUMMARY_INSTRUCTION")
+__all__ = (
+    "ATTACHED_NOTE",
+    "DOCUMENTS_NOTE",
+    "IMAGE_NOT_SHOWN",
+    "MEMORIES_HEADING",
+    "ROUTER_INSTRUCTION",
+    "SUMMARY_INSTRUCTION",
+)
 
 SUMMARY_INSTRUCTION = (
     "Update the running summary of a conversation. Keep names, facts, decisions, open "
@@ -25,3 +32,11 @@ DOCUMENTS_NOTE = (
     "The user has documents in their knowledge base. To answer from them, call the tool "
     "search_documents, and cite the sources it returns by their [number]."
 )
+
+ATTACHED_NOTE = (
+    "The user attached documents to this conversation; search_documents searches them "
+    "first. To answer about them, call it and cite the sources it returns by their [number]."
+)
+
+# In place of an image, for a model that takes none (the conversation changed models).
+IMAGE_NOT_SHOWN = "[an image was attached here; this model cannot see it]"

@@ -71,6 +71,8 @@ _CREDENTIAL_IN_QUERY = re.compile(
 )
 # Every value of a query string (a search's `q=`), in uvicorn's request lines and anywhere.
 _QUERY_VALUE = re.compile(r"([?&][^=&?#\s\"']+=)[^&#\s\"']+")
+# A share link's id is its credential: anyone holding it reads the shared conversation.
+_SHARE_IN_PATH = re.compile(r"(/shared?/)[A-Za-z0-9_-]+")
 _CREDENTIAL_HEADER = re.compile(
     r"((?:authorization|proxy-authorization|x-api-key|cookie)['\"]?\s*[:=]\s*['\"]?)[^'\"\n,}]+",
     re.IGNORECASE,
@@ -81,6 +83,7 @@ def redact(text: str) -> str:
     """`text` with credentials and query values replaced by `[redacted]`."""
     text = _CREDENTIAL_IN_QUERY.sub(r"\1[redacted]", text)
     text = _QUERY_VALUE.sub(r"\1[redacted]", text)
+    text = _SHARE_IN_PATH.sub(r"\1[redacted]", text)
     return _CREDENTIAL_HEADER.sub(r"\1[redacted]", text)
 
 

@@ -26,6 +26,7 @@ from threadline.version import VERSION
 
 __all__ = (
     "BUILD_INFO",
+    "FEEDBACK",
     "MODEL_ERRORS",
     "OPEN_SOCKETS",
     "QUEUED_TURNS",
@@ -66,6 +67,11 @@ OPERATION_DURATION = Histogram(
 )
 MODEL_ERRORS = Counter(
     "threadline_model_errors", "Failed model requests, by HTTP status or error kind.", ["code"]
+)
+FEEDBACK = Counter(
+    "threadline_feedback",
+    "Feedback given on replies, by rating (up, down, or none: cleared or a comment only).",
+    ["rating"],
 )
 # Summed over the live worker processes (a single process: its own value).
 OPEN_SOCKETS = Gauge(

@@ -98,9 +98,16 @@ class EventStream:
                 yield None
 
     async def messages(
-        self, render: Render, first: Iterable[ServerSentEventMessage] = ()
+        self,
+        render: Render,
+        first: Iterable[ServerSentEventMessage] = (),
+        last: Callable[[], Iterable[ServerSentEventMessage]] | None = None,
     ) -> AsyncIterator[ServerSentEventMessage]:
-        """`first`, then each event as `render` translates it, with heartbeats between."""
+        """`first`, then each event as `render` translates it, with heartbeats between.
+
+        `last()`, if given, says what follows the last event (a protocol's closing
+        messages), unless the client was dropped.
+        """
         for message in first:
             yield message
         async for event in self.events():
@@ -114,6 +121,9 @@ class EventStream:
             else:
                 for message in rendered:
                     yield message
+        if last is not None and not self.dropped:
+            for message in last():
+                yield message
         self.finished = not self.dropped
 
     def response(
@@ -123,11 +133,12 @@ class EventStream:
         first: Iterable[ServerSentEventMessage] = (),
         headers: Mapping[str, str] | None = None,
         on_gone: Callable[[], Awaitable[None]] | None = None,
+        last: Callable[[], Iterable[ServerSentEventMessage]] | None = None,
     ) -> ServerSentEvent:
         """The streaming response; `on_gone` runs after it if the client left before the end."""
         background = BackgroundTask(self._after, on_gone) if on_gone is not None else None
         return ServerSentEvent(
-            self.messages(render, first),
+            self.messages(render, first, last),
             headers=dict(headers or {}),
             background=background,
         )

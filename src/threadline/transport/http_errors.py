@@ -22,8 +22,14 @@ from litestar.status_codes import (
 )
 from litestar.types import ExceptionHandlersMap
 
-from threadline.chat.errors import ChatError, ConversationNotFound
+from threadline.chat.errors import (
+    ChatError,
+    ConversationNotFound,
+    MessageNotFound,
+    UnknownModel,
+)
 from threadline.chat.failures import STORAGE_ERRORS
+from threadline.chat.imports import ImportRefused
 from threadline.chat.knowledge_errors import (
     DocumentNotFound,
     DocumentStorageFull,
@@ -37,6 +43,7 @@ from threadline.chat.knowledge_errors import (
     TooManyUploads,
     UnsupportedDocument,
 )
+from threadline.chat.shares import NothingToShare, ShareNotFound, SharingError, TooManyShares
 from threadline.transport.knowledge import upload_refused
 from threadline.transport.rest import ApiError
 
@@ -63,8 +70,10 @@ def _api_error(_: Request[Any, Any, Any], error: ApiError) -> Response[ErrorBody
 
 def _chat_error(_: Request[Any, Any, Any], error: ChatError) -> Response[ErrorBody]:
     # Another user's conversation answers exactly like one that does not exist.
-    if isinstance(error, ConversationNotFound):
+    if isinstance(error, ConversationNotFound | MessageNotFound):
         return _respond(HTTP_404_NOT_FOUND, error.code, error.detail)
+    if isinstance(error, UnknownModel):
+        return _respond(HTTP_400_BAD_REQUEST, error.code, error.detail, "model")
     return _respond(HTTP_400_BAD_REQUEST, "invalid_request", error.detail)
 
 
@@ -85,6 +94,22 @@ _KNOWLEDGE_STATUS: dict[type[KnowledgeError], int] = {
 
 def _knowledge_error(_: Request[Any, Any, Any], error: KnowledgeError) -> Response[ErrorBody]:
     return _respond(_KNOWLEDGE_STATUS.get(type(error), 400), error.code, error.detail)
+
+
+_SHARING_STATUS: dict[type[SharingError], int] = {
+    ShareNotFound: 404,
+    NothingToShare: 409,
+    TooManyShares: 409,
+}
+
+
+def _sharing_error(_: Request[Any, Any, Any], error: SharingError) -> Response[ErrorBody]:
+    return _respond(_SHARING_STATUS.get(type(error), 400), error.code, error.detail)
+
+
+def _import_refused(_: Request[Any, Any, Any], error: ImportRefused) -> Response[ErrorBody]:
+    status = HTTP_413_REQUEST_ENTITY_TOO_LARGE if error.code == "import_too_large" else 400
+    return _respond(status, error.code, error.detail)
 
 
 def _validation(_: Request[Any, Any, Any], error: ValidationException) -> Response[ErrorBody]:
@@ -122,6 +147,8 @@ exception_handlers: ExceptionHandlersMap = {
     ApiError: _api_error,
     ChatError: _chat_error,
     KnowledgeError: _knowledge_error,
+    SharingError: _sharing_error,
+    ImportRefused: _import_refused,
     ValidationException: _validation,
     HTTPException: _http,
     Exception: _unexpected,

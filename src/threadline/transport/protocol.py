@@ -5,25 +5,31 @@ The server's frames are its events' (`websocket_frames`).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
+from threadline.chat.attachments import AttachmentRequest
 from threadline.chat.events import ErrorCode
 from threadline.conversations.index import Choice
 
 __all__ = (
+    "MAX_ATTACHMENTS",
     "Approve",
+    "Attachment",
     "CancelInterrupt",
     "ClientFrame",
     "Deny",
+    "Feedback",
     "FrameDecoder",
     "FrameError",
+    "ModelId",
     "Regenerate",
     "RequestHistory",
     "Respond",
     "Resume",
     "SendMessage",
+    "SetModel",
     "Stop",
     "Subscribe",
     "Unsubscribe",
@@ -39,6 +45,20 @@ ConversationRef = (
 )
 ClientMessageId = Annotated[str, msgspec.Meta(pattern=r"^[^\x00-\x1f\x7f]{1,128}$(?!\n)")]
 HistoryLimit = Annotated[int, msgspec.Meta(ge=1, le=500)]
+# A model id as Groq names them ("openai/gpt-oss-20b"); which ones may be picked is the
+# service's to say (`unknown_model`).
+ModelId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._:/-]{1,128}$(?!\n)")]
+
+
+class Attachment(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """One attachment of a message: `{"document_id": …}` or `{"image": "data:image/…"}`."""
+
+    document_id: ClientMessageId | None = None
+    image: str | None = None
+
+
+# The most attachments one message may carry.
+MAX_ATTACHMENTS = 8
 
 
 class _Frame(msgspec.Struct, tag_field="type", forbid_unknown_fields=True):
@@ -59,6 +79,10 @@ class SendMessage(_Frame, tag="message"):
     the served `langgraph.json`; unset, the first), the graph's `runtime.context` values
     (`context`, checked against its context schema) and `configurable` values. The
     conversation keeps them; a later message may only name the same assistant again.
+    Any message may name a `model` (one of `GET /models`): the conversation answers with
+    it from then on. `attachments`: documents the user uploaded (the conversation's
+    knowledge from then on) and images (data URLs, for a model that takes images); the
+    images' data URLs count towards the message's size limit.
     """
 
     message: str
@@ -67,15 +91,27 @@ class SendMessage(_Frame, tag="message"):
     assistant_id: ClientMessageId | None = None
     context: dict[str, Any] | None = None
     configurable: dict[str, Any] | None = None
+    model: ModelId | None = None
+    attachments: Annotated[list[Attachment], msgspec.Meta(max_length=MAX_ATTACHMENTS)] = []
+
+    @property
+    def attached(self) -> AttachmentRequest:
+        """The images and documents the message asks to attach."""
+        return AttachmentRequest(
+            images=tuple(a.image for a in self.attachments if a.image is not None),
+            documents=tuple(a.document_id for a in self.attachments if a.document_id),
+        )
 
     @property
     def chosen(self) -> Choice | None:
         """What the message chooses for its conversation, if anything."""
-        if self.assistant_id is None and self.context is None and self.configurable is None:
-            return None
-        return Choice(
-            assistant_id=self.assistant_id, context=self.context, configurable=self.configurable
+        choice = Choice(
+            assistant_id=self.assistant_id,
+            context=self.context,
+            configurable=self.configurable,
+            model=self.model,
         )
+        return None if choice == Choice() else choice
 
     @property
     def conversation_ref(self) -> str | None:
@@ -146,6 +182,15 @@ class CancelInterrupt(_ConversationFrame, tag="cancel_interrupt"):
     interrupt_id: ClientMessageId | None = None
 
 
+class SetModel(_ConversationFrame, tag="set_model"):
+    """Have the conversation's next turns answer with `model` (one of `GET /models`).
+
+    Every socket of the user is told (a `conversation` frame, `model_changed`).
+    """
+
+    model: ModelId
+
+
 class Subscribe(_ConversationFrame, tag="subscribe"):
     """Receive every frame of the conversation's turns from now on, whoever started them.
 
@@ -166,6 +211,18 @@ class Resume(_ConversationFrame, tag="resume"):
     after_seq: Annotated[int, msgspec.Meta(ge=0)] = 0
 
 
+# A comment on a reply: bounded, like every text the server keeps.
+MAX_FEEDBACK_COMMENT = 2000
+
+
+class Feedback(_ConversationFrame, tag="feedback"):
+    """Rate the assistant message `message_id` (`up`, `down`, or null to clear) and comment."""
+
+    message_id: ClientMessageId
+    rating: Literal["up", "down"] | None
+    comment: Annotated[str, msgspec.Meta(max_length=MAX_FEEDBACK_COMMENT)] | None = None
+
+
 ClientFrame = (
     SendMessage
     | Stop
@@ -175,9 +232,11 @@ ClientFrame = (
     | Deny
     | Respond
     | CancelInterrupt
+    | SetModel
     | Subscribe
     | Unsubscribe
     | Resume
+    | Feedback
 )
 
 
@@ -206,9 +265,11 @@ _FRAME_TYPES: dict[str, type[ClientFrame]] = {
     "deny": Deny,
     "respond": Respond,
     "cancel_interrupt": CancelInterrupt,
+    "set_model": SetModel,
     "subscribe": Subscribe,
     "unsubscribe": Unsubscribe,
     "resume": Resume,
+    "feedback": Feedback,
 }
 
 # JSON escapes (`\uXXXX`) take up to 6 bytes per character: a frame larger than this cannot
@@ -260,6 +321,8 @@ class FrameDecoder:
         if isinstance(frame, RequestHistory) and frame.after_message_id and frame.before_message_id:
             detail = "give `after_message_id` or `before_message_id`, not both"
             raise FrameError("invalid_frame", detail)
+        if isinstance(frame, Feedback) and frame.comment and "\x00" in frame.comment:
+            raise FrameError("invalid_frame", "`comment` must not contain NUL characters")
         if isinstance(frame, Respond | Approve) and _has_nul(frame):
             raise FrameError("invalid_frame", "an answer must not contain NUL characters")
         return frame
@@ -280,12 +343,17 @@ class FrameDecoder:
             raise FrameError("invalid_frame", "`message` must not be empty or only whitespace")
         if "\x00" in frame.message:
             raise FrameError("invalid_frame", "`message` must not contain NUL characters")
-        if len(frame.message.encode()) > self.max_message_bytes:
+        if any((a.document_id is None) == (a.image is None) for a in frame.attachments):
+            detail = "an attachment is either {document_id} or {image}"
+            raise FrameError("invalid_frame", detail)
+        images = sum(len(a.image) for a in frame.attachments if a.image is not None)
+        if len(frame.message.encode()) + images > self.max_message_bytes:
             raise self._too_large()
 
     def _too_large(self) -> FrameError:
         limit = self.max_message_bytes
-        return FrameError("message_too_large", f"`message` exceeds the limit of {limit} bytes")
+        detail = f"`message` (with its images) exceeds the limit of {limit} bytes"
+        return FrameError("message_too_large", detail)
 
 
 def _has_nul(frame: Respond | Approve) -> bool:

@@ -16,6 +16,7 @@ from threadline.chat.retention import Erasure, erase_user
 from threadline.chat.titles import MAX_TITLE_CHARS, visible_title
 from threadline.conversations.index import ConversationSummary, InvalidCursor, Page
 from threadline.transport.params import ConversationId, UserId
+from threadline.transport.protocol import ModelId
 from threadline.transport.services import services_of
 
 if TYPE_CHECKING:
@@ -27,8 +28,11 @@ __all__ = (
     "ApiError",
     "ConversationDetail",
     "ConversationsController",
+    "ModelInfo",
+    "ModelList",
     "Rename",
     "erase_user_data",
+    "list_models",
 )
 
 
@@ -42,9 +46,28 @@ class ApiError(HTTPException):
 
 
 class Rename(msgspec.Struct, forbid_unknown_fields=True):
-    """A new title: 1-200 visible characters once surrounding whitespace is trimmed."""
+    """A new title, a model for the next turns (one of `GET /models`), or both.
 
-    title: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TITLE_CHARS)]
+    A title: 1-200 visible characters once surrounding whitespace is trimmed.
+    """
+
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TITLE_CHARS)] | None = None
+    model: ModelId | None = None
+
+
+class ModelInfo(msgspec.Struct):
+    """A model a conversation may pick."""
+
+    model_id: str
+    # Whether it is sent a message's images (VISION_MODELS).
+    vision: bool
+
+
+class ModelList(msgspec.Struct):
+    """The models a user may pick, the default first."""
+
+    default: str
+    models: list[ModelInfo]
 
 
 class ConversationDetail(ConversationSummary, kw_only=True):
@@ -118,14 +141,16 @@ class ConversationsController(Controller):
     async def rename_conversation(
         self, state: State, user_id: UserId, conversation_id: ConversationId, data: JSONBody[Rename]
     ) -> ConversationSummary:
-        """Set the title; an automatic title never replaces it afterwards."""
-        if any(ord(char) < 0x20 or ord(char) == 0x7F for char in data.title.strip()):
-            raise _bad_request("title", "must not contain control characters")
-        title = visible_title(data.title)  # without U+202E, zero-width spaces, ...
-        if not 1 <= len(title) <= MAX_TITLE_CHARS:
-            detail = f"must be 1-{MAX_TITLE_CHARS} visible characters after trimming whitespace"
-            raise _bad_request("title", detail)
-        return await _chat(state).rename(user_id, conversation_id, title)
+        """Set the title (an automatic title never replaces it afterwards), the model, or both."""
+        title = None if data.title is None else _title(data.title)
+        chat = _chat(state)
+        if data.model is not None:
+            summary = await chat.set_model(user_id, conversation_id, data.model)
+            if title is None:
+                return summary
+        if title is None:
+            raise _bad_request("title", "give a `title`, a `model`, or both")
+        return await chat.rename(user_id, conversation_id, title)
 
     @delete("/{conversation_id:str}")
     async def delete_conversation(
@@ -133,6 +158,24 @@ class ConversationsController(Controller):
     ) -> None:
         """Delete the conversation and its whole thread; a live turn is stopped first."""
         await _chat(state).delete(user_id, conversation_id)
+
+
+def _title(given: str) -> str:
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in given.strip()):
+        raise _bad_request("title", "must not contain control characters")
+    title = visible_title(given)  # without U+202E, zero-width spaces, ...
+    if not 1 <= len(title) <= MAX_TITLE_CHARS:
+        detail = f"must be 1-{MAX_TITLE_CHARS} visible characters after trimming whitespace"
+        raise _bad_request("title", detail)
+    return title
+
+
+@get("/models", tags=["conversations"])
+async def list_models(state: State) -> ModelList:
+    """The models a conversation may pick (`model` of a message, `set_model`, PATCH)."""
+    choices = _chat(state).models
+    listed = [ModelInfo(name, choices.takes_images(name)) for name in choices.allowed]
+    return ModelList(default=choices.default, models=listed)
 
 
 @delete("/users/{user_id:str}", status_code=200, tags=["users"])

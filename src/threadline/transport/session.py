@@ -17,6 +17,7 @@ from threadline.transport.protocol import (
     CancelInterrupt,
     ClientFrame,
     Deny,
+    Feedback,
     FrameDecoder,
     FrameError,
     Regenerate,
@@ -24,6 +25,7 @@ from threadline.transport.protocol import (
     Respond,
     Resume,
     SendMessage,
+    SetModel,
     Stop,
     Subscribe,
     Unsubscribe,
@@ -96,6 +98,7 @@ class ChatSession:
                         frame.client_message_id,
                         self._send,
                         frame.chosen,
+                        frame.attached,
                     )
                     self._track(turn)
                 case Regenerate():
@@ -107,6 +110,8 @@ class ChatSession:
                 case Resume():
                     ref, after = frame.conversation_ref, frame.after_seq
                     self._track(await self._chat.resume(user, ref, after, self._send))
+                case SetModel():
+                    await self._chat.set_model(user, frame.conversation_ref, frame.model)
                 case Subscribe():
                     await self._chat.subscribe(user, frame.conversation_ref, self._send)
                 case Unsubscribe():
@@ -115,6 +120,15 @@ class ChatSession:
                     answer = _answer(frame)
                     turn = await self._chat.decide(user, frame.conversation_ref, answer, self._send)
                     self._track(turn)
+                case Feedback():
+                    saved = await self._chat.feedback.give(
+                        user,
+                        frame.conversation_ref,
+                        frame.message_id,
+                        frame.rating,
+                        frame.comment or "",
+                    )
+                    await self._send(saved)
                 case RequestHistory():
                     history = await self._chat.history(
                         user,

@@ -21,11 +21,11 @@ from litestar.static_files import create_static_files_router
 
 from threadline.version import VERSION
 
-__all__ = ("WEB_DIRECTORY", "chat_page", "page_assets")
+__all__ = ("SECURITY_HEADERS", "WEB_DIRECTORY", "chat_page", "page_assets")
 
 WEB_DIRECTORY = Path(__file__).resolve().parent.parent / "web"
 
-_SECURITY_HEADERS = {
+SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -47,7 +47,7 @@ def chat_page() -> Response[bytes]:
     return Response(
         _page(),
         media_type=MediaType.HTML,
-        headers={**_SECURITY_HEADERS, "Cache-Control": "no-cache"},
+        headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"},
     )
 
 

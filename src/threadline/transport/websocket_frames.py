@@ -74,6 +74,10 @@ class ConversationEvent(events.ConversationChanged, tag_field="type", tag="conve
     """One of the user's conversations changed, on any server: what a sidebar needs."""
 
 
+class FeedbackFrame(events.FeedbackSaved, tag_field="type", tag="feedback"):
+    """The user's feedback on an assistant message is stored (a null rating clears it)."""
+
+
 class ErrorFrame(events.Failed, tag_field="type", tag="error"):
     """Something went wrong; `code` is stable, `detail` is for humans."""
 
@@ -90,6 +94,7 @@ ServerFrame = (
     | Context
     | History
     | ConversationEvent
+    | FeedbackFrame
     | ErrorFrame
 )
 

@@ -52,8 +52,27 @@ export class Api {
     return this.request("PATCH", `${this.userPath}/conversations/${encodeURIComponent(id)}`, { title });
   }
 
+  // The models a conversation may pick, the default first.
+  models() {
+    return this.request("GET", "/models");
+  }
+
   remove(id) {
     return this.request("DELETE", `${this.userPath}/conversations/${encodeURIComponent(id)}`);
+  }
+
+  share(id) {
+    return this.request("POST", `${this.userPath}/conversations/${encodeURIComponent(id)}/share`);
+  }
+
+  // The conversation exported (`json` or `markdown`), as text.
+  async exported(id, format) {
+    const headers = {};
+    if (this.session.token) headers.Authorization = `Bearer ${this.session.token}`;
+    const path = `${this.userPath}/conversations/${encodeURIComponent(id)}/export?format=${format}`;
+    const response = await fetch(path, { headers });
+    if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => ({})));
+    return response.text();
   }
 
   search(q) {

@@ -2,6 +2,7 @@
 // the composer to one WebSocket that reconnects and resumes by itself.
 
 import { Api, Socket } from "./api.js";
+import { element } from "./dom.js";
 import { Sidebar } from "./sidebar.js";
 import { Thread } from "./thread.js";
 
@@ -11,7 +12,9 @@ const SESSION_KEY = "threadline.session";
 const REFUSALS = new Set([
   "invalid_frame", "message_too_large", "conversation_not_found", "conversation_busy",
   "too_many_turns", "rate_limited", "quota_exceeded", "approval_pending",
+  "unknown_model", "unsupported_attachment",
 ]);
+const IMAGE_TYPES = new Set(["image/png", "image/jpeg", "image/webp", "image/gif"]);
 const QUIET = new Set(["nothing_to_resume"]);
 
 class ChatPage {
@@ -20,11 +23,16 @@ class ChatPage {
     this.conversation = null;
     this.running = false;
     this.outbox = []; // [{frame, sent}] until acknowledged (stored) or refused
+    this.models = null; // GET /models: {default, models}
+    this.image = null; // the image to send with the next message: {name, url}
     this.thread = new Thread($("#messages"), {
       onDecide: (type, toolCallId) => this.decide(type, toolCallId),
       onRespond: (interruptId, value) => this.answer({ type: "respond", interrupt_id: interruptId, value }),
       onCancel: (interruptId) => this.answer({ type: "cancel_interrupt", interrupt_id: interruptId }),
       onRegenerate: () => this.command("regenerate"),
+      onFeedback: (messageId, rating) => this.socket.send({
+        type: "feedback", conversation_id: this.conversation, message_id: messageId, rating,
+      }),
     });
     this.sidebar = new Sidebar($("#sidebar"), this.api, {
       onOpen: (id) => this.open(id),
@@ -41,6 +49,7 @@ class ChatPage {
 
   start() {
     this.bindControls();
+    this.api.models().then((models) => this.showModels(models), (error) => this.notice(error.message));
     // The title of a conversation opened from the address is known once the list is in.
     this.sidebar.load().then(() => { $("#title").textContent = this.titleOf(this.conversation); });
     this.open(new URLSearchParams(location.hash.slice(1)).get("c"));
@@ -59,6 +68,12 @@ class ChatPage {
       }
     };
     $("#stop").onclick = () => this.command("stop");
+    $("#share").onclick = () => this.share();
+    $("#export").onclick = () => this.export();
+    $("#model").onchange = () => this.chooseModel($("#model").value);
+    $("#attach").onclick = () => $("#image").click();
+    $("#image").onchange = () => this.attach($("#image").files[0]);
+    $("#unattach").onclick = () => this.setImage(null);
     $("#new-chat").onclick = () => this.open(null);
     $("#menu").onclick = () => document.body.classList.toggle("menu-open");
     $("#sign-out").onclick = () => {
@@ -88,12 +103,55 @@ class ChatPage {
     this.thread.clear();
     this.setRunning(false);
     $("#context").hidden = true;
+    $("#share").hidden = $("#export").hidden = !this.conversation;
+    $("#share-link").hidden = true;
     $("#title").textContent = this.titleOf(id);
+    this.showModel();
     history.replaceState(null, "", id ? `#c=${encodeURIComponent(id)}` : location.pathname);
     this.sidebar.select(this.conversation);
     document.body.classList.remove("menu-open");
     if (this.socket.open) this.sync();
     $("#input").focus();
+  }
+
+  // The model picker: shown when there is a choice; a new chat starts on the default.
+  showModels(models) {
+    this.models = models;
+    const select = $("#model");
+    select.replaceChildren(...models.models.map((model) => {
+      const option = element("option", "", model.vision ? `${model.model_id} (sees images)` : model.model_id);
+      option.value = model.model_id;
+      return option;
+    }));
+    select.hidden = models.models.length < 2;
+    this.showModel();
+  }
+
+  showModel(model) {
+    if (!this.models) return;
+    const known = this.sidebar.conversations.get(this.conversation)?.model;
+    $("#model").value = model || (this.conversation && known) || this.models.default;
+  }
+
+  // A new chat's first message names the model; an open conversation changes at once.
+  chooseModel(model) {
+    if (this.conversation) this.socket.send({ type: "set_model", conversation_id: this.conversation, model });
+  }
+
+  attach(file) {
+    $("#image").value = "";
+    if (!file) return;
+    if (!IMAGE_TYPES.has(file.type)) return this.notice("Attach a PNG, JPEG, WebP or GIF image.");
+    const reader = new FileReader();
+    reader.onload = () => this.setImage({ name: file.name, url: reader.result });
+    reader.onerror = () => this.notice("The image could not be read.");
+    reader.readAsDataURL(file);
+  }
+
+  setImage(image) {
+    this.image = image;
+    $("#attached").hidden = !image;
+    $("#attached-name").textContent = image ? image.name : "";
   }
 
   titleOf(id) {
@@ -108,7 +166,7 @@ class ChatPage {
     const id = this.conversation;
     if (id) {
       this.thread.clear();
-      for (const entry of this.outbox) this.thread.pending(entry.frame.message, entry.frame.client_message_id);
+      for (const entry of this.outbox) this.thread.pending(entry.frame.message, entry.frame.client_message_id, entry.image?.url);
       this.socket.send({ type: "history", conversation_id: id, limit: 100 });
       this.socket.send({ type: "subscribe", conversation_id: id });
       this.socket.send({ type: "resume", conversation_id: id, after_seq: 0 });
@@ -125,8 +183,11 @@ class ChatPage {
     const clientId = `w-${crypto.randomUUID()}`;
     const frame = { message: text, client_message_id: clientId };
     if (this.conversation) frame.conversation_id = this.conversation;
-    this.outbox.push({ frame, sent: false });
-    this.thread.pending(text, clientId);
+    else if (this.models && !$("#model").hidden) frame.model = $("#model").value;
+    if (this.image) frame.attachments = [{ image: this.image.url }];
+    this.outbox.push({ frame, sent: false, image: this.image });
+    this.thread.pending(text, clientId, this.image?.url);
+    this.setImage(null);
     this.setRunning(true);
     this.flush();
   }
@@ -172,6 +233,37 @@ class ChatPage {
       case "message": this.thread.finish(frame); return this.setRunning(this.outbox.length > 0);
       case "context": return this.showContext(frame);
       case "history": return this.thread.history(frame);
+      case "feedback": return this.thread.feedback(frame);
+    }
+  }
+
+  // A read-only link to the conversation as it is now, copied for the user to pass on.
+  async share() {
+    if (!this.conversation) return;
+    try {
+      const { url } = await this.api.share(this.conversation);
+      await navigator.clipboard?.writeText(url).catch(() => {});
+      $("#share-link").value = url;
+      $("#share-link").hidden = false;
+      $("#share-link").select();
+      this.notice("Link copied: anyone with it can read this conversation as it is now.");
+    } catch (error) {
+      this.notice(error.message);
+    }
+  }
+
+  // The conversation as a Markdown file, downloaded.
+  async export() {
+    if (!this.conversation) return;
+    try {
+      const text = await this.api.exported(this.conversation, "markdown");
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(new Blob([text], { type: "text/markdown" }));
+      link.download = `conversation-${this.conversation}.md`;
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+    } catch (error) {
+      this.notice(error.message);
     }
   }
 
@@ -182,6 +274,7 @@ class ChatPage {
       for (const entry of this.outbox) entry.frame.conversation_id ??= frame.conversation_id;
       if (!this.conversation) {
         this.conversation = frame.conversation_id;
+        $("#share").hidden = $("#export").hidden = false;
         history.replaceState(null, "", `#c=${encodeURIComponent(frame.conversation_id)}`);
         this.socket.send({ type: "subscribe", conversation_id: frame.conversation_id });
         this.sidebar.select(frame.conversation_id);
@@ -212,6 +305,7 @@ class ChatPage {
         this.thread.refused(entry.frame.client_message_id);
         const input = $("#input");
         if (!input.value) input.value = entry.frame.message; // nothing typed is lost
+        if (entry.image && !this.image) this.setImage(entry.image);
       }
     }
     if (frame.code !== "shutting_down") this.setRunning(this.outbox.length > 0);
@@ -223,6 +317,7 @@ class ChatPage {
 
   sidebarEvent(frame) {
     this.sidebar.apply(frame);
+    if (frame.event === "model_changed" && frame.conversation_id === this.conversation) this.showModel(frame.model);
     if (frame.conversation_id === this.conversation && frame.title !== undefined && frame.title !== null) {
       $("#title").textContent = frame.title;
     }

@@ -47,6 +47,7 @@ export class Sidebar {
     } else {
       const known = this.conversations.get(id) || { conversation_id: id, title: null };
       if (frame.title !== undefined) known.title = frame.title;
+      if (frame.model !== undefined) known.model = frame.model;
       known.updated_at = frame.updated_at;
       this.conversations.delete(id); // re-inserted first: newest activity on top
       this.conversations = new Map([[id, known], ...this.conversations]);

@@ -21,8 +21,9 @@ function answerOf(text, asked) {
 }
 
 export class Thread {
-  constructor(list, { onDecide, onRespond, onCancel, onRegenerate }) {
+  constructor(list, { onDecide, onRespond, onCancel, onRegenerate, onFeedback }) {
     this.list = list;
+    this.onFeedback = onFeedback;
     this.onDecide = onDecide;
     this.onRespond = onRespond;
     this.onCancel = onCancel;
@@ -42,8 +43,14 @@ export class Thread {
   }
 
   // A message the user typed, shown at once; `stored()` gives it its id after the ack.
-  pending(text, clientId) {
+  pending(text, clientId, image) {
     const node = this.bubble("user", text);
+    if (image) {
+      const shown = element("img", "image");
+      shown.src = image; // a data: URL the user picked, allowed by the page's policy
+      shown.alt = "Attached image";
+      node.append(shown);
+    }
     node.dataset.clientId = clientId;
     node.classList.add("sending");
     this.list.append(node);
@@ -216,6 +223,9 @@ export class Thread {
     item.node.querySelector(".body").innerHTML = renderMarkdown(frame.content);
     item.node.querySelector(".meta")?.remove();
     item.node.append(this.meta(frame));
+    // History says what is stored; a `message` frame (live, or a resume) says nothing of it.
+    if (frame.stored) item.rating = frame.feedback?.rating ?? null;
+    this.rated(item.node, item.rating ?? null);
     this.lastStored = frame.message_id;
     this.markLast();
     this.scroll();
@@ -223,6 +233,7 @@ export class Thread {
 
   meta(frame) {
     const meta = element("div", "meta");
+    meta.append(this.ratings(frame.message_id));
     if (frame.stopped) meta.append(element("span", "badge", "stopped"));
     if (frame.citations?.length) {
       const sources = element("ol", "citations");
@@ -236,6 +247,35 @@ export class Thread {
       meta.append(sources);
     }
     return meta;
+  }
+
+  // Thumbs up and down: pressing the pressed one again takes the rating back.
+  ratings(messageId) {
+    const group = element("span", "ratings");
+    for (const [rating, label, text] of [["up", "Good reply", "👍"], ["down", "Bad reply", "👎"]]) {
+      const choice = button(`rate ${rating}`, text, () => {
+        const pressed = choice.getAttribute("aria-pressed") === "true";
+        this.onFeedback(messageId, pressed ? null : rating);
+      });
+      choice.setAttribute("aria-label", label);
+      choice.dataset.rating = rating;
+      group.append(choice);
+    }
+    return group;
+  }
+
+  // The rating stored for a reply (a `feedback` frame, or history), shown as pressed.
+  rated(node, rating) {
+    for (const choice of node.querySelectorAll(".rate")) {
+      choice.setAttribute("aria-pressed", String(choice.dataset.rating === rating));
+    }
+  }
+
+  feedback(frame) {
+    const item = this.items.get(frame.message_id);
+    if (!item) return;
+    item.rating = frame.rating;
+    this.rated(item.node, frame.rating);
   }
 
   // Only the newest reply can be regenerated.
@@ -261,18 +301,31 @@ export class Thread {
     if (message.role === "assistant") {
       const known = this.items.get(message.message_id);
       if (known && known.node.classList.contains("streaming")) return; // live frames own it
-      this.finish({ ...message });
+      this.finish({ ...message, stored: true });
       for (const call of message.tool_calls || []) this.toolCall({ ...call, message_id: message.message_id });
     } else if (message.role === "tool") {
       this.toolResult(message);
     } else if (!this.items.has(message.message_id)) {
       const node = this.bubble("user", message.content);
+      if (message.attachments?.length) node.append(this.attachments(message.attachments));
       node.dataset.messageId = message.message_id;
       // Another tab's message can arrive after its reply began to stream here.
       this.list.insertBefore(node, this.list.querySelector(".streaming, .sending"));
       this.items.set(message.message_id, { node, text: message.content, seq: 0 });
     }
     this.lastStored = message.message_id;
+  }
+
+  // What a stored message carried: a line per attachment (history keeps no image data).
+  attachments(described) {
+    const list = element("ul", "attachments");
+    for (const item of described) {
+      const text = item.type === "image"
+        ? `Image (${item.media_type}, ${Math.ceil(item.size_bytes / 1024)} KB)`
+        : `Document: ${item.title || item.document_id}`;
+      list.append(element("li", item.type, text));
+    }
+    return list;
   }
 
   // Stored messages go before the ones still being sent, which stay last.

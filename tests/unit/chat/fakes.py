@@ -95,7 +95,7 @@ class FakeEngine:
         return Reply(reply_id, "".join(self.tokens), MODEL, context=context)
 
     async def save_stopped(
-        self, conversation_id: str, message_id: str, partial: str, steps: list[Any]
+        self, conversation_id: str, message_id: str, partial: str, steps: list[Any], **_: Any
     ) -> AIMessage:
         self.stored.append(partial)
         return AIMessage(partial, id=message_id, response_metadata={STOPPED: True})

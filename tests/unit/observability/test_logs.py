@@ -19,6 +19,9 @@ from threadline.observability.logs import JsonFormatter, redact, without_frames
         ("< X-API-Key: tl_secretkey", "tl_secretkey"),
         ("headers={'authorization': 'Bearer eyJ.a.b', 'host': 'x'}", "eyJ.a.b"),
         ("< cookie: session=s3cr3t", "s3cr3t"),
+        # A share's id is what lets anyone read it: uvicorn's request line must not keep it.
+        ('127.0.0.1:5 - "GET /shared/Ab-c_123xyz HTTP/1.1" 200', "Ab-c_123xyz"),
+        ('"DELETE /users/a/conversations/c/share/Ab-c_123xyz HTTP/1.1" 204', "Ab-c_123xyz"),
     ],
 )
 def test_credentials_are_redacted(line: str, secret: str) -> None:

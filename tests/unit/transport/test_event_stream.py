@@ -131,3 +131,22 @@ async def test_a_client_that_leaves_mid_stream_is_found_gone() -> None:
             await server.gone.wait()
     assert not server.stream.finished
     assert server.stream.ended
+
+
+async def test_what_follows_the_last_event_comes_after_it_unless_the_client_was_dropped() -> None:
+    said = ["after", "the", "end"]
+
+    def last() -> Iterable[ServerSentEventMessage]:
+        return [ServerSentEventMessage(data=word) for word in said]
+
+    stream = EventStream()
+    await stream(_token(1))
+    stream.end()
+    messages = [m.data async for m in stream.messages(_render, last=last)]
+    assert messages == ["t1", *said]
+    assert stream.finished
+
+    dropped = EventStream(max_events=1)
+    await dropped(_token(1))
+    await dropped(_token(2))
+    assert [m.data async for m in dropped.messages(_render, last=last)] == []

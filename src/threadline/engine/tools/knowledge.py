@@ -16,6 +16,7 @@ from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, InjectedToolArg, StructuredTool
 
 __all__ = (
+    "ATTACHED_DOCUMENTS",
     "DOCUMENTS",
     "REMEMBER",
     "Brief",
@@ -28,11 +29,14 @@ __all__ = (
 
 REMEMBER = "remember"
 DOCUMENTS = "search_documents"
+# The `configurable` key listing the documents attached to the conversation: searched first.
+ATTACHED_DOCUMENTS = "threadline_documents"
 
 # (user_id, text) -> what the model is told once it is saved.
 Remember = Callable[[str, str], Awaitable[str]]
-# (user_id, query) -> the passages as text, and the citations behind them.
-Retrieve = Callable[[str, str], Awaitable[tuple[str, list[dict[str, Any]]]]]
+# (user_id, query, the conversation's documents) -> the passages as text, and the
+# citations behind them.
+Retrieve = Callable[[str, str, Sequence[str]], Awaitable[tuple[str, list[dict[str, Any]]]]]
 # (user_id, the user's message) -> notes for the model at the start of a turn.
 Brief = Callable[[str, str], Awaitable[list[str]]]
 
@@ -68,7 +72,8 @@ def documents_tool(retrieve: Retrieve) -> BaseTool:
     async def search(
         query: str, config: Annotated[RunnableConfig, InjectedToolArg]
     ) -> tuple[str, dict[str, Any]]:
-        text, citations = await retrieve(_user_of(config), query)
+        attached = config.get("configurable", {}).get(ATTACHED_DOCUMENTS) or ()
+        text, citations = await retrieve(_user_of(config), query, attached)
         return text, {"citations": citations}
 
     return StructuredTool.from_function(

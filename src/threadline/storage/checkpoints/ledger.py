@@ -52,6 +52,18 @@ WHERE thread_id = %(thread)s AND checkpoint_ns = '' AND channel = %(channel)s
   AND checkpoint_id >= %(since)s
 """
 
+# The checkpoints a checkpoint descends from, itself included: the path to it.
+_PATH = """
+WITH RECURSIVE path(checkpoint_id, parent) AS (
+    SELECT checkpoint_id, parent_checkpoint_id FROM checkpoints
+    WHERE thread_id = %(thread)s AND checkpoint_ns = '' AND checkpoint_id = %(until)s
+  UNION ALL
+    SELECT c.checkpoint_id, c.parent_checkpoint_id FROM checkpoints c, path p
+    WHERE c.thread_id = %(thread)s AND c.checkpoint_ns = '' AND c.checkpoint_id = p.parent
+)
+SELECT checkpoint_id FROM path
+"""
+
 
 @dataclass
 class ReplayPlan:
@@ -125,6 +137,31 @@ class Ledger:
             blobs = {r["version"]: r for r in rows}
             writes = await (await conn.execute(_WRITES, params)).fetchall()
         return self._replay(plan, blobs, writes)
+
+    async def transcript_at(self, thread_id: str, checkpoint_id: str) -> list[AnyMessage]:
+        """The messages of the thread as they stood at `checkpoint_id`, oldest first.
+
+        Only the checkpoints on the path to it count, and none of the writes stored on it
+        (those make the next checkpoint): nothing written later is in it.
+
+        Returns:
+            The messages (an empty list if the thread has no such checkpoint).
+        """
+        params: dict[str, Any] = {
+            "thread": thread_id,
+            "channel": self._channel,
+            "until": checkpoint_id,
+        }
+        async with self._pool.connection() as conn:
+            found = await (await conn.execute(_PATH, params)).fetchall()
+            path = {row["checkpoint_id"] for row in found}
+            rows = await (await conn.execute(_CHECKPOINTS, params)).fetchall()
+            plan = plan_replay([row for row in rows if row["checkpoint_id"] in path])
+            params |= {"versions": list(plan.blob_at.values()), "since": plan.since}
+            blobs = {r["version"]: r for r in await (await conn.execute(_BLOBS, params)).fetchall()}
+            writes = await (await conn.execute(_WRITES, params)).fetchall()
+        path.discard(checkpoint_id)
+        return self._replay(plan, blobs, [w for w in writes if w["checkpoint_id"] in path])
 
     def _replay(
         self, plan: ReplayPlan, blobs: dict[str, dict[str, Any]], writes: Iterable[dict[str, Any]]

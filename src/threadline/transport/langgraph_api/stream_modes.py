@@ -107,7 +107,7 @@ def _tool(result: ToolResultEvent) -> dict[str, Any]:
         "response_metadata": {},
         "type": "tool",
         "name": result.name,
-        "id": f"tool-{result.tool_call_id}",
+        "id": result.message_id if isinstance(result.message_id, str) else None,
         "tool_call_id": result.tool_call_id,
         "artifact": None,
         "status": "error" if result.is_error else "success",
