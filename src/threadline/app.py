@@ -47,6 +47,7 @@ from threadline.transport.ag_ui import ag_ui_router
 from threadline.transport.ai_sdk import ai_sdk_router
 from threadline.transport.asyncapi import asyncapi_schema
 from threadline.transport.bodies import JsonRequest
+from threadline.transport.branching import MessagesController
 from threadline.transport.health import health, ready, user_status
 from threadline.transport.http_errors import exception_handlers
 from threadline.transport.knowledge import (
@@ -153,6 +154,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             health,
             ready,
             ConversationsController,
+            MessagesController,
             erase_user_data,
             list_models,
             issue_ws_ticket,

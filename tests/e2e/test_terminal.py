@@ -94,7 +94,7 @@ async def test_ctrl_c_stops_a_reply_and_at_the_prompt_only_says_how_to_leave(
     assert status == 0
 
 
-async def test_stop_and_regenerate_replace_the_reply(
+async def test_stop_and_regenerate_answer_again_keeping_the_stopped_reply(
     settings: Settings, fake_groq: FakeGroq
 ) -> None:
     fake_groq.default = Fault(token_delay=0.1)
@@ -117,7 +117,7 @@ async def test_stop_and_regenerate_replace_the_reply(
 
     assert [line for line in history.splitlines() if line.startswith(("you:", "assistant:"))] == [
         f"you: {LONG}",
-        f"assistant: Reply 2: {LONG}",
+        f"assistant: Reply 2: {LONG} [2/2]",  # the stopped reply is its version 1
     ]
 
 

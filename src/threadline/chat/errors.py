@@ -96,6 +96,17 @@ class NothingToRegenerate(ChatError):
     default_detail = "this conversation has no message to answer"
 
 
+class MessageNotFound(ChatError):
+    """No such message in the conversation, or not one of the kind asked for.
+
+    Not on its current path (or not a user message, for an edit), or not an assistant
+    message of it (for feedback).
+    """
+
+    code = "message_not_found"
+    default_detail = "no message with this id is on this conversation's current path"
+
+
 class InvalidRequest(ChatError):
     """Well-formed, but contradicting what is stored (a reused id, an unknown message)."""
 
@@ -151,13 +162,6 @@ class InvalidContext(ChatError):
     """A `context` or `configurable` that does not fit the assistant's graph."""
 
     code = "invalid_context"
-
-
-class MessageNotFound(ChatError):
-    """No assistant message with this id in the conversation (the user's, and existing)."""
-
-    code = "message_not_found"
-    default_detail = "no assistant message with this id exists in this conversation"
 
 
 class UnknownModel(ChatError):

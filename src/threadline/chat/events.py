@@ -20,6 +20,7 @@ __all__ = (
     "Accepted",
     "ApprovalRequired",
     "AttachmentItem",
+    "Branch",
     "Citation",
     "Context",
     "ConversationChanged",
@@ -54,12 +55,12 @@ ErrorCode = Literal[
     "nothing_to_stop",
     "nothing_to_resume",
     "nothing_to_regenerate",
+    "message_not_found",
     "approval_pending",
     "nothing_to_approve",
     "history_mismatch",
     "unknown_assistant",
     "invalid_context",
-    "message_not_found",
     "unknown_model",
     "unsupported_attachment",
     "llm_error",
@@ -220,6 +221,18 @@ class AttachmentItem(msgspec.Struct, omit_defaults=True):
     title: str | None = None  # a document's, when it was attached
 
 
+class Branch(msgspec.Struct):
+    """A message's place among its siblings: the messages that follow the same earlier ones.
+
+    An edit, or a regenerate, starts a sibling; `sibling_ids` are all of them, oldest first
+    (this message among them, at `index`); `switch_branch` to one makes its branch current.
+    """
+
+    index: int
+    count: int
+    sibling_ids: list[str]
+
+
 class HistoryItem(msgspec.Struct, omit_defaults=True):
     """One stored message, as history returns it.
 
@@ -242,6 +255,7 @@ class HistoryItem(msgspec.Struct, omit_defaults=True):
     # The user's feedback on an assistant message, if they gave any.
     feedback: FeedbackItem | None = None
     attachments: list[AttachmentItem] | None = None
+    branch: Branch | None = None  # only on a message with siblings
 
 
 class History(_Event):

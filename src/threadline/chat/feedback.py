@@ -69,7 +69,7 @@ class Feedback:
             raise ConversationNotFound
         transcript = await self._crew.runner.transcript(conversation_id)
         if not any(isinstance(m, AIMessage) and m.id == message_id for m in transcript):
-            raise MessageNotFound
+            raise MessageNotFound("no assistant message with this id exists in this conversation")
         namespace = _namespace(user_id, conversation_id)
         if rating is None and not comment:
             await self._store.adelete(namespace, message_id)

@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 import msgspec
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 
+from threadline.chat.branches import branches_of, current_path
 from threadline.chat.errors import InvalidRequest
 from threadline.chat.events import AttachmentItem, HistoryItem, ToolCallItem
 from threadline.chat.steps import citations_of
@@ -164,12 +165,20 @@ async def read_page(
     before: str | None = None,
     after: str | None = None,
 ) -> HistoryPage:
-    """A page of the conversation's stored transcript, as `page_of` cuts it.
+    """A page of the conversation's current path, as `page_of` cuts it.
+
+    A message with siblings (other branches) carries its `branch`.
 
     Raises:
         InvalidRequest: The message id it pages from is not in the conversation.
     """
-    items = history_items(await runner.transcript(conversation_id), runner.model_name)
+    tree = await runner.tree(conversation_id)
+    path = current_path(tree)
+    items = history_items(path.messages if path else [], runner.model_name)
+    if path is not None and len(tree.leaves) > 1:
+        found = branches_of(tree, path)
+        for item in items:
+            item.branch = found.get(item.message_id)
     try:
         return page_of(items, limit, before=before, after=after)
     except UnknownMessage:

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from langchain_core.messages import BaseMessage, HumanMessage, RemoveMessage
+from langchain_core.messages import BaseMessage, HumanMessage
 
 from threadline.chat.attachments import content_of, described
+from threadline.chat.branches import current_path, fork_inputs, regenerate_point
 from threadline.chat.errors import ApprovalPendingError, InvalidRequest, NothingToRegenerate
-from threadline.chat.history import find_client_message, last_user_message
+from threadline.chat.history import find_client_message
 from threadline.clock import now
 from threadline.engine.approvals import AwaitingApproval
 from threadline.engine.messages import ATTACHMENTS, CLIENT_MESSAGE_ID, CREATED_AT
@@ -51,6 +52,8 @@ async def turn_inputs(turn: Turn, runner: TurnRunner) -> Sequence[BaseMessage] |
             reply failed after newer messages followed.
         InvalidRequest: A resend whose text differs from what was stored under its id.
     """
+    if turn.fork is not None and turn.text is not None:
+        return await fork_inputs(turn, turn.fork, runner, *_new_message(turn, turn.text))
     if turn.text is None:
         return await _regenerate_inputs(turn, runner)
     if turn.client_message_id:
@@ -73,7 +76,7 @@ def known_inputs(turn: Turn) -> list[BaseMessage] | None:
 
     Such inputs can be stored by the very statement that takes the lease.
     """
-    if turn.text is None or turn.client_message_id or turn.decision is not None:
+    if turn.text is None or turn.client_message_id or turn.decision is not None or turn.fork:
         return None
     return _new_message(turn, turn.text)
 
@@ -91,15 +94,15 @@ def _new_message(turn: Turn, text: str) -> list[BaseMessage]:
 async def _regenerate_inputs(turn: Turn, runner: TurnRunner) -> Sequence[BaseMessage]:
     if pending := await runner.pending_interrupts(turn.conversation_id):
         raise ApprovalPendingError(pending[0].interrupt_id)
-    messages = await runner.window(turn.conversation_id)
-    question = last_user_message(messages)
-    if question is None:
+    path = current_path(await runner.tree(turn.conversation_id))
+    found = regenerate_point(path) if path is not None else None
+    if found is None:
         raise NothingToRegenerate
+    question, turn.fork_from, update = found
     turn.message_id = question.id or ""
-    # Replace the last reply (stopped, or simply unwanted), and the tool steps that led to
-    # it, instead of stacking another.
-    after = messages[messages.index(question) + 1 :]
-    return [RemoveMessage(id=m.id) for m in after if m.id]
+    # The earlier reply (stopped, or simply unwanted) and its tool steps stay, as a
+    # sibling branch: the new reply forks from the checkpoint before them.
+    return update
 
 
 async def _replay(

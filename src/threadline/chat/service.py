@@ -24,6 +24,7 @@ from threadline.chat.attachments import (
     attachments_of,
     with_documents,
 )
+from threadline.chat.branches import Fork, check_editable, current_path, switch_branch
 from threadline.chat.choosing import (
     check_kept,
     check_model,
@@ -32,7 +33,7 @@ from threadline.chat.choosing import (
     resolved,
 )
 from threadline.chat.deletion import Deletion
-from threadline.chat.errors import ConversationNotFound
+from threadline.chat.errors import ConversationBusy, ConversationNotFound
 from threadline.chat.events import History, ToolCallItem
 from threadline.chat.feedback import Feedback
 from threadline.chat.history import HistoryPage, read_page
@@ -264,6 +265,67 @@ class ChatService:
             await self._roster.start(turn)
         return turn
 
+    async def edit(
+        self, user_id: str, conversation_id: str, message_id: str, text: str, send: Send
+    ) -> Turn:
+        """Answer `text` in place of user message `message_id`: a sibling branch of it.
+
+        The turn forks from the checkpoint before that message (see `branches`); the
+        earlier message and what followed it stay, as another branch.
+
+        Raises:
+            MessageNotFound: No user message with this id on the current path.
+        """
+        chosen = await self._own(user_id, conversation_id)
+        runner = self._assistant_of(chosen).runner
+        check_editable(current_path(await runner.tree(conversation_id)), message_id)
+        fork = Fork(replaces=message_id)
+        return await self._forked(user_id, conversation_id, text, send, fork=fork, chosen=chosen)
+
+    async def fork(
+        self, user_id: str, conversation_id: str, checkpoint_id: str, text: str, send: Send
+    ) -> Turn:
+        """Answer `text` added at an earlier checkpoint: a new branch from there.
+
+        The primitive a run from a `checkpoint` (the LangGraph API) is: the branch's
+        checkpoints are the latest from then on.
+        """
+        chosen = await self._own(user_id, conversation_id)
+        fork = Fork(checkpoint_id=checkpoint_id)
+        return await self._forked(user_id, conversation_id, text, send, fork=fork, chosen=chosen)
+
+    async def _forked(  # noqa: PLR0913 - the turn's facts, each named
+        self,
+        user_id: str,
+        conversation_id: str,
+        text: str,
+        send: Send,
+        *,
+        fork: Fork,
+        chosen: Choice,
+    ) -> Turn:
+        engine = engine_of(self._assistants, chosen)
+        stake = await self._roster.admit(user_id, text)
+        with given_back_unless_started(stake):
+            turn = self._turn(
+                user_id, conversation_id, text, None, send, stake=stake, engine=engine, fork=fork
+            )
+            await self._roster.start(turn)
+        return turn
+
+    async def switch_branch(self, user_id: str, conversation_id: str, message_id: str) -> None:
+        """Make the branch holding `message_id` the current path; the next turn goes on it.
+
+        Raises:
+            MessageNotFound: No branch of the conversation holds the message.
+            ConversationBusy: A turn of the conversation runs.
+        """
+        chosen = await self._own(user_id, conversation_id)
+        if self._roster.busy(conversation_id):
+            raise ConversationBusy
+        runner = self._assistant_of(chosen).runner
+        await switch_branch(self._crew, runner, user_id, conversation_id, message_id)
+
     async def decide(
         self,
         user_id: str,
@@ -344,6 +406,7 @@ class ChatService:
         attachments: Attachments | None = None,
         results: Sequence[ToolMessage] | None = None,
         client_tools: Sequence[dict[str, Any]] = (),
+        fork: Fork | None = None,
     ) -> Turn:
         limits = self._crew.limits
         message_id = new_id() if text is not None else ((results[0].id or "") if results else "")
@@ -363,6 +426,7 @@ class ChatService:
             attachments=attachments,
             results=results,
             client_tools=client_tools,
+            fork=fork,
         )
 
     @property

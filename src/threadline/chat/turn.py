@@ -21,6 +21,7 @@ from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 from threadline.chat.answers import answering
 from threadline.chat.attachments import Attachments
 from threadline.chat.audience import Audience
+from threadline.chat.branches import Fork
 from threadline.chat.errors import ConversationBusy, ConversationNotFound
 from threadline.chat.events import (
     Accepted,
@@ -70,6 +71,7 @@ class Turn:
         attachments: Attachments | None = None,
         results: Sequence[ToolMessage] | None = None,
         client_tools: Sequence[dict[str, Any]] = (),
+        fork: Fork | None = None,
     ) -> None:
         self._services = services
         # Images and documents the message carries, checked (`attachments`).
@@ -90,6 +92,10 @@ class Turn:
         self.results = results
         # Tools the client offers the model for this turn (built-in graph: `CLIENT_TOOLS`).
         self.client_tools = list(client_tools)
+        # An edit (or a run from a checkpoint) branches off; so may a regenerate: the
+        # checkpoint the run forks from, once its inputs are known (`branches`).
+        self.fork = fork
+        self.fork_from: str | None = None
         # The socket that asked for this turn; only it may withdraw the turn when it leaves.
         self.origin = origin
         self.messages: list[AnyMessage] = []  # the thread after the turn's latest step
@@ -288,6 +294,7 @@ class Turn:
                 self,
                 user_id=self.user_id,
                 stored=stored,
+                fork_from=self.fork_from,
                 callbacks=meters,
                 context=context,
                 configurable=configurable,

@@ -42,6 +42,7 @@ from threadline.engine.tools.node import answer_tool_errors, unanswered_calls
 from threadline.storage.checkpoints.ledger import Ledger
 from threadline.storage.checkpoints.pending import Outcome, PendingInputs, StoredAhead
 from threadline.storage.checkpoints.saver import PooledPostgresSaver
+from threadline.storage.checkpoints.tree import CheckpointTree
 
 __all__ = ("FAILED_BEFORE_ANSWER", "AnyGraph", "TurnListener", "TurnRunner")
 
@@ -124,6 +125,7 @@ class TurnRunner:
         *,
         user_id: str | None = None,
         stored: bool = False,
+        fork_from: str | None = None,
         callbacks: Sequence[BaseCallbackHandler] = (),
         context: Any = None,
         configurable: Mapping[str, Any] | None = None,
@@ -137,6 +139,8 @@ class TurnRunner:
             listener: Told of acceptance, each token and each new state, in order.
             user_id: Whom the turn is for: the tools act for this user only.
             stored: The inputs are stored already (`store_ahead`).
+            fork_from: Apply the inputs at this earlier checkpoint instead: the run's
+                checkpoints start a branch from there (LangGraph's fork), the latest.
             callbacks: LangChain callbacks of the run, told of each model call before it
                 is made (one may refuse it by raising).
             context: The graph's `runtime.context` (for a graph with a `context_schema`).
@@ -152,9 +156,13 @@ class TurnRunner:
         async with self._bounded(conversation_id, listener):
             # The inputs are stored before the ack, which promises exactly that. The run
             # that answers them saves once, at its end (durability="exit").
-            command = (
-                Command(goto=RESPOND_NODE) if stored else await self._store_inputs(config, inputs)
-            )
+            command: Command[Any] | None = None
+            if fork_from is not None:
+                await self._fork(config, fork_from, inputs)
+            elif stored:
+                command = Command(goto=RESPOND_NODE)
+            else:
+                command = await self._store_inputs(config, inputs)
             await listener.accepted()
             if self._breakpoints is not None and self._breakpoints.before:
                 # A new input, not a resume: a breakpoint before a first node stops the run
@@ -285,6 +293,38 @@ class TurnRunner:
         return progress.reply(
             self.model_name, named=self._builtin, context_tokens=self._context_tokens
         )
+
+    async def _fork(
+        self, config: RunnableConfig, checkpoint_id: str, inputs: Sequence[BaseMessage]
+    ) -> None:
+        """Write `inputs` as a child of checkpoint `checkpoint_id`: the run goes on from it.
+
+        LangGraph stores the child's messages whole (the checkpoint's writes led to its
+        other children), and the child, the newest, is the thread's latest from now on.
+        """
+        at: RunnableConfig = {
+            **config,
+            "configurable": {**config["configurable"], "checkpoint_id": checkpoint_id},
+        }
+        await self._graph.aupdate_state(at, {self._key: list(inputs)}, as_node=START)
+
+    async def switch(self, conversation_id: str, checkpoint_id: str) -> None:
+        """Make checkpoint `checkpoint_id` the thread's latest, as a copy (`__copy__`).
+
+        Messages still waiting on it (a failed turn's, never answered) are not copied by
+        LangGraph: then the new latest is a child of it holding them, as the runner's own
+        writes are.
+        """
+        at = _config(conversation_id)
+        at["configurable"]["checkpoint_id"] = checkpoint_id
+        if waiting := await self._pending.waiting(conversation_id, checkpoint_id):
+            await self._graph.aupdate_state(at, {self._key: waiting}, as_node=self._writer)
+        else:
+            await self._graph.aupdate_state(at, None, as_node="__copy__")
+
+    async def tree(self, conversation_id: str) -> CheckpointTree:
+        """The thread's checkpoints as a tree, each branch's transcript readable."""
+        return await self._ledger.tree(conversation_id)
 
     async def _store_inputs(
         self, config: RunnableConfig, inputs: Sequence[BaseMessage]

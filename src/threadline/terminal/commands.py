@@ -12,7 +12,9 @@ HELP = """\
 /list             your conversations, newest first
 /open ID          continue conversation ID (shows its latest messages)
 /stop             stop the reply being written (also Ctrl-C)
-/regenerate       a new reply to your last message, replacing the last one
+/regenerate       a new reply to your last message (the last one stays as a version)
+/edit TEXT        send TEXT in place of your last message (the old one stays as a version)
+/branch N         show version N of the newest message that has versions ([2/3])
 /history          the latest messages of this conversation
 /approve, /deny   answer a tool call that waits for your approval
 /approve ARGS     approve it with these arguments (a JSON object), where edits are allowed

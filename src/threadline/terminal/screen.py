@@ -101,8 +101,10 @@ class Screen:
                 self._write(f"  [{item.get('name', 'tool')}: {_short(item['content'])}]\n")
                 continue
             stopped = " [stopped]" if item.get("stopped") else ""
+            branch = item.get("branch")
+            version = f" [{branch['index'] + 1}/{branch['count']}]" if branch else ""
             who = "you" if role == "user" else "assistant"
-            self._write(f"{who}: {item['content']}{stopped}\n")
+            self._write(f"{who}: {item['content']}{stopped}{version}\n")
         if not frame["messages"]:
             self.note("no messages yet")
 

@@ -15,6 +15,7 @@ from httpx_ws import (
     aconnect_ws,
 )
 
+from threadline.terminal.branches import BRANCHING, Branches
 from threadline.terminal.commands import HELP, Command, Say, parse
 from threadline.terminal.connection import Target, innermost, why_final
 from threadline.terminal.keyboard import Keyboard
@@ -40,9 +41,9 @@ _REFUSALS = frozenset(
 _FIRST_RETRY, _LAST_RETRY = 0.25, 5.0
 _HISTORY_PAGE = 20
 # Commands sent as frames about the current conversation.
-_OF_A_CONVERSATION = frozenset({"stop", "regenerate", "history", *ANSWERS})
+_OF_A_CONVERSATION = frozenset({"stop", "regenerate", "history", *ANSWERS, *BRANCHING})
 # Commands whose answer arrives as frames, which bring the prompt back.
-_ANSWERED = frozenset({"regenerate", "history", "open", *ANSWERS})
+_ANSWERED = frozenset({"regenerate", "history", "open", *ANSWERS, *BRANCHING})
 
 
 class TerminalChat:
@@ -60,6 +61,7 @@ class TerminalChat:
         self._idle.set()
         self._seq = 0  # of the reply being streamed: where `resume` picks up
         self._waiting = Waiting()  # tool calls and questions the run waits on
+        self._branches = Branches()  # what /edit and /branch act on
         self._exit_code = 0
         self._connections = 0
 
@@ -115,11 +117,13 @@ class TerminalChat:
             self._screen.note(HELP)
         elif name == "new":
             self._conversation = None
+            self._branches.reset()
             self._screen.note("new conversation: your next message starts it")
         elif name == "list":
             await self._list()
         elif name == "open" and argument:
             self._conversation = argument
+            self._branches.reset()
             await self._send({"type": "history", "conversation_id": argument})
         elif name in _OF_A_CONVERSATION and conversation:
             await self._conversation_command(name, argument, conversation)
@@ -134,16 +138,20 @@ class TerminalChat:
         frame: dict[str, Any] = {"type": name, "conversation_id": conversation}
         if name == "history":
             frame["limit"] = _HISTORY_PAGE
-        if name in ANSWERS:
-            answer = self._waiting.answer(name, argument, conversation)
+        if name in ANSWERS or name in BRANCHING:
+            answer = (
+                self._branches.frame(name, argument, conversation)
+                if name in BRANCHING
+                else self._waiting.answer(name, argument, conversation)
+            )
             if isinstance(answer, str):  # nothing to answer: why, and the prompt again
                 self._screen.note(answer)
                 self._screen.prompt()
                 return
             frame = answer
-        if name == "regenerate" or name in ANSWERS:
+        if name in {"regenerate", "edit"} or name in ANSWERS:
             self._busy()
-            self._following = name != "regenerate"  # regenerate's reply starts with an ack
+            self._following = name in ANSWERS  # a regenerate's or edit's reply starts with an ack
         await self._send(frame)
 
     async def _list(self) -> None:
@@ -263,6 +271,7 @@ class TerminalChat:
             self._turn_over()
         elif kind == "history":
             self._screen.history(frame)
+            self._branches.listed(frame)
             self._waiting.reset(frame.get("pending_interrupts", []))
             for pending in frame.get("pending_interrupts", []):
                 self._screen.waiting(pending)
@@ -273,6 +282,7 @@ class TerminalChat:
     def _acknowledged(self, frame: dict[str, Any]) -> None:
         conversation = frame["conversation_id"]
         self._outbox.stored(frame.get("client_message_id"), conversation)
+        self._branches.acked(frame)
         if self._conversation != conversation:
             self._conversation = conversation
             self._screen.note(f"conversation {conversation}")

@@ -68,12 +68,29 @@ def _api_error(_: Request[Any, Any, Any], error: ApiError) -> Response[ErrorBody
     return _respond(error.status_code, error.code, error.detail, error.field)
 
 
+# What a request that starts a turn over REST (an edit) may be refused for, by code.
+_TURN_REFUSALS = {
+    "message_not_found": 404,
+    "conversation_busy": 409,
+    "approval_pending": 409,
+    "too_many_turns": 429,
+    "rate_limited": 429,
+    "quota_exceeded": 429,
+    "shutting_down": 503,
+}
+
+
 def _chat_error(_: Request[Any, Any, Any], error: ChatError) -> Response[ErrorBody]:
     # Another user's conversation answers exactly like one that does not exist.
     if isinstance(error, ConversationNotFound | MessageNotFound):
         return _respond(HTTP_404_NOT_FOUND, error.code, error.detail)
     if isinstance(error, UnknownModel):
         return _respond(HTTP_400_BAD_REQUEST, error.code, error.detail, "model")
+    if (status := _TURN_REFUSALS.get(error.code)) is not None:
+        response = _respond(status, error.code, error.detail)
+        if error.retry_after is not None:
+            response.headers["Retry-After"] = str(max(1, round(error.retry_after)))
+        return response
     return _respond(HTTP_400_BAD_REQUEST, "invalid_request", error.detail)
 
 

@@ -20,6 +20,7 @@ __all__ = (
     "CancelInterrupt",
     "ClientFrame",
     "Deny",
+    "Edit",
     "Feedback",
     "FrameDecoder",
     "FrameError",
@@ -32,6 +33,7 @@ __all__ = (
     "SetModel",
     "Stop",
     "Subscribe",
+    "SwitchBranch",
     "Unsubscribe",
 )
 
@@ -136,6 +138,29 @@ class Regenerate(_ConversationFrame, tag="regenerate"):
     """Replace the last reply (or supply a missing one) with a new reply to the last message."""
 
 
+class Edit(_ConversationFrame, tag="edit"):
+    """Send `message` in place of the user message `message_id`, as its sibling.
+
+    The conversation branches just before that message; the earlier message and what
+    followed it stay as another branch (`switch_branch` goes back to it). The reply
+    streams as a message's does: `ack` (with the new message's id), tokens, `message`.
+    """
+
+    message_id: ClientMessageId
+    message: str
+
+
+class SwitchBranch(_ConversationFrame, tag="switch_branch"):
+    """Make the branch holding `message_id` (a sibling in history) the current path.
+
+    Answered with the conversation's `history` (its newest `limit` messages) as it now
+    reads; the next message continues that branch.
+    """
+
+    message_id: ClientMessageId
+    limit: HistoryLimit = 100
+
+
 class RequestHistory(_ConversationFrame, tag="history"):
     """Ask for a page of the conversation's messages, oldest first.
 
@@ -227,6 +252,8 @@ ClientFrame = (
     SendMessage
     | Stop
     | Regenerate
+    | Edit
+    | SwitchBranch
     | RequestHistory
     | Approve
     | Deny
@@ -260,6 +287,8 @@ _FRAME_TYPES: dict[str, type[ClientFrame]] = {
     "message": SendMessage,
     "stop": Stop,
     "regenerate": Regenerate,
+    "edit": Edit,
+    "switch_branch": SwitchBranch,
     "history": RequestHistory,
     "approve": Approve,
     "deny": Deny,
@@ -316,7 +345,7 @@ class FrameDecoder:
             raise FrameError("invalid_frame", str(error)) from None
         except RecursionError:
             raise _too_deep() from None
-        if isinstance(frame, SendMessage):
+        if isinstance(frame, SendMessage | Edit):
             self._check_message(frame)
         if isinstance(frame, RequestHistory) and frame.after_message_id and frame.before_message_id:
             detail = "give `after_message_id` or `before_message_id`, not both"
@@ -338,16 +367,28 @@ class FrameDecoder:
             # msgspec recurses once per level of nesting, even to skip a value.
             raise _too_deep() from None
 
-    def _check_message(self, frame: SendMessage) -> None:
-        if not frame.message.strip():
+    def _check_message(self, frame: SendMessage | Edit) -> None:
+        images = 0
+        if isinstance(frame, SendMessage):
+            if any((a.document_id is None) == (a.image is None) for a in frame.attachments):
+                detail = "an attachment is either {document_id} or {image}"
+                raise FrameError("invalid_frame", detail)
+            images = sum(len(a.image) for a in frame.attachments if a.image is not None)
+        self.check_text(frame.message, images)
+
+    def check_text(self, message: str, images: int = 0) -> None:
+        """Refuse a message's text that is empty, holds a NUL, or is over the size limit.
+
+        `images`: the bytes of the images it carries, counted within the limit too.
+
+        Raises:
+            FrameError: `invalid_frame` or `message_too_large`.
+        """
+        if not message.strip():
             raise FrameError("invalid_frame", "`message` must not be empty or only whitespace")
-        if "\x00" in frame.message:
+        if "\x00" in message:
             raise FrameError("invalid_frame", "`message` must not contain NUL characters")
-        if any((a.document_id is None) == (a.image is None) for a in frame.attachments):
-            detail = "an attachment is either {document_id} or {image}"
-            raise FrameError("invalid_frame", detail)
-        images = sum(len(a.image) for a in frame.attachments if a.image is not None)
-        if len(frame.message.encode()) + images > self.max_message_bytes:
+        if len(message.encode()) + images > self.max_message_bytes:
             raise self._too_large()
 
     def _too_large(self) -> FrameError:

@@ -17,6 +17,7 @@ from threadline.transport.protocol import (
     CancelInterrupt,
     ClientFrame,
     Deny,
+    Edit,
     Feedback,
     FrameDecoder,
     FrameError,
@@ -28,10 +29,27 @@ from threadline.transport.protocol import (
     SetModel,
     Stop,
     Subscribe,
+    SwitchBranch,
     Unsubscribe,
 )
 
 __all__ = ("ChatSession",)
+
+TurnFrame = (
+    SendMessage | Regenerate | Edit | Stop | Resume | Approve | Deny | Respond | CancelInterrupt
+)
+RequestFrame = SwitchBranch | SetModel | Subscribe | Unsubscribe | Feedback | RequestHistory
+_TURN_FRAMES = (
+    SendMessage,
+    Regenerate,
+    Edit,
+    Stop,
+    Resume,
+    Approve,
+    Deny,
+    Respond,
+    CancelInterrupt,
+)
 
 
 class ChatSession:
@@ -87,59 +105,62 @@ class ChatSession:
         self._turns.clear()
 
     async def _dispatch(self, frame: ClientFrame) -> None:
-        user, conversation_id = self.user_id, frame.conversation_ref
         try:
-            match frame:
-                case SendMessage():
-                    turn = await self._chat.send_message(
-                        user,
-                        frame.message,
-                        conversation_id,
-                        frame.client_message_id,
-                        self._send,
-                        frame.chosen,
-                        frame.attached,
-                    )
-                    self._track(turn)
-                case Regenerate():
-                    self._track(
-                        await self._chat.regenerate(user, frame.conversation_ref, self._send)
-                    )
-                case Stop():
-                    self._track(await self._chat.stop(user, frame.conversation_ref, self._send))
-                case Resume():
-                    ref, after = frame.conversation_ref, frame.after_seq
-                    self._track(await self._chat.resume(user, ref, after, self._send))
-                case SetModel():
-                    await self._chat.set_model(user, frame.conversation_ref, frame.model)
-                case Subscribe():
-                    await self._chat.subscribe(user, frame.conversation_ref, self._send)
-                case Unsubscribe():
-                    await self._chat.unsubscribe(user, frame.conversation_ref, self._send)
-                case Approve() | Deny() | Respond() | CancelInterrupt():
-                    answer = _answer(frame)
-                    turn = await self._chat.decide(user, frame.conversation_ref, answer, self._send)
-                    self._track(turn)
-                case Feedback():
-                    saved = await self._chat.feedback.give(
-                        user,
-                        frame.conversation_ref,
-                        frame.message_id,
-                        frame.rating,
-                        frame.comment or "",
-                    )
-                    await self._send(saved)
-                case RequestHistory():
-                    history = await self._chat.history(
-                        user,
-                        frame.conversation_ref,
-                        frame.limit,
-                        before=frame.before_message_id,
-                        after=frame.after_message_id,
-                    )
-                    await self._send(history)
+            if isinstance(frame, _TURN_FRAMES):
+                self._track(await self._turn_of(frame))
+            else:
+                await self._request(frame)
         except Exception as error:  # noqa: BLE001 - every failure is answered with a frame
-            await self._send(failed(error, conversation_id, "request.failed"))
+            await self._send(failed(error, frame.conversation_ref, "request.failed"))
+
+    async def _turn_of(self, frame: TurnFrame) -> Turn | None:
+        """Start, follow or stop a turn as `frame` asks; the turn, if it runs here."""
+        user, ref = self.user_id, frame.conversation_ref
+        match frame:
+            case SendMessage():
+                message, client_id = frame.message, frame.client_message_id
+                return await self._chat.send_message(
+                    user, message, ref, client_id, self._send, frame.chosen, frame.attached
+                )
+            case Regenerate():
+                return await self._chat.regenerate(user, frame.conversation_ref, self._send)
+            case Edit():
+                edited = frame.message_id
+                return await self._chat.edit(
+                    user, frame.conversation_ref, edited, frame.message, self._send
+                )
+            case Stop():
+                return await self._chat.stop(user, frame.conversation_ref, self._send)
+            case Resume():
+                after = frame.after_seq
+                return await self._chat.resume(user, frame.conversation_ref, after, self._send)
+            case _:
+                answer = _answer(frame)
+                return await self._chat.decide(user, frame.conversation_ref, answer, self._send)
+
+    async def _request(self, frame: RequestFrame) -> None:
+        """Answer a frame that starts no turn (a change, a subscription, a page of history)."""
+        user, ref = self.user_id, frame.conversation_ref
+        match frame:
+            case SwitchBranch():
+                await self._chat.switch_branch(user, ref, frame.message_id)
+                await self._send(await self._chat.history(user, ref, frame.limit))
+            case SetModel():
+                await self._chat.set_model(user, ref, frame.model)
+            case Subscribe():
+                await self._chat.subscribe(user, ref, self._send)
+            case Unsubscribe():
+                await self._chat.unsubscribe(user, ref, self._send)
+            case Feedback():
+                rating, comment = frame.rating, frame.comment or ""
+                saved = await self._chat.feedback.give(user, ref, frame.message_id, rating, comment)
+                await self._send(saved)
+            case RequestHistory():
+                before, after = frame.before_message_id, frame.after_message_id
+                history = await self._chat.history(
+                    user, ref, frame.limit, before=before, after=after
+                )
+                await self._send(history)
 
     def _track(self, turn: Turn | None) -> None:
         # Forget finished turns so a long-lived socket does not accumulate them.

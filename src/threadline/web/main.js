@@ -33,7 +33,13 @@ class ChatPage {
       onFeedback: (messageId, rating) => this.socket.send({
         type: "feedback", conversation_id: this.conversation, message_id: messageId, rating,
       }),
+      onEdit: (messageId, text) => this.edit(messageId, text),
+      onSwitch: (messageId) => this.switchTo(messageId),
     });
+    this.pendingEdit = false; // an edit sent, its ack not yet in
+    this.switching = false; // a switch_branch sent, its history not yet in
+    this.reloadAfter = false; // an edit or regenerate runs: its siblings show once stored
+    this.catchingUp = false; // another tab's message: the history after the last one asked
     this.sidebar = new Sidebar($("#sidebar"), this.api, {
       onOpen: (id) => this.open(id),
       onDeleted: (id) => id === this.conversation && this.open(null),
@@ -204,8 +210,34 @@ class ChatPage {
 
   command(type) {
     if (!this.conversation) return;
-    if (type === "regenerate") this.setRunning(true);
+    if (type === "regenerate") {
+      this.setRunning(true);
+      this.reloadAfter = true;
+    }
     this.socket.send({ type, conversation_id: this.conversation });
+  }
+
+  // A user message edited: the new text is sent as its sibling, on a branch of its own.
+  edit(messageId, text) {
+    this.thread.editing(messageId, text);
+    this.pendingEdit = true;
+    this.reloadAfter = true;
+    this.setRunning(true);
+    this.socket.send({ type: "edit", conversation_id: this.conversation, message_id: messageId, message: text });
+  }
+
+  // Another version of a message: its branch becomes the conversation's current path.
+  switchTo(messageId) {
+    this.switching = true;
+    this.thread.clear();
+    this.socket.send({ type: "switch_branch", conversation_id: this.conversation, message_id: messageId, limit: 100 });
+  }
+
+  // The conversation read again once an edit or regenerate is stored: now with its siblings.
+  reload() {
+    this.reloadAfter = false;
+    this.thread.clear();
+    this.socket.send({ type: "history", conversation_id: this.conversation, limit: 100 });
   }
 
   decide(type, toolCallId) {
@@ -230,9 +262,14 @@ class ChatPage {
       case "tool_result": return this.thread.toolResult(frame);
       case "approval_required": this.setRunning(false); return this.thread.approval(frame);
       case "interrupt": this.setRunning(false); return this.thread.question(frame);
-      case "message": this.thread.finish(frame); return this.setRunning(this.outbox.length > 0);
+      case "message":
+        this.thread.finish(frame);
+        if (this.reloadAfter && !frame.stopped) this.reload();
+        return this.setRunning(this.outbox.length > 0);
       case "context": return this.showContext(frame);
-      case "history": return this.thread.history(frame);
+      case "history":
+        this.switching = this.catchingUp = false;
+        return this.thread.history(frame);
       case "feedback": return this.thread.feedback(frame);
     }
   }
@@ -282,7 +319,9 @@ class ChatPage {
     }
     if (frame.conversation_id !== this.conversation) return;
     this.setRunning(true);
-    if (ours && this.thread.stored(frame.client_message_id, frame.message_id)) {
+    if (!ours && this.pendingEdit && this.thread.editStored(frame.message_id)) {
+      this.pendingEdit = false;
+    } else if (ours && this.thread.stored(frame.client_message_id, frame.message_id)) {
       this.thread.lastStored = frame.message_id;
     } else if (this.thread.items.has(frame.message_id)) {
       this.thread.answering(frame.message_id); // a regeneration: its reply replaces the last
@@ -291,6 +330,7 @@ class ChatPage {
       const since = this.thread.lastStored;
       const page = { type: "history", conversation_id: this.conversation, limit: 500 };
       if (since) page.after_message_id = since;
+      this.catchingUp = Boolean(since); // refused if an edit there left `since` behind
       this.socket.send(page);
     }
     this.flush();
@@ -298,6 +338,18 @@ class ChatPage {
 
   failed(frame) {
     if (QUIET.has(frame.code)) return;
+    if (this.catchingUp && frame.code === "invalid_frame" && frame.conversation_id === this.conversation) {
+      // Another tab's edit: what this one showed last is on another branch now.
+      this.catchingUp = false;
+      return this.sync();
+    }
+    if ((this.pendingEdit || this.switching) && frame.conversation_id === this.conversation) {
+      // An edit or a switch refused: the conversation as it still is.
+      this.pendingEdit = this.switching = this.reloadAfter = false;
+      this.notice(frame.detail || frame.code);
+      this.setRunning(this.outbox.length > 0);
+      return this.sync();
+    }
     if (REFUSALS.has(frame.code)) {
       const entry = this.outbox.find((e) => e.sent);
       if (entry) {

@@ -2,6 +2,7 @@
 // approvals, the graph's questions (interrupts) and citations. Text from the server is set with textContent, except a
 // reply's Markdown, which renderMarkdown escapes before it formats.
 
+import { branchArrows, userMeta } from "./branches.js";
 import { button, element } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
 
@@ -21,9 +22,11 @@ function answerOf(text, asked) {
 }
 
 export class Thread {
-  constructor(list, { onDecide, onRespond, onCancel, onRegenerate, onFeedback }) {
+  constructor(list, { onDecide, onRespond, onCancel, onRegenerate, onFeedback, onEdit, onSwitch }) {
     this.list = list;
     this.onFeedback = onFeedback;
+    this.onEdit = onEdit;
+    this.onSwitch = onSwitch;
     this.onDecide = onDecide;
     this.onRespond = onRespond;
     this.onCancel = onCancel;
@@ -64,7 +67,39 @@ export class Thread {
     node.dataset.messageId = messageId;
     this.items.set(messageId, { node, text: node.textContent, seq: 0 });
     this.lastStored = messageId;
+    this.userMeta(node, messageId);
     return true;
+  }
+
+  userMeta(node, messageId, branch) {
+    userMeta(node, { branch, onSwitch: this.onSwitch, onEdit: (text) => this.onEdit(messageId, text) });
+  }
+
+  // An edit of `messageId` was sent: it and what followed give way to the new text.
+  editing(messageId, text) {
+    const node = this.items.get(messageId)?.node;
+    if (!node) return;
+    this.lastStored = node.previousElementSibling?.dataset.messageId ?? null;
+    while (node.nextElementSibling) {
+      this.items.delete(node.nextElementSibling.dataset.messageId);
+      node.nextElementSibling.remove();
+    }
+    this.items.delete(messageId);
+    node.remove();
+    const edited = this.bubble("user", text);
+    edited.classList.add("sending");
+    edited.dataset.edit = "1";
+    this.list.append(edited);
+    this.scroll();
+  }
+
+  // The edit's ack: its new message is stored under `messageId`.
+  editStored(messageId) {
+    const node = this.list.querySelector("[data-edit]");
+    if (!node) return false;
+    delete node.dataset.edit;
+    node.dataset.clientId = messageId;
+    return this.stored(messageId, messageId);
   }
 
   queued(clientId) {
@@ -222,7 +257,8 @@ export class Thread {
     item.node.classList.toggle("stopped", Boolean(frame.stopped));
     item.node.querySelector(".body").innerHTML = renderMarkdown(frame.content);
     item.node.querySelector(".meta")?.remove();
-    item.node.append(this.meta(frame));
+    item.branch = frame.branch ?? item.branch; // a live frame says nothing of siblings
+    item.node.append(this.meta({ ...frame, branch: item.branch }));
     // History says what is stored; a `message` frame (live, or a resume) says nothing of it.
     if (frame.stored) item.rating = frame.feedback?.rating ?? null;
     this.rated(item.node, item.rating ?? null);
@@ -234,6 +270,7 @@ export class Thread {
   meta(frame) {
     const meta = element("div", "meta");
     meta.append(this.ratings(frame.message_id));
+    if (frame.branch) meta.append(branchArrows(frame.branch, this.onSwitch));
     if (frame.stopped) meta.append(element("span", "badge", "stopped"));
     if (frame.citations?.length) {
       const sources = element("ol", "citations");
@@ -309,6 +346,7 @@ export class Thread {
       const node = this.bubble("user", message.content);
       if (message.attachments?.length) node.append(this.attachments(message.attachments));
       node.dataset.messageId = message.message_id;
+      this.userMeta(node, message.message_id, message.branch);
       // Another tab's message can arrive after its reply began to stream here.
       this.list.insertBefore(node, this.list.querySelector(".streaming, .sending"));
       this.items.set(message.message_id, { node, text: message.content, seq: 0 });

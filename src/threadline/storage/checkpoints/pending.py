@@ -115,9 +115,13 @@ class PendingInputs:
         if isinstance(self._saver, PooledPostgresSaver):
             self._saver.forget(thread_id)
 
-    async def waiting(self, thread_id: str) -> list[BaseMessage]:
-        """The inputs stored for the thread's next run that no run has answered yet."""
-        latest = await self._saver.aget_tuple({"configurable": {"thread_id": thread_id}})
+    async def waiting(self, thread_id: str, checkpoint_id: str | None = None) -> list[BaseMessage]:
+        """The inputs stored for the thread's next run that no run has answered yet.
+
+        Those on the latest checkpoint, or on `checkpoint_id` (a branch's latest).
+        """
+        where = {"thread_id": thread_id, "checkpoint_ns": "", "checkpoint_id": checkpoint_id}
+        latest = await self._saver.aget_tuple({"configurable": where})
         if latest is None:
             return []
         return [

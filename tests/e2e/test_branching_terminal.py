@@ -1,0 +1,52 @@
+"""`/edit` and `/branch N` in `threadline chat`, driven in a pseudo-terminal."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fake_groq import FakeGroq
+from tests.serving import serve_threadline
+from tests.terminal import terminal
+from threadline.settings import Settings
+
+pytestmark = pytest.mark.anyio
+
+
+def _said(screen: str) -> list[str]:
+    return [line for line in screen.splitlines() if line.startswith(("you:", "assistant:"))]
+
+
+async def test_edit_the_last_message_then_go_back_to_its_first_version(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    async with serve_threadline(settings) as address, terminal("--url", f"ws://{address}") as term:
+        await term.wait_for("> ")
+        term.type("hello")
+        await term.wait_for("Reply 1: hello")
+        await term.wait_for("> ")
+        term.type("/branch 1")
+        nothing = await term.wait_for("> ")
+        term.type("/edit hi there")
+        await term.wait_for("Reply 2: hi there")
+        await term.wait_for("> ")
+        term.type("/history")
+        await term.wait_for("/history")
+        edited = await term.wait_for("> ")
+        term.type("/branch 1")
+        await term.wait_for("/branch 1")
+        first = await term.wait_for("> ")
+        term.type("and then?")
+        await term.wait_for("Reply 3: and then?")
+        await term.wait_for("> ")
+        term.type("/quit")
+        await term.exit_status()
+
+    assert "no message here has other versions" in nothing
+    assert _said(edited) == ["you: hi there [2/2]", "assistant: Reply 2: hi there"]
+    assert _said(first) == ["you: hello [1/2]", "assistant: Reply 1: hello"]
+    # The first version went on: the model saw it, not the edit.
+    assert fake_groq.user_turns()[1:] == [
+        "user: hello",
+        "assistant: Reply 1: hello",
+        "user: and then?",
+    ]
