@@ -603,3 +603,33 @@ async def _until_a_token(parts: AsyncIterator[StreamPart]) -> list[StreamPart]:
     while had[-1].event != "messages":
         had.append(await anext(parts))
     return had
+
+
+async def test_runs_from_an_earlier_checkpoint_branch_and_regenerate(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    async with serve_threadline(settings) as address, client(address) as lg:
+        thread_id = (await lg.threads.create())["thread_id"]
+        for text in ("Hi", "Second"):
+            await lg.runs.wait(thread_id, "threadline", input=_human(text))
+        history: Any = await lg.threads.get_history(thread_id, limit=20)
+        (before,) = [
+            h for h in history if [m["content"] for m in h["values"]["messages"]][-1] == "Second"
+        ]
+        at = before["checkpoint"]["checkpoint_id"]
+        # Regenerate, as LangChain's UIs do: no input, from the checkpoint before the reply.
+        again = await _stream(lg, thread_id, input=None, checkpoint_id=at)
+        assert _said(again) == "Reply 3: Second"
+        # A message from that checkpoint: a new branch from there (the old one is kept).
+        parts = await _stream(
+            lg, thread_id, input=_human("Other"), checkpoint={"checkpoint_id": at}
+        )
+        said = [m["content"] for m in parts[-1].data["messages"]]
+        assert said[:2] == ["Hi", "Reply 1: Hi"]
+        assert said[-2:] == ["Other", "Reply 4: Other"]
+        assert "Reply 3: Second" not in said  # the branch it came from is another now
+        earliest = history[-1]["checkpoint"]["checkpoint_id"]
+        with pytest.raises(UnprocessableEntityError):  # further back than the last question
+            await _stream(lg, thread_id, input=None, checkpoint_id=earliest)
+        with pytest.raises(UnprocessableEntityError):
+            await _stream(lg, thread_id, input=_human("x"), checkpoint_id="no-such-checkpoint")

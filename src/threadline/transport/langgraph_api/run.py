@@ -86,7 +86,14 @@ class Run:
             chosen = self._chosen()
             if chosen is not None:
                 await chat.choose(self.user, self.thread_id, chosen)
-            turn = await chat.send_message(self.user, text, self.thread_id, client_id, self.stream)
+            if (checkpoint_id := body.from_checkpoint) is not None:  # an edit: a new branch
+                turn = await chat.fork(self.user, self.thread_id, checkpoint_id, text, self.stream)
+            else:
+                send = chat.send_message
+                turn = await send(self.user, text, self.thread_id, client_id, self.stream)
+        elif body.from_checkpoint is not None:  # a regenerate
+            await self._check_regenerable(body.from_checkpoint)
+            turn = await chat.regenerate(self.user, self.thread_id, self.stream)
         else:
             assert body.command is not None  # noqa: S101 - refuse_unserved saw to it
             answer = await self._answer(body.command.resume)
@@ -131,6 +138,23 @@ class Run:
             detail = "command.resume: the thread waits on no interrupt, or on several (by id)"
             raise ApiError(HTTP_409_CONFLICT, "nothing_to_approve", detail, "command")
         return Answer(waiting[0].id, resume)
+
+    async def _check_regenerable(self, checkpoint_id: str) -> None:
+        """Check a run from a checkpoint with no input: it answers that state's last message.
+
+        Served where that is the thread's last user message (as LangChain's UIs regenerate).
+
+        Raises:
+            ApiError: 422 for a checkpoint further back.
+        """
+        threads = threads_of(self.services)
+        at = (await threads.state(self.user, self.thread_id, checkpoint_id)).values
+        now = (await threads.state(self.user, self.thread_id, None)).values
+        asked = [m for m in _messages(at) if m.get("type") == "human"]
+        latest = [m for m in _messages(now) if m.get("type") == "human"]
+        if not asked or not latest or asked[-1].get("id") != latest[-1].get("id"):
+            detail = "checkpoint: only the last user message can be answered again"
+            raise ApiError(HTTP_422_UNPROCESSABLE_ENTITY, "invalid_request", detail, "checkpoint")
 
     async def _make_way(self) -> None:
         """What `multitask_strategy` does when a run of the thread is running already.
@@ -255,6 +279,11 @@ async def stop_run(services: Services, user: str, thread_id: str, *, rollback: b
     stopped.end()
     if rollback and isinstance(outcome, Replied) and outcome.stopped:
         await services.chat.roll_back(user, thread_id, outcome.message_id)
+
+
+def _messages(values: Any) -> list[dict[str, Any]]:
+    found = values.get("messages") if isinstance(values, dict) else None
+    return [m for m in found if isinstance(m, dict)] if isinstance(found, list) else []
 
 
 def _check_size(text: str, limit: int) -> None:

@@ -89,8 +89,6 @@ class RunCreate(msgspec.Struct, kw_only=True):
             "interrupt_after": self.interrupt_after,
             "webhook": self.webhook,
             "after_seconds": self.after_seconds,
-            "checkpoint": self.checkpoint,
-            "checkpoint_id": self.checkpoint_id,
         }
         if self.command is not None:
             unserved |= {"command.goto": self.command.goto, "command.update": self.command.update}
@@ -101,8 +99,20 @@ class RunCreate(msgspec.Struct, kw_only=True):
             _refuse("stream_mode", "stream_mode: events is not supported by this server")
         if self.input is not None and self.command is not None:
             _refuse("command", "a run takes `input` or `command`, not both")
-        if self.input is None and (self.command is None or self.command.resume is msgspec.UNSET):
+        if self.command is not None and self.from_checkpoint is not None:
+            _refuse("checkpoint", "checkpoint: a resume goes on from where the run waits")
+        resumes = self.command is not None and self.command.resume is not msgspec.UNSET
+        if self.input is None and not resumes and self.from_checkpoint is None:
             _refuse("input", "input: a run needs a message (or a command that resumes)")
+
+    @property
+    def from_checkpoint(self) -> str | None:
+        """The earlier checkpoint the run starts from (`checkpoint_id`, or `checkpoint`'s)."""
+        named = self.checkpoint.get("checkpoint_id") if self.checkpoint else None
+        found = self.checkpoint_id or named
+        if found is not None and not (isinstance(found, str) and 0 < len(found) <= _ID_CHARS):
+            _refuse("checkpoint", "checkpoint: checkpoint_id is a string of 1-128 characters")
+        return found
 
 
 def _refuse(field: str, detail: str) -> NoReturn:
