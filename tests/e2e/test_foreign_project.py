@@ -10,6 +10,7 @@ import sys
 from collections import deque
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
@@ -17,6 +18,7 @@ import pytest
 from tests.fake_groq import FakeGroq
 from tests.foreign_graphs import ALICE, BOB, BROKE, MATH_EXPERT, SUPERVISOR
 from tests.frames import agents, called, kinds, roles, say, streamed
+from tests.lgclient import client
 from tests.project import ROOT
 from tests.serving import serve_threadline
 from tests.wsclient import connect
@@ -130,3 +132,38 @@ async def test_a_swarm_compiled_as_documented_keeps_its_active_agent(
         second = await say(chat, "thanks", conversation_id)
     assert kinds(second) == ["ack", "message"]
     assert agents(second) == ["bob"]
+
+
+async def test_a_supervisor_s_run_over_the_langgraph_api_names_its_agents_events(
+    served: Settings, fake_groq: FakeGroq
+) -> None:
+    fake_groq.agent_calls[SUPERVISOR] = deque([[("transfer_to_math_expert", {})]])
+    fake_groq.agent_calls[MATH_EXPERT] = deque([[("add", {"a": 2, "b": 3})]])
+    question: dict[str, Any] = {"messages": [{"type": "human", "content": "what is 2 + 3?"}]}
+    thanks: dict[str, Any] = {"messages": ["thanks"]}
+    async with serve_threadline(served) as address, client(address) as lg:
+        thread_id = (await lg.threads.create())["thread_id"]
+        parts = [
+            p
+            async for p in lg.runs.stream(
+                thread_id,
+                "supervisor",
+                input=question,
+                stream_mode=["values", "messages-tuple"],
+                stream_subgraphs=True,
+            )
+        ]
+        flat = [
+            p
+            async for p in lg.runs.stream(
+                thread_id,
+                "supervisor",
+                input=thanks,
+                stream_mode="messages-tuple",
+            )
+        ]
+    names = {p.event for p in parts}
+    assert {"messages|supervisor", "messages|math_expert"} <= names
+    assert parts[-1].event == "values"  # the run's own state keeps its name
+    assert parts[-1].data["messages"][-1]["type"] == "ai"
+    assert {p.event for p in flat} == {"metadata", "messages"}

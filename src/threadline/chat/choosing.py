@@ -15,7 +15,14 @@ from threadline.engine.graph import MODEL_KEY
 from threadline.engine.tools.knowledge import ATTACHED_DOCUMENTS
 from threadline.llm.choices import ModelChoices
 
-__all__ = ("MAX_CHOICE_BYTES", "check_model", "check_unchanged", "engine_of", "resolved")
+__all__ = (
+    "MAX_CHOICE_BYTES",
+    "check_kept",
+    "check_model",
+    "check_unchanged",
+    "engine_of",
+    "resolved",
+)
 
 # The most a first message's `context` and `configurable` may take in the index, encoded.
 MAX_CHOICE_BYTES = 16 * 1024
@@ -86,3 +93,17 @@ def check_unchanged(kept: Choice, asked: Choice | None) -> None:
         raise InvalidContext("a conversation's context is set by its first message")
     if asked.assistant_id not in {None, kept.assistant_id}:
         raise InvalidRequest(f"this conversation's assistant is {kept.assistant_id!r}")
+
+
+def check_kept(kept: Choice, asked: Choice) -> None:
+    """A run that names its thread's choice again (each run of a LangGraph client may).
+
+    Raises:
+        InvalidContext, InvalidRequest: It asks for another context, configurable or
+            assistant than the conversation's.
+    """
+    if asked.context is not None and asked.context != kept.context:
+        raise InvalidContext("a conversation's context is set by its first message")
+    if asked.configurable is not None and asked.configurable != kept.configurable:
+        raise InvalidContext("a conversation's configurable is set by its first message")
+    check_unchanged(kept, Choice(assistant_id=asked.assistant_id))

@@ -25,7 +25,13 @@ from threadline.chat.attachments import (
     with_documents,
 )
 from threadline.chat.branches import Fork, check_editable, current_path, switch_branch
-from threadline.chat.choosing import check_model, check_unchanged, engine_of, resolved
+from threadline.chat.choosing import (
+    check_kept,
+    check_model,
+    check_unchanged,
+    engine_of,
+    resolved,
+)
 from threadline.chat.deletion import Deletion
 from threadline.chat.errors import ConversationBusy, ConversationNotFound
 from threadline.chat.events import History, ToolCallItem
@@ -36,9 +42,11 @@ from threadline.chat.knowledge import Knowledge
 from threadline.chat.limits import UserLimits
 from threadline.chat.quota import Stake, given_back_unless_started
 from threadline.chat.relay import Relay
+from threadline.chat.rollback import roll_back
 from threadline.chat.roster import Roster, TurnPolicy
 from threadline.chat.shares import Shares
 from threadline.chat.steps import approval_item, pending_events
+from threadline.chat.thread_runs import ThreadRuns
 from threadline.chat.threads import Threads
 from threadline.chat.transfers import Transfers
 from threadline.chat.turn import Answer, Send, Turn, TurnEngine, TurnServices
@@ -109,6 +117,8 @@ class ChatService:
         served = [ServedGraph(a.assistant_id, a.runner.graph) for a in assistants]
         self.assistants = ServedAssistants(graphs or served)
         self.threads = Threads(self._crew, catalog, self._roster.busy) if catalog else None
+        live = self._live.of_conversation
+        self.runs = ThreadRuns(self._crew, self.threads, live) if self.threads else None
 
     # Turns ------------------------------------------------------------------------------
 
@@ -178,6 +188,30 @@ class ChatService:
             )
             await self._roster.start(turn)
         return turn
+
+    async def choose(self, user_id: str, conversation_id: str, chosen: Choice) -> None:
+        """What a LangGraph thread's run asks for: kept by its first, the same for the rest.
+
+        A thread made empty (the LangGraph API's `POST /threads`) chooses its assistant,
+        `context` and `configurable` with its first run, as a WebSocket conversation does
+        with its first message; every later run may name them again, but change nothing.
+
+        Raises:
+            ConversationNotFound, UnknownAssistant, InvalidContext, InvalidRequest.
+        """
+        kept = await self._own(user_id, conversation_id)
+        if kept.assistant_id is None and kept.context is None and kept.configurable is None:
+            named = resolved(chosen, self._assistants)
+            engine_of(self._assistants, named)  # the context fits the graph
+            if await self._index.choose(user_id, conversation_id, named):
+                return
+            kept = await self._own(user_id, conversation_id)
+        check_kept(resolved(kept, self._assistants), chosen)
+
+    async def roll_back(self, user_id: str, conversation_id: str, reply_id: str) -> bool:
+        """Remove a stopped reply (and its turn's steps) from the thread; whether it went."""
+        engine = engine_of(self._assistants, await self._own(user_id, conversation_id))
+        return await roll_back(self._crew, engine.runner, user_id, conversation_id, reply_id)
 
     async def answer_tools(
         self,

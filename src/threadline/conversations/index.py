@@ -122,6 +122,13 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 
 _OWNS = "SELECT value->'assistant' AS choice FROM store WHERE prefix = %(prefix)s AND key = %(key)s"
+# A conversation made empty (a LangGraph thread) takes what its first run chose.
+_CHOOSE = """
+UPDATE store SET value = value || jsonb_build_object('assistant', %(choice)s::jsonb)
+WHERE prefix = %(prefix)s AND key = %(key)s
+  AND NOT value ? 'assistant' AND coalesce((value->>'message_count')::int, 0) = 0
+RETURNING key
+"""
 _SET_TITLE = """
 UPDATE store SET value = value || %(patch)s::jsonb
 WHERE prefix = %(prefix)s AND key = %(key)s
@@ -207,6 +214,20 @@ class ConversationIndex:
         if row is None:
             return None
         return msgspec.convert(row["choice"] or {}, Choice)
+
+    async def choose(self, user_id: str, conversation_id: str, choice: Choice) -> bool:
+        """Keep `choice` for a conversation that has chosen nothing and holds no message yet.
+
+        Returns:
+            Whether it was kept (False: it chose already, has messages, or is not the user's).
+        """
+        params = {
+            "choice": msgspec.json.encode(choice).decode(),
+            "prefix": _prefix(user_id),
+            "key": conversation_id,
+        }
+        async with self._pool.connection() as conn:
+            return await (await conn.execute(_CHOOSE, params)).fetchone() is not None
 
     async def get(self, user_id: str, conversation_id: str) -> ConversationSummary | None:
         """The conversation's summary, or None if `user_id` has no such conversation."""

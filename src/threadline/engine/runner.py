@@ -9,7 +9,14 @@ from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    AnyMessage,
+    BaseMessage,
+    HumanMessage,
+    RemoveMessage,
+    ToolMessage,
+)
 from langchain_core.runnables import RunnableConfig
 from langgraph._internal._constants import CONFIG_KEY_RESUMING
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
@@ -41,6 +48,8 @@ __all__ = ("FAILED_BEFORE_ANSWER", "AnyGraph", "TurnListener", "TurnRunner")
 
 logger = logging.getLogger(__name__)
 
+# Metadata of the checkpoint that removed a rolled back reply (the LangGraph API's runs).
+ROLLED_BACK = "rolled_back"
 # The result a call gets when its run failed before the tool answered.
 FAILED_BEFORE_ANSWER = "the turn failed before this tool answered"
 
@@ -420,7 +429,8 @@ class TurnRunner:
         metadata = {"model_name": model, STOPPED: True, CREATED_AT: now()}
         message = AIMessage(content=content, id=reply_id, response_metadata=metadata)
         written = [*([] if steps_stored else steps), *unanswered_calls(steps), message]
-        await self._checkpoint(_config(conversation_id), written, self._writer)
+        # Under the reply's id, as every checkpoint of its run (the LangGraph API's runs).
+        await self._checkpoint(_config(conversation_id, reply_id), written, self._writer)
         return message
 
     @property
@@ -431,6 +441,17 @@ class TurnRunner:
         runs until the next message.
         """
         return RESPOND_NODE if self._builtin else START
+
+    async def discard(
+        self, conversation_id: str, message_ids: Sequence[str], reply_id: str
+    ) -> None:
+        """Remove a turn's messages from the thread (its reply rolled back).
+
+        The checkpoint says so in its metadata (`rolled_back`, under the turn's id).
+        """
+        removed = [RemoveMessage(id=message_id) for message_id in message_ids]
+        config = _config(conversation_id, reply_id, configurable={ROLLED_BACK: True})
+        await self._checkpoint(config, removed, self._writer)
 
     async def delete(self, conversation_id: str) -> None:
         """Delete the thread: every checkpoint and pending write of the conversation."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 
 from litestar.background_tasks import BackgroundTask
 from litestar.response import ServerSentEvent
@@ -37,8 +37,9 @@ MAX_QUEUED_EVENTS = 4096
 # so that proxies keep the connection and a vanished client is found.
 HEARTBEAT_SECONDS = 15.0
 
-Render = Callable[[Event], Iterable[ServerSentEventMessage]]
-"""An edge's translation of one event into its protocol's messages (none, one or more)."""
+Render = Callable[[Event], Iterable[ServerSentEventMessage] | AsyncIterable[ServerSentEventMessage]]
+"""An edge's translation of one event into its protocol's messages (none, one or more);
+an async one where it must read something first (a LangGraph run's state at its end)."""
 
 
 class EventStream:
@@ -113,8 +114,13 @@ class EventStream:
             if event is None:
                 yield ServerSentEventMessage(data=None, comment="heartbeat")
                 continue
-            for message in render(event):
-                yield message
+            rendered = render(event)
+            if isinstance(rendered, AsyncIterable):
+                async for message in rendered:
+                    yield message
+            else:
+                for message in rendered:
+                    yield message
         if last is not None and not self.dropped:
             for message in last():
                 yield message

@@ -60,6 +60,19 @@ async def test_a_quiet_stream_says_so_with_heartbeats() -> None:
     assert isinstance(await anext(events), Failed)
 
 
+async def test_a_render_may_read_before_it_says_anything() -> None:
+    async def render(event: Event) -> AsyncIterator[ServerSentEventMessage]:
+        await asyncio.sleep(0)  # as an edge reads a run's state at its end
+        yield ServerSentEventMessage(data=type(event).__name__, event="read")
+
+    stream = EventStream()
+    await stream(_token(1))
+    stream.end()
+    said = [message.data async for message in stream.messages(render)]
+    assert said == ["Token"]
+    assert stream.finished
+
+
 class _Server:
     """A one-route app on uvicorn whose response is `stream`'s; `gone` set by `on_gone`."""
 

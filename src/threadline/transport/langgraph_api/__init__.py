@@ -3,8 +3,8 @@
 What LangChain's clients call, beside Threadline's own WebSocket and REST API, over the same
 conversations (a thread is a conversation), users and store.
 
-So far: `/info`, `/ok`, the assistants, the threads and their state, the store; runs
-come later, as an edge over the turn's series.
+`/info`, `/ok`, the assistants, the threads and their state, the store, and runs: an
+edge over the turn's series of events (`runs.py`, `stream_modes.py`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from litestar import Router
 from threadline.transport.langgraph_api.assistants import AssistantsController, info, ok
 from threadline.transport.langgraph_api.errors import langgraph_errors
 from threadline.transport.langgraph_api.nul import refuse_nul
+from threadline.transport.langgraph_api.runs import RunsController, StatelessRunsController
 from threadline.transport.langgraph_api.store import StoreController
 from threadline.transport.langgraph_api.threads import ThreadsController
 
@@ -27,7 +28,15 @@ def langgraph_router() -> Router:
     """The LangGraph API's routes, with its errors in the LangGraph server's shape."""
     return Router(
         "/",
-        route_handlers=[info, ok, AssistantsController, ThreadsController, StoreController],
+        route_handlers=[
+            info,
+            ok,
+            AssistantsController,
+            ThreadsController,
+            RunsController,
+            StatelessRunsController,
+            StoreController,
+        ],
         exception_handlers=langgraph_errors,
         request_max_body_size=MAX_BODY_BYTES,
         before_request=refuse_nul,

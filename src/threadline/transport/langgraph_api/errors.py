@@ -15,6 +15,8 @@ from litestar.status_codes import (
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
     HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_429_TOO_MANY_REQUESTS,
+    HTTP_503_SERVICE_UNAVAILABLE,
 )
 from litestar.types import ExceptionHandlersMap
 
@@ -23,7 +25,32 @@ from threadline.chat.threads import ThreadTaken
 from threadline.chat.user_store import InvalidStoreRequest
 from threadline.transport.http_errors import ErrorBody, exception_handlers
 
-__all__ = ("langgraph_errors",)
+__all__ = ("failure_response", "langgraph_errors", "status_of")
+
+# The status of each refusal the LangGraph clients may meet (422 for any other).
+_STATUS = {
+    "conversation_not_found": HTTP_404_NOT_FOUND,
+    "unknown_assistant": HTTP_404_NOT_FOUND,
+    "nothing_to_approve": HTTP_404_NOT_FOUND,
+    "conversation_busy": HTTP_409_CONFLICT,
+    "approval_pending": HTTP_409_CONFLICT,
+    "too_many_turns": HTTP_429_TOO_MANY_REQUESTS,
+    "rate_limited": HTTP_429_TOO_MANY_REQUESTS,
+    "quota_exceeded": HTTP_429_TOO_MANY_REQUESTS,
+    "shutting_down": HTTP_503_SERVICE_UNAVAILABLE,
+    "storage_unavailable": HTTP_503_SERVICE_UNAVAILABLE,
+    "llm_unavailable": HTTP_503_SERVICE_UNAVAILABLE,
+}
+
+
+def status_of(code: str) -> int:
+    """The HTTP status of a refusal or failure, by Threadline's code."""
+    return _STATUS.get(code, HTTP_422_UNPROCESSABLE_ENTITY)
+
+
+def failure_response(code: str, detail: str) -> Response[ErrorBody]:
+    """A failure told before a run's stream began, as the LangGraph server answers one."""
+    return _respond(status_of(code), code, detail)
 
 
 def _respond(status: int, code: str, detail: str, field: str | None = None) -> Response[ErrorBody]:
@@ -43,6 +70,8 @@ def _chat_error(request: Request[Any, Any, Any], error: ChatError) -> Response[E
         return _respond(HTTP_404_NOT_FOUND, error.code, detail)
     if isinstance(error, ConversationBusy):
         return _respond(HTTP_409_CONFLICT, error.code, "Thread is busy: a run is in progress")
+    if error.code in _STATUS:
+        return _respond(_STATUS[error.code], error.code, error.detail)
     return _respond(HTTP_422_UNPROCESSABLE_ENTITY, "invalid_request", error.detail)
 
 
