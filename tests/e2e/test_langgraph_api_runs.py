@@ -201,12 +201,20 @@ async def test_an_approval_is_an_interrupt_in_values_answered_with_command_resum
         paused = await _stream(lg, thread_id, input=_human("What is 6 * 7?"))
         asked = paused[-1].data["__interrupt__"]
         assert paused[-1].event == "values"
-        assert [i["value"]["name"] for i in asked] == ["calculator"]
-        assert asked[0]["value"]["args"] == {"expression": "6 * 7"}
+        # Asked as LangChain's HumanInTheLoopMiddleware asks, the shape agent-chat-ui's
+        # inbox shows with its approve and reject buttons.
+        (request,) = [i["value"] for i in asked]
+        assert request["action_requests"] == [
+            {"name": "calculator", "args": {"expression": "6 * 7"}}
+        ]
+        assert request["review_configs"] == [
+            {"action_name": "calculator", "allowed_decisions": ["approve", "reject"]}
+        ]
         assert paused[-2].data["messages"][-1]["tool_calls"][0]["name"] == "calculator"
         assert (await lg.threads.get(thread_id))["status"] == "interrupted"
-        # Answered as the interrupt asks (Threadline's own approvals: {"approved": bool}).
-        resumed = await _stream(lg, thread_id, command={"resume": {"approved": True}})
+        # Answered as that middleware is, and as agent-chat-ui's Approve button answers.
+        approve = {"decisions": [{"type": "approve"}]}
+        resumed = await _stream(lg, thread_id, command={"resume": approve})
         assert resumed[0].event == "metadata"
         tool = [p.data[0] for p in resumed if p.event == "messages" and p.data[0]["type"] == "tool"]
         assert [t["content"] for t in tool] == ["6 * 7 = 42"]

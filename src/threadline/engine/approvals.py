@@ -3,10 +3,12 @@
 Any `interrupt(value)` is a question the user answers with any JSON value. Three kinds
 are tool calls waiting for approval, each answered in the shape its asker expects:
 
-- Threadline's own (`tools.node`): `{tool_call_id, name, args}`, answered
-  `{"approved": bool}`.
 - LangChain's `HumanInTheLoopMiddleware`, batched: `{action_requests, review_configs}`,
-  answered `{"decisions": [...]}` (one decision per action, in order).
+  answered `{"decisions": [...]}` (one decision per action, in order). Threadline's own
+  (`tools.node`) ask so too, one call each, so clients made for the middleware answer
+  them.
+- Threadline's own as they were asked before: `{tool_call_id, name, args}`, answered
+  `{"approved": bool}` (a run paused then is still answered).
 - The same, per call: `{type: "tool_approval", tool_call_id, name, args, description}`,
   answered with one decision; the decisions it allows are in the interrupt's
   `response_schema`.

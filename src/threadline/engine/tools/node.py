@@ -74,9 +74,35 @@ def tools_node(
 
 
 def _approved(call: ToolCall) -> bool:
-    """Pause for the user's decision on `call` (the first time); their answer on resume."""
-    decision = interrupt({"tool_call_id": call["id"], "name": call["name"], "args": call["args"]})
-    return isinstance(decision, dict) and decision.get("approved") is True
+    """Pause for the user's decision on `call` (the first time); their answer on resume.
+
+    Asked as LangChain's `HumanInTheLoopMiddleware` asks (`action_requests` and
+    `review_configs`), so that clients made for it (agent-chat-ui's inbox) can answer.
+    """
+    request = {
+        "action_requests": [{"name": call["name"], "args": call["args"]}],
+        "review_configs": [
+            {"action_name": call["name"], "allowed_decisions": ["approve", "reject"]}
+        ],
+    }
+    return _approves(interrupt(request))
+
+
+def _approves(answer: Any) -> bool:
+    """Whether a resume value approves: `{"decisions": [{"type": "approve"}]}`.
+
+    `{"approved": bool}` is read too: the answer to a call paused before approvals were
+    asked as the middleware asks them.
+    """
+    if not isinstance(answer, dict):
+        return False
+    if "approved" in answer:
+        return answer["approved"] is True
+    decisions = answer.get("decisions")
+    if not isinstance(decisions, list) or len(decisions) != 1:
+        return False
+    decision = decisions[0]
+    return isinstance(decision, dict) and decision.get("type") == "approve"
 
 
 async def _answered(result: ToolMessage) -> ToolMessage:
