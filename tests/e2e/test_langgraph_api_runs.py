@@ -212,9 +212,21 @@ async def test_an_approval_is_an_interrupt_in_values_answered_with_command_resum
         ]
         assert paused[-2].data["messages"][-1]["tool_calls"][0]["name"] == "calculator"
         assert (await lg.threads.get(thread_id))["status"] == "interrupted"
-        # Answered as that middleware is, and as agent-chat-ui's Approve button answers.
+        # A message meanwhile waits for the answer, even with the answers agent-chat-ui
+        # makes up for the calls it sees unanswered (Threadline answers every call itself).
+        (call,) = paused[-2].data["messages"][-1]["tool_calls"]
+        made_up = {"type": "tool", "tool_call_id": call["id"], "content": "Successfully handled"}
+        meanwhile = {"messages": [made_up, *_human("And 7 * 8?")["messages"]]}
+        with pytest.raises(ConflictError) as refused:
+            await _stream(lg, thread_id, input=meanwhile)
+        assert "waits for your answer" in str(refused.value)
+        # Answered as that middleware is, and as agent-chat-ui's Approve button answers:
+        # an empty input beside the command, and the checkpoint the thread waits at.
         approve = {"decisions": [{"type": "approve"}]}
-        resumed = await _stream(lg, thread_id, command={"resume": approve})
+        head = (await lg.threads.get_state(thread_id))["checkpoint"]
+        resumed = await _stream(
+            lg, thread_id, input={}, command={"resume": approve}, checkpoint=head
+        )
         assert resumed[0].event == "metadata"
         tool = [p.data[0] for p in resumed if p.event == "messages" and p.data[0]["type"] == "tool"]
         assert [t["content"] for t in tool] == ["6 * 7 = 42"]

@@ -80,7 +80,7 @@ class Run:
         """Start the turn: a new message, or the answer to what the thread waits for."""
         chat, body = self.services.chat, self.body
         await self._make_way()
-        if body.input is not None:
+        if body.input:
             text, client_id = human_message(body.input)
             _check_size(text, self.services.settings.max_message_bytes)
             chosen = self._chosen()
@@ -91,13 +91,13 @@ class Run:
             else:
                 send = chat.send_message
                 turn = await send(self.user, text, self.thread_id, client_id, self.stream)
-        elif body.from_checkpoint is not None:  # a regenerate
-            await self._check_regenerable(body.from_checkpoint)
-            turn = await chat.regenerate(self.user, self.thread_id, self.stream)
-        else:
-            assert body.command is not None  # noqa: S101 - refuse_unserved saw to it
-            answer = await self._answer(body.command.resume)
+        elif body.command is not None:
+            answer = await self._answer(body.command.resume, body.from_checkpoint)
             turn = await chat.decide(self.user, self.thread_id, answer, self.stream)
+        else:  # from a checkpoint, with no input: a regenerate (refuse_unserved saw to it)
+            checkpoint_id = body.from_checkpoint or ""
+            await self._check_regenerable(checkpoint_id)
+            turn = await chat.regenerate(self.user, self.thread_id, self.stream)
         self.turn, self.run_id = turn, turn.reply_id
         return turn
 
@@ -122,11 +122,17 @@ class Run:
             raise ApiError(HTTP_404_NOT_FOUND, "unknown_assistant", detail)
         return msgspec.structs.replace(chosen, assistant_id=served.name)
 
-    async def _answer(self, resume: Any) -> Answer:
-        """`command.resume` as the answer to the one interrupt the thread waits on."""
-        waiting = (
-            await threads_of(self.services).state(self.user, self.thread_id, None)
-        ).interrupts
+    async def _answer(self, resume: Any, checkpoint_id: str | None) -> Answer:
+        """`command.resume` as the answer to the one interrupt the thread waits on.
+
+        A checkpoint named beside it must be the one the thread waits at (useStream names
+        the thread's head): a resume goes on from there.
+        """
+        state = await threads_of(self.services).state(self.user, self.thread_id, None)
+        if checkpoint_id is not None and checkpoint_id != state.checkpoint.checkpoint_id:
+            detail = "checkpoint: a resume goes on from where the thread waits, its latest"
+            raise ApiError(HTTP_422_UNPROCESSABLE_ENTITY, "invalid_request", detail, "checkpoint")
+        waiting = state.interrupts
         ids = {i.id for i in waiting}
         if isinstance(resume, dict) and resume and set(resume) <= ids:
             if len(resume) > 1:
@@ -179,7 +185,7 @@ class Run:
 
         An answer's turn stores nothing first: its events are all the stream's.
         """
-        if self.body.input is None:
+        if not self.body.input:
             return None
         async for event in self.stream.events():
             if isinstance(event, Failed):

@@ -97,12 +97,11 @@ class RunCreate(msgspec.Struct, kw_only=True):
                 _refuse(field, f"{field}: not supported by this server")
         if "events" in self.modes:
             _refuse("stream_mode", "stream_mode: events is not supported by this server")
-        if self.input is not None and self.command is not None:
+        # An empty input beside a command is none (useStream sends `input: {}` with one).
+        if self.input and self.command is not None:
             _refuse("command", "a run takes `input` or `command`, not both")
-        if self.command is not None and self.from_checkpoint is not None:
-            _refuse("checkpoint", "checkpoint: a resume goes on from where the run waits")
         resumes = self.command is not None and self.command.resume is not msgspec.UNSET
-        if self.input is None and not resumes and self.from_checkpoint is None:
+        if not self.input and not resumes and self.from_checkpoint is None:
             _refuse("input", "input: a run needs a message (or a command that resumes)")
 
     @property
@@ -126,6 +125,10 @@ def human_message(run_input: dict[str, Any]) -> tuple[str, str | None]:
         ApiError: Not exactly one human message of text (422).
     """
     messages = run_input.get("messages")
+    if isinstance(messages, list):
+        # Answers a client makes up for calls it sees unanswered (agent-chat-ui does) are
+        # not kept: Threadline answers every call the model makes itself.
+        messages = [m for m in messages if not (isinstance(m, dict) and _is_tool(m))]
     if not isinstance(messages, list) or len(messages) != 1:
         _refuse("input.messages", "input.messages: one human message a run")
     message = messages[0]
@@ -142,6 +145,10 @@ def human_message(run_input: dict[str, Any]) -> tuple[str, str | None]:
     ):
         _refuse("input.messages", "input.messages: a message id is a string of 1-128 characters")
     return _checked(_text(message.get("content"))), message_id or None
+
+
+def _is_tool(message: dict[str, Any]) -> bool:
+    return message.get("type", message.get("role")) == "tool"
 
 
 def _text(content: Any) -> str:
