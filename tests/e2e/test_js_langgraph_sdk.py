@@ -120,3 +120,29 @@ async def test_use_stream_s_interrupt_is_answered_with_command_resume(
         assert answered["interrupt"] is None
         assert [t for t, _, _ in answered["state"]] == ["human", "ai", "tool", "ai"]
         assert _said(answered["state"])[2] == "6 * 7 = 42"
+
+
+async def test_use_stream_s_edit_and_regenerate_give_langgraph_s_state(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    # useStream edits and regenerates from the parent checkpoint of the first history
+    # state that holds the message: a run from checkpoint C with input appends it to C's
+    # state; with none, it continues from C (LangGraph's own server does the same).
+    async with serve_threadline(settings) as address, client(address) as lg:
+        for plain in (True, False):  # useStream alone; agent-chat-ui names the head
+            thread_id = (await lg.threads.create())["thread_id"]
+            sends = [{"do": "send", "text": t, "plain": plain} for t in ("Hi", "Second")]
+            *_, again, edited, edited_again = await _use_stream(
+                address,
+                thread_id,
+                *sends,
+                {"do": "regenerate", "index": -1},
+                {"do": "edit", "index": 2, "text": "Other"},
+                {"do": "regenerate", "index": -1},
+            )
+            # (The fake model numbers its replies across the threads: 1-5, then 6-10.)
+            n = 0 if plain else 5
+            hi = ["Hi", f"Reply {n + 1}: Hi"]
+            assert _said(again["state"]) == [*hi, "Second", f"Reply {n + 3}: Second"]
+            assert _said(edited["state"]) == [*hi, "Other", f"Reply {n + 4}: Other"]
+            assert _said(edited_again["state"]) == [*hi, "Other", f"Reply {n + 5}: Other"]
