@@ -146,3 +146,25 @@ async def test_use_stream_s_edit_and_regenerate_give_langgraph_s_state(
             assert _said(again["state"]) == [*hi, "Second", f"Reply {n + 3}: Second"]
             assert _said(edited["state"]) == [*hi, "Other", f"Reply {n + 4}: Other"]
             assert _said(edited_again["state"]) == [*hi, "Other", f"Reply {n + 5}: Other"]
+
+
+async def test_a_message_after_a_failed_run_from_the_head_keeps_the_failed_run_s_message(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    quick = msgspec.structs.replace(settings, groq_max_retries=0)
+    async with serve_threadline(quick) as address, client(address) as lg:
+        thread_id = (await lg.threads.create())["thread_id"]
+        fake_groq.faults.extend([Fault(), Fault(status=400)])
+        *_, failed, after = await _use_stream(
+            address,
+            thread_id,
+            {"do": "send", "text": "Hi", "plain": True},
+            {"do": "send", "text": "Fail", "plain": True},
+            {"do": "send", "text": "Next"},  # agent-chat-ui names the head's checkpoint
+        )
+        assert [name for name, _ in failed["events"]][-1] == "error"
+        assert _said(failed["state"]) == ["Hi", "Reply 1: Hi", "Fail"]
+        # The head's state holds the stored message: a run from it adds to that state.
+        assert _said(after["state"]) == ["Hi", "Reply 1: Hi", "Fail", "Next", "Reply 3: Next"]
+        page = await rest(address, f"/users/local/conversations/{thread_id}")
+        assert [m["content"] for m in page["messages"]] == _said(after["state"])  # once each

@@ -32,7 +32,9 @@ async function parentOf(index) {
   const states = await history();
   const id = states[0].values.messages.at(index).id; // from the end when negative
   const holding = states.filter((s) => (s.values?.messages ?? []).some((m) => m.id === id));
-  const { thread_id: _, ...checkpoint } = holding.at(-1).parent_checkpoint; // as submit drops it
+  const parent = holding.at(-1).parent_checkpoint;
+  if (parent == null) return undefined; // none: useStream submits without a checkpoint
+  const { thread_id: _, ...checkpoint } = parent; // as submit drops it
   return checkpoint;
 }
 

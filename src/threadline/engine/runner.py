@@ -396,6 +396,10 @@ class TurnRunner:
         """The key of the graph's state its messages are under."""
         return self._key
 
+    async def waiting(self, conversation_id: str, checkpoint_id: str) -> list[BaseMessage]:
+        """The inputs that wait on one of the conversation's checkpoints for a run."""
+        return await self._pending.waiting(conversation_id, checkpoint_id)
+
     async def continued_inputs(self, conversation_id: str) -> dict[str, set[str]]:
         """By checkpoint, the ids of the inputs that waited on it for a later checkpoint."""
         return await self._ledger.continued_inputs(conversation_id)
