@@ -13,6 +13,7 @@ from tests.fake_groq import FakeGroq, Fault
 from tests.lgclient import client, rest
 from tests.nodejs import run_node
 from tests.serving import serve_threadline
+from tests.wsclient import connect
 from threadline.settings import Settings
 
 pytestmark = pytest.mark.anyio
@@ -168,3 +169,30 @@ async def test_a_message_after_a_failed_run_from_the_head_keeps_the_failed_run_s
         assert _said(after["state"]) == ["Hi", "Reply 1: Hi", "Fail", "Next", "Reply 3: Next"]
         page = await rest(address, f"/users/local/conversations/{thread_id}")
         assert [m["content"] for m in page["messages"]] == _said(after["state"])  # once each
+
+
+async def test_agent_chat_ui_s_thread_list_shows_a_websocket_conversation_that_reads_well(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    async with serve_threadline(settings) as address:
+        fake_groq.tool_calls.append([("calculator", {"expression": "6 * 7"})])
+        async with connect(address, "local") as chat:  # the page's first message
+            await chat.send(message="What is 6 * 7?")
+            frames = await chat.until("message")
+        conversation_id, reply = frames[0]["conversation_id"], frames[-1]
+        async with connect(address, "someone-else") as chat:
+            await chat.turn("Not yours")
+        listed = await run_node("langgraph_thread_list.mjs", THREADLINE_URL=f"http://{address}")
+        (thread,) = listed  # local's one thread; another user's is not listed
+        assert thread["thread_id"] == conversation_id
+        assert thread["metadata"]["graph_id"] == "threadline"
+        messages = thread["messages"]
+        assert [m["type"] for m in messages] == ["human", "ai", "tool", "ai"]
+        assert all(m["id"] for m in messages)
+        assert len({m["id"] for m in messages}) == 4
+        assert messages[0]["content"] == "What is 6 * 7?"
+        (call,) = messages[1]["tool_calls"]
+        assert call["name"] == "calculator"
+        assert messages[2]["tool_call_id"] == call["id"]
+        assert messages[2]["content"] == "6 * 7 = 42"
+        assert messages[3]["content"] == reply["content"]
