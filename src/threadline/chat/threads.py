@@ -199,7 +199,8 @@ class Threads:
         of the first state holding a message then forks from a state without it.
         """
         runner = self._crew.runner
-        continued = await runner.continued_inputs(thread_id)
+        shown = [view.checkpoint.checkpoint_id or "" for view in views]
+        continued = await runner.continued_inputs(thread_id, shown)
         key = runner.messages_key
         return [
             _without(view, key, ids)

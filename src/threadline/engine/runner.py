@@ -400,9 +400,11 @@ class TurnRunner:
         """The inputs that wait on one of the conversation's checkpoints for a run."""
         return await self._pending.waiting(conversation_id, checkpoint_id)
 
-    async def continued_inputs(self, conversation_id: str) -> dict[str, set[str]]:
-        """By checkpoint, the ids of the inputs that waited on it for a later checkpoint."""
-        return await self._ledger.continued_inputs(conversation_id)
+    async def continued_inputs(
+        self, conversation_id: str, checkpoint_ids: Sequence[str]
+    ) -> dict[str, set[str]]:
+        """By checkpoint (of those), the ids of the inputs that waited on it for a later one."""
+        return await self._ledger.continued_inputs(conversation_id, checkpoint_ids)
 
     async def transcript_at(self, conversation_id: str, checkpoint_id: str) -> list[AnyMessage]:
         """The conversation's messages as they stood at one of its checkpoints."""

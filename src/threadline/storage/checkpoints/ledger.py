@@ -53,7 +53,7 @@ WHERE thread_id = %(thread)s AND checkpoint_ns = '' AND channel = %(channel)s
 _CONTINUED_INPUTS = """
 SELECT w.checkpoint_id, w.type, w.blob FROM checkpoint_writes w
 WHERE w.thread_id = %(thread)s AND w.checkpoint_ns = '' AND w.channel = %(channel)s
-  AND w.task_id = %(task)s
+  AND w.task_id = %(task)s AND w.checkpoint_id = ANY(%(ids)s)
   AND EXISTS (SELECT 1 FROM checkpoints c
               WHERE c.thread_id = w.thread_id AND c.checkpoint_ns = ''
                 AND c.parent_checkpoint_id = w.checkpoint_id)
@@ -105,14 +105,23 @@ class Ledger:
         head.writes.clear()
         return tree.path(checkpoint_id).messages
 
-    async def continued_inputs(self, thread_id: str) -> dict[str, set[str]]:
+    async def continued_inputs(
+        self, thread_id: str, checkpoint_ids: Sequence[str]
+    ) -> dict[str, set[str]]:
         """The ids of the inputs that waited on each checkpoint a later one continues.
+
+        Only of `checkpoint_ids` (those shown).
 
         A turn's message waits on the latest checkpoint as a write (`pending`) until its
         run writes the next one; once a checkpoint has a child, what waited on it belongs
         to the child's state, not its own.
         """
-        params = {"thread": thread_id, "channel": self._channel, "task": NULL_TASK_ID}
+        params = {
+            "thread": thread_id,
+            "channel": self._channel,
+            "task": NULL_TASK_ID,
+            "ids": list(checkpoint_ids),
+        }
         async with self._pool.connection() as conn:
             rows = await (await conn.execute(_CONTINUED_INPUTS, params)).fetchall()
         continued: dict[str, set[str]] = {}
