@@ -633,21 +633,33 @@ async def test_runs_from_an_earlier_checkpoint_branch_and_regenerate(
         for text in ("Hi", "Second"):
             await lg.runs.wait(thread_id, "threadline", input=_human(text))
         history: Any = await lg.threads.get_history(thread_id, limit=20)
-        (before,) = [
-            h for h in history if [m["content"] for m in h["values"]["messages"]][-1] == "Second"
+        # As useStream finds it: the parent of the first state that holds the reply.
+        (first,) = [
+            h for h in history if h["values"]["messages"][-1]["content"] == "Reply 2: Second"
         ]
-        at = before["checkpoint"]["checkpoint_id"]
+        at = first["parent_checkpoint"]["checkpoint_id"]
         # Regenerate, as LangChain's UIs do: no input, from the checkpoint before the reply.
         again = await _stream(lg, thread_id, input=None, checkpoint_id=at)
         assert _said(again) == "Reply 3: Second"
-        # A message from that checkpoint: a new branch from there (the old one is kept).
+        # A message from a checkpoint is added to its state: a new branch from there.
+        shown: Any = await lg.threads.get_state(thread_id, checkpoint_id=at)
+        said = [m["content"] for m in shown["values"]["messages"]]
         parts = await _stream(
             lg, thread_id, input=_human("Other"), checkpoint={"checkpoint_id": at}
         )
-        said = [m["content"] for m in parts[-1].data["messages"]]
-        assert said[:2] == ["Hi", "Reply 1: Hi"]
-        assert said[-2:] == ["Other", "Reply 4: Other"]
-        assert "Reply 3: Second" not in said  # the branch it came from is another now
+        assert [m["content"] for m in parts[-1].data["messages"]] == [
+            *said,
+            "Other",
+            "Reply 4: Other",
+        ]
+        # A state that ends with a user message (the regenerate's) gets the message after it.
+        latest: Any = await lg.threads.get_history(thread_id, limit=20)
+        ending = [h for h in latest if h["values"]["messages"][-1]["content"] == "Second"]
+        parts = await _stream(
+            lg, thread_id, input=_human("Third"), checkpoint=ending[0]["checkpoint"]
+        )
+        after = [m["content"] for m in parts[-1].data["messages"]]
+        assert after == ["Hi", "Reply 1: Hi", "Second", "Third", "Reply 5: Third"]
         earliest = history[-1]["checkpoint"]["checkpoint_id"]
         with pytest.raises(UnprocessableEntityError):  # further back than the last question
             await _stream(lg, thread_id, input=None, checkpoint_id=earliest)

@@ -111,7 +111,11 @@ async def fork_inputs(
         if fork.checkpoint_id not in tree.nodes:
             raise InvalidRequest("checkpoint: not a checkpoint of this conversation")
         turn.fork_from = fork.checkpoint_id
-        return [message]
+        # Its state is what it holds and, until a later checkpoint continues it, the
+        # inputs that wait on it (a failed turn's message): the run adds to that state.
+        continued = any(node.parent == fork.checkpoint_id for node in tree.nodes.values())
+        waiting = [] if continued else await runner.waiting(turn.conversation_id, turn.fork_from)
+        return [*waiting, message]
     path = current_path(tree)
     check_editable(path, fork.replaces or "")
     assert path is not None  # noqa: S101 - check_editable found the message on it

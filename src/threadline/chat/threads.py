@@ -61,6 +61,15 @@ def _config(thread_id: str, checkpoint_id: str | None = None) -> RunnableConfig:
     return {"configurable": configurable}
 
 
+def _without(view: StateView, key: str, ids: set[str]) -> StateView:
+    """`view` without the messages of `ids` among its values' messages."""
+    values = view.values
+    if not isinstance(values, dict) or not isinstance(values.get(key), list):
+        return view
+    kept = [m for m in values[key] if not (isinstance(m, dict) and m.get("id") in ids)]
+    return msgspec.structs.replace(view, values={**values, key: kept})
+
+
 class Threads:
     """The LangGraph API's thread operations, each for the owner only."""
 
@@ -139,8 +148,13 @@ class Threads:
         views = [view for row in rows if (view := await self._view(row)).status == status]
         return views[offset : offset + limit]
 
-    async def state(self, user_id: str, thread_id: str, checkpoint_id: str | None) -> StateView:
+    async def state(
+        self, user_id: str, thread_id: str, checkpoint_id: str | None, *, as_run: bool = False
+    ) -> StateView:
         """The thread's state, the latest or at a checkpoint of its own.
+
+        At an earlier checkpoint, its own state (see `_own_states`); `as_run`: the state a
+        run from it starts with, the inputs that waited on it applied.
 
         Raises:
             ConversationNotFound: No such thread of the user, or no such checkpoint of it.
@@ -149,7 +163,10 @@ class Threads:
         snapshot = await self._crew.runner.graph.aget_state(_config(thread_id, checkpoint_id))
         if checkpoint_id is not None and snapshot.created_at is None:
             raise ConversationNotFound("no checkpoint with this id in this thread")
-        return state_view(snapshot)
+        if checkpoint_id is None or as_run:
+            return state_view(snapshot)
+        (view,) = await self._own_states(thread_id, [state_view(snapshot)])
+        return view
 
     async def history(  # noqa: PLR0913 - the history's terms, each named
         self,
@@ -170,7 +187,27 @@ class Threads:
             before=_config(thread_id, before) if before else None,
             limit=limit,
         )
-        return [state_view(snapshot) async for snapshot in found]
+        return await self._own_states(thread_id, [state_view(s) async for s in found])
+
+    async def _own_states(self, thread_id: str, views: list[StateView]) -> list[StateView]:
+        """Each state as its checkpoint holds it, without the inputs a later one applied.
+
+        A turn's message waits on the thread's latest checkpoint until its run writes the
+        next (LangGraph applies such writes when it reads a state); once that is written,
+        the message is the later state's, as on a LangGraph server, where a run's input
+        checkpoint shows the state before its input. A client that edits from the parent
+        of the first state holding a message then forks from a state without it.
+        """
+        runner = self._crew.runner
+        shown = [view.checkpoint.checkpoint_id or "" for view in views]
+        continued = await runner.continued_inputs(thread_id, shown)
+        key = runner.messages_key
+        return [
+            _without(view, key, ids)
+            if (ids := continued.get(view.checkpoint.checkpoint_id or ""))
+            else view
+            for view in views
+        ]
 
     async def update_state(
         self,

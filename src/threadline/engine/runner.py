@@ -391,6 +391,21 @@ class TurnRunner:
         """Every stored message of the conversation, oldest first."""
         return await self._ledger.transcript(conversation_id)
 
+    @property
+    def messages_key(self) -> str:
+        """The key of the graph's state its messages are under."""
+        return self._key
+
+    async def waiting(self, conversation_id: str, checkpoint_id: str) -> list[BaseMessage]:
+        """The inputs that wait on one of the conversation's checkpoints for a run."""
+        return await self._pending.waiting(conversation_id, checkpoint_id)
+
+    async def continued_inputs(
+        self, conversation_id: str, checkpoint_ids: Sequence[str]
+    ) -> dict[str, set[str]]:
+        """By checkpoint (of those), the ids of the inputs that waited on it for a later one."""
+        return await self._ledger.continued_inputs(conversation_id, checkpoint_ids)
+
     async def transcript_at(self, conversation_id: str, checkpoint_id: str) -> list[AnyMessage]:
         """The conversation's messages as they stood at one of its checkpoints."""
         return await self._ledger.transcript_at(conversation_id, checkpoint_id)

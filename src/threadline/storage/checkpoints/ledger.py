@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from langchain_core.messages import AnyMessage
+from langgraph._internal._constants import NULL_TASK_ID
 from langgraph.checkpoint.base import writes_sort_key
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
@@ -46,6 +47,16 @@ ORDER BY c.checkpoint_id
 _ALL_WRITES = """
 SELECT checkpoint_id, task_path, task_id, idx, type, blob FROM checkpoint_writes
 WHERE thread_id = %(thread)s AND checkpoint_ns = '' AND channel = %(channel)s
+"""
+# The inputs that waited on a checkpoint (its null task's writes) that a later checkpoint,
+# a child of it, continues from.
+_CONTINUED_INPUTS = """
+SELECT w.checkpoint_id, w.type, w.blob FROM checkpoint_writes w
+WHERE w.thread_id = %(thread)s AND w.checkpoint_ns = '' AND w.channel = %(channel)s
+  AND w.task_id = %(task)s AND w.checkpoint_id = ANY(%(ids)s)
+  AND EXISTS (SELECT 1 FROM checkpoints c
+              WHERE c.thread_id = w.thread_id AND c.checkpoint_ns = ''
+                AND c.parent_checkpoint_id = w.checkpoint_id)
 """
 _BLOBS = """
 SELECT version, type, blob FROM checkpoint_blobs
@@ -93,6 +104,32 @@ class Ledger:
             return []
         head.writes.clear()
         return tree.path(checkpoint_id).messages
+
+    async def continued_inputs(
+        self, thread_id: str, checkpoint_ids: Sequence[str]
+    ) -> dict[str, set[str]]:
+        """The ids of the inputs that waited on each checkpoint a later one continues.
+
+        Only of `checkpoint_ids` (those shown).
+
+        A turn's message waits on the latest checkpoint as a write (`pending`) until its
+        run writes the next one; once a checkpoint has a child, what waited on it belongs
+        to the child's state, not its own.
+        """
+        params = {
+            "thread": thread_id,
+            "channel": self._channel,
+            "task": NULL_TASK_ID,
+            "ids": list(checkpoint_ids),
+        }
+        async with self._pool.connection() as conn:
+            rows = await (await conn.execute(_CONTINUED_INPUTS, params)).fetchall()
+        continued: dict[str, set[str]] = {}
+        for row in rows:
+            messages = self._serde.loads_typed((row["type"], row["blob"]))
+            ids = {getattr(m, "id", None) for m in messages}
+            continued.setdefault(row["checkpoint_id"], set()).update(i for i in ids if i)
+        return continued
 
     async def tree(self, thread_id: str) -> CheckpointTree:
         """The thread's checkpoints as a tree, each with what it stores of the channel.

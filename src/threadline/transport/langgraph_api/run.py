@@ -154,7 +154,8 @@ class Run:
             ApiError: 422 for a checkpoint further back.
         """
         threads = threads_of(self.services)
-        at = (await threads.state(self.user, self.thread_id, checkpoint_id)).values
+        # As LangGraph continues from a checkpoint: with the input that waited on it.
+        at = (await threads.state(self.user, self.thread_id, checkpoint_id, as_run=True)).values
         now = (await threads.state(self.user, self.thread_id, None)).values
         asked = [m for m in _messages(at) if m.get("type") == "human"]
         latest = [m for m in _messages(now) if m.get("type") == "human"]
