@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from tests.fake_groq import FakeGroq
 from tests.nodejs import run_node
 from tests.serving import serve_threadline
 from tests.wsclient import connect
@@ -95,4 +96,41 @@ async def test_a_run_streams_what_fake_groq_said_and_goes_on_over_the_websocket(
             turn = await socket.turn("and on the socket", "th-1")
             assert turn.reply["content"] == "Reply 2: and on the socket"
         [third] = await _stream(address, "th-1", {"do": "run", "text": "back again"})
-        assert _text(third["events"]) == "Reply 3: back again"
+        assert _text(third["events"]) == "Reply 3: back again", [
+            (e["event_id"], _said([e])) for e in third["events"]
+        ]
+
+
+@pytest.mark.parametrize(
+    ("approved", "result"), [(True, "6 * 7 = 42"), (False, "the user denied this call")]
+)
+async def test_an_approval_is_asked_and_answered_with_input_respond(
+    settings: Settings, fake_groq: FakeGroq, approved: bool, result: str
+) -> None:
+    fake_groq.tool_calls.append([("calculator", {"expression": "6 * 7"})])
+    approving = msgspec.structs.replace(settings, approve_tools="calculator")
+    async with serve_threadline(approving) as address:
+        [asked] = await _stream(address, "th-2", {"do": "run", "text": "what is 6 * 7?"})
+        assert asked["error"] is None, asked
+        requested = next(e for e in asked["events"] if e["method"] == "input.requested")
+        call_id = requested["params"]["data"]["interrupt_id"]
+        payload = requested["params"]["data"]["payload"]
+        assert (payload["kind"], payload["name"], payload["args"]) == (
+            "approval",
+            "calculator",
+            {"expression": "6 * 7"},
+        )
+        assert payload["tool_call_id"] == call_id
+        assert _said(asked["events"])[-2:] == ["input.requested", "lifecycle/interrupted"]
+        assert asked["interrupts"] == [call_id]
+        answer = {"do": "respond", "interrupt_id": call_id, "response": approved}
+        [answered] = await _stream(address, "th-2", answer)
+        assert answered["error"] is None, answered
+        tools = [e["params"]["data"] for e in answered["events"] if e["method"] == "tools"]
+        assert tools[-1]["tool_call_id"] == call_id
+        assert tools[-1]["event"] == ("tool-finished" if approved else "tool-error")
+        assert _text(answered["events"]) == f"Tools said: {result}"
+        assert _said(answered["events"])[-1] == "lifecycle/completed"
+        async with connect(address, "local") as socket:
+            history = await socket.history("th-2")
+        assert [m["role"] for m in history] == ["user", "assistant", "tool", "assistant"]

@@ -27,6 +27,8 @@ async function run(step) {
   return await thread.input.respond(answer);
 }
 
+// Subscribed once, before the first run, as a front end does when it mounts.
+const subscription = await thread.subscribe(["messages", "lifecycle", "input", "tools"]);
 const seen = [];
 for (const step of steps) {
   let result = null;
@@ -34,13 +36,12 @@ for (const step of steps) {
   const events = [];
   try {
     result = (await run(step)) ?? null;
-    const subscription = await thread.subscribe(["messages", "lifecycle", "input", "tools"]);
     for await (const event of subscription) events.push(event); // until the run ends
-    await subscription.unsubscribe();
   } catch (caught) {
     error = { message: String(caught.message), code: caught.code ?? null, status: caught.status ?? null };
   }
   seen.push({ result, error, events, interrupts: thread.interrupts.map((i) => i.interruptId) });
 }
+await subscription.unsubscribe();
 await thread.close();
 console.log(JSON.stringify(seen));

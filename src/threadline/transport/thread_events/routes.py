@@ -15,9 +15,8 @@ from litestar import Controller, Request, Response, post
 from litestar.di import Provide
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
-from litestar.status_codes import HTTP_200_OK, HTTP_404_NOT_FOUND
+from litestar.status_codes import HTTP_200_OK
 
-from threadline.chat.errors import ConversationNotFound
 from threadline.chat.events import Event
 from threadline.transport.event_stream import EventStream
 from threadline.transport.langgraph_api.users import ActingUser, acting_user
@@ -28,7 +27,6 @@ from threadline.transport.thread_events.commands import (
     CommandError,
     StreamRequest,
     error_body,
-    error_of,
     success,
 )
 from threadline.transport.thread_events.envelopes import CHANNELS, Envelopes
@@ -115,13 +113,7 @@ class ThreadEventsController(Controller):
             return _refused(None, error)
         stream = EventStream()
         watch = Watch(services_of(state).chat, user, thread_id, stream)
-        try:
-            await watch.open(asked.since or 0)
-        except ConversationNotFound as missing:
-            refusal = error_of(missing)
-            return _refused(
-                None, CommandError(refusal.error, refusal.code, refusal.message, HTTP_404_NOT_FOUND)
-            )
+        await watch.open(asked.since or 0)
 
         def render(event: Event) -> list[ServerSentEventMessage]:
             return [

@@ -2,8 +2,9 @@
 
 A stream opens by resuming the conversation's running reply after `since` (on any
 process: `ChatService.resume`), then subscribing to the conversation's turns from then
-on (`ChatService.subscribe`). With no reply running, it gets what the thread is at: the
-questions a paused run waits for, or else the latest stored reply. Its events go to the
+on (`ChatService.subscribe`). With no reply running, it gets the questions a paused run
+waits for, and, when it resumes from a `since`, the end of the reply it followed (read
+from storage). A thread id not in use becomes the user's thread. Its events go to the
 stream's `Send` (an `EventStream`, or a socket's outbox); `Envelopes` drops what is told
 twice.
 """
@@ -14,9 +15,10 @@ import contextlib
 
 import msgspec
 
-from threadline.chat.errors import NothingToResume
+from threadline.chat.errors import ConversationNotFound, NothingToResume
 from threadline.chat.events import Event, Replied, Send
 from threadline.chat.service import ChatService
+from threadline.chat.threads import ThreadTaken
 from threadline.chat.turn import Turn
 
 __all__ = ("Watch",)
@@ -36,27 +38,46 @@ class Watch:
         self._turn: Turn | None = None
         self._opening = True
         self._stored: Replied | None = None
+        self._watching = False
 
     async def open(self, since: int) -> None:
         """Resume from `since`, subscribe, and tell what a thread at rest is at.
 
-        Raises:
-            ConversationNotFound: Not a thread of this user (another's looks the same).
+        A thread id not in use becomes the user's thread, as a `run.start` would make it:
+        a stream may be opened before the first run. Another user's thread looks the
+        same, and its stream stays quiet.
         """
+        try:
+            await self._watch(since)
+        except ConversationNotFound:
+            threads = self._chat.threads
+            assert threads is not None  # noqa: S101 - wired whenever the app is
+            try:
+                await threads.create(self._user_id, self._thread_id, {}, reuse=True)
+            except ThreadTaken:
+                return  # another user's: nothing, ever
+            await self._watch(since)
+
+    async def _watch(self, since: int) -> None:
         with contextlib.suppress(NothingToResume):  # no reply yet: a new thread
             self._turn = await self._chat.resume(
                 self._user_id, self._thread_id, since, self._receive
             )
         await self._chat.subscribe(self._user_id, self._thread_id, self._send)
         self._opening = False
-        if self._turn is None:
-            await self._at_rest()
+        self._watching = True
+        # Answered from storage, and no turn waits here to start: the thread is at rest.
+        at_rest = self._stored is not None and not self._chat.busy(self._thread_id)
+        if self._turn is None and at_rest:
+            await self._at_rest(since)
 
     async def close(self) -> None:
         """No more events for this stream."""
         if self._turn is not None:
             self._turn.audience.detach(self._receive)
-        await self._chat.unsubscribe(self._user_id, self._thread_id, self._send)
+        if self._watching:
+            with contextlib.suppress(ConversationNotFound):  # deleted meanwhile
+                await self._chat.unsubscribe(self._user_id, self._thread_id, self._send)
 
     async def _receive(self, event: Event) -> None:
         """The resumed reply's events; a stored reply is held until the thread is read."""
@@ -65,11 +86,16 @@ class Watch:
             return
         await self._send(event)
 
-    async def _at_rest(self) -> None:
-        """What a paused run waits for, or else the stored reply (none while it runs)."""
+    async def _at_rest(self, since: int) -> None:
+        """What a paused run waits for; else, to a client that followed a reply, its end.
+
+        A stream opened afresh on a thread at rest says nothing more: its messages are
+        the thread's state (`GET /threads/{thread_id}/state`).
+        """
         history = await self._chat.history(self._user_id, self._thread_id, HISTORY_MESSAGES)
         if history.pending_interrupts:
             for asked in history.pending_interrupts:
                 await self._send(asked)
-        elif self._stored is not None:
+        elif self._stored is not None and since > 0:
             await self._send(self._stored)
+        self._stored = None
