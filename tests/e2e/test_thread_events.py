@@ -5,12 +5,15 @@ replay from `since`, the thread shared with `/ws`, other users, bad commands."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import httpx
 import msgspec
 import pytest
 
-from tests.fake_groq import FakeGroq
+from tests.credentials import api_keys
+from tests.fake_groq import FakeGroq, Fault
 from tests.nodejs import run_node
 from tests.serving import serve_threadline
 from tests.wsclient import connect
@@ -19,6 +22,8 @@ from threadline.settings import Settings
 pytestmark = pytest.mark.anyio
 
 Step = dict[str, Any]
+Envelope = dict[str, Any]
+_JSON = {"Content-Type": "application/json"}
 Seen = dict[str, Any]
 
 
@@ -41,6 +46,33 @@ async def _stream(
         TICKET=ticket,
     )
     return seen
+
+
+async def _command(
+    http: httpx.AsyncClient, address: str, thread_id: str, method: str, params: Any
+) -> dict[str, Any]:
+    """One command posted, its answer (any status)."""
+    command = {"id": 1, "method": method, "params": params}
+    response = await http.post(f"http://{address}/threads/{thread_id}/commands", json=command)
+    answer: dict[str, Any] = response.json()
+    answer["status"] = response.status_code
+    return answer
+
+
+async def _events(
+    http: httpx.AsyncClient, address: str, thread_id: str, body: dict[str, Any], until: int
+) -> list[Envelope]:
+    """A stream's first `until` events (or up to `lifecycle/completed`); then it is dropped."""
+    url = f"http://{address}/threads/{thread_id}/stream/events"
+    events: list[Envelope] = []
+    async with http.stream("POST", url, json=body, timeout=20) as response:
+        assert response.status_code == 200, await response.aread()
+        async for line in response.aiter_lines():
+            if line.startswith("data: "):
+                events.append(json.loads(line.removeprefix("data: ")))
+                if len(events) >= until or _said(events[-1:]) == ["lifecycle/completed"]:
+                    break
+    return events
 
 
 def _text(events: list[dict[str, Any]]) -> str:
@@ -134,3 +166,115 @@ async def test_an_approval_is_asked_and_answered_with_input_respond(
         async with connect(address, "local") as socket:
             history = await socket.history("th-2")
         assert [m["role"] for m in history] == ["user", "assistant", "tool", "assistant"]
+
+
+async def test_a_dropped_stream_replays_from_since_the_rest_of_the_reply(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    text = "one two three four five six seven eight"
+    fake_groq.faults.append(Fault(token_delay=0.15, only_for=text))
+    wanted = {"channels": ["messages", "lifecycle"]}
+    async with serve_threadline(settings) as address, httpx.AsyncClient() as http:
+        started = await _command(
+            http,
+            address,
+            "th-3",
+            "run.start",
+            {"input": {"messages": [{"type": "human", "content": text}]}},
+        )
+        assert started["type"] == "success", started
+        first = await _events(http, address, "th-3", wanted, until=5)  # then dropped
+        assert _said(first)[:2] == ["lifecycle/running", "messages/message-start"]
+        since = first[-1]["seq"]
+        rest = await _events(http, address, "th-3", {**wanted, "since": since}, until=100)
+        assert _said(rest)[-1] == "lifecycle/completed"
+        streamed = [e for e in rest if e["params"]["data"]["event"] == "content-block-delta"]
+        assert all(e["seq"] > since for e in streamed)
+        assert _text(first) + _text(rest) == f"Reply 1: {text}"
+        # The same events keep their ids: a client drops what it had.
+        assert not {e["event_id"] for e in streamed} & {e["event_id"] for e in first}
+        # After the run, a stream resuming from any seq gets the reply's end from storage.
+        late = await _events(http, address, "th-3", {**wanted, "since": since}, until=100)
+        finish = next(e for e in late if e["params"]["data"]["event"] == "content-block-finish")
+        assert finish["params"]["data"]["content"]["text"] == f"Reply 1: {text}"
+
+
+async def test_another_users_thread_looks_missing(settings: Settings, database_url: str) -> None:
+    async with api_keys(database_url) as keys:
+        alice = {"X-Api-Key": (await keys.create("alice", user_id="alice", admin=False)).key}
+        bob = {"X-Api-Key": (await keys.create("bob", user_id="bob", admin=False)).key}
+    configured = msgspec.structs.replace(settings, auth_mode="api_key")
+    run = {"input": {"messages": [{"type": "human", "content": "secret"}]}}
+    async with serve_threadline(configured) as address:
+        [mine] = await _stream(address, "th-4", {"do": "run", "text": "secret"}, headers=alice)
+        assert _text(mine["events"]) == "Reply 1: secret"
+        async with httpx.AsyncClient(headers=bob) as http:
+            theirs = await _command(http, address, "th-4", "run.start", run)
+            answer = {"namespace": [], "interrupt_id": "x", "response": True}
+            responded = await _command(http, address, "th-4", "input.respond", answer)
+            missing = await _command(http, address, "th-5", "input.respond", answer)
+            # Bob's stream of Alice's thread says nothing (as one of a thread not yet run).
+            url = f"http://{address}/threads/th-4/stream/events"
+            body = {"channels": ["messages", "lifecycle"], "since": 0}
+            async with http.stream("POST", url, json=body) as response:
+                assert response.status_code == 200
+        assert theirs == {
+            "type": "error",
+            "id": 1,
+            "error": "invalid_argument",
+            "code": "conversation_not_found",
+            "message": "no conversation with this id exists for this user",
+            "status": 400,
+        }
+        assert responded == missing == theirs
+        async with httpx.AsyncClient() as anonymous:
+            refused = await _command(anonymous, address, "th-4", "run.start", run)
+        assert (refused["status"], refused["code"]) == (401, "unauthenticated")
+
+
+async def test_bad_commands_get_the_protocols_error_with_threadlines_code(
+    settings: Settings,
+) -> None:
+    too_long = "x" * (settings.max_message_bytes + 1)
+    async with serve_threadline(settings) as address, httpx.AsyncClient() as http:
+        url = f"http://{address}/threads/th-6"
+        not_json = await http.post(f"{url}/commands", content=b"{", headers=_JSON)
+        no_method = await http.post(f"{url}/commands", json={"id": 1}, headers=_JSON)
+        hello = {"input": {"messages": [{"type": "human", "content": "hello"}]}}
+        assert (await _command(http, address, "th-6", "run.start", hello))["type"] == "success"
+        answers = [
+            (method, await _command(http, address, "th-6", method, params))
+            for method, params in [
+                ("run.begin", {}),
+                ("state.get", {}),
+                ("run.start", {"input": {"messages": []}}),
+                ("run.start", {"input": "hello"}),
+                ("input.respond", {"interrupt_id": "nope", "response": 1}),
+            ]
+        ]
+        large = await _command(
+            http,
+            address,
+            "th-6",
+            "run.start",
+            {"input": {"messages": [{"type": "human", "content": too_long}]}},
+        )
+        stream = await http.post(f"{url}/stream/events", json={"channels": ["nope"]})
+    for refused in (not_json, no_method):
+        assert refused.status_code == 400
+        assert refused.json()["type"] == "error"
+        assert refused.json()["id"] is None
+        assert (refused.json()["error"], refused.json()["code"]) == (
+            "invalid_argument",
+            "invalid_request",
+        )
+    assert [(m, a["error"], a["code"], a["status"]) for m, a in answers] == [
+        ("run.begin", "unknown_command", "invalid_request", 400),
+        ("state.get", "not_supported", "not_supported", 400),
+        ("run.start", "invalid_argument", "invalid_request", 400),
+        ("run.start", "invalid_argument", "invalid_request", 400),
+        ("input.respond", "no_such_interrupt", "nothing_to_approve", 404),
+    ]
+    assert (large["status"], large["code"]) == (413, "message_too_large")
+    assert (stream.status_code, stream.json()["error"]) == (400, "invalid_argument")
+    assert "nope" in stream.json()["message"]
