@@ -12,7 +12,7 @@ import httpx
 import msgspec
 import pytest
 
-from tests.credentials import api_keys
+from tests.credentials import api_keys, handshake
 from tests.fake_groq import FakeGroq, Fault
 from tests.nodejs import run_node
 from tests.serving import serve_threadline
@@ -229,7 +229,20 @@ async def test_another_users_thread_looks_missing(settings: Settings, database_u
         assert responded == missing == theirs
         async with httpx.AsyncClient() as anonymous:
             refused = await _command(anonymous, address, "th-4", "run.start", run)
+            ticket = await anonymous.post(f"http://{address}/auth/ws-ticket", headers=bob)
         assert (refused["status"], refused["code"]) == (401, "unauthenticated")
+        # Over the WebSocket, with a ticket as a browser sends it: the same answer.
+        step = {"do": "run", "text": "let me in"}
+        [socket] = await _stream(
+            address, "th-4", step, transport="websocket", ticket=ticket.json()["ticket"]
+        )
+        assert socket["events"] == []
+        assert (socket["error"]["code"], socket["error"]["message"]) == (
+            "invalid_argument",
+            theirs["message"],
+        )
+        nobody = await handshake(address, "/threads/th-4/stream/events")
+        assert (nobody.status_code, nobody.json()["code"]) == (401, "unauthenticated")
 
 
 async def test_bad_commands_get_the_protocols_error_with_threadlines_code(
@@ -278,3 +291,22 @@ async def test_bad_commands_get_the_protocols_error_with_threadlines_code(
     assert (large["status"], large["code"]) == (413, "message_too_large")
     assert (stream.status_code, stream.json()["error"]) == (400, "invalid_argument")
     assert "nope" in stream.json()["message"]
+
+
+async def test_the_websocket_form_runs_and_the_thread_goes_on_over_sse(
+    settings: Settings,
+) -> None:
+    async with serve_threadline(settings) as address:
+        first, second = await _stream(
+            address,
+            "th-7",
+            {"do": "run", "text": "over the socket"},
+            {"do": "run", "text": "and again"},
+            transport="websocket",
+        )
+        assert first["error"] is None, first
+        assert _text(first["events"]) == "Reply 1: over the socket"
+        assert _said(first["events"])[-1] == "lifecycle/completed"
+        assert _text(second["events"]) == "Reply 2: and again"
+        [third] = await _stream(address, "th-7", {"do": "run", "text": "now over sse"})
+        assert _text(third["events"]) == "Reply 3: now over sse"

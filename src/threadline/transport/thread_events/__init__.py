@@ -12,6 +12,7 @@ from __future__ import annotations
 from litestar import Router
 
 from threadline.transport.thread_events.routes import ThreadEventsController
+from threadline.transport.thread_events.socket import thread_events_socket
 
 __all__ = ("MAX_BODY_BYTES", "thread_events_router")
 
@@ -22,5 +23,7 @@ MAX_BODY_BYTES = 1024 * 1024
 def thread_events_router() -> Router:
     """The thread event stream's routes, under `/threads/{thread_id}`."""
     return Router(
-        "/", route_handlers=[ThreadEventsController], request_max_body_size=MAX_BODY_BYTES
+        "/",
+        route_handlers=[ThreadEventsController, thread_events_socket],
+        request_max_body_size=MAX_BODY_BYTES,
     )

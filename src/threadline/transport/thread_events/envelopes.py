@@ -74,6 +74,11 @@ class Envelopes:
         self._seq = 0  # the latest seq seen
         self._run = ""  # the latest turn's accepted message
 
+    def widen(self, channels: Collection[str], *, root: bool) -> None:
+        """Send the events of `channels` from now on (a socket's subscriptions changed)."""
+        self._channels = set(channels)
+        self._root = root
+
     def render(self, event: Event) -> list[Envelope]:
         """The protocol events `event` becomes that this stream has not sent yet."""
         if isinstance(event, Accepted) and event.message_id != self._run:  # a new turn
