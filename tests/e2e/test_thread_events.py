@@ -224,7 +224,7 @@ async def test_another_users_thread_looks_missing(settings: Settings, database_u
             "error": "invalid_argument",
             "code": "conversation_not_found",
             "message": "no conversation with this id exists for this user",
-            "status": 400,
+            "status": 404,
         }
         assert responded == missing == theirs
         async with httpx.AsyncClient() as anonymous:

@@ -12,7 +12,13 @@ from typing import Annotated, Any, TypeVar
 
 import msgspec
 
-from threadline.chat.errors import ChatError, NothingToApprove
+from threadline.chat.errors import (
+    ChatError,
+    ConversationNotFound,
+    NothingToApprove,
+    QuotaExceeded,
+    RateLimited,
+)
 
 __all__ = (
     "Command",
@@ -134,6 +140,10 @@ def error_of(error: ChatError) -> CommandError:
     """A refusal of the chat service in the protocol's terms."""
     if isinstance(error, NothingToApprove):
         return CommandError("no_such_interrupt", error.code, error.detail, 404)
+    if isinstance(error, ConversationNotFound):  # another user's: as one that is missing
+        return CommandError("invalid_argument", error.code, error.detail, 404)
+    if isinstance(error, RateLimited | QuotaExceeded):
+        return CommandError("invalid_argument", error.code, error.detail, 429)
     code = "invalid_request" if error.code == "invalid_frame" else error.code
     return CommandError("invalid_argument", code, error.detail, 409 if error.retryable else 400)
 
