@@ -14,6 +14,7 @@ import pytest
 
 from tests.credentials import api_keys, handshake
 from tests.fake_groq import FakeGroq, Fault
+from tests.interrupt_graphs import FORM
 from tests.nodejs import run_node
 from tests.serving import serve_threadline
 from tests.wsclient import connect
@@ -310,3 +311,30 @@ async def test_the_websocket_form_runs_and_the_thread_goes_on_over_sse(
         assert _text(second["events"]) == "Reply 2: and again"
         [third] = await _stream(address, "th-7", {"do": "run", "text": "now over sse"})
         assert _text(third["events"]) == "Reply 3: now over sse"
+
+
+async def test_an_interrupt_of_ones_graph_is_answered_with_input_respond_over_the_socket(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    graph = msgspec.structs.replace(settings, graph="tests.interrupt_graphs:ask_dict")
+    async with serve_threadline(graph) as address:
+        [asked] = await _stream(address, "th-8", {"do": "run", "text": "transfer $5 to bob"})
+        requested = next(e for e in asked["events"] if e["method"] == "input.requested")
+        interrupt_id = requested["params"]["data"]["interrupt_id"]
+        assert requested["params"]["data"]["payload"] == FORM
+        assert asked["interrupts"] == [interrupt_id]
+        assert fake_groq.requests == []  # paused before the model was asked
+        # A new client (a page reloaded) learns what the run waits for as it subscribes,
+        # and answers it over the WebSocket form.
+        answer = {"do": "respond", "interrupt_id": interrupt_id, "response": {"amount": 5}}
+        [answered] = await _stream(address, "th-8", answer, transport="websocket")
+        assert answered["error"] is None, answered
+        told = answered["events"][0]
+        assert (told["method"], told["params"]["data"]["interrupt_id"]) == (
+            "input.requested",
+            interrupt_id,
+        )
+        assert _said(answered["events"])[-1] == "lifecycle/completed"
+        said = fake_groq.requests[-1]["messages"][-1]["content"]
+        assert said == 'The user answered: {"amount": 5}'
+        assert _text(answered["events"]).startswith("Reply 1: ")

@@ -59,15 +59,19 @@ class Watch:
             await self._watch(since)
 
     async def _watch(self, since: int) -> None:
-        with contextlib.suppress(NothingToResume):  # no reply yet: a new thread
+        nothing = False
+        try:
             self._turn = await self._chat.resume(
                 self._user_id, self._thread_id, since, self._receive
             )
+        except NothingToResume:  # no reply yet: a new thread, or paused before one
+            nothing = True
         await self._chat.subscribe(self._user_id, self._thread_id, self._send)
         self._opening = False
         self._watching = True
         # Answered from storage, and no turn waits here to start: the thread is at rest.
-        at_rest = self._stored is not None and not self._chat.busy(self._thread_id)
+        stored = nothing or self._stored is not None  # not asked of another process
+        at_rest = stored and not self._chat.busy(self._thread_id)
         if self._turn is None and at_rest:
             await self._at_rest(since)
 
