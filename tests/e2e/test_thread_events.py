@@ -160,9 +160,10 @@ async def test_an_approval_is_asked_and_answered_with_input_respond(
         [answered] = await _stream(address, "th-2", answer)
         assert answered["error"] is None, answered
         tools = [e["params"]["data"] for e in answered["events"] if e["method"] == "tools"]
+        assert tools, _said(answered["events"])
         assert tools[-1]["tool_call_id"] == call_id
         assert tools[-1]["event"] == ("tool-finished" if approved else "tool-error")
-        assert _text(answered["events"]) == f"Tools said: {result}"
+        assert _text(answered["events"]) == f"Tools said: {result}", _said(answered["events"])
         assert _said(answered["events"])[-1] == "lifecycle/completed"
         async with connect(address, "local") as socket:
             history = await socket.history("th-2")

@@ -122,9 +122,9 @@ class Envelopes:
         if isinstance(event, ToolResultEvent):
             return [*self._close_text(), _tool_result(event)]
         if isinstance(event, ApprovalRequired):
-            return self._asks(event.tool_call_id, approval_payload(event))
+            return self._asks(event.tool_call_id, approval_payload(event), event.seq)
         if isinstance(event, InterruptEvent):
-            return self._asks(event.interrupt_id, event.value)
+            return self._asks(event.interrupt_id, event.value, event.seq)
         if isinstance(event, Replied):
             return self._replied(event)
         if isinstance(event, Context):
@@ -168,13 +168,16 @@ class Envelopes:
             ("messages", f"{message_id}:message-finish", {"event": "message-finish"}),
         ]
 
-    def _asks(self, interrupt_id: str, payload: Any) -> list[tuple[str, str, dict[str, Any]]]:
-        asked = {"interrupt_id": interrupt_id, "payload": payload}
-        return [
-            *self._close_text(),
-            ("input.requested", f"input:{interrupt_id}", asked),
-            _lifecycle(f"interrupted:{interrupt_id}", "interrupted"),
-        ]
+    def _asks(
+        self, interrupt_id: str, payload: Any, seq: int | msgspec.UnsetType
+    ) -> list[tuple[str, str, dict[str, Any]]]:
+        """A question; a run that pauses on it (`seq`: not one told at rest) has ended."""
+        asked = ("input.requested", f"input:{interrupt_id}", {"interrupt_id": interrupt_id})
+        asked[2]["payload"] = payload
+        if seq is msgspec.UNSET:  # what a thread at rest waits for: no run ends now
+            return [asked]
+        ended = _lifecycle(f"interrupted:{interrupt_id}", "interrupted")
+        return [*self._close_text(), asked, ended]
 
     def _replied(self, event: Replied) -> list[tuple[str, str, dict[str, Any]]]:
         said = []
