@@ -6,6 +6,7 @@ replay from `since`, the thread shared with `/ws`, other users, bad commands."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ from tests.credentials import api_keys, handshake
 from tests.fake_groq import FakeGroq, Fault
 from tests.interrupt_graphs import FORM
 from tests.nodejs import run_node
+from tests.processes import servers
 from tests.serving import serve_threadline
 from tests.wsclient import connect
 from threadline.settings import Settings
@@ -339,3 +341,39 @@ async def test_an_interrupt_of_ones_graph_is_answered_with_input_respond_over_th
         said = fake_groq.requests[-1]["messages"][-1]["content"]
         assert said == 'The user answered: {"amount": 5}'
         assert _text(answered["events"]).startswith("Reply 1: ")
+
+
+@pytest.mark.usefixtures("one_at_a_time")  # two server processes
+async def test_a_stream_dropped_on_one_server_replays_from_since_on_another(
+    tmp_path: Path, database_url: str, fake_groq: FakeGroq
+) -> None:
+    text = " ".join(f"word{i}" for i in range(20))
+    fake_groq.default = Fault(token_delay=0.1)
+    wanted = {"channels": ["messages", "lifecycle"]}
+    run = {"input": {"messages": [{"type": "human", "content": text}]}}
+    async with (
+        servers(tmp_path, database_url, fake_groq.url, 2) as (one, two),
+        httpx.AsyncClient() as http,
+    ):
+        started = await _command(http, one.address, "th-9", "run.start", run)
+        assert started["type"] == "success", started
+        first = await _events(http, one.address, "th-9", wanted, until=6)
+        since = first[-1]["seq"]
+        rest = await _events(http, two.address, "th-9", {**wanted, "since": since}, until=200)
+        assert _said(rest)[-1] == "lifecycle/completed"
+        assert _text(first) + _text(rest) == f"Reply 1: {text}"
+        # A stream on the second server gets the thread's next run, started on the first.
+        again = {"input": {"messages": [{"type": "human", "content": "again"}]}}
+        url = f"http://{two.address}/threads/th-9/stream/events"
+        events: list[Envelope] = []
+        async with http.stream("POST", url, json=wanted, timeout=30) as response:
+            lines = response.aiter_lines()
+            assert (await _command(http, one.address, "th-9", "run.start", again))[
+                "type"
+            ] == "success"
+            async for line in lines:
+                if line.startswith("data: "):
+                    events.append(json.loads(line.removeprefix("data: ")))
+                    if _said(events[-1:]) == ["lifecycle/completed"]:
+                        break
+        assert _text(events) == "Reply 2: again"

@@ -11,8 +11,6 @@ twice.
 
 from __future__ import annotations
 
-import contextlib
-
 import msgspec
 
 from threadline.chat.errors import ConversationNotFound, NothingToResume
@@ -38,7 +36,7 @@ class Watch:
         self._turn: Turn | None = None
         self._opening = True
         self._stored: Replied | None = None
-        self._watching = False
+        self._opened = False
 
     async def open(self, since: int) -> None:
         """Resume from `since`, subscribe, and tell what a thread at rest is at.
@@ -47,6 +45,10 @@ class Watch:
         a stream may be opened before the first run. Another user's thread looks the
         same, and its stream stays quiet.
         """
+        # A live connection of the user, as a socket is: every process then relays the
+        # thread's events here (and answers a resume from here).
+        await self._chat.relay.opened(self._user_id, self._receive)
+        self._opened = True
         try:
             await self._watch(since)
         except ConversationNotFound:
@@ -66,9 +68,8 @@ class Watch:
             )
         except NothingToResume:  # no reply yet: a new thread, or paused before one
             nothing = True
-        await self._chat.subscribe(self._user_id, self._thread_id, self._send)
+        await self._chat.subscribe(self._user_id, self._thread_id, self._receive)
         self._opening = False
-        self._watching = True
         # Answered from storage, and no turn waits here to start: the thread is at rest.
         stored = nothing or self._stored is not None  # not asked of another process
         at_rest = stored and not self._chat.busy(self._thread_id)
@@ -79,9 +80,8 @@ class Watch:
         """No more events for this stream."""
         if self._turn is not None:
             self._turn.audience.detach(self._receive)
-        if self._watching:
-            with contextlib.suppress(ConversationNotFound):  # deleted meanwhile
-                await self._chat.unsubscribe(self._user_id, self._thread_id, self._send)
+        if self._opened:  # its subscription and requests are forgotten with it
+            await self._chat.relay.closed(self._user_id, self._receive)
 
     async def _receive(self, event: Event) -> None:
         """The resumed reply's events; a stored reply is held until the thread is read."""
