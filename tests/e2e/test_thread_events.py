@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import msgspec
 import pytest
@@ -68,13 +69,14 @@ async def _events(
     """A stream's first `until` events (or up to `lifecycle/completed`); then it is dropped."""
     url = f"http://{address}/threads/{thread_id}/stream/events"
     events: list[Envelope] = []
-    async with http.stream("POST", url, json=body, timeout=20) as response:
-        assert response.status_code == 200, await response.aread()
-        async for line in response.aiter_lines():
-            if line.startswith("data: "):
-                events.append(json.loads(line.removeprefix("data: ")))
-                if len(events) >= until or _said(events[-1:]) == ["lifecycle/completed"]:
-                    break
+    with anyio.fail_after(30):
+        async with http.stream("POST", url, json=body, timeout=20) as response:
+            assert response.status_code == 200, await response.aread()
+            async for line in response.aiter_lines():
+                if line.startswith("data: "):
+                    events.append(json.loads(line.removeprefix("data: ")))
+                    if len(events) >= until or _said(events[-1:]) == ["lifecycle/completed"]:
+                        break
     return events
 
 
@@ -366,14 +368,14 @@ async def test_a_stream_dropped_on_one_server_replays_from_since_on_another(
         again = {"input": {"messages": [{"type": "human", "content": "again"}]}}
         url = f"http://{two.address}/threads/th-9/stream/events"
         events: list[Envelope] = []
-        async with http.stream("POST", url, json=wanted, timeout=30) as response:
-            lines = response.aiter_lines()
-            assert (await _command(http, one.address, "th-9", "run.start", again))[
-                "type"
-            ] == "success"
-            async for line in lines:
-                if line.startswith("data: "):
-                    events.append(json.loads(line.removeprefix("data: ")))
-                    if _said(events[-1:]) == ["lifecycle/completed"]:
-                        break
+        with anyio.fail_after(30):
+            async with http.stream("POST", url, json=wanted, timeout=30) as response:
+                lines = response.aiter_lines()
+                started = await _command(http, one.address, "th-9", "run.start", again)
+                assert started["type"] == "success"
+                async for line in lines:
+                    if line.startswith("data: "):
+                        events.append(json.loads(line.removeprefix("data: ")))
+                        if _said(events[-1:]) == ["lifecycle/completed"]:
+                            break
         assert _text(events) == "Reply 2: again"
