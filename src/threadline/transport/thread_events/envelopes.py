@@ -74,7 +74,7 @@ class Envelopes:
         self._seq = 0  # the latest seq seen
         self._run = ""  # the latest turn's accepted message
 
-    def widen(self, channels: Collection[str], *, root: bool) -> None:
+    def filter_to(self, channels: Collection[str], *, root: bool) -> None:
         """Send the events of `channels` from now on (a socket's subscriptions changed)."""
         self._channels = set(channels)
         self._root = root

@@ -156,4 +156,4 @@ class _Connection:
         """What the socket is sent: the union of its subscriptions' channels."""
         channels = {c for s in self._subscriptions.values() for c in s.channels}
         root = any(s.namespaces is None or [] in s.namespaces for s in self._subscriptions.values())
-        self._envelopes.widen(channels, root=root)
+        self._envelopes.filter_to(channels, root=root)
