@@ -13,6 +13,7 @@ import anyio
 import httpx
 import msgspec
 import pytest
+from httpx_ws import aconnect_ws
 
 from tests.credentials import api_keys, handshake
 from tests.fake_groq import FakeGroq, Fault
@@ -379,3 +380,60 @@ async def test_a_stream_dropped_on_one_server_replays_from_since_on_another(
                         if _said(events[-1:]) == ["lifecycle/completed"]:
                             break
         assert _text(events) == "Reply 2: again"
+
+
+async def test_bad_messages_on_the_socket_are_answered_and_it_goes_on(settings: Settings) -> None:
+    async with (
+        serve_threadline(settings) as address,
+        httpx.AsyncClient() as http,
+        aconnect_ws(f"ws://{address}/threads/th-10/stream/events", http) as ws,
+    ):
+
+        async def ask(text: str) -> dict[str, Any]:
+            await ws.send_text(text)
+            with anyio.fail_after(10):
+                while True:
+                    answer: dict[str, Any] = json.loads(await ws.receive_text())
+                    if answer["type"] != "event":
+                        return answer
+
+        not_json = await ask("{")
+        unknown = await ask(
+            json.dumps(
+                {
+                    "id": 2,
+                    "method": "subscription.unsubscribe",
+                    "params": {"subscription_id": "sub-9"},
+                }
+            )
+        )
+        bad_channel = await ask(
+            json.dumps(
+                {"id": 3, "method": "subscription.subscribe", "params": {"channels": ["nope"]}}
+            )
+        )
+        subscribed = await ask(
+            json.dumps(
+                {
+                    "id": 4,
+                    "method": "subscription.subscribe",
+                    "params": {"channels": ["messages", "lifecycle"]},
+                }
+            )
+        )
+        run = {"input": {"messages": [{"type": "human", "content": "still here"}]}}
+        started = await ask(json.dumps({"id": 5, "method": "run.start", "params": run}))
+        events: list[Envelope] = []
+        with anyio.fail_after(20):
+            while _said(events[-1:]) != ["lifecycle/completed"]:
+                events.append(json.loads(await ws.receive_text()))
+    assert (not_json["id"], not_json["error"], not_json["code"]) == (
+        None,
+        "invalid_argument",
+        "invalid_request",
+    )
+    assert (unknown["id"], unknown["error"]) == (2, "no_such_subscription")
+    assert (bad_channel["id"], bad_channel["error"]) == (3, "invalid_argument")
+    assert subscribed == {"type": "success", "id": 4, "result": {"subscription_id": "sub-1"}}
+    assert started["type"] == "success"
+    assert _text(events) == "Reply 1: still here"
