@@ -13,7 +13,7 @@ import anyio
 import httpx
 import msgspec
 import pytest
-from httpx_ws import aconnect_ws
+from httpx_ws import AsyncWebSocketSession, aconnect_ws
 
 from tests.credentials import api_keys, handshake
 from tests.fake_groq import FakeGroq, Fault
@@ -386,7 +386,11 @@ async def test_bad_messages_on_the_socket_are_answered_and_it_goes_on(settings: 
     async with (
         serve_threadline(settings) as address,
         httpx.AsyncClient() as http,
-        aconnect_ws(f"ws://{address}/threads/th-10/stream/events", http) as ws,
+        aconnect_ws(
+            f"ws://{address}/threads/th-10/stream/events",
+            http,
+            session_class=AsyncWebSocketSession,
+        ) as ws,
     ):
 
         async def ask(text: str) -> dict[str, Any]:
