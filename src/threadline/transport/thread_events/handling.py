@@ -46,7 +46,7 @@ async def _nobody(_: Event) -> None:
 
 
 async def carry_out(services: Services, user_id: str, thread_id: str, command: Command) -> Any:
-    """Carry out an HTTP command; its result.
+    """Carry out a command (posted, or sent on the socket) but a subscription's; its result.
 
     Raises:
         CommandError: Refused: by the protocol's rules or by the chat service.

@@ -113,7 +113,11 @@ class ThreadEventsController(Controller):
             return _refused(None, error)
         stream = EventStream()
         watch = Watch(services_of(state).chat, user, thread_id, stream)
-        await watch.open(asked.since or 0)
+        try:
+            await watch.open(asked.since or 0)
+        except BaseException:
+            await watch.close()  # nothing is left listening for a response never sent
+            raise
 
         def render(event: Event) -> list[ServerSentEventMessage]:
             return [

@@ -44,6 +44,8 @@ __all__ = ("thread_events_socket",)
 
 logger = logging.getLogger(__name__)
 
+# A command, as the HTTP form's body is bounded (its message's text by MAX_MESSAGE_BYTES).
+MAX_MESSAGE_BYTES = 1024 * 1024
 # Subscriptions one socket may hold at once.
 MAX_SUBSCRIPTIONS = 32
 # When the socket closes, what is queued for it gets this long to go out.
@@ -104,7 +106,13 @@ class _Connection:
                 text = await socket.receive_data(mode="text")
             except WebSocketDisconnect:
                 return
-            answer = await self._answer(text.encode() if isinstance(text, str) else text)
+            data = text.encode() if isinstance(text, str) else text
+            if len(data) > MAX_MESSAGE_BYTES:
+                detail = f"a command is at most {MAX_MESSAGE_BYTES} bytes"
+                refused = CommandError("invalid_argument", "message_too_large", detail, 413)
+                await self._outbox.put(msgspec.json.encode(error_body(None, refused)))
+                continue
+            answer = await self._answer(data)
             await self._outbox.put(msgspec.json.encode(answer))
 
     async def close(self) -> None:
