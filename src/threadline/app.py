@@ -66,6 +66,7 @@ from threadline.transport.services import Services
 from threadline.transport.shared_page import shared_conversation
 from threadline.transport.sharing import SharingController, feedback_export, import_router
 from threadline.transport.socket import chat_socket
+from threadline.transport.thread_events import thread_events_router
 from threadline.transport.web import chat_page, page_assets
 from threadline.version import VERSION
 from threadline.wiring import build_chat_service, build_knowledge, model_name
@@ -173,6 +174,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             import_router(settings),
             ai_sdk_router(),
             ag_ui_router(),
+            thread_events_router(),
             # Uploads may be larger than any other request, up to DOCUMENT_MAX_BYTES (and
             # the multipart framing around it).
             Router(

@@ -77,9 +77,13 @@ class Outbox:
 
     async def __call__(self, event: Event) -> None:
         """Queue `event`'s frame for the writer; drop the client if the queue is full."""
+        if not self.gone:
+            await self.put(encode_bytes(event))
+
+    async def put(self, data: bytes) -> None:
+        """Queue a frame already encoded (another protocol's), as `__call__` does."""
         if self.gone:
             return
-        data = encode_bytes(event)
         refusal = self._refusal(len(data))
         if refusal is not None:
             self._drop(refusal)
