@@ -21,6 +21,7 @@ class TurnTiming:
     ack: float
     first_token: float
     reply: float
+    tokens: int = 0
 
 
 @dataclass
@@ -43,16 +44,17 @@ async def _turn(
     started = time.perf_counter()
     await ws.send(json.dumps(frame))
     ack = first = 0.0
+    tokens = 0
     while True:
         reply = json.loads(await ws.recv())
         now = time.perf_counter() - started
         kind = reply["type"]
         if kind == "ack":
             ack, conversation_id = now, reply["conversation_id"]
-        elif kind == "token" and not first:
-            first = now
+        elif kind == "token":
+            first, tokens = first or now, tokens + 1
         elif kind == "message":
-            return str(conversation_id), TurnTiming(ack, first or now, now)
+            return str(conversation_id), TurnTiming(ack, first or now, now, tokens)
         elif kind == "error":
             raise RuntimeError(f"{reply['code']}: {reply['detail']}")
 
@@ -80,6 +82,7 @@ async def run_load(  # noqa: PLR0913 - the load's shape, each named
     think: float = 0.0,
     *,
     named: bool = False,
+    users: str = "u",
 ) -> LoadResult:
     """Drive `clients` sockets concurrently, each through `turns` turns of its own conversation.
 
@@ -90,6 +93,7 @@ async def run_load(  # noqa: PLR0913 - the load's shape, each named
         warmup: Turns each socket makes first, to fill pools and caches.
         think: Mean seconds a client pauses before each message; 0 sends back to back.
         named: Send a `client_message_id` with every message, as Threadline's clients do.
+        users: The measured clients' user ids are this and their number.
 
     Returns:
         The timings of the measured turns, and any errors.
@@ -106,7 +110,7 @@ async def run_load(  # noqa: PLR0913 - the load's shape, each named
     started = time.perf_counter()
     await asyncio.gather(
         *(
-            _client(urls[c % len(urls)], turns, result, f"u{c}", think, named=named)
+            _client(urls[c % len(urls)], turns, result, f"{users}{c}", think, named=named)
             for c in range(clients)
         )
     )

@@ -1,11 +1,13 @@
-"""Load harness: Threadline over real sockets against the bare engine and LangGraph defaults.
+"""Load harness: Threadline over real sockets against the simplest served chatbot.
 
     uv run python bench/load.py [--clients 50] [--turns 20] [--model offline|fake] [--idle 5000]
-                                [--servers N]
+                                [--servers N] [--workers N] [--rounds N]
 
 Starts an embedded PostgreSQL, the fake Groq API (with `--model fake`) and the `threadline`
-server as separate processes on 127.0.0.1, drives the load from this process, runs both
-baselines on the same database, opens idle sockets, then prints a table and writes JSON.
+server as separate processes on 127.0.0.1, drives the load from this process, then the
+same load against the simplest served chatbot (`bench/served.py`, tuned and on
+LangGraph's defaults), runs the engine baselines on the same database, opens idle
+sockets, then prints a table with every target met or missed and writes JSON.
 Bounded in count and time; loopback only.
 """
 
@@ -16,31 +18,34 @@ import asyncio
 import json
 import os
 import platform
-import resource
-import socket
-import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.clients import hold_idle_sockets, run_load
 from bench.engine import percentile
+from bench.measure import Load, engine, saturated, served, summarize
 from bench.model_time import direct_model_timings
-from bench.replicas import scaling, transactions
-from threadline.storage.database import start_embedded_postgres
+from bench.processes import (
+    free_port,
+    postgres,
+    process,
+    raise_file_limit,
+    rss_kb,
+    wait_http,
+)
+from bench.replicas import scaling
+from bench.rounds import rounds
 
 RESULTS = Path(__file__).parent / "results"
-# Report key -> bench.engine mode: the simplest chatbot (tuned, then LangGraph's defaults),
-# then Threadline's own graph driven the same two ways.
+THREADLINE = str(Path(sys.executable).with_name("threadline"))
+# Report key -> bench.engine mode: the simplest chatbot driven with no transport (tuned,
+# then LangGraph's defaults), then Threadline's own graph driven the same two ways.
 _BASELINES = {
     "simple_engine": "simple",
     "simple_defaults": "simple-defaults",
@@ -49,108 +54,11 @@ _BASELINES = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-def _raise_file_limit() -> None:
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-@contextmanager
-def _process(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    process = subprocess.Popen(args, env=env, preexec_fn=_raise_file_limit)  # noqa: S603, PLW1509
-    try:
-        yield process
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-@contextmanager
-def _postgres() -> Iterator[str]:
-    with tempfile.TemporaryDirectory(prefix="threadline-bench-") as tmp:
-        server = start_embedded_postgres(Path(tmp) / "pgdata")
-        server.psql("ALTER SYSTEM SET max_connections = 300;")
-        server.cleanup()  # restart so max_connections takes effect
-        server = start_embedded_postgres(Path(tmp) / "pgdata")
-        try:
-            yield server.get_uri()
-        finally:
-            server.cleanup()
-
-
-def _wait_http(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
-
-
-def _rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-def _baseline(
-    mode: str, database_url: str, args: argparse.Namespace, groq_base: str | None
-) -> dict[str, Any]:
-    command = [sys.executable, "-m", "bench.engine", "--mode", mode, "--database-url", database_url]
-    command += [
-        "--clients",
-        str(args.clients),
-        "--turns",
-        str(args.turns),
-        "--pool",
-        str(args.pool),
-    ]
-    if groq_base:
-        command += ["--groq-base", groq_base]
-    before = asyncio.run(transactions(database_url, args.stats_settle))
-    done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=600)  # noqa: S603
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    # Its warm-up turns count too: one a client.
-    turns = result["turns"] + args.clients
-    result["transactions_per_turn"] = (
-        asyncio.run(transactions(database_url, args.stats_settle)) - before
-    ) / turns
-    return result
-
-
-def _summarize(load: Any, model: dict[str, float]) -> dict[str, Any]:
-    replies = [t.reply for t in load.timings]
-    firsts = [t.first_token for t in load.timings]
-    return {
-        "turns": len(replies),
-        "errors": len(load.errors),
-        "error_samples": sorted(set(load.errors))[:5],
-        "turns_per_s": len(replies) / load.elapsed if load.elapsed else 0.0,
-        "p50_ms": percentile(replies, 50),
-        "p99_ms": percentile(replies, 99),
-        "server_added_p50_ms": percentile(replies, 50) - model["reply_p50_ms"],
-        "server_added_p99_ms": percentile(replies, 99) - model["reply_p50_ms"],
-        "ttft_p50_ms": percentile(firsts, 50),
-        "ttft_overhead_p50_ms": percentile(firsts, 50) - model["first_token_p50_ms"],
-        "ack_p50_ms": percentile([t.ack for t in load.timings], 50),
-    }
-
-
 async def _idle(url: str, pid: int, count: int) -> dict[str, Any]:
-    before = _rss_kb(pid)
+    before = rss_kb(pid)
     sockets = await hold_idle_sockets(url, count)
     await asyncio.sleep(1)
-    after = _rss_kb(pid)
+    after = rss_kb(pid)
     probe = await run_load(url, clients=1, turns=3, warmup=0)
     for ws in sockets:
         await ws.close()
@@ -177,47 +85,73 @@ def _server_env(
     return env
 
 
+def _threadline(
+    report: dict[str, Any], database_url: str, args: argparse.Namespace, groq_base: str | None
+) -> None:
+    """Threadline paced, then saturated, then holding idle sockets: one server process."""
+    shape = _shape(args)
+    port = free_port()
+    with process([THREADLINE], _server_env(database_url, port, args, groq_base)) as server:
+        wait_http(f"http://127.0.0.1:{port}/ready")
+        url = f"ws://127.0.0.1:{port}"
+        model = report["model_direct"] = asyncio.run(direct_model_timings(groq_base))
+        # Paced first: right after a saturating burst, PostgreSQL is still vacuuming and
+        # flushing what the burst wrote, and that, not the paced turns, would set the p99.
+        if args.think:
+            paced = run_load(url, args.clients, args.paced_turns, warmup=0, think=args.think)
+            report["threadline_paced"] = summarize(asyncio.run(paced), model)
+            named = run_load(
+                url, args.clients, args.paced_turns, warmup=0, think=args.think, named=True
+            )
+            report["threadline_paced_named"] = summarize(asyncio.run(named), model)
+        report["threadline"] = saturated(url, server.pid, database_url, shape, model)
+        if args.idle:
+            report["idle"] = asyncio.run(_idle(url, server.pid, args.idle))
+
+
+def _workers(
+    database_url: str, args: argparse.Namespace, model: dict[str, float], groq_base: str | None
+) -> dict[str, Any]:
+    """Threadline with `--workers` worker processes, saturated the same way."""
+    port = free_port()
+    env = _server_env(database_url, port, args, groq_base)
+    env["WORKERS"] = str(args.workers)
+    with process([THREADLINE], env) as server:
+        wait_http(f"http://127.0.0.1:{port}/ready")
+        figures = saturated(f"ws://127.0.0.1:{port}", server.pid, database_url, _shape(args), model)
+    return {"workers": args.workers, **figures}
+
+
+def _shape(args: argparse.Namespace) -> Load:
+    return Load(args.clients, args.turns, args.pool, args.stats_settle)
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Run every measurement and return the report."""
-    _raise_file_limit()
+    raise_file_limit()
     report: dict[str, Any] = {"config": vars(args), "machine": _machine()}
-    with _postgres() as database_url, _fake(args) as groq_base:
-        port = _free_port()
-        env = _server_env(database_url, port, args, groq_base)
-        with _process([str(Path(sys.executable).with_name("threadline"))], env) as server:
-            _wait_http(f"http://127.0.0.1:{port}/ready")
-            url = f"ws://127.0.0.1:{port}"
-            model = asyncio.run(direct_model_timings(groq_base))
-            report["model_direct"] = model
-            # Paced first: right after a saturating burst, PostgreSQL is still vacuuming and
-            # flushing what the burst wrote, and that, not the paced turns, would set the p99.
-            if args.think:
-                paced = run_load(url, args.clients, args.paced_turns, warmup=0, think=args.think)
-                report["threadline_paced"] = _summarize(asyncio.run(paced), model)
-                named = run_load(
-                    url, args.clients, args.paced_turns, warmup=0, think=args.think, named=True
-                )
-                report["threadline_paced_named"] = _summarize(asyncio.run(named), model)
-            before = asyncio.run(transactions(database_url, args.stats_settle))
-            saturated = asyncio.run(run_load(url, args.clients, args.turns))
-            report["threadline"] = _summarize(saturated, model)
-            turns = report["threadline"]["turns"] + args.clients  # and one warm-up each
-            report["threadline"]["transactions_per_turn"] = (
-                asyncio.run(transactions(database_url, args.stats_settle)) - before
-            ) / turns
-            if args.idle:
-                report["idle"] = asyncio.run(_idle(url, server.pid, args.idle))
+    with postgres() as database_url, _fake(args) as groq_base:
+        _threadline(report, database_url, args, groq_base)
+        model = report["model_direct"]
+        for key, defaults in (("served_tuned", False), ("served_defaults", True)):
+            report[key] = served(defaults, database_url, _shape(args), model, groq_base)
+        if args.workers > 1:
+            report["threadline_workers"] = _workers(database_url, args, model, groq_base)
         if not args.no_baselines:
             for key, mode in _BASELINES.items():
-                report[key] = _baseline(mode, database_url, args, groq_base)
+                report[key] = engine(mode, database_url, _shape(args), groq_base)
         if args.servers > 1:
             report["replicas"] = scaling(
                 args.servers,
                 database_url,
-                lambda: _server_env(database_url, _free_port(), args, groq_base),
-                _process,
-                _wait_http,
+                lambda: _server_env(database_url, free_port(), args, groq_base),
+                process,
+                wait_http,
                 (args.clients, args.turns, args.stats_settle),
+            )
+        if args.rounds:
+            report["rounds"] = rounds(
+                lambda port: _server_env(database_url, port, args, groq_base), database_url, args
             )
     return report
 
@@ -227,9 +161,9 @@ def _fake(args: argparse.Namespace) -> Iterator[str | None]:
     if args.model != "fake":
         yield None
         return
-    port = _free_port()
-    with _process([sys.executable, "-m", "bench.fake_server", str(port)], dict(os.environ)):
-        _wait_http(f"http://127.0.0.1:{port}/", timeout=30)
+    port = free_port()
+    with process([sys.executable, "-m", "bench.fake_server", str(port)], dict(os.environ)):
+        wait_http(f"http://127.0.0.1:{port}/", timeout=30)
         yield f"http://127.0.0.1:{port}"
 
 
@@ -239,6 +173,8 @@ def _machine() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "platform": platform.platform(),
+        # What else the machine was doing: its load averages as the run started.
+        "loadavg": Path("/proc/loadavg").read_text().strip(),
     }
 
 
@@ -265,6 +201,20 @@ def main() -> None:
         default=1,
         help="also spread the load over 1..N server processes on one database (default 1)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="also run Threadline with this many worker processes (WORKERS), same load",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=0,
+        help="also run this many rounds of new conversations on one server (0: skip)",
+    )
+    parser.add_argument("--round-clients", type=int, default=50, help="new users per round")
+    parser.add_argument("--round-turns", type=int, default=20, help="turns per conversation")
     parser.add_argument("--json", type=Path, help="where to write the report")
     parser.add_argument(
         "--stats-settle",

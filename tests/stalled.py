@@ -50,6 +50,25 @@ class StalledClient:
         close = self._protocol.close_rcvd
         return frames, close.code if close else None
 
+    async def until(self, kind: str, within: float = 30) -> list[dict[str, Any]]:
+        """Read, at last, the frames up to and including the first of type `kind`.
+
+        Frames read past it in the same chunk are left out.
+        """
+        frames: list[dict[str, Any]] = []
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(within):
+            while kind not in (types := [f["type"] for f in frames]):
+                data = await loop.sock_recv(self._sock, 65536)
+                if not data:
+                    raise ConnectionError(f"closed before a {kind!r} frame")
+                self._protocol.receive_data(data)
+                for event in self._protocol.events_received():
+                    if isinstance(event, Frame) and event.opcode is Opcode.TEXT:
+                        frames.append(msgspec.json.decode(event.data))
+                await self._flush()
+        return frames[: types.index(kind) + 1]
+
     async def _flush(self) -> None:
         data = b"".join(self._protocol.data_to_send())
         if data:
@@ -57,16 +76,20 @@ class StalledClient:
 
 
 @asynccontextmanager
-async def stalled_client(address: str, user_id: str) -> AsyncIterator[StalledClient]:
+async def stalled_client(
+    address: str, user_id: str, receive_buffer: int = 4096
+) -> AsyncIterator[StalledClient]:
     """Open a socket to `/ws/{user_id}` whose receive buffer holds only a few kilobytes."""
     host, port = address.rsplit(":", 1)
     loop = asyncio.get_running_loop()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: sets the window
+    # Before connecting: it sets the window.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
     sock.setblocking(False)
     try:
         await loop.sock_connect(sock, (host, int(port)))
-        protocol = ClientProtocol(parse_uri(f"ws://{address}/ws/{user_id}"))
+        # No bound on what it reads at last: a reply's `message` frame holds the whole reply.
+        protocol = ClientProtocol(parse_uri(f"ws://{address}/ws/{user_id}"), max_size=None)
         protocol.send_request(protocol.connect())
         client = StalledClient(sock, protocol)
         await client._flush()

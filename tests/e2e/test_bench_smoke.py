@@ -15,9 +15,11 @@ def test_the_load_harness_runs_end_to_end(tmp_path: Path) -> None:
     report_path = tmp_path / "report.json"
     command = [sys.executable, "bench/load.py", "--clients", "2", "--turns", "2", "--idle", "20"]
     command += ["--think", "0.05", "--paced-turns", "1", "--json", str(report_path)]
-    command += ["--servers", "2", "--stats-settle", "0"]
+    command += ["--servers", "2", "--stats-settle", "0", "--workers", "2"]
+    command += ["--rounds", "2", "--round-clients", "2", "--round-turns", "2"]
+    # Eight server processes one after another: generous, for a machine shared with others.
     done = subprocess.run(
-        command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+        command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
     )
 
     assert done.returncode == 0, done.stderr[-3000:]
@@ -27,6 +29,18 @@ def test_the_load_harness_runs_end_to_end(tmp_path: Path) -> None:
     assert report["threadline_paced"]["turns"] == 2
     assert report["threadline_paced_named"]["turns"] == 2  # with client_message_id
     assert report["threadline_paced_named"]["errors"] == 0
+    # The simplest served chatbot, over the same sockets, sends as many token frames a turn.
+    for served in ("served_tuned", "served_defaults", "threadline_workers"):
+        assert (report[served]["turns"], report[served]["errors"]) == (4, 0), served
+        assert report[served]["tokens_per_turn"] == report["threadline"]["tokens_per_turn"]
+        assert report[served]["server_cpu_ms_per_turn"] > 0, served
+    assert "| throughput vs the simplest served chatbot, tuned |" in done.stdout
+    assert "| WORKERS=2 vs WORKERS=1 |" in done.stdout
+    # Rounds of new conversations on one server each, side by side.
+    for server in ("threadline", "served_tuned"):
+        rounds = report["rounds"][server]
+        assert [(r["round"], r["turns"], r["errors"]) for r in rounds] == [(1, 4, 0), (2, 4, 0)]
+        assert rounds[-1]["rss_kb"] > 0
     for baseline in ("simple_engine", "simple_defaults", "bare_engine", "langgraph_defaults"):
         assert report[baseline]["turns"] == 4, baseline
         assert report[baseline]["transactions_per_turn"] > 0, baseline

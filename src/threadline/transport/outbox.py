@@ -12,6 +12,14 @@ queue overflow, or keeps one write waiting past the send timeout, is dropped and
 frames freed; its turns carry on and are stored as if it had disconnected. A caller that
 hands over many frames at once (a late listener's catch-up) lets the writer run when
 half the queue is taken, so a burst a reading client takes at once never fills it.
+
+Behind a client that reads slower than tokens come (a write waits for it: its TCP window
+and uvicorn's buffer are full), `token` frames of one message queued one after another
+go out as one frame (`coalesced`): their deltas joined, the last one's `seq`. A client
+that keeps up never has a write waiting, and gets one frame per token, however many come
+at once; one that falls behind gets fewer, larger frames, and the server makes fewer
+writes for it. A frame's bytes count as the frames it replaces would (a little more than
+it is), until it is written.
 """
 
 from __future__ import annotations
@@ -27,8 +35,8 @@ from litestar import WebSocket
 from litestar.exceptions import WebSocketDisconnect
 from litestar.status_codes import WS_1008_POLICY_VIOLATION
 
-from threadline.chat.events import Event
-from threadline.transport.websocket_frames import encode_bytes
+from threadline.chat.events import Event, Token
+from threadline.transport.websocket_frames import coalesced, encode_bytes
 
 __all__ = ("Outbox", "SendBudget")
 
@@ -37,6 +45,38 @@ logger = logging.getLogger(__name__)
 # A close frame to a client that does not read may never be written; don't wait for long.
 _CLOSE_TIMEOUT = 1.0
 _GONE = (WebSocketDisconnect, OSError, RuntimeError)
+# Tokens joined into one frame stop there: a frame of at most about this many bytes.
+_COALESCED_BYTES = 16 * 1024
+
+
+class _Waiting:
+    """A frame in the queue: its bytes, or the tokens it will join, and the bytes it holds."""
+
+    __slots__ = ("data", "size", "tokens")
+
+    def __init__(self, data: bytes, event: Event | None) -> None:
+        self.data = data
+        self.size = len(data)
+        self.tokens = [event] if isinstance(event, Token) else []  # none: not a token
+
+    def joining(self, event: Event) -> Token | None:
+        """`event`, if it is the next token of the same message and the frame has room."""
+        if not self.tokens or not isinstance(event, Token) or self.size >= _COALESCED_BYTES:
+            return None
+        last = self.tokens[-1]
+        same = (event.message_id, event.conversation_id, event.agent)
+        return event if same == (last.message_id, last.conversation_id, last.agent) else None
+
+    def join(self, token: Token, size: int) -> None:
+        """Send `token` (`size` bytes as a frame of its own) in this frame too."""
+        self.tokens.append(token)
+        self.size += size
+
+    def frame(self) -> bytes:
+        """What goes out on the socket."""
+        if len(self.tokens) < 2:
+            return self.data
+        return encode_bytes(coalesced(self.tokens))
 
 
 class SendBudget:
@@ -64,13 +104,14 @@ class Outbox:
         send_timeout: float,
     ) -> None:
         self._socket = socket
-        self._queue: deque[bytes] = deque()
+        self._queue: deque[_Waiting] = deque()
         self._max_frames = max_frames
         self._max_bytes = max_bytes
         self._budget = budget
         self._waiting = 0  # bytes of the frames queued and of the one being written
         self._send_timeout = send_timeout
         self._writer: asyncio.Task[None] | None = None  # only while frames wait
+        self._behind = False  # a write waits for the client to read
         self._on_drop: Callable[[], object] | None = None
         self.gone = False
         self.dropped = False
@@ -78,18 +119,26 @@ class Outbox:
     async def __call__(self, event: Event) -> None:
         """Queue `event`'s frame for the writer; drop the client if the queue is full."""
         if not self.gone:
-            await self.put(encode_bytes(event))
+            await self._queued(encode_bytes(event), event)
 
     async def put(self, data: bytes) -> None:
         """Queue a frame already encoded (another protocol's), as `__call__` does."""
+        await self._queued(data, None)
+
+    async def _queued(self, data: bytes, event: Event | None) -> None:
         if self.gone:
             return
-        refusal = self._refusal(len(data))
+        tail = self._queue[-1] if self._queue and self._behind and event else None
+        token = tail.joining(event) if tail is not None and event is not None else None
+        refusal = self._refusal(len(data), frames=0 if token else 1)
         if refusal is not None:
             self._drop(refusal)
             return
-        self._queue.append(data)
         self._hold(len(data))
+        if tail is not None and token is not None:
+            tail.join(token, len(data))
+            return
+        self._queue.append(_Waiting(data, event))
         if self._writer is None:
             self._writer = asyncio.create_task(self._write())
         elif len(self._queue) * 2 >= self._max_frames:
@@ -127,10 +176,16 @@ class Outbox:
         """Write the queued frames in order, until none is left."""
         try:
             while self._queue and not self.gone:
-                data = self._queue.popleft()  # still counted until written
+                waiting = self._queue.popleft()  # still counted until written
                 async with asyncio.timeout(self._send_timeout):
-                    await self._socket.send_text(data)
-                self._written(len(data))
+                    # uvicorn's send returns at once unless the client is behind: only then
+                    # can anything be queued while this waits.
+                    self._behind = True
+                    try:
+                        await self._socket.send_text(waiting.frame())
+                    finally:
+                        self._behind = False
+                self._written(waiting.size)
         except TimeoutError:
             self._drop("send_timeout")
         except _GONE:
@@ -138,9 +193,9 @@ class Outbox:
         finally:
             self._writer = None
 
-    def _refusal(self, size: int) -> str | None:
-        """Why a frame of `size` bytes may not be queued, if it may not."""
-        if len(self._queue) >= self._max_frames:
+    def _refusal(self, size: int, frames: int) -> str | None:
+        """Why `size` more bytes in `frames` more frames may not be queued, if they may not."""
+        if len(self._queue) + frames > self._max_frames:
             return "queue_full"
         if self._waiting + size > self._max_bytes:
             return "socket_send_bytes"

@@ -13,7 +13,7 @@ import msgspec
 
 from threadline.chat import events
 
-__all__ = ("ServerFrame", "encode", "encode_bytes", "frame_of")
+__all__ = ("ServerFrame", "coalesced", "encode", "encode_bytes", "frame_of")
 
 
 class Ack(events.Accepted, tag_field="type", tag="ack"):
@@ -25,7 +25,11 @@ class Queued(events.Queued, tag_field="type", tag="queued"):
 
 
 class Token(events.Token, tag_field="type", tag="token"):
-    """A streamed piece of the assistant reply `message_id`."""
+    """A streamed piece of the assistant reply `message_id`.
+
+    Usually one token; several consecutive tokens' text when the socket fell behind
+    (their `delta`s joined, `seq` the last one's), so `seq` may skip numbers.
+    """
 
 
 class ToolCallEvent(events.ToolCallEvent, tag_field="type", tag="tool_call"):
@@ -121,3 +125,8 @@ def encode(event: events.Event) -> str:
 def encode_bytes(event: events.Event) -> bytes:
     """The UTF-8 bytes of the JSON text of `event`'s frame, as sent on the socket."""
     return _encoder.encode(frame_of(event))
+
+
+def coalesced(tokens: list[events.Token]) -> events.Token:
+    """Consecutive tokens of one message as one: their deltas joined, the last one's `seq`."""
+    return msgspec.structs.replace(tokens[-1], delta="".join(t.delta for t in tokens))
