@@ -87,3 +87,20 @@ def test_the_edges_bench_drives_every_edge_side_by_side(tmp_path: Path) -> None:
     for label in ("WebSocket (/ws)", "LangGraph API", "AG-UI (/ag-ui, SSE)", "AI SDK"):
         assert f"| {label}" in done.stdout
     assert done.stdout.count("within 10% of the WebSocket's turns/s") == 3
+
+
+def test_the_langgraph_servers_bench_runs_threadline_through_the_sdk(tmp_path: Path) -> None:
+    # `langgraph dev` and Aegra come from PyPI at run time: only Threadline's row runs here.
+    report_path = tmp_path / "servers.json"
+    command = [sys.executable, "bench/langgraph_servers.py", "--servers", "threadline"]
+    command += ["--clients", "2", "--turns", "2", "--rounds", "1", "--json", str(report_path)]
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(report_path.read_text())
+    row = report["servers"]["threadline"]
+    assert (row["turns"], row["errors"], report["not_run"]) == (4, 0, {}), row["error_samples"]
+    assert row["ttft_p50_ms"] <= row["reply_p50_ms"]
+    assert "| threadline | 4 | 0 |" in done.stdout
