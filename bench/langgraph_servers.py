@@ -19,13 +19,16 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -80,14 +83,14 @@ def _env(**extra: str) -> dict[str, str]:
     return {**keep, "LANGSMITH_TRACING": "false", **extra}
 
 
-def _command(name: str, port: int, args: argparse.Namespace) -> tuple[list[str], str]:
+def _command(name: str, port: int, config: Path, args: argparse.Namespace) -> tuple[list[str], str]:
     """The command that serves the graph, and the path that answers once it is up."""
     if name == "threadline":
         return [str(Path(sys.executable).with_name("threadline"))], "/ready"
     if name == "langgraph-dev":
         command = ["uv", "tool", "run", "--from", LANGGRAPH_CLI, "langgraph", "dev"]
         command += ["--no-browser", "--no-reload", "--host", "127.0.0.1", "--port", str(port)]
-        command += ["--config", str(GRAPH), "--n-jobs-per-worker", str(max(10, args.clients))]
+        command += ["--config", str(config), "--n-jobs-per-worker", str(max(10, args.clients))]
         return command, "/ok"
     # aegra-api 0.6 needs greenlet (SQLAlchemy asyncio) and does not declare it.
     command = ["uv", "tool", "run", "--from", "aegra-api", "--with", "greenlet"]
@@ -97,17 +100,22 @@ def _command(name: str, port: int, args: argparse.Namespace) -> tuple[list[str],
 @contextmanager
 def _serve(name: str, database_url: str, args: argparse.Namespace) -> Iterator[Server]:
     port = _free_port()
-    command, ready = _command(name, port, args)
+    # A fresh folder holding the graph: `langgraph dev` reads the graph's path from where it
+    # runs (not from its langgraph.json) and keeps its in-memory state in files there.
+    workdir = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
+    shutil.copytree(GRAPH.parent, workdir, dirs_exist_ok=True)
+    config = workdir / GRAPH.name
+    command, ready = _command(name, port, config, args)
     env = _env(HOST="127.0.0.1", PORT=str(port), LOG_LEVEL="WARNING")
     if name == "threadline":
-        env.update(DATABASE_URL=database_url, LANGGRAPH_CONFIG=str(GRAPH))
+        env.update(DATABASE_URL=database_url, LANGGRAPH_CONFIG=str(config))
     elif name == "aegra":
-        env.update(DATABASE_URL=_aegra_database(database_url), AEGRA_CONFIG=str(GRAPH))
+        env.update(DATABASE_URL=_aegra_database(database_url), AEGRA_CONFIG=str(config))
     log = (RESULTS / f"{name}.log").open("wb")
     process = subprocess.Popen(  # noqa: S603 - our own fixed commands
         command,
         env=env,
-        cwd=GRAPH.parent,
+        cwd=workdir,
         stdout=log,
         stderr=subprocess.STDOUT,
         preexec_fn=_raise_file_limit,  # noqa: PLW1509
@@ -119,6 +127,7 @@ def _serve(name: str, database_url: str, args: argparse.Namespace) -> Iterator[S
         process.terminate()
         process.wait(timeout=30)
         log.close()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _aegra_database(database_url: str) -> str:
@@ -129,6 +138,32 @@ def _aegra_database(database_url: str) -> str:
         capture_output=True,
     )
     return urlunsplit(urlsplit(database_url)._replace(path="/aegra"))
+
+
+@contextmanager
+def system_postgres() -> Iterator[str]:
+    """A throwaway cluster of the system's PostgreSQL (with its contrib extensions), on TCP.
+
+    Aegra creates the `uuid-ossp` extension, which the embedded PostgreSQL does not ship.
+    Run as the `postgres` user when this process is root, as PostgreSQL requires.
+    """
+    binaries = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+    if not binaries:
+        raise RuntimeError("no system PostgreSQL under /usr/lib/postgresql")
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    folder = Path(tempfile.mkdtemp(prefix="bench-aegra-pg-"))
+    shutil.chown(folder, "postgres") if as_user else None
+    data, port = folder / "data", _free_port()
+    run = partial(subprocess.run, check=True, capture_output=True)
+    run([*as_user, str(binaries[-1] / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"])
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {folder}"
+    pg_ctl = [*as_user, str(binaries[-1] / "pg_ctl"), "-D", str(data), "-w"]
+    run([*pg_ctl, "-o", options, "-l", str(folder / "log"), "start"])
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        run([*pg_ctl, "-m", "fast", "stop"])
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 async def _conversation(url: str, user: str, turns: int, result: LoadResult) -> None:
@@ -179,6 +214,17 @@ def _start(stack: ExitStack, name: str, database_url: str, args: argparse.Namesp
         raise RuntimeError(f"{error}; its last lines: {' | '.join(said[-6:])}") from error
 
 
+def _aegra_postgres(stack: ExitStack, embedded: str, report: dict[str, Any]) -> str:
+    """Aegra's PostgreSQL: the system's (a throwaway cluster) if it starts, else the embedded."""
+    try:
+        url = stack.enter_context(system_postgres())
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as error:
+        report["aegra_database"] = f"the embedded PostgreSQL (no system one: {error})"
+        return embedded
+    report["aegra_database"] = "a throwaway cluster of the system PostgreSQL (uuid-ossp)"
+    return url
+
+
 def _rounds(servers: list[Server], args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     runs: dict[str, dict[str, Any]] = {s.name: {"results": [], "cpu": 0.0} for s in servers}
     for server in servers:  # warm-up, unmeasured
@@ -224,7 +270,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         servers: list[Server] = []
         for name in args.servers.split(","):
             try:
-                servers.append(_start(stack, name, database_url, args))
+                url = _aegra_postgres(stack, database_url, report) if name == "aegra" else None
+                servers.append(_start(stack, name, url or database_url, args))
             except Exception as error:  # noqa: BLE001 - reported, the others still run
                 not_run[name] = str(error)
         runs = _rounds(servers, args) if servers else {}
