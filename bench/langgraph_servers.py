@@ -28,10 +28,8 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from langgraph_sdk import get_client
 
@@ -40,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.clients import MESSAGE, LoadResult, TurnTiming
 from bench.engine import percentile
 from bench.load import RESULTS, _free_port, _machine, _postgres, _raise_file_limit, _wait_http
+from bench.processes import aegra_database, system_postgres, tree_cpu
 
 GRAPH = Path(__file__).resolve().parent / "same_graph" / "langgraph.json"
 SERVERS = ("threadline", "langgraph-dev", "aegra")
@@ -53,28 +52,6 @@ class Server:
     name: str
     url: str
     process: subprocess.Popen[bytes]
-
-
-def tree_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process and all its descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    times: dict[int, float] = {}
-    tick = os.sysconf("SC_CLK_TCK")
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
-        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
-    total, todo = 0.0, [pid]
-    while todo:
-        current = todo.pop()
-        total += times.get(current, 0.0)
-        todo.extend(children.get(current, []))
-    return total
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -110,7 +87,7 @@ def _serve(name: str, database_url: str, args: argparse.Namespace) -> Iterator[S
     if name == "threadline":
         env.update(DATABASE_URL=database_url, LANGGRAPH_CONFIG=str(config))
     elif name == "aegra":
-        env.update(DATABASE_URL=_aegra_database(database_url), AEGRA_CONFIG=str(config))
+        env.update(DATABASE_URL=aegra_database(database_url), AEGRA_CONFIG=str(config))
     log = (RESULTS / f"{name}.log").open("wb")
     process = subprocess.Popen(  # noqa: S603 - our own fixed commands
         command,
@@ -128,42 +105,6 @@ def _serve(name: str, database_url: str, args: argparse.Namespace) -> Iterator[S
         process.wait(timeout=30)
         log.close()
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _aegra_database(database_url: str) -> str:
-    """A database of Aegra's own beside Threadline's, on the same server."""
-    subprocess.run(  # noqa: S603
-        ["psql", database_url, "-qc", "CREATE DATABASE aegra"],  # noqa: S607
-        check=False,
-        capture_output=True,
-    )
-    return urlunsplit(urlsplit(database_url)._replace(path="/aegra"))
-
-
-@contextmanager
-def system_postgres() -> Iterator[str]:
-    """A throwaway cluster of the system's PostgreSQL (with its contrib extensions), on TCP.
-
-    Aegra creates the `uuid-ossp` extension, which the embedded PostgreSQL does not ship.
-    Run as the `postgres` user when this process is root, as PostgreSQL requires.
-    """
-    binaries = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
-    if not binaries:
-        raise RuntimeError("no system PostgreSQL under /usr/lib/postgresql")
-    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    folder = Path(tempfile.mkdtemp(prefix="bench-aegra-pg-"))
-    shutil.chown(folder, "postgres") if as_user else None
-    data, port = folder / "data", _free_port()
-    run = partial(subprocess.run, check=True, capture_output=True)
-    run([*as_user, str(binaries[-1] / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"])
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {folder}"
-    pg_ctl = [*as_user, str(binaries[-1] / "pg_ctl"), "-D", str(data), "-w"]
-    run([*pg_ctl, "-o", options, "-l", str(folder / "log"), "start"])
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        run([*pg_ctl, "-m", "fast", "stop"])
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 async def _conversation(url: str, user: str, turns: int, result: LoadResult) -> None:
