@@ -81,3 +81,40 @@ def test_the_retrieval_bench_runs_and_hybrid_beats_either_ranking(database_url: 
         modes["fulltext"]["recall_at_5"], modes["vector"]["recall_at_5"]
     )
     assert "hybrid" in render(report)
+
+
+def test_the_edges_bench_drives_every_edge_side_by_side(tmp_path: Path) -> None:
+    report_path = tmp_path / "edges.json"
+    command = [sys.executable, "bench/edges.py", "--clients", "2", "--turns", "2"]
+    command += ["--rounds", "2", "--json", str(report_path)]
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    edges = json.loads(report_path.read_text())["edges"]
+    assert list(edges) == ["websocket", "langgraph_api", "ag_ui", "ai_sdk"]
+    for edge, row in edges.items():
+        assert (row["turns"], row["errors"]) == (8, 0), (edge, row["error_samples"])
+        assert row["ttft_p50_ms"] <= row["reply_p50_ms"], edge
+        assert row["cpu_ms_per_turn"] > 0, edge
+    for label in ("WebSocket (/ws)", "LangGraph API", "AG-UI (/ag-ui, SSE)", "AI SDK"):
+        assert f"| {label}" in done.stdout
+    assert done.stdout.count("within 10% of the WebSocket's turns/s") == 3
+
+
+def test_the_langgraph_servers_bench_runs_threadline_through_the_sdk(tmp_path: Path) -> None:
+    # `langgraph dev` and Aegra come from PyPI at run time: only Threadline's row runs here.
+    report_path = tmp_path / "servers.json"
+    command = [sys.executable, "bench/langgraph_servers.py", "--servers", "threadline"]
+    command += ["--clients", "2", "--turns", "2", "--rounds", "1", "--json", str(report_path)]
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(report_path.read_text())
+    row = report["servers"]["threadline"]
+    assert (row["turns"], row["errors"], report["not_run"]) == (4, 0, {}), row["error_samples"]
+    assert row["ttft_p50_ms"] <= row["reply_p50_ms"]
+    assert "| threadline | 4 | 0 |" in done.stdout
