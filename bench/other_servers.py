@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from bench.load import _free_port
+from bench.processes import free_port as _free_port
 
 
 def tree_cpu(pid: int) -> float:
