@@ -114,10 +114,11 @@ async def test_use_stream_s_interrupt_is_answered_with_command_resume(
             address,
             thread_id,
             {"do": "send", "text": "What is 6 * 7?"},
-            {"do": "resume", "answer": {"approved": True}},
+            {"do": "resume", "answer": {"decisions": [{"type": "approve"}]}},
         )
         (waiting,) = asked["interrupt"]
-        assert waiting["value"]["name"] == "calculator"
+        (request,) = waiting["value"]["action_requests"]  # as HumanInTheLoopMiddleware asks
+        assert request["name"] == "calculator"
         assert answered["interrupt"] is None
         assert [t for t, _, _ in answered["state"]] == ["human", "ai", "tool", "ai"]
         assert _said(answered["state"])[2] == "6 * 7 = 42"
