@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import httpx
 import msgspec
 import pytest
-from playwright.async_api import Browser, FilePayload, Page, expect
+from playwright.async_api import Browser, FilePayload, expect
 
 from tests.browser import own_contexts, tab
 from tests.documents import indexed, upload
@@ -20,22 +20,6 @@ pytestmark = pytest.mark.anyio
 
 PUMPS = "# Pump manual\n\nThe K7 pump moves at most 42 litres of water per minute.\n"
 KOLKATA = timezone(timedelta(hours=5, minutes=30))
-
-
-async def _drop(page: Page, files: list[tuple[str, str, bytes]]) -> None:
-    """Drop `files` (name, media type, content) on the conversation, as a user drags them."""
-    transfer = await page.evaluate_handle(
-        """(files) => {
-            const transfer = new DataTransfer();
-            for (const [name, type, bytes] of files) {
-                transfer.items.add(new File([new Uint8Array(bytes)], name, { type }));
-            }
-            return transfer;
-        }""",
-        [[name, media, list(content)] for name, media, content in files],
-    )
-    await page.dispatch_event(".scroller", "dragover", {"dataTransfer": transfer})
-    await page.dispatch_event(".scroller", "drop", {"dataTransfer": transfer})
 
 
 async def test_a_new_chat_says_what_to_do_and_an_example_fills_the_box(
@@ -79,8 +63,7 @@ async def test_dropped_and_picked_files_show_their_indexing_until_ready_or_faile
     ):
         page = alice.page
         await alice.sign_in(address, "alice")
-        await _drop(
-            page,
+        await alice.drop(
             [
                 ("pumps.md", "text/markdown", PUMPS.encode()),
                 ("broken.pdf", "application/pdf", b"%PDF-1.4 not really a pdf"),
@@ -90,7 +73,7 @@ async def test_dropped_and_picked_files_show_their_indexing_until_ready_or_faile
         uploads = page.locator("#uploads .upload")
         ready = uploads.filter(has_text="pumps.md")
         await expect(ready.locator(".upload-status")).to_have_text(
-            "ready · 1 passages", timeout=30_000
+            "ready · 1 passage", timeout=30_000
         )
         broken = uploads.filter(has_text="broken.pdf").locator(".upload-status")
         await expect(broken).to_contain_text("failed: the PDF cannot be read", timeout=30_000)
@@ -104,7 +87,7 @@ async def test_dropped_and_picked_files_show_their_indexing_until_ready_or_faile
             files=[FilePayload(name="notes.txt", mimeType="text/plain", buffer=b"Notes.")],
         )
         picked = uploads.filter(has_text="notes.txt").locator(".upload-status")
-        await expect(picked).to_have_text("ready · 1 passages", timeout=30_000)
+        await expect(picked).to_have_text("ready · 1 passage", timeout=30_000)
         await expect(ready).to_have_count(0, timeout=15_000)  # a ready one goes by itself
         stored = (await http.get("/users/alice/documents")).json()["items"]
 
@@ -155,7 +138,7 @@ async def test_the_drawer_lists_ones_own_documents_and_memories_and_deletes_them
             len((await http.get("/users/bob/memories")).json()["items"]),
         )
 
-    assert shown == (["pumps.md"], ["ready · 1 passages"], ["Alice likes tea"])
+    assert shown == (["pumps.md"], ["ready · 1 passage"], ["Alice likes tea"])
     assert alice.dialogs == [
         "Delete “Alice likes tea”? This cannot be undone.",
         "Delete “pumps.md”? This cannot be undone.",

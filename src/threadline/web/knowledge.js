@@ -23,7 +23,9 @@ export class KnowledgeDrawer {
       $("#document-file").value = "";
     };
     document.addEventListener("keydown", (event) => {
-      if (event.key === "Escape" && !this.root.hidden) this.toggle(false);
+      if (event.key !== "Escape" || this.root.hidden) return;
+      event.stopImmediatePropagation(); // closes the drawer, and stops no reply
+      this.toggle(false);
     });
   }
 

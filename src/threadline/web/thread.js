@@ -216,8 +216,8 @@ export class Thread {
     item.node.querySelector(".body").innerHTML = renderMarkdown(frame.content);
     item.node.querySelector(".meta")?.remove();
     item.branch = frame.branch ?? item.branch; // a live frame says nothing of siblings
-    // A live frame says nothing of when either: the reply is as new as its arrival.
-    item.createdAt = frame.created_at ?? item.createdAt ?? new Date().toISOString();
+    // History says when it was written; a live frame does not: it is as new as its arrival.
+    item.createdAt = frame.stored ? frame.created_at : item.createdAt ?? new Date().toISOString();
     item.node.append(replyMeta({ ...frame, branch: item.branch }, {
       createdAt: item.createdAt, text: () => item.text, onFeedback: this.onFeedback, onSwitch: this.onSwitch,
     }));

@@ -14,7 +14,7 @@ const carriesFiles = (event) => event.dataTransfer?.types.includes("Files");
 
 // What a document's status says to its owner.
 export function statusText(item) {
-  if (item.status === "ready") return `ready · ${item.chunks} passages`;
+  if (item.status === "ready") return `ready · ${item.chunks} ${item.chunks === 1 ? "passage" : "passages"}`;
   if (item.status === "failed") return `failed: ${item.reason || "not indexed"}`;
   return "indexing…";
 }
