@@ -1,16 +1,18 @@
 // Threadline's chat page: signs in, then wires the sidebar, the open conversation and
-// the composer to one WebSocket that reconnects and resumes by itself; the topbar, the
-// composer's extras, uploads, the knowledge drawer and usage are modules of their own.
+// the composer to one WebSocket that reconnects and resumes by itself; the controls, the
+// topbar, the composer's extras, uploads, the knowledge drawer and usage are modules of
+// their own.
 
 import { Api, Socket } from "./api.js";
 import { Composer } from "./composer.js";
+import { bindControls } from "./controls.js";
 import { KnowledgeDrawer } from "./knowledge.js";
 import { Outbox } from "./outbox.js";
 import { Sidebar } from "./sidebar.js";
-import { signIn, signOut } from "./signin.js";
+import { signIn } from "./signin.js";
 import { connectionState, notice } from "./status.js";
 import { Thread } from "./thread.js";
-import { ModelPicker, exportMarkdown, share, showContext } from "./topbar.js";
+import { ModelPicker, showContext } from "./topbar.js";
 import { Uploads } from "./uploads.js";
 import { UsageMeter } from "./usage.js";
 
@@ -69,7 +71,7 @@ class ChatPage {
   }
 
   start() {
-    this.bindControls();
+    bindControls(this);
     this.api.models().then((models) => {
       this.models.load(models);
       this.showModel();
@@ -79,41 +81,6 @@ class ChatPage {
     this.sidebar.load().then(() => { $("#title").textContent = this.titleOf(this.conversation); });
     this.open(new URLSearchParams(location.hash.slice(1)).get("c"));
     this.socket.connect();
-  }
-
-  bindControls() {
-    $("#composer").onsubmit = (event) => {
-      event.preventDefault();
-      this.say();
-    };
-    $("#input").onkeydown = (event) => {
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-        event.preventDefault();
-        this.say();
-      }
-    };
-    $("#stop").onclick = () => this.command("stop");
-    $("#share").onclick = () => this.conversation && share(this.api, this.conversation, notice);
-    $("#export").onclick = () => this.conversation && exportMarkdown(this.api, this.conversation, notice);
-    $("#new-chat").onclick = () => this.open(null);
-    $("#menu").onclick = () => document.body.classList.toggle("menu-open");
-    $("#sign-out").onclick = () => {
-      signOut();
-      this.socket.close();
-      location.hash = "";
-      location.reload();
-    };
-    document.addEventListener("keydown", (event) => {
-      if (event.key === "Escape" && this.running) this.command("stop");
-      if (event.key === "k" && (event.ctrlKey || event.metaKey)) {
-        event.preventDefault();
-        $("#search").focus();
-      }
-    });
-    addEventListener("hashchange", () => {
-      const id = new URLSearchParams(location.hash.slice(1)).get("c");
-      if (id !== this.conversation) this.open(id);
-    });
   }
 
   open(id) {
@@ -302,6 +269,7 @@ class ChatPage {
         const input = $("#input");
         if (!input.value) input.value = entry.frame.message; // nothing typed is lost
         if (entry.image && !this.composer.image) this.composer.setImage(entry.image);
+        if (!this.conversation && this.thread.empty) this.composer.welcome(true);
       }
     }
     if (frame.code !== "shutting_down") this.setRunning(this.outbox.size > 0);
