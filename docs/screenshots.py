@@ -1,7 +1,10 @@
-"""Take the README's screenshots of the chat page: `uv run python -m docs.screenshots`.
+"""Take the screenshots of the chat page: `uv run python -m docs.screenshots`.
 
 Serves Threadline on an embedded PostgreSQL with the test suite's fake Groq, scripted to
-give the replies shown, and photographs the page in Debian's Chromium (as the tests do).
+give the replies shown, and photographs the page in Debian's Chromium (as the tests do):
+a conversation (chat.png), the same on a phone (phone.png), an approval in the dark theme
+(approval-dark.png), a new user's empty state with an upload (welcome.png), and the
+documents and memories drawer (knowledge.png).
 """
 
 from __future__ import annotations
@@ -16,13 +19,21 @@ from typing import Any
 import httpx
 from playwright.async_api import Browser
 
-from tests.browser import Tab, chromium
+from tests.browser import Tab, launched_chromium
+from tests.documents import indexed, upload
 from tests.fake_groq import FakeGroq
 from tests.serving import serve_app, serve_threadline
 from threadline.settings import Secret, Settings
 from threadline.storage.database import start_embedded_postgres
 
 OUT = Path(__file__).parent / "screenshots"
+QUOTA = 200_000  # tokens a day: the sidebar's foot shows today's use against it
+
+TRAINS = b"""# Trains from Lisbon
+
+Trains to Sintra leave Rossio station every 20 minutes; the ride takes 40 minutes.
+Trains to Cascais leave Cais do Sodre every 20 minutes along the coast.
+"""
 
 REVERSE = """Three common ways, depending on whether you want a new list:
 
@@ -78,6 +89,35 @@ async def _desktop(browser: Browser, address: str, groq: ScriptedGroq) -> None:
     await tab.page.screenshot(path=OUT / "phone.png")
 
 
+async def _welcome(browser: Browser, address: str) -> None:
+    """A new user's empty chat, a file just dropped on it and indexed."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 640})
+    tab = Tab(await context.new_page())
+    await tab.sign_in(address, "lin")
+    await tab.drop([("lisbon-trains.md", "text/markdown", TRAINS)])
+    await tab.page.locator(".upload.ready").wait_for(timeout=30_000)
+    await tab.page.screenshot(path=OUT / "welcome.png")
+
+
+async def _knowledge(browser: Browser, address: str) -> None:
+    """Ada's documents (one ready, one that failed) and memories, in the drawer."""
+    async with httpx.AsyncClient(base_url=f"http://{address}") as http:
+        for name, content in [("lisbon-trains.md", TRAINS), ("scan.pdf", b"%PDF-1.4 no text")]:
+            started = (await upload(http, "/users/ada/documents", name, content)).json()
+            await indexed(http, f"/users/ada/documents/{started['document_id']}")
+        for text in ["Prefers trains to buses", "Travels to Lisbon in May"]:
+            await http.post("/users/ada/memories", json={"text": text})
+    context = await browser.new_context(viewport={"width": 1280, "height": 640})
+    tab = Tab(await context.new_page())
+    await tab.sign_in(address, "ada")
+    await tab.page.locator(".conversation .open").first.click()
+    await tab.reply("Three common ways")
+    await tab.page.click("#knowledge-open")
+    await tab.page.locator("#memories .item").first.wait_for()
+    await tab.page.wait_for_timeout(300)
+    await tab.page.screenshot(path=OUT / "knowledge.png")
+
+
 async def _approval(browser: Browser, address: str, groq: ScriptedGroq) -> None:
     context = await browser.new_context(
         viewport={"width": 1280, "height": 560}, color_scheme="dark"
@@ -115,10 +155,13 @@ async def _run(database_url: str) -> None:
             groq_api_key=Secret("gsk_screenshots"),
             groq_api_base=groq.url,
             approve_tools="calculator",
+            daily_token_quota=QUOTA,
         )
-        async with serve_threadline(settings) as address, chromium() as browser:
+        async with serve_threadline(settings) as address, launched_chromium() as browser:
             await _desktop(browser, address, groq)
             await _approval(browser, address, groq)
+            await _welcome(browser, address)
+            await _knowledge(browser, address)
 
 
 def main() -> None:

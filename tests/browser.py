@@ -109,6 +109,21 @@ class Tab:
         await self.page.fill("#input", text)
         await self.page.press("#input", "Enter")
 
+    async def drop(self, files: list[tuple[str, str, bytes]]) -> None:
+        """Drop `files` (name, media type, content) on the conversation, as if dragged there."""
+        transfer = await self.page.evaluate_handle(
+            """(files) => {
+                const transfer = new DataTransfer();
+                for (const [name, type, bytes] of files) {
+                    transfer.items.add(new File([new Uint8Array(bytes)], name, { type }));
+                }
+                return transfer;
+            }""",
+            [[name, media, list(content)] for name, media, content in files],
+        )
+        await self.page.dispatch_event(".scroller", "dragover", {"dataTransfer": transfer})
+        await self.page.dispatch_event(".scroller", "drop", {"dataTransfer": transfer})
+
     async def reply(self, text: str) -> None:
         """Wait until a finished (stored) reply contains `text`."""
         finished = self.page.locator(".message.assistant:not(.streaming)", has_text=text)

@@ -75,6 +75,43 @@ export class Api {
     return response.text();
   }
 
+  // The user's use of the model today, against the daily quota.
+  usage() {
+    return this.request("GET", `${this.userPath}/usage`);
+  }
+
+  documents() {
+    return this.request("GET", `${this.userPath}/documents`);
+  }
+
+  document(id) {
+    return this.request("GET", `${this.userPath}/documents/${encodeURIComponent(id)}`);
+  }
+
+  // A file for the knowledge base, sent as a multipart form; indexed in the background.
+  async upload(file) {
+    const form = new FormData();
+    form.append("file", file, file.name);
+    const headers = {};
+    if (this.session.token) headers.Authorization = `Bearer ${this.session.token}`;
+    const response = await fetch(`${this.userPath}/documents`, { method: "POST", headers, body: form });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) throw new ApiError(response.status, data);
+    return data;
+  }
+
+  removeDocument(id) {
+    return this.request("DELETE", `${this.userPath}/documents/${encodeURIComponent(id)}`);
+  }
+
+  memories() {
+    return this.request("GET", `${this.userPath}/memories`);
+  }
+
+  forget(id) {
+    return this.request("DELETE", `${this.userPath}/memories/${encodeURIComponent(id)}`);
+  }
+
   search(q) {
     const query = new URLSearchParams({ q, limit: "20" });
     return this.request("GET", `${this.userPath}/search?${query}`);

@@ -1,5 +1,5 @@
 // Edit and branch on the page: the ‹ 2/3 › arrows of a message with siblings, and the
-// box that edits a user message in place. Text goes in as textContent.
+// box that edits a user message in place (meta.js puts both under a message). Text goes in as textContent.
 
 import { button, element } from "./dom.js";
 
@@ -17,17 +17,8 @@ export function branchArrows(branch, onSwitch) {
   return nav;
 }
 
-// The meta line under a user message: its arrows, if it has siblings, and Edit.
-export function userMeta(node, { branch, onSwitch, onEdit }) {
-  node.querySelector(".meta")?.remove();
-  const meta = element("div", "meta");
-  if (branch) meta.append(branchArrows(branch, onSwitch));
-  meta.append(button("edit", "Edit", () => editBox(node, onEdit)));
-  node.append(meta);
-}
-
 // Edit a user message where it stands: Save sends the new text, Cancel puts it back.
-function editBox(node, onEdit) {
+export function editBox(node, onEdit) {
   const body = node.querySelector(".body");
   const meta = node.querySelector(".meta");
   const box = element("div", "editing");

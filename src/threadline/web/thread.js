@@ -1,25 +1,12 @@
 // The open conversation: its messages, the reply streaming into it, tool calls,
-// approvals, the graph's questions (interrupts) and citations. Text from the server is set with textContent, except a
-// reply's Markdown, which renderMarkdown escapes before it formats.
+// what the run waits on (waiting.js), and under each message its meta line (meta.js).
+// Text from the server is set with textContent, except a reply's Markdown, which
+// renderMarkdown escapes before it formats.
 
-import { branchArrows, userMeta } from "./branches.js";
 import { button, element } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
-
-function preview(value) {
-  const text = typeof value === "string" ? value : JSON.stringify(value);
-  return text.length > 400 ? `${text.slice(0, 399)}…` : text;
-}
-
-// A typed answer: text to a question asked in words; else JSON if it parses as JSON.
-function answerOf(text, asked) {
-  if (typeof asked === "string") return text;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
+import { rated, replyMeta, userMeta } from "./meta.js";
+import { approvalBox, preview, questionBox } from "./waiting.js";
 
 export class Thread {
   constructor(list, { onDecide, onRespond, onCancel, onRegenerate, onFeedback, onEdit, onSwitch }) {
@@ -48,6 +35,7 @@ export class Thread {
   // A message the user typed, shown at once; `stored()` gives it its id after the ack.
   pending(text, clientId, image) {
     const node = this.bubble("user", text);
+    node.dataset.createdAt = new Date().toISOString(); // history gives the stored time later
     if (image) {
       const shown = element("img", "image");
       shown.src = image; // a data: URL the user picked, allowed by the page's policy
@@ -87,6 +75,7 @@ export class Thread {
     this.items.delete(messageId);
     node.remove();
     const edited = this.bubble("user", text);
+    edited.dataset.createdAt = new Date().toISOString();
     edited.classList.add("sending");
     edited.dataset.edit = "1";
     this.list.append(edited);
@@ -192,15 +181,7 @@ export class Thread {
   // The run waits for the user: nothing streams until they decide.
   approval(frame) {
     const node = this.waiting(frame.tool_call_id, "approval");
-    node.append(element("p", "", `${frame.name} wants to run with:`), element("pre", "args", preview(frame.args)));
-    if (frame.description) node.append(element("p", "description", frame.description));
-    const decide = (type) => () => {
-      node.remove();
-      this.onDecide(type, frame.tool_call_id);
-    };
-    const choices = element("div", "choices");
-    choices.append(button("approve", "Approve", decide("approve")), button("deny", "Deny", decide("deny")));
-    node.append(choices);
+    approvalBox(node, frame, this.onDecide);
     this.list.append(node);
     this.scroll();
   }
@@ -208,30 +189,7 @@ export class Thread {
   // The graph asks the user (LangGraph's `interrupt`): its question, and a box to answer.
   question(frame) {
     const node = this.waiting(frame.interrupt_id, "approval question");
-    const asked = typeof frame.value === "string"
-      ? element("p", "asked", frame.value)
-      : element("pre", "asked", JSON.stringify(frame.value, null, 2));
-    const input = element("input", "answer");
-    input.placeholder = "Your answer";
-    input.setAttribute("aria-label", "Your answer");
-    const answer = () => {
-      if (!input.value.trim()) return;
-      node.remove();
-      this.onRespond(frame.interrupt_id, answerOf(input.value, frame.value));
-    };
-    input.onkeydown = (event) => {
-      if (event.key === "Enter" && !event.isComposing) {
-        event.preventDefault();
-        answer();
-      }
-    };
-    const cancel = () => {
-      node.remove();
-      this.onCancel(frame.interrupt_id);
-    };
-    const choices = element("div", "choices");
-    choices.append(button("respond", "Answer", answer), button("cancel", "Cancel", cancel));
-    node.append(asked, input, choices);
+    const input = questionBox(node, frame, { onRespond: this.onRespond, onCancel: this.onCancel });
     this.list.append(node);
     this.scroll();
     input.focus();
@@ -258,61 +216,24 @@ export class Thread {
     item.node.querySelector(".body").innerHTML = renderMarkdown(frame.content);
     item.node.querySelector(".meta")?.remove();
     item.branch = frame.branch ?? item.branch; // a live frame says nothing of siblings
-    item.node.append(this.meta({ ...frame, branch: item.branch }));
+    // History says when it was written; a live frame does not: it is as new as its arrival.
+    item.createdAt = frame.stored ? frame.created_at : item.createdAt ?? new Date().toISOString();
+    item.node.append(replyMeta({ ...frame, branch: item.branch }, {
+      createdAt: item.createdAt, text: () => item.text, onFeedback: this.onFeedback, onSwitch: this.onSwitch,
+    }));
     // History says what is stored; a `message` frame (live, or a resume) says nothing of it.
     if (frame.stored) item.rating = frame.feedback?.rating ?? null;
-    this.rated(item.node, item.rating ?? null);
+    rated(item.node, item.rating ?? null);
     this.lastStored = frame.message_id;
     this.markLast();
     this.scroll();
-  }
-
-  meta(frame) {
-    const meta = element("div", "meta");
-    meta.append(this.ratings(frame.message_id));
-    if (frame.branch) meta.append(branchArrows(frame.branch, this.onSwitch));
-    if (frame.stopped) meta.append(element("span", "badge", "stopped"));
-    if (frame.citations?.length) {
-      const sources = element("ol", "citations");
-      for (const citation of frame.citations) {
-        const source = element("li");
-        const details = element("details");
-        details.append(element("summary", "", citation.title), element("p", "", citation.text));
-        source.append(details);
-        sources.append(source);
-      }
-      meta.append(sources);
-    }
-    return meta;
-  }
-
-  // Thumbs up and down: pressing the pressed one again takes the rating back.
-  ratings(messageId) {
-    const group = element("span", "ratings");
-    for (const [rating, label, text] of [["up", "Good reply", "👍"], ["down", "Bad reply", "👎"]]) {
-      const choice = button(`rate ${rating}`, text, () => {
-        const pressed = choice.getAttribute("aria-pressed") === "true";
-        this.onFeedback(messageId, pressed ? null : rating);
-      });
-      choice.setAttribute("aria-label", label);
-      choice.dataset.rating = rating;
-      group.append(choice);
-    }
-    return group;
-  }
-
-  // The rating stored for a reply (a `feedback` frame, or history), shown as pressed.
-  rated(node, rating) {
-    for (const choice of node.querySelectorAll(".rate")) {
-      choice.setAttribute("aria-pressed", String(choice.dataset.rating === rating));
-    }
   }
 
   feedback(frame) {
     const item = this.items.get(frame.message_id);
     if (!item) return;
     item.rating = frame.rating;
-    this.rated(item.node, frame.rating);
+    rated(item.node, frame.rating);
   }
 
   // Only the newest reply can be regenerated.
@@ -344,6 +265,7 @@ export class Thread {
       this.toolResult(message);
     } else if (!this.items.has(message.message_id)) {
       const node = this.bubble("user", message.content);
+      if (message.created_at) node.dataset.createdAt = message.created_at;
       if (message.attachments?.length) node.append(this.attachments(message.attachments));
       node.dataset.messageId = message.message_id;
       this.userMeta(node, message.message_id, message.branch);
