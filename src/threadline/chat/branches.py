@@ -28,6 +28,7 @@ from threadline.chat.errors import (
 from threadline.chat.events import Branch
 from threadline.chat.turn_parts import TurnServices
 from threadline.engine.messages import CREATED_AT
+from threadline.engine.replies import Reply
 from threadline.engine.runner import TurnRunner
 from threadline.storage.checkpoints.tree import CheckpointTree, Path
 from threadline.storage.leases import LeaseHeld, NotAllowed
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = (
     "Fork",
+    "Resent",
     "branches_of",
     "check_editable",
     "current_path",
@@ -47,11 +49,20 @@ __all__ = (
 )
 
 
+class Resent(NamedTuple):
+    """A message stored under the `client_message_id` a turn comes with again."""
+
+    stored: HumanMessage
+    reply: Reply | None  # its answer, if it has one
+    is_last: bool  # the current path's last message: a failed turn's, to answer now
+
+
 class Fork(NamedTuple):
     """Where a turn's branch starts: before a message it replaces, or at a checkpoint."""
 
     replaces: str | None = None  # an edit: the user message the turn's message replaces
     checkpoint_id: str | None = None  # a run from an earlier checkpoint (LangGraph's fork)
+    resent: Resent | None = None  # an edit resent: what its first sending stored
 
 
 def current_path(tree: CheckpointTree) -> Path | None:

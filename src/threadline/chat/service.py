@@ -24,7 +24,7 @@ from threadline.chat.attachments import (
     attachments_of,
     with_documents,
 )
-from threadline.chat.branches import Fork, check_editable, current_path, switch_branch
+from threadline.chat.branches import Fork, switch_branch
 from threadline.chat.choosing import (
     check_kept,
     check_model,
@@ -37,7 +37,7 @@ from threadline.chat.errors import ConversationBusy, ConversationNotFound
 from threadline.chat.events import History, ToolCallItem
 from threadline.chat.feedback import Feedback
 from threadline.chat.history import HistoryPage, read_page
-from threadline.chat.inputs import check_same_text
+from threadline.chat.inputs import check_edit, check_same_text
 from threadline.chat.knowledge import Knowledge
 from threadline.chat.limits import UserLimits
 from threadline.chat.quota import Stake, given_back_unless_started
@@ -265,22 +265,44 @@ class ChatService:
             await self._roster.start(turn)
         return turn
 
-    async def edit(
-        self, user_id: str, conversation_id: str, message_id: str, text: str, send: Send
+    async def edit(  # noqa: PLR0913, PLR0917 - the edit's facts, each named
+        self,
+        user_id: str,
+        conversation_id: str,
+        message_id: str,
+        text: str,
+        send: Send,
+        client_message_id: str | None = None,
     ) -> Turn:
         """Answer `text` in place of user message `message_id`: a sibling branch of it.
 
         The turn forks from the checkpoint before that message (see `branches`); the
-        earlier message and what followed it stay, as another branch.
+        earlier message and what followed it stay, as another branch. An edit resent with
+        the `client_message_id` of one already accepted attaches to its turn, or is
+        answered as stored (the turn then carries the stored ids): no second sibling.
 
         Raises:
             MessageNotFound: No user message with this id on the current path.
+            InvalidRequest: A client id reused with other text.
         """
         chosen = await self._own(user_id, conversation_id)
+        if client_message_id and (earlier := self._live.find(conversation_id, client_message_id)):
+            check_same_text(earlier.text, text, client_message_id)
+            await earlier.audience.attach(send)
+            return earlier
         runner = self._assistant_of(chosen).runner
-        check_editable(current_path(await runner.tree(conversation_id)), message_id)
-        fork = Fork(replaces=message_id)
-        return await self._forked(user_id, conversation_id, text, send, fork=fork, chosen=chosen)
+        tree = await runner.tree(conversation_id)
+        resent = check_edit(tree, message_id, text, client_message_id, runner.model_name)
+        fork = Fork(replaces=message_id, resent=resent)
+        return await self._forked(
+            user_id,
+            conversation_id,
+            text,
+            send,
+            fork=fork,
+            chosen=chosen,
+            client_id=client_message_id,
+        )
 
     async def fork(
         self, user_id: str, conversation_id: str, checkpoint_id: str, text: str, send: Send
@@ -303,13 +325,23 @@ class ChatService:
         *,
         fork: Fork,
         chosen: Choice,
+        client_id: str | None = None,
     ) -> Turn:
         engine = engine_of(self._assistants, chosen)
         stake = await self._roster.admit(user_id, text)
         with given_back_unless_started(stake):
             turn = self._turn(
-                user_id, conversation_id, text, None, send, stake=stake, engine=engine, fork=fork
+                user_id,
+                conversation_id,
+                text,
+                client_id,
+                send,
+                stake=stake,
+                engine=engine,
+                fork=fork,
             )
+            if fork.resent is not None:  # an edit resent: its ack names the stored message
+                turn.message_id = fork.resent.stored.id or turn.message_id
             await self._roster.start(turn)
         return turn
 

@@ -144,10 +144,13 @@ class Edit(_ConversationFrame, tag="edit"):
     The conversation branches just before that message; the earlier message and what
     followed it stay as another branch (`switch_branch` goes back to it). The reply
     streams as a message's does: `ack` (with the new message's id), tokens, `message`.
+    `client_message_id` makes a resend safe, as a `message`'s does: an edit resent with
+    it is answered as stored (or joins its running reply), never a second sibling.
     """
 
     message_id: ClientMessageId
     message: str
+    client_message_id: ClientMessageId | None = None
 
 
 class SwitchBranch(_ConversationFrame, tag="switch_branch"):

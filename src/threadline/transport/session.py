@@ -125,9 +125,9 @@ class ChatSession:
             case Regenerate():
                 return await self._chat.regenerate(user, frame.conversation_ref, self._send)
             case Edit():
-                edited = frame.message_id
+                edited, client_id = frame.message_id, frame.client_message_id
                 return await self._chat.edit(
-                    user, frame.conversation_ref, edited, frame.message, self._send
+                    user, frame.conversation_ref, edited, frame.message, self._send, client_id
                 )
             case Stop():
                 return await self._chat.stop(user, frame.conversation_ref, self._send)
