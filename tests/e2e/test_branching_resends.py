@@ -125,3 +125,41 @@ async def test_a_rest_edit_resent_answers_the_stored_ids_and_runs_once(
     history = read.json()["messages"]
     assert [m["content"] for m in history] == ["one", "Reply 1: one", "TWO", "Reply 3: TWO"]
     assert _siblings(history, "TWO") == [two["message_id"], first.json()["message_id"]]
+
+
+async def test_a_regenerate_resent_gets_the_stored_reply_not_a_third_version(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    async with serve_threadline(settings) as address:
+        async with connect(address, "alice") as chat:
+            first = await chat.turn("question")
+            conversation_id = first.ack["conversation_id"]
+            regenerate = {
+                "type": "regenerate",
+                "conversation_id": conversation_id,
+                "client_message_id": "r-1",
+            }
+            await chat.send(**regenerate)
+            again = await chat.collect()
+            then = await chat.turn("more", conversation_id)
+        asked = len(fake_groq.requests)
+        async with connect(address, "alice") as retry:  # the connection dropped: resend
+            await retry.send(**regenerate)
+            resent = await retry.collect()
+            history = await retry.history(conversation_id)
+
+    assert again.ack["message_id"] == first.ack["message_id"]
+    assert resent.ack["message_id"] == first.ack["message_id"]
+    assert resent.reply["message_id"] == again.reply["message_id"]
+    assert resent.reply["content"] == again.reply["content"] == "Reply 2: question"
+    assert len(fake_groq.requests) == asked  # not answered again
+    assert [m["content"] for m in history] == [
+        "question",
+        "Reply 2: question",
+        "more",
+        then.reply["content"],
+    ]
+    assert _siblings(history, "Reply 2: question") == [
+        first.reply["message_id"],
+        again.reply["message_id"],
+    ]

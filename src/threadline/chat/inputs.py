@@ -18,13 +18,14 @@ from threadline.chat.branches import (
     current_path,
     fork_inputs,
     regenerate_point,
+    regenerated,
 )
 from threadline.chat.errors import ApprovalPendingError, InvalidRequest, NothingToRegenerate
 from threadline.chat.history import find_client_message
 from threadline.clock import now
 from threadline.engine.approvals import AwaitingApproval
 from threadline.engine.messages import ATTACHMENTS, CLIENT_MESSAGE_ID, CREATED_AT
-from threadline.engine.replies import Reply
+from threadline.engine.replies import Reply, reply_of
 from threadline.engine.runner import TurnRunner
 from threadline.storage.checkpoints.tree import CheckpointTree
 
@@ -150,10 +151,16 @@ def _new_message(turn: Turn, text: str) -> list[BaseMessage]:
     return [HumanMessage(content=content, id=turn.message_id, additional_kwargs=extra)]
 
 
-async def _regenerate_inputs(turn: Turn, runner: TurnRunner) -> Sequence[BaseMessage]:
+async def _regenerate_inputs(turn: Turn, runner: TurnRunner) -> Sequence[BaseMessage] | Reply:
+    tree = await runner.tree(turn.conversation_id)
+    if turn.client_message_id and (done := regenerated(tree, turn.reply_id)) is not None:
+        question, reply = done  # a resend: the reply its first sending stored
+        turn.message_id = question.id or ""
+        await turn.ack()
+        return reply_of(reply, runner.model_name)
     if pending := await runner.pending_interrupts(turn.conversation_id):
         raise ApprovalPendingError(pending[0].interrupt_id)
-    path = current_path(await runner.tree(turn.conversation_id))
+    path = current_path(tree)
     found = regenerate_point(path) if path is not None else None
     if found is None:
         raise NothingToRegenerate

@@ -24,7 +24,7 @@ from threadline.chat.attachments import (
     attachments_of,
     with_documents,
 )
-from threadline.chat.branches import Fork, switch_branch
+from threadline.chat.branches import Fork, regenerated_id, switch_branch
 from threadline.chat.choosing import (
     check_kept,
     check_model,
@@ -254,13 +254,35 @@ class ChatService:
         if updated.model != kept.model and updated.model is not None:
             await self._set_model(user_id, conversation_id, updated.model)
 
-    async def regenerate(self, user_id: str, conversation_id: str, send: Send) -> Turn:
-        """Start a turn that answers the last user message again."""
+    async def regenerate(
+        self, user_id: str, conversation_id: str, send: Send, client_message_id: str | None = None
+    ) -> Turn:
+        """Start a turn that answers the last user message again.
+
+        Resent with the `client_message_id` of one already accepted, it attaches to that
+        turn, or gets the reply it stored (its id is derived from the client's): no
+        second new version.
+
+        Raises:
+            InvalidRequest: The client id is a running message's.
+        """
         engine = engine_of(self._assistants, await self._own(user_id, conversation_id), self.models)
+        if client_message_id and (earlier := self._live.find(conversation_id, client_message_id)):
+            check_same_text(earlier.text, "", client_message_id)  # a message's id: refused
+            await earlier.audience.attach(send)
+            return earlier
+        derived = regenerated_id(conversation_id, client_message_id) if client_message_id else None
         stake = await self._roster.admit(user_id, None)
         with given_back_unless_started(stake):
             turn = self._turn(
-                user_id, conversation_id, None, None, send, stake=stake, engine=engine
+                user_id,
+                conversation_id,
+                None,
+                client_message_id,
+                send,
+                stake=stake,
+                engine=engine,
+                reply_id=derived,
             )
             await self._roster.start(turn)
         return turn
@@ -439,6 +461,7 @@ class ChatService:
         results: Sequence[ToolMessage] | None = None,
         client_tools: Sequence[dict[str, Any]] = (),
         fork: Fork | None = None,
+        reply_id: str | None = None,
     ) -> Turn:
         limits = self._crew.limits
         message_id = new_id() if text is not None else ((results[0].id or "") if results else "")
@@ -448,7 +471,7 @@ class ChatService:
             conversation_id,
             text,
             message_id=message_id,
-            reply_id=new_id(),
+            reply_id=reply_id or new_id(),
             client_message_id=client_id,
             origin=send,
             decision=decision,

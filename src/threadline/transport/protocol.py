@@ -135,7 +135,13 @@ class Stop(_ConversationFrame, tag="stop"):
 
 
 class Regenerate(_ConversationFrame, tag="regenerate"):
-    """Replace the last reply (or supply a missing one) with a new reply to the last message."""
+    """Replace the last reply (or supply a missing one) with a new reply to the last message.
+
+    `client_message_id` makes a resend safe: a regenerate resent with it gets the reply
+    its first sending made (or joins it while it runs), never another new version.
+    """
+
+    client_message_id: ClientMessageId | None = None
 
 
 class Edit(_ConversationFrame, tag="edit"):

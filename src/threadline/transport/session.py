@@ -123,7 +123,10 @@ class ChatSession:
                     user, message, ref, client_id, self._send, frame.chosen, frame.attached
                 )
             case Regenerate():
-                return await self._chat.regenerate(user, frame.conversation_ref, self._send)
+                client_id = frame.client_message_id
+                return await self._chat.regenerate(
+                    user, frame.conversation_ref, self._send, client_id
+                )
             case Edit():
                 edited, client_id = frame.message_id, frame.client_message_id
                 return await self._chat.edit(
