@@ -114,6 +114,7 @@ async def test_a_rest_edit_resent_answers_the_stored_ids_and_runs_once(
         asked = len(fake_groq.requests)
         again = await http.post(url, json=body)
         other = await http.post(url, json={**body, "message": "something else"})
+        malformed = await http.post(url, json={**body, "client_message_id": "x" * 129})
         read = await http.get(f"http://{address}/users/alice/conversations/{conversation_id}")
 
     assert first.status_code == 202, first.text
@@ -122,6 +123,8 @@ async def test_a_rest_edit_resent_answers_the_stored_ids_and_runs_once(
     assert first.json()["reply_id"] == streamed.reply["message_id"]
     assert len(fake_groq.requests) == asked
     assert (other.status_code, other.json()["code"]) == (400, "invalid_request")
+    assert malformed.status_code == 400, malformed.text
+    assert malformed.json()["field"] == "client_message_id"
     history = read.json()["messages"]
     assert [m["content"] for m in history] == ["one", "Reply 1: one", "TWO", "Reply 3: TWO"]
     assert _siblings(history, "TWO") == [two["message_id"], first.json()["message_id"]]
