@@ -13,10 +13,12 @@ are the distinct ids at `i` among the branches that share its first `i`.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
-from langchain_core.messages import AnyMessage, BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage
 
 from threadline.chat.errors import (
     ApprovalPendingError,
@@ -28,6 +30,7 @@ from threadline.chat.errors import (
 from threadline.chat.events import Branch
 from threadline.chat.turn_parts import TurnServices
 from threadline.engine.messages import CREATED_AT
+from threadline.engine.replies import Reply
 from threadline.engine.runner import TurnRunner
 from threadline.storage.checkpoints.tree import CheckpointTree, Path
 from threadline.storage.leases import LeaseHeld, NotAllowed
@@ -37,14 +40,25 @@ if TYPE_CHECKING:
 
 __all__ = (
     "Fork",
+    "Resent",
     "branches_of",
     "check_editable",
     "current_path",
     "fork_inputs",
     "head_with",
     "regenerate_point",
+    "regenerated",
+    "regenerated_id",
     "switch_branch",
 )
+
+
+class Resent(NamedTuple):
+    """A message stored under the `client_message_id` a turn comes with again."""
+
+    stored: HumanMessage
+    reply: Reply | None  # its answer, if it has one
+    is_last: bool  # the current path's last message: a failed turn's, to answer now
 
 
 class Fork(NamedTuple):
@@ -52,6 +66,7 @@ class Fork(NamedTuple):
 
     replaces: str | None = None  # an edit: the user message the turn's message replaces
     checkpoint_id: str | None = None  # a run from an earlier checkpoint (LangGraph's fork)
+    resent: Resent | None = None  # an edit resent: what its first sending stored
 
 
 def current_path(tree: CheckpointTree) -> Path | None:
@@ -87,6 +102,27 @@ def regenerate_point(path: Path) -> tuple[HumanMessage, str | None, list[BaseMes
         return question, None, []
     checkpoint, update = path.state_before(messages[last + 1].id or "")
     return question, checkpoint, update
+
+
+def regenerated_id(conversation_id: str, client_message_id: str) -> str:
+    """The reply id of a regenerate sent with `client_message_id`: the same for a resend.
+
+    Derived, so that a resend finds the reply its first sending stored (`regenerated`)
+    with nothing else kept; shaped as any other id (22 URL-safe characters).
+    """
+    digest = hashlib.sha256(f"{conversation_id}\0{client_message_id}".encode()).digest()
+    return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
+
+
+def regenerated(tree: CheckpointTree, reply_id: str) -> tuple[HumanMessage, AIMessage] | None:
+    """The reply `reply_id` on any branch, and the user message it answers, if stored."""
+    for leaf in tree.leaves:
+        messages = tree.path(leaf).messages
+        for index, message in enumerate(messages):
+            if isinstance(message, AIMessage) and message.id == reply_id:
+                asked = [m for m in messages[:index] if isinstance(m, HumanMessage)]
+                return (asked[-1], message) if asked else None
+    return None
 
 
 async def fork_inputs(

@@ -12,19 +12,27 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.messages import BaseMessage, HumanMessage
 
 from threadline.chat.attachments import content_of, described
-from threadline.chat.branches import current_path, fork_inputs, regenerate_point
+from threadline.chat.branches import (
+    Resent,
+    check_editable,
+    current_path,
+    fork_inputs,
+    regenerate_point,
+    regenerated,
+)
 from threadline.chat.errors import ApprovalPendingError, InvalidRequest, NothingToRegenerate
 from threadline.chat.history import find_client_message
 from threadline.clock import now
 from threadline.engine.approvals import AwaitingApproval
 from threadline.engine.messages import ATTACHMENTS, CLIENT_MESSAGE_ID, CREATED_AT
-from threadline.engine.replies import Reply
+from threadline.engine.replies import Reply, reply_of
 from threadline.engine.runner import TurnRunner
+from threadline.storage.checkpoints.tree import CheckpointTree
 
 if TYPE_CHECKING:
     from threadline.chat.turn import Turn
 
-__all__ = ("check_same_text", "known_inputs", "turn_inputs")
+__all__ = ("check_edit", "check_same_text", "known_inputs", "resent_in", "turn_inputs")
 
 
 def check_same_text(earlier: str | None, text: str, client_message_id: str) -> None:
@@ -52,23 +60,75 @@ async def turn_inputs(turn: Turn, runner: TurnRunner) -> Sequence[BaseMessage] |
             reply failed after newer messages followed.
         InvalidRequest: A resend whose text differs from what was stored under its id.
     """
-    if turn.fork is not None and turn.text is not None:
-        return await fork_inputs(turn, turn.fork, runner, *_new_message(turn, turn.text))
     if turn.text is None:
         return await _regenerate_inputs(turn, runner)
-    if turn.client_message_id:
-        # The window holds every message since the last fold; a resend comes long before.
-        messages = await runner.window(turn.conversation_id)
-        found = find_client_message(messages, turn.client_message_id, runner.model_name)
-        if found is not None:
-            index, stored, reply = found
-            check_same_text(str(stored.text), turn.text, turn.client_message_id)
-            if reply is None and (pending := await runner.pending_interrupts(turn.conversation_id)):
-                turn.message_id = stored.id or turn.message_id
-                await turn.ack()
-                raise AwaitingApproval(pending)  # the resend is told what it waits for
-            return await _replay(turn, stored, reply, index == len(messages) - 1)
+    if turn.client_message_id and (resent := await _stored(turn, runner)) is not None:
+        return await _answer_resend(turn, runner, resent)
+    if turn.fork is not None:
+        return await fork_inputs(turn, turn.fork, runner, *_new_message(turn, turn.text))
     return _new_message(turn, turn.text)
+
+
+def resent_in(tree: CheckpointTree, client_message_id: str, default_model: str) -> Resent | None:
+    """The message stored under `client_message_id` on any branch (the current one first).
+
+    An edit's message may be on a branch that is no longer current (a switch since), and
+    its resend still finds it there: one id, one sibling.
+    """
+    others = sorted((leaf for leaf in tree.leaves if leaf != tree.latest), reverse=True)
+    for head in ([tree.latest] if tree.latest else []) + others:
+        messages = tree.path(head).messages
+        if found := find_client_message(messages, client_message_id, default_model):
+            index, stored, reply = found
+            return Resent(stored, reply, head == tree.latest and index == len(messages) - 1)
+    return None
+
+
+def check_edit(
+    tree: CheckpointTree,
+    message_id: str,
+    text: str,
+    client_message_id: str | None,
+    default_model: str,
+) -> Resent | None:
+    """Whether an edit may go on: a message to edit, or a resend (then what it stored).
+
+    Raises:
+        MessageNotFound: No user message `message_id` on the current path, and no resend.
+        InvalidRequest: A resend whose text differs from what was stored under its id.
+    """
+    resent = resent_in(tree, client_message_id, default_model) if client_message_id else None
+    if resent is None:
+        check_editable(current_path(tree), message_id)
+    else:
+        check_same_text(str(resent.stored.text), text, client_message_id or "")
+    return resent
+
+
+async def _stored(turn: Turn, runner: TurnRunner) -> Resent | None:
+    client_message_id = turn.client_message_id or ""
+    if turn.fork is not None:  # an edit: its message went on a branch of its own
+        return resent_in(
+            await runner.tree(turn.conversation_id), client_message_id, runner.model_name
+        )
+    # The window holds every message since the last fold; a resend comes long before.
+    messages = await runner.window(turn.conversation_id)
+    found = find_client_message(messages, client_message_id, runner.model_name)
+    if found is None:
+        return None
+    index, stored, reply = found
+    return Resent(stored, reply, index == len(messages) - 1)
+
+
+async def _answer_resend(
+    turn: Turn, runner: TurnRunner, resent: Resent
+) -> Sequence[BaseMessage] | Reply:
+    check_same_text(str(resent.stored.text), turn.text or "", turn.client_message_id or "")
+    if resent.reply is None and (pending := await runner.pending_interrupts(turn.conversation_id)):
+        turn.message_id = resent.stored.id or turn.message_id
+        await turn.ack()
+        raise AwaitingApproval(pending)  # the resend is told what it waits for
+    return await _replay(turn, resent.stored, resent.reply, resent.is_last)
 
 
 def known_inputs(turn: Turn) -> list[BaseMessage] | None:
@@ -91,10 +151,16 @@ def _new_message(turn: Turn, text: str) -> list[BaseMessage]:
     return [HumanMessage(content=content, id=turn.message_id, additional_kwargs=extra)]
 
 
-async def _regenerate_inputs(turn: Turn, runner: TurnRunner) -> Sequence[BaseMessage]:
+async def _regenerate_inputs(turn: Turn, runner: TurnRunner) -> Sequence[BaseMessage] | Reply:
+    tree = await runner.tree(turn.conversation_id)
+    if turn.client_message_id and (done := regenerated(tree, turn.reply_id)) is not None:
+        question, reply = done  # a resend: the reply its first sending stored
+        turn.message_id = question.id or ""
+        await turn.ack()
+        return reply_of(reply, runner.model_name)
     if pending := await runner.pending_interrupts(turn.conversation_id):
         raise ApprovalPendingError(pending[0].interrupt_id)
-    path = current_path(await runner.tree(turn.conversation_id))
+    path = current_path(tree)
     found = regenerate_point(path) if path is not None else None
     if found is None:
         raise NothingToRegenerate

@@ -24,7 +24,7 @@ from threadline.chat.attachments import (
     attachments_of,
     with_documents,
 )
-from threadline.chat.branches import Fork, check_editable, current_path, switch_branch
+from threadline.chat.branches import Fork, regenerated_id, switch_branch
 from threadline.chat.choosing import (
     check_kept,
     check_model,
@@ -37,7 +37,7 @@ from threadline.chat.errors import ConversationBusy, ConversationNotFound
 from threadline.chat.events import History, ToolCallItem
 from threadline.chat.feedback import Feedback
 from threadline.chat.history import HistoryPage, read_page
-from threadline.chat.inputs import check_same_text
+from threadline.chat.inputs import check_edit, check_same_text
 from threadline.chat.knowledge import Knowledge
 from threadline.chat.limits import UserLimits
 from threadline.chat.quota import Stake, given_back_unless_started
@@ -254,33 +254,77 @@ class ChatService:
         if updated.model != kept.model and updated.model is not None:
             await self._set_model(user_id, conversation_id, updated.model)
 
-    async def regenerate(self, user_id: str, conversation_id: str, send: Send) -> Turn:
-        """Start a turn that answers the last user message again."""
+    async def regenerate(
+        self, user_id: str, conversation_id: str, send: Send, client_message_id: str | None = None
+    ) -> Turn:
+        """Start a turn that answers the last user message again.
+
+        Resent with the `client_message_id` of one already accepted, it attaches to that
+        turn, or gets the reply it stored (its id is derived from the client's): no
+        second new version.
+
+        Raises:
+            InvalidRequest: The client id is a running message's.
+        """
         engine = engine_of(self._assistants, await self._own(user_id, conversation_id), self.models)
+        if client_message_id and (earlier := self._live.find(conversation_id, client_message_id)):
+            check_same_text(earlier.text, "", client_message_id)  # a message's id: refused
+            await earlier.audience.attach(send)
+            return earlier
+        derived = regenerated_id(conversation_id, client_message_id) if client_message_id else None
         stake = await self._roster.admit(user_id, None)
         with given_back_unless_started(stake):
             turn = self._turn(
-                user_id, conversation_id, None, None, send, stake=stake, engine=engine
+                user_id,
+                conversation_id,
+                None,
+                client_message_id,
+                send,
+                stake=stake,
+                engine=engine,
+                reply_id=derived,
             )
             await self._roster.start(turn)
         return turn
 
-    async def edit(
-        self, user_id: str, conversation_id: str, message_id: str, text: str, send: Send
+    async def edit(  # noqa: PLR0913, PLR0917 - the edit's facts, each named
+        self,
+        user_id: str,
+        conversation_id: str,
+        message_id: str,
+        text: str,
+        send: Send,
+        client_message_id: str | None = None,
     ) -> Turn:
         """Answer `text` in place of user message `message_id`: a sibling branch of it.
 
         The turn forks from the checkpoint before that message (see `branches`); the
-        earlier message and what followed it stay, as another branch.
+        earlier message and what followed it stay, as another branch. An edit resent with
+        the `client_message_id` of one already accepted attaches to its turn, or is
+        answered as stored (the turn then carries the stored ids): no second sibling.
 
         Raises:
             MessageNotFound: No user message with this id on the current path.
+            InvalidRequest: A client id reused with other text.
         """
         chosen = await self._own(user_id, conversation_id)
+        if client_message_id and (earlier := self._live.find(conversation_id, client_message_id)):
+            check_same_text(earlier.text, text, client_message_id)
+            await earlier.audience.attach(send)
+            return earlier
         runner = self._assistant_of(chosen).runner
-        check_editable(current_path(await runner.tree(conversation_id)), message_id)
-        fork = Fork(replaces=message_id)
-        return await self._forked(user_id, conversation_id, text, send, fork=fork, chosen=chosen)
+        tree = await runner.tree(conversation_id)
+        resent = check_edit(tree, message_id, text, client_message_id, runner.model_name)
+        fork = Fork(replaces=message_id, resent=resent)
+        return await self._forked(
+            user_id,
+            conversation_id,
+            text,
+            send,
+            fork=fork,
+            chosen=chosen,
+            client_id=client_message_id,
+        )
 
     async def fork(
         self, user_id: str, conversation_id: str, checkpoint_id: str, text: str, send: Send
@@ -303,13 +347,23 @@ class ChatService:
         *,
         fork: Fork,
         chosen: Choice,
+        client_id: str | None = None,
     ) -> Turn:
         engine = engine_of(self._assistants, chosen)
         stake = await self._roster.admit(user_id, text)
         with given_back_unless_started(stake):
             turn = self._turn(
-                user_id, conversation_id, text, None, send, stake=stake, engine=engine, fork=fork
+                user_id,
+                conversation_id,
+                text,
+                client_id,
+                send,
+                stake=stake,
+                engine=engine,
+                fork=fork,
             )
+            if fork.resent is not None:  # an edit resent: its ack names the stored message
+                turn.message_id = fork.resent.stored.id or turn.message_id
             await self._roster.start(turn)
         return turn
 
@@ -407,6 +461,7 @@ class ChatService:
         results: Sequence[ToolMessage] | None = None,
         client_tools: Sequence[dict[str, Any]] = (),
         fork: Fork | None = None,
+        reply_id: str | None = None,
     ) -> Turn:
         limits = self._crew.limits
         message_id = new_id() if text is not None else ((results[0].id or "") if results else "")
@@ -416,7 +471,7 @@ class ChatService:
             conversation_id,
             text,
             message_id=message_id,
-            reply_id=new_id(),
+            reply_id=reply_id or new_id(),
             client_message_id=client_id,
             origin=send,
             decision=decision,

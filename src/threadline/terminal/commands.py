@@ -16,6 +16,8 @@ HELP = """\
 /edit TEXT        send TEXT in place of your last message (the old one stays as a version)
 /branch N         show version N of the newest message that has versions ([2/3])
 /history          the latest messages of this conversation
+/export [F] [PATH]  this conversation as F (json, the default, or markdown) in file PATH,
+                  or on the screen without PATH
 /approve, /deny   answer a tool call that waits for your approval
 /approve ARGS     approve it with these arguments (a JSON object), where edits are allowed
 /respond TEXT     answer the question the assistant asks (JSON where it asks for more)

@@ -41,6 +41,11 @@ class Screen:
         self._end_line()
         self._write(f"[{text}]\n")
 
+    def text(self, text: str) -> None:
+        """A text shown whole, on lines of its own (an export)."""
+        self._end_line()
+        self._write(text if text.endswith("\n") else text + "\n")
+
     def error(self, code: str, detail: str) -> None:
         """An error, from the server or the client."""
         self._end_line()

@@ -18,6 +18,7 @@ from httpx_ws import (
 from threadline.terminal.branches import BRANCHING, Branches
 from threadline.terminal.commands import HELP, Command, Say, parse
 from threadline.terminal.connection import Target, innermost, why_final
+from threadline.terminal.exporting import export
 from threadline.terminal.keyboard import Keyboard
 from threadline.terminal.outbox import Outbox
 from threadline.terminal.screen import Screen
@@ -41,7 +42,7 @@ _REFUSALS = frozenset(
 _FIRST_RETRY, _LAST_RETRY = 0.25, 5.0
 _HISTORY_PAGE = 20
 # Commands sent as frames about the current conversation.
-_OF_A_CONVERSATION = frozenset({"stop", "regenerate", "history", *ANSWERS, *BRANCHING})
+_OF_A_CONVERSATION = frozenset({"stop", "regenerate", "history", "export", *ANSWERS, *BRANCHING})
 # Commands whose answer arrives as frames, which bring the prompt back.
 _ANSWERED = frozenset({"regenerate", "history", "open", *ANSWERS, *BRANCHING})
 
@@ -125,6 +126,8 @@ class TerminalChat:
             self._conversation = argument
             self._branches.reset()
             await self._send({"type": "history", "conversation_id": argument})
+        elif name == "export" and conversation:
+            await export(self._target, self._screen, conversation, argument)
         elif name in _OF_A_CONVERSATION and conversation:
             await self._conversation_command(name, argument, conversation)
         elif name in _OF_A_CONVERSATION:

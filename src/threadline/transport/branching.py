@@ -20,12 +20,14 @@ from litestar.status_codes import (
 
 from threadline.chat.events import Event
 from threadline.transport.params import ConversationId, UserId
-from threadline.transport.protocol import FrameError
+from threadline.transport.protocol import ClientMessageId, FrameError
 from threadline.transport.rest import ApiError, ConversationDetail
 from threadline.transport.services import services_of
 
 if TYPE_CHECKING:
     from litestar.datastructures import State
+
+    from threadline.chat.turn import Turn
 
 __all__ = ("EditAccepted", "EditBody", "MessagesController")
 
@@ -36,9 +38,10 @@ MessageId = Annotated[
 
 
 class EditBody(msgspec.Struct, forbid_unknown_fields=True):
-    """The new text of a user message."""
+    """The new text of a user message; `client_message_id` makes a resend safe."""
 
     message: str
+    client_message_id: ClientMessageId | None = None
 
 
 class EditAccepted(msgspec.Struct):
@@ -47,6 +50,12 @@ class EditAccepted(msgspec.Struct):
     conversation_id: str
     message_id: str  # the new user message, the edited one's sibling
     reply_id: str
+
+
+def _reply_id(turn: Turn) -> str:
+    """The reply the edit's turn streams, or (an edit resent) the one stored already."""
+    resent = turn.fork.resent if turn.fork is not None else None
+    return resent.reply.message_id if resent and resent.reply else turn.reply_id
 
 
 async def _to_subscribers(_: Event) -> None:
@@ -78,9 +87,14 @@ class MessagesController(Controller):
             code = error.code if too_large else "invalid_request"
             raise ApiError(status, code, error.detail, "message") from None
         turn = await services.chat.edit(
-            user_id, conversation_id, message_id, data.message, _to_subscribers
+            user_id,
+            conversation_id,
+            message_id,
+            data.message,
+            _to_subscribers,
+            data.client_message_id,
         )
-        return EditAccepted(conversation_id, turn.message_id, turn.reply_id)
+        return EditAccepted(conversation_id, turn.message_id, _reply_id(turn))
 
     @post("/{message_id:str}/switch", status_code=200)
     async def switch_branch(

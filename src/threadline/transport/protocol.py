@@ -135,7 +135,13 @@ class Stop(_ConversationFrame, tag="stop"):
 
 
 class Regenerate(_ConversationFrame, tag="regenerate"):
-    """Replace the last reply (or supply a missing one) with a new reply to the last message."""
+    """Replace the last reply (or supply a missing one) with a new reply to the last message.
+
+    `client_message_id` makes a resend safe: a regenerate resent with it gets the reply
+    its first sending made (or joins it while it runs), never another new version.
+    """
+
+    client_message_id: ClientMessageId | None = None
 
 
 class Edit(_ConversationFrame, tag="edit"):
@@ -144,10 +150,13 @@ class Edit(_ConversationFrame, tag="edit"):
     The conversation branches just before that message; the earlier message and what
     followed it stay as another branch (`switch_branch` goes back to it). The reply
     streams as a message's does: `ack` (with the new message's id), tokens, `message`.
+    `client_message_id` makes a resend safe, as a `message`'s does: an edit resent with
+    it is answered as stored (or joins its running reply), never a second sibling.
     """
 
     message_id: ClientMessageId
     message: str
+    client_message_id: ClientMessageId | None = None
 
 
 class SwitchBranch(_ConversationFrame, tag="switch_branch"):

@@ -123,11 +123,14 @@ class ChatSession:
                     user, message, ref, client_id, self._send, frame.chosen, frame.attached
                 )
             case Regenerate():
-                return await self._chat.regenerate(user, frame.conversation_ref, self._send)
+                client_id = frame.client_message_id
+                return await self._chat.regenerate(
+                    user, frame.conversation_ref, self._send, client_id
+                )
             case Edit():
-                edited = frame.message_id
+                edited, client_id = frame.message_id, frame.client_message_id
                 return await self._chat.edit(
-                    user, frame.conversation_ref, edited, frame.message, self._send
+                    user, frame.conversation_ref, edited, frame.message, self._send, client_id
                 )
             case Stop():
                 return await self._chat.stop(user, frame.conversation_ref, self._send)
