@@ -8,7 +8,8 @@ full collections since the previous report (count, total and median ms), the obj
 garbage collector tracks (by type, the most common), and with `PROBE_TRACEMALLOC=1` the
 lines that allocated the most still-live memory since start-up. Nothing here ships in
 `src/`; the bench's `--probe` runs the server this way. `PROBE_NO_FREEZE=1` skips the
-`gc.freeze()` the server does after start-up (compare with `--compare-env`).
+`gc.freeze()` the server does after start-up, `PROBE_GC_THRESHOLD=700,10,10` sets
+`gc.set_threshold` (compare either with `--compare-env`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import signal
 import statistics
 import time
 import tracemalloc
-from collections import Counter
+from collections import Counter, deque
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -29,6 +30,7 @@ _full: list[float] = []  # ms of each full collection since the last report
 _cpu: list[float] = []  # and the CPU ms of this thread in it
 _collected: list[int] = []  # and the objects it freed
 _started: list[float] = []
+_SIZED = (dict, list, set, tuple, deque)
 _generations = [0, 0, 0]  # collections of each generation at the last report
 
 
@@ -45,6 +47,15 @@ def _timing(phase: str, info: dict[str, Any]) -> None:
 
 def _report(signum: int, frame: FrameType | None) -> None:  # noqa: ARG001 - a signal handler
     kinds = Counter(type(o).__qualname__ for o in gc.get_objects())
+    biggest = sorted(
+        ((len(o), type(o).__qualname__) for o in gc.get_objects() if isinstance(o, _SIZED)),
+        reverse=True,
+    )[:5]
+    walk = []  # a full collection now, twice: the second has no garbage left to free
+    for _ in range(2):
+        started = time.thread_time()
+        gc.collect()
+        walk.append((time.thread_time() - started) * 1000)
     counts = [generation["collections"] for generation in gc.get_stats()]
     collections = [now - then for now, then in zip(counts, _generations, strict=True)]
     _generations[:] = counts
@@ -61,6 +72,8 @@ def _report(signum: int, frame: FrameType | None) -> None:  # noqa: ARG001 - a s
         "tracked": sum(kinds.values()),
         "frozen": gc.get_freeze_count(),
         "types": kinds.most_common(25),
+        "biggest": biggest,
+        "collect_now_cpu_ms": walk,
     }
     for each in (_full, _cpu, _collected):
         each.clear()
@@ -83,6 +96,8 @@ def main() -> None:
 
     if os.environ.get("PROBE_NO_FREEZE") == "1":  # to measure what gc.freeze() saves
         serving._freeze_heap = lambda: None
+    if threshold := os.environ.get("PROBE_GC_THRESHOLD"):  # "700,10,10": gc.set_threshold
+        gc.set_threshold(*(int(n) for n in threshold.split(",")))
     serve(["serve"])
 
 
