@@ -7,9 +7,10 @@ Runs `threadline serve` (the same settings, from the environment) in this proces
 full collections since the previous report (count, total and median ms), the objects the
 garbage collector tracks (by type, the most common), and with `PROBE_TRACEMALLOC=1` the
 lines that allocated the most still-live memory since start-up. Nothing here ships in
-`src/`; the bench's `--probe` runs the server this way. `PROBE_NO_FREEZE=1` skips the
-`gc.freeze()` the server does after start-up, `PROBE_GC_THRESHOLD=700,10,10` sets
-`gc.set_threshold` (compare either with `--compare-env`).
+`src/`; the bench's `--probe` runs the server this way. `PROBE_NO_FREEZE=1` skips what the
+server does to its garbage collection after start-up (`gc.freeze()`, the thresholds);
+`PROBE_GC_THRESHOLD=700,10,10` sets `gc.set_threshold` after that (compare either with
+`--compare-env`).
 """
 
 from __future__ import annotations
@@ -94,10 +95,15 @@ def main() -> None:
     from threadline import serving  # noqa: PLC0415 - after the probe is in place
     from threadline.cli import main as serve  # noqa: PLC0415
 
-    if os.environ.get("PROBE_NO_FREEZE") == "1":  # to measure what gc.freeze() saves
-        serving._freeze_heap = lambda: None
-    if threshold := os.environ.get("PROBE_GC_THRESHOLD"):  # "700,10,10": gc.set_threshold
-        gc.set_threshold(*(int(n) for n in threshold.split(",")))
+    started = serving._freeze_heap  # runs once start-up is done
+
+    def after_start_up() -> None:
+        if os.environ.get("PROBE_NO_FREEZE") != "1":  # to measure what gc.freeze() saves
+            started()
+        if threshold := os.environ.get("PROBE_GC_THRESHOLD"):  # "700,10,10": gc.set_threshold
+            gc.set_threshold(*(int(n) for n in threshold.split(",")))
+
+    serving._freeze_heap = after_start_up
     serve(["serve"])
 
 
