@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,21 +30,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.clients import LoadResult, run_load
 from bench.edge_clients import EDGES
 from bench.engine import percentile
-from bench.load import RESULTS, _machine, _server_env
+from bench.load import _machine, _server_env
+from bench.processes import cpu_seconds
 from bench.processes import free_port as _free_port
 from bench.processes import postgres as _postgres
 from bench.processes import process as _process
 from bench.processes import raise_file_limit as _raise_file_limit
 from bench.processes import wait_http as _wait_http
+from bench.report import ms, publish
 
 ORDER = ["websocket", *EDGES]
 TARGET = 0.9  # #33: each new edge within 10% of the WebSocket's turns/s
-
-
-def cpu_seconds(pid: int) -> float:
-    """A process's user + system CPU so far, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _http_load(address: str, edge: str, clients: int, turns: int) -> LoadResult:
@@ -155,9 +149,9 @@ def render(report: dict[str, Any]) -> str:
     for edge, row in report["edges"].items():
         lines.append(
             f"| {LABELS[edge]} | {row['turns']} | {row['errors']} | {row['turns_per_s']:.1f} "
-            f"| {row['ratio_to_websocket']:.2f} | {_ms(row['ttft_p50_ms'])} "
-            f"| {_ms(row.get('ttft_added_p50_ms'))} | {_ms(row['reply_p50_ms'])} "
-            f"| {_ms(row['cpu_ms_per_turn'])} | {_ms(row['client_cpu_ms_per_turn'])} |"
+            f"| {row['ratio_to_websocket']:.2f} | {ms(row['ttft_p50_ms'])} "
+            f"| {ms(row.get('ttft_added_p50_ms'))} | {ms(row['reply_p50_ms'])} "
+            f"| {ms(row['cpu_ms_per_turn'])} | {ms(row['client_cpu_ms_per_turn'])} |"
         )
     lines.append("")
     for edge, row in report["edges"].items():
@@ -172,10 +166,6 @@ def render(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
-
-
 def main() -> None:
     """Parse arguments, run, print the table, write the JSON."""
     parser = argparse.ArgumentParser(
@@ -188,11 +178,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="where to write the report")
     args = parser.parse_args()
     report = run(args)
-    RESULTS.mkdir(exist_ok=True)
-    path = args.json or RESULTS / f"edges-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
-    path.write_text(json.dumps(report, indent=2, default=str))
-    print(render(report))
-    print(f"\nreport written to {path}")
+    publish(report, render(report), args.json, "edges")
 
 
 if __name__ == "__main__":

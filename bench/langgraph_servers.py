@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import shutil
 import subprocess
@@ -27,7 +26,6 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +35,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.clients import MESSAGE, LoadResult, TurnTiming
 from bench.engine import percentile
-from bench.load import RESULTS, _machine
-from bench.other_servers import aegra_database, system_postgres, tree_cpu
+from bench.load import _machine
+from bench.other_servers import aegra_database, system_postgres
+from bench.processes import cpu_seconds
 from bench.processes import free_port as _free_port
 from bench.processes import postgres as _postgres
 from bench.processes import raise_file_limit as _raise_file_limit
 from bench.processes import wait_http as _wait_http
+from bench.report import RESULTS, ms, publish
 
 GRAPH = Path(__file__).resolve().parent / "same_graph" / "langgraph.json"
 SERVERS = ("threadline", "langgraph-dev", "aegra")
@@ -176,9 +176,9 @@ def _rounds(servers: list[Server], args: argparse.Namespace) -> dict[str, dict[s
         asyncio.run(_load(server.url, min(args.clients, 4), 1))
     for r in range(args.rounds):
         for server in servers[r % len(servers) :] + servers[: r % len(servers)]:
-            cpu = tree_cpu(server.process.pid)
+            cpu = cpu_seconds(server.process.pid)
             load = asyncio.run(_load(server.url, args.clients, args.turns))
-            runs[server.name]["cpu"] += tree_cpu(server.process.pid) - cpu
+            runs[server.name]["cpu"] += cpu_seconds(server.process.pid) - cpu
             runs[server.name]["results"].append(load)
     return runs
 
@@ -236,17 +236,13 @@ def render(report: dict[str, Any]) -> str:
     for name, row in report["servers"].items():
         lines.append(
             f"| {name} | {row['turns']} | {row['errors']} | {row['turns_per_s']:.1f} "
-            f"| {_ms(row['ttft_p50_ms'])} | {_ms(row['reply_p50_ms'])} "
-            f"| {_ms(row['cpu_ms_per_turn'])} |"
+            f"| {ms(row['ttft_p50_ms'])} | {ms(row['reply_p50_ms'])} "
+            f"| {ms(row['cpu_ms_per_turn'])} |"
         )
     lines.extend(f"not run: {name}: {why}" for name, why in report["not_run"].items())
     load = report["machine"]
     lines.append(f"load average before {load['loadavg_before']}, after {load['loadavg_after']}")
     return "\n".join(lines)
-
-
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
 
 
 def main() -> None:
@@ -264,10 +260,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="where to write the report")
     args = parser.parse_args()
     report = run(args)
-    path = args.json or RESULTS / f"langgraph-servers-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
-    path.write_text(json.dumps(report, indent=2, default=str))
-    print(render(report))
-    print(f"\nreport written to {path}")
+    publish(report, render(report), args.json, "langgraph-servers")
 
 
 if __name__ == "__main__":

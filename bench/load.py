@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import sys
@@ -40,9 +39,9 @@ from bench.processes import (
     wait_http,
 )
 from bench.replicas import scaling
+from bench.report import publish, render
 from bench.rounds import rounds
 
-RESULTS = Path(__file__).parent / "results"
 THREADLINE = str(Path(sys.executable).with_name("threadline"))
 # Report key -> bench.engine mode: the simplest chatbot driven with no transport (tuned,
 # then LangGraph's defaults), then Threadline's own graph driven the same two ways.
@@ -225,13 +224,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     report = run(args)
-    RESULTS.mkdir(exist_ok=True)
-    path = args.json or RESULTS / f"load-{args.model}-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
-    path.write_text(json.dumps(report, indent=2, default=str))
-    from bench.report import render  # noqa: PLC0415
-
-    print(render(report))
-    print(f"\nreport written to {path}")
+    publish(report, render(report), args.json, f"load-{args.model}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Processes the side-by-side benches start and measure: CPU of a process tree, PostgreSQL."""
+"""Processes the side-by-side benches start: Aegra's database, the system's PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,28 +13,6 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from bench.processes import free_port as _free_port
-
-
-def tree_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process and all its descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    times: dict[int, float] = {}
-    tick = os.sysconf("SC_CLK_TCK")
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
-        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
-    total, todo = 0.0, [pid]
-    while todo:
-        current = todo.pop()
-        total += times.get(current, 0.0)
-        todo.extend(children.get(current, []))
-    return total
 
 
 def aegra_database(database_url: str) -> str:

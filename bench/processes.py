@@ -92,10 +92,14 @@ def _tree(pid: int) -> list[int]:
 
 
 def _children(pid: int) -> list[int]:
+    """The children of every thread of `pid` (a thread's children are listed under it)."""
+    found: list[int] = []
     try:
-        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            found += [int(c) for c in (task / "children").read_text().split()]
     except OSError:
-        return []
+        pass
+    return found
 
 
 def cpu_seconds(pid: int) -> float:

@@ -2,7 +2,35 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+# Where each bench writes its JSON report unless told otherwise.
+RESULTS = Path(__file__).parent / "results"
+
+
+def ms(value: float | None) -> str:
+    """Milliseconds to one decimal, or a dash for what was not measured."""
+    return "-" if value is None else f"{value:.1f}"
+
+
+def publish(report: dict[str, Any], table: str, path: Path | None, name: str) -> None:
+    """Write the report's JSON (to `path`, or a dated file in `RESULTS`), print the table.
+
+    Args:
+        report: The bench's report.
+        table: The report rendered for people.
+        path: Where to write the JSON (`--json`); None: `RESULTS/<name>-<time>.json`.
+        name: The bench's name, the file's prefix.
+    """
+    RESULTS.mkdir(exist_ok=True)
+    path = path or RESULTS / f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+    path.write_text(json.dumps(report, indent=2, default=str))
+    print(table)
+    print(f"\nreport written to {path}")
+
 
 # (report key, row name), in the order of the table.
 _ROWS = [

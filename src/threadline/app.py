@@ -106,7 +106,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             pool_watched(pool.get_stats),
             chat_model(settings) as model,
         ):
-            saver = PooledPostgresSaver(pool, settings.decode_cache_mb * 1024 * 1024)
+            saver = PooledPostgresSaver(
+                pool, settings.decode_cache_mb * 1024 * 1024, settings.checkpoint_cache_idle
+            )
             store = AsyncPostgresStore(pool)
             knowledge = await _knowledge(settings, url, pool, saver)
             listen_url = settings.database_listen_url

@@ -83,6 +83,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_timeout: PositiveFloat = 5.0
     # Memory for recently decoded checkpoint blobs, which every turn reads again (0: none).
     decode_cache_mb: NonNegativeInt = 64
+    # Seconds a conversation's decoded blobs and latest checkpoint stay in memory unused.
+    checkpoint_cache_idle: PositiveFloat = 60.0
 
     groq_api_key: Secret | None = None
     groq_api_base: str | None = None

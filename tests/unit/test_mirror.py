@@ -138,3 +138,40 @@ def test_a_late_write_on_an_ancestor_drops_the_history_it_would_change() -> None
         mirror.wrote("t", "1", [_write("a", 0, b"late")], replace=False)
         assert mirror.history("t", "2", ["messages"]) is None
         assert mirror.latest("t") is not None  # the row itself is unchanged
+
+
+class Clock:
+    """Seconds that pass only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _served(mirror: Mirror, thread_id: str) -> None:
+    """A turn of `thread_id` that checked the mirror and wrote its checkpoint."""
+    with mirror.trusting(thread_id, None):
+        mirror.remember(thread_id, {**_row("c1"), "thread_id": thread_id})
+
+
+def test_a_thread_idle_for_the_idle_time_is_forgotten() -> None:
+    clock = Clock()
+    mirror = Mirror(idle_seconds=60, clock=clock)
+    _served(mirror, "old")
+    clock.now = 61
+    _served(mirror, "new")
+    with mirror.trusting("old", "c1 0"):
+        assert mirror.latest("old") is None
+    with mirror.trusting("new", "c1 0"):
+        assert mirror.latest("new") is not None
+
+
+def test_new_conversations_one_after_another_keep_only_the_recent_ones() -> None:
+    clock = Clock()
+    mirror = Mirror(idle_seconds=60, clock=clock)
+    for conversation in range(100):
+        clock.now = conversation * 10.0
+        _served(mirror, f"t{conversation}")
+        assert mirror.remembered() <= 7  # those of the last 60 seconds (and this one)

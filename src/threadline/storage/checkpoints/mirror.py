@@ -14,18 +14,22 @@ statement has seen the database's latest checkpoint, and its number of writes, a
 it: a turn run by another server, a deletion, anything written elsewhere shows there, and
 the mirror of that thread is dropped. While trusted, the lease keeps every other writer
 out, so what the turn writes is all that changes. Outside a trusted turn the mirror is
-never read, and a write made here forgets the thread.
+never read, and a write made here forgets the thread. A thread no turn has used for
+`idle_seconds` is forgotten as another is remembered: the next turn after a long pause
+reads the database, and a process does not hold every conversation it has served.
 """
 
 from __future__ import annotations
 
 import copy
+import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from threadline.storage.checkpoints.memo import DEFAULT_CACHE_IDLE
 from threadline.storage.checkpoints.rows import stores_value
 
 __all__ = ("Found", "Mirror", "Row", "WriteRow", "write_row")
@@ -48,9 +52,16 @@ Found = dict[str, Any]
 class Mirror:
     """The latest checkpoint row of recently served threads, with the writes made on it."""
 
-    def __init__(self, entries: int = _ENTRIES) -> None:
-        self._entries = entries
+    def __init__(
+        self,
+        entries: int = _ENTRIES,
+        idle_seconds: float = DEFAULT_CACHE_IDLE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._entries, self._idle, self._clock = entries, idle_seconds, clock
+        # Least recently used first; with when a turn used each last.
         self._rows: OrderedDict[str, Row] = OrderedDict()
+        self._used: dict[str, float] = {}
         # The delta history of each row, when known (dropped with the row).
         self._histories: dict[str, Found] = {}
         # Writes on checkpoints whose rows are not back yet, by checkpoint: LangGraph stores
@@ -59,6 +70,10 @@ class Mirror:
         self._ahead: dict[str, dict[str, list[tuple[Sequence[WriteRow], bool]]]] = {}
         # Threads a trusted turn saw without any checkpoint, until it writes one.
         self._empty: set[str] = set()
+
+    def remembered(self) -> int:
+        """How many threads' rows are remembered now."""
+        return len(self._rows)
 
     @contextmanager
     def trusting(self, thread_id: str, observed: str | None) -> Iterator[None]:
@@ -97,6 +112,7 @@ class Mirror:
         if row is None:
             return None
         self._rows.move_to_end(thread_id)
+        self._used[thread_id] = self._clock()
         return _copied(row)
 
     def history(self, thread_id: str, checkpoint_id: str, channels: Sequence[str]) -> Found | None:
@@ -127,8 +143,12 @@ class Mirror:
                 self._histories[thread_id] = history
         self._rows[thread_id] = kept
         self._rows.move_to_end(thread_id)
-        while len(self._rows) > self._entries:
-            self._drop(next(iter(self._rows)))
+        self._used[thread_id] = now = self._clock()
+        while self._rows:
+            oldest = next(iter(self._rows))
+            if len(self._rows) <= self._entries and self._used[oldest] >= now - self._idle:
+                break
+            self._drop(oldest)
 
     def wrote(
         self, thread_id: str, checkpoint_id: str, writes: Sequence[WriteRow], *, replace: bool
@@ -160,6 +180,7 @@ class Mirror:
     def _drop(self, thread_id: str) -> None:
         """Drop the thread's row and its history."""
         self._rows.pop(thread_id, None)
+        self._used.pop(thread_id, None)
         self._histories.pop(thread_id, None)
 
 

@@ -27,7 +27,11 @@ from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel
 
 from threadline.storage.checkpoints.compression import CompressedSerializer
-from threadline.storage.checkpoints.memo import DEFAULT_DECODE_CACHE, MemoizingSerializer
+from threadline.storage.checkpoints.memo import (
+    DEFAULT_CACHE_IDLE,
+    DEFAULT_DECODE_CACHE,
+    MemoizingSerializer,
+)
 from threadline.storage.checkpoints.mirror import Mirror, WriteRow, write_row
 from threadline.storage.checkpoints.rows import PUT_RETURNING_ROW, split_values
 from threadline.storage.database import Pool
@@ -73,7 +77,12 @@ class PooledPostgresSaver(AsyncPostgresSaver):
     and its delta-channel history, without a query (see `mirror`).
     """
 
-    def __init__(self, pool: Pool, decode_cache_bytes: int = DEFAULT_DECODE_CACHE) -> None:
+    def __init__(
+        self,
+        pool: Pool,
+        decode_cache_bytes: int = DEFAULT_DECODE_CACHE,
+        cache_idle_seconds: float = DEFAULT_CACHE_IDLE,
+    ) -> None:
         if not isinstance(pool, AsyncConnectionPool):
             # Without the lock, concurrent queries would share the one connection.
             raise TypeError(
@@ -82,10 +91,10 @@ class PooledPostgresSaver(AsyncPostgresSaver):
             )
         serde: SerializerProtocol = CompressedSerializer()
         if decode_cache_bytes > 0:
-            serde = MemoizingSerializer(serde, memory_bytes=decode_cache_bytes)
+            serde = MemoizingSerializer(serde, decode_cache_bytes, cache_idle_seconds)
         super().__init__(pool, serde=serde)
         self.lock = _NoLock()
-        self._mirror = Mirror()
+        self._mirror = Mirror(idle_seconds=cache_idle_seconds)
 
     def trusting(self, thread_id: str, observed: str | None) -> AbstractContextManager[None]:
         """Let this task load the thread's latest checkpoint from memory (`Mirror.trusting`)."""

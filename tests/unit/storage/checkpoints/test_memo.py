@@ -83,3 +83,47 @@ def test_changing_a_read_message_in_place_does_not_change_the_next_read() -> Non
     assert serde.loads_typed(blob) == [
         HumanMessage("hello", id="h", additional_kwargs={"tags": ["a"]})
     ]
+
+
+class Clock:
+    """Seconds that pass only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_blob_not_read_for_the_idle_time_is_forgotten() -> None:
+    inner, clock = CountingSerializer(), Clock()
+    serde = MemoizingSerializer(inner, idle_seconds=60, clock=clock)
+    serde.loads_typed(_blob("old"))
+    clock.now = 61
+    serde.loads_typed(_blob("new"))  # a conversation served now
+    serde.loads_typed(_blob("old"))
+    assert inner.decoded == 3  # "old" decoded again: it was forgotten
+
+
+def test_a_blob_read_within_the_idle_time_stays() -> None:
+    inner, clock = CountingSerializer(), Clock()
+    serde = MemoizingSerializer(inner, idle_seconds=60, clock=clock)
+    serde.loads_typed(_blob("kept"))
+    clock.now = 50
+    serde.loads_typed(_blob("kept"))  # read again: idle from now
+    clock.now = 100
+    serde.loads_typed(_blob("new"))
+    serde.loads_typed(_blob("kept"))
+    assert inner.decoded == 2
+
+
+def test_new_conversations_one_after_another_keep_only_the_recent_ones() -> None:
+    # A process that serves conversation after conversation holds what was read within
+    # the idle time, not everything it has served (a full collection walks all of it).
+    clock = Clock()
+    serde = MemoizingSerializer(JsonPlusSerializer(), idle_seconds=60, clock=clock)
+    for conversation in range(100):
+        clock.now = conversation * 10.0  # one conversation every ten seconds
+        for message in range(5):
+            serde.loads_typed(_blob(f"c{conversation}m{message}"))
+        assert serde.remembered() <= 7 * 5  # those of the last 60 seconds (and this one)
