@@ -15,19 +15,19 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, Reference, SecurityScheme
 
-from threadline.chat.fleet import joined
-from threadline.chat.knowledge import Knowledge
-from threadline.chat.limits import UserLimits
-from threadline.chat.relay import Relay
+from threadline.chat.fanout.fleet import joined
+from threadline.chat.fanout.relay import Relay
+from threadline.chat.langgraph_api.user_store import UserStore
 from threadline.chat.retention import RetentionSweeper
 from threadline.chat.service import ChatService
-from threadline.chat.user_store import UserStore
+from threadline.chat.turns.limits import UserLimits
 from threadline.engine.agents import read_agents
 from threadline.engine.custom import GraphSource
 from threadline.engine.served import build_assistants, graph_sources
 from threadline.engine.tools.builtin import approval_tools, builtin_tools, names_in
 from threadline.engine.tools.mcp import load_mcp_tools, read_servers
 from threadline.identity.authenticator import build_authenticator, jwt_verifier
+from threadline.knowledge.service import Knowledge
 from threadline.knowledge.stores import vector_store
 from threadline.llm.embeddings import make_embedder
 from threadline.llm.models import chat_model, with_client_retries

@@ -10,12 +10,11 @@ from langchain_core.tools import BaseTool
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.store.postgres.aio import AsyncPostgresStore
 
-from threadline.chat.assistants import assistant_id
-from threadline.chat.knowledge import Knowledge
-from threadline.chat.limits import UserLimits
-from threadline.chat.relay import Relay
-from threadline.chat.roster import TurnPolicy
+from threadline.chat.fanout.relay import Relay
+from threadline.chat.langgraph_api.assistants import assistant_id
 from threadline.chat.service import ChatService
+from threadline.chat.turns.limits import UserLimits
+from threadline.chat.turns.roster import TurnPolicy
 from threadline.conversations.index import ConversationIndex
 from threadline.conversations.search import ConversationSearch
 from threadline.conversations.threads import ThreadCatalog
@@ -41,6 +40,7 @@ from threadline.knowledge.indexer import DocumentIndexer
 from threadline.knowledge.memories import Memories
 from threadline.knowledge.readers import Readers, ReadingLimits
 from threadline.knowledge.retrieval import Retriever
+from threadline.knowledge.service import Knowledge
 from threadline.llm.choices import ModelChoices, model_choices
 from threadline.llm.embeddings import Embedder
 from threadline.llm.models import chat_models, with_model_name

@@ -7,8 +7,8 @@ import logging
 
 import msgspec
 
+from threadline.chat.langgraph_api.user_store import UserStore
 from threadline.chat.service import ChatService
-from threadline.chat.user_store import UserStore
 from threadline.storage.periodic import every, stopped
 
 __all__ = ("Erasure", "RetentionSweeper", "erase_user")

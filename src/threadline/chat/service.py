@@ -15,42 +15,41 @@ import msgspec
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import ToolMessage
 
-from threadline.chat.activity import Activity
-from threadline.chat.answers import check_answer
-from threadline.chat.assistants import ServedAssistants, ServedGraph
-from threadline.chat.attachments import (
+from threadline.chat.errors import ConversationBusy, ConversationNotFound
+from threadline.chat.events import History, ToolCallItem
+from threadline.chat.fanout.relay import Relay
+from threadline.chat.features.deletion import Deletion
+from threadline.chat.features.feedback import Feedback
+from threadline.chat.features.rollback import roll_back
+from threadline.chat.features.shares import Shares
+from threadline.chat.features.transfers import Transfers
+from threadline.chat.langgraph_api.assistants import ServedAssistants, ServedGraph
+from threadline.chat.langgraph_api.thread_runs import ThreadRuns
+from threadline.chat.langgraph_api.threads import Threads
+from threadline.chat.turns.activity import Activity
+from threadline.chat.turns.answers import check_answer
+from threadline.chat.turns.attachments import (
     AttachmentRequest,
     Attachments,
     attachments_of,
     with_documents,
 )
-from threadline.chat.branches import Fork, check_editable, current_path, switch_branch
-from threadline.chat.choosing import (
+from threadline.chat.turns.branches import Fork, check_editable, current_path, switch_branch
+from threadline.chat.turns.choosing import (
     check_kept,
     check_model,
     check_unchanged,
     engine_of,
     resolved,
 )
-from threadline.chat.deletion import Deletion
-from threadline.chat.errors import ConversationBusy, ConversationNotFound
-from threadline.chat.events import History, ToolCallItem
-from threadline.chat.feedback import Feedback
-from threadline.chat.history import HistoryPage, read_page
-from threadline.chat.inputs import check_same_text
-from threadline.chat.knowledge import Knowledge
-from threadline.chat.limits import UserLimits
-from threadline.chat.quota import Stake, given_back_unless_started
-from threadline.chat.relay import Relay
-from threadline.chat.rollback import roll_back
-from threadline.chat.roster import Roster, TurnPolicy
-from threadline.chat.shares import Shares
-from threadline.chat.steps import approval_item, pending_events
-from threadline.chat.thread_runs import ThreadRuns
-from threadline.chat.threads import Threads
-from threadline.chat.transfers import Transfers
-from threadline.chat.turn import Answer, Send, Turn, TurnEngine, TurnServices
-from threadline.chat.watching import Watching
+from threadline.chat.turns.history import HistoryPage, read_page
+from threadline.chat.turns.inputs import check_same_text
+from threadline.chat.turns.limits import UserLimits
+from threadline.chat.turns.quota import Stake, given_back_unless_started
+from threadline.chat.turns.roster import Roster, TurnPolicy
+from threadline.chat.turns.steps import approval_item, pending_events
+from threadline.chat.turns.turn import Answer, Send, Turn, TurnEngine, TurnServices
+from threadline.chat.turns.watching import Watching
 from threadline.conversations.index import (
     Choice,
     ConversationIndex,
@@ -60,6 +59,7 @@ from threadline.conversations.index import (
 )
 from threadline.conversations.threads import ThreadCatalog
 from threadline.engine.assistants import Assistant, Assistants
+from threadline.knowledge.service import Knowledge
 from threadline.llm.choices import ModelChoices
 from threadline.storage.leases import ConversationLocks
 

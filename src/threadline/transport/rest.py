@@ -13,8 +13,8 @@ from litestar.status_codes import HTTP_400_BAD_REQUEST
 from threadline.chat.errors import InvalidRequest
 from threadline.chat.events import HistoryItem, ToolCallItem
 from threadline.chat.retention import Erasure, erase_user
-from threadline.chat.titles import MAX_TITLE_CHARS, visible_title
 from threadline.conversations.index import ConversationSummary, InvalidCursor, Page
+from threadline.conversations.titles import MAX_TITLE_CHARS, visible_title
 from threadline.transport.params import ConversationId, UserId
 from threadline.transport.protocol import ModelId
 from threadline.transport.services import services_of

@@ -8,10 +8,10 @@ must get through while a reply streams).
 from __future__ import annotations
 
 from threadline.chat.events import Failed
-from threadline.chat.failures import failed
 from threadline.chat.service import ChatService
-from threadline.chat.turn import Send, Turn
-from threadline.chat.turn_parts import Answer, Cancel, Decision, Response
+from threadline.chat.turns.failures import failed
+from threadline.chat.turns.turn import Send, Turn
+from threadline.chat.turns.turn_parts import Answer, Cancel, Decision, Response
 from threadline.transport.protocol import (
     Approve,
     CancelInterrupt,

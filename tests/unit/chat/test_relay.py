@@ -7,7 +7,8 @@ from typing import Any, cast
 import pytest
 
 from tests.unit.chat.fakes import Listener
-from threadline.chat.bulletins import (
+from threadline.chat.events import Accepted, Context, Event, Replied, Token
+from threadline.chat.fanout.bulletins import (
     Bulletin,
     Missed,
     Present,
@@ -16,8 +17,7 @@ from threadline.chat.bulletins import (
     decode,
     encode,
 )
-from threadline.chat.events import Accepted, Context, Event, Replied, Token
-from threadline.chat.relay import Answer, Relay
+from threadline.chat.fanout.relay import Answer, Relay
 
 pytestmark = pytest.mark.anyio
 

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from threadline.chat.errors import ChatError, InvalidRequest, NothingToApprove
 from threadline.chat.events import ApprovalRequired, HistoryItem, InterruptEvent
-from threadline.chat.turn_parts import Answer, Cancel, Decision, Response
+from threadline.chat.turns.turn_parts import Answer, Cancel, Decision, Response
 from threadline.clock import now
 from threadline.engine.messages import CREATED_AT
 from threadline.transport.ag_ui.render import agui_id

@@ -24,8 +24,8 @@ from litestar.response import ServerSentEvent
 from litestar.status_codes import HTTP_200_OK, HTTP_404_NOT_FOUND
 
 from threadline.chat.errors import ConversationNotFound
-from threadline.chat.failures import failed
-from threadline.chat.threads import ThreadTaken
+from threadline.chat.langgraph_api.threads import ThreadTaken
+from threadline.chat.turns.failures import failed
 from threadline.conversations.index import Choice
 from threadline.transport.ag_ui.inputs import Plan, client_tools, parse_input, plan_run
 from threadline.transport.ag_ui.render import Translation
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
     from threadline.chat.events import History
     from threadline.chat.service import ChatService
-    from threadline.chat.turn import Turn
+    from threadline.chat.turns.turn import Turn
 
 __all__ = ("run_agent", "run_assistant")
 

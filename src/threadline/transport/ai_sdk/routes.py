@@ -24,8 +24,8 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT, HTTP_409_CON
 
 from threadline.chat.errors import ChatError, ConversationNotFound, NothingToResume, NothingToStop
 from threadline.chat.events import Event, Failed, Replied
-from threadline.chat.threads import ThreadTaken
-from threadline.chat.turn import Turn
+from threadline.chat.langgraph_api.threads import ThreadTaken
+from threadline.chat.turns.turn import Turn
 from threadline.transport.ai_sdk.body import (
     ChatRequest,
     Contradicts,

@@ -25,10 +25,10 @@ from litestar.status_codes import (
 
 from threadline.chat.errors import ConversationNotFound, NothingToStop
 from threadline.chat.events import Accepted, Event, Failed, Queued, Replied
-from threadline.chat.failures import failed
-from threadline.chat.threads import Threads
-from threadline.chat.turn import Turn
-from threadline.chat.turn_parts import Response as Answer
+from threadline.chat.langgraph_api.threads import Threads
+from threadline.chat.turns.failures import failed
+from threadline.chat.turns.turn import Turn
+from threadline.chat.turns.turn_parts import Response as Answer
 from threadline.conversations.index import Choice
 from threadline.transport.event_stream import EventStream
 from threadline.transport.langgraph_api.run_bodies import RunCreate, human_message

@@ -22,7 +22,7 @@ from litestar.status_codes import (
 
 from threadline.chat.errors import NothingToResume, NothingToStop
 from threadline.chat.events import Event
-from threadline.chat.thread_runs import RunStatus, RunView, ThreadRuns
+from threadline.chat.langgraph_api.thread_runs import RunStatus, RunView, ThreadRuns
 from threadline.transport.langgraph_api.errors import failure_response
 from threadline.transport.langgraph_api.run import Run, stop_run, threads_of
 from threadline.transport.langgraph_api.run_bodies import RunCreate

@@ -15,9 +15,9 @@ import msgspec
 
 from threadline.chat.errors import ConversationNotFound, NothingToResume
 from threadline.chat.events import Event, Replied, Send
+from threadline.chat.langgraph_api.threads import ThreadTaken
 from threadline.chat.service import ChatService
-from threadline.chat.threads import ThreadTaken
-from threadline.chat.turn import Turn
+from threadline.chat.turns.turn import Turn
 
 __all__ = ("Watch",)
 

@@ -16,9 +16,9 @@ from typing import Any, NamedTuple
 import msgspec
 
 from threadline.chat.errors import UnsupportedAttachment
-from threadline.chat.knowledge import Knowledge
-from threadline.chat.knowledge_errors import DocumentNotFound
 from threadline.conversations.index import Choice
+from threadline.knowledge.errors import DocumentNotFound
+from threadline.knowledge.service import Knowledge
 
 __all__ = (
     "MAX_DOCUMENTS",

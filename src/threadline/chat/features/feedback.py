@@ -18,7 +18,7 @@ from langgraph.store.base import BaseStore, GetOp, Item, PutOp
 
 from threadline.chat.errors import ConversationNotFound, MessageNotFound
 from threadline.chat.events import FeedbackItem, FeedbackSaved, HistoryItem
-from threadline.chat.turn import TurnServices
+from threadline.chat.turns.turn import TurnServices
 from threadline.clock import now
 from threadline.observability.metrics import FEEDBACK
 from threadline.storage.database import Pool

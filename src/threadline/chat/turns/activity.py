@@ -11,10 +11,10 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AnyMessage, HumanMessage
 
 from threadline.chat.events import ConversationChanged
-from threadline.chat.relay import Relay
-from threadline.chat.titles import make_title
+from threadline.chat.fanout.relay import Relay
 from threadline.clock import now
 from threadline.conversations.index import ConversationIndex, ConversationSummary
+from threadline.conversations.titles import make_title
 from threadline.engine.context import visible
 from threadline.storage.leases import Lease
 

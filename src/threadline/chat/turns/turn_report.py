@@ -15,7 +15,7 @@ from threadline.observability.tracing import CONVERSATION_ID, span
 
 __all__ = ("TurnReport", "outcome_of", "turn_report")
 
-logger = logging.getLogger("threadline.chat.turn")
+logger = logging.getLogger("threadline.chat.turns.turn")
 
 
 class TurnReport:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from langchain_core.messages import HumanMessage
 
 from threadline.chat.errors import RateLimited
-from threadline.chat.quota import Stake
+from threadline.chat.turns.quota import Stake
 from threadline.engine.context import estimate_tokens
 from threadline.storage.buckets import RateBuckets
 from threadline.storage.usage import UsageLedger

@@ -17,7 +17,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.store.base import BaseStore, PutOp
 
 from threadline.chat.errors import ConversationNotFound
-from threadline.chat.turn import TurnServices
+from threadline.chat.turns.turn import TurnServices
 from threadline.clock import now
 from threadline.engine.messages import CREATED_AT
 from threadline.storage.namespaces import user_namespace

@@ -8,10 +8,10 @@ from typing import Any, NamedTuple
 import msgspec
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 
-from threadline.chat.branches import branches_of, current_path
 from threadline.chat.errors import InvalidRequest
 from threadline.chat.events import AttachmentItem, HistoryItem, ToolCallItem
-from threadline.chat.steps import citations_of
+from threadline.chat.turns.branches import branches_of, current_path
+from threadline.chat.turns.steps import citations_of
 from threadline.engine.messages import ATTACHMENTS, CLIENT_MESSAGE_ID, CREATED_AT
 from threadline.engine.replies import Reply, reply_of
 from threadline.engine.runner import TurnRunner

@@ -15,8 +15,8 @@ from typing import Protocol
 
 from threadline.chat.errors import ConversationNotFound
 from threadline.chat.events import Failed
-from threadline.chat.registry import LiveTurns
-from threadline.chat.turn import TurnServices
+from threadline.chat.turns.registry import LiveTurns
+from threadline.chat.turns.turn import TurnServices
 
 __all__ = ("Deletion", "Keepsake")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from threadline.chat.turn import Turn
+from threadline.chat.turns.turn import Turn
 
 __all__ = ("LiveTurns",)
 

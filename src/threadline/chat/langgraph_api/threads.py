@@ -18,14 +18,14 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.errors import InvalidUpdateError
 
 from threadline.chat.errors import ConversationBusy, ConversationNotFound, InvalidRequest
-from threadline.chat.snapshots import (
+from threadline.chat.langgraph_api.snapshots import (
     InterruptView,
     StateView,
     interrupt_views,
     jsonable,
     state_view,
 )
-from threadline.chat.turn import TurnServices
+from threadline.chat.turns.turn import TurnServices
 from threadline.conversations.index import Choice, new_id
 from threadline.conversations.threads import Claim, SortBy, ThreadCatalog, ThreadRow
 from threadline.storage.leases import LeaseHeld, NotAllowed

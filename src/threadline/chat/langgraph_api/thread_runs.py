@@ -19,13 +19,13 @@ import msgspec
 from langchain_core.messages import AIMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 
-from threadline.chat.threads import Threads
-from threadline.chat.turn_parts import TurnServices
+from threadline.chat.langgraph_api.threads import Threads
+from threadline.chat.turns.turn_parts import TurnServices
 from threadline.engine.messages import STOPPED
 from threadline.engine.runner import ROLLED_BACK
 
 if TYPE_CHECKING:
-    from threadline.chat.turn import Turn
+    from threadline.chat.turns.turn import Turn
 
 __all__ = ("RunStatus", "RunView", "ThreadRuns")
 

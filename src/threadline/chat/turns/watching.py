@@ -7,16 +7,16 @@ carries the request there, and that process's answer back).
 
 from __future__ import annotations
 
-from threadline.chat.bulletins import ResumeRequest, StopRequest
 from threadline.chat.errors import NothingToResume, NothingToStop
 from threadline.chat.events import Replied, Send
-from threadline.chat.failures import failed
-from threadline.chat.history import last_reply
-from threadline.chat.registry import LiveTurns
-from threadline.chat.relay import Answer, Relay
-from threadline.chat.requests import OnMissed
-from threadline.chat.steps import replied
-from threadline.chat.turn import Turn
+from threadline.chat.fanout.bulletins import ResumeRequest, StopRequest
+from threadline.chat.fanout.relay import Answer, Relay
+from threadline.chat.fanout.requests import OnMissed
+from threadline.chat.turns.failures import failed
+from threadline.chat.turns.history import last_reply
+from threadline.chat.turns.registry import LiveTurns
+from threadline.chat.turns.steps import replied
+from threadline.chat.turns.turn import Turn
 from threadline.engine.replies import reply_of
 from threadline.engine.runner import TurnRunner
 from threadline.storage.leases import ConversationLocks

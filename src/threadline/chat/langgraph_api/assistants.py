@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import msgspec
 
-from threadline.chat.snapshots import jsonable
+from threadline.chat.langgraph_api.snapshots import jsonable
 from threadline.engine.runner import AnyGraph
 
 __all__ = ("AssistantView", "GraphSchemas", "ServedAssistants", "ServedGraph")

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from threadline.chat.bulletins import (
+from threadline.chat.events import ConversationChanged, Event, Send
+from threadline.chat.fanout.bulletins import (
     Bulletin,
     Changed,
     Missed,
@@ -33,9 +34,8 @@ from threadline.chat.bulletins import (
     decode,
     encode,
 )
-from threadline.chat.events import ConversationChanged, Event, Send
-from threadline.chat.requests import OpenRequests
-from threadline.chat.subscriptions import Subscriptions
+from threadline.chat.fanout.requests import OpenRequests
+from threadline.chat.fanout.subscriptions import Subscriptions
 
 if TYPE_CHECKING:
     from threadline.storage.notices import Notices

@@ -13,7 +13,7 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 
 from threadline.chat.errors import ConversationNotFound
-from threadline.chat.turn_parts import TurnServices
+from threadline.chat.turns.turn_parts import TurnServices
 from threadline.engine.messages import STOPPED
 from threadline.engine.runner import TurnRunner
 from threadline.storage.leases import NotAllowed

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from threadline.chat.activity import Activity
 from threadline.chat.events import Send
-from threadline.chat.limits import UserLimits
-from threadline.chat.relay import Relay
+from threadline.chat.fanout.relay import Relay
+from threadline.chat.turns.activity import Activity
+from threadline.chat.turns.limits import UserLimits
 from threadline.conversations.index import ConversationIndex
 from threadline.engine.assistants import RunOptions
 from threadline.engine.runner import TurnRunner

@@ -26,14 +26,14 @@ from threadline.chat.errors import (
     MessageNotFound,
 )
 from threadline.chat.events import Branch
-from threadline.chat.turn_parts import TurnServices
+from threadline.chat.turns.turn_parts import TurnServices
 from threadline.engine.messages import CREATED_AT
 from threadline.engine.runner import TurnRunner
 from threadline.storage.checkpoints.tree import CheckpointTree, Path
 from threadline.storage.leases import LeaseHeld, NotAllowed
 
 if TYPE_CHECKING:
-    from threadline.chat.turn import Turn
+    from threadline.chat.turns.turn import Turn
 
 __all__ = (
     "Fork",

@@ -18,10 +18,6 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 
-from threadline.chat.answers import answering
-from threadline.chat.attachments import Attachments
-from threadline.chat.audience import Audience
-from threadline.chat.branches import Fork
 from threadline.chat.errors import ConversationBusy, ConversationNotFound
 from threadline.chat.events import (
     Accepted,
@@ -31,12 +27,16 @@ from threadline.chat.events import (
     Queued,
     Token,
 )
-from threadline.chat.failures import failed
-from threadline.chat.inputs import known_inputs, turn_inputs
-from threadline.chat.quota import Stake
-from threadline.chat.steps import pending_events, reply_events, step_events
-from threadline.chat.turn_parts import Answer, Decision, Send, TurnEngine, TurnServices
-from threadline.chat.turn_report import turn_report
+from threadline.chat.turns.answers import answering
+from threadline.chat.turns.attachments import Attachments
+from threadline.chat.turns.audience import Audience
+from threadline.chat.turns.branches import Fork
+from threadline.chat.turns.failures import failed
+from threadline.chat.turns.inputs import known_inputs, turn_inputs
+from threadline.chat.turns.quota import Stake
+from threadline.chat.turns.steps import pending_events, reply_events, step_events
+from threadline.chat.turns.turn_parts import Answer, Decision, Send, TurnEngine, TurnServices
+from threadline.chat.turns.turn_report import turn_report
 from threadline.engine.approvals import AwaitingApproval
 from threadline.engine.graph import CLIENT_TOOLS, MODEL_KEY
 from threadline.engine.replies import Reply, reply_of
@@ -46,7 +46,7 @@ from threadline.observability.metrics import QUEUED_TURNS
 from threadline.storage.leases import LeaseHeld, NotAllowed
 
 if TYPE_CHECKING:
-    from threadline.chat.lanes import Place
+    from threadline.chat.turns.lanes import Place
 
 __all__ = ("Answer", "Decision", "Send", "Turn", "TurnEngine", "TurnServices")  # the parts
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import msgspec
 
 from threadline.chat.errors import InvalidContext, InvalidRequest, UnknownAssistant, UnknownModel
-from threadline.chat.turn_parts import TurnEngine
+from threadline.chat.turns.turn_parts import TurnEngine
 from threadline.conversations.index import Choice
 from threadline.engine.assistants import Assistant, Assistants, ContextRefused, RunOptions
 from threadline.engine.graph import MODEL_KEY

@@ -13,7 +13,6 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from threadline.chat.bulletins import Bulletin, ResumeRequest, StopRequest
 from threadline.chat.events import (
     ApprovalRequired,
     Context,
@@ -23,7 +22,8 @@ from threadline.chat.events import (
     Replied,
     Send,
 )
-from threadline.chat.subscriptions import Subscriptions
+from threadline.chat.fanout.bulletins import Bulletin, ResumeRequest, StopRequest
+from threadline.chat.fanout.subscriptions import Subscriptions
 
 __all__ = ("ANSWER_TIMEOUT", "OnMissed", "OpenRequests")
 

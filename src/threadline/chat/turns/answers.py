@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.callbacks import BaseCallbackHandler
 
 from threadline.chat.errors import InvalidRequest, NothingToApprove
-from threadline.chat.turn_parts import Answer, Cancel, Decision
+from threadline.chat.turns.turn_parts import Answer, Cancel, Decision
 from threadline.engine.approvals import InvalidDecision, PendingInterrupt
 from threadline.engine.assistants import RunOptions
 from threadline.engine.replies import Reply, reply_of
 from threadline.engine.runner import TurnRunner
 
 if TYPE_CHECKING:
-    from threadline.chat.turn import Turn
+    from threadline.chat.turns.turn import Turn
 
 __all__ = ("answering", "check_answer")
 

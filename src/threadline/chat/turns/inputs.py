@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import BaseMessage, HumanMessage
 
-from threadline.chat.attachments import content_of, described
-from threadline.chat.branches import current_path, fork_inputs, regenerate_point
 from threadline.chat.errors import ApprovalPendingError, InvalidRequest, NothingToRegenerate
-from threadline.chat.history import find_client_message
+from threadline.chat.turns.attachments import content_of, described
+from threadline.chat.turns.branches import current_path, fork_inputs, regenerate_point
+from threadline.chat.turns.history import find_client_message
 from threadline.clock import now
 from threadline.engine.approvals import AwaitingApproval
 from threadline.engine.messages import ATTACHMENTS, CLIENT_MESSAGE_ID, CREATED_AT
@@ -22,7 +22,7 @@ from threadline.engine.replies import Reply
 from threadline.engine.runner import TurnRunner
 
 if TYPE_CHECKING:
-    from threadline.chat.turn import Turn
+    from threadline.chat.turns.turn import Turn
 
 __all__ = ("check_same_text", "known_inputs", "turn_inputs")
 

@@ -19,7 +19,7 @@ from threadline.chat.events import (
     ToolCallEvent,
     ToolResultEvent,
 )
-from threadline.chat.relay import Relay
+from threadline.chat.fanout.relay import Relay
 
 __all__ = ("Audience",)
 

@@ -6,7 +6,7 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from threadline.chat.relay import Relay
+from threadline.chat.fanout.relay import Relay
 from threadline.storage.database import Pool
 from threadline.storage.notices import Notices
 from threadline.storage.presence import PresenceBoard

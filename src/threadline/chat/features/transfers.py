@@ -14,13 +14,13 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 
 from threadline.chat.errors import ConversationNotFound
 from threadline.chat.events import HistoryItem
-from threadline.chat.feedback import Feedback
-from threadline.chat.history import history_items
-from threadline.chat.imports import ImportedConversation, ImportedMessage, conversations_in
-from threadline.chat.titles import MAX_TITLE_CHARS, visible_title
-from threadline.chat.turn import TurnServices
+from threadline.chat.features.feedback import Feedback
+from threadline.chat.features.imports import ImportedConversation, ImportedMessage, conversations_in
+from threadline.chat.turns.history import history_items
+from threadline.chat.turns.turn import TurnServices
 from threadline.clock import now
 from threadline.conversations.index import ConversationSummary, new_id
+from threadline.conversations.titles import MAX_TITLE_CHARS, visible_title
 from threadline.engine.messages import CREATED_AT
 
 __all__ = ("ConversationExport", "Imported", "Transfers", "as_markdown")

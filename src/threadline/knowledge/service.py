@@ -14,7 +14,11 @@ from typing import Any
 import msgspec
 
 from threadline.chat.errors import InvalidRequest
-from threadline.chat.knowledge_errors import (
+from threadline.chat.fanout.relay import Relay
+from threadline.conversations.search import ConversationSearch, SearchHit, describe_hits
+from threadline.conversations.titles import MAX_TITLE_CHARS, visible_title
+from threadline.knowledge.documents import Document, DocumentStore, OverQuota, Upload
+from threadline.knowledge.errors import (
     DocumentNotFound,
     DocumentTooLarge,
     EmptyDocument,
@@ -24,10 +28,6 @@ from threadline.chat.knowledge_errors import (
     UnsupportedDocument,
     refusal,
 )
-from threadline.chat.relay import Relay
-from threadline.chat.titles import MAX_TITLE_CHARS, visible_title
-from threadline.conversations.search import ConversationSearch, SearchHit, describe_hits
-from threadline.knowledge.documents import Document, DocumentStore, OverQuota, Upload
 from threadline.knowledge.extract import kind_of
 from threadline.knowledge.holdings import HoldingsCache
 from threadline.knowledge.indexer import DocumentIndexer

@@ -11,14 +11,14 @@ import asyncio
 import logging
 from typing import NamedTuple
 
-from threadline.chat.activity import Activity
 from threadline.chat.errors import ConversationBusy, ShuttingDown, TooManyTurns
 from threadline.chat.events import Failed
-from threadline.chat.lanes import Lanes
-from threadline.chat.limits import UserLimits
-from threadline.chat.quota import Stake
-from threadline.chat.registry import LiveTurns
-from threadline.chat.turn import Turn
+from threadline.chat.turns.activity import Activity
+from threadline.chat.turns.lanes import Lanes
+from threadline.chat.turns.limits import UserLimits
+from threadline.chat.turns.quota import Stake
+from threadline.chat.turns.registry import LiveTurns
+from threadline.chat.turns.turn import Turn
 
 __all__ = ("Roster", "TurnPolicy")
 
