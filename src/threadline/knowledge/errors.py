@@ -5,11 +5,11 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
+from threadline.errors import DomainError
 from threadline.knowledge.documents import OverQuota
 
 __all__ = (
+    "BlankMemory",
     "DocumentNotFound",
     "DocumentStorageFull",
     "DocumentTooLarge",
@@ -25,15 +25,15 @@ __all__ = (
 )
 
 
-class KnowledgeError(Exception):
+class KnowledgeError(DomainError):
     """A request about memories or documents refused; `detail` is for humans."""
 
-    code: ClassVar[str]
-    default_detail: ClassVar[str] = ""
 
-    def __init__(self, detail: str | None = None) -> None:
-        self.detail = detail or self.default_detail
-        super().__init__(self.detail)
+class BlankMemory(KnowledgeError):
+    """A memory of nothing but blanks: a request like any other invalid one."""
+
+    code = "invalid_request"
+    default_detail = "text: a memory needs some text besides blanks"
 
 
 class MemoryNotFound(KnowledgeError):

@@ -13,12 +13,12 @@ from typing import Any
 
 import msgspec
 
-from threadline.chat.errors import InvalidRequest
 from threadline.chat.fanout.relay import Relay
 from threadline.conversations.search import ConversationSearch, SearchHit, describe_hits
 from threadline.conversations.titles import MAX_TITLE_CHARS, visible_title
 from threadline.knowledge.documents import Document, DocumentStore, OverQuota, Upload
 from threadline.knowledge.errors import (
+    BlankMemory,
     DocumentNotFound,
     DocumentTooLarge,
     EmptyDocument,
@@ -109,12 +109,12 @@ class Knowledge:
 
         Raises:
             MemoryDisabled: MEMORY is off.
-            InvalidRequest: The text is only blanks.
+            BlankMemory: The text is only blanks.
             TooManyMemories: The user keeps the most allowed.
         """
         self._need_memory()
         if not memory_text(text):
-            raise InvalidRequest("text: a memory needs some text besides blanks")
+            raise BlankMemory
         try:
             memory = await self._parts.memories.add(user_id, text)
         except MemoryLimit:

@@ -10,7 +10,7 @@ what deleting the conversation or erasing the user deletes).
 from __future__ import annotations
 
 import secrets
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import msgspec
 from langchain_core.messages import AIMessage, HumanMessage
@@ -20,6 +20,7 @@ from threadline.chat.errors import ConversationNotFound
 from threadline.chat.turns.turn import TurnServices
 from threadline.clock import now
 from threadline.engine.messages import CREATED_AT
+from threadline.errors import DomainError
 from threadline.storage.namespaces import user_namespace
 
 __all__ = (
@@ -38,15 +39,8 @@ MAX_SHARES_PER_USER = 100
 _SHARED: tuple[str] = ("shares",)
 
 
-class SharingError(Exception):
+class SharingError(DomainError):
     """A share that cannot be made or read as asked; `code` is stable."""
-
-    code: ClassVar[str]
-    default_detail: ClassVar[str]
-
-    def __init__(self) -> None:
-        self.detail = self.default_detail
-        super().__init__(self.detail)
 
 
 class ShareNotFound(SharingError):
