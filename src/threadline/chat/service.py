@@ -46,10 +46,11 @@ from threadline.chat.turns.history import HistoryPage, read_page
 from threadline.chat.turns.inputs import check_same_text
 from threadline.chat.turns.limits import UserLimits
 from threadline.chat.turns.quota import Stake, given_back_unless_started
+from threadline.chat.turns.registry import LiveTurns
 from threadline.chat.turns.roster import Roster, TurnPolicy
 from threadline.chat.turns.steps import approval_item, pending_events
 from threadline.chat.turns.turn import Answer, Send, Turn, TurnEngine, TurnServices
-from threadline.chat.turns.watching import Watching
+from threadline.chat.turns.watching import Watching, requests_served
 from threadline.conversations.index import (
     Choice,
     ConversationIndex,
@@ -81,6 +82,7 @@ class ChatService:
         policy: TurnPolicy | None = None,
         limits: UserLimits | None = None,
         relay: Relay | None = None,
+        live: LiveTurns | None = None,
         knowledge: Knowledge | None = None,
         catalog: ThreadCatalog | None = None,
         graphs: Sequence[ServedGraph] = (),
@@ -95,17 +97,17 @@ class ChatService:
         self._runner = runner = assistants.default.runner
         self._leases = leases
         policy = policy or TurnPolicy()
-        self.relay = relay or Relay()
+        # The relay serves other processes' stops and resumes from `live`, this process's
+        # turns: one built elsewhere (`fleet.joined`) comes with the `live` it serves from.
+        live = live or LiveTurns()
+        self.relay = relay or Relay(serve=requests_served(live))
         self._activity = Activity(index, title_model, self.relay)
         self._crew = TurnServices(
             index, runner, leases, self._activity, self.relay, policy.queue_when_busy, limits
         )
-        self._roster = Roster(policy, limits)
-        self._live = self._roster.live
-        forget = None
-        if knowledge is not None:
-            knowledge.announce_through(self.relay)
-            forget = knowledge.forget_conversation
+        self._roster = Roster(policy, limits, live)
+        self._live = live
+        forget = knowledge.forget_conversation if knowledge is not None else None
         # Feedback, shares, export and import: kept in the store, beside the index.
         self.feedback = Feedback(self._crew, index.store, index.pool)
         self.shares = Shares(self._crew, index.store)
@@ -117,8 +119,8 @@ class ChatService:
         served = [ServedGraph(a.assistant_id, a.runner.graph) for a in assistants]
         self.assistants = ServedAssistants(graphs or served)
         self.threads = Threads(self._crew, catalog, self._roster.busy) if catalog else None
-        live = self._live.of_conversation
-        self.runs = ThreadRuns(self._crew, self.threads, live) if self.threads else None
+        runs_of = self._live.of_conversation
+        self.runs = ThreadRuns(self._crew, self.threads, runs_of) if self.threads else None
 
     # Turns ------------------------------------------------------------------------------
 

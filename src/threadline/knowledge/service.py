@@ -13,7 +13,6 @@ from typing import Any
 
 import msgspec
 
-from threadline.chat.fanout.relay import Relay
 from threadline.conversations.search import ConversationSearch, SearchHit, describe_hits
 from threadline.conversations.titles import MAX_TITLE_CHARS, visible_title
 from threadline.knowledge.documents import Document, DocumentStore, OverQuota, Upload
@@ -63,6 +62,7 @@ class Knowledge:
         search: ConversationSearch,
         *,
         holdings: HoldingsCache,
+        changed: Callable[[str | None], None] | None = None,
         embedder: Embedder | None = None,
         memory_on: bool = True,
         max_document_bytes: int = 10 * 1024 * 1024,
@@ -70,18 +70,11 @@ class Knowledge:
         self._parts = _Parts(memories, documents, indexer, retriever, search)
         self._embedder = embedder
         self._holdings = holdings
-        self._changed: Callable[[str | None], None] = self._holdings.forget
-        indexer.on_ready = self._tell_changed
+        # Told whose memories or documents changed: this process's holdings alone, or
+        # every process's (`Relay.changed`, which forgets here too).
+        self._changed = changed or holdings.forget
         self.memory_on = memory_on
         self.max_document_bytes = max_document_bytes
-
-    def announce_through(self, relay: Relay) -> None:
-        """Tell every process when what a user keeps changes, and hear when it did."""
-        self._changed = relay.changed
-        relay.watch_changes(self._holdings.forget)
-
-    def _tell_changed(self, owner: str | None) -> None:
-        self._changed(owner)
 
     def start(self) -> None:
         """Index uploaded documents in the background."""

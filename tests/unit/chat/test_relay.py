@@ -17,7 +17,7 @@ from threadline.chat.fanout.bulletins import (
     decode,
     encode,
 )
-from threadline.chat.fanout.relay import Answer, Relay
+from threadline.chat.fanout.relay import Answer, Relay, RequestHandler
 
 pytestmark = pytest.mark.anyio
 
@@ -35,9 +35,9 @@ class _Notices:
         self.publish(data)
 
 
-def _relay(process_id: str = "here") -> tuple[Relay, _Notices]:
+def _relay(process_id: str = "here", serve: RequestHandler | None = None) -> tuple[Relay, _Notices]:
     notices = _Notices()
-    return Relay(process_id, notices=cast("Any", notices)), notices
+    return Relay(process_id, notices=cast("Any", notices), serve=serve), notices
 
 
 async def test_a_turn_s_events_are_published_only_while_the_user_has_sockets_elsewhere() -> None:
@@ -107,8 +107,7 @@ async def test_a_stop_asked_from_another_process_is_served_and_answered_to_it() 
         await answer("r1")(reply)
         return True
 
-    relay, notices = _relay()
-    relay.serve_requests(serve)
+    relay, notices = _relay(serve=serve)
     request = StopRequest("alice", "c1", "here", "there.1")
     await relay.on_notice("there", encode(request))
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from threadline.chat.fanout.relay import Relay
+from threadline.chat.fanout.relay import Relay, RequestHandler
 from threadline.storage.database import Pool
 from threadline.storage.notices import Notices
 from threadline.storage.presence import PresenceBoard
@@ -15,13 +15,22 @@ __all__ = ("joined",)
 
 
 @asynccontextmanager
-async def joined(url: str, pool: Pool, presence_ttl: float) -> AsyncIterator[Relay]:
+async def joined(
+    url: str,
+    pool: Pool,
+    presence_ttl: float,
+    *,
+    serve: RequestHandler | None = None,
+    on_change: Callable[[str | None], None] | None = None,
+) -> AsyncIterator[Relay]:
     """A relay that listens for the other processes and counts this one's sockets.
 
     Args:
         url: The database, for the listening connection (which is not pooled).
         pool: The shared pool, for everything else.
         presence_ttl: How long a process that stops renewing its presence still counts.
+        serve: Serves stops and resumes asked from elsewhere (see `Relay`).
+        on_change: Told whose memories or documents changed (see `Relay`).
 
     Yields:
         The relay; on exit this process leaves every total at once.
@@ -29,7 +38,7 @@ async def joined(url: str, pool: Pool, presence_ttl: float) -> AsyncIterator[Rel
     process_id = secrets.token_hex(6)
     notices = Notices(url, pool, process_id)
     board = PresenceBoard(pool, process_id, presence_ttl)
-    relay = Relay(process_id, notices=notices, board=board)
+    relay = Relay(process_id, notices=notices, board=board, serve=serve, on_change=on_change)
     # What the storage below calls back up, at run time: the relay alone.
     await board.join(on_beat=relay.on_beat)
     try:

@@ -61,6 +61,8 @@ class Relay:
         *,
         notices: Notices | None = None,
         board: PresenceBoard | None = None,
+        serve: RequestHandler | None = None,
+        on_change: Callable[[str | None], None] | None = None,
     ) -> None:
         """A relay of this process alone, or speaking to the others through `notices`.
 
@@ -69,6 +71,11 @@ class Relay:
             notices: Where bulletins go; they come back through `on_notice` and
                 `resync`, which the caller hands to `notices.start`.
             board: Where this process counts its sockets (its beat calls `on_beat`).
+            serve: Who serves stops and resumes asked from elsewhere (a call up, to the
+                turns of this process: `watching.requests_served`).
+            on_change: Called with the user whose memories or documents changed,
+                anywhere (None: maybe anyone's, a shared document changed or bulletins
+                were missed): a call up, to the knowledge's holdings.
         """
         self.process_id = process_id or secrets.token_hex(6)
         self._notices = notices
@@ -77,19 +84,8 @@ class Relay:
         self._subscriptions = Subscriptions()  # conversation -> sockets here
         self._remote: dict[str, set[str]] = {}  # user -> other processes with sockets
         self.requests = OpenRequests(self._subscriptions, self._publish)
-        self._serve: RequestHandler | None = None
-        self._watchers: list[Callable[[str | None], None]] = []
-
-    def serve_requests(self, handler: RequestHandler) -> None:
-        """Who serves stops and resumes asked from elsewhere (the chat service)."""
-        self._serve = handler
-
-    def watch_changes(self, watcher: Callable[[str | None], None]) -> None:
-        """Call `watcher` with the user whose memories or documents changed, anywhere.
-
-        None: maybe anyone's (a shared document changed, or bulletins were missed).
-        """
-        self._watchers.append(watcher)
+        self._serve = serve
+        self._on_change = on_change
 
     def changed(self, user_id: str | None) -> None:
         """Tell this process's watchers, and every other process's, of a change."""
@@ -97,8 +93,8 @@ class Relay:
         self._publish(Changed(user_id))
 
     def _tell_watchers(self, user_id: str | None) -> None:
-        for watcher in self._watchers:
-            watcher(user_id)
+        if self._on_change is not None:
+            self._on_change(user_id)
 
     # Sockets and subscriptions here -------------------------------------------------------
 

@@ -36,11 +36,13 @@ class TurnPolicy(NamedTuple):
 class Roster:
     """The turns of this process, from admission until their task ends."""
 
-    def __init__(self, policy: TurnPolicy, limits: UserLimits | None) -> None:
+    def __init__(
+        self, policy: TurnPolicy, limits: UserLimits | None, live: LiveTurns | None = None
+    ) -> None:
         self._policy = policy
         self._limits = limits
         self._lanes = Lanes()
-        self.live = LiveTurns()
+        self.live = live or LiveTurns()
         self.draining = False
         self._settled = False
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from threadline.chat.errors import NothingToResume, NothingToStop
 from threadline.chat.events import Replied, Send
 from threadline.chat.fanout.bulletins import ResumeRequest, StopRequest
-from threadline.chat.fanout.relay import Answer, Relay
+from threadline.chat.fanout.relay import Answer, Relay, RequestHandler
 from threadline.chat.fanout.requests import OnMissed
 from threadline.chat.turns.failures import failed
 from threadline.chat.turns.history import last_reply
@@ -21,7 +21,7 @@ from threadline.engine.replies import reply_of
 from threadline.engine.runner import TurnRunner
 from threadline.storage.leases import ConversationLocks
 
-__all__ = ("Watching",)
+__all__ = ("Watching", "requests_served")
 
 
 class Watching:
@@ -34,7 +34,6 @@ class Watching:
         self._live = live
         self._leases = leases
         self._runner = runner
-        relay.serve_requests(self._serve)
 
     def subscribe(self, conversation_id: str, send: Send) -> None:
         """Every event of the conversation's turns, from now on, goes to `send` as well."""
@@ -114,9 +113,13 @@ class Watching:
 
         return resume_from_storage
 
-    async def _serve(self, request: StopRequest | ResumeRequest, answer: Answer) -> bool:
+
+def requests_served(live: LiveTurns) -> RequestHandler:
+    """What serves a stop or resume asked from another process: the relay's `serve`."""
+
+    async def serve(request: StopRequest | ResumeRequest, answer: Answer) -> bool:
         """A stop or resume from another process, for a turn that may run here."""
-        turn = self._live.current(request.conversation_id)
+        turn = live.current(request.conversation_id)
         if turn is None or turn.user_id != request.user_id:
             return False
         if isinstance(request, StopRequest) and request.follows:
@@ -126,6 +129,8 @@ class Watching:
         else:
             await turn.audience.attach(answer(turn.reply_id), request.after_seq)
         return True
+
+    return serve
 
 
 async def _stop(turn: Turn, send: Send) -> None:
