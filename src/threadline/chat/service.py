@@ -51,6 +51,7 @@ from threadline.chat.turns.roster import Roster, TurnPolicy
 from threadline.chat.turns.steps import approval_item, pending_events
 from threadline.chat.turns.turn import Answer, Send, Turn, TurnEngine, TurnServices
 from threadline.chat.turns.watching import Watching, requests_served
+from threadline.clock import now
 from threadline.conversations.index import (
     Choice,
     ConversationIndex,
@@ -60,6 +61,7 @@ from threadline.conversations.index import (
 )
 from threadline.conversations.threads import ThreadCatalog
 from threadline.engine.assistants import Assistant, Assistants
+from threadline.engine.messages import CREATED_AT
 from threadline.knowledge.service import Knowledge
 from threadline.llm.choices import ModelChoices
 from threadline.storage.leases import ConversationLocks
@@ -225,6 +227,8 @@ class ChatService:
     ) -> Turn:
         """Store the results of the calls a turn left for the client's tools; answer on.
 
+        Each result is stored with the time it came, as every message is.
+
         Raises:
             ConversationNotFound: Not a conversation of this user.
             TooManyTurns, ConversationBusy, RateLimited, QuotaExceeded: Past a limit.
@@ -240,7 +244,7 @@ class ChatService:
                 send,
                 stake=stake,
                 engine=engine,
-                results=results,
+                results=[_stamped(result) for result in results],
                 client_tools=client_tools,
             )
             await self._roster.start(turn)
@@ -564,6 +568,12 @@ class ChatService:
     async def delete_idle(self, seconds: float) -> int:
         """Delete every conversation idle for `seconds` or more; returns how many went."""
         return await self._deletion.delete_idle(seconds)
+
+
+def _stamped(result: ToolMessage) -> ToolMessage:
+    """A client tool's result with the time it came (kept if it has one)."""
+    stamp = {CREATED_AT: now(), **result.additional_kwargs}
+    return result.model_copy(update={"additional_kwargs": stamp})
 
 
 def _switched(kept: Choice, asked: Choice | None) -> Choice:
