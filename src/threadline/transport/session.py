@@ -130,10 +130,12 @@ class ChatSession:
                     user, frame.conversation_ref, edited, frame.message, self._send
                 )
             case Stop():
-                return await self._chat.stop(user, frame.conversation_ref, self._send)
+                return await self._chat.watching.stop(user, frame.conversation_ref, self._send)
             case Resume():
                 after = frame.after_seq
-                return await self._chat.resume(user, frame.conversation_ref, after, self._send)
+                return await self._chat.watching.resume(
+                    user, frame.conversation_ref, after, self._send
+                )
             case _:
                 answer = _answer(frame)
                 return await self._chat.decide(user, frame.conversation_ref, answer, self._send)
@@ -143,21 +145,21 @@ class ChatSession:
         user, ref = self.user_id, frame.conversation_ref
         match frame:
             case SwitchBranch():
-                await self._chat.switch_branch(user, ref, frame.message_id)
-                await self._send(await self._chat.history(user, ref, frame.limit))
+                await self._chat.conversations.switch_branch(user, ref, frame.message_id)
+                await self._send(await self._chat.conversations.history(user, ref, frame.limit))
             case SetModel():
-                await self._chat.set_model(user, ref, frame.model)
+                await self._chat.conversations.set_model(user, ref, frame.model)
             case Subscribe():
-                await self._chat.subscribe(user, ref, self._send)
+                await self._chat.watching.subscribe(user, ref, self._send)
             case Unsubscribe():
-                await self._chat.unsubscribe(user, ref, self._send)
+                await self._chat.watching.unsubscribe(user, ref, self._send)
             case Feedback():
                 rating, comment = frame.rating, frame.comment or ""
                 saved = await self._chat.feedback.give(user, ref, frame.message_id, rating, comment)
                 await self._send(saved)
             case RequestHistory():
                 before, after = frame.before_message_id, frame.after_message_id
-                history = await self._chat.history(
+                history = await self._chat.conversations.history(
                     user, ref, frame.limit, before=before, after=after
                 )
                 await self._send(history)

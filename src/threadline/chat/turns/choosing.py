@@ -7,9 +7,15 @@ from __future__ import annotations
 
 import msgspec
 
-from threadline.chat.errors import InvalidContext, InvalidRequest, UnknownAssistant, UnknownModel
+from threadline.chat.errors import (
+    ConversationNotFound,
+    InvalidContext,
+    InvalidRequest,
+    UnknownAssistant,
+    UnknownModel,
+)
 from threadline.chat.turns.turn_parts import TurnEngine
-from threadline.conversations.index import Choice
+from threadline.conversations.index import Choice, ConversationIndex
 from threadline.engine.assistants import Assistant, Assistants, ContextRefused, RunOptions
 from threadline.engine.graph import MODEL_KEY
 from threadline.engine.tools.knowledge import ATTACHED_DOCUMENTS
@@ -21,6 +27,7 @@ __all__ = (
     "check_model",
     "check_unchanged",
     "engine_of",
+    "owned",
     "resolved",
 )
 
@@ -107,3 +114,11 @@ def check_kept(kept: Choice, asked: Choice) -> None:
     if asked.configurable is not None and asked.configurable != kept.configurable:
         raise InvalidContext("a conversation's configurable is set by its first message")
     check_unchanged(kept, Choice(assistant_id=asked.assistant_id))
+
+
+async def owned(index: ConversationIndex, user_id: str, conversation_id: str) -> Choice:
+    """What the user's conversation chose; raises ConversationNotFound if not theirs."""
+    chosen = await index.choice_of(user_id, conversation_id)
+    if chosen is None:
+        raise ConversationNotFound
+    return chosen

@@ -12,11 +12,13 @@ from threadline.chat.events import Replied, Send
 from threadline.chat.fanout.bulletins import ResumeRequest, StopRequest
 from threadline.chat.fanout.relay import Answer, Relay, RequestHandler
 from threadline.chat.fanout.requests import OnMissed
+from threadline.chat.turns.choosing import owned
 from threadline.chat.turns.failures import failed
 from threadline.chat.turns.history import last_reply
 from threadline.chat.turns.registry import LiveTurns
 from threadline.chat.turns.steps import replied
 from threadline.chat.turns.turn import Turn
+from threadline.conversations.index import ConversationIndex
 from threadline.engine.replies import reply_of
 from threadline.engine.runner import TurnRunner
 from threadline.storage.leases import ConversationLocks
@@ -25,33 +27,43 @@ __all__ = ("Watching", "requests_served")
 
 
 class Watching:
-    """Subscriptions, resumes and stops for sockets of this process (ownership checked)."""
+    """Subscriptions, resumes and stops for sockets of this process, ownership first."""
 
     def __init__(
-        self, relay: Relay, live: LiveTurns, leases: ConversationLocks, runner: TurnRunner
+        self,
+        relay: Relay,
+        live: LiveTurns,
+        leases: ConversationLocks,
+        runner: TurnRunner,
+        index: ConversationIndex,
     ) -> None:
+        self._index = index
         self._relay = relay
         self._live = live
         self._leases = leases
         self._runner = runner
 
-    def subscribe(self, conversation_id: str, send: Send) -> None:
+    async def subscribe(self, user_id: str, conversation_id: str, send: Send) -> None:
         """Every event of the conversation's turns, from now on, goes to `send` as well."""
+        await owned(self._index, user_id, conversation_id)
         self._relay.subscribe(conversation_id, send)
 
-    def unsubscribe(self, conversation_id: str, send: Send) -> None:
+    async def unsubscribe(self, user_id: str, conversation_id: str, send: Send) -> None:
         """No more of the conversation's events, except those of turns `send` asked for."""
+        await owned(self._index, user_id, conversation_id)
         self._relay.unsubscribe(conversation_id, send)
 
     async def stop(self, user_id: str, conversation_id: str, send: Send) -> Turn | None:
-        """Stop the running turn wherever it runs; `send` gets the stopped reply.
+        """Stop the running turn, on any process; the stopping socket gets the stopped reply.
 
         Returns:
             The turn if it runs here; None if another process was asked to stop it.
 
         Raises:
+            ConversationNotFound: Not a conversation of this user.
             NothingToStop: No turn of the conversation is running anywhere.
         """
+        await owned(self._index, user_id, conversation_id)
         turn = self._live.current(conversation_id)
         if turn is not None:
             await _stop(turn, send)
@@ -76,8 +88,10 @@ class Watching:
         With no reply running anywhere, the latest stored reply as one `Replied` (without `seq`).
 
         Raises:
+            ConversationNotFound: Not a conversation of this user.
             NothingToResume: The conversation has no reply yet.
         """
+        await owned(self._index, user_id, conversation_id)
         turn = self._live.current(conversation_id)
         if turn is not None:
             await turn.audience.attach(send, after_seq)

@@ -84,7 +84,9 @@ class _Run:
                 raise ConversationNotFound  # nothing to start a thread with
             await self._play(plan, history is None)
             if not self.translation.over:
-                await self.stream(await self.chat.history(self.user, self.thread_id, HISTORY_LIMIT))
+                await self.stream(
+                    await self.chat.conversations.history(self.user, self.thread_id, HISTORY_LIMIT)
+                )
         except Exception as error:  # noqa: BLE001 - every failure is told as RUN_ERROR
             await self.stream(failed(error, self.thread_id, "ag_ui.failed"))
         finally:
@@ -93,7 +95,7 @@ class _Run:
     async def _stored(self) -> History | None:
         """The thread as stored; None if the user has none under this id (yet)."""
         try:
-            return await self.chat.history(self.user, self.thread_id, HISTORY_LIMIT)
+            return await self.chat.conversations.history(self.user, self.thread_id, HISTORY_LIMIT)
         except ConversationNotFound:
             return None
 

@@ -286,7 +286,7 @@ class RunsController(Controller):
             await stop_run(services, user, thread_id, rollback=action == "rollback")
             return
         with suppress(NothingToStop):  # it ended meanwhile
-            await services.chat.stop(user, thread_id, _ignore)
+            await services.chat.watching.stop(user, thread_id, _ignore)
 
     @post("/wait", status_code=200)
     async def wait_run(

@@ -165,7 +165,7 @@ class ThreadsController(Controller):
         self, state: State, user: ActingUser, thread_id: ConversationId
     ) -> None:
         """Delete the conversation and its whole thread; a running reply is stopped first."""
-        await services_of(state).chat.delete(user, thread_id)
+        await services_of(state).chat.conversations.delete(user, thread_id)
 
     @get("/{thread_id:str}/state")
     async def get_thread_state(

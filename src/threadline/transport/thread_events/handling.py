@@ -90,7 +90,7 @@ async def _respond(
     else:
         answer = params_of(Respond, params)
     chat = services.chat
-    history = await chat.history(user_id, thread_id, 1)
+    history = await chat.conversations.history(user_id, thread_id, 1)
     approvals = {
         asked.tool_call_id
         for asked in history.pending_interrupts
