@@ -10,6 +10,7 @@ from tests.unit.chat.fakes import Listener
 from threadline.chat.events import Accepted, Context, Event, Replied, Token
 from threadline.chat.fanout.bulletins import (
     Bulletin,
+    Changed,
     Missed,
     Present,
     Relayed,
@@ -115,3 +116,16 @@ async def test_a_stop_asked_from_another_process_is_served_and_answered_to_it() 
     kinds = [type(b).__name__ for b in notices.sent]
     assert kinds == ["Served", "Relayed"]
     assert notices.sent[1] == Relayed("alice", reply, to="there", request="there.1", turn="r1")
+
+
+async def test_a_change_of_what_a_user_keeps_is_told_here_and_everywhere() -> None:
+    told: list[str | None] = []
+    notices = _Notices()
+    relay = Relay("here", notices=cast("Any", notices), on_change=told.append)
+
+    relay.changed("alice")  # made here: told here, and published
+    await relay.on_notice("there", encode(Changed("bob")))  # made elsewhere
+    await relay.resync()  # bulletins may have been missed: anyone's may have changed
+
+    assert told == ["alice", "bob", None]
+    assert notices.sent == [Changed("alice")]
