@@ -20,7 +20,7 @@ import msgspec
 from litestar import Litestar, Request, Response, post
 from litestar.response import Stream
 
-from threadline.chat.titles import TITLE_INSTRUCTION
+from threadline.conversations.titles import TITLE_INSTRUCTION
 from threadline.engine.context import SUMMARY_INSTRUCTION
 from threadline.llm.prompts import ROUTER_INSTRUCTION
 

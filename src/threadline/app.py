@@ -15,21 +15,24 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, Reference, SecurityScheme
 
-from threadline.chat.fleet import joined
-from threadline.chat.knowledge import Knowledge
-from threadline.chat.limits import UserLimits
-from threadline.chat.relay import Relay
+from threadline.chat.fanout.fleet import joined
+from threadline.chat.fanout.relay import Relay
+from threadline.chat.langgraph_api.user_store import UserStore
 from threadline.chat.retention import RetentionSweeper
 from threadline.chat.service import ChatService
-from threadline.chat.user_store import UserStore
+from threadline.chat.turns.limits import UserLimits
+from threadline.chat.turns.registry import LiveTurns
+from threadline.chat.turns.watching import requests_served
 from threadline.engine.agents import read_agents
 from threadline.engine.custom import GraphSource
 from threadline.engine.served import build_assistants, graph_sources
 from threadline.engine.tools.builtin import approval_tools, builtin_tools, names_in
 from threadline.engine.tools.mcp import load_mcp_tools, read_servers
 from threadline.identity.authenticator import build_authenticator, jwt_verifier
+from threadline.knowledge.holdings import HoldingsCache
+from threadline.knowledge.service import Knowledge
 from threadline.knowledge.stores import vector_store
-from threadline.llm.embeddings import make_embedder
+from threadline.llm.embeddings import Embedder, make_embedder
 from threadline.llm.models import chat_model, with_client_retries
 from threadline.observability.metrics import pool_watched
 from threadline.observability.tracing import tracing
@@ -110,13 +113,25 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 pool, settings.decode_cache_mb * 1024 * 1024, settings.checkpoint_cache_idle
             )
             store = AsyncPostgresStore(pool)
-            knowledge = await _knowledge(settings, url, pool, saver)
+            vectors = await _migrated(settings, url, pool, saver)
             listen_url = settings.database_listen_url
             listen = url if listen_url is None else listen_url.get()
-            async with joined(listen, pool, settings.presence_ttl) as relay:
+            # What the relay calls up at run time, built before it: this process's turns
+            # (stops and resumes asked from elsewhere) and what users keep (their changes).
+            live, holdings = LiveTurns(), HoldingsCache(pool)
+            async with joined(
+                listen,
+                pool,
+                settings.presence_ttl,
+                serve=requests_served(live),
+                on_change=holdings.forget,
+            ) as relay:
+                knowledge = build_knowledge(
+                    settings, pool, saver, vectors, holdings=holdings, changed=relay.changed
+                )
                 storage = (saver, store, pool)
                 chat, limits = await _chat_service(
-                    settings, model, storage, relay, (knowledge, sources)
+                    settings, model, storage, (relay, live), (knowledge, sources)
                 )
                 seats = None
                 if settings.max_sockets_per_user is not None:
@@ -199,10 +214,11 @@ async def _chat_service(
     settings: Settings,
     model: BaseChatModel,
     storage: tuple[AsyncPostgresSaver, AsyncPostgresStore, Pool],
-    relay: Relay,
+    fleet: tuple[Relay, LiveTurns],
     offered: tuple[Knowledge, list[GraphSource]],
 ) -> tuple[ChatService, UserLimits]:
     saver, store, pool = storage
+    relay, live = fleet
     knowledge, sources = offered
     limits = _limits(settings, pool)
     # MCP tools join the built-in agent's; a graph of one's own brings its own tools.
@@ -225,6 +241,7 @@ async def _chat_service(
             limits=limits,
             mcp=mcp,
             relay=relay,
+            live=live,
             knowledge=knowledge,
             graphs=graphs,
         )
@@ -234,10 +251,10 @@ async def _chat_service(
     return chat, limits
 
 
-async def _knowledge(
+async def _migrated(
     settings: Settings, url: str, pool: Pool, saver: AsyncPostgresSaver
-) -> Knowledge:
-    """Migrate every table (vectors of the embedder's size); wire memory, documents, search."""
+) -> tuple[AsyncPostgresStore, Embedder]:
+    """Migrate every table (vectors of the embedder's size): the store memories use."""
     embedder = make_embedder(settings)
     vectors = vector_store(pool, embedder)
     try:
@@ -245,7 +262,7 @@ async def _knowledge(
     except DimensionMismatch as error:
         logger.error("startup.failed", extra={"detail": str(error)})
         raise
-    return build_knowledge(settings, pool, saver, (vectors, embedder))
+    return vectors, embedder
 
 
 @asynccontextmanager

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.store.postgres.aio import AsyncPostgresStore
 
-from threadline.chat.assistants import assistant_id
-from threadline.chat.knowledge import Knowledge
-from threadline.chat.limits import UserLimits
-from threadline.chat.relay import Relay
-from threadline.chat.roster import TurnPolicy
+from threadline.chat.fanout.relay import Relay
+from threadline.chat.langgraph_api.assistants import assistant_id
 from threadline.chat.service import ChatService
+from threadline.chat.turns.limits import UserLimits
+from threadline.chat.turns.registry import LiveTurns
+from threadline.chat.turns.roster import TurnPolicy
+from threadline.chat.turns.watching import requests_served
 from threadline.conversations.index import ConversationIndex
 from threadline.conversations.search import ConversationSearch
 from threadline.conversations.threads import ThreadCatalog
@@ -41,6 +43,7 @@ from threadline.knowledge.indexer import DocumentIndexer
 from threadline.knowledge.memories import Memories
 from threadline.knowledge.readers import Readers, ReadingLimits
 from threadline.knowledge.retrieval import Retriever
+from threadline.knowledge.service import Knowledge
 from threadline.llm.choices import ModelChoices, model_choices
 from threadline.llm.embeddings import Embedder
 from threadline.llm.models import chat_models, with_model_name
@@ -56,17 +59,24 @@ __all__ = ("build_chat_service", "build_knowledge", "model_name")
 logger = logging.getLogger(__name__)
 
 
-def build_knowledge(
+def build_knowledge(  # noqa: PLR0913 - its parts, each named
     settings: Settings,
     pool: Pool,
     saver: AsyncPostgresSaver,
     vectors: tuple[AsyncPostgresStore, Embedder],
+    *,
+    holdings: HoldingsCache | None = None,
+    changed: Callable[[str | None], None] | None = None,
 ) -> Knowledge:
     """Memories in `vectors` (a store with a vector index), documents and search beside.
 
-    Its indexer is not started: the caller starts and stops it with the app.
+    Its indexer is not started: the caller starts and stops it with the app. `changed`
+    is told whose memories or documents changed (every process's relay: `Relay.changed`,
+    whose `on_change` forgets them in `holdings`); by default, `holdings` here alone.
     """
     store, embedder = vectors
+    holdings = holdings or HoldingsCache(pool)
+    changed = changed or holdings.forget
     quota = Quota(
         documents=settings.max_documents_per_user,
         bytes=settings.max_document_bytes_per_user,
@@ -81,10 +91,11 @@ def build_knowledge(
     return Knowledge(
         Memories(store),
         DocumentStore(pool, quota),
-        DocumentIndexer(pool, embedder, Readers(reading)),
+        DocumentIndexer(pool, embedder, Readers(reading), on_ready=changed),
         Retriever(pool, embedder),
         ConversationSearch(Ledger(saver), pool, embedder),
-        holdings=HoldingsCache(pool),
+        holdings=holdings,
+        changed=changed,
         embedder=embedder,
         memory_on=settings.memory == "on",
         max_document_bytes=settings.document_max_bytes,
@@ -101,6 +112,7 @@ def build_chat_service(  # noqa: PLR0913 - the parts it is wired from, each name
     limits: UserLimits | None = None,
     mcp: McpTools | None = None,
     relay: Relay | None = None,
+    live: LiveTurns | None = None,
     knowledge: Knowledge | None = None,
     graphs: list[Assistant] | None = None,
 ) -> ChatService:
@@ -109,7 +121,8 @@ def build_chat_service(  # noqa: PLR0913 - the parts it is wired from, each name
     `graphs` are the assistants of graphs brought along (`engine.served`); without them,
     the built-in agent is the one assistant. With `knowledge`, the built-in agent recalls
     memories and may search conversations and documents and save memories (as TOOLS and
-    MEMORY say).
+    MEMORY say). A `relay` serves other processes' stops and resumes from `live`, the
+    turns of this process (`watching.requests_served`): the two come together.
     """
     index = ConversationIndex(store, pool, default_model=model_name(settings))
     # A graph of one's own calls its own model: only the built-in agent lets users pick.
@@ -122,7 +135,8 @@ def build_chat_service(  # noqa: PLR0913 - the parts it is wired from, each name
         graph = _builtin_graph(settings, (model, choices), saver, (tools, brief), served)
         runner = TurnRunner(graph, model_name(settings), settings.turn_timeout)
         graphs = [Assistant(BUILTIN_ASSISTANT, runner)]
-    relay = relay or Relay()
+    live = live or LiveTurns()
+    relay = relay or Relay(serve=requests_served(live))
     return ChatService(
         index,
         Assistants(graphs),
@@ -135,6 +149,7 @@ def build_chat_service(  # noqa: PLR0913 - the parts it is wired from, each name
         ),
         limits=limits,
         relay=relay,
+        live=live,
         knowledge=knowledge,
         catalog=ThreadCatalog(pool, _thread_defaults(graphs[0].assistant_id)),
         models=choices,

@@ -52,7 +52,7 @@ async def test_a_turn_forked_from_an_earlier_checkpoint_is_the_current_path(
 
         await chat.fork("alice", conversation_id, checkpoint, "instead", listener)
         forked = await asyncio.wait_for(ended.get(), 10)
-        history = await chat.history("alice", conversation_id, 100)
+        history = await chat.conversations.history("alice", conversation_id, 100)
         await chat.fork("alice", conversation_id, "no-such-checkpoint", "x", listener)
         unknown = await asyncio.wait_for(ended.get(), 10)
         with pytest.raises(ConversationNotFound):

@@ -18,7 +18,7 @@ from langgraph.store.postgres.aio import AsyncPostgresStore
 from tests.models import EchoModel
 from threadline.chat.events import ApprovalRequired, Event, Failed, Replied
 from threadline.chat.service import ChatService
-from threadline.chat.turn import Decision
+from threadline.chat.turns.turn import Decision
 from threadline.llm.offline import OfflineChatModel
 from threadline.settings import Settings
 from threadline.storage.checkpoints.channel import MESSAGES_CHANNEL

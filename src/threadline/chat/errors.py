@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from threadline.chat.events import ErrorCode
+from threadline.errors import DomainError
 
 __all__ = (
     "ApprovalPendingError",
@@ -32,17 +33,15 @@ __all__ = (
 )
 
 
-class ChatError(Exception):
-    """A request the service will not carry out as asked; `detail` is for humans."""
+class ChatError(DomainError):
+    """A request the chat service will not carry out as asked; `detail` is for humans."""
 
     code: ClassVar[ErrorCode]
     retryable: ClassVar[bool] = False
-    default_detail: ClassVar[str] = ""
 
     def __init__(self, detail: str | None = None, *, retry_after: float | None = None) -> None:
-        self.detail = detail or self.default_detail
+        super().__init__(detail)
         self.retry_after = retry_after
-        super().__init__(self.detail)
 
 
 class ConversationNotFound(ChatError):

@@ -7,8 +7,8 @@ import logging
 
 import msgspec
 
+from threadline.chat.langgraph_api.user_store import UserStore
 from threadline.chat.service import ChatService
-from threadline.chat.user_store import UserStore
 from threadline.storage.periodic import every, stopped
 
 __all__ = ("Erasure", "RetentionSweeper", "erase_user")
@@ -34,7 +34,7 @@ async def erase_user(chat: ChatService, user_id: str, items: UserStore | None = 
     conversation goes the way a single delete does (live turn stopped first, thread
     removed under its lease), so nothing the user said is left in the database's tables.
     """
-    deleted = await chat.erase_user(user_id)
+    deleted = await chat.conversations.erase_user(user_id)
     memories = documents = 0
     if chat.knowledge is not None:
         memories, documents = await chat.knowledge.erase(user_id)
@@ -62,7 +62,7 @@ class RetentionSweeper:
 
     async def sweep(self) -> int:
         """Delete every conversation idle past the period; returns how many went."""
-        deleted = await self._chat.delete_idle(self._ttl)
+        deleted = await self._chat.conversations.delete_idle(self._ttl)
         if deleted:
             logger.info("retention.swept", extra={"conversations": deleted})
         return deleted

@@ -1,8 +1,10 @@
 """The chat service: everything a client may ask of its conversations, ownership first.
 
-Requests are checked (ownership, limits) and turned into turns, which then run on their
-own (`turn`); the roster admits them, orders them per conversation and keeps them until
-they end (`roster`). Refusals are `ChatError`s, which the edges translate.
+Requests are checked (ownership, the conversation's choice) and turned into turns
+(`turns.starts`), which then run on their own (`turn`); the roster admits them, orders
+them per conversation and keeps them until they end (`roster`). What a client asks of a
+conversation that starts no turn is `conversations` (`features.conversations`).
+Refusals are `ChatError`s, which the edges translate.
 """
 
 from __future__ import annotations
@@ -15,51 +17,45 @@ import msgspec
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import ToolMessage
 
-from threadline.chat.activity import Activity
-from threadline.chat.answers import check_answer
-from threadline.chat.assistants import ServedAssistants, ServedGraph
-from threadline.chat.attachments import (
+from threadline.chat.fanout.relay import Relay
+from threadline.chat.features.conversations import Conversations
+from threadline.chat.features.deletion import Deletion
+from threadline.chat.features.feedback import Feedback
+from threadline.chat.features.shares import Shares
+from threadline.chat.features.transfers import Transfers
+from threadline.chat.langgraph_api.assistants import ServedAssistants, ServedGraph
+from threadline.chat.langgraph_api.thread_runs import ThreadRuns
+from threadline.chat.langgraph_api.threads import Threads
+from threadline.chat.turns.activity import Activity
+from threadline.chat.turns.answers import check_answer
+from threadline.chat.turns.attachments import (
     AttachmentRequest,
-    Attachments,
     attachments_of,
     with_documents,
 )
-from threadline.chat.branches import Fork, regenerated_id, switch_branch
-from threadline.chat.choosing import (
-    check_kept,
-    check_model,
+from threadline.chat.turns.branches import Fork, regenerated_id
+from threadline.chat.turns.choosing import (
     check_unchanged,
     engine_of,
     resolved,
 )
-from threadline.chat.deletion import Deletion
-from threadline.chat.errors import ConversationBusy, ConversationNotFound
-from threadline.chat.events import History, ToolCallItem
-from threadline.chat.feedback import Feedback
-from threadline.chat.history import HistoryPage, read_page
-from threadline.chat.inputs import check_edit, check_same_text
-from threadline.chat.knowledge import Knowledge
-from threadline.chat.limits import UserLimits
-from threadline.chat.quota import Stake, given_back_unless_started
-from threadline.chat.relay import Relay
-from threadline.chat.rollback import roll_back
-from threadline.chat.roster import Roster, TurnPolicy
-from threadline.chat.shares import Shares
-from threadline.chat.steps import approval_item, pending_events
-from threadline.chat.thread_runs import ThreadRuns
-from threadline.chat.threads import Threads
-from threadline.chat.transfers import Transfers
-from threadline.chat.turn import Answer, Send, Turn, TurnEngine, TurnServices
-from threadline.chat.watching import Watching
+from threadline.chat.turns.inputs import check_edit, check_same_text
+from threadline.chat.turns.limits import UserLimits
+from threadline.chat.turns.quota import given_back_unless_started
+from threadline.chat.turns.registry import LiveTurns
+from threadline.chat.turns.roster import Roster, TurnPolicy
+from threadline.chat.turns.starts import Asked, TurnStarts
+from threadline.chat.turns.turn import Answer, Send, Turn, TurnServices
+from threadline.chat.turns.watching import Watching, requests_served
+from threadline.clock import now
 from threadline.conversations.index import (
     Choice,
     ConversationIndex,
-    ConversationSummary,
-    Page,
-    new_id,
 )
 from threadline.conversations.threads import ThreadCatalog
-from threadline.engine.assistants import Assistant, Assistants
+from threadline.engine.assistants import Assistants
+from threadline.engine.messages import CREATED_AT
+from threadline.knowledge.service import Knowledge
 from threadline.llm.choices import ModelChoices
 from threadline.storage.leases import ConversationLocks
 
@@ -69,7 +65,7 @@ logger = logging.getLogger(__name__)
 
 
 class ChatService:
-    """Conversations and their turns, for one user at a time."""
+    """Turns of conversations, for one user at a time; `conversations` for the rest."""
 
     def __init__(  # noqa: PLR0913 - its collaborators, each named
         self,
@@ -81,6 +77,7 @@ class ChatService:
         policy: TurnPolicy | None = None,
         limits: UserLimits | None = None,
         relay: Relay | None = None,
+        live: LiveTurns | None = None,
         knowledge: Knowledge | None = None,
         catalog: ThreadCatalog | None = None,
         graphs: Sequence[ServedGraph] = (),
@@ -91,34 +88,42 @@ class ChatService:
         self.models = models or ModelChoices.only(assistants.default.runner.model_name)
         self.knowledge = knowledge
         self._assistants = assistants
-        # Reading a thread's messages and deleting it do not depend on its graph.
-        self._runner = runner = assistants.default.runner
-        self._leases = leases
+        runner = assistants.default.runner
         policy = policy or TurnPolicy()
-        self.relay = relay or Relay()
+        # The relay serves other processes' stops and resumes from `live`, this process's
+        # turns: one built elsewhere (`fleet.joined`) comes with the `live` it serves from.
+        live = live or LiveTurns()
+        self.relay = relay or Relay(serve=requests_served(live))
         self._activity = Activity(index, title_model, self.relay)
-        self._crew = TurnServices(
+        crew = TurnServices(
             index, runner, leases, self._activity, self.relay, policy.queue_when_busy, limits
         )
-        self._roster = Roster(policy, limits)
-        self._live = self._roster.live
-        forget = None
-        if knowledge is not None:
-            knowledge.announce_through(self.relay)
-            forget = knowledge.forget_conversation
+        self._roster = Roster(policy, limits, live)
+        self._live = live
+        self._starts = TurnStarts(crew, self._roster)
+        forget = knowledge.forget_conversation if knowledge is not None else None
         # Feedback, shares, export and import: kept in the store, beside the index.
-        self.feedback = Feedback(self._crew, index.store, index.pool)
-        self.shares = Shares(self._crew, index.store)
-        self.transfers = Transfers(self._crew, self.feedback)
-        kept = (self.feedback, self.shares)
-        self._deletion = Deletion(self._crew, self._live, forget, kept)
-        self._watching = Watching(self.relay, self._live, leases, runner)
+        self.feedback = Feedback(crew, index.store, index.pool)
+        self.shares = Shares(crew, index.store)
+        self.transfers = Transfers(crew, self.feedback)
+        deletion = Deletion(crew, live, forget, (self.feedback, self.shares))
+        self.conversations = Conversations(
+            crew,
+            assistants,
+            models=self.models,
+            feedback=self.feedback,
+            deletion=deletion,
+            busy=self._roster.busy,
+        )
+        self._own = self.conversations.own
+        # Subscriptions, resumes and stops, here or through the lease holder.
+        self.watching = Watching(self.relay, live, leases, runner, index)
         # The LangGraph API's view: the graphs served (by name), and conversations as threads.
         served = [ServedGraph(a.assistant_id, a.runner.graph) for a in assistants]
         self.assistants = ServedAssistants(graphs or served)
-        self.threads = Threads(self._crew, catalog, self._roster.busy) if catalog else None
-        live = self._live.of_conversation
-        self.runs = ThreadRuns(self._crew, self.threads, live) if self.threads else None
+        self.threads = Threads(crew, catalog, self._roster.busy) if catalog else None
+        runs_of = live.of_conversation
+        self.runs = ThreadRuns(crew, self.threads, runs_of) if self.threads else None
 
     # Turns ------------------------------------------------------------------------------
 
@@ -168,50 +173,19 @@ class ChatService:
         attached = await attachments_of(attachments, user_id, self.knowledge, sees=sees)
         updated = with_documents(updated, attached)
         engine = engine_of(self._assistants, updated, self.models)
+        asked = Asked(
+            text=text, client_id=client_message_id, attachments=attached, client_tools=client_tools
+        )
         stake = await self._roster.admit(user_id, text)
         with given_back_unless_started(stake):
             if conversation_id is None:
                 conversation_id = await self._index.create(user_id, updated)
                 await self._activity.created(user_id, conversation_id)
             elif kept is not None and updated != kept:
-                await self._keep(user_id, conversation_id, kept, updated)
-            turn = self._turn(
-                user_id,
-                conversation_id,
-                text,
-                client_message_id,
-                send,
-                stake=stake,
-                engine=engine,
-                attachments=attached,
-                client_tools=client_tools,
-            )
+                await self.conversations.keep(user_id, conversation_id, kept, updated)
+            turn = self._starts.turn(user_id, conversation_id, send, engine, asked, stake)
             await self._roster.start(turn)
         return turn
-
-    async def choose(self, user_id: str, conversation_id: str, chosen: Choice) -> None:
-        """What a LangGraph thread's run asks for: kept by its first, the same for the rest.
-
-        A thread made empty (the LangGraph API's `POST /threads`) chooses its assistant,
-        `context` and `configurable` with its first run, as a WebSocket conversation does
-        with its first message; every later run may name them again, but change nothing.
-
-        Raises:
-            ConversationNotFound, UnknownAssistant, InvalidContext, InvalidRequest.
-        """
-        kept = await self._own(user_id, conversation_id)
-        if kept.assistant_id is None and kept.context is None and kept.configurable is None:
-            named = resolved(chosen, self._assistants)
-            engine_of(self._assistants, named)  # the context fits the graph
-            if await self._index.choose(user_id, conversation_id, named):
-                return
-            kept = await self._own(user_id, conversation_id)
-        check_kept(resolved(kept, self._assistants), chosen)
-
-    async def roll_back(self, user_id: str, conversation_id: str, reply_id: str) -> bool:
-        """Remove a stopped reply (and its turn's steps) from the thread; whether it went."""
-        engine = engine_of(self._assistants, await self._own(user_id, conversation_id))
-        return await roll_back(self._crew, engine.runner, user_id, conversation_id, reply_id)
 
     async def answer_tools(
         self,
@@ -223,36 +197,16 @@ class ChatService:
     ) -> Turn:
         """Store the results of the calls a turn left for the client's tools; answer on.
 
+        Each result is stored with the time it came, as every message is.
+
         Raises:
             ConversationNotFound: Not a conversation of this user.
             TooManyTurns, ConversationBusy, RateLimited, QuotaExceeded: Past a limit.
         """
         engine = engine_of(self._assistants, await self._own(user_id, conversation_id))
-        stake = await self._roster.admit(user_id, None)
-        with given_back_unless_started(stake):
-            turn = self._turn(
-                user_id,
-                conversation_id,
-                None,
-                None,
-                send,
-                stake=stake,
-                engine=engine,
-                results=results,
-                client_tools=client_tools,
-            )
-            await self._roster.start(turn)
-        return turn
-
-    async def _keep(
-        self, user_id: str, conversation_id: str, kept: Choice, updated: Choice
-    ) -> None:
-        """What a later message changed of its conversation: its model, its documents."""
-        if updated.documents != kept.documents:
-            added = [d for d in updated.documents or () if d not in (kept.documents or ())]
-            await self._index.attach_documents(user_id, conversation_id, added)
-        if updated.model != kept.model and updated.model is not None:
-            await self._set_model(user_id, conversation_id, updated.model)
+        stamped = [_stamped(result) for result in results]
+        asked = Asked(results=stamped, client_tools=client_tools)
+        return await self._starts.admitted(user_id, conversation_id, send, engine, asked)
 
     async def regenerate(
         self, user_id: str, conversation_id: str, send: Send, client_message_id: str | None = None
@@ -272,20 +226,8 @@ class ChatService:
             await earlier.audience.attach(send)
             return earlier
         derived = regenerated_id(conversation_id, client_message_id) if client_message_id else None
-        stake = await self._roster.admit(user_id, None)
-        with given_back_unless_started(stake):
-            turn = self._turn(
-                user_id,
-                conversation_id,
-                None,
-                client_message_id,
-                send,
-                stake=stake,
-                engine=engine,
-                reply_id=derived,
-            )
-            await self._roster.start(turn)
-        return turn
+        asked = Asked(client_id=client_message_id, reply_id=derived)
+        return await self._starts.admitted(user_id, conversation_id, send, engine, asked)
 
     async def edit(  # noqa: PLR0913, PLR0917 - the edit's facts, each named
         self,
@@ -312,19 +254,13 @@ class ChatService:
             check_same_text(earlier.text, text, client_message_id)
             await earlier.audience.attach(send)
             return earlier
-        runner = self._assistant_of(chosen).runner
+        runner = self.conversations.assistant_of(chosen).runner
         tree = await runner.tree(conversation_id)
         resent = check_edit(tree, message_id, text, client_message_id, runner.model_name)
+        engine = engine_of(self._assistants, chosen)
         fork = Fork(replaces=message_id, resent=resent)
-        return await self._forked(
-            user_id,
-            conversation_id,
-            text,
-            send,
-            fork=fork,
-            chosen=chosen,
-            client_id=client_message_id,
-        )
+        asked = Asked(text=text, client_id=client_message_id, fork=fork)
+        return await self._starts.admitted(user_id, conversation_id, send, engine, asked)
 
     async def fork(
         self, user_id: str, conversation_id: str, checkpoint_id: str, text: str, send: Send
@@ -334,51 +270,9 @@ class ChatService:
         The primitive a run from a `checkpoint` (the LangGraph API) is: the branch's
         checkpoints are the latest from then on.
         """
-        chosen = await self._own(user_id, conversation_id)
-        fork = Fork(checkpoint_id=checkpoint_id)
-        return await self._forked(user_id, conversation_id, text, send, fork=fork, chosen=chosen)
-
-    async def _forked(  # noqa: PLR0913 - the turn's facts, each named
-        self,
-        user_id: str,
-        conversation_id: str,
-        text: str,
-        send: Send,
-        *,
-        fork: Fork,
-        chosen: Choice,
-        client_id: str | None = None,
-    ) -> Turn:
-        engine = engine_of(self._assistants, chosen)
-        stake = await self._roster.admit(user_id, text)
-        with given_back_unless_started(stake):
-            turn = self._turn(
-                user_id,
-                conversation_id,
-                text,
-                client_id,
-                send,
-                stake=stake,
-                engine=engine,
-                fork=fork,
-            )
-            if fork.resent is not None:  # an edit resent: its ack names the stored message
-                turn.message_id = fork.resent.stored.id or turn.message_id
-            await self._roster.start(turn)
-        return turn
-
-    async def switch_branch(self, user_id: str, conversation_id: str, message_id: str) -> None:
-        """Make the branch holding `message_id` the current path; the next turn goes on it.
-
-        Raises:
-            MessageNotFound: No branch of the conversation holds the message.
-            ConversationBusy: A turn of the conversation runs.
-        """
-        chosen = await self._own(user_id, conversation_id)
-        if self._roster.busy(conversation_id):
-            raise ConversationBusy
-        runner = self._assistant_of(chosen).runner
-        await switch_branch(self._crew, runner, user_id, conversation_id, message_id)
+        engine = engine_of(self._assistants, await self._own(user_id, conversation_id))
+        asked = Asked(text=text, fork=Fork(checkpoint_id=checkpoint_id))
+        return await self._starts.admitted(user_id, conversation_id, send, engine, asked)
 
     async def decide(
         self,
@@ -397,46 +291,8 @@ class ChatService:
         """
         engine = engine_of(self._assistants, await self._own(user_id, conversation_id), self.models)
         check_answer(await engine.runner.pending_interrupts(conversation_id), decision)
-        turn = self._turn(
-            user_id, conversation_id, None, None, send, decision=decision, engine=engine
-        )
-        await self._roster.start(turn)
-        return turn
-
-    async def stop(self, user_id: str, conversation_id: str, send: Send) -> Turn | None:
-        """Stop the running turn, on any process; the stopping socket gets the stopped reply.
-
-        Returns:
-            The turn when it runs on this process.
-
-        Raises:
-            NothingToStop: No turn of the conversation is running anywhere.
-        """
-        await self._own(user_id, conversation_id)
-        return await self._watching.stop(user_id, conversation_id, send)
-
-    async def resume(
-        self, user_id: str, conversation_id: str, after_seq: int, send: Send
-    ) -> Turn | None:
-        """The running reply's events after `after_seq` and the rest live, on any process.
-
-        With no reply running, the latest stored reply as one `Replied` (without `seq`).
-
-        Raises:
-            NothingToResume: The conversation has no reply yet.
-        """
-        await self._own(user_id, conversation_id)
-        return await self._watching.resume(user_id, conversation_id, after_seq, send)
-
-    async def subscribe(self, user_id: str, conversation_id: str, send: Send) -> None:
-        """Send every event of the conversation's turns to `send` from now on."""
-        await self._own(user_id, conversation_id)
-        self._watching.subscribe(conversation_id, send)
-
-    async def unsubscribe(self, user_id: str, conversation_id: str, send: Send) -> None:
-        """End a subscription (turns `send` asked for itself still reach it)."""
-        await self._own(user_id, conversation_id)
-        self._watching.unsubscribe(conversation_id, send)
+        asked = Asked(decision=decision)
+        return await self._starts.answered(user_id, conversation_id, send, engine, asked)
 
     def busy(self, conversation_id: str) -> bool:
         """Whether a turn of the conversation is running or waiting in this process."""
@@ -446,43 +302,7 @@ class ChatService:
         """Give up a turn nobody watches: dropped while it waits, stopped while it runs."""
         await turn.withdraw()
 
-    def _turn(  # noqa: PLR0913 - the request's facts, each named
-        self,
-        user_id: str,
-        conversation_id: str,
-        text: str | None,
-        client_id: str | None,
-        send: Send,
-        *,
-        decision: Answer | None = None,
-        stake: Stake | None = None,
-        engine: TurnEngine,
-        attachments: Attachments | None = None,
-        results: Sequence[ToolMessage] | None = None,
-        client_tools: Sequence[dict[str, Any]] = (),
-        fork: Fork | None = None,
-        reply_id: str | None = None,
-    ) -> Turn:
-        limits = self._crew.limits
-        message_id = new_id() if text is not None else ((results[0].id or "") if results else "")
-        return Turn(
-            self._crew,
-            user_id,
-            conversation_id,
-            text,
-            message_id=message_id,
-            reply_id=reply_id or new_id(),
-            client_message_id=client_id,
-            origin=send,
-            decision=decision,
-            # An approval's turn was not admitted: its model calls reserve as they are made.
-            stake=stake or (limits.stake(user_id) if limits is not None else None),
-            engine=engine,
-            attachments=attachments,
-            results=results,
-            client_tools=client_tools,
-            fork=fork,
-        )
+    # The drain ---------------------------------------------------------------------------
 
     @property
     def draining(self) -> bool:
@@ -501,122 +321,11 @@ class ChatService:
         """At shutdown: let turns finish within `grace`, then stop them (saving partials)."""
         await self._roster.drain(grace, self._activity)
 
-    # Conversations ----------------------------------------------------------------------
 
-    async def _own(self, user_id: str, conversation_id: str) -> Choice:
-        """What the user's conversation chose; raises ConversationNotFound if not theirs."""
-        chosen = await self._index.choice_of(user_id, conversation_id)
-        if chosen is None:
-            raise ConversationNotFound
-        return chosen
-
-    async def history(
-        self,
-        user_id: str,
-        conversation_id: str,
-        limit: int,
-        *,
-        before: str | None = None,
-        after: str | None = None,
-    ) -> History:
-        """A page of the conversation's messages (the newest `limit` by default).
-
-        Raises:
-            InvalidRequest: The message id it pages from is not in the conversation.
-        """
-        chosen = await self._own(user_id, conversation_id)
-        page = await self._page(conversation_id, limit, before=before, after=after)
-        page = page._replace(
-            items=await self.feedback.shown_on(user_id, conversation_id, page.items)
-        )
-        assistant = self._assistant_of(chosen)
-        pending = await assistant.runner.pending_interrupts(conversation_id)
-        approval = next((a for p in pending for a in p.approvals), None)
-        return History(
-            conversation_id,
-            page.items,
-            page.next_before,
-            page.next_after,
-            approval_item(approval),
-            pending_events(conversation_id, pending),
-        )
-
-    async def pending_approval(self, user_id: str, conversation_id: str) -> ToolCallItem | None:
-        """The tool call the user's conversation waits on their approval for, if any."""
-        return await self._pending(await self._own(user_id, conversation_id), conversation_id)
-
-    async def _pending(self, chosen: Choice, conversation_id: str) -> ToolCallItem | None:
-        runner = self._assistant_of(chosen).runner
-        return approval_item(await runner.pending_approval(conversation_id))
-
-    def _assistant_of(self, chosen: Choice) -> Assistant:
-        # Read with the conversation's graph; one no longer served has none to answer.
-        return self._assistants.get(chosen.assistant_id) or self._assistants.default
-
-    async def _page(
-        self, conversation_id: str, limit: int, *, before: str | None, after: str | None
-    ) -> HistoryPage:
-        return await read_page(self._runner, conversation_id, limit, before=before, after=after)
-
-    async def conversations(self, user_id: str, limit: int, cursor: str | None) -> Page:
-        """A page of the user's conversations, newest activity first."""
-        return await self._index.list(user_id, limit, cursor)
-
-    async def conversation(
-        self, user_id: str, conversation_id: str, limit: int, before: str | None
-    ) -> tuple[ConversationSummary, HistoryPage]:
-        """A conversation's summary and a page of its messages (the newest by default)."""
-        summary = await self._index.get(user_id, conversation_id)
-        if summary is None:
-            raise ConversationNotFound
-        page = await self._page(conversation_id, limit, before=before, after=None)
-        items = await self.feedback.shown_on(user_id, conversation_id, page.items)
-        return summary, page._replace(items=items)
-
-    async def rename(self, user_id: str, conversation_id: str, title: str) -> ConversationSummary:
-        """Set the title the user chose; automatic titles never replace it."""
-        summary = await self._index.set_title(user_id, conversation_id, title, "user")
-        if summary is None:
-            raise ConversationNotFound
-        await self._activity.renamed(user_id, summary)
-        return summary
-
-    async def set_model(
-        self, user_id: str, conversation_id: str, model: str
-    ) -> ConversationSummary:
-        """Have the conversation's next turns answer with `model` (a running one keeps its).
-
-        Raises:
-            UnknownModel: Not a model a user may pick.
-            ConversationNotFound: Not a conversation of this user.
-        """
-        check_model(self.models, model)
-        return await self._set_model(user_id, conversation_id, model)
-
-    async def _set_model(
-        self, user_id: str, conversation_id: str, model: str
-    ) -> ConversationSummary:
-        summary = await self._index.update_choice(user_id, conversation_id, {"model": model})
-        if summary is None:
-            raise ConversationNotFound
-        await self._activity.model_changed(user_id, summary)
-        return summary
-
-    async def delete(self, user_id: str, conversation_id: str) -> None:
-        """Delete the conversation: its live turns are stopped first, then the thread goes.
-
-        Raises:
-            ConversationNotFound: Not a conversation of this user.
-        """
-        await self._deletion.delete(user_id, conversation_id)
-
-    async def erase_user(self, user_id: str) -> int:
-        """Delete every conversation of `user_id`, and their usage; returns how many went."""
-        return await self._deletion.erase_user(user_id)
-
-    async def delete_idle(self, seconds: float) -> int:
-        """Delete every conversation idle for `seconds` or more; returns how many went."""
-        return await self._deletion.delete_idle(seconds)
+def _stamped(result: ToolMessage) -> ToolMessage:
+    """A client tool's result with the time it came (kept if it has one)."""
+    stamp = {CREATED_AT: now(), **result.additional_kwargs}
+    return result.model_copy(update={"additional_kwargs": stamp})
 
 
 def _switched(kept: Choice, asked: Choice | None) -> Choice:

@@ -62,14 +62,20 @@ WHERE document_id = %(id)s AND status = 'indexing'
 class DocumentIndexer:
     """Indexes the documents submitted to it, owners taking turns."""
 
-    def __init__(self, pool: Pool, embedder: Embedder, readers: Readers) -> None:
+    def __init__(
+        self,
+        pool: Pool,
+        embedder: Embedder,
+        readers: Readers,
+        on_ready: Callable[[str | None], None] | None = None,
+    ) -> None:
         self._pool = pool
         self._embedder = embedder
         self._readers = readers
         self._waiting: Rotation[str] = Rotation()
         self._tasks: list[asyncio.Task[None]] = []
         # Told the owner (None: shared) of each document that became searchable.
-        self.on_ready: Callable[[str | None], None] = lambda _owner: None
+        self._on_ready = on_ready or (lambda _owner: None)
 
     def start(self) -> None:
         """Index in the background, and take over interrupted indexing now and then."""
@@ -156,7 +162,7 @@ class DocumentIndexer:
                 await insert.executemany(_CHUNK, rows)
             await conn.execute(_READY, {"id": document_id, "chunks": len(chunks)})
         logger.info("documents.ready", extra={"document_id": document_id, "chunks": len(chunks)})
-        self.on_ready(row["owner"])
+        self._on_ready(row["owner"])
 
     async def _fail(self, document_id: str, reason: str) -> None:
         async with self._pool.connection() as conn:

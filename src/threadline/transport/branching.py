@@ -27,7 +27,7 @@ from threadline.transport.services import services_of
 if TYPE_CHECKING:
     from litestar.datastructures import State
 
-    from threadline.chat.turn import Turn
+    from threadline.chat.turns.turn import Turn
 
 __all__ = ("EditAccepted", "EditBody", "MessagesController")
 
@@ -106,11 +106,11 @@ class MessagesController(Controller):
     ) -> ConversationDetail:
         """Make the branch holding the message current; answers the conversation as it reads."""
         chat = services_of(state).chat
-        await chat.switch_branch(user_id, conversation_id, message_id)
-        summary, page = await chat.conversation(user_id, conversation_id, 100, None)
+        await chat.conversations.switch_branch(user_id, conversation_id, message_id)
+        summary, page = await chat.conversations.conversation(user_id, conversation_id, 100, None)
         return ConversationDetail(
             **msgspec.structs.asdict(summary),
             messages=page.items,
             next_before=page.next_before,
-            pending_approval=await chat.pending_approval(user_id, conversation_id),
+            pending_approval=await chat.conversations.pending_approval(user_id, conversation_id),
         )

@@ -28,9 +28,15 @@ from threadline.chat.errors import (
     MessageNotFound,
     UnknownModel,
 )
-from threadline.chat.failures import STORAGE_ERRORS
-from threadline.chat.imports import ImportRefused
-from threadline.chat.knowledge_errors import (
+from threadline.chat.features.imports import ImportRefused
+from threadline.chat.features.shares import (
+    NothingToShare,
+    ShareNotFound,
+    SharingError,
+    TooManyShares,
+)
+from threadline.chat.turns.failures import STORAGE_ERRORS
+from threadline.knowledge.errors import (
     DocumentNotFound,
     DocumentStorageFull,
     DocumentTooLarge,
@@ -43,7 +49,6 @@ from threadline.chat.knowledge_errors import (
     TooManyUploads,
     UnsupportedDocument,
 )
-from threadline.chat.shares import NothingToShare, ShareNotFound, SharingError, TooManyShares
 from threadline.transport.knowledge import upload_refused
 from threadline.transport.rest import ApiError
 

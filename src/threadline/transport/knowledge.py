@@ -17,10 +17,10 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from threadline.chat.knowledge import Knowledge
 from threadline.conversations.search import SearchHit
 from threadline.knowledge.documents import Document
 from threadline.knowledge.memories import MAX_MEMORY_CHARS, Memory
+from threadline.knowledge.service import Knowledge
 from threadline.transport.params import UserId
 from threadline.transport.services import services_of
 

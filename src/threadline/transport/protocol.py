@@ -9,8 +9,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from threadline.chat.attachments import AttachmentRequest
 from threadline.chat.events import ErrorCode
+from threadline.chat.turns.attachments import AttachmentRequest
 from threadline.conversations.index import Choice
 
 __all__ = (

@@ -13,8 +13,8 @@ from litestar.status_codes import HTTP_400_BAD_REQUEST
 from threadline.chat.errors import InvalidRequest
 from threadline.chat.events import HistoryItem, ToolCallItem
 from threadline.chat.retention import Erasure, erase_user
-from threadline.chat.titles import MAX_TITLE_CHARS, visible_title
 from threadline.conversations.index import ConversationSummary, InvalidCursor, Page
+from threadline.conversations.titles import MAX_TITLE_CHARS, visible_title
 from threadline.transport.params import ConversationId, UserId
 from threadline.transport.protocol import ModelId
 from threadline.transport.services import services_of
@@ -108,7 +108,7 @@ class ConversationsController(Controller):
     ) -> Page:
         """List the user's conversations, newest activity first."""
         try:
-            return await _chat(state).conversations(user_id, limit, cursor)
+            return await _chat(state).conversations.page(user_id, limit, cursor)
         except InvalidCursor:
             raise _bad_request("cursor", "not a cursor this server issued") from None
 
@@ -126,10 +126,12 @@ class ConversationsController(Controller):
     ) -> ConversationDetail:
         """A conversation's metadata and its latest messages (or those before `before`)."""
         try:
-            summary, page = await _chat(state).conversation(user_id, conversation_id, limit, before)
+            summary, page = await _chat(state).conversations.conversation(
+                user_id, conversation_id, limit, before
+            )
         except InvalidRequest:
             raise _bad_request("before", "not a message of this conversation") from None
-        pending = await _chat(state).pending_approval(user_id, conversation_id)
+        pending = await _chat(state).conversations.pending_approval(user_id, conversation_id)
         return ConversationDetail(
             **msgspec.structs.asdict(summary),
             messages=page.items,
@@ -145,19 +147,19 @@ class ConversationsController(Controller):
         title = None if data.title is None else _title(data.title)
         chat = _chat(state)
         if data.model is not None:
-            summary = await chat.set_model(user_id, conversation_id, data.model)
+            summary = await chat.conversations.set_model(user_id, conversation_id, data.model)
             if title is None:
                 return summary
         if title is None:
             raise _bad_request("title", "give a `title`, a `model`, or both")
-        return await chat.rename(user_id, conversation_id, title)
+        return await chat.conversations.rename(user_id, conversation_id, title)
 
     @delete("/{conversation_id:str}")
     async def delete_conversation(
         self, state: State, user_id: UserId, conversation_id: ConversationId
     ) -> None:
         """Delete the conversation and its whole thread; a live turn is stopped first."""
-        await _chat(state).delete(user_id, conversation_id)
+        await _chat(state).conversations.delete(user_id, conversation_id)
 
 
 def _title(given: str) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from threadline.chat.limits import UserLimits
+from threadline.chat.langgraph_api.user_store import UserStore
 from threadline.chat.service import ChatService
-from threadline.chat.user_store import UserStore
+from threadline.chat.turns.limits import UserLimits
 from threadline.identity.authenticator import Authenticator
 from threadline.settings import Settings
 from threadline.storage.database import Pool

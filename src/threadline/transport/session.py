@@ -8,10 +8,10 @@ must get through while a reply streams).
 from __future__ import annotations
 
 from threadline.chat.events import Failed
-from threadline.chat.failures import failed
 from threadline.chat.service import ChatService
-from threadline.chat.turn import Send, Turn
-from threadline.chat.turn_parts import Answer, Cancel, Decision, Response
+from threadline.chat.turns.failures import failed
+from threadline.chat.turns.turn import Send, Turn
+from threadline.chat.turns.turn_parts import Answer, Cancel, Decision, Response
 from threadline.transport.protocol import (
     Approve,
     CancelInterrupt,
@@ -133,10 +133,12 @@ class ChatSession:
                     user, frame.conversation_ref, edited, frame.message, self._send, client_id
                 )
             case Stop():
-                return await self._chat.stop(user, frame.conversation_ref, self._send)
+                return await self._chat.watching.stop(user, frame.conversation_ref, self._send)
             case Resume():
                 after = frame.after_seq
-                return await self._chat.resume(user, frame.conversation_ref, after, self._send)
+                return await self._chat.watching.resume(
+                    user, frame.conversation_ref, after, self._send
+                )
             case _:
                 answer = _answer(frame)
                 return await self._chat.decide(user, frame.conversation_ref, answer, self._send)
@@ -146,21 +148,21 @@ class ChatSession:
         user, ref = self.user_id, frame.conversation_ref
         match frame:
             case SwitchBranch():
-                await self._chat.switch_branch(user, ref, frame.message_id)
-                await self._send(await self._chat.history(user, ref, frame.limit))
+                await self._chat.conversations.switch_branch(user, ref, frame.message_id)
+                await self._send(await self._chat.conversations.history(user, ref, frame.limit))
             case SetModel():
-                await self._chat.set_model(user, ref, frame.model)
+                await self._chat.conversations.set_model(user, ref, frame.model)
             case Subscribe():
-                await self._chat.subscribe(user, ref, self._send)
+                await self._chat.watching.subscribe(user, ref, self._send)
             case Unsubscribe():
-                await self._chat.unsubscribe(user, ref, self._send)
+                await self._chat.watching.unsubscribe(user, ref, self._send)
             case Feedback():
                 rating, comment = frame.rating, frame.comment or ""
                 saved = await self._chat.feedback.give(user, ref, frame.message_id, rating, comment)
                 await self._send(saved)
             case RequestHistory():
                 before, after = frame.before_message_id, frame.after_message_id
-                history = await self._chat.history(
+                history = await self._chat.conversations.history(
                     user, ref, frame.limit, before=before, after=after
                 )
                 await self._send(history)

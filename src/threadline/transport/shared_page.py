@@ -16,7 +16,7 @@ from litestar import Request, Response, get
 from litestar.enums import MediaType
 from litestar.params import FromPath, QueryParameter
 
-from threadline.chat.shares import SharedConversation, ShareNotFound, Shares
+from threadline.chat.features.shares import SharedConversation, ShareNotFound, Shares
 from threadline.transport.services import services_of
 from threadline.transport.web import SECURITY_HEADERS
 

@@ -15,8 +15,8 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.router import Router
 
 from threadline.chat.events import FeedbackSaved
-from threadline.chat.shares import Share
-from threadline.chat.transfers import Imported, as_markdown
+from threadline.chat.features.shares import Share
+from threadline.chat.features.transfers import Imported, as_markdown
 from threadline.settings import Settings
 from threadline.storage.store_pages import InvalidPageCursor
 from threadline.transport.params import ConversationId, UserId

@@ -15,8 +15,8 @@ from typing import Any, cast
 from langchain_core.messages import AIMessage, BaseMessage
 
 from threadline.chat.events import ConversationChanged, Event
-from threadline.chat.relay import Relay
-from threadline.chat.turn import TurnServices
+from threadline.chat.fanout.relay import Relay
+from threadline.chat.turns.turn import TurnServices
 from threadline.engine.messages import STOPPED
 from threadline.engine.replies import Reply
 from threadline.engine.runner import TurnListener

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from threadline.chat.attachments import Attachments, Image, content_of, described, image_of
+from threadline.chat.turns.attachments import Attachments, Image, content_of, described, image_of
 
 # The first bytes of each kind, as a decoder reads them.
 STARTS = {

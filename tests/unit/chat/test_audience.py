@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.unit.chat.fakes import Listener
-from threadline.chat.audience import Audience
 from threadline.chat.events import Accepted, Context, Event, Replied, Token
-from threadline.chat.relay import Relay
+from threadline.chat.fanout.relay import Relay
+from threadline.chat.turns.audience import Audience
 
 pytestmark = pytest.mark.anyio
 

@@ -9,7 +9,7 @@ import psycopg_pool
 import pytest
 
 from threadline.chat.errors import ConversationBusy, ConversationNotFound, TooManyTurns
-from threadline.chat.failures import classify, failed
+from threadline.chat.turns.failures import classify, failed
 from threadline.llm.errors import IncompleteReply
 
 _REQUEST = httpx.Request("POST", "http://groq.test/openai/v1/chat/completions")

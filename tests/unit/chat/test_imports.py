@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from threadline.chat.imports import (
+from threadline.chat.features.imports import (
     MAX_IMPORTED_MESSAGES,
     MAX_IMPORTED_TEXT,
     ImportedMessage,

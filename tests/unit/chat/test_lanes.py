@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from threadline.chat.lanes import Lanes
+from threadline.chat.turns.lanes import Lanes
 
 pytestmark = pytest.mark.anyio
 

@@ -7,8 +7,10 @@ from typing import Any, cast
 import pytest
 
 from tests.unit.chat.fakes import Listener
-from threadline.chat.bulletins import (
+from threadline.chat.events import Accepted, Context, Event, Replied, Token
+from threadline.chat.fanout.bulletins import (
     Bulletin,
+    Changed,
     Missed,
     Present,
     Relayed,
@@ -16,8 +18,7 @@ from threadline.chat.bulletins import (
     decode,
     encode,
 )
-from threadline.chat.events import Accepted, Context, Event, Replied, Token
-from threadline.chat.relay import Answer, Relay
+from threadline.chat.fanout.relay import Answer, Relay, RequestHandler
 
 pytestmark = pytest.mark.anyio
 
@@ -35,9 +36,9 @@ class _Notices:
         self.publish(data)
 
 
-def _relay(process_id: str = "here") -> tuple[Relay, _Notices]:
+def _relay(process_id: str = "here", serve: RequestHandler | None = None) -> tuple[Relay, _Notices]:
     notices = _Notices()
-    return Relay(process_id, notices=cast("Any", notices)), notices
+    return Relay(process_id, notices=cast("Any", notices), serve=serve), notices
 
 
 async def test_a_turn_s_events_are_published_only_while_the_user_has_sockets_elsewhere() -> None:
@@ -107,8 +108,7 @@ async def test_a_stop_asked_from_another_process_is_served_and_answered_to_it() 
         await answer("r1")(reply)
         return True
 
-    relay, notices = _relay()
-    relay.serve_requests(serve)
+    relay, notices = _relay(serve=serve)
     request = StopRequest("alice", "c1", "here", "there.1")
     await relay.on_notice("there", encode(request))
 
@@ -116,3 +116,16 @@ async def test_a_stop_asked_from_another_process_is_served_and_answered_to_it() 
     kinds = [type(b).__name__ for b in notices.sent]
     assert kinds == ["Served", "Relayed"]
     assert notices.sent[1] == Relayed("alice", reply, to="there", request="there.1", turn="r1")
+
+
+async def test_a_change_of_what_a_user_keeps_is_told_here_and_everywhere() -> None:
+    told: list[str | None] = []
+    notices = _Notices()
+    relay = Relay("here", notices=cast("Any", notices), on_change=told.append)
+
+    relay.changed("alice")  # made here: told here, and published
+    await relay.on_notice("there", encode(Changed("bob")))  # made elsewhere
+    await relay.resync()  # bulletins may have been missed: anyone's may have changed
+
+    assert told == ["alice", "bob", None]
+    assert notices.sent == [Changed("alice")]

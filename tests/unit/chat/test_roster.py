@@ -10,8 +10,8 @@ import pytest
 from tests.unit.chat.fakes import FakeEngine, Listener
 from threadline.chat.errors import ConversationBusy, ShuttingDown, TooManyTurns
 from threadline.chat.events import Failed, Replied
-from threadline.chat.roster import Roster, TurnPolicy
-from threadline.chat.turn import Turn
+from threadline.chat.turns.roster import Roster, TurnPolicy
+from threadline.chat.turns.turn import Turn
 
 pytestmark = pytest.mark.anyio
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from threadline.chat.events import Accepted, Context, Event, Token
-from threadline.chat.subscriptions import Subscriptions
+from threadline.chat.fanout.subscriptions import Subscriptions
 
 C = "conversation"
 

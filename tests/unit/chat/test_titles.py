@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from threadline.chat.titles import fallback_title, visible_title
+from threadline.conversations.titles import fallback_title, visible_title
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ import pytest
 
 from tests.unit.chat.fakes import MODEL, FakeEngine, Listener
 from threadline.chat.events import Accepted, Context, Failed, Queued, Replied, Token
-from threadline.chat.lanes import Lanes
-from threadline.chat.turn import Turn
+from threadline.chat.turns.lanes import Lanes
+from threadline.chat.turns.turn import Turn
 
 pytestmark = pytest.mark.anyio
 

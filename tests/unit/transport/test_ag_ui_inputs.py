@@ -10,7 +10,7 @@ from ag_ui.core import RunAgentInput
 
 from threadline.chat.errors import NothingToApprove
 from threadline.chat.events import ApprovalRequired, HistoryItem, ToolCallItem
-from threadline.chat.turn_parts import Cancel, Decision
+from threadline.chat.turns.turn_parts import Cancel, Decision
 from threadline.transport.ag_ui.inputs import HistoryMismatch, NewMessage, plan_run
 
 STORED = [

@@ -23,9 +23,7 @@ from pydantic import ValidationError
 
 from threadline.chat.errors import ChatError, InvalidRequest, NothingToApprove
 from threadline.chat.events import ApprovalRequired, HistoryItem, InterruptEvent
-from threadline.chat.turn_parts import Answer, Cancel, Decision, Response
-from threadline.clock import now
-from threadline.engine.messages import CREATED_AT
+from threadline.chat.turns.turn_parts import Answer, Cancel, Decision, Response
 from threadline.transport.ag_ui.render import agui_id
 from threadline.transport.params import CONVERSATION_ID_PATTERN
 from threadline.transport.rest import ApiError
@@ -215,7 +213,6 @@ def _results(new: Sequence[Message], calls: dict[str, str]) -> list[ToolMessage]
             name=calls[m.tool_call_id],
             id=m.id,
             status="error" if m.error else "success",
-            additional_kwargs={CREATED_AT: now()},
         )
         for m in answered
     ]

@@ -24,8 +24,8 @@ from litestar.response import ServerSentEvent
 from litestar.status_codes import HTTP_200_OK, HTTP_404_NOT_FOUND
 
 from threadline.chat.errors import ConversationNotFound
-from threadline.chat.failures import failed
-from threadline.chat.threads import ThreadTaken
+from threadline.chat.langgraph_api.threads import ThreadTaken
+from threadline.chat.turns.failures import failed
 from threadline.conversations.index import Choice
 from threadline.transport.ag_ui.inputs import Plan, client_tools, parse_input, plan_run
 from threadline.transport.ag_ui.render import Translation
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
     from threadline.chat.events import History
     from threadline.chat.service import ChatService
-    from threadline.chat.turn import Turn
+    from threadline.chat.turns.turn import Turn
 
 __all__ = ("run_agent", "run_assistant")
 
@@ -84,7 +84,9 @@ class _Run:
                 raise ConversationNotFound  # nothing to start a thread with
             await self._play(plan, history is None)
             if not self.translation.over:
-                await self.stream(await self.chat.history(self.user, self.thread_id, HISTORY_LIMIT))
+                await self.stream(
+                    await self.chat.conversations.history(self.user, self.thread_id, HISTORY_LIMIT)
+                )
         except Exception as error:  # noqa: BLE001 - every failure is told as RUN_ERROR
             await self.stream(failed(error, self.thread_id, "ag_ui.failed"))
         finally:
@@ -93,7 +95,7 @@ class _Run:
     async def _stored(self) -> History | None:
         """The thread as stored; None if the user has none under this id (yet)."""
         try:
-            return await self.chat.history(self.user, self.thread_id, HISTORY_LIMIT)
+            return await self.chat.conversations.history(self.user, self.thread_id, HISTORY_LIMIT)
         except ConversationNotFound:
             return None
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from threadline.chat.turn_parts import Decision
+from threadline.chat.turns.turn_parts import Decision
 from threadline.transport.params import CONVERSATION_ID_PATTERN
 
 __all__ = (

@@ -12,7 +12,7 @@ from threadline.chat.events import (
     InterruptEvent,
     Replied,
 )
-from threadline.chat.turn import Turn
+from threadline.chat.turns.turn import Turn
 from threadline.transport.event_stream import EventStream
 
 __all__ = ("Following",)

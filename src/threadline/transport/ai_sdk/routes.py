@@ -24,8 +24,8 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT, HTTP_409_CON
 
 from threadline.chat.errors import ChatError, ConversationNotFound, NothingToResume, NothingToStop
 from threadline.chat.events import Event, Failed, Replied
-from threadline.chat.threads import ThreadTaken
-from threadline.chat.turn import Turn
+from threadline.chat.langgraph_api.threads import ThreadTaken
+from threadline.chat.turns.turn import Turn
 from threadline.transport.ai_sdk.body import (
     ChatRequest,
     Contradicts,
@@ -105,7 +105,7 @@ class AiSdkController(Controller):
         """The running reply from its start, then live; 204 when no reply runs."""
         following = Following(EventStream())
         try:
-            turn = await services_of(state).chat.resume(user, chat_id, 0, following)
+            turn = await services_of(state).chat.watching.resume(user, chat_id, 0, following)
         except NothingToResume:
             return Response(None, status_code=HTTP_204_NO_CONTENT)
         if turn is not None:
@@ -121,7 +121,7 @@ class AiSdkController(Controller):
         """Stop the running reply, wherever it runs; answers with what was kept."""
         following = Following(EventStream())
         try:
-            turn = await services_of(state).chat.stop(user, chat_id, following)
+            turn = await services_of(state).chat.watching.stop(user, chat_id, following)
         except NothingToStop as error:
             raise ApiError(HTTP_409_CONFLICT, error.code, error.detail) from None
         try:
@@ -178,7 +178,7 @@ async def _check_list(services: Services, user: str, data: ChatRequest, earlier:
     """
     checked = earlier[-CHECKED_MESSAGES:]
     try:
-        history = await services.chat.history(user, data.id, STORED_MESSAGES)
+        history = await services.chat.conversations.history(user, data.id, STORED_MESSAGES)
     except ConversationNotFound:
         stored: set[str | None] = set()
         if not checked:

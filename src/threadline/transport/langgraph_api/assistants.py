@@ -9,7 +9,7 @@ from litestar import Controller, get, post
 from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_404_NOT_FOUND
 
-from threadline.chat.assistants import AssistantView, GraphSchemas
+from threadline.chat.langgraph_api.assistants import AssistantView, GraphSchemas
 from threadline.transport.rest import ApiError
 from threadline.transport.services import services_of
 from threadline.version import VERSION
@@ -17,7 +17,7 @@ from threadline.version import VERSION
 if TYPE_CHECKING:
     from litestar.datastructures import State
 
-    from threadline.chat.assistants import ServedAssistants
+    from threadline.chat.langgraph_api.assistants import ServedAssistants
 
 __all__ = ("AssistantsController", "info", "ok")
 

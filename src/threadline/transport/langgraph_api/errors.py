@@ -21,8 +21,8 @@ from litestar.status_codes import (
 from litestar.types import ExceptionHandlersMap
 
 from threadline.chat.errors import ChatError, ConversationBusy, ConversationNotFound
-from threadline.chat.threads import ThreadTaken
-from threadline.chat.user_store import InvalidStoreRequest
+from threadline.chat.langgraph_api.threads import ThreadTaken
+from threadline.chat.langgraph_api.user_store import InvalidStoreRequest
 from threadline.transport.http_errors import ErrorBody, exception_handlers
 
 __all__ = ("failure_response", "langgraph_errors", "status_of")

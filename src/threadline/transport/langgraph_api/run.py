@@ -25,10 +25,10 @@ from litestar.status_codes import (
 
 from threadline.chat.errors import ConversationNotFound, NothingToStop
 from threadline.chat.events import Accepted, Event, Failed, Queued, Replied
-from threadline.chat.failures import failed
-from threadline.chat.threads import Threads
-from threadline.chat.turn import Turn
-from threadline.chat.turn_parts import Response as Answer
+from threadline.chat.langgraph_api.threads import Threads
+from threadline.chat.turns.failures import failed
+from threadline.chat.turns.turn import Turn
+from threadline.chat.turns.turn_parts import Response as Answer
 from threadline.conversations.index import Choice
 from threadline.transport.event_stream import EventStream
 from threadline.transport.langgraph_api.run_bodies import RunCreate, human_message
@@ -85,7 +85,7 @@ class Run:
             _check_size(text, self.services.settings.max_message_bytes)
             chosen = self._chosen()
             if chosen is not None:
-                await chat.choose(self.user, self.thread_id, chosen)
+                await chat.conversations.choose(self.user, self.thread_id, chosen)
             if (checkpoint_id := body.from_checkpoint) is not None:  # an edit: a new branch
                 turn = await chat.fork(self.user, self.thread_id, checkpoint_id, text, self.stream)
             else:
@@ -109,7 +109,9 @@ class Run:
         self.run_id = run_id
         if after_seq is not None:
             self._joined = True
-        await self.services.chat.resume(self.user, self.thread_id, after_seq or 0, self.stream)
+        await self.services.chat.watching.resume(
+            self.user, self.thread_id, after_seq or 0, self.stream
+        )
 
     def _chosen(self) -> Choice | None:
         """What the run asks of its thread, its assistant named by its graph's name."""
@@ -263,7 +265,7 @@ class Run:
         if self.temporary and self.body.on_completion != "keep":
             self.temporary = False
             with suppress(ConversationNotFound):
-                await self.services.chat.delete(self.user, self.thread_id)
+                await self.services.chat.conversations.delete(self.user, self.thread_id)
 
 
 async def stop_run(services: Services, user: str, thread_id: str, *, rollback: bool) -> None:
@@ -273,7 +275,7 @@ async def stop_run(services: Services, user: str, thread_id: str, *, rollback: b
     """
     stopped = EventStream()
     try:
-        await services.chat.stop(user, thread_id, stopped)
+        await services.chat.watching.stop(user, thread_id, stopped)
     except NothingToStop:  # it ended meanwhile
         return
     outcome = None
@@ -285,7 +287,7 @@ async def stop_run(services: Services, user: str, thread_id: str, *, rollback: b
                     break
     stopped.end()
     if rollback and isinstance(outcome, Replied) and outcome.stopped:
-        await services.chat.roll_back(user, thread_id, outcome.message_id)
+        await services.chat.conversations.roll_back(user, thread_id, outcome.message_id)
 
 
 def _messages(values: Any) -> list[dict[str, Any]]:

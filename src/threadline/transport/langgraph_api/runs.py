@@ -22,7 +22,7 @@ from litestar.status_codes import (
 
 from threadline.chat.errors import NothingToResume, NothingToStop
 from threadline.chat.events import Event
-from threadline.chat.thread_runs import RunStatus, RunView, ThreadRuns
+from threadline.chat.langgraph_api.thread_runs import RunStatus, RunView, ThreadRuns
 from threadline.transport.langgraph_api.errors import failure_response
 from threadline.transport.langgraph_api.run import Run, stop_run, threads_of
 from threadline.transport.langgraph_api.run_bodies import RunCreate
@@ -286,7 +286,7 @@ class RunsController(Controller):
             await stop_run(services, user, thread_id, rollback=action == "rollback")
             return
         with suppress(NothingToStop):  # it ended meanwhile
-            await services.chat.stop(user, thread_id, _ignore)
+            await services.chat.watching.stop(user, thread_id, _ignore)
 
     @post("/wait", status_code=200)
     async def wait_run(

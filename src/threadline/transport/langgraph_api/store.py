@@ -10,7 +10,7 @@ from litestar.di import Provide
 from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT, HTTP_404_NOT_FOUND
 
-from threadline.chat.user_store import StoredItem, UserStore
+from threadline.chat.langgraph_api.user_store import StoredItem, UserStore
 from threadline.transport.langgraph_api.users import ActingUser, acting_user
 from threadline.transport.rest import ApiError
 from threadline.transport.services import services_of

@@ -10,8 +10,8 @@ from litestar.di import Provide
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_422_UNPROCESSABLE_ENTITY
 
-from threadline.chat.snapshots import CheckpointRef, StateView
-from threadline.chat.threads import Threads, ThreadStatus, ThreadView
+from threadline.chat.langgraph_api.snapshots import CheckpointRef, StateView
+from threadline.chat.langgraph_api.threads import Threads, ThreadStatus, ThreadView
 from threadline.transport.langgraph_api.users import ActingUser, acting_user
 from threadline.transport.params import CONVERSATION_ID_PATTERN, ConversationId
 from threadline.transport.rest import ApiError
@@ -165,7 +165,7 @@ class ThreadsController(Controller):
         self, state: State, user: ActingUser, thread_id: ConversationId
     ) -> None:
         """Delete the conversation and its whole thread; a running reply is stopped first."""
-        await services_of(state).chat.delete(user, thread_id)
+        await services_of(state).chat.conversations.delete(user, thread_id)
 
     @get("/{thread_id:str}/state")
     async def get_thread_state(

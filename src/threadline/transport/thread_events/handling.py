@@ -12,8 +12,8 @@ from typing import Any
 
 from threadline.chat.errors import ChatError, ConversationNotFound
 from threadline.chat.events import ApprovalRequired, Event
-from threadline.chat.threads import ThreadTaken
-from threadline.chat.turn_parts import Answer, Decision, Response
+from threadline.chat.langgraph_api.threads import ThreadTaken
+from threadline.chat.turns.turn_parts import Answer, Decision, Response
 from threadline.transport.services import Services
 from threadline.transport.thread_events.commands import (
     Command,
@@ -90,7 +90,7 @@ async def _respond(
     else:
         answer = params_of(Respond, params)
     chat = services.chat
-    history = await chat.history(user_id, thread_id, 1)
+    history = await chat.conversations.history(user_id, thread_id, 1)
     approvals = {
         asked.tool_call_id
         for asked in history.pending_interrupts

@@ -15,9 +15,9 @@ import msgspec
 
 from threadline.chat.errors import ConversationNotFound, NothingToResume
 from threadline.chat.events import Event, Replied, Send
+from threadline.chat.langgraph_api.threads import ThreadTaken
 from threadline.chat.service import ChatService
-from threadline.chat.threads import ThreadTaken
-from threadline.chat.turn import Turn
+from threadline.chat.turns.turn import Turn
 
 __all__ = ("Watch",)
 
@@ -63,12 +63,12 @@ class Watch:
     async def _watch(self, since: int) -> None:
         nothing = False
         try:
-            self._turn = await self._chat.resume(
+            self._turn = await self._chat.watching.resume(
                 self._user_id, self._thread_id, since, self._receive
             )
         except NothingToResume:  # no reply yet: a new thread, or paused before one
             nothing = True
-        await self._chat.subscribe(self._user_id, self._thread_id, self._receive)
+        await self._chat.watching.subscribe(self._user_id, self._thread_id, self._receive)
         self._opening = False
         # Answered from storage, and no turn waits here to start: the thread is at rest.
         stored = nothing or self._stored is not None  # not asked of another process
@@ -96,7 +96,9 @@ class Watch:
         A stream opened afresh on a thread at rest says nothing more: its messages are
         the thread's state (`GET /threads/{thread_id}/state`).
         """
-        history = await self._chat.history(self._user_id, self._thread_id, HISTORY_MESSAGES)
+        history = await self._chat.conversations.history(
+            self._user_id, self._thread_id, HISTORY_MESSAGES
+        )
         if history.pending_interrupts:
             for asked in history.pending_interrupts:
                 await self._send(asked)

@@ -1,0 +1,1 @@
+"""Fan-out across processes: this process's sockets, subscriptions and bulletins."""

@@ -1,0 +1,1 @@
+"""Conversation features beside the turn: deletion, feedback, shares, transfers, rollback."""

@@ -1,0 +1,1 @@
+"""Conversations as LangGraph threads, its assistants and its store (the LangGraph API)."""

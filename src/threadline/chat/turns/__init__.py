@@ -1,0 +1,1 @@
+"""The turn and its scheduling: admission, lanes, its events, its inputs, the answers."""
