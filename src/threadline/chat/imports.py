@@ -8,6 +8,7 @@ and the assistant's text is taken; tool steps, system prompts and hidden message
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple
 
@@ -75,11 +76,15 @@ def conversations_in(document: Any) -> list[ImportedConversation]:
 
 
 def _threadline(document: dict[str, Any]) -> ImportedConversation:
+    if document.get("format", "threadline") != "threadline":
+        raise ImportRefused("invalid_import", "format: only `threadline` can be imported")
+    if document.get("version", 1) != 1:
+        raise ImportRefused("invalid_import", "version: only version 1 can be imported")
     messages = []
     for item in document["messages"]:
         if not isinstance(item, dict) or item.get("role") not in {"user", "assistant"}:
             continue
-        created = item.get("created_at")
+        created = _instant(item.get("created_at"))
         message = _message(item["role"], item.get("content"), created)
         if message is not None:
             messages.append(message)
@@ -127,8 +132,7 @@ def _message(role: Any, content: Any, created_at: Any) -> ImportedMessage | None
         raise ImportRefused("import_too_large", detail)
     if "\x00" in content:
         raise ImportRefused("invalid_import", "a message must not contain NUL characters")
-    created = created_at if isinstance(created_at, str) and len(created_at) <= 64 else None
-    return ImportedMessage(role, content, created)
+    return ImportedMessage(role, content, created_at)
 
 
 def _bounded(messages: list[ImportedMessage]) -> list[ImportedMessage]:
@@ -140,6 +144,24 @@ def _bounded(messages: list[ImportedMessage]) -> list[ImportedMessage]:
 
 def _title(title: Any) -> str | None:
     return title if isinstance(title, str) and title.strip() else None
+
+
+def _instant(created_at: Any) -> str | None:
+    """A Threadline message's `created_at`, if it has one: ISO 8601, as UTC.
+
+    Raises:
+        ImportRefused: Not a time with its offset (or `Z`).
+    """
+    if created_at is None:
+        return None
+    when = None
+    if isinstance(created_at, str) and len(created_at) <= 64:
+        with contextlib.suppress(ValueError):
+            when = datetime.fromisoformat(created_at)
+    if when is None or when.tzinfo is None:
+        detail = "created_at: an ISO 8601 time with its offset, as export writes it"
+        raise ImportRefused("invalid_import", detail)
+    return when.astimezone(UTC).isoformat()
 
 
 def _when(seconds: Any) -> str | None:
