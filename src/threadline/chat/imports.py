@@ -96,10 +96,12 @@ def _chatgpt(conversation: Any) -> ImportedConversation:
         raise ImportRefused("invalid_import", "a ChatGPT conversation must have a `mapping`")
     mapping: dict[str, Any] = conversation["mapping"]
     path: list[dict[str, Any]] = []
-    node = mapping.get(str(conversation.get("current_node")))
-    while isinstance(node, dict) and len(path) <= len(mapping):  # a cycle ends here too
+    seen: set[str] = set()
+    key = str(conversation.get("current_node"))
+    while isinstance(node := mapping.get(key), dict) and key not in seen:  # a cycle ends
+        seen.add(key)
         path.append(node)
-        node = mapping.get(str(node.get("parent")))
+        key = str(node.get("parent"))
     messages = [m for node in reversed(path) if (m := _chatgpt_message(node.get("message")))]
     return ImportedConversation(_title(conversation.get("title")), _bounded(messages))
 
