@@ -216,6 +216,14 @@ async def test_an_export_imported_exports_the_same_messages(
         assert again["messages"][3]["model"] != "imported"
         assert again["messages"][3]["feedback"] == {"rating": "up", "comment": "good"}
 
+        # A call without its result would break the next turn: refused, as is a lone result.
+        broken = {**document, "messages": document["messages"][:2]}
+        refused = await http.post(f"{base}/import", json=broken)
+        assert (refused.status_code, refused.json()["code"]) == (400, "invalid_import")
+        lone = {**document, "messages": document["messages"][2:3]}
+        refused = await http.post(f"{base}/import", json=lone)
+        assert (refused.status_code, refused.json()["code"]) == (400, "invalid_import")
+
         # The copy goes on like any other: the model is shown the imported tool steps.
         more = await chat.turn("and 6 * 8?", copy["conversation_id"])
         assert more.reply["content"]
