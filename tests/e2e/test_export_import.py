@@ -65,7 +65,7 @@ async def test_an_export_imports_back_and_a_chatgpt_export_becomes_a_conversatio
             ("assistant", turn.reply["content"]),
         ]
         markdown = await http.get(f"{base}/{conversation_id}/export", params={"format": "markdown"})
-        assert markdown.headers["content-type"].startswith("text/markdown")
+        assert markdown.headers["content-type"] == "text/markdown; charset=utf-8"
         assert "## User\n\ncount to three\n" in markdown.text
         assert f"## Assistant\n\n{turn.reply['content']}\n" in markdown.text
 
