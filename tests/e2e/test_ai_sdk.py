@@ -550,3 +550,34 @@ async def http_get(address: str, path: str) -> Any:
         response = await http.get(f"http://{address}{path}")
     assert response.status_code == 200, response.text
     return response.json()
+
+
+async def test_an_approval_answered_under_another_id_is_refused_and_still_waits(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    fake_groq.tool_calls.append([("calculator", {"expression": "6 * 7"})])
+    approving = msgspec.structs.replace(settings, approve_tools="calculator")
+    asked = _body("chat-13", ("m", "what is 6 * 7?"))
+    async with serve_threadline(approving) as address:
+        _, chunks = await _post(address, asked)
+        [request] = [c for c in chunks if c["type"] == "tool-approval-request"]
+
+        def answer(approval_id: str) -> dict[str, Any]:
+            part = {
+                "type": "dynamic-tool",
+                "toolName": "calculator",
+                "toolCallId": request["toolCallId"],
+                "state": "approval-responded",
+                "input": {"expression": "6 * 7"},
+                "approval": {"id": approval_id, "approved": True},
+            }
+            reply = {"id": "a", "role": "assistant", "parts": [part]}
+            return {**asked, "messages": [*asked["messages"], reply]}
+
+        _, wrong = await _post(address, answer("not-the-approval-asked"))
+        assert wrong == [{"type": "error", "errorText": wrong[0]["errorText"]}]
+        assert wrong[0]["errorText"].startswith("nothing_to_approve: approval.id")
+        _, right = await _post(address, answer(request["approvalId"]))
+    assert [c for c in right if c["type"] == "error"] == []
+    assert any(c["type"] == "tool-output-available" for c in right)
+    assert len(fake_groq.requests) == 2
