@@ -362,7 +362,8 @@ async def test_another_users_chat_looks_missing(settings: Settings, database_url
         assert _text(mine["messages"][-1]) == "Reply 1: secret"
         [theirs] = await _chat(address, "chat-8", {"do": "send", "text": "let me in"}, headers=bob)
         assert theirs["status"] == "error"
-        assert theirs["error"].startswith("conversation_not_found: ")
+        # A chat id is a thread id, global: a taken one is refused, as LangGraph does.
+        assert theirs["error"].startswith("conversation_exists: ")
         for path in ("/ai-sdk/chat/{}/stream", "/ai-sdk/chat/{}/stop"):
             method = "GET" if path.endswith("stream") else "POST"
             foreign = await http.request(
