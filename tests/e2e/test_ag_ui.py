@@ -174,7 +174,7 @@ async def test_a_list_that_contradicts_the_stored_thread_is_a_run_error(
 
 
 @pytest.mark.parametrize("mode", ["none", "api_key"])
-async def test_another_users_thread_is_a_run_error_like_a_missing_one(
+async def test_another_users_thread_id_is_taken_and_an_answer_to_it_looks_missing(
     settings: Settings, database_url: str, mode: str
 ) -> None:
     headers = {user: {"X-Threadline-User": user} for user in ("alice", "bob")}

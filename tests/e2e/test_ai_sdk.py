@@ -352,7 +352,9 @@ async def test_an_approval_is_asked_and_answered_with_add_tool_approval_response
     assert [m["role"] for m in history] == ["user", "assistant", "tool", "assistant"]
 
 
-async def test_another_users_chat_looks_missing(settings: Settings, database_url: str) -> None:
+async def test_another_users_chat_id_is_taken_and_otherwise_looks_missing(
+    settings: Settings, database_url: str
+) -> None:
     async with api_keys(database_url) as keys:
         alice = {"X-Api-Key": (await keys.create("alice", user_id="alice", admin=False)).key}
         bob = {"X-Api-Key": (await keys.create("bob", user_id="bob", admin=False)).key}
