@@ -222,6 +222,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError(msg)
 
         _check_origins(self.origins)
+        _check_quota(self.daily_token_quota, self.reply_max_tokens, self.groq_max_tokens)
 
         remote = (self.embeddings_url, self.embeddings_model, self.embeddings_dims)
         if self.embeddings == "openai-compatible" and None in remote:
@@ -331,6 +332,18 @@ def _decode_secret(kind: type, value: Any) -> Any:
     if kind is Secret and isinstance(value, str):
         return Secret(value)
     raise NotImplementedError
+
+
+def _check_quota(quota: int | None, reply: int | None, groq_max_tokens: int | None) -> None:
+    """Refuse a daily quota that no message could fit in: each reserves a reply's tokens."""
+    if quota is None or reply is None or quota > reply:
+        return
+    source = "GROQ_MAX_TOKENS" if groq_max_tokens is not None else "CONTEXT_TOKENS / 5"
+    msg = (
+        f"DAILY_TOKEN_QUOTA: {quota} is not above the {reply} tokens reserved for a reply "
+        f"({source}), so every message would be refused; raise it, or lower GROQ_MAX_TOKENS"
+    )
+    raise SettingsError(msg)
 
 
 def _variable_in(error: msgspec.ValidationError) -> str:

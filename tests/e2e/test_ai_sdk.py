@@ -352,7 +352,9 @@ async def test_an_approval_is_asked_and_answered_with_add_tool_approval_response
     assert [m["role"] for m in history] == ["user", "assistant", "tool", "assistant"]
 
 
-async def test_another_users_chat_looks_missing(settings: Settings, database_url: str) -> None:
+async def test_another_users_chat_id_is_taken_and_otherwise_looks_missing(
+    settings: Settings, database_url: str
+) -> None:
     async with api_keys(database_url) as keys:
         alice = {"X-Api-Key": (await keys.create("alice", user_id="alice", admin=False)).key}
         bob = {"X-Api-Key": (await keys.create("bob", user_id="bob", admin=False)).key}
@@ -362,7 +364,8 @@ async def test_another_users_chat_looks_missing(settings: Settings, database_url
         assert _text(mine["messages"][-1]) == "Reply 1: secret"
         [theirs] = await _chat(address, "chat-8", {"do": "send", "text": "let me in"}, headers=bob)
         assert theirs["status"] == "error"
-        assert theirs["error"].startswith("conversation_not_found: ")
+        # A chat id is a thread id, global: a taken one is refused, as LangGraph does.
+        assert theirs["error"].startswith("conversation_exists: ")
         for path in ("/ai-sdk/chat/{}/stream", "/ai-sdk/chat/{}/stop"):
             method = "GET" if path.endswith("stream") else "POST"
             foreign = await http.request(
@@ -550,3 +553,34 @@ async def http_get(address: str, path: str) -> Any:
         response = await http.get(f"http://{address}{path}")
     assert response.status_code == 200, response.text
     return response.json()
+
+
+async def test_an_approval_answered_under_another_id_is_refused_and_still_waits(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    fake_groq.tool_calls.append([("calculator", {"expression": "6 * 7"})])
+    approving = msgspec.structs.replace(settings, approve_tools="calculator")
+    asked = _body("chat-13", ("m", "what is 6 * 7?"))
+    async with serve_threadline(approving) as address:
+        _, chunks = await _post(address, asked)
+        [request] = [c for c in chunks if c["type"] == "tool-approval-request"]
+
+        def answer(approval_id: str) -> dict[str, Any]:
+            part = {
+                "type": "dynamic-tool",
+                "toolName": "calculator",
+                "toolCallId": request["toolCallId"],
+                "state": "approval-responded",
+                "input": {"expression": "6 * 7"},
+                "approval": {"id": approval_id, "approved": True},
+            }
+            reply = {"id": "a", "role": "assistant", "parts": [part]}
+            return {**asked, "messages": [*asked["messages"], reply]}
+
+        _, wrong = await _post(address, answer("not-the-approval-asked"))
+        assert wrong == [{"type": "error", "errorText": wrong[0]["errorText"]}]
+        assert wrong[0]["errorText"].startswith("nothing_to_approve: approval.id")
+        _, right = await _post(address, answer(request["approvalId"]))
+    assert [c for c in right if c["type"] == "error"] == []
+    assert any(c["type"] == "tool-output-available" for c in right)
+    assert len(fake_groq.requests) == 2

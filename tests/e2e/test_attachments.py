@@ -200,3 +200,27 @@ async def test_a_document_attached_later_stays_the_conversations_knowledge(
     assert noted == [False, True, True, True]  # the last two: the tool call and the answer
     source = next(m["content"] for m in fake_groq.requests[3]["messages"] if m["role"] == "tool")
     assert source.startswith('[1] "notes.md"')
+
+
+async def test_a_document_whose_indexing_failed_cannot_be_attached(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    async with (
+        serve_threadline(settings) as address,
+        httpx.AsyncClient(base_url=f"http://{address}") as http,
+    ):
+        response = await upload(http, "/users/alice/documents", "bad.pdf", b"%PDF-1.4 broken")
+        assert response.status_code == 202, response.text
+        path = f"/users/alice/documents/{response.json()['document_id']}"
+        broken = await indexed(http, path)
+        assert broken["status"] == "failed"
+        async with connect(address, "alice") as chat:
+            refused = await chat.error(
+                message="hi", attachments=[{"document_id": broken["document_id"]}]
+            )
+            assert refused["code"] == "unsupported_attachment"
+            assert "failed" in refused["detail"], refused
+            # Nothing was stored: no conversation was made.
+            listed = await http.get("/users/alice/conversations")
+            assert listed.json()["items"] == []
+    assert fake_groq.requests == []

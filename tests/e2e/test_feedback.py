@@ -50,6 +50,13 @@ async def test_feedback_given_over_the_socket_and_rest_shows_in_history(
         base = f"http://{address}/users/ada/conversations/{conversation_id}"
         put = await http.put(f"{base}/messages/{reply_id}/feedback", json={"rating": "down"})
         assert put.status_code == 200, put.text
+        # The documented body, without the service's internal tag.
+        assert put.json() == {
+            "conversation_id": conversation_id,
+            "message_id": reply_id,
+            "rating": "down",
+            "comment": None,
+        }
         detail = (await http.get(base)).json()
         assert _feedback_of(detail["messages"], reply_id) == {"rating": "down", "comment": None}
         user_item = next(m for m in detail["messages"] if m["role"] == "user")

@@ -166,6 +166,8 @@ async def test_a_message_while_a_question_waits_is_told_which_and_a_cancel_unsti
         assert await _pending(chat, conversation_id) == []
         nothing = await chat.error(type="cancel_interrupt", conversation_id=conversation_id)
         assert nothing["code"] == "nothing_to_approve"
+        # Sent without an id, the detail speaks of no id.
+        assert nothing["detail"] == "nothing of this conversation waits for an answer", nothing
         after = await chat.turn("hello again", conversation_id)
         assert after.reply["content"] == "Reply 1: hello again"
         history = await chat.history(conversation_id)

@@ -164,6 +164,22 @@ async def test_bad_input_is_refused_with_a_code(settings: Settings, fake_groq: F
         assert fake_groq.requests == []
 
 
+async def test_a_run_without_a_message_or_with_two_says_which(settings: Settings) -> None:
+    async with serve_threadline(settings) as address, client(address) as lg:
+        thread_id = (await lg.threads.create())["thread_id"]
+        async with httpx.AsyncClient(base_url=f"http://{address}") as http:
+            details = []
+            for messages in ([], [_human("a")["messages"][0], _human("b")["messages"][0]]):
+                body = {"assistant_id": "threadline", "input": {"messages": messages}}
+                response = await http.post(f"/threads/{thread_id}/runs/stream", json=body)
+                assert response.status_code == 422, response.text
+                details.append(response.json()["detail"])
+        assert details == [
+            "input.messages is empty: a run takes one human message",
+            "input.messages: one human message a run",
+        ]
+
+
 async def test_a_failed_run_ends_with_an_error_event_and_its_code(
     settings: Settings, fake_groq: FakeGroq
 ) -> None:

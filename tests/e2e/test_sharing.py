@@ -89,3 +89,28 @@ async def test_a_conversation_of_someone_else_or_without_messages_is_not_shared(
         empty = created.json()["thread_id"]
         nothing = await http.post(f"http://{address}/users/ada/conversations/{empty}/share")
         assert (nothing.status_code, nothing.json()["code"]) == (409, "nothing_to_share")
+
+
+async def test_revoking_a_share_tells_a_missing_conversation_from_a_missing_share(
+    settings: Settings,
+) -> None:
+    async with serve_threadline(settings) as address, httpx.AsyncClient() as http:
+        async with connect(address, "ada") as chat:
+            conversation_id = (await chat.turn("hello")).ack["conversation_id"]
+        base = f"http://{address}/users/ada/conversations"
+        share_id = (await http.post(f"{base}/{conversation_id}/share")).json()["share_id"]
+        answers = {
+            "no such conversation": await http.delete(f"{base}/nothing-here/share/{share_id}"),
+            "another user's": await http.delete(
+                f"http://{address}/users/bob/conversations/{conversation_id}/share/{share_id}"
+            ),
+            "no such share": await http.delete(f"{base}/{conversation_id}/share/nothing-here"),
+        }
+        codes = {why: (r.status_code, r.json()["code"]) for why, r in answers.items()}
+        assert codes == {
+            "no such conversation": (404, "conversation_not_found"),
+            "another user's": (404, "conversation_not_found"),
+            "no such share": (404, "share_not_found"),
+        }
+        listed = await http.get(f"http://{address}/users/bob/conversations/nothing-here/share")
+        assert answers["another user's"].json() == listed.json()

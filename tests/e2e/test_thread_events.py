@@ -96,7 +96,12 @@ async def test_an_approval_is_asked_and_answered_with_input_respond(
         assert [m["role"] for m in history] == ["user", "assistant", "tool", "assistant"]
 
 
-async def test_another_users_thread_looks_missing(settings: Settings, database_url: str) -> None:
+TAKEN = "this conversation id is taken: choose another, unguessable id (a new UUID)"
+
+
+async def test_another_users_thread_is_taken_and_otherwise_looks_missing(
+    settings: Settings, database_url: str
+) -> None:
     async with api_keys(database_url) as keys:
         alice = {"X-Api-Key": (await keys.create("alice", user_id="alice", admin=False)).key}
         bob = {"X-Api-Key": (await keys.create("bob", user_id="bob", admin=False)).key}
@@ -115,15 +120,18 @@ async def test_another_users_thread_looks_missing(settings: Settings, database_u
             body = {"channels": ["messages", "lifecycle"], "since": 0}
             async with http.stream("POST", url, json=body) as response:
                 assert response.status_code == 200
+        # A thread id is global: a run.start on a taken one is refused, as LangGraph's
+        # POST /threads does; an answer to another user's thread finds nothing.
         assert theirs == {
             "type": "error",
             "id": 1,
             "error": "invalid_argument",
-            "code": "conversation_not_found",
-            "message": "no conversation with this id exists for this user",
-            "status": 404,
+            "code": "conversation_exists",
+            "message": TAKEN,
+            "status": 409,
         }
-        assert responded == missing == theirs
+        assert responded == missing
+        assert (missing["code"], missing["status"]) == ("conversation_not_found", 404)
         async with httpx.AsyncClient() as anonymous:
             refused = await command(anonymous, address, "th-4", "run.start", run)
             ticket = await anonymous.post(f"http://{address}/auth/ws-ticket", headers=bob)

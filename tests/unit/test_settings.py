@@ -79,6 +79,17 @@ def test_secrets_never_show_in_the_settings_repr() -> None:
             {"DB_POOL_MIN_SIZE": "20", "DB_POOL_MAX_SIZE": "5"},
             "invalid setting DB_POOL_MIN_SIZE: must not exceed DB_POOL_MAX_SIZE",
         ),
+        (
+            # A fifth of the default CONTEXT_TOKENS (6400) is reserved for each reply.
+            {"DAILY_TOKEN_QUOTA": "1000"},
+            "invalid setting DAILY_TOKEN_QUOTA: 1000 is not above the 6400 tokens reserved "
+            "for a reply (CONTEXT_TOKENS / 5)",
+        ),
+        (
+            {"DAILY_TOKEN_QUOTA": "1000", "GROQ_MAX_TOKENS": "1000"},
+            "invalid setting DAILY_TOKEN_QUOTA: 1000 is not above the 1000 tokens reserved "
+            "for a reply (GROQ_MAX_TOKENS)",
+        ),
     ],
 )
 def test_an_invalid_value_is_reported_naming_its_variable(
@@ -164,3 +175,9 @@ def test_an_allowed_origin_that_is_no_origin_stops_start_up(value: str) -> None:
 )
 def test_origins_as_browsers_send_them_are_allowed(value: str) -> None:
     assert load_settings({"ALLOWED_ORIGINS": value}, dotenv=None).origins == {value}
+
+
+def test_a_daily_quota_above_a_replys_reservation_is_taken() -> None:
+    environ = {"DAILY_TOKEN_QUOTA": "1000", "GROQ_MAX_TOKENS": "500"}
+    settings = load_settings(environ, dotenv=None)
+    assert (settings.daily_token_quota, settings.reply_max_tokens) == (1000, 500)

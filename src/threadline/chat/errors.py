@@ -51,6 +51,17 @@ class ConversationNotFound(ChatError):
     default_detail = "no conversation with this id exists for this user"
 
 
+class ConversationExists(ChatError):
+    """A client-chosen id (a thread id, global) is taken: by another user, or made meanwhile.
+
+    LangGraph's server answers a taken id on `POST /threads` with 409; the edges where a
+    client names a new conversation's id answer so too.
+    """
+
+    code = "conversation_exists"
+    default_detail = "this conversation id is taken: choose another, unguessable id (a new UUID)"
+
+
 class ConversationBusy(ChatError):
     """The conversation is answering, and takes no more waiting messages now."""
 

@@ -46,6 +46,7 @@ ErrorCode = Literal[
     "invalid_frame",
     "message_too_large",
     "conversation_not_found",
+    "conversation_exists",
     "conversation_busy",
     "too_many_turns",
     "rate_limited",

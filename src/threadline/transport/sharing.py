@@ -14,7 +14,6 @@ from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.router import Router
 
-from threadline.chat.events import FeedbackSaved
 from threadline.chat.features.shares import Share
 from threadline.chat.features.transfers import Imported, as_markdown
 from threadline.settings import Settings
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = (
     "FeedbackBody",
+    "FeedbackGiven",
     "ShareCreated",
     "SharingController",
     "feedback_export",
@@ -51,6 +51,15 @@ class FeedbackBody(msgspec.Struct, forbid_unknown_fields=True):
 
     rating: Literal["up", "down"] | None
     comment: Annotated[str, msgspec.Meta(max_length=MAX_FEEDBACK_COMMENT)] | None = None
+
+
+class FeedbackGiven(msgspec.Struct):
+    """The feedback as stored: what `PUT .../feedback` answers (a null rating cleared it)."""
+
+    conversation_id: str
+    message_id: str
+    rating: Literal["up", "down"] | None
+    comment: str | None
 
 
 class ShareCreated(msgspec.Struct):
@@ -85,14 +94,14 @@ class SharingController(Controller):
         conversation_id: ConversationId,
         message_id: MessageId,
         data: JSONBody[FeedbackBody],
-    ) -> FeedbackSaved:
+    ) -> FeedbackGiven:
         """Rate an assistant message (thumbs up or down) and comment on it."""
         if data.comment and "\x00" in data.comment:
             raise ApiError(400, "invalid_request", "comment: must not contain NUL", "comment")
-        feedback = _chat(state).feedback
-        return await feedback.give(
+        saved = await _chat(state).feedback.give(
             user_id, conversation_id, message_id, data.rating, data.comment or ""
         )
+        return FeedbackGiven(saved.conversation_id, saved.message_id, saved.rating, saved.comment)
 
     @post("/share", status_code=201)
     async def share_conversation(
@@ -133,7 +142,7 @@ class SharingController(Controller):
         if format == "markdown":
             return Response(
                 as_markdown(export),
-                media_type="text/markdown; charset=utf-8",
+                media_type="text/markdown",  # Litestar adds `; charset=utf-8` to text types
                 headers={"Content-Disposition": f'attachment; filename="{name}.md"'},
             )
         return Response(

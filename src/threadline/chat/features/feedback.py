@@ -86,6 +86,39 @@ class Feedback:
         FEEDBACK.labels(rating or "none").inc()
         return FeedbackSaved(conversation_id, message_id, rating, comment or None)
 
+    async def restore(
+        self,
+        user_id: str,
+        conversation_id: str,
+        given: dict[str, tuple[Rating, str | None]],
+    ) -> None:
+        """Keep feedback an import carried: (rating, comment) by message id, all at once.
+
+        The caller has just written those messages to a conversation of the user's.
+        """
+        if not given:
+            return
+        namespace = _namespace(user_id, conversation_id)
+        at = now()
+        await self._store.abatch(
+            [
+                PutOp(
+                    namespace,
+                    message_id,
+                    {
+                        "user_id": user_id,
+                        "conversation_id": conversation_id,
+                        "message_id": message_id,
+                        "rating": rating,
+                        "comment": comment,
+                        "at": at,
+                    },
+                    index=False,
+                )
+                for message_id, (rating, comment) in given.items()
+            ]
+        )
+
     async def shown_on(
         self, user_id: str, conversation_id: str, items: Sequence[HistoryItem]
     ) -> list[HistoryItem]:

@@ -2,20 +2,26 @@
 
 Pure and bounded: a Threadline export (`{"messages": [{role, content}, ...]}`, as
 `export` writes it) or a ChatGPT `conversations.json` (a list of conversations, each a
-`mapping` tree of messages, whose current path ends at `current_node`). Only the user's
-and the assistant's text is taken; tool steps, system prompts and hidden messages are not.
+`mapping` tree of messages, whose current path ends at `current_node`). From ChatGPT,
+only the user's and the assistant's text is taken; from Threadline's export, what it
+writes of a message (see `ImportedMessage`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import re
 from datetime import UTC, datetime
-from typing import Any, Literal, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
+
+import msgspec
 
 __all__ = (
     "MAX_IMPORTED_CONVERSATIONS",
     "MAX_IMPORTED_MESSAGES",
     "MAX_IMPORTED_TEXT",
     "ImportRefused",
+    "ImportedCall",
     "ImportedConversation",
     "ImportedMessage",
     "conversations_in",
@@ -24,6 +30,11 @@ __all__ = (
 MAX_IMPORTED_CONVERSATIONS = 100  # per request
 MAX_IMPORTED_MESSAGES = 2000  # per conversation
 MAX_IMPORTED_TEXT = 100_000  # characters per message
+MAX_IMPORTED_COMMENT = 2000  # characters of a feedback comment, as a client may give
+_MAX_ID = 128  # characters of a tool call's id and a tool's name
+# What a client may send as a model's id and its own message id (transport/protocol.py).
+_MODEL_ID = re.compile(r"[A-Za-z0-9._:/-]{1,128}")
+_CLIENT_ID = re.compile(r"[^\x00-\x1f\x7f]{1,128}")
 
 
 class ImportRefused(Exception):
@@ -35,12 +46,32 @@ class ImportRefused(Exception):
         self.detail = detail
 
 
-class ImportedMessage(NamedTuple):
-    """A message to write: who said it, what, and when (if known)."""
+class ImportedCall(NamedTuple):
+    """A tool call an assistant message made."""
 
-    role: Literal["user", "assistant"]
+    tool_call_id: str
+    name: str
+    args: dict[str, Any]
+
+
+class ImportedMessage(NamedTuple):
+    """A message to write: who said it, what, when (if known), and what else is carried.
+
+    A Threadline export carries the model of a reply, the client's id of a user message,
+    tool calls and their results (role `tool`), and the feedback given on a reply.
+    """
+
+    role: Literal["user", "assistant", "tool"]
     content: str
     created_at: str | None = None
+    model: str | None = None
+    client_message_id: str | None = None
+    stopped: bool = False
+    tool_calls: tuple[ImportedCall, ...] = ()
+    tool_call_id: str | None = None
+    name: str | None = None
+    is_error: bool = False
+    feedback: tuple[Literal["up", "down"] | None, str | None] | None = None
 
 
 class ImportedConversation(NamedTuple):
@@ -75,15 +106,122 @@ def conversations_in(document: Any) -> list[ImportedConversation]:
 
 
 def _threadline(document: dict[str, Any]) -> ImportedConversation:
+    if document.get("format", "threadline") != "threadline":
+        raise ImportRefused("invalid_import", "format: only `threadline` can be imported")
+    if document.get("version", 1) != 1:
+        raise ImportRefused("invalid_import", "version: only version 1 can be imported")
     messages = []
-    for item in document["messages"]:
-        if not isinstance(item, dict) or item.get("role") not in {"user", "assistant"}:
+    client_ids: set[str] = set()
+    for index, item in enumerate(document["messages"]):
+        if not isinstance(item, dict) or item.get("role") not in {"user", "assistant", "tool"}:
             continue
-        created = item.get("created_at")
-        message = _message(item["role"], item.get("content"), created)
+        try:
+            carried = msgspec.convert(item, _Item)
+        except msgspec.ValidationError as error:
+            raise ImportRefused("invalid_import", f"messages[{index}]: {error}") from None
+        message = _carried(carried)
+        if message is not None and message.client_message_id is not None:
+            if message.client_message_id in client_ids:  # one message per id, as a turn
+                message = message._replace(client_message_id=None)
+            client_ids.add(message.client_message_id or "")
         if message is not None:
             messages.append(message)
+    _check_tool_steps(messages)
     return ImportedConversation(_title(document.get("title")), _bounded(messages))
+
+
+class _Call(msgspec.Struct):
+    tool_call_id: Annotated[str, msgspec.Meta(min_length=1, max_length=_MAX_ID)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=_MAX_ID)]
+    args: dict[str, Any]
+
+
+class _Feedback(msgspec.Struct):
+    rating: Literal["up", "down"] | None
+    comment: Annotated[str, msgspec.Meta(max_length=MAX_IMPORTED_COMMENT)] | None = None
+
+
+class _Item(msgspec.Struct):
+    """A message of a Threadline export, as far as import reads it (the rest is ignored)."""
+
+    role: Literal["user", "assistant", "tool"]
+    content: Any = None
+    created_at: Any = None
+    model: Any = None
+    client_message_id: Any = None
+    stopped: bool = False
+    tool_calls: list[_Call] | None = None
+    tool_call_id: Annotated[str, msgspec.Meta(min_length=1, max_length=_MAX_ID)] | None = None
+    name: Annotated[str, msgspec.Meta(max_length=_MAX_ID)] | None = None
+    is_error: bool = False
+    feedback: _Feedback | None = None
+
+
+def _carried(item: _Item) -> ImportedMessage | None:
+    """The message an export's item becomes; None for one with nothing in it."""
+    calls = tuple(ImportedCall(c.tool_call_id, c.name, c.args) for c in item.tool_calls or ())
+    if item.role == "tool" or calls:  # a result may be empty, a call's text too
+        content = item.content if isinstance(item.content, str) else ""
+        _check_text(content)
+    else:
+        found = _message(item.role, item.content, None)
+        if found is None:
+            return None
+        content = found.content
+    if item.role == "tool" and item.tool_call_id is None:
+        raise ImportRefused("invalid_import", "a tool result must name its `tool_call_id`")
+    return ImportedMessage(
+        item.role,
+        content,
+        _instant(item.created_at),
+        model=_fitting(item.model, _MODEL_ID) if item.role == "assistant" else None,
+        client_message_id=_fitting(item.client_message_id, _CLIENT_ID)
+        if item.role == "user"
+        else None,
+        stopped=item.stopped and item.role == "assistant",
+        tool_calls=calls if item.role == "assistant" else (),
+        tool_call_id=item.tool_call_id if item.role == "tool" else None,
+        name=item.name if item.role == "tool" else None,
+        is_error=item.is_error and item.role == "tool",
+        feedback=_feedback(item),
+    )
+
+
+def _feedback(item: _Item) -> tuple[Literal["up", "down"] | None, str | None] | None:
+    given = item.feedback
+    if item.role != "assistant" or given is None or (given.rating is None and not given.comment):
+        return None
+    if given.comment and "\x00" in given.comment:
+        raise ImportRefused("invalid_import", "a comment must not contain NUL characters")
+    return given.rating, given.comment or None
+
+
+def _fitting(value: Any, rule: re.Pattern[str]) -> str | None:
+    """`value` if it is a string the rule allows (as a client could send it); else None."""
+    return value if isinstance(value, str) and rule.fullmatch(value) else None
+
+
+def _check_tool_steps(messages: list[ImportedMessage]) -> None:
+    """Each tool call answered by one result right after it, as the model requires.
+
+    Raises:
+        ImportRefused: A result without its call, or a call without its result.
+    """
+    waiting: set[str] = set()
+    for message in messages:
+        if message.role == "tool":
+            if message.tool_call_id not in waiting:
+                detail = "a tool result must follow the assistant message that made its call"
+                raise ImportRefused("invalid_import", detail)
+            waiting.discard(message.tool_call_id)
+            continue
+        if waiting:
+            break
+        waiting = {call.tool_call_id for call in message.tool_calls}
+        if len(waiting) != len(message.tool_calls):
+            raise ImportRefused("invalid_import", "a message's tool calls must have distinct ids")
+    if waiting:
+        raise ImportRefused("invalid_import", "each tool call must be followed by its result")
 
 
 def _chatgpt(conversation: Any) -> ImportedConversation:
@@ -91,10 +229,12 @@ def _chatgpt(conversation: Any) -> ImportedConversation:
         raise ImportRefused("invalid_import", "a ChatGPT conversation must have a `mapping`")
     mapping: dict[str, Any] = conversation["mapping"]
     path: list[dict[str, Any]] = []
-    node = mapping.get(str(conversation.get("current_node")))
-    while isinstance(node, dict) and len(path) <= len(mapping):  # a cycle ends here too
+    seen: set[str] = set()
+    key = str(conversation.get("current_node"))
+    while isinstance(node := mapping.get(key), dict) and key not in seen:  # a cycle ends
+        seen.add(key)
         path.append(node)
-        node = mapping.get(str(node.get("parent")))
+        key = str(node.get("parent"))
     messages = [m for node in reversed(path) if (m := _chatgpt_message(node.get("message")))]
     return ImportedConversation(_title(conversation.get("title")), _bounded(messages))
 
@@ -119,16 +259,19 @@ def _chatgpt_message(message: Any) -> ImportedMessage | None:
     return _message(role, text, _when(message.get("create_time")))
 
 
-def _message(role: Any, content: Any, created_at: Any) -> ImportedMessage | None:
+def _message(role: Any, content: Any, created_at: str | None) -> ImportedMessage | None:
     if not isinstance(content, str) or not content.strip():
         return None
+    _check_text(content)
+    return ImportedMessage(role, content, created_at)
+
+
+def _check_text(content: str) -> None:
     if len(content) > MAX_IMPORTED_TEXT:
         detail = f"a message may hold at most {MAX_IMPORTED_TEXT} characters"
         raise ImportRefused("import_too_large", detail)
     if "\x00" in content:
         raise ImportRefused("invalid_import", "a message must not contain NUL characters")
-    created = created_at if isinstance(created_at, str) and len(created_at) <= 64 else None
-    return ImportedMessage(role, content, created)
 
 
 def _bounded(messages: list[ImportedMessage]) -> list[ImportedMessage]:
@@ -140,6 +283,24 @@ def _bounded(messages: list[ImportedMessage]) -> list[ImportedMessage]:
 
 def _title(title: Any) -> str | None:
     return title if isinstance(title, str) and title.strip() else None
+
+
+def _instant(created_at: Any) -> str | None:
+    """A Threadline message's `created_at`, if it has one: ISO 8601, as UTC.
+
+    Raises:
+        ImportRefused: Not a time with its offset (or `Z`).
+    """
+    if created_at is None:
+        return None
+    when = None
+    if isinstance(created_at, str) and len(created_at) <= 64:
+        with contextlib.suppress(ValueError):
+            when = datetime.fromisoformat(created_at)
+    if when is None or when.tzinfo is None:
+        detail = "created_at: an ISO 8601 time with its offset, as export writes it"
+        raise ImportRefused("invalid_import", detail)
+    return when.astimezone(UTC).isoformat()
 
 
 def _when(seconds: Any) -> str | None:

@@ -149,8 +149,11 @@ class Shares:
         """Revoke a share: its link answers 404 from now on.
 
         Raises:
-            ShareNotFound: No share of this user's conversation with this id.
+            ConversationNotFound: Not a conversation of this user.
+            ShareNotFound: No share of this conversation with this id.
         """
+        if not await self._crew.index.owns(user_id, conversation_id):
+            raise ConversationNotFound
         item = await self._store.aget(_mine(user_id), share_id)
         if item is None or item.value.get("conversation_id") != conversation_id:
             raise ShareNotFound

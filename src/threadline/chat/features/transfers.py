@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Literal
 
 import msgspec
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolCall, ToolMessage
 
 from threadline.chat.errors import ConversationNotFound
 from threadline.chat.events import HistoryItem
@@ -21,7 +21,7 @@ from threadline.chat.turns.turn import TurnServices
 from threadline.clock import now
 from threadline.conversations.index import ConversationSummary, new_id
 from threadline.conversations.titles import MAX_TITLE_CHARS, visible_title
-from threadline.engine.messages import CREATED_AT
+from threadline.engine.messages import CLIENT_MESSAGE_ID, CREATED_AT, STOPPED
 
 __all__ = ("ConversationExport", "Imported", "Transfers", "as_markdown")
 
@@ -96,12 +96,16 @@ class Transfers:
         crew = self._crew
         conversation_id = await crew.index.create(user_id)
         messages = [_message(m) for m in imported.messages]
+        given = {m.id or "": i.feedback for i, m in zip(imported.messages, messages, strict=True)}
         try:
             async with crew.leases.hold(conversation_id, user_id=user_id) as lease:
                 await crew.runner.write_messages(conversation_id, messages)
                 await crew.activity.record(
                     user_id, conversation_id, messages, new_message=False, lease=lease
                 )
+            await self._feedback.restore(
+                user_id, conversation_id, {k: v for k, v in given.items() if v is not None}
+            )
         except Exception:
             await crew.index.delete(user_id, conversation_id)
             await crew.runner.delete(conversation_id)
@@ -119,6 +123,27 @@ class Transfers:
 def _message(imported: ImportedMessage) -> AnyMessage:
     when = imported.created_at or now()
     if imported.role == "user":
-        return HumanMessage(imported.content, id=new_id(), additional_kwargs={CREATED_AT: when})
-    metadata = {"model_name": _IMPORTED_MODEL, CREATED_AT: when}
-    return AIMessage(imported.content, id=new_id(), response_metadata=metadata)
+        kwargs = {CREATED_AT: when}
+        if imported.client_message_id is not None:
+            kwargs[CLIENT_MESSAGE_ID] = imported.client_message_id
+        return HumanMessage(imported.content, id=new_id(), additional_kwargs=kwargs)
+    if imported.role == "tool":
+        return ToolMessage(
+            imported.content,
+            id=new_id(),
+            tool_call_id=imported.tool_call_id or "",
+            name=imported.name,
+            status="error" if imported.is_error else "success",
+            additional_kwargs={CREATED_AT: when},
+        )
+    metadata: dict[str, object] = {
+        "model_name": imported.model or _IMPORTED_MODEL,
+        CREATED_AT: when,
+    }
+    if imported.stopped:
+        metadata[STOPPED] = True
+    calls = [
+        ToolCall(id=c.tool_call_id, name=c.name, args=c.args, type="tool_call")
+        for c in imported.tool_calls
+    ]
+    return AIMessage(imported.content, id=new_id(), tool_calls=calls, response_metadata=metadata)

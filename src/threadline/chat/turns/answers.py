@@ -45,6 +45,8 @@ def check_answer(pending: Sequence[PendingInterrupt], answer: Answer) -> dict[st
             raise InvalidRequest(str(error)) from None
     waiting = {p.interrupt_id for p in pending}
     wanted = answer.interrupt_id
+    if not waiting and wanted is None:
+        raise NothingToApprove("nothing of this conversation waits for an answer")
     if not waiting or (wanted is not None and wanted not in waiting):
         raise NothingToApprove("nothing of this conversation waits for an answer under this id")
     return {} if isinstance(answer, Cancel) else {answer.interrupt_id: answer.value}

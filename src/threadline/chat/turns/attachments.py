@@ -119,7 +119,8 @@ async def attachments_of(
 
     Raises:
         UnsupportedAttachment: An image for a model without vision, or not a PNG, JPEG,
-            WebP or GIF data URL; a document that is not the user's (or none at all).
+            WebP or GIF data URL; a document that is not the user's (or none at all),
+            or one whose indexing failed.
     """
     if asked is None or not (asked.images or asked.documents):
         return Attachments()
@@ -140,6 +141,9 @@ async def attachments_of(
         except DocumentNotFound:
             detail = f"no document {document_id!r} exists for this user"
             raise UnsupportedAttachment(detail) from None
+        if found.status == "failed":  # it has no text to search; one still indexing will
+            detail = f"document {document_id!r} failed to index ({found.reason}): upload it again"
+            raise UnsupportedAttachment(detail)
         documents.append((document_id, found.title))
     return Attachments(tuple(images), tuple(documents))
 

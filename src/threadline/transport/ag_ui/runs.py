@@ -23,7 +23,7 @@ from litestar.params import JSONBody, PathParameter
 from litestar.response import ServerSentEvent
 from litestar.status_codes import HTTP_200_OK, HTTP_404_NOT_FOUND
 
-from threadline.chat.errors import ConversationNotFound
+from threadline.chat.errors import ConversationExists, ConversationNotFound
 from threadline.chat.langgraph_api.threads import ThreadTaken
 from threadline.chat.turns.failures import failed
 from threadline.conversations.index import Choice
@@ -130,8 +130,8 @@ class _Run:
         assert threads is not None  # noqa: S101 - wired whenever the app is
         try:
             await threads.create(self.user, self.thread_id, {}, reuse=True, choice=self.choice)
-        except ThreadTaken:  # another user's: exactly like a missing one
-            raise ConversationNotFound from None
+        except ThreadTaken:  # a thread id is global: taken, as LangGraph says
+            raise ConversationExists from None
 
     async def gone(self, cancel: bool) -> None:
         """The client left before the end: its turn goes on, or stops (ON_DISCONNECT)."""

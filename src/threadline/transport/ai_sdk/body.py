@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from threadline.chat.errors import NothingToApprove
 from threadline.chat.turns.turn_parts import Decision
 from threadline.transport.params import CONVERSATION_ID_PATTERN
 
@@ -108,14 +109,24 @@ def text_of(message: UIMessage) -> str:
 
 
 def decisions_of(message: UIMessage) -> list[Decision]:
-    """The approvals the user answered on an assistant message (`approval-responded`)."""
-    return [
-        Decision(part.tool_call_id, bool(part.approval.approved))
+    """The approvals the user answered on an assistant message (`approval-responded`).
+
+    Raises:
+        NothingToApprove: An answer under another `approval.id` than the one asked
+            (Threadline asks each call's approval under the call's id).
+    """
+    answered = [
+        (part.tool_call_id, part.approval)
         for part in message.parts
         if part.state == "approval-responded"
         and part.tool_call_id is not None
         and part.approval is not None
     ]
+    for tool_call_id, approval in answered:
+        if approval.id != tool_call_id:
+            detail = "approval.id: no approval of this tool call was asked under this id"
+            raise NothingToApprove(detail)
+    return [Decision(call, bool(approval.approved)) for call, approval in answered]
 
 
 def earlier_user_ids(messages: list[UIMessage], last: UIMessage) -> list[str]:

@@ -22,7 +22,13 @@ from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT, HTTP_409_CONFLICT
 
-from threadline.chat.errors import ChatError, ConversationNotFound, NothingToResume, NothingToStop
+from threadline.chat.errors import (
+    ChatError,
+    ConversationExists,
+    ConversationNotFound,
+    NothingToResume,
+    NothingToStop,
+)
 from threadline.chat.events import Event, Failed, Replied
 from threadline.chat.langgraph_api.threads import ThreadTaken
 from threadline.chat.turns.turn import Turn
@@ -85,8 +91,8 @@ class AiSdkController(Controller):
             raise ApiError(refused.status, refused.code, refused.detail) from None
         except Contradicts as contradiction:
             return _refusal(contradiction.code, contradiction.detail)
-        except ThreadTaken:  # another user's chat: exactly as one that is missing
-            return _refusal(ConversationNotFound.code, ConversationNotFound.default_detail)
+        except ThreadTaken:  # a chat id is a thread id, global: taken, as LangGraph says
+            return _refusal(ConversationExists.code, ConversationExists.default_detail)
         except ChatError as error:
             return _refusal(_code(error), error.detail)
         following.follow(turn)

@@ -125,6 +125,8 @@ def human_message(run_input: dict[str, Any]) -> tuple[str, str | None]:
         ApiError: Not exactly one human message of text (422).
     """
     messages = run_input.get("messages")
+    if messages == []:
+        _refuse("input.messages", "input.messages is empty: a run takes one human message")
     if isinstance(messages, list):
         # Answers a client makes up for calls it sees unanswered (agent-chat-ui does) are
         # not kept: Threadline answers every call the model makes itself.

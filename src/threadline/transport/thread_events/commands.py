@@ -14,6 +14,7 @@ import msgspec
 
 from threadline.chat.errors import (
     ChatError,
+    ConversationExists,
     ConversationNotFound,
     NothingToApprove,
     QuotaExceeded,
@@ -142,6 +143,8 @@ def error_of(error: ChatError) -> CommandError:
         return CommandError("no_such_interrupt", error.code, error.detail, 404)
     if isinstance(error, ConversationNotFound):  # another user's: as one that is missing
         return CommandError("invalid_argument", error.code, error.detail, 404)
+    if isinstance(error, ConversationExists):  # a thread id taken, as LangGraph's 409
+        return CommandError("invalid_argument", error.code, error.detail, 409)
     if isinstance(error, RateLimited | QuotaExceeded):
         return CommandError("invalid_argument", error.code, error.detail, 429)
     code = "invalid_request" if error.code == "invalid_frame" else error.code

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from threadline.chat.errors import ChatError, ConversationNotFound
+from threadline.chat.errors import ChatError, ConversationExists
 from threadline.chat.events import ApprovalRequired, Event
 from threadline.chat.langgraph_api.threads import ThreadTaken
 from threadline.chat.turns.turn_parts import Answer, Decision, Response
@@ -56,8 +56,8 @@ async def carry_out(services: Services, user_id: str, thread_id: str, command: C
             return await _run_start(services, user_id, thread_id, command.params)
         if command.method == "input.respond":
             return await _respond(services, user_id, thread_id, command.params)
-    except ThreadTaken:  # another user's thread: exactly as a missing one
-        raise error_of(ConversationNotFound()) from None
+    except ThreadTaken:  # a thread id is global: taken, as LangGraph says
+        raise error_of(ConversationExists()) from None
     except ChatError as error:
         raise error_of(error) from None
     if command.method in UNSUPPORTED or command.method.startswith("subscription."):
