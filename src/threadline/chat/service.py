@@ -116,7 +116,8 @@ class ChatService:
         # The LangGraph API's view: the graphs served (by name), and conversations as threads.
         served = [ServedGraph(a.assistant_id, a.runner.graph) for a in assistants]
         self.assistants = ServedAssistants(graphs or served)
-        self.threads = Threads(self._crew, catalog, self._roster.busy) if catalog else None
+        busy = self._roster.busy
+        self.threads = Threads(self._crew, catalog, busy, assistants) if catalog else None
         live = self._live.of_conversation
         self.runs = ThreadRuns(self._crew, self.threads, live) if self.threads else None
 

@@ -32,6 +32,8 @@ class ThreadRow(NamedTuple):
     created_at: str
     updated_at: datetime
     metadata: dict[str, Any]
+    # The assistant its first message (or its creation) chose; None: the default.
+    assistant_id: str | None = None
 
 
 class Claim(Enum):
@@ -75,11 +77,14 @@ def _prefix(user_id: str) -> str:
 def _row(found: dict[str, Any], defaults: dict[str, Any]) -> ThreadRow:
     value = found["value"]
     metadata = value.get("metadata")
+    chosen = value.get("assistant")
+    assistant_id = chosen.get("assistant_id") if isinstance(chosen, dict) else None
     return ThreadRow(
         thread_id=found["key"],
         created_at=value.get("created_at", ""),
         updated_at=found["updated_at"],
         metadata={**defaults, **(metadata if isinstance(metadata, dict) else {})},
+        assistant_id=assistant_id if isinstance(assistant_id, str) else None,
     )
 
 
