@@ -178,6 +178,26 @@ async def test_use_stream_s_edit_and_regenerate_give_langgraph_s_state(
             assert _said(edited_again["state"]) == [*hi, "Other", f"Reply {n + 5}: Other"]
 
 
+async def test_use_stream_s_edit_of_a_thread_s_first_message_replaces_it_on_a_new_branch(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    async with serve_threadline(settings) as address, client(address) as lg:
+        thread_id = (await lg.threads.create())["thread_id"]
+        *_, edited = await _use_stream(
+            address,
+            thread_id,
+            {"do": "send", "text": "Hi"},
+            {"do": "send", "text": "Second"},
+            {"do": "edit", "index": 0, "text": "Hello"},
+        )
+        assert edited["sent"]["checkpoint"] is not None  # the first state has a parent
+        assert _said(edited["state"]) == ["Hello", "Reply 3: Hello"]
+        page = await rest(address, f"/users/local/conversations/{thread_id}")
+    assert [m["content"] for m in page["messages"]] == ["Hello", "Reply 3: Hello"]
+    branch = page["messages"][0]["branch"]
+    assert (branch["index"], branch["count"]) == (1, 2)  # the first message's sibling
+
+
 async def test_a_message_after_a_failed_run_from_the_head_keeps_the_failed_run_s_message(
     settings: Settings, fake_groq: FakeGroq
 ) -> None:
