@@ -60,8 +60,7 @@ def _two_graphs(settings: Settings, tmp_path: Path) -> Settings:
 async def test_a_thread_of_another_graph_is_read_through_its_own_graph(
     settings: Settings, tmp_path: Path
 ) -> None:
-    async with serve_threadline(_two_graphs(settings, tmp_path)) as address:
-        lg = client(address)
+    async with serve_threadline(_two_graphs(settings, tmp_path)) as address, client(address) as lg:
         thread_id = (await lg.threads.create())["thread_id"]
         human: dict[str, Any] = {"messages": [{"type": "human", "content": "hi"}]}
         await lg.runs.wait(thread_id, "noted", input=human)
@@ -78,3 +77,25 @@ async def test_a_thread_of_another_graph_is_read_through_its_own_graph(
     assert history[0]["values"] == values
     assert found["values"] == values
     assert at_checkpoint["values"] == values
+
+
+async def test_a_thread_of_another_graph_is_listed_under_its_own_graph(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # LangChain's chat UIs list an assistant's threads by `graph_id` (or `assistant_id`).
+    async with serve_threadline(_two_graphs(settings, tmp_path)) as address, client(address) as lg:
+        noted = (await lg.threads.create())["thread_id"]
+        plain = (await lg.threads.create())["thread_id"]
+        human: dict[str, Any] = {"messages": [{"type": "human", "content": "hi"}]}
+        await lg.runs.wait(noted, "noted", input=human)
+        await lg.runs.wait(plain, "plain", input=human)
+        shown: Any = await lg.threads.get(noted)
+        of_noted = await lg.threads.search(metadata={"graph_id": "noted"})
+        of_plain = await lg.threads.search(metadata={"graph_id": "plain"})
+        by_id = await lg.threads.search(
+            metadata={"assistant_id": shown["metadata"]["assistant_id"]}
+        )
+    assert shown["metadata"]["graph_id"] == "noted"
+    assert [t["thread_id"] for t in of_noted] == [noted]
+    assert [t["thread_id"] for t in of_plain] == [plain]
+    assert [t["thread_id"] for t in by_id] == [noted]
