@@ -151,7 +151,11 @@ def build_chat_service(  # noqa: PLR0913 - the parts it is wired from, each name
         relay=relay,
         live=live,
         knowledge=knowledge,
-        catalog=ThreadCatalog(pool, _thread_defaults(graphs[0].assistant_id)),
+        catalog=ThreadCatalog(
+            pool,
+            _thread_defaults(graphs[0].assistant_id),
+            {graph.assistant_id: _thread_defaults(graph.assistant_id) for graph in graphs},
+        ),
         models=choices,
     )
 

@@ -103,6 +103,34 @@ async def test_use_stream_s_stop_cancels_the_run_and_keeps_the_partial_reply(
         assert run["status"] == "interrupted"
 
 
+async def test_a_message_sent_right_after_a_stop_goes_on_after_the_stopped_reply(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    # agent-chat-ui reads no history after a stop: its next message names the head it last
+    # read, from before the stopped exchange was stored. It goes on after the stopped reply.
+    long = " ".join(f"w{i}" for i in range(60))
+    async with serve_threadline(settings) as address, client(address) as lg:
+        thread_id = (await lg.threads.create())["thread_id"]
+        fake_groq.faults.extend([Fault(), Fault(token_delay=0.05)])
+        _, stopped, after = await _use_stream(
+            address,
+            thread_id,
+            {"do": "send", "text": "Hi"},
+            {"do": "stop", "text": long},
+            {"do": "send", "text": "Next", "shown": True},
+        )
+        history = await lg.threads.get_history(thread_id, limit=20)
+    assert after["sent"]["checkpoint"] == stopped["sent"]["checkpoint"]
+    said = _said(after["state"])
+    assert said[:3] == ["Hi", "Reply 1: Hi", long]
+    assert 0 < len(said[3]) < len(f"Reply 2: {long}")
+    assert said[4:] == ["Next", "Reply 3: Next"]
+    # One branch: no state of the thread ends elsewhere than on the current path.
+    current = {s["checkpoint"]["checkpoint_id"] for s in history}
+    parents = {s["parent_checkpoint"]["checkpoint_id"] for s in history if s["parent_checkpoint"]}
+    assert len(current - parents) == 1
+
+
 async def test_use_stream_s_interrupt_is_answered_with_command_resume(
     settings: Settings, fake_groq: FakeGroq
 ) -> None:
@@ -148,6 +176,26 @@ async def test_use_stream_s_edit_and_regenerate_give_langgraph_s_state(
             assert _said(again["state"]) == [*hi, "Second", f"Reply {n + 3}: Second"]
             assert _said(edited["state"]) == [*hi, "Other", f"Reply {n + 4}: Other"]
             assert _said(edited_again["state"]) == [*hi, "Other", f"Reply {n + 5}: Other"]
+
+
+async def test_use_stream_s_edit_of_a_thread_s_first_message_replaces_it_on_a_new_branch(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    async with serve_threadline(settings) as address, client(address) as lg:
+        thread_id = (await lg.threads.create())["thread_id"]
+        *_, edited = await _use_stream(
+            address,
+            thread_id,
+            {"do": "send", "text": "Hi"},
+            {"do": "send", "text": "Second"},
+            {"do": "edit", "index": 0, "text": "Hello"},
+        )
+        assert edited["sent"]["checkpoint"] is not None  # the first state has a parent
+        assert _said(edited["state"]) == ["Hello", "Reply 3: Hello"]
+        page = await rest(address, f"/users/local/conversations/{thread_id}")
+    assert [m["content"] for m in page["messages"]] == ["Hello", "Reply 3: Hello"]
+    branch = page["messages"][0]["branch"]
+    assert (branch["index"], branch["count"]) == (1, 2)  # the first message's sibling
 
 
 async def test_a_message_after_a_failed_run_from_the_head_keeps_the_failed_run_s_message(

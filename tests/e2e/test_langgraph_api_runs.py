@@ -641,6 +641,12 @@ async def _until_a_token(parts: AsyncIterator[StreamPart]) -> list[StreamPart]:
     return had
 
 
+def _last_said(state: Any) -> str | None:
+    """The text of a state's last message; None for the empty state."""
+    messages = state["values"]["messages"]
+    return str(messages[-1]["content"]) if messages else None
+
+
 async def test_runs_from_an_earlier_checkpoint_branch_and_regenerate(
     settings: Settings, fake_groq: FakeGroq
 ) -> None:
@@ -649,10 +655,10 @@ async def test_runs_from_an_earlier_checkpoint_branch_and_regenerate(
         for text in ("Hi", "Second"):
             await lg.runs.wait(thread_id, "threadline", input=_human(text))
         history: Any = await lg.threads.get_history(thread_id, limit=20)
-        # As useStream finds it: the parent of the first state that holds the reply.
-        (first,) = [
-            h for h in history if h["values"]["messages"][-1]["content"] == "Reply 2: Second"
-        ]
+        # As useStream finds it: the parent of the first state that holds the reply. (The
+        # oldest state is empty: the one before the first message, as LangGraph's.)
+        assert history[-1]["values"]["messages"] == []
+        (first,) = [h for h in history if _last_said(h) == "Reply 2: Second"]
         at = first["parent_checkpoint"]["checkpoint_id"]
         # Regenerate, as LangChain's UIs do: no input, from the checkpoint before the reply.
         again = await _stream(lg, thread_id, input=None, checkpoint_id=at)
@@ -670,7 +676,7 @@ async def test_runs_from_an_earlier_checkpoint_branch_and_regenerate(
         ]
         # A state that ends with a user message (the regenerate's) gets the message after it.
         latest: Any = await lg.threads.get_history(thread_id, limit=20)
-        ending = [h for h in latest if h["values"]["messages"][-1]["content"] == "Second"]
+        ending = [h for h in latest if _last_said(h) == "Second"]
         parts = await _stream(
             lg, thread_id, input=_human("Third"), checkpoint=ending[0]["checkpoint"]
         )

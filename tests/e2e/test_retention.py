@@ -101,7 +101,8 @@ async def test_erasing_a_user_leaves_no_trace_of_what_they_said(
         after = await _places_holding(database_url, marker)
         rows_after = await _rows_of_threads(database_url, [first, second])
 
-    assert {"checkpoint_blobs.blob", "checkpoint_writes.blob"} <= set(before)  # found, decoded
+    # Found, decoded: a thread begins with an empty state, so its messages are writes.
+    assert "checkpoint_writes.blob" in before
     assert {"threadline_chunks.text", "threadline_message_index.text"} <= set(before)
     assert all(rows_before.values())
     assert erased.status_code == 200

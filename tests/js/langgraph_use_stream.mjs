@@ -1,7 +1,10 @@
 // @langchain/langgraph-sdk's Client against Threadline, making exactly the calls useStream
 // (react/stream.lgp.js, as agent-chat-ui drives it) makes. STEPS (JSON) says what the user does:
 //   {"do": "send", "text": "..."}              submit({messages: [message]}), from the head
-//                                              (with "plain": true, no checkpoint)
+//                                              (with "plain": true, no checkpoint; with
+//                                              "shown": true, the head the page last read:
+//                                              agent-chat-ui's useStream (1.8) reads no
+//                                              history after a stop)
 //   {"do": "drop", "text": "...", "after": n}  the same, the stream dropped after n tokens, then
 //                                              joinStream(run id, Last-Event-ID) as on reload
 //   {"do": "stop", "text": "..."}              the same, stopped after the first token (runs.cancel)
@@ -86,11 +89,13 @@ async function read(parts, seen, { until } = {}) {
   return null;
 }
 
+let shown; // the head as the page last read it: after every step but a stop
+
 async function run(step) {
   const seen = { step: step.do, events: [], tokens: [], text: {}, values: null, interrupt: null };
   // agent-chat-ui sends the head's checkpoint with each later message; useStream alone
   // sends none while the latest branch is shown (`plain`).
-  let checkpoint = step.plain ? undefined : await head();
+  let checkpoint = step.plain ? undefined : step.shown ? shown : await head();
   let input = step.text === undefined ? undefined : { messages: [human(step.text)] };
   if (step.do === "edit" || step.do === "regenerate") checkpoint = await parentOf(step.index);
   if (step.do === "resume") checkpoint = undefined;
@@ -112,6 +117,7 @@ async function run(step) {
     await read(run.parts, seen);
     seen.runId = run.runId();
   }
+  if (step.do !== "stop") shown = await head();
   const state = await client.threads.getState(threadId);
   seen.state = state.values.messages.map((m) => [m.type, m.content, m.id]);
   seen.sent = { checkpoint: checkpoint ?? null, input: input ?? null };

@@ -121,7 +121,7 @@ class ChatService:
         # The LangGraph API's view: the graphs served (by name), and conversations as threads.
         served = [ServedGraph(a.assistant_id, a.runner.graph) for a in assistants]
         self.assistants = ServedAssistants(graphs or served)
-        self.threads = Threads(crew, catalog, self._roster.busy) if catalog else None
+        self.threads = Threads(crew, catalog, self._roster.busy, assistants) if catalog else None
         runs_of = live.of_conversation
         self.runs = ThreadRuns(crew, self.threads, runs_of) if self.threads else None
 

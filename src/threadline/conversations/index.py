@@ -160,9 +160,11 @@ SET value = jsonb_set(value, '{assistant}', coalesce(value->'assistant', '{}'::j
 WHERE prefix = %(prefix)s AND key = %(key)s
 RETURNING key
 """
+# Exactly ("users", <label>, "conversations"): a label has no `.` (user_label), so a
+# namespace of the LangGraph API's store ending in `conversations` is never taken for one.
 _IDLE = """
 SELECT prefix, key FROM store
-WHERE prefix LIKE 'users.%%.conversations'
+WHERE prefix ~ '^users[.][^.]+[.]conversations$'
   AND updated_at < now() - %(seconds)s * interval '1 second'
 """
 _LIST = """

@@ -32,6 +32,8 @@ class ThreadRow(NamedTuple):
     created_at: str
     updated_at: datetime
     metadata: dict[str, Any]
+    # The assistant its first message (or its creation) chose; None: the default.
+    assistant_id: str | None = None
 
 
 class Claim(Enum):
@@ -57,7 +59,9 @@ RETURNING key, value, updated_at
 _SEARCH = """
 SELECT key, value, updated_at FROM store
 WHERE prefix = %(prefix)s
-  AND %(defaults)s::jsonb || coalesce(value->'metadata', '{{}}') @> %(filter)s::jsonb
+  AND coalesce(%(by_assistant)s::jsonb -> (value->'assistant'->>'assistant_id'),
+               %(defaults)s::jsonb)
+      || coalesce(value->'metadata', '{{}}') @> %(filter)s::jsonb
 ORDER BY {order}, key {direction}
 LIMIT %(limit)s OFFSET %(offset)s
 """
@@ -72,26 +76,43 @@ def _prefix(user_id: str) -> str:
     return ".".join(user_namespace(user_id, "conversations"))
 
 
-def _row(found: dict[str, Any], defaults: dict[str, Any]) -> ThreadRow:
+def _row(
+    found: dict[str, Any], defaults: dict[str, Any], by_assistant: dict[str, dict[str, Any]]
+) -> ThreadRow:
     value = found["value"]
     metadata = value.get("metadata")
+    chosen = value.get("assistant")
+    assistant_id = chosen.get("assistant_id") if isinstance(chosen, dict) else None
+    if isinstance(assistant_id, str):
+        defaults = by_assistant.get(assistant_id, defaults)
     return ThreadRow(
         thread_id=found["key"],
         created_at=value.get("created_at", ""),
         updated_at=found["updated_at"],
         metadata={**defaults, **(metadata if isinstance(metadata, dict) else {})},
+        assistant_id=assistant_id if isinstance(assistant_id, str) else None,
     )
 
 
 class ThreadCatalog:
     """Conversations with their metadata, for the LangGraph API's thread routes."""
 
-    def __init__(self, pool: Pool, defaults: dict[str, Any] | None = None) -> None:
-        """Threads in `pool`'s store; `defaults`: metadata every thread has unless set."""
+    def __init__(
+        self,
+        pool: Pool,
+        defaults: dict[str, Any] | None = None,
+        by_assistant: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        """Threads in `pool`'s store; `defaults`: metadata every thread has unless set.
+
+        `by_assistant`: instead of `defaults`, those of a thread whose conversation chose
+        that assistant (with several graphs served).
+        """
         self._pool = pool
         # Such as the graph every conversation runs (`graph_id`, `assistant_id`), which
         # LangChain's chat UIs search threads by.
         self._defaults = defaults or {}
+        self._by_assistant = by_assistant or {}
 
     async def claim(
         self,
@@ -129,7 +150,7 @@ class ThreadCatalog:
         params = {"prefix": _prefix(user_id), "key": thread_id}
         async with self._pool.connection() as conn:
             found = await (await conn.execute(_ROW, params)).fetchone()
-        return None if found is None else _row(found, self._defaults)
+        return None if found is None else _row(found, self._defaults, self._by_assistant)
 
     async def merge_metadata(
         self, user_id: str, thread_id: str, patch: dict[str, Any]
@@ -142,7 +163,7 @@ class ThreadCatalog:
         }
         async with self._pool.connection() as conn:
             found = await (await conn.execute(_MERGE, params)).fetchone()
-        return None if found is None else _row(found, self._defaults)
+        return None if found is None else _row(found, self._defaults, self._by_assistant)
 
     async def search(  # noqa: PLR0913 - the search's terms, each named
         self,
@@ -163,9 +184,10 @@ class ThreadCatalog:
             "prefix": _prefix(user_id),
             "filter": msgspec.json.encode(metadata).decode(),
             "defaults": msgspec.json.encode(self._defaults).decode(),
+            "by_assistant": msgspec.json.encode(self._by_assistant).decode(),
             "limit": limit,
             "offset": offset,
         }
         async with self._pool.connection() as conn:
             rows = await (await conn.execute(query, params)).fetchall()
-        return [_row(found, self._defaults) for found in rows]
+        return [_row(found, self._defaults, self._by_assistant) for found in rows]

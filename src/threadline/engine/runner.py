@@ -345,6 +345,10 @@ class TurnRunner:
         if outcome is Outcome.STORED:
             # Waiting on the latest checkpoint: the run applies them, then answers.
             return Command(goto=RESPOND_NODE)
+        if outcome is Outcome.NEW_THREAD:
+            # An empty state first, as LangGraph's own runs begin a thread: the first
+            # message's state then has a parent to fork from (an edit of it, a sibling).
+            await self._graph.aupdate_state(config, {self._key: []}, as_node=START)
         # A new thread, or inputs of a turn that never finished wait there: store them all
         # as a checkpoint of their own, which the run then continues from.
         waiting = outcome is Outcome.BEHIND_WAITING

@@ -61,7 +61,7 @@ class AccessControl(ASGIMiddleware):
             _check_host(headers, services.settings)
             if not scope["route_handler"].opt.get("public"):
                 scope["user"] = await _admit(scope, headers, services)
-                seat = await _seat(scope, services)
+                seat = await _seat(scope, headers, services)
         except Refusal as refusal:
             await _refuse(scope, send, refusal)
             return
@@ -140,10 +140,17 @@ def _check_host(headers: dict[str, str], settings: Settings) -> None:
         raise Refusal(400, "invalid_host", detail)
 
 
-async def _seat(scope: Scope, services: Services) -> str | None:
+async def _seat(scope: Scope, headers: dict[str, str], services: Services) -> str | None:
+    """The seat a socket holds while open, if seats are limited.
+
+    Its path's user's, or for a route naming no user, the one its `seat_user` opt finds
+    from the principal and headers.
+    """
     if scope["type"] != ScopeType.WEBSOCKET or services.seats is None:
         return None
     user_id = scope["path_params"].get("user_id")
+    if user_id is None and (find := scope["route_handler"].opt.get("seat_user")) is not None:
+        user_id = find(principal_of(scope), headers)
     if user_id is None:
         return None
     seat = await services.seats.claim(user_id)

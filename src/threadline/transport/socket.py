@@ -25,7 +25,7 @@ from threadline.transport.websocket_frames import encode
 if TYPE_CHECKING:
     from litestar.types import WebSocketDisconnectEvent, WebSocketReceiveEvent
 
-__all__ = ("chat_socket", "guarded")
+__all__ = ("WS_4401_TOKEN_EXPIRED", "CredentialEnd", "chat_socket", "guarded", "read_until_ended")
 
 logger = logging.getLogger(__name__)
 
@@ -162,17 +162,31 @@ async def _serve(
     ending: CredentialEnd,
 ) -> Closing:
     """Read the client's frames until it leaves, is dropped, or its credential ends."""
-    reading = asyncio.create_task(_read_frames(socket, session, outbox))
-    outbox.when_dropped(reading.cancel)
-    ending.start(reading.cancel)
+    why = await read_until_ended(_read_frames(socket, session, outbox), outbox, ending)
+    if why is not None:
+        return await _credential_ended(session, outbox, why)
+    return None
+
+
+async def read_until_ended(
+    reading: Coroutine[Any, Any, None], outbox: Outbox, ending: CredentialEnd
+) -> Failed | None:
+    """Run a socket's `reading` until the client leaves, is dropped, or its credential ends.
+
+    Returns:
+        Why the credential ended it (expired, revoked), or None if it ended otherwise.
+    """
+    task = asyncio.create_task(reading)
+    outbox.when_dropped(task.cancel)
+    ending.start(task.cancel)
     try:
-        await reading
+        await task
     except asyncio.CancelledError:
         current = asyncio.current_task()
         if current is None or current.cancelling():
             raise
         if ending.why is not None:
-            return await _credential_ended(session, outbox, ending.why)
+            return ending.why
         if outbox.dropped:
             return None  # the outbox stopped the reading: the client was too slow
         raise

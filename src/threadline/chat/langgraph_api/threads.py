@@ -28,6 +28,8 @@ from threadline.chat.langgraph_api.snapshots import (
 from threadline.chat.turns.turn import TurnServices
 from threadline.conversations.index import Choice, new_id
 from threadline.conversations.threads import Claim, SortBy, ThreadCatalog, ThreadRow
+from threadline.engine.assistants import Assistants
+from threadline.engine.runner import TurnRunner
 from threadline.storage.leases import LeaseHeld, NotAllowed
 
 __all__ = ("ThreadStatus", "ThreadTaken", "ThreadView", "Threads")
@@ -74,12 +76,26 @@ class Threads:
     """The LangGraph API's thread operations, each for the owner only."""
 
     def __init__(
-        self, crew: TurnServices, catalog: ThreadCatalog, busy: Callable[[str], bool]
+        self,
+        crew: TurnServices,
+        catalog: ThreadCatalog,
+        busy: Callable[[str], bool],
+        assistants: Assistants | None = None,
     ) -> None:
-        """Work through `crew`'s index, runner and leases; `busy(id)`: a turn waits here."""
+        """Work through `crew`'s index, runner and leases; `busy(id)`: a turn waits here.
+
+        `assistants`: the graphs served; a thread is read through its own assistant's
+        (the default's, `crew.runner`, when it chose none or one no longer served).
+        """
         self._crew = crew
         self._catalog = catalog
         self._busy_here = busy
+        self._assistants = assistants
+
+    def _runner(self, row: ThreadRow) -> TurnRunner:
+        """The runner of the graph the thread's conversation chose."""
+        chosen = self._assistants.get(row.assistant_id) if self._assistants else None
+        return chosen.runner if chosen is not None else self._crew.runner
 
     async def create(
         self,
@@ -159,13 +175,13 @@ class Threads:
         Raises:
             ConversationNotFound: No such thread of the user, or no such checkpoint of it.
         """
-        await self._row(user_id, thread_id)
-        snapshot = await self._crew.runner.graph.aget_state(_config(thread_id, checkpoint_id))
+        runner = self._runner(await self._row(user_id, thread_id))
+        snapshot = await runner.graph.aget_state(_config(thread_id, checkpoint_id))
         if checkpoint_id is not None and snapshot.created_at is None:
             raise ConversationNotFound("no checkpoint with this id in this thread")
         if checkpoint_id is None or as_run:
             return state_view(snapshot)
-        (view,) = await self._own_states(thread_id, [state_view(snapshot)])
+        (view,) = await self._own_states(runner, thread_id, [state_view(snapshot)])
         return view
 
     async def history(  # noqa: PLR0913 - the history's terms, each named
@@ -179,17 +195,18 @@ class Threads:
         at: str | None = None,
     ) -> list[StateView]:
         """The thread's states, newest first: from `at`, before `before`, if given."""
-        await self._row(user_id, thread_id)
-        graph = self._crew.runner.graph
-        found = graph.aget_state_history(
+        runner = self._runner(await self._row(user_id, thread_id))
+        found = runner.graph.aget_state_history(
             _config(thread_id, at),
             filter=metadata or None,
             before=_config(thread_id, before) if before else None,
             limit=limit,
         )
-        return await self._own_states(thread_id, [state_view(s) async for s in found])
+        return await self._own_states(runner, thread_id, [state_view(s) async for s in found])
 
-    async def _own_states(self, thread_id: str, views: list[StateView]) -> list[StateView]:
+    async def _own_states(
+        self, runner: TurnRunner, thread_id: str, views: list[StateView]
+    ) -> list[StateView]:
         """Each state as its checkpoint holds it, without the inputs a later one applied.
 
         A turn's message waits on the thread's latest checkpoint until its run writes the
@@ -198,7 +215,6 @@ class Threads:
         checkpoint shows the state before its input. A client that edits from the parent
         of the first state holding a message then forks from a state without it.
         """
-        runner = self._crew.runner
         shown = [view.checkpoint.checkpoint_id or "" for view in views]
         continued = await runner.continued_inputs(thread_id, shown)
         key = runner.messages_key
@@ -225,15 +241,16 @@ class Threads:
         """
         crew = self._crew
         update = _messages_as_messages(values)
-        await self._row(user_id, thread_id)  # another user's busy thread is a missing one
+        # Another user's busy thread is a missing one.
+        runner = self._runner(await self._row(user_id, thread_id))
         if self._busy_here(thread_id):
             raise ConversationBusy
         try:
             async with crew.leases.hold(thread_id, wait=False, user_id=user_id) as lease:
                 config = _config(thread_id, checkpoint_id)
-                written = await crew.runner.graph.aupdate_state(config, update, as_node=as_node)
-                snapshot = await crew.runner.graph.aget_state(written)
-                messages = crew.runner.messages(snapshot.values)
+                written = await runner.graph.aupdate_state(config, update, as_node=as_node)
+                snapshot = await runner.graph.aget_state(written)
+                messages = runner.messages(snapshot.values)
                 told = await crew.activity.record(
                     user_id, thread_id, messages, new_message=False, lease=lease
                 )
@@ -248,12 +265,13 @@ class Threads:
         return state_view(snapshot)
 
     async def _view(self, row: ThreadRow) -> ThreadView:
-        snapshot = await self._crew.runner.graph.aget_state(_config(row.thread_id))
+        runner = self._runner(row)
+        snapshot = await runner.graph.aget_state(_config(row.thread_id))
         status: ThreadStatus = "idle"
         if self._busy_here(row.thread_id) or await self._crew.leases.holder_of(row.thread_id):
             status = "busy"  # a turn waits or runs, on this server or another
         elif snapshot.interrupts or (
-            snapshot.next and await self._crew.runner.pending_interrupts(row.thread_id)
+            snapshot.next and await runner.pending_interrupts(row.thread_id)
         ):
             status = "interrupted"  # a run paused (an interrupt, a breakpoint), waiting
         interrupts = {

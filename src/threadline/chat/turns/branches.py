@@ -29,7 +29,7 @@ from threadline.chat.errors import (
 )
 from threadline.chat.events import Branch
 from threadline.chat.turns.turn_parts import TurnServices
-from threadline.engine.messages import CREATED_AT
+from threadline.engine.messages import CREATED_AT, STOPPED
 from threadline.engine.replies import Reply
 from threadline.engine.runner import TurnRunner
 from threadline.storage.checkpoints.tree import CheckpointTree, Path
@@ -146,10 +146,10 @@ async def fork_inputs(
     if fork.checkpoint_id is not None:
         if fork.checkpoint_id not in tree.nodes:
             raise InvalidRequest("checkpoint: not a checkpoint of this conversation")
-        turn.fork_from = fork.checkpoint_id
+        turn.fork_from = _head_as_seen(tree, fork.checkpoint_id)
         # Its state is what it holds and, until a later checkpoint continues it, the
         # inputs that wait on it (a failed turn's message): the run adds to that state.
-        continued = any(node.parent == fork.checkpoint_id for node in tree.nodes.values())
+        continued = any(node.parent == turn.fork_from for node in tree.nodes.values())
         waiting = [] if continued else await runner.waiting(turn.conversation_id, turn.fork_from)
         return [*waiting, message]
     path = current_path(tree)
@@ -157,6 +157,41 @@ async def fork_inputs(
     assert path is not None  # noqa: S101 - check_editable found the message on it
     turn.fork_from, update = path.state_before(fork.replaces or "")
     return [*update, message]
+
+
+def _head_as_seen(tree: CheckpointTree, checkpoint_id: str) -> str:
+    """Where a run from `checkpoint_id` goes on: there, or the head after stopped turns.
+
+    A client that stopped a reply may name the head as it last read it, from before the
+    stopped exchange was stored (agent-chat-ui reads no history after a stop): when all
+    the current path adds after that checkpoint's state is turns that ended stopped, the
+    head is meant, and the message goes on after the stopped reply.
+    """
+    path = current_path(tree)
+    if path is None or path.head == checkpoint_id or checkpoint_id not in path.checkpoints:
+        return checkpoint_id
+    order = {checkpoint: n for n, checkpoint in enumerate(path.checkpoints)}
+    at = order[checkpoint_id]
+
+    def added(message: AnyMessage) -> bool:
+        came = path.appeared[message.id or ""]
+        return order[came.checkpoint_id] > at or (
+            came.checkpoint_id == checkpoint_id and came.by_writes
+        )
+
+    since = [m for m in path.messages if added(m)]
+    return path.head if since and _all_stopped(since) else checkpoint_id
+
+
+def _all_stopped(messages: Sequence[AnyMessage]) -> bool:
+    """Whether `messages` are turns (a user message and what answered it) each stopped."""
+    if not _is_user(messages[0]):
+        return False
+    ends = [messages[i - 1] for i in range(1, len(messages)) if _is_user(messages[i])]
+    return all(
+        isinstance(end, AIMessage) and bool(end.response_metadata.get(STOPPED))
+        for end in [*ends, messages[-1]]
+    )
 
 
 def branches_of(tree: CheckpointTree, path: Path) -> dict[str, Branch]:

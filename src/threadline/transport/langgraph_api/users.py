@@ -8,17 +8,18 @@ headers); an admin key (a gateway) names the user it acts for in that header too
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from litestar import Request
 from litestar.di import NamedDependency
 from litestar.status_codes import HTTP_403_FORBIDDEN, HTTP_422_UNPROCESSABLE_ENTITY
 
-from threadline.identity.principal import is_user_id
+from threadline.identity.principal import Principal, is_user_id
 from threadline.transport.access import principal_of
 from threadline.transport.rest import ApiError
 
-__all__ = ("LOCAL_USER", "USER_HEADER", "ActingUser", "acting_user")
+__all__ = ("LOCAL_USER", "USER_HEADER", "ActingUser", "acting_user", "seat_user")
 
 USER_HEADER = "x-threadline-user"
 LOCAL_USER = "local"
@@ -34,8 +35,21 @@ def acting_user(request: Request[Any, Any, Any]) -> str:
         ApiError: The header names no valid user id (422), or a user's credential names
             another user in it, or an admin key names none (403).
     """
-    principal = principal_of(request.scope)
-    named = request.headers.get(USER_HEADER)
+    return _user_of(principal_of(request.scope), request.headers.get(USER_HEADER))
+
+
+def seat_user(principal: Principal, headers: Mapping[str, str]) -> str | None:
+    """Whose socket seat a LangGraph API socket takes (the route's `seat_user` opt).
+
+    None when the request names no valid user: the handler refuses it then.
+    """
+    try:
+        return _user_of(principal, headers.get(USER_HEADER))
+    except ApiError:
+        return None
+
+
+def _user_of(principal: Principal, named: str | None) -> str:
     if named is not None and not is_user_id(named):
         detail = f"{USER_HEADER}: 1-128 letters, digits and _ . @ : | -"
         raise ApiError(HTTP_422_UNPROCESSABLE_ENTITY, "invalid_request", detail, USER_HEADER)

@@ -1,7 +1,11 @@
 """The thread event stream over a WebSocket: commands and events on one connection.
 
 The socket is the stream's path (`/threads/{thread_id}/stream/events`), authenticated as
-`/ws` is (a credential in a header, or `?ticket=` for a browser). Commands come in as
+`/ws` is (a credential in a header, or `?ticket=` for a browser), and held to what `/ws`
+is: it takes one of the user's socket seats (MAX_SOCKETS_PER_USER) while open, and once
+the credential it was opened with expires or is revoked it is told so (a
+`permission_denied` error with Threadline's `token_expired` / `token_revoked`) and closed
+with 4401. Commands come in as
 JSON messages and are answered by `id`; `subscription.subscribe` adds channels to what
 the socket is sent (the first one starts watching the thread: the running reply from
 its start, then every turn) and `subscription.unsubscribe` takes them away. Events and
@@ -18,11 +22,13 @@ from litestar import Request, WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
 from threadline.chat.events import Event
-from threadline.transport.langgraph_api.users import acting_user
+from threadline.transport.access import principal_of
+from threadline.transport.langgraph_api.users import acting_user, seat_user
 from threadline.transport.outbox import Outbox
 from threadline.transport.params import ConversationId
 from threadline.transport.rest import ApiError
 from threadline.transport.services import Services, services_of
+from threadline.transport.socket import WS_4401_TOKEN_EXPIRED, CredentialEnd, read_until_ended
 from threadline.transport.thread_events.commands import (
     Command,
     CommandError,
@@ -52,7 +58,7 @@ MAX_SUBSCRIPTIONS = 32
 _FLUSH_GRACE = 1.0
 
 
-@websocket("/threads/{thread_id:str}/stream/events")
+@websocket("/threads/{thread_id:str}/stream/events", opt={"seat_user": seat_user})
 async def thread_events_socket(socket: WebSocket[Any, Any, Any], thread_id: ConversationId) -> None:
     """Serve one client's commands and events for one thread until it leaves."""
     services = services_of(socket.app.state)
@@ -74,8 +80,13 @@ async def thread_events_socket(socket: WebSocket[Any, Any, Any], thread_id: Conv
     )
     await socket.accept()
     connection = _Connection(services, user, thread_id, outbox)
+    ending = CredentialEnd(principal_of(socket.scope), services.identity.revocations)
+    why = None
     try:
-        await connection.serve(socket)
+        why = await read_until_ended(connection.serve(socket), outbox, ending)
+        if why is not None:  # a run started goes on; the client reads it once back
+            ended = CommandError("permission_denied", why.code, why.detail, 401)
+            await outbox.put(msgspec.json.encode(error_body(None, ended)))
     except Exception:
         logger.exception("thread_events.socket_failed")
         failed = CommandError("unknown_error", "internal_error", "the server failed")
@@ -83,6 +94,8 @@ async def thread_events_socket(socket: WebSocket[Any, Any, Any], thread_id: Conv
     finally:
         await connection.close()
         await outbox.close(grace=_FLUSH_GRACE)
+    if why is not None:
+        await outbox.close_socket(WS_4401_TOKEN_EXPIRED, why.code.replace("_", " "))
 
 
 class _Connection:
