@@ -188,6 +188,9 @@ async def test_another_user_s_thread_looks_missing(settings: Settings, fake_groq
         async with client(address, "bob") as bob:
             with pytest.raises(NotFoundError):
                 await _stream(bob, thread_id, input=_human("Mine now"))
+            # Asked to make it if missing, it is missing to bob all the same.
+            with pytest.raises(NotFoundError):
+                await _stream(bob, thread_id, input=_human("Mine now"), if_not_exists="create")
         assert fake_groq.requests == []
 
 

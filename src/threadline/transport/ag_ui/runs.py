@@ -25,14 +25,13 @@ from litestar.status_codes import HTTP_200_OK, HTTP_404_NOT_FOUND
 
 from threadline.chat.errors import ConversationNotFound
 from threadline.chat.failures import failed
-from threadline.chat.threads import ThreadTaken
 from threadline.conversations.index import Choice
 from threadline.transport.ag_ui.inputs import Plan, client_tools, parse_input, plan_run
 from threadline.transport.ag_ui.render import Translation
 from threadline.transport.event_stream import EventStream
 from threadline.transport.langgraph_api.users import ActingUser, acting_user
 from threadline.transport.rest import ApiError
-from threadline.transport.services import services_of
+from threadline.transport.services import claim_conversation, services_of
 
 if TYPE_CHECKING:
     from litestar.datastructures import State
@@ -124,12 +123,7 @@ class _Run:
             await _ended(self.turn)
 
     async def _create(self) -> None:
-        threads = self.chat.threads
-        assert threads is not None  # noqa: S101 - wired whenever the app is
-        try:
-            await threads.create(self.user, self.thread_id, {}, reuse=True, choice=self.choice)
-        except ThreadTaken:  # another user's: exactly like a missing one
-            raise ConversationNotFound from None
+        await claim_conversation(self.chat, self.user, self.thread_id, self.choice)
 
     async def gone(self, cancel: bool) -> None:
         """The client left before the end: its turn goes on, or stops (ON_DISCONNECT)."""

@@ -24,7 +24,6 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT, HTTP_409_CON
 
 from threadline.chat.errors import ChatError, ConversationNotFound, NothingToResume, NothingToStop
 from threadline.chat.events import Event, Failed, Replied
-from threadline.chat.threads import ThreadTaken
 from threadline.chat.turn import Turn
 from threadline.transport.ai_sdk.body import (
     ChatRequest,
@@ -40,7 +39,7 @@ from threadline.transport.event_stream import EventStream
 from threadline.transport.langgraph_api.users import ActingUser, acting_user
 from threadline.transport.params import ConversationId
 from threadline.transport.rest import ApiError
-from threadline.transport.services import Services, services_of
+from threadline.transport.services import Services, claim_conversation, services_of
 
 if TYPE_CHECKING:
     from litestar.datastructures import State
@@ -85,8 +84,6 @@ class AiSdkController(Controller):
             raise ApiError(refused.status, refused.code, refused.detail) from None
         except Contradicts as contradiction:
             return _refusal(contradiction.code, contradiction.detail)
-        except ThreadTaken:  # another user's chat: exactly as one that is missing
-            return _refusal(ConversationNotFound.code, ConversationNotFound.default_detail)
         except ChatError as error:
             return _refusal(_code(error), error.detail)
         following.follow(turn)
@@ -174,7 +171,7 @@ async def _check_list(services: Services, user: str, data: ChatRequest, earlier:
 
     Raises:
         Contradicts: An earlier user message of the list is not in the thread.
-        ThreadTaken: The chat's id is another user's conversation.
+        ConversationNotFound: The chat's id is another user's conversation.
     """
     checked = earlier[-CHECKED_MESSAGES:]
     try:
@@ -182,9 +179,7 @@ async def _check_list(services: Services, user: str, data: ChatRequest, earlier:
     except ConversationNotFound:
         stored: set[str | None] = set()
         if not checked:
-            threads = services.chat.threads
-            assert threads is not None  # noqa: S101 - wired whenever the app is
-            await threads.create(user, data.id, {}, reuse=True)
+            await claim_conversation(services.chat, user, data.id)
     else:
         users = [item for item in history.messages if item.role == "user"]
         stored = {item.client_message_id for item in users} | {item.message_id for item in users}
