@@ -241,6 +241,26 @@ async def test_an_approval_is_an_interrupt_in_values_answered_with_command_resum
             await _stream(lg, thread_id, command={"resume": {"approved": True}})
 
 
+async def test_tokens_alone_tell_no_state_but_every_token_and_the_call_asked_for(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    approving = msgspec.structs.replace(settings, approve_tools="calculator")
+    async with serve_threadline(approving) as address, client(address) as lg:
+        thread_id = (await lg.threads.create())["thread_id"]
+        parts = await _stream(lg, thread_id, input=_human("Hi"), stream_mode=["messages-tuple"])
+        assert [p.event for p in parts[:1]] == ["metadata"]
+        assert {p.event for p in parts[1:]} == {"messages"}
+        assert _said(parts) == "Reply 1: Hi"
+        # A run that pauses still tells the call it waits on, as a chunk of its message.
+        fake_groq.tool_calls.append([("calculator", {"expression": "6 * 7"})])
+        paused = await _stream(
+            lg, thread_id, input=_human("What is 6 * 7?"), stream_mode=["messages-tuple"]
+        )
+        assert {p.event for p in paused[1:]} == {"messages"}
+        assert paused[-1].data[0]["tool_calls"][0]["name"] == "calculator"
+        assert (await lg.threads.get(thread_id))["status"] == "interrupted"
+
+
 async def test_a_denied_call_is_answered_by_interrupt_id(
     settings: Settings, fake_groq: FakeGroq
 ) -> None:
