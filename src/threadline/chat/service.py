@@ -455,7 +455,7 @@ class ChatService:
             raise ConversationNotFound
         return chosen
 
-    async def history(
+    async def history(  # noqa: PLR0913 - the page's terms and what it leaves out, each named
         self,
         user_id: str,
         conversation_id: str,
@@ -463,17 +463,24 @@ class ChatService:
         *,
         before: str | None = None,
         after: str | None = None,
+        feedback: bool = True,
+        interrupts: bool = True,
     ) -> History:
         """A page of the conversation's messages (the newest `limit` by default).
+
+        `feedback=False` leaves out the user's ratings, `interrupts=False` what the run
+        waits for: each is a read of its own, skipped by an edge that shows neither.
 
         Raises:
             InvalidRequest: The message id it pages from is not in the conversation.
         """
         chosen = await self._own(user_id, conversation_id)
         page = await self._page(conversation_id, limit, before=before, after=after)
-        page = page._replace(
-            items=await self.feedback.shown_on(user_id, conversation_id, page.items)
-        )
+        if feedback:
+            rated = await self.feedback.shown_on(user_id, conversation_id, page.items)
+            page = page._replace(items=rated)
+        if not interrupts:
+            return History(conversation_id, page.items, page.next_before, page.next_after)
         assistant = self._assistant_of(chosen)
         pending = await assistant.runner.pending_interrupts(conversation_id)
         approval = next((a for p in pending for a in p.approvals), None)

@@ -175,7 +175,10 @@ async def _check_list(services: Services, user: str, data: ChatRequest, earlier:
     """
     checked = earlier[-CHECKED_MESSAGES:]
     try:
-        history = await services.chat.history(user, data.id, STORED_MESSAGES)
+        # Only the stored messages' ids are checked: no ratings, no interrupts read.
+        history = await services.chat.history(
+            user, data.id, STORED_MESSAGES, feedback=False, interrupts=False
+        )
     except ConversationNotFound:
         stored: set[str | None] = set()
         if not checked:
