@@ -83,7 +83,7 @@ class _Run:
                 raise ConversationNotFound  # nothing to start a thread with
             await self._play(plan, history is None)
             if not self.translation.over:
-                await self.stream(await self.chat.history(self.user, self.thread_id, HISTORY_LIMIT))
+                await self.stream(await self._history())
         except Exception as error:  # noqa: BLE001 - every failure is told as RUN_ERROR
             await self.stream(failed(error, self.thread_id, "ag_ui.failed"))
         finally:
@@ -92,9 +92,13 @@ class _Run:
     async def _stored(self) -> History | None:
         """The thread as stored; None if the user has none under this id (yet)."""
         try:
-            return await self.chat.history(self.user, self.thread_id, HISTORY_LIMIT)
+            return await self._history()
         except ConversationNotFound:
             return None
+
+    async def _history(self) -> History:
+        """The stored thread and what it waits for (AG-UI shows no ratings: none read)."""
+        return await self.chat.history(self.user, self.thread_id, HISTORY_LIMIT, feedback=False)
 
     async def _play(self, plan: Plan, new: bool) -> None:
         if plan.message is not None:
