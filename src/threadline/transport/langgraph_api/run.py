@@ -80,8 +80,8 @@ class Run:
         """Start the turn: a new message, or the answer to what the thread waits for."""
         chat, body = self.services.chat, self.body
         await self._make_way()
-        if body.input:
-            text, client_id = human_message(body.input)
+        if body.message is not None:
+            text, client_id = human_message(body.message)
             _check_size(text, self.services.settings.max_message_bytes)
             chosen = self._chosen()
             if chosen is not None:
@@ -186,7 +186,7 @@ class Run:
 
         An answer's turn stores nothing first: its events are all the stream's.
         """
-        if not self.body.input:
+        if self.body.message is None:
             return None
         async for event in self.stream.events():
             if isinstance(event, Failed):
