@@ -204,6 +204,10 @@ async def test_another_user_s_thread_looks_missing(settings: Settings, fake_groq
         async with client(address, "bob") as bob:
             with pytest.raises(NotFoundError):
                 await _stream(bob, thread_id, input=_human("Mine now"))
+            # Asked to make it if missing: thread ids are global, so the id is taken (409,
+            # as LangGraph's POST /threads answers), and nothing of alice's is shown.
+            with pytest.raises(ConflictError):
+                await _stream(bob, thread_id, input=_human("Mine now"), if_not_exists="create")
         assert fake_groq.requests == []
 
 
@@ -252,6 +256,26 @@ async def test_an_approval_is_an_interrupt_in_values_answered_with_command_resum
         # Nothing waits now: a resume is refused, and changes nothing.
         with pytest.raises(ConflictError):
             await _stream(lg, thread_id, command={"resume": {"approved": True}})
+
+
+async def test_tokens_alone_tell_no_state_but_every_token_and_the_call_asked_for(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    approving = msgspec.structs.replace(settings, approve_tools="calculator")
+    async with serve_threadline(approving) as address, client(address) as lg:
+        thread_id = (await lg.threads.create())["thread_id"]
+        parts = await _stream(lg, thread_id, input=_human("Hi"), stream_mode=["messages-tuple"])
+        assert [p.event for p in parts[:1]] == ["metadata"]
+        assert {p.event for p in parts[1:]} == {"messages"}
+        assert _said(parts) == "Reply 1: Hi"
+        # A run that pauses still tells the call it waits on, as a chunk of its message.
+        fake_groq.tool_calls.append([("calculator", {"expression": "6 * 7"})])
+        paused = await _stream(
+            lg, thread_id, input=_human("What is 6 * 7?"), stream_mode=["messages-tuple"]
+        )
+        assert {p.event for p in paused[1:]} == {"messages"}
+        assert paused[-1].data[0]["tool_calls"][0]["name"] == "calculator"
+        assert (await lg.threads.get(thread_id))["status"] == "interrupted"
 
 
 async def test_a_denied_call_is_answered_by_interrupt_id(

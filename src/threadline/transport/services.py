@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from threadline.chat.errors import ConversationExists
+from threadline.chat.langgraph_api.threads import ThreadTaken
 from threadline.chat.langgraph_api.user_store import UserStore
 from threadline.chat.service import ChatService
 from threadline.chat.turns.limits import UserLimits
@@ -18,7 +20,9 @@ from threadline.transport.protocol import FrameDecoder
 if TYPE_CHECKING:
     from litestar.datastructures import State
 
-__all__ = ("Services", "services_of")
+    from threadline.conversations.index import Choice
+
+__all__ = ("Services", "claim_conversation", "services_of")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,3 +47,23 @@ def services_of(state: State) -> Services:
     """The services the app put on its state at start-up."""
     services: Services = state.services
     return services
+
+
+async def claim_conversation(
+    chat: ChatService, user: str, conversation_id: str, choice: Choice | None = None
+) -> None:
+    """The user's conversation under the id a client chose: made if new, kept if theirs.
+
+    For the edges whose clients name a new conversation's id themselves (the LangGraph
+    API's `if_not_exists`, AG-UI, the AI SDK, the thread event stream). Nothing is read
+    back: the turn that follows reads what it needs.
+
+    Raises:
+        ConversationExists: The id is another user's (ids are global, as LangGraph's).
+    """
+    threads = chat.threads
+    assert threads is not None  # noqa: S101 - wired whenever the app is
+    try:
+        await threads.claim(user, conversation_id, choice=choice)
+    except ThreadTaken:  # a thread id is global: taken, as LangGraph's POST /threads says
+        raise ConversationExists from None

@@ -75,7 +75,7 @@ class Conversations:
         """The conversation's graph; one no longer served has none to answer: the default."""
         return self._assistants.get(chosen.assistant_id) or self._assistants.default
 
-    async def history(
+    async def history(  # noqa: PLR0913 - the page's terms and what it leaves out, each named
         self,
         user_id: str,
         conversation_id: str,
@@ -83,17 +83,24 @@ class Conversations:
         *,
         before: str | None = None,
         after: str | None = None,
+        feedback: bool = True,
+        interrupts: bool = True,
     ) -> History:
         """A page of the conversation's messages (the newest `limit` by default).
+
+        `feedback=False` leaves out the user's ratings, `interrupts=False` what the run
+        waits for: each is a read of its own, skipped by an edge that shows neither.
 
         Raises:
             InvalidRequest: The message id it pages from is not in the conversation.
         """
         chosen = await self.own(user_id, conversation_id)
         page = await self._messages(conversation_id, limit, before=before, after=after)
-        page = page._replace(
-            items=await self._feedback.shown_on(user_id, conversation_id, page.items)
-        )
+        if feedback:
+            rated = await self._feedback.shown_on(user_id, conversation_id, page.items)
+            page = page._replace(items=rated)
+        if not interrupts:
+            return History(conversation_id, page.items, page.next_before, page.next_after)
         assistant = self.assistant_of(chosen)
         pending = await assistant.runner.pending_interrupts(conversation_id)
         approval = next((a for p in pending for a in p.approvals), None)

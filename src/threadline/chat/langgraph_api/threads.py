@@ -112,12 +112,27 @@ class Threads:
             ThreadTaken: The id is in use (and not the caller's with `reuse`).
         """
         chosen = thread_id or new_id()
-        claim = await self._catalog.claim(user_id, chosen, metadata, choice)
-        if claim is Claim.TAKEN or (claim is Claim.MINE and not reuse):
+        if await self._claim(user_id, chosen, metadata, choice) is Claim.MINE and not reuse:
             raise ThreadTaken(chosen)
-        if claim is Claim.CREATED:
-            await self._crew.activity.created(user_id, chosen)
         return await self.get(user_id, chosen)
+
+    async def claim(self, user_id: str, thread_id: str, *, choice: Choice | None = None) -> None:
+        """Make the user's conversation under a client's id, or keep theirs: nothing read back.
+
+        Raises:
+            ThreadTaken: The id is another user's.
+        """
+        await self._claim(user_id, thread_id, {}, choice)
+
+    async def _claim(
+        self, user_id: str, thread_id: str, metadata: dict[str, Any], choice: Choice | None
+    ) -> Claim:
+        claim = await self._catalog.claim(user_id, thread_id, metadata, choice)
+        if claim is Claim.TAKEN:
+            raise ThreadTaken(thread_id)
+        if claim is Claim.CREATED:
+            await self._crew.activity.created(user_id, thread_id)
+        return claim
 
     async def get(self, user_id: str, thread_id: str) -> ThreadView:
         """The thread with its latest values and status."""

@@ -23,8 +23,7 @@ from litestar.params import JSONBody, PathParameter
 from litestar.response import ServerSentEvent
 from litestar.status_codes import HTTP_200_OK, HTTP_404_NOT_FOUND
 
-from threadline.chat.errors import ConversationExists, ConversationNotFound
-from threadline.chat.langgraph_api.threads import ThreadTaken
+from threadline.chat.errors import ConversationNotFound
 from threadline.chat.turns.failures import failed
 from threadline.conversations.index import Choice
 from threadline.transport.ag_ui.inputs import Plan, client_tools, parse_input, plan_run
@@ -32,7 +31,7 @@ from threadline.transport.ag_ui.render import Translation
 from threadline.transport.event_stream import EventStream
 from threadline.transport.langgraph_api.users import ActingUser, acting_user
 from threadline.transport.rest import ApiError
-from threadline.transport.services import services_of
+from threadline.transport.services import claim_conversation, services_of
 
 if TYPE_CHECKING:
     from litestar.datastructures import State
@@ -84,9 +83,7 @@ class _Run:
                 raise ConversationNotFound  # nothing to start a thread with
             await self._play(plan, history is None)
             if not self.translation.over:
-                await self.stream(
-                    await self.chat.conversations.history(self.user, self.thread_id, HISTORY_LIMIT)
-                )
+                await self.stream(await self._history())
         except Exception as error:  # noqa: BLE001 - every failure is told as RUN_ERROR
             await self.stream(failed(error, self.thread_id, "ag_ui.failed"))
         finally:
@@ -95,9 +92,15 @@ class _Run:
     async def _stored(self) -> History | None:
         """The thread as stored; None if the user has none under this id (yet)."""
         try:
-            return await self.chat.conversations.history(self.user, self.thread_id, HISTORY_LIMIT)
+            return await self._history()
         except ConversationNotFound:
             return None
+
+    async def _history(self) -> History:
+        """The stored thread and what it waits for (AG-UI shows no ratings: none read)."""
+        return await self.chat.conversations.history(
+            self.user, self.thread_id, HISTORY_LIMIT, feedback=False
+        )
 
     async def _play(self, plan: Plan, new: bool) -> None:
         if plan.message is not None:
@@ -126,12 +129,7 @@ class _Run:
             await _ended(self.turn)
 
     async def _create(self) -> None:
-        threads = self.chat.threads
-        assert threads is not None  # noqa: S101 - wired whenever the app is
-        try:
-            await threads.create(self.user, self.thread_id, {}, reuse=True, choice=self.choice)
-        except ThreadTaken:  # a thread id is global: taken, as LangGraph says
-            raise ConversationExists from None
+        await claim_conversation(self.chat, self.user, self.thread_id, self.choice)
 
     async def gone(self, cancel: bool) -> None:
         """The client left before the end: its turn goes on, or stops (ON_DISCONNECT)."""

@@ -24,13 +24,11 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT, HTTP_409_CON
 
 from threadline.chat.errors import (
     ChatError,
-    ConversationExists,
     ConversationNotFound,
     NothingToResume,
     NothingToStop,
 )
 from threadline.chat.events import Event, Failed, Replied
-from threadline.chat.langgraph_api.threads import ThreadTaken
 from threadline.chat.turns.turn import Turn
 from threadline.transport.ai_sdk.body import (
     ChatRequest,
@@ -46,7 +44,7 @@ from threadline.transport.event_stream import EventStream
 from threadline.transport.langgraph_api.users import ActingUser, acting_user
 from threadline.transport.params import ConversationId
 from threadline.transport.rest import ApiError
-from threadline.transport.services import Services, services_of
+from threadline.transport.services import Services, claim_conversation, services_of
 
 if TYPE_CHECKING:
     from litestar.datastructures import State
@@ -91,8 +89,6 @@ class AiSdkController(Controller):
             raise ApiError(refused.status, refused.code, refused.detail) from None
         except Contradicts as contradiction:
             return _refusal(contradiction.code, contradiction.detail)
-        except ThreadTaken:  # a chat id is a thread id, global: taken, as LangGraph says
-            return _refusal(ConversationExists.code, ConversationExists.default_detail)
         except ChatError as error:
             return _refusal(_code(error), error.detail)
         following.follow(turn)
@@ -180,17 +176,18 @@ async def _check_list(services: Services, user: str, data: ChatRequest, earlier:
 
     Raises:
         Contradicts: An earlier user message of the list is not in the thread.
-        ThreadTaken: The chat's id is another user's conversation.
+        ConversationNotFound: The chat's id is another user's conversation.
     """
     checked = earlier[-CHECKED_MESSAGES:]
     try:
-        history = await services.chat.conversations.history(user, data.id, STORED_MESSAGES)
+        # Only the stored messages' ids are checked: no ratings, no interrupts read.
+        history = await services.chat.conversations.history(
+            user, data.id, STORED_MESSAGES, feedback=False, interrupts=False
+        )
     except ConversationNotFound:
         stored: set[str | None] = set()
         if not checked:
-            threads = services.chat.threads
-            assert threads is not None  # noqa: S101 - wired whenever the app is
-            await threads.create(user, data.id, {}, reuse=True)
+            await claim_conversation(services.chat, user, data.id)
     else:
         users = [item for item in history.messages if item.role == "user"]
         stored = {item.client_message_id for item in users} | {item.message_id for item in users}

@@ -20,7 +20,12 @@ from litestar.status_codes import (
 )
 from litestar.types import ExceptionHandlersMap
 
-from threadline.chat.errors import ChatError, ConversationBusy, ConversationNotFound
+from threadline.chat.errors import (
+    ChatError,
+    ConversationBusy,
+    ConversationExists,
+    ConversationNotFound,
+)
 from threadline.chat.langgraph_api.threads import ThreadTaken
 from threadline.chat.langgraph_api.user_store import InvalidStoreRequest
 from threadline.transport.http_errors import ErrorBody, exception_handlers
@@ -33,6 +38,7 @@ _STATUS = {
     "unknown_assistant": HTTP_404_NOT_FOUND,
     "nothing_to_approve": HTTP_404_NOT_FOUND,
     "conversation_busy": HTTP_409_CONFLICT,
+    "conversation_exists": HTTP_409_CONFLICT,
     "approval_pending": HTTP_409_CONFLICT,
     "too_many_turns": HTTP_429_TOO_MANY_REQUESTS,
     "rate_limited": HTTP_429_TOO_MANY_REQUESTS,
@@ -68,6 +74,8 @@ def _chat_error(request: Request[Any, Any, Any], error: ChatError) -> Response[E
         thread_id = request.path_params.get("thread_id")
         detail = f"Thread with ID {thread_id} not found" if thread_id else error.detail
         return _respond(HTTP_404_NOT_FOUND, error.code, detail)
+    if isinstance(error, ConversationExists):  # a client's id another user holds
+        return _taken(request, ThreadTaken(request.path_params.get("thread_id", "")))
     if isinstance(error, ConversationBusy):
         return _respond(HTTP_409_CONFLICT, error.code, "Thread is busy: a run is in progress")
     if error.code in _STATUS:

@@ -80,8 +80,8 @@ class Run:
         """Start the turn: a new message, or the answer to what the thread waits for."""
         chat, body = self.services.chat, self.body
         await self._make_way()
-        if body.input:
-            text, client_id = human_message(body.input)
+        if body.message is not None:
+            text, client_id = human_message(body.message)
             _check_size(text, self.services.settings.max_message_bytes)
             chosen = self._chosen()
             if chosen is not None:
@@ -188,7 +188,7 @@ class Run:
 
         An answer's turn stores nothing first: its events are all the stream's.
         """
-        if not self.body.input:
+        if self.body.message is None:
             return None
         async for event in self.stream.events():
             if isinstance(event, Failed):
@@ -198,18 +198,28 @@ class Run:
         return None
 
     async def opening(self) -> list[ServerSentEventMessage]:
-        """`metadata`, then the state the run starts from (not again to a rejoining client)."""
+        """`metadata`, then the state the run starts from (not again to a rejoining client).
+
+        The state is read only where a mode asked for tells it (`values`): tokens alone
+        (`messages-tuple`, as `useStream` and the SDKs' chats ask) need no read of it.
+        """
         self.told = RunStream(
             self.run_id, self.thread_id, self.body.modes, subgraphs=self.body.stream_subgraphs
         )
-        state = await threads_of(self.services).state(self.user, self.thread_id, None)
-        started = self.told.start(state.values)
+        values: Any = {}
+        if self.told.tells_values:  # read only for a mode that tells it
+            values = (await threads_of(self.services).state(self.user, self.thread_id, None)).values
+        started = self.told.start(values)
         if self._joined:
             return []
         return [_message(e) for e in (self.told.metadata(), *started)]
 
     async def render(self, event: Event) -> AsyncIterator[ServerSentEventMessage]:
-        """One event in the modes asked for; at the run's end, the state it ends with."""
+        """One event in the modes asked for; at the run's end, the state it ends with.
+
+        That state is read only for the modes that tell it or what the run waits for
+        (`values`, `updates`).
+        """
         assert self.told is not None  # noqa: S101 - opened
         if self._ended:
             return
@@ -221,7 +231,7 @@ class Run:
         self.stream.end()
         if not isinstance(event, Failed):
             try:
-                values, interrupts = await self._state()
+                values, interrupts = await self._state() if self.told.tells_end_state else ({}, [])
                 ending = self.told.end(values, interrupts)
             except Exception as error:  # noqa: BLE001 - told as the stream's error, as any
                 ending = self.told.translate(failed(error, self.thread_id, "run.state_failed"))

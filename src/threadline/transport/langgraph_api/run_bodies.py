@@ -97,12 +97,19 @@ class RunCreate(msgspec.Struct, kw_only=True):
                 _refuse(field, f"{field}: not supported by this server")
         if "events" in self.modes:
             _refuse("stream_mode", "stream_mode: events is not supported by this server")
-        # An empty input beside a command is none (useStream sends `input: {}` with one).
-        if self.input and self.command is not None:
+        if self.message is not None and self.command is not None:
             _refuse("command", "a run takes `input` or `command`, not both")
         resumes = self.command is not None and self.command.resume is not msgspec.UNSET
-        if not self.input and not resumes and self.from_checkpoint is None:
+        if self.message is None and not resumes and self.from_checkpoint is None:
             _refuse("input", "input: a run needs a message (or a command that resumes)")
+
+    @property
+    def message(self) -> dict[str, Any] | None:
+        """The `input` that carries the run's message; None for none or an empty one.
+
+        An empty input is none: useStream sends `input: {}` beside a command.
+        """
+        return self.input or None
 
     @property
     def from_checkpoint(self) -> str | None:

@@ -30,7 +30,7 @@ from threadline.transport.langgraph_api.stream_modes import STREAM_MODES, Stream
 from threadline.transport.langgraph_api.users import ActingUser, acting_user
 from threadline.transport.params import CONVERSATION_ID_PATTERN, ConversationId
 from threadline.transport.rest import ApiError
-from threadline.transport.services import services_of
+from threadline.transport.services import claim_conversation, services_of
 
 if TYPE_CHECKING:
     from litestar.datastructures import State
@@ -61,7 +61,7 @@ async def _started(
         run = Run(services, user, made.thread_id, data, temporary=True)
     else:
         if data.if_not_exists == "create":
-            await threads.create(user, thread_id, {}, reuse=True)
+            await claim_conversation(services.chat, user, thread_id)
         run = Run(services, user, thread_id, data)
     try:
         run.turn = await run.start()

@@ -150,6 +150,16 @@ class RunStream:
         ids = {"run_id": self.run_id, "thread_id": self.thread_id, "attempt": 1}
         return SseEvent("metadata", ids)
 
+    @property
+    def tells_values(self) -> bool:
+        """Whether the state at the run's start is told (`start` needs it read)."""
+        return "values" in self.modes
+
+    @property
+    def tells_end_state(self) -> bool:
+        """Whether the state at the run's end, or what it waits for, is told (`end`)."""
+        return bool(self.modes & {"values", "updates"})
+
     def start(self, values: Any) -> list[SseEvent]:
         """The state at the run's start (its input stored): a `values` event."""
         self._values = dict(values) if isinstance(values, dict) else {}

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from threadline.chat.errors import ChatError, ConversationExists
+from threadline.chat.errors import ChatError
 from threadline.chat.events import ApprovalRequired, Event
-from threadline.chat.langgraph_api.threads import ThreadTaken
 from threadline.chat.turns.turn_parts import Answer, Decision, Response
-from threadline.transport.services import Services
+from threadline.transport.services import Services, claim_conversation
 from threadline.transport.thread_events.commands import (
     Command,
     CommandError,
@@ -56,8 +55,6 @@ async def carry_out(services: Services, user_id: str, thread_id: str, command: C
             return await _run_start(services, user_id, thread_id, command.params)
         if command.method == "input.respond":
             return await _respond(services, user_id, thread_id, command.params)
-    except ThreadTaken:  # a thread id is global: taken, as LangGraph says
-        raise error_of(ConversationExists()) from None
     except ChatError as error:
         raise error_of(error) from None
     if command.method in UNSUPPORTED or command.method.startswith("subscription."):
@@ -71,9 +68,7 @@ async def _run_start(
 ) -> dict[str, Any]:
     start = params_of(RunStart, params)
     text, message_id = text_of(start, services.settings.max_message_bytes)
-    threads = services.chat.threads
-    assert threads is not None  # noqa: S101 - wired whenever the app is
-    await threads.create(user_id, thread_id, {}, reuse=True)
+    await claim_conversation(services.chat, user_id, thread_id)
     turn = await services.chat.send_message(user_id, text, thread_id, message_id, _nobody)
     return {"run_id": turn.reply_id}
 

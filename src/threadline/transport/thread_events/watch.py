@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import msgspec
 
-from threadline.chat.errors import ConversationNotFound, NothingToResume
+from threadline.chat.errors import ConversationExists, ConversationNotFound, NothingToResume
 from threadline.chat.events import Event, Replied, Send
-from threadline.chat.langgraph_api.threads import ThreadTaken
 from threadline.chat.service import ChatService
 from threadline.chat.turns.turn import Turn
+from threadline.transport.services import claim_conversation
 
 __all__ = ("Watch",)
 
@@ -52,11 +52,9 @@ class Watch:
         try:
             await self._watch(since)
         except ConversationNotFound:
-            threads = self._chat.threads
-            assert threads is not None  # noqa: S101 - wired whenever the app is
             try:
-                await threads.create(self._user_id, self._thread_id, {}, reuse=True)
-            except ThreadTaken:
+                await claim_conversation(self._chat, self._user_id, self._thread_id)
+            except ConversationExists:
                 return  # another user's: nothing, ever
             await self._watch(since)
 
