@@ -44,6 +44,7 @@ from threadline.chat.knowledge_errors import (
     UnsupportedDocument,
 )
 from threadline.chat.shares import NothingToShare, ShareNotFound, SharingError, TooManyShares
+from threadline.transport.bodies import NO_BODY
 from threadline.transport.knowledge import upload_refused
 from threadline.transport.rest import ApiError
 
@@ -134,6 +135,8 @@ def _validation(_: Request[Any, Any, Any], error: ValidationException) -> Respon
     first = problems[0] if problems and isinstance(problems[0], dict) else {}
     field = first.get("key") or None
     message = first.get("message") or error.detail
+    if field == "data" and message == "'data'":  # Litestar leaves `data` out of an empty body
+        return _respond(HTTP_400_BAD_REQUEST, "invalid_request", NO_BODY)
     detail = f"{field}: {message}" if field else str(message)
     return _respond(HTTP_400_BAD_REQUEST, "invalid_request", detail, field)
 
