@@ -37,7 +37,7 @@ from threadline.chat.errors import ConversationBusy, ConversationNotFound
 from threadline.chat.events import History, ToolCallItem
 from threadline.chat.feedback import Feedback
 from threadline.chat.history import HistoryPage, read_page
-from threadline.chat.inputs import check_same_text
+from threadline.chat.inputs import check_same_text, check_storable
 from threadline.chat.knowledge import Knowledge
 from threadline.chat.limits import UserLimits
 from threadline.chat.quota import Stake, given_back_unless_started
@@ -149,8 +149,9 @@ class ChatService:
                 user's; nothing was stored.
             TooManyTurns, ConversationBusy, RateLimited, QuotaExceeded: Past a limit;
                 nothing was stored.
-            InvalidRequest: A client id reused with other text.
+            InvalidRequest: A client id reused with other text, a NUL in the text.
         """
+        check_storable(text)
         kept: Choice | None = None
         if conversation_id is not None:
             kept = await self._own(user_id, conversation_id)
@@ -304,6 +305,7 @@ class ChatService:
         fork: Fork,
         chosen: Choice,
     ) -> Turn:
+        check_storable(text)
         engine = engine_of(self._assistants, chosen)
         stake = await self._roster.admit(user_id, text)
         with given_back_unless_started(stake):
