@@ -47,7 +47,7 @@ from threadline.chat.roster import Roster, TurnPolicy
 from threadline.chat.shares import Shares
 from threadline.chat.steps import approval_item, pending_events
 from threadline.chat.thread_runs import ThreadRuns
-from threadline.chat.threads import Threads
+from threadline.chat.threads import Threads, ThreadTaken
 from threadline.chat.transfers import Transfers
 from threadline.chat.turn import Answer, Send, Turn, TurnEngine, TurnServices
 from threadline.chat.watching import Watching
@@ -132,6 +132,8 @@ class ChatService:
         chosen: Choice | None = None,
         attachments: AttachmentRequest | None = None,
         client_tools: Sequence[dict[str, Any]] = (),
+        *,
+        create: bool = False,
     ) -> Turn:
         """Accept a user message: start its turn, or attach to the turn of an identical resend.
 
@@ -139,7 +141,9 @@ class ChatService:
         `configurable`; the conversation keeps it. Any message may name a `model`: the
         conversation answers with it from then on. `attachments`: images for the model,
         documents the conversation keeps as its knowledge. `client_tools`: tools the
-        client offers the model for this turn (`CLIENT_TOOLS`).
+        client offers the model for this turn (`CLIENT_TOOLS`). `create`: a
+        `conversation_id` the user has no conversation under yet is the client's id for a
+        new one, made when the turn is accepted (a refused first message leaves nothing).
 
         Raises:
             ConversationNotFound: Not a conversation of this user.
@@ -152,9 +156,8 @@ class ChatService:
             InvalidRequest: A client id reused with other text, a NUL in the text.
         """
         check_storable(text)
-        kept: Choice | None = None
-        if conversation_id is not None:
-            kept = await self._own(user_id, conversation_id)
+        kept = await self._kept(user_id, conversation_id, create=create)
+        if kept is not None and conversation_id is not None:
             if client_message_id and (
                 earlier := self._live.find(conversation_id, client_message_id)
             ):
@@ -171,11 +174,7 @@ class ChatService:
         engine = engine_of(self._assistants, updated, self.models)
         stake = await self._roster.admit(user_id, text)
         with given_back_unless_started(stake):
-            if conversation_id is None:
-                conversation_id = await self._index.create(user_id, updated)
-                await self._activity.created(user_id, conversation_id)
-            elif kept is not None and updated != kept:
-                await self._keep(user_id, conversation_id, kept, updated)
+            conversation_id = await self._opened(user_id, conversation_id, kept, updated)
             turn = self._turn(
                 user_id,
                 conversation_id,
@@ -449,6 +448,45 @@ class ChatService:
         await self._roster.drain(grace, self._activity)
 
     # Conversations ----------------------------------------------------------------------
+
+    async def _kept(
+        self, user_id: str, conversation_id: str | None, *, create: bool
+    ) -> Choice | None:
+        """What the conversation chose; None for one to make (no id, or a new one's id).
+
+        Raises:
+            ConversationNotFound: Not a conversation of this user, and not `create`.
+        """
+        if conversation_id is None:
+            return None
+        chosen = await self._index.choice_of(user_id, conversation_id)
+        if chosen is None and not create:
+            raise ConversationNotFound
+        return chosen
+
+    async def _opened(
+        self, user_id: str, conversation_id: str | None, kept: Choice | None, updated: Choice
+    ) -> str:
+        """The turn's conversation, made if new (`kept` None), keeping what it now chose."""
+        if kept is None:
+            return await self._made(user_id, conversation_id, updated)
+        assert conversation_id is not None  # noqa: S101 - kept only for an existing one
+        if updated != kept:
+            await self._keep(user_id, conversation_id, kept, updated)
+        return conversation_id
+
+    async def _made(self, user_id: str, conversation_id: str | None, choice: Choice) -> str:
+        """A new conversation's id: the client's (if another user's, as a missing one)."""
+        if conversation_id is None:
+            conversation_id = await self._index.create(user_id, choice)
+            await self._activity.created(user_id, conversation_id)
+            return conversation_id
+        assert self.threads is not None  # noqa: S101 - wired whenever an id is the client's
+        try:
+            await self.threads.create(user_id, conversation_id, {}, reuse=True, choice=choice)
+        except ThreadTaken:
+            raise ConversationNotFound from None
+        return conversation_id
 
     async def _own(self, user_id: str, conversation_id: str) -> Choice:
         """What the user's conversation chose; raises ConversationNotFound if not theirs."""

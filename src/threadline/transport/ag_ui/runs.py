@@ -25,7 +25,6 @@ from litestar.status_codes import HTTP_200_OK, HTTP_404_NOT_FOUND
 
 from threadline.chat.errors import ConversationNotFound
 from threadline.chat.failures import failed
-from threadline.chat.threads import ThreadTaken
 from threadline.conversations.index import Choice
 from threadline.transport.ag_ui.inputs import Plan, client_tools, parse_input, plan_run
 from threadline.transport.ag_ui.render import Translation
@@ -99,8 +98,6 @@ class _Run:
 
     async def _play(self, plan: Plan, new: bool) -> None:
         if plan.message is not None:
-            if new:
-                await self._create()
             text, client_id = plan.message
             self.turn = await self.chat.send_message(
                 self.user,
@@ -110,6 +107,7 @@ class _Run:
                 self.stream,
                 chosen=self.choice,
                 client_tools=self.tools,
+                create=new,
             )
             await _ended(self.turn)
         if plan.results:
@@ -122,14 +120,6 @@ class _Run:
                 return
             self.turn = await self.chat.decide(self.user, self.thread_id, answer, self.stream)
             await _ended(self.turn)
-
-    async def _create(self) -> None:
-        threads = self.chat.threads
-        assert threads is not None  # noqa: S101 - wired whenever the app is
-        try:
-            await threads.create(self.user, self.thread_id, {}, reuse=True, choice=self.choice)
-        except ThreadTaken:  # another user's: exactly like a missing one
-            raise ConversationNotFound from None
 
     async def gone(self, cancel: bool) -> None:
         """The client left before the end: its turn goes on, or stops (ON_DISCONNECT)."""

@@ -166,25 +166,20 @@ async def _turn(services: Services, user: str, data: ChatRequest, send: Followin
     if len(text.encode()) > limit:
         raise Refused(413, "message_too_large", f"the message exceeds the limit of {limit} bytes")
     await _check_list(services, user, data, earlier_user_ids(data.messages, last))
-    return await chat.send_message(user, text, data.id, last.id, send)
+    return await chat.send_message(user, text, data.id, last.id, send, create=True)
 
 
 async def _check_list(services: Services, user: str, data: ChatRequest, earlier: list[str]) -> None:
-    """Refuse a list naming user messages the thread lacks; make a new chat's conversation.
+    """Refuse a list naming user messages the thread lacks (a new chat's: any).
 
     Raises:
         Contradicts: An earlier user message of the list is not in the thread.
-        ThreadTaken: The chat's id is another user's conversation.
     """
     checked = earlier[-CHECKED_MESSAGES:]
     try:
         history = await services.chat.history(user, data.id, STORED_MESSAGES)
-    except ConversationNotFound:
+    except ConversationNotFound:  # a new chat's conversation is made with its turn
         stored: set[str | None] = set()
-        if not checked:
-            threads = services.chat.threads
-            assert threads is not None  # noqa: S101 - wired whenever the app is
-            await threads.create(user, data.id, {}, reuse=True)
     else:
         users = [item for item in history.messages if item.role == "user"]
         stored = {item.client_message_id for item in users} | {item.message_id for item in users}

@@ -71,10 +71,9 @@ async def _run_start(
 ) -> dict[str, Any]:
     start = params_of(RunStart, params)
     text, message_id = text_of(start, services.settings.max_message_bytes)
-    threads = services.chat.threads
-    assert threads is not None  # noqa: S101 - wired whenever the app is
-    await threads.create(user_id, thread_id, {}, reuse=True)
-    turn = await services.chat.send_message(user_id, text, thread_id, message_id, _nobody)
+    turn = await services.chat.send_message(
+        user_id, text, thread_id, message_id, _nobody, create=True
+    )
     return {"run_id": turn.reply_id}
 
 
