@@ -69,3 +69,26 @@ async def test_no_body_is_a_server_error_on_any_route(
         if "detail" in answer:  # not the thread event stream's, which says the first thing
             # wrong with the body against its command's shape (`message`)
             assert says in answer["detail"], (route, answer)
+
+
+async def test_a_body_past_a_routes_limit_is_a_413_body_too_large(settings: Settings) -> None:
+    big = b'{"x": "' + b"a" * (17 * 1024 * 1024) + b'"}'  # past every route's bound
+    paths = ["/threads", "/ai-sdk/chat", "/ag-ui", "/users/local/conversations/import"]
+    headers = {"content-type": "application/json"}
+    async with serve_threadline(settings) as address, httpx.AsyncClient(timeout=60) as http:
+        answers = [
+            await http.post(f"http://{address}{path}", content=big, headers=headers)
+            for path in paths
+        ]
+        named = await http.post(
+            f"http://{address}/users/local/documents",
+            files={"file": ("n" * 100_000 + ".txt", b"some words", "text/plain")},
+        )
+
+    for path, answer in zip(paths, answers, strict=True):
+        assert answer.status_code == 413, (path, answer.text)
+        assert answer.json()["code"] == "body_too_large", (path, answer.text)
+        assert "larger than" in answer.json()["detail"], (path, answer.text)
+    assert (named.status_code, named.json()["code"]) == (400, "invalid_request"), named.text
+    assert "Entity" not in named.json()["detail"]
+    assert "name" in named.json()["detail"]

@@ -65,3 +65,53 @@ async def test_a_refused_first_message_leaves_no_conversation(
     assert events.json()["code"] == code, events.text
     assert len(listed.json()["items"]) == (1 if limit == "rate" else 0), listed.json()
 
+
+async def test_a_limit_tells_when_to_retry_in_each_protocols_shape(settings: Settings) -> None:
+    limited = msgspec.structs.replace(settings, rate_limit_messages=1)
+    async with serve_threadline(limited) as address, httpx.AsyncClient(timeout=30) as http:
+        base = f"http://{address}"
+        async with connect(address, "local") as chat:
+            turn = await chat.turn("the one allowed")
+        cid = turn.ack["conversation_id"]
+        langgraph = await http.post(
+            f"{base}/threads/{cid}/runs/wait",
+            json={
+                "assistant_id": "threadline",
+                "input": {"messages": [{"type": "human", "content": "hi"}]},
+            },
+        )
+        edited = await http.post(
+            f"{base}/users/local/conversations/{cid}/messages/{turn.ack['message_id']}/edit",
+            json={"message": "again"},
+        )
+        ag_ui = await http.post(
+            f"{base}/ag-ui",
+            json={
+                "threadId": "ag",
+                "runId": "r",
+                "messages": [{"id": "u", "role": "user", "content": "hi"}],
+            },
+        )
+        ai_sdk = await http.post(
+            f"{base}/ai-sdk/chat",
+            json={
+                "id": "sdk",
+                "messages": [
+                    {"id": "m", "role": "user", "parts": [{"type": "text", "text": "hi"}]}
+                ],
+                "trigger": "submit-message",
+            },
+        )
+
+    for response in (langgraph, edited):
+        assert response.status_code == 429, response.text
+        body = response.json()
+        assert body["code"] == "rate_limited"
+        assert 1 <= body["retry_after"] <= 60, body
+        assert response.headers["retry-after"] == str(body["retry_after"])
+    [run_error] = [e for e in _sse_data(ag_ui.text) if e["type"] == "RUN_ERROR"]
+    assert run_error["code"] == "rate_limited"
+    assert 1 <= run_error["retryAfter"] <= 60, run_error
+    [chunk] = _sse_data(ai_sdk.text)
+    assert chunk["errorText"].startswith("rate_limited: ")
+    assert 1 <= chunk["retryAfter"] <= 60, chunk

@@ -34,7 +34,7 @@ from threadline.transport.ai_sdk.body import (
     earlier_user_ids,
     text_of,
 )
-from threadline.transport.ai_sdk.chunks import HEADERS, UIStream, error_text
+from threadline.transport.ai_sdk.chunks import HEADERS, UIStream, error_chunk
 from threadline.transport.ai_sdk.following import Following
 from threadline.transport.event_stream import EventStream
 from threadline.transport.langgraph_api.users import ActingUser, acting_user
@@ -88,7 +88,7 @@ class AiSdkController(Controller):
         except ThreadTaken:  # another user's chat: exactly as one that is missing
             return _refusal(ConversationNotFound.code, ConversationNotFound.default_detail)
         except ChatError as error:
-            return _refusal(_code(error), error.detail)
+            return _refusal(_code(error), error.detail, error.retry_after)
         following.follow(turn)
         # An answered approval goes on in the assistant message that asked for it.
         last = data.messages[-1]
@@ -213,8 +213,8 @@ def _code(error: ChatError) -> str:
     return "invalid_request" if error.code == "invalid_frame" else error.code
 
 
-def _refusal(code: str, detail: str) -> ServerSentEvent:
+def _refusal(code: str, detail: str, retry_after: float | None = None) -> ServerSentEvent:
     """A stream that says only why nothing runs: `error` (Threadline's code first)."""
-    chunk = msgspec.json.encode({"type": "error", "errorText": error_text(code, detail)})
+    chunk = msgspec.json.encode(error_chunk(code, detail, retry_after))
     messages = [ServerSentEventMessage(data=chunk.decode()), ServerSentEventMessage(data="[DONE]")]
     return ServerSentEvent(iter(messages), headers=HEADERS)
