@@ -30,6 +30,7 @@ __all__ = ("failure_response", "langgraph_errors", "status_of")
 # The status of each refusal the LangGraph clients may meet (422 for any other).
 _STATUS = {
     "conversation_not_found": HTTP_404_NOT_FOUND,
+    "checkpoint_not_found": HTTP_404_NOT_FOUND,
     "unknown_assistant": HTTP_404_NOT_FOUND,
     "nothing_to_approve": HTTP_404_NOT_FOUND,
     "conversation_busy": HTTP_409_CONFLICT,
