@@ -95,9 +95,10 @@ class PendingInterrupt(NamedTuple):
     def check_response(self, value: Any) -> None:
         """Refuse a raw resume value an approval request would misread (as a denial).
 
-        A question (no approvals) takes any JSON. Tool approvals take their asker's shape:
-        `{"approved": bool}` (Threadline's own, which reads decisions too), one decision
-        `{"type": ...}` (per call) or `{"decisions": [one per call]}` (batched).
+        A question (no approvals) takes any JSON. Tool approvals take `{"approved": bool}`
+        (what Threadline's own tools node reads, whatever shape it asked in) or their
+        asker's shape: one decision `{"type": ...}` (per call) or `{"decisions": [one per
+        call]}` (batched).
 
         Raises:
             InvalidDecision: The value is none of the shapes this request takes.
@@ -113,7 +114,7 @@ class PendingInterrupt(NamedTuple):
 
 def _fits(kind: Kind, value: Any, calls: int) -> bool:
     """Whether `value` is an answer of a shape an approval request of `kind` reads."""
-    if kind == "threadline" and isinstance(value, dict) and "approved" in value:
+    if isinstance(value, dict) and "approved" in value:  # what Threadline's own node reads
         return isinstance(value["approved"], bool)
     if kind == "per_call":
         return _is_decision(value)
