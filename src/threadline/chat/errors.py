@@ -106,6 +106,13 @@ class NothingToRegenerate(ChatError):
     default_detail = "this conversation has no message to answer"
 
 
+class CheckpointNotFound(ChatError):
+    """The thread has no checkpoint under the id a client named."""
+
+    code = "checkpoint_not_found"
+    default_detail = "Checkpoint not found"
+
+
 class MessageNotFound(ChatError):
     """No such message in the conversation, or not one of the kind asked for.
 

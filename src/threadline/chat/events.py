@@ -57,6 +57,7 @@ ErrorCode = Literal[
     "nothing_to_resume",
     "nothing_to_regenerate",
     "message_not_found",
+    "checkpoint_not_found",
     "approval_pending",
     "nothing_to_approve",
     "history_mismatch",

@@ -17,6 +17,7 @@ import msgspec
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import ToolMessage
 
+from threadline.chat.errors import ConversationExists, ConversationNotFound
 from threadline.chat.fanout.relay import Relay
 from threadline.chat.features.conversations import Conversations
 from threadline.chat.features.deletion import Deletion
@@ -25,7 +26,7 @@ from threadline.chat.features.shares import Shares
 from threadline.chat.features.transfers import Transfers
 from threadline.chat.langgraph_api.assistants import ServedAssistants, ServedGraph
 from threadline.chat.langgraph_api.thread_runs import ThreadRuns
-from threadline.chat.langgraph_api.threads import Threads
+from threadline.chat.langgraph_api.threads import Threads, ThreadTaken
 from threadline.chat.turns.activity import Activity
 from threadline.chat.turns.answers import check_answer
 from threadline.chat.turns.attachments import (
@@ -39,7 +40,7 @@ from threadline.chat.turns.choosing import (
     engine_of,
     resolved,
 )
-from threadline.chat.turns.inputs import check_edit, check_same_text
+from threadline.chat.turns.inputs import check_edit, check_same_text, check_storable
 from threadline.chat.turns.limits import UserLimits
 from threadline.chat.turns.quota import given_back_unless_started
 from threadline.chat.turns.registry import LiveTurns
@@ -137,6 +138,8 @@ class ChatService:
         chosen: Choice | None = None,
         attachments: AttachmentRequest | None = None,
         client_tools: Sequence[dict[str, Any]] = (),
+        *,
+        create: bool = False,
     ) -> Turn:
         """Accept a user message: start its turn, or attach to the turn of an identical resend.
 
@@ -144,7 +147,9 @@ class ChatService:
         `configurable`; the conversation keeps it. Any message may name a `model`: the
         conversation answers with it from then on. `attachments`: images for the model,
         documents the conversation keeps as its knowledge. `client_tools`: tools the
-        client offers the model for this turn (`CLIENT_TOOLS`).
+        client offers the model for this turn (`CLIENT_TOOLS`). `create`: a
+        `conversation_id` the user has no conversation under yet is the client's id for a
+        new one, made when the turn is accepted (a refused first message leaves nothing).
 
         Raises:
             ConversationNotFound: Not a conversation of this user.
@@ -154,11 +159,11 @@ class ChatService:
                 user's; nothing was stored.
             TooManyTurns, ConversationBusy, RateLimited, QuotaExceeded: Past a limit;
                 nothing was stored.
-            InvalidRequest: A client id reused with other text.
+            InvalidRequest: A client id reused with other text, a NUL in the text.
         """
-        kept: Choice | None = None
-        if conversation_id is not None:
-            kept = await self._own(user_id, conversation_id)
+        check_storable(text)
+        kept = await self._kept(user_id, conversation_id, create=create)
+        if kept is not None and conversation_id is not None:
             if client_message_id and (
                 earlier := self._live.find(conversation_id, client_message_id)
             ):
@@ -178,11 +183,7 @@ class ChatService:
         )
         stake = await self._roster.admit(user_id, text)
         with given_back_unless_started(stake):
-            if conversation_id is None:
-                conversation_id = await self._index.create(user_id, updated)
-                await self._activity.created(user_id, conversation_id)
-            elif kept is not None and updated != kept:
-                await self.conversations.keep(user_id, conversation_id, kept, updated)
+            conversation_id = await self._opened(user_id, conversation_id, kept, updated)
             turn = self._starts.turn(user_id, conversation_id, send, engine, asked, stake)
             await self._roster.start(turn)
         return turn
@@ -270,6 +271,7 @@ class ChatService:
         The primitive a run from a `checkpoint` (the LangGraph API) is: the branch's
         checkpoints are the latest from then on.
         """
+        check_storable(text)
         engine = engine_of(self._assistants, await self._own(user_id, conversation_id))
         asked = Asked(text=text, fork=Fork(checkpoint_id=checkpoint_id))
         return await self._starts.admitted(user_id, conversation_id, send, engine, asked)
@@ -320,6 +322,42 @@ class ChatService:
     async def drain(self, grace: float) -> None:
         """At shutdown: let turns finish within `grace`, then stop them (saving partials)."""
         await self._roster.drain(grace, self._activity)
+
+    async def _kept(
+        self, user_id: str, conversation_id: str | None, *, create: bool
+    ) -> Choice | None:
+        """What the conversation chose; None for one to make (no id, or a new one's id).
+
+        Raises:
+            ConversationNotFound: Not a conversation of this user, and not `create`.
+        """
+        if conversation_id is None:
+            return None
+        chosen = await self._index.choice_of(user_id, conversation_id)
+        if chosen is None and not create:
+            raise ConversationNotFound
+        return chosen
+
+    async def _opened(
+        self, user_id: str, conversation_id: str | None, kept: Choice | None, updated: Choice
+    ) -> str:
+        """The turn's conversation, made if new (`kept` None), keeping what it now chose.
+
+        Raises:
+            ConversationExists: The client's id for it is another user's (ids are global).
+        """
+        if conversation_id is None:  # no id: a new conversation (`kept` is None)
+            conversation_id = await self._index.create(user_id, updated)
+            await self._activity.created(user_id, conversation_id)
+        elif kept is None:
+            assert self.threads is not None  # noqa: S101 - wired whenever an id is the client's
+            try:
+                await self.threads.claim(user_id, conversation_id, choice=updated)
+            except ThreadTaken:
+                raise ConversationExists from None
+        elif updated != kept:
+            await self.conversations.keep(user_id, conversation_id, kept, updated)
+        return conversation_id
 
 
 def _stamped(result: ToolMessage) -> ToolMessage:

@@ -123,7 +123,8 @@ def _searchable(messages: list[AnyMessage]) -> list[tuple[str, str, str]]:
     for message in messages:
         if isinstance(message, HumanMessage | AIMessage) and message.id and message.text.strip():
             role = "user" if isinstance(message, HumanMessage) else "assistant"
-            rows.append((message.id, role, str(message.text)))
+            # An earlier release stored NUL through some edges; PostgreSQL's text holds none.
+            rows.append((message.id, role, storable(str(message.text))))
     return rows
 
 

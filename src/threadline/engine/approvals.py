@@ -92,6 +92,44 @@ class PendingInterrupt(NamedTuple):
             raise InvalidDecision(msg)
         return approval.answer(approved, args)
 
+    def check_response(self, value: Any) -> None:
+        """Refuse a raw resume value an approval request would misread (as a denial).
+
+        A question (no approvals) takes any JSON. Tool approvals take `{"approved": bool}`
+        (what Threadline's own tools node reads, whatever shape it asked in) or their
+        asker's shape: one decision `{"type": ...}` (per call) or `{"decisions": [one per
+        call]}` (batched).
+
+        Raises:
+            InvalidDecision: The value is none of the shapes this request takes.
+        """
+        if not self.approvals or _fits(self.approvals[0].kind, value, len(self.approvals)):
+            return
+        msg = (
+            "an approval's answer is {\"approved\": true|false}, or LangChain's "
+            '{"decisions": [{"type": "approve"|"reject"|"edit", ...}]} (one per call)'
+        )
+        raise InvalidDecision(msg)
+
+
+def _fits(kind: Kind, value: Any, calls: int) -> bool:
+    """Whether `value` is an answer of a shape an approval request of `kind` reads."""
+    if isinstance(value, dict) and "approved" in value:  # what Threadline's own node reads
+        return isinstance(value["approved"], bool)
+    if kind == "per_call":
+        return _is_decision(value)
+    decisions = value.get("decisions") if isinstance(value, dict) else None
+    wanted = calls if kind == "batched" else 1
+    return (
+        isinstance(decisions, list)
+        and len(decisions) == wanted
+        and all(_is_decision(d) for d in decisions)
+    )
+
+
+def _is_decision(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("type") in {"approve", "reject", "edit"}
+
 
 class AwaitingApproval(Exception):
     """The run paused: it waits for the user's answer to each of `pending`."""

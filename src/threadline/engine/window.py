@@ -58,7 +58,7 @@ async def bounded_window(
         reserved: What the caller adds besides (its system prompt), in estimated tokens.
     """
     window = state.get("messages", [])
-    digest = state.get("digest") or Digest(summary="", messages=0)
+    digest = _digest_of(state)
     cut = fold(window, budget, reserved)
     folded, kept = list(window[:cut]), list(window[cut:])
     tokens = 0
@@ -69,6 +69,18 @@ async def bounded_window(
     return Window(
         [*summary_message(digest["summary"]), *shown], shown, kept, digest, folded, tokens
     )
+
+
+def _digest_of(state: ChatState) -> Digest:
+    """The state's digest; none if it is of another shape, so a bad one never stops a turn."""
+    found: Any = state.get("digest")
+    if (
+        isinstance(found, dict)
+        and isinstance(found.get("summary"), str)
+        and isinstance(found.get("messages"), int)
+    ):
+        return Digest(summary=found["summary"], messages=found["messages"])
+    return Digest(summary="", messages=0)
 
 
 def _empty_reply(message: BaseMessage) -> bool:

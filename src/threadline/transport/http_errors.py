@@ -49,10 +49,11 @@ from threadline.knowledge.errors import (
     TooManyUploads,
     UnsupportedDocument,
 )
+from threadline.transport.bodies import NO_BODY
 from threadline.transport.knowledge import upload_refused
 from threadline.transport.rest import ApiError
 
-__all__ = ("ErrorBody", "exception_handlers")
+__all__ = ("ErrorBody", "exception_handlers", "refusal", "retry_seconds")
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,21 @@ class ErrorBody(msgspec.Struct, omit_defaults=True):
     code: str
     detail: str
     field: str | None = None
+    retry_after: int | None = None  # a limit's refusal: the seconds to wait before again
+
+
+def retry_seconds(retry_after: float | None) -> int | None:
+    """A retry hint as the whole seconds a client waits (at least one); None without one."""
+    return None if retry_after is None else max(1, round(retry_after))
+
+
+def refusal(status: int, code: str, detail: str, retry_after: float | None) -> Response[ErrorBody]:
+    """A refusal, with when to try again (`Retry-After` and `retry_after`) if a limit says."""
+    seconds = retry_seconds(retry_after)
+    response = Response(ErrorBody(code, detail, retry_after=seconds), status_code=status)
+    if seconds is not None:
+        response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 def _respond(status: int, code: str, detail: str, field: str | None = None) -> Response[ErrorBody]:
@@ -92,10 +108,7 @@ def _chat_error(_: Request[Any, Any, Any], error: ChatError) -> Response[ErrorBo
     if isinstance(error, UnknownModel):
         return _respond(HTTP_400_BAD_REQUEST, error.code, error.detail, "model")
     if (status := _TURN_REFUSALS.get(error.code)) is not None:
-        response = _respond(status, error.code, error.detail)
-        if error.retry_after is not None:
-            response.headers["Retry-After"] = str(max(1, round(error.retry_after)))
-        return response
+        return refusal(status, error.code, error.detail, error.retry_after)
     return _respond(HTTP_400_BAD_REQUEST, "invalid_request", error.detail)
 
 
@@ -139,6 +152,8 @@ def _validation(_: Request[Any, Any, Any], error: ValidationException) -> Respon
     first = problems[0] if problems and isinstance(problems[0], dict) else {}
     field = first.get("key") or None
     message = first.get("message") or error.detail
+    if field == "data" and message == "'data'":  # Litestar leaves `data` out of an empty body
+        return _respond(HTTP_400_BAD_REQUEST, "invalid_request", NO_BODY)
     detail = f"{field}: {message}" if field else str(message)
     return _respond(HTTP_400_BAD_REQUEST, "invalid_request", detail, field)
 
@@ -151,8 +166,14 @@ def _http(request: Request[Any, Any, Any], error: HTTPException) -> Response[Err
         return _respond(error.status_code, "not_found", "no such resource")
     if isinstance(error, MethodNotAllowedException):
         return _respond(error.status_code, "method_not_allowed", error.detail)
+    if error.status_code == HTTP_413_REQUEST_ENTITY_TOO_LARGE:
+        detail = "the request body is larger than this route accepts"
+        return _respond(error.status_code, "body_too_large", detail)
     if error.status_code == HTTP_400_BAD_REQUEST:  # e.g. a body that is not JSON
-        return _respond(error.status_code, "invalid_request", error.detail)
+        # Litestar's multipart parser says this (a 400) of a part's headers past its bound.
+        too_long = error.detail == "Request Entity Too Large"
+        told = "a part's headers (such as the file's name) are too long" if too_long else None
+        return _respond(error.status_code, "invalid_request", told or error.detail)
     return _respond(error.status_code, "http_error", error.detail)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 
@@ -13,6 +15,7 @@ from threadline.engine.context import (
     summary_limit,
     summary_message,
 )
+from threadline.engine.window import bounded_window
 
 pytestmark = pytest.mark.anyio
 
@@ -71,3 +74,14 @@ async def test_the_summary_stays_within_its_share_whatever_the_model_answers() -
     assert request <= budget - summary_limit(budget)
     assert request > 0.8 * (budget - summary_limit(budget))  # the folded text got its room
     assert summary.endswith("…")  # it was cut
+
+
+@pytest.mark.parametrize("digest", [123, "x", {"summary": 1}, {"messages": 2}, None])
+async def test_a_digest_of_another_shape_is_read_as_none_so_the_thread_goes_on(
+    digest: object,
+) -> None:
+    # A state written before `POST /threads/{id}/state` checked its values could hold one.
+    state: Any = {"messages": [HumanMessage("hi", id="h")], "digest": digest}
+    window = await bounded_window(state, EchoModel(), budget=10_000)
+    assert [m.content for m in window.messages] == ["hi"]
+    assert window.digest == {"summary": "", "messages": 0}

@@ -13,11 +13,15 @@ from datetime import datetime
 from typing import Any, Literal
 
 import msgspec
-from langchain_core.messages import convert_to_messages
 from langchain_core.runnables import RunnableConfig
 from langgraph.errors import InvalidUpdateError
 
-from threadline.chat.errors import ConversationBusy, ConversationNotFound, InvalidRequest
+from threadline.chat.errors import (
+    CheckpointNotFound,
+    ConversationBusy,
+    ConversationNotFound,
+    InvalidRequest,
+)
 from threadline.chat.langgraph_api.snapshots import (
     InterruptView,
     StateView,
@@ -29,6 +33,7 @@ from threadline.chat.turns.turn import TurnServices
 from threadline.conversations.index import Choice, new_id
 from threadline.conversations.threads import Claim, SortBy, ThreadCatalog, ThreadRow
 from threadline.engine.assistants import Assistants
+from threadline.engine.channels import checked_update
 from threadline.engine.runner import TurnRunner
 from threadline.storage.leases import LeaseHeld, NotAllowed
 
@@ -255,7 +260,6 @@ class Threads:
             The new state (its `checkpoint` is the one written).
         """
         crew = self._crew
-        update = _messages_as_messages(values)
         # Another user's busy thread is a missing one.
         runner = self._runner(await self._row(user_id, thread_id))
         if self._busy_here(thread_id):
@@ -263,6 +267,7 @@ class Threads:
         try:
             async with crew.leases.hold(thread_id, wait=False, user_id=user_id) as lease:
                 config = _config(thread_id, checkpoint_id)
+                update = await self._checked(runner, config, values, checkpoint_id)
                 written = await runner.graph.aupdate_state(config, update, as_node=as_node)
                 snapshot = await runner.graph.aget_state(written)
                 messages = runner.messages(snapshot.values)
@@ -278,6 +283,27 @@ class Threads:
         except InvalidUpdateError as error:  # no such node, values of another shape
             raise InvalidRequest(f"values: {str(error)[:_DETAIL_CHARS]}") from None
         return state_view(snapshot)
+
+    async def _checked(
+        self, runner: TurnRunner, config: RunnableConfig, values: Any, checkpoint_id: str | None
+    ) -> Any:
+        """`values` as an update the graph can run with, from the checkpoint it names.
+
+        Raises:
+            CheckpointNotFound: The thread has no checkpoint `checkpoint_id`.
+            InvalidRequest: Values the graph's state cannot take (`checked_update`).
+        """
+        now = await runner.graph.aget_state(config)
+        if checkpoint_id is not None and now.created_at is None:
+            raise CheckpointNotFound
+        if not isinstance(values, dict):
+            return values
+        try:
+            return checked_update(
+                runner.graph.channels, values, runner.messages_key, runner.messages(now.values)
+            )
+        except ValueError as error:
+            raise InvalidRequest(str(error)[:_DETAIL_CHARS]) from None
 
     async def _view(self, row: ThreadRow) -> ThreadView:
         runner = self._runner(row)
@@ -301,18 +327,3 @@ class Threads:
             values=jsonable(snapshot.values) if snapshot.created_at else None,
             interrupts=interrupts,
         )
-
-
-def _messages_as_messages(values: Any) -> Any:
-    """`messages` given as dicts (`{"role": "user", ...}`) made LangChain messages.
-
-    Raises:
-        InvalidRequest: One is no message LangChain knows.
-    """
-    if not isinstance(values, dict) or not isinstance(values.get("messages"), list):
-        return values
-    try:
-        return {**values, "messages": convert_to_messages(values["messages"])}
-    except (ValueError, NotImplementedError) as error:  # pydantic's errors are ValueErrors
-        detail = str(error).splitlines()[0][:_DETAIL_CHARS]
-        raise InvalidRequest(f"values.messages: {detail}") from None

@@ -30,7 +30,8 @@ def check_answer(pending: Sequence[PendingInterrupt], answer: Answer) -> dict[st
 
     Raises:
         NothingToApprove: Nothing waits under the id the answer names.
-        InvalidRequest: A decision the interrupt does not accept.
+        InvalidRequest: A decision the interrupt does not accept, an approval's answer of
+            another shape.
     """
     if isinstance(answer, Decision):
         found = next(
@@ -43,13 +44,19 @@ def check_answer(pending: Sequence[PendingInterrupt], answer: Answer) -> dict[st
             return {found.interrupt_id: found.decide(*answer)}
         except InvalidDecision as error:
             raise InvalidRequest(str(error)) from None
-    waiting = {p.interrupt_id for p in pending}
+    waiting = {p.interrupt_id: p for p in pending}
     wanted = answer.interrupt_id
     if not waiting and wanted is None:
         raise NothingToApprove("nothing of this conversation waits for an answer")
     if not waiting or (wanted is not None and wanted not in waiting):
         raise NothingToApprove("nothing of this conversation waits for an answer under this id")
-    return {} if isinstance(answer, Cancel) else {answer.interrupt_id: answer.value}
+    if isinstance(answer, Cancel):
+        return {}
+    try:  # an approval's answer of another shape would be read as a denial
+        waiting[answer.interrupt_id].check_response(answer.value)
+    except InvalidDecision as error:
+        raise InvalidRequest(str(error)) from None
+    return {answer.interrupt_id: answer.value}
 
 
 async def answering(

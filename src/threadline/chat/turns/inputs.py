@@ -32,7 +32,27 @@ from threadline.storage.checkpoints.tree import CheckpointTree
 if TYPE_CHECKING:
     from threadline.chat.turns.turn import Turn
 
-__all__ = ("check_edit", "check_same_text", "known_inputs", "resent_in", "turn_inputs")
+__all__ = (
+    "check_edit",
+    "check_same_text",
+    "check_storable",
+    "known_inputs",
+    "resent_in",
+    "turn_inputs",
+)
+
+
+def check_storable(text: str) -> None:
+    """A new message's text must be storable and searchable: no NUL character in it.
+
+    The one check of every surface's message (PostgreSQL's text holds no NUL, and the
+    search index is text).
+
+    Raises:
+        InvalidRequest: The text holds a NUL.
+    """
+    if "\x00" in text:
+        raise InvalidRequest("`message` must not contain NUL characters")
 
 
 def check_same_text(earlier: str | None, text: str, client_message_id: str) -> None:

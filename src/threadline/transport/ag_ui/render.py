@@ -53,6 +53,7 @@ from threadline.chat.events import (
     ToolCallEvent,
     ToolResultEvent,
 )
+from threadline.transport.http_errors import retry_seconds
 
 __all__ = ("APPROVAL_SCHEMA", "Translation", "agui_id", "agui_messages", "interrupts_of")
 
@@ -199,7 +200,11 @@ class Translation:
             case Failed():
                 self.over = True
                 # AG-UI lets a run that never started end with RUN_ERROR alone.
-                return [RunErrorEvent(message=event.detail, code=event.code)]
+                # A limit's refusal says when to try again (`retryAfter`, in seconds).
+                told: dict[str, Any] = {"message": event.detail, "code": event.code}
+                if (seconds := retry_seconds(event.retry_after)) is not None:
+                    told["retryAfter"] = seconds
+                return [RunErrorEvent.model_validate(told)]
             case History():
                 return self._start() + self._close() + self._finish(event)
             case _:  # queued, what a paused run waits for (told at the end), sidebars

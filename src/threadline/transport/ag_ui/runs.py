@@ -31,7 +31,7 @@ from threadline.transport.ag_ui.render import Translation
 from threadline.transport.event_stream import EventStream
 from threadline.transport.langgraph_api.users import ActingUser, acting_user
 from threadline.transport.rest import ApiError
-from threadline.transport.services import claim_conversation, services_of
+from threadline.transport.services import services_of
 
 if TYPE_CHECKING:
     from litestar.datastructures import State
@@ -104,8 +104,6 @@ class _Run:
 
     async def _play(self, plan: Plan, new: bool) -> None:
         if plan.message is not None:
-            if new:
-                await self._create()
             text, client_id = plan.message
             self.turn = await self.chat.send_message(
                 self.user,
@@ -115,6 +113,7 @@ class _Run:
                 self.stream,
                 chosen=self.choice,
                 client_tools=self.tools,
+                create=new,
             )
             await _ended(self.turn)
         if plan.results:
@@ -127,9 +126,6 @@ class _Run:
                 return
             self.turn = await self.chat.decide(self.user, self.thread_id, answer, self.stream)
             await _ended(self.turn)
-
-    async def _create(self) -> None:
-        await claim_conversation(self.chat, self.user, self.thread_id, self.choice)
 
     async def gone(self, cancel: bool) -> None:
         """The client left before the end: its turn goes on, or stops (ON_DISCONNECT)."""

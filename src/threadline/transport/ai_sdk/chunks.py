@@ -29,8 +29,9 @@ from threadline.chat.events import (
     ToolCallEvent,
     ToolResultEvent,
 )
+from threadline.transport.http_errors import retry_seconds
 
-__all__ = ("HEADERS", "UIStream", "error_text")
+__all__ = ("HEADERS", "UIStream", "error_chunk", "error_text")
 
 HEADERS = {"x-vercel-ai-ui-message-stream": "v1", "x-accel-buffering": "no"}
 
@@ -41,6 +42,14 @@ Chunk = dict[str, Any]
 def error_text(code: str, detail: str) -> str:
     """An `error` chunk's text: Threadline's stable code first, then what it means."""
     return f"{code}: {detail}"
+
+
+def error_chunk(code: str, detail: str, retry_after: float | None = None) -> Chunk:
+    """An `error` chunk; a limit's refusal says when to try again (`retryAfter`, seconds)."""
+    chunk: Chunk = {"type": "error", "errorText": error_text(code, detail)}
+    if (seconds := retry_seconds(retry_after)) is not None:
+        chunk["retryAfter"] = seconds
+    return chunk
 
 
 def _message(chunk: Chunk) -> ServerSentEventMessage:
@@ -99,7 +108,7 @@ class UIStream:
             return [{"type": "data-context", "id": "context", "data": data}]
         if isinstance(event, Failed):
             self._finish = "error"
-            error = {"type": "error", "errorText": error_text(event.code, event.detail)}
+            error = error_chunk(event.code, event.detail, event.retry_after)
             return [*self._start(None), *self._end_text(), error]
         return []  # queued, accepted, sidebar changes: nothing the message shows
 

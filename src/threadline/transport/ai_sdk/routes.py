@@ -38,13 +38,13 @@ from threadline.transport.ai_sdk.body import (
     earlier_user_ids,
     text_of,
 )
-from threadline.transport.ai_sdk.chunks import HEADERS, UIStream, error_text
+from threadline.transport.ai_sdk.chunks import HEADERS, UIStream, error_chunk
 from threadline.transport.ai_sdk.following import Following
 from threadline.transport.event_stream import EventStream
 from threadline.transport.langgraph_api.users import ActingUser, acting_user
 from threadline.transport.params import ConversationId
 from threadline.transport.rest import ApiError
-from threadline.transport.services import Services, claim_conversation, services_of
+from threadline.transport.services import Services, services_of
 
 if TYPE_CHECKING:
     from litestar.datastructures import State
@@ -90,7 +90,7 @@ class AiSdkController(Controller):
         except Contradicts as contradiction:
             return _refusal(contradiction.code, contradiction.detail)
         except ChatError as error:
-            return _refusal(_code(error), error.detail)
+            return _refusal(_code(error), error.detail, error.retry_after)
         following.follow(turn)
         # An answered approval goes on in the assistant message that asked for it.
         last = data.messages[-1]
@@ -168,15 +168,14 @@ async def _turn(services: Services, user: str, data: ChatRequest, send: Followin
     if len(text.encode()) > limit:
         raise Refused(413, "message_too_large", f"the message exceeds the limit of {limit} bytes")
     await _check_list(services, user, data, earlier_user_ids(data.messages, last))
-    return await chat.send_message(user, text, data.id, last.id, send)
+    return await chat.send_message(user, text, data.id, last.id, send, create=True)
 
 
 async def _check_list(services: Services, user: str, data: ChatRequest, earlier: list[str]) -> None:
-    """Refuse a list naming user messages the thread lacks; make a new chat's conversation.
+    """Refuse a list naming user messages the thread lacks (a new chat's: any).
 
     Raises:
         Contradicts: An earlier user message of the list is not in the thread.
-        ConversationNotFound: The chat's id is another user's conversation.
     """
     checked = earlier[-CHECKED_MESSAGES:]
     try:
@@ -184,10 +183,8 @@ async def _check_list(services: Services, user: str, data: ChatRequest, earlier:
         history = await services.chat.conversations.history(
             user, data.id, STORED_MESSAGES, feedback=False, interrupts=False
         )
-    except ConversationNotFound:
+    except ConversationNotFound:  # a new chat's conversation is made with its turn
         stored: set[str | None] = set()
-        if not checked:
-            await claim_conversation(services.chat, user, data.id)
     else:
         users = [item for item in history.messages if item.role == "user"]
         stored = {item.client_message_id for item in users} | {item.message_id for item in users}
@@ -221,8 +218,8 @@ def _code(error: ChatError) -> str:
     return "invalid_request" if error.code == "invalid_frame" else error.code
 
 
-def _refusal(code: str, detail: str) -> ServerSentEvent:
+def _refusal(code: str, detail: str, retry_after: float | None = None) -> ServerSentEvent:
     """A stream that says only why nothing runs: `error` (Threadline's code first)."""
-    chunk = msgspec.json.encode({"type": "error", "errorText": error_text(code, detail)})
+    chunk = msgspec.json.encode(error_chunk(code, detail, retry_after))
     messages = [ServerSentEventMessage(data=chunk.decode()), ServerSentEventMessage(data="[DONE]")]
     return ServerSentEvent(iter(messages), headers=HEADERS)

@@ -28,13 +28,14 @@ from threadline.chat.errors import (
 )
 from threadline.chat.langgraph_api.threads import ThreadTaken
 from threadline.chat.langgraph_api.user_store import InvalidStoreRequest
-from threadline.transport.http_errors import ErrorBody, exception_handlers
+from threadline.transport.http_errors import ErrorBody, exception_handlers, refusal
 
 __all__ = ("failure_response", "langgraph_errors", "status_of")
 
 # The status of each refusal the LangGraph clients may meet (422 for any other).
 _STATUS = {
     "conversation_not_found": HTTP_404_NOT_FOUND,
+    "checkpoint_not_found": HTTP_404_NOT_FOUND,
     "unknown_assistant": HTTP_404_NOT_FOUND,
     "nothing_to_approve": HTTP_404_NOT_FOUND,
     "conversation_busy": HTTP_409_CONFLICT,
@@ -54,9 +55,11 @@ def status_of(code: str) -> int:
     return _STATUS.get(code, HTTP_422_UNPROCESSABLE_ENTITY)
 
 
-def failure_response(code: str, detail: str) -> Response[ErrorBody]:
+def failure_response(
+    code: str, detail: str, retry_after: float | None = None
+) -> Response[ErrorBody]:
     """A failure told before a run's stream began, as the LangGraph server answers one."""
-    return _respond(status_of(code), code, detail)
+    return refusal(status_of(code), code, detail, retry_after)
 
 
 def _respond(status: int, code: str, detail: str, field: str | None = None) -> Response[ErrorBody]:
@@ -79,7 +82,7 @@ def _chat_error(request: Request[Any, Any, Any], error: ChatError) -> Response[E
     if isinstance(error, ConversationBusy):
         return _respond(HTTP_409_CONFLICT, error.code, "Thread is busy: a run is in progress")
     if error.code in _STATUS:
-        return _respond(_STATUS[error.code], error.code, error.detail)
+        return refusal(_STATUS[error.code], error.code, error.detail, error.retry_after)
     return _respond(HTTP_422_UNPROCESSABLE_ENTITY, "invalid_request", error.detail)
 
 

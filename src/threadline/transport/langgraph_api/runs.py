@@ -71,7 +71,7 @@ async def _started(
     refused = await run.first()
     if refused is not None:
         await run.finish()
-        return failure_response(refused.code, refused.detail)
+        return failure_response(refused.code, refused.detail, refused.retry_after)
     return run
 
 

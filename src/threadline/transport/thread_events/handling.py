@@ -13,7 +13,7 @@ from typing import Any
 from threadline.chat.errors import ChatError
 from threadline.chat.events import ApprovalRequired, Event
 from threadline.chat.turns.turn_parts import Answer, Decision, Response
-from threadline.transport.services import Services, claim_conversation
+from threadline.transport.services import Services
 from threadline.transport.thread_events.commands import (
     Command,
     CommandError,
@@ -68,8 +68,9 @@ async def _run_start(
 ) -> dict[str, Any]:
     start = params_of(RunStart, params)
     text, message_id = text_of(start, services.settings.max_message_bytes)
-    await claim_conversation(services.chat, user_id, thread_id)
-    turn = await services.chat.send_message(user_id, text, thread_id, message_id, _nobody)
+    turn = await services.chat.send_message(
+        user_id, text, thread_id, message_id, _nobody, create=True
+    )
     return {"run_id": turn.reply_id}
 
 

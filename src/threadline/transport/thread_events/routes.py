@@ -18,6 +18,7 @@ from litestar.response.sse import ServerSentEventMessage
 from litestar.status_codes import HTTP_200_OK
 
 from threadline.chat.events import Event
+from threadline.transport.bodies import decode_body
 from threadline.transport.event_stream import EventStream
 from threadline.transport.langgraph_api.users import ActingUser, acting_user
 from threadline.transport.params import ConversationId
@@ -48,8 +49,8 @@ def decode(kind: type[Command] | type[StreamRequest], body: bytes) -> Any:
         CommandError: Not JSON of that shape (`invalid_argument`).
     """
     try:
-        return msgspec.json.decode(body, type=kind)
-    except msgspec.DecodeError as error:
+        return decode_body(body, kind)
+    except ValueError as error:
         raise CommandError("invalid_argument", "invalid_request", str(error)) from None
 
 
