@@ -135,7 +135,8 @@ def rounds(
                 _probe(url, pid)  # the warm-up's collections are not counted
         for index in range(args.rounds):
             for n, (name, (url, pid)) in enumerate(servers.items()):
-                measured[name].append(_round(url, pid, f"s{n}r{index}-", args))
+                figures = _round(url, pid, f"s{n}r{index}-", args)
+                measured[name].append({"round": index + 1, **figures})
                 if probing and name.startswith("threadline"):
                     measured[name][-1]["probe"] = _probe(url, pid)
     return measured

@@ -248,8 +248,9 @@ class ChatService:
 
         Raises:
             MessageNotFound: No user message with this id on the current path.
-            InvalidRequest: A client id reused with other text.
+            InvalidRequest: A client id reused with other text, a NUL in the text.
         """
+        check_storable(text)
         chosen = await self._own(user_id, conversation_id)
         if client_message_id and (earlier := self._live.find(conversation_id, client_message_id)):
             check_same_text(earlier.text, text, client_message_id)
