@@ -17,7 +17,6 @@ import msgspec
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import ToolMessage
 
-from threadline.chat.errors import ConversationExists, ConversationNotFound
 from threadline.chat.fanout.relay import Relay
 from threadline.chat.features.conversations import Conversations
 from threadline.chat.features.deletion import Deletion
@@ -26,7 +25,7 @@ from threadline.chat.features.shares import Shares
 from threadline.chat.features.transfers import Transfers
 from threadline.chat.langgraph_api.assistants import ServedAssistants, ServedGraph
 from threadline.chat.langgraph_api.thread_runs import ThreadRuns
-from threadline.chat.langgraph_api.threads import Threads, ThreadTaken
+from threadline.chat.langgraph_api.threads import Threads
 from threadline.chat.turns.activity import Activity
 from threadline.chat.turns.answers import check_answer
 from threadline.chat.turns.attachments import (
@@ -108,6 +107,7 @@ class ChatService:
         self.shares = Shares(crew, index.store)
         self.transfers = Transfers(crew, self.feedback)
         deletion = Deletion(crew, live, forget, (self.feedback, self.shares))
+        self.threads = Threads(crew, catalog, self._roster.busy, assistants) if catalog else None
         self.conversations = Conversations(
             crew,
             assistants,
@@ -115,6 +115,7 @@ class ChatService:
             feedback=self.feedback,
             deletion=deletion,
             busy=self._roster.busy,
+            claim=self.threads.claim if self.threads else None,
         )
         self._own = self.conversations.own
         # Subscriptions, resumes and stops, here or through the lease holder.
@@ -122,7 +123,6 @@ class ChatService:
         # The LangGraph API's view: the graphs served (by name), and conversations as threads.
         served = [ServedGraph(a.assistant_id, a.runner.graph) for a in assistants]
         self.assistants = ServedAssistants(graphs or served)
-        self.threads = Threads(crew, catalog, self._roster.busy, assistants) if catalog else None
         runs_of = live.of_conversation
         self.runs = ThreadRuns(crew, self.threads, runs_of) if self.threads else None
 
@@ -162,14 +162,12 @@ class ChatService:
             InvalidRequest: A client id reused with other text, a NUL in the text.
         """
         check_storable(text)
-        kept = await self._kept(user_id, conversation_id, create=create)
+        kept = await self.conversations.kept(user_id, conversation_id, create=create)
         if kept is not None and conversation_id is not None:
-            if client_message_id and (
-                earlier := self._live.find(conversation_id, client_message_id)
-            ):
-                check_same_text(earlier.text, text, client_message_id)
-                await earlier.audience.attach(send)
-                return earlier
+            if (
+                joined := await self._joined(conversation_id, client_message_id, text, send)
+            ) is not None:
+                return joined
             check_unchanged(resolved(kept, self._assistants), chosen)
             updated = _switched(kept, chosen)
         else:
@@ -183,7 +181,9 @@ class ChatService:
         )
         stake = await self._roster.admit(user_id, text)
         with given_back_unless_started(stake):
-            conversation_id = await self._opened(user_id, conversation_id, kept, updated)
+            conversation_id = await self.conversations.opened(
+                user_id, conversation_id, kept, updated
+            )
             turn = self._starts.turn(user_id, conversation_id, send, engine, asked, stake)
             await self._roster.start(turn)
         return turn
@@ -222,10 +222,10 @@ class ChatService:
             InvalidRequest: The client id is a running message's.
         """
         engine = engine_of(self._assistants, await self._own(user_id, conversation_id), self.models)
-        if client_message_id and (earlier := self._live.find(conversation_id, client_message_id)):
-            check_same_text(earlier.text, "", client_message_id)  # a message's id: refused
-            await earlier.audience.attach(send)
-            return earlier
+        # A running message's id, not a regenerate's: refused (its text is not empty).
+        joined = await self._joined(conversation_id, client_message_id, "", send)
+        if joined is not None:
+            return joined
         derived = regenerated_id(conversation_id, client_message_id) if client_message_id else None
         asked = Asked(client_id=client_message_id, reply_id=derived)
         return await self._starts.admitted(user_id, conversation_id, send, engine, asked)
@@ -252,10 +252,10 @@ class ChatService:
         """
         check_storable(text)
         chosen = await self._own(user_id, conversation_id)
-        if client_message_id and (earlier := self._live.find(conversation_id, client_message_id)):
-            check_same_text(earlier.text, text, client_message_id)
-            await earlier.audience.attach(send)
-            return earlier
+        if (
+            joined := await self._joined(conversation_id, client_message_id, text, send)
+        ) is not None:
+            return joined
         runner = self.conversations.assistant_of(chosen).runner
         tree = await runner.tree(conversation_id)
         resent = check_edit(tree, message_id, text, client_message_id, runner.model_name)
@@ -297,6 +297,20 @@ class ChatService:
         asked = Asked(decision=decision)
         return await self._starts.answered(user_id, conversation_id, send, engine, asked)
 
+    async def _joined(
+        self, conversation_id: str, client_id: str | None, text: str, send: Send
+    ) -> Turn | None:
+        """The running turn a resend (the same client id) attaches `send` to, if one runs.
+
+        Raises:
+            InvalidRequest: The client id is a running message's with other text.
+        """
+        if not client_id or (earlier := self._live.find(conversation_id, client_id)) is None:
+            return None
+        check_same_text(earlier.text, text, client_id)
+        await earlier.audience.attach(send)
+        return earlier
+
     def busy(self, conversation_id: str) -> bool:
         """Whether a turn of the conversation is running or waiting in this process."""
         return self._roster.busy(conversation_id)
@@ -323,42 +337,6 @@ class ChatService:
     async def drain(self, grace: float) -> None:
         """At shutdown: let turns finish within `grace`, then stop them (saving partials)."""
         await self._roster.drain(grace, self._activity)
-
-    async def _kept(
-        self, user_id: str, conversation_id: str | None, *, create: bool
-    ) -> Choice | None:
-        """What the conversation chose; None for one to make (no id, or a new one's id).
-
-        Raises:
-            ConversationNotFound: Not a conversation of this user, and not `create`.
-        """
-        if conversation_id is None:
-            return None
-        chosen = await self._index.choice_of(user_id, conversation_id)
-        if chosen is None and not create:
-            raise ConversationNotFound
-        return chosen
-
-    async def _opened(
-        self, user_id: str, conversation_id: str | None, kept: Choice | None, updated: Choice
-    ) -> str:
-        """The turn's conversation, made if new (`kept` None), keeping what it now chose.
-
-        Raises:
-            ConversationExists: The client's id for it is another user's (ids are global).
-        """
-        if conversation_id is None:  # no id: a new conversation (`kept` is None)
-            conversation_id = await self._index.create(user_id, updated)
-            await self._activity.created(user_id, conversation_id)
-        elif kept is None:
-            assert self.threads is not None  # noqa: S101 - wired whenever an id is the client's
-            try:
-                await self.threads.claim(user_id, conversation_id, choice=updated)
-            except ThreadTaken:
-                raise ConversationExists from None
-        elif updated != kept:
-            await self.conversations.keep(user_id, conversation_id, kept, updated)
-        return conversation_id
 
 
 def _stamped(result: ToolMessage) -> ToolMessage:

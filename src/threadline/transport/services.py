@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from threadline.chat.errors import ConversationExists
-from threadline.chat.langgraph_api.threads import ThreadTaken
 from threadline.chat.langgraph_api.user_store import UserStore
 from threadline.chat.service import ChatService
 from threadline.chat.turns.limits import UserLimits
@@ -63,7 +61,4 @@ async def claim_conversation(
     """
     threads = chat.threads
     assert threads is not None  # noqa: S101 - wired whenever the app is
-    try:
-        await threads.claim(user, conversation_id, choice=choice)
-    except ThreadTaken:  # a thread id is global: taken, as LangGraph's POST /threads says
-        raise ConversationExists from None
+    await threads.claim(user, conversation_id, choice=choice)

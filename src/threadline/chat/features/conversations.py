@@ -6,7 +6,7 @@ service starts turns; what a client asks of a conversation that starts none is h
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from threadline.chat.errors import ConversationBusy, ConversationNotFound
 from threadline.chat.events import History, ToolCallItem
@@ -37,6 +37,7 @@ class Conversations:
         feedback: Feedback,
         deletion: Deletion,
         busy: Callable[[str], bool],
+        claim: Callable[..., Awaitable[None]] | None = None,
     ) -> None:
         self._crew = crew
         self._index = crew.index
@@ -47,6 +48,8 @@ class Conversations:
         self._feedback = feedback
         self._deletion = deletion
         self._busy = busy
+        # Makes a conversation under a client's id (`Threads.claim`), when threads are served.
+        self._claim = claim
 
     async def own(self, user_id: str, conversation_id: str) -> Choice:
         """What the user's conversation chose; raises ConversationNotFound if not theirs."""
@@ -167,6 +170,39 @@ class Conversations:
             raise ConversationNotFound
         await self._crew.activity.model_changed(user_id, summary)
         return summary
+
+    async def kept(
+        self, user_id: str, conversation_id: str | None, *, create: bool
+    ) -> Choice | None:
+        """What the conversation chose; None for one to make (no id, or a new one's id).
+
+        Raises:
+            ConversationNotFound: Not a conversation of this user, and not `create`.
+        """
+        if conversation_id is None:
+            return None
+        chosen = await self._index.choice_of(user_id, conversation_id)
+        if chosen is None and not create:
+            raise ConversationNotFound
+        return chosen
+
+    async def opened(
+        self, user_id: str, conversation_id: str | None, kept: Choice | None, updated: Choice
+    ) -> str:
+        """A turn's conversation, made if new (`kept` None), keeping what it now chose.
+
+        Raises:
+            ConversationExists: The client's id for it is another user's (ids are global).
+        """
+        if conversation_id is None:  # no id: a new conversation (`kept` is None)
+            conversation_id = await self._index.create(user_id, updated)
+            await self._crew.activity.created(user_id, conversation_id)
+        elif kept is None:
+            assert self._claim is not None  # noqa: S101 - wired whenever an id is the client's
+            await self._claim(user_id, conversation_id, choice=updated)
+        elif updated != kept:
+            await self.keep(user_id, conversation_id, kept, updated)
+        return conversation_id
 
     async def keep(self, user_id: str, conversation_id: str, kept: Choice, updated: Choice) -> None:
         """What a later message changed of its conversation: its model, its documents."""

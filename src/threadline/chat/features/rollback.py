@@ -12,11 +12,10 @@ from collections.abc import Sequence
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 
-from threadline.chat.errors import ConversationNotFound
+from threadline.chat.turns.amending import amending
 from threadline.chat.turns.turn_parts import TurnServices
 from threadline.engine.messages import STOPPED
 from threadline.engine.runner import TurnRunner
-from threadline.storage.leases import NotAllowed
 
 __all__ = ("roll_back",)
 
@@ -30,21 +29,13 @@ async def roll_back(
         ConversationNotFound: Not a conversation of this user (or deleted meanwhile).
     """
     config: RunnableConfig = {"configurable": {"thread_id": conversation_id}}
-    try:
-        async with crew.leases.hold(conversation_id, user_id=user_id) as lease:
-            snapshot = await runner.graph.aget_state(config)
-            messages = runner.messages(snapshot.values)
-            removed = _stopped_turn(messages, reply_id)
-            if removed:
-                await runner.discard(conversation_id, removed, reply_id)
-                kept = [m for m in messages if m.id not in removed]
-                told = await crew.activity.record(
-                    user_id, conversation_id, kept, new_message=False, lease=lease
-                )
-                if told is not None:
-                    await crew.activity.tell(user_id, told)
-    except NotAllowed:
-        raise ConversationNotFound from None
+    async with amending(crew.leases, crew.activity, user_id, conversation_id) as amendment:
+        snapshot = await runner.graph.aget_state(config)
+        messages = runner.messages(snapshot.values)
+        removed = _stopped_turn(messages, reply_id)
+        if removed:
+            await runner.discard(conversation_id, removed, reply_id)
+            await amendment.record([m for m in messages if m.id not in removed])
     return bool(removed)
 
 

@@ -19,6 +19,7 @@ from langgraph.errors import InvalidUpdateError
 from threadline.chat.errors import (
     CheckpointNotFound,
     ConversationBusy,
+    ConversationExists,
     ConversationNotFound,
     InvalidRequest,
 )
@@ -29,13 +30,13 @@ from threadline.chat.langgraph_api.snapshots import (
     jsonable,
     state_view,
 )
+from threadline.chat.turns.amending import amending
 from threadline.chat.turns.turn import TurnServices
 from threadline.conversations.index import Choice, new_id
 from threadline.conversations.threads import Claim, SortBy, ThreadCatalog, ThreadRow
 from threadline.engine.assistants import Assistants
 from threadline.engine.channels import checked_update
 from threadline.engine.runner import TurnRunner
-from threadline.storage.leases import LeaseHeld, NotAllowed
 
 __all__ = ("ThreadStatus", "ThreadTaken", "ThreadView", "Threads")
 
@@ -125,9 +126,12 @@ class Threads:
         """Make the user's conversation under a client's id, or keep theirs: nothing read back.
 
         Raises:
-            ThreadTaken: The id is another user's.
+            ConversationExists: The id is another user's (ids are global, as LangGraph's).
         """
-        await self._claim(user_id, thread_id, {}, choice)
+        try:
+            await self._claim(user_id, thread_id, {}, choice)
+        except ThreadTaken:
+            raise ConversationExists from None
 
     async def _claim(
         self, user_id: str, thread_id: str, metadata: dict[str, Any], choice: Choice | None
@@ -265,21 +269,14 @@ class Threads:
         if self._busy_here(thread_id):
             raise ConversationBusy
         try:
-            async with crew.leases.hold(thread_id, wait=False, user_id=user_id) as lease:
+            async with amending(
+                crew.leases, crew.activity, user_id, thread_id, wait=False
+            ) as amendment:
                 config = _config(thread_id, checkpoint_id)
                 update = await self._checked(runner, config, values, checkpoint_id)
                 written = await runner.graph.aupdate_state(config, update, as_node=as_node)
                 snapshot = await runner.graph.aget_state(written)
-                messages = runner.messages(snapshot.values)
-                told = await crew.activity.record(
-                    user_id, thread_id, messages, new_message=False, lease=lease
-                )
-                if told is not None:  # the sidebars, on every server
-                    await crew.activity.tell(user_id, told)
-        except NotAllowed:
-            raise ConversationNotFound from None
-        except LeaseHeld:
-            raise ConversationBusy from None
+                await amendment.record(runner.messages(snapshot.values))
         except InvalidUpdateError as error:  # no such node, values of another shape
             raise InvalidRequest(f"values: {str(error)[:_DETAIL_CHARS]}") from None
         return state_view(snapshot)

@@ -22,18 +22,16 @@ from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMes
 
 from threadline.chat.errors import (
     ApprovalPendingError,
-    ConversationBusy,
-    ConversationNotFound,
     InvalidRequest,
     MessageNotFound,
 )
 from threadline.chat.events import Branch
+from threadline.chat.turns.amending import amending
 from threadline.chat.turns.turn_parts import TurnServices
 from threadline.engine.messages import CREATED_AT, STOPPED
 from threadline.engine.replies import Reply
 from threadline.engine.runner import TurnRunner
 from threadline.storage.checkpoints.tree import CheckpointTree, Path
-from threadline.storage.leases import LeaseHeld, NotAllowed
 
 if TYPE_CHECKING:
     from threadline.chat.turns.turn import Turn
@@ -225,27 +223,18 @@ async def switch_branch(
         ConversationBusy: A turn of the conversation runs.
         ApprovalPendingError: The run waits for an answer: answer or cancel it first.
     """
-    try:
-        async with crew.leases.hold(conversation_id, wait=False, user_id=user_id) as lease:
-            if pending := await runner.pending_interrupts(conversation_id):
-                raise ApprovalPendingError(pending[0].interrupt_id)
-            tree = await runner.tree(conversation_id)
-            path = current_path(tree)
-            if path is not None and any(m.id == message_id for m in path.messages):
-                return
-            if (head := head_with(tree, message_id)) is None:
-                raise MessageNotFound
-            await runner.switch(conversation_id, head)
-            window = await runner.window(conversation_id)
-            told = await crew.activity.record(
-                user_id, conversation_id, window, new_message=False, lease=lease
-            )
-        if told is not None:  # the sidebars, on every server
-            await crew.activity.tell(user_id, told)
-    except NotAllowed:
-        raise ConversationNotFound from None
-    except LeaseHeld:
-        raise ConversationBusy from None
+    leases, activity = crew.leases, crew.activity
+    async with amending(leases, activity, user_id, conversation_id, wait=False) as amendment:
+        if pending := await runner.pending_interrupts(conversation_id):
+            raise ApprovalPendingError(pending[0].interrupt_id)
+        tree = await runner.tree(conversation_id)
+        path = current_path(tree)
+        if path is not None and any(m.id == message_id for m in path.messages):
+            return
+        if (head := head_with(tree, message_id)) is None:
+            raise MessageNotFound
+        await runner.switch(conversation_id, head)
+        await amendment.record(await runner.window(conversation_id))
 
 
 def head_with(tree: CheckpointTree, message_id: str) -> str | None:
