@@ -99,3 +99,60 @@ async def test_a_thread_of_another_graph_is_listed_under_its_own_graph(
     assert [t["thread_id"] for t in of_noted] == [noted]
     assert [t["thread_id"] for t in of_plain] == [plain]
     assert [t["thread_id"] for t in by_id] == [noted]
+
+
+# A second graph that keeps its conversation under another key than `messages`.
+_KEYED = """
+from typing import Annotated, TypedDict
+
+from langchain_core.messages import AIMessage, AnyMessage
+from langgraph.graph import START, StateGraph
+from langgraph.graph.message import add_messages
+
+from langgraph.graph import MessagesState
+
+
+async def answer(state: MessagesState) -> dict[str, list[AIMessage]]:
+    return {"messages": [AIMessage(f"answered {state['messages'][-1].text}")]}
+
+
+plain = StateGraph(MessagesState)
+plain.add_node(answer)
+plain.add_edge(START, "answer")
+
+
+class Turns(TypedDict):
+    turns: Annotated[list[AnyMessage], add_messages]
+
+
+async def reply(state: Turns) -> dict[str, list[AIMessage]]:
+    return {"turns": [AIMessage(f"replied {state['turns'][-1].text}")]}
+
+
+keyed = StateGraph(Turns)
+keyed.add_node(reply)
+keyed.add_edge(START, "reply")
+"""
+
+
+async def test_a_run_of_another_graph_is_read_through_its_own_graph(
+    settings: Settings, tmp_path: Path
+) -> None:
+    (tmp_path / "keyed.py").write_text(_KEYED, encoding="utf-8")
+    config = tmp_path / "langgraph.json"
+    graphs = {"plain": "./keyed.py:plain", "keyed": "./keyed.py:keyed"}
+    config.write_text(json.dumps({"graphs": graphs}), encoding="utf-8")
+    configured = msgspec.structs.replace(settings, langgraph_config=str(config))
+    async with serve_threadline(configured) as address, client(address) as lg:
+        thread_id = (await lg.threads.create())["thread_id"]
+        human: dict[str, Any] = {"messages": [{"type": "human", "content": "hi"}]}
+        run = await lg.runs.create(thread_id, "keyed", input=human)
+        await lg.runs.join(thread_id, run["run_id"])
+        listed = await lg.runs.list(thread_id)
+        found = await lg.runs.get(thread_id, run["run_id"])
+        state = await lg.threads.get_state(thread_id)
+    values = state["values"]
+    assert isinstance(values, dict)
+    assert [m["content"] for m in values["turns"]] == ["hi", "replied hi"]
+    assert [(r["run_id"], r["status"]) for r in listed] == [(run["run_id"], "success")]
+    assert found["status"] == "success"

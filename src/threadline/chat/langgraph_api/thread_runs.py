@@ -61,7 +61,7 @@ class ThreadRuns:
     def __init__(
         self, crew: TurnServices, threads: Threads, live: Callable[[str], list[Turn]]
     ) -> None:
-        """Read through `crew`'s runner and leases; `live(id)`: this process's turns."""
+        """Checkpoints and leases through `crew`; `live(id)`: this process's turns."""
         self._crew = crew
         self._threads = threads
         self._live = live
@@ -84,13 +84,16 @@ class ThreadRuns:
         return next((r for r in await self._all(user_id, thread_id) if r.run_id == run_id), None)
 
     async def _all(self, user_id: str, thread_id: str) -> list[RunView]:
-        view = await self._threads.get(user_id, thread_id)  # the owner's, or not found
+        # The owner's, or not found; read through the graph its conversation chose.
+        view, runner = await self._threads.with_runner(user_id, thread_id)
         assistant = str(view.metadata.get("assistant_id", ""))
         seen = await self._checkpoints(thread_id)
-        latest = await self._crew.runner.graph.aget_state(_config(thread_id))
-        replies = {
-            m.id: m for m in self._crew.runner.messages(latest.values) if isinstance(m, AIMessage)
-        }
+        latest = await runner.graph.aget_state(_config(thread_id))
+        messages = runner.messages(latest.values)
+        replies = {m.id: m for m in messages if isinstance(m, AIMessage)}
+        # A graph of one's own ids its replies itself: its newest run ended well when the
+        # thread is at rest on an answer (nothing left to run, no call unanswered).
+        answered = not latest.next and _answer(messages[-1] if messages else None)
         elsewhere = await self._crew.leases.holder_of(thread_id) is not None
         live = {turn.reply_id: turn for turn in self._live(thread_id)}
         runs = [
@@ -110,6 +113,8 @@ class ThreadRuns:
                 continue
             newest = index == 0
             status = _status(run_id, replies, newest=newest, paused=bool(latest.interrupts))
+            if newest and status == "error" and answered:
+                status = "success"
             if newest and status == "error" and elsewhere:
                 status = "running"
             runs.append(
@@ -143,6 +148,11 @@ class ThreadRuns:
                 seen[run_id] = _Seen(at, at, bool(found.metadata.get(ROLLED_BACK)))
         # A rolled back run is gone, as the LangGraph server deletes it.
         return {run_id: times for run_id, times in seen.items() if not times.rolled_back}
+
+
+def _answer(message: object) -> bool:
+    """Whether `message` is a model's answer that asks for no tool."""
+    return isinstance(message, AIMessage) and not message.tool_calls
 
 
 def _status(

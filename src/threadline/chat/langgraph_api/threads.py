@@ -143,6 +143,15 @@ class Threads:
             await self._crew.activity.created(user_id, thread_id)
         return claim
 
+    async def with_runner(self, user_id: str, thread_id: str) -> tuple[ThreadView, TurnRunner]:
+        """The thread, and the runner of the graph its conversation chose.
+
+        Raises:
+            ConversationNotFound: Not a thread of this user.
+        """
+        row = await self._row(user_id, thread_id)
+        return await self._view(row), self._runner(row)
+
     async def get(self, user_id: str, thread_id: str) -> ThreadView:
         """The thread with its latest values and status."""
         return await self._view(await self._row(user_id, thread_id))
