@@ -27,8 +27,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.edges import ORDER, _load
-from bench.load import RESULTS, _server_env
+from bench.load import _server_env
 from bench.processes import free_port, postgres, process, raise_file_limit, wait_http
+from bench.report import RESULTS
 
 # The server, its main thread (the event loop) profiled between SIGUSR1 and SIGUSR2 only:
 # the measured load, not the start-up's imports nor the warm-up.
