@@ -288,6 +288,24 @@ async def test_an_approval_ends_the_run_as_an_interrupt_and_resume_answers_it(
     assert stored[2]["message_id"] == tool_result["messageId"]
 
 
+async def test_a_reloaded_page_that_brings_nothing_to_a_paused_thread_is_told_it_waits(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    fake_groq.tool_calls.append([("calculator", {"expression": "6 * 7"})])
+    async with serve_threadline(_approving(settings)) as address:
+        thread_id, (paused,) = await _runs(address, [{"add": [_user("What is 6 * 7?")]}])
+        # A new agent on the thread (the page reloaded): its messages, nothing it waits for.
+        reload = [{"setMessages": paused["messages"]}]
+        _, (again,) = await _runs(address, reload, thread_id=thread_id)
+    (interrupt,) = _finished(paused)["outcome"]["interrupts"]
+    # No turn ran: the thread still waits, and the run says so as the first one did.
+    assert _types(again) == ["RUN_STARTED", "MESSAGES_SNAPSHOT", "RUN_FINISHED"]
+    assert _finished(again)["outcome"]["interrupts"] == [interrupt]
+    assert again["pendingInterrupts"] == [interrupt]
+    assert [m["role"] for m in again["messages"]] == ["user", "assistant"]
+    assert len(fake_groq.requests) == 1  # the model was not asked again
+
+
 async def test_a_named_assistant_runs_and_a_resume_of_nothing_is_a_run_error(
     settings: Settings, fake_groq: FakeGroq
 ) -> None:

@@ -7,6 +7,10 @@ its `Send` (a message: `send_message`; a `resume`: `decide`, one answer after an
 waits for the turn to end, and tells the stored thread (a `History` event: the snapshot
 and `RUN_FINISHED`). A refusal at any step is the run's `RUN_ERROR`.
 
+The end's read asks what the thread waits for only where it can wait for something: the
+thread waited before the run, or a turn of the run paused. A turn that ended with a reply
+on a thread that waited for nothing leaves it waiting for nothing.
+
 A client that leaves early does not stop its turn (unless `ON_DISCONNECT=cancel`, as on
 the WebSocket): the reply is stored, and the next run finds it in the thread.
 """
@@ -24,6 +28,7 @@ from litestar.response import ServerSentEvent
 from litestar.status_codes import HTTP_200_OK, HTTP_404_NOT_FOUND
 
 from threadline.chat.errors import ConversationNotFound
+from threadline.chat.events import ApprovalRequired, Event, InterruptEvent
 from threadline.chat.turns.failures import failed
 from threadline.conversations.index import Choice
 from threadline.transport.ag_ui.inputs import Plan, client_tools, parse_input, plan_run
@@ -49,6 +54,18 @@ HISTORY_LIMIT = 100_000
 _RUNS: set[asyncio.Task[None]] = set()
 
 
+class _RunStream(EventStream):
+    """The run's stream, noting whether a turn paused on something (told as it paused)."""
+
+    paused = False
+
+    async def __call__(self, event: Event) -> None:
+        """Queue `event` for the response, as `EventStream` does."""
+        if isinstance(event, InterruptEvent | ApprovalRequired):
+            self.paused = True
+        await super().__call__(event)
+
+
 class _Run:
     """One AG-UI run: its request, its stream, and the turn running for it now."""
 
@@ -57,7 +74,7 @@ class _Run:
         self.user = user
         self.input = run
         self.choice = choice
-        self.stream = EventStream()
+        self.stream = _RunStream()
         self.tools = client_tools(run)
         names = {tool.name for tool in run.tools or []}
         self.translation = Translation(run.thread_id, run.run_id, names)
@@ -83,7 +100,8 @@ class _Run:
                 raise ConversationNotFound  # nothing to start a thread with
             await self._play(plan, history is None)
             if not self.translation.over:
-                await self.stream(await self._history())
+                waited = history is not None and bool(history.pending_interrupts)
+                await self.stream(await self._history(interrupts=waited or self.stream.paused))
         except Exception as error:  # noqa: BLE001 - every failure is told as RUN_ERROR
             await self.stream(failed(error, self.thread_id, "ag_ui.failed"))
         finally:
@@ -92,14 +110,14 @@ class _Run:
     async def _stored(self) -> History | None:
         """The thread as stored; None if the user has none under this id (yet)."""
         try:
-            return await self._history()
+            return await self._history(interrupts=True)
         except ConversationNotFound:
             return None
 
-    async def _history(self) -> History:
-        """The stored thread and what it waits for (AG-UI shows no ratings: none read)."""
+    async def _history(self, *, interrupts: bool) -> History:
+        """The stored thread, and what it waits for if asked (AG-UI shows no ratings)."""
         return await self.chat.conversations.history(
-            self.user, self.thread_id, HISTORY_LIMIT, feedback=False
+            self.user, self.thread_id, HISTORY_LIMIT, feedback=False, interrupts=interrupts
         )
 
     async def _play(self, plan: Plan, new: bool) -> None:
