@@ -164,3 +164,22 @@ async def test_a_stopped_reply_records_the_model_that_wrote_it(
         history = await chat.history(conversation_id)
     assert stopped["stopped"] is True
     assert stopped["model"] == history[-1]["model"] == LLAMA
+
+
+async def test_an_edit_is_answered_by_the_conversations_model(
+    settings: Settings, fake_groq: FakeGroq
+) -> None:
+    async with serve_threadline(_choosing(settings)) as address, connect(address, "alice") as chat:
+        await chat.send(message="hello", model=LLAMA)
+        first = await chat.collect()
+        conversation_id = first.ack["conversation_id"]
+        await chat.send(
+            type="edit",
+            conversation_id=conversation_id,
+            message_id=first.ack["message_id"],
+            message="hello again",
+        )
+        edited = await chat.collect()
+    # An edit is a turn of the same conversation: its chosen model answers it too.
+    assert [request["model"] for request in fake_groq.requests] == [LLAMA, LLAMA]
+    assert edited.reply["model"] == LLAMA

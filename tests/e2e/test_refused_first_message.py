@@ -119,3 +119,25 @@ async def test_a_limit_tells_when_to_retry_in_each_protocols_shape(settings: Set
     [chunk] = _sse_data(ai_sdk.text)
     assert chunk["errorText"].startswith("rate_limited: ")
     assert 1 <= chunk["retryAfter"] <= 60, chunk
+
+
+async def test_an_id_another_user_holds_is_refused_as_taken_before_any_limit(
+    settings: Settings,
+) -> None:
+    limited = msgspec.structs.replace(settings, rate_limit_messages=1)
+    alice, bob = ({"X-Threadline-User": user} for user in ("alice", "bob"))
+    chat = {
+        "id": "held-by-alice",
+        "messages": [{"id": "m", "role": "user", "parts": [{"type": "text", "text": "hi"}]}],
+        "trigger": "submit-message",
+    }
+    async with serve_threadline(limited) as address, httpx.AsyncClient(timeout=30) as http:
+        url = f"http://{address}/ai-sdk/chat"
+        held = await http.post(url, json=chat, headers=alice)
+        taken = await http.post(url, json=chat, headers=bob)
+        # Bob's one message of the minute was not spent on the refusal.
+        own = await http.post(url, json={**chat, "id": "bobs-own"}, headers=bob)
+    assert not [c for c in _sse_data(held.text) if c["type"] == "error"], held.text
+    [chunk] = _sse_data(taken.text)
+    assert chunk["errorText"].startswith("conversation_exists: "), chunk
+    assert not [c for c in _sse_data(own.text) if c["type"] == "error"], own.text

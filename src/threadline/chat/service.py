@@ -160,6 +160,7 @@ class ChatService:
             TooManyTurns, ConversationBusy, RateLimited, QuotaExceeded: Past a limit;
                 nothing was stored.
             InvalidRequest: A client id reused with other text, a NUL in the text.
+            ConversationExists: With `create`, the id is another user's (ids are global).
         """
         check_storable(text)
         kept = await self.conversations.kept(user_id, conversation_id, create=create)
@@ -204,7 +205,8 @@ class ChatService:
             ConversationNotFound: Not a conversation of this user.
             TooManyTurns, ConversationBusy, RateLimited, QuotaExceeded: Past a limit.
         """
-        engine = engine_of(self._assistants, await self._own(user_id, conversation_id))
+        chosen = await self._own(user_id, conversation_id)
+        engine = engine_of(self._assistants, chosen, self.models)
         stamped = [_stamped(result) for result in results]
         asked = Asked(results=stamped, client_tools=client_tools)
         return await self._starts.admitted(user_id, conversation_id, send, engine, asked)
@@ -259,7 +261,7 @@ class ChatService:
         runner = self.conversations.assistant_of(chosen).runner
         tree = await runner.tree(conversation_id)
         resent = check_edit(tree, message_id, text, client_message_id, runner.model_name)
-        engine = engine_of(self._assistants, chosen)
+        engine = engine_of(self._assistants, chosen, self.models)
         fork = Fork(replaces=message_id, resent=resent)
         asked = Asked(text=text, client_id=client_message_id, fork=fork)
         return await self._starts.admitted(user_id, conversation_id, send, engine, asked)
@@ -273,7 +275,8 @@ class ChatService:
         checkpoints are the latest from then on.
         """
         check_storable(text)
-        engine = engine_of(self._assistants, await self._own(user_id, conversation_id))
+        chosen = await self._own(user_id, conversation_id)
+        engine = engine_of(self._assistants, chosen, self.models)
         asked = Asked(text=text, fork=Fork(checkpoint_id=checkpoint_id))
         return await self._starts.admitted(user_id, conversation_id, send, engine, asked)
 

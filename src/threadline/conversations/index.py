@@ -122,6 +122,8 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 
 _OWNS = "SELECT value->'assistant' AS choice FROM store WHERE prefix = %(prefix)s AND key = %(key)s"
+# Whether any user holds a conversation under this id (ids are global: the unique index).
+_HELD = "SELECT 1 FROM store WHERE key = %(key)s AND prefix LIKE 'users.%%.conversations'"
 # A conversation made empty (a LangGraph thread) takes what its first run chose.
 _CHOOSE = """
 UPDATE store SET value = value || jsonb_build_object('assistant', %(choice)s::jsonb)
@@ -216,6 +218,12 @@ class ConversationIndex:
         if row is None:
             return None
         return msgspec.convert(row["choice"] or {}, Choice)
+
+    async def held(self, conversation_id: str) -> bool:
+        """Whether any user has a conversation under `conversation_id` (ids are global)."""
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(_HELD, {"key": conversation_id})
+            return await cursor.fetchone() is not None
 
     async def choose(self, user_id: str, conversation_id: str, choice: Choice) -> bool:
         """Keep `choice` for a conversation that has chosen nothing and holds no message yet.

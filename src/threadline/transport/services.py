@@ -18,7 +18,6 @@ from threadline.transport.protocol import FrameDecoder
 if TYPE_CHECKING:
     from litestar.datastructures import State
 
-    from threadline.conversations.index import Choice
 
 __all__ = ("Services", "claim_conversation", "services_of")
 
@@ -47,18 +46,16 @@ def services_of(state: State) -> Services:
     return services
 
 
-async def claim_conversation(
-    chat: ChatService, user: str, conversation_id: str, choice: Choice | None = None
-) -> None:
+async def claim_conversation(chat: ChatService, user: str, conversation_id: str) -> None:
     """The user's conversation under the id a client chose: made if new, kept if theirs.
 
-    For the edges whose clients name a new conversation's id themselves (the LangGraph
-    API's `if_not_exists`, AG-UI, the AI SDK, the thread event stream). Nothing is read
-    back: the turn that follows reads what it needs.
+    For what makes a conversation before any turn (the LangGraph API's `if_not_exists`, a
+    thread event stream opened before its first run); a first message makes its own when
+    accepted (`send_message(create=True)`). Nothing is read back.
 
     Raises:
         ConversationExists: The id is another user's (ids are global, as LangGraph's).
     """
     threads = chat.threads
     assert threads is not None  # noqa: S101 - wired whenever the app is
-    await threads.claim(user, conversation_id, choice=choice)
+    await threads.claim(user, conversation_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from threadline.chat.errors import ConversationBusy, ConversationNotFound
+from threadline.chat.errors import ConversationBusy, ConversationExists, ConversationNotFound
 from threadline.chat.events import History, ToolCallItem
 from threadline.chat.features.deletion import Deletion
 from threadline.chat.features.feedback import Feedback
@@ -178,12 +178,16 @@ class Conversations:
 
         Raises:
             ConversationNotFound: Not a conversation of this user, and not `create`.
+            ConversationExists: With `create`, the id is another user's: refused before any
+                limit is checked (the claim at acceptance still guards a race).
         """
         if conversation_id is None:
             return None
         chosen = await self._index.choice_of(user_id, conversation_id)
         if chosen is None and not create:
             raise ConversationNotFound
+        if chosen is None and await self._index.held(conversation_id):
+            raise ConversationExists
         return chosen
 
     async def opened(

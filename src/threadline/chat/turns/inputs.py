@@ -45,8 +45,9 @@ __all__ = (
 def check_storable(text: str) -> None:
     """A new message's text must be storable and searchable: no NUL character in it.
 
-    The one check of every surface's message (PostgreSQL's text holds no NUL, and the
-    search index is text).
+    The service's check, which every surface's new message passes (PostgreSQL's text
+    holds no NUL, and the search index is text); some edges refuse earlier in their own
+    shape (AG-UI's whole message list, the LangGraph API's every body).
 
     Raises:
         InvalidRequest: The text holds a NUL.

@@ -64,7 +64,7 @@ class TurnStarts:
     async def answered(
         self, user_id: str, conversation_id: str, send: Send, engine: TurnEngine, asked: Asked
     ) -> Turn:
-        """Start the turn that answers a paused run (it was admitted with the run)."""
+        """Start the turn that answers a paused run: not admitted, its model calls reserve."""
         turn = self.turn(user_id, conversation_id, send, engine, asked)
         await self.roster.start(turn)
         return turn

@@ -39,7 +39,7 @@ _STATUS = {
     "unknown_assistant": HTTP_404_NOT_FOUND,
     "nothing_to_approve": HTTP_404_NOT_FOUND,
     "conversation_busy": HTTP_409_CONFLICT,
-    "conversation_exists": HTTP_409_CONFLICT,
+    "conversation_exists": HTTP_409_CONFLICT,  # a failure event's status (a stream's)
     "approval_pending": HTTP_409_CONFLICT,
     "too_many_turns": HTTP_429_TOO_MANY_REQUESTS,
     "rate_limited": HTTP_429_TOO_MANY_REQUESTS,
@@ -78,7 +78,7 @@ def _chat_error(request: Request[Any, Any, Any], error: ChatError) -> Response[E
         detail = f"Thread with ID {thread_id} not found" if thread_id else error.detail
         return _respond(HTTP_404_NOT_FOUND, error.code, detail)
     if isinstance(error, ConversationExists):  # a client's id another user holds
-        return _taken(request, ThreadTaken(request.path_params.get("thread_id", "")))
+        return _respond(HTTP_409_CONFLICT, "thread_exists", "Thread already exists")
     if isinstance(error, ConversationBusy):
         return _respond(HTTP_409_CONFLICT, error.code, "Thread is busy: a run is in progress")
     if error.code in _STATUS:

@@ -1,7 +1,8 @@
 """The commands of the thread event stream, carried out through the chat service.
 
 `run.start` is a Threadline turn (`ChatService.send_message`) on the thread, made the
-user's conversation first if new; `input.respond` answers what the paused run waits for
+user's conversation when the turn is accepted if new (a refused one leaves nothing);
+`input.respond` answers what the paused run waits for
 (`ChatService.decide`: an approval by its tool call's id, any other interrupt by its
 id). Their events reach the client through its streams, not the command's answer.
 """
