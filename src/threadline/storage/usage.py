@@ -8,6 +8,8 @@ Under a daily quota, a turn first reserves tokens in the database itself (`reser
 statement adds them only if the day's count stays within the quota, so turns starting at
 once on several servers cannot all pass. The reservation counts as used until the turn
 adds the difference between what it really used and what it reserved (`add`).
+Under a message rate too, the same statement takes the turn's rate token
+(`reserve_taking`): one round trip admits the turn.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ import asyncio
 import contextlib
 import logging
 from datetime import UTC, date, datetime
-from typing import TypeVar
+from typing import Any, LiteralString, TypeVar
 
 import msgspec
 
+from threadline.storage.buckets import TAKE_RESERVED, RateBuckets
 from threadline.storage.database import Pool
 
 __all__ = ("DayUsage", "UsageLedger", "today")
@@ -45,6 +48,12 @@ ON CONFLICT (user_id, day) DO UPDATE SET tokens = usage.tokens + excluded.tokens
     WHERE usage.tokens + excluded.tokens <= %(quota)s
 RETURNING usage.tokens
 """
+# The same, and a rate token taken only if reserved (`buckets.TAKE_RESERVED`): a row only
+# if reserved, saying whether the token was taken. Both row locks in one order, always.
+_TAKEN = """
+SELECT EXISTS (SELECT 1 FROM taken) AS taken FROM reserved
+"""
+_RESERVE_TAKING = "WITH reserved AS (" + _RESERVE + "), taken AS (" + TAKE_RESERVED + ")" + _TAKEN
 _DAYS = """
 SELECT day, tokens, messages FROM threadline_usage
 WHERE user_id = %s AND day > %s::date - %s ORDER BY day DESC
@@ -104,21 +113,50 @@ class UsageLedger:
         Returns:
             Whether the tokens were reserved.
         """
+        return await self._reserved(_RESERVE, user_id, day, tokens, quota, {}) is not None
+
+    async def reserve_taking(
+        self, user_id: str, day: date, tokens: int, quota: int, rate: RateBuckets
+    ) -> tuple[bool, bool]:
+        """`reserve`, then take one of the user's rate tokens if reserved: one statement.
+
+        A turn's admission under both limits, in one round trip; as `reserve` then
+        `RateBuckets.take`, but that no other statement can come in between.
+
+        Returns:
+            Whether the tokens were reserved, and whether a rate token was taken (never
+            when they were not reserved).
+        """
+        row = await self._reserved(_RESERVE_TAKING, user_id, day, tokens, quota, rate.params)
+        return (False, False) if row is None else (True, bool(row["taken"]))
+
+    async def _reserved(  # noqa: PLR0913, PLR0917 - the reservation's facts, each named
+        self,
+        statement: LiteralString,
+        user_id: str,
+        day: date,
+        tokens: int,
+        quota: int,
+        extra: dict[str, float],
+    ) -> dict[str, Any] | None:
+        """Run a reserving statement; its row, or None if nothing was reserved."""
         key = (user_id, day)
         counts = self._tally.get(key)
         unwritten, carried = (counts[0], counts) if counts else (0, None)
         if carried is not None:
             carried[0] = 0  # in this statement now, not in the next write
-        values = {"user": user_id, "day": day, "add": unwritten + tokens, "quota": quota}
+        values = {"user": user_id, "day": day, "add": unwritten + tokens, "quota": quota, **extra}
         try:
             async with self._pool.connection() as conn:
-                reserved = await (await conn.execute(_RESERVE, values)).fetchone() is not None
+                row: dict[str, Any] | None = await (
+                    await conn.execute(statement, values)
+                ).fetchone()
         except BaseException:
             self.add(user_id, unwritten, 0, day=day)
             raise
-        if not reserved:
+        if row is None:
             self.add(user_id, unwritten, 0, day=day)  # for the next write, as before
-        return reserved
+        return row
 
     async def days(self, user_id: str, count: int = 30) -> list[DayUsage]:
         """The user's usage over the last `count` days, newest first (days unused left out)."""

@@ -50,7 +50,7 @@ class UserLimits:
         """Let one more turn of `user_id` through, or refuse it.
 
         The turn's message and a reply's worth of output are reserved first, so a refused
-        message does not spend a rate token.
+        message does not spend a rate token; under both limits one statement does both.
 
         Args:
             user_id: Whose turn.
@@ -65,12 +65,14 @@ class UserLimits:
         """
         stake = self.stake(user_id)
         message = estimate_tokens([HumanMessage(text)]) if text is not None else 0
-        await stake.reserve(message + self._reply_tokens)
-        if self._rate is not None:
-            wait = await self._rate.take(user_id)
-            if wait > 0:
-                stake.settle(0, 0)
-                raise RateLimited(retry_after=round(wait, 2))
+        if self._rate is None:
+            await stake.reserve(message + self._reply_tokens)
+            return stake
+        # Under both limits, one statement: the tokens reserved, then a rate token taken.
+        wait = await stake.reserve_taking(message + self._reply_tokens, self._rate)
+        if wait > 0:
+            stake.settle(0, 0)
+            raise RateLimited(retry_after=round(wait, 2))
         return stake
 
     async def forget(self, user_id: str) -> None:

@@ -24,6 +24,7 @@ from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, SystemMe
 from threadline.chat.errors import QuotaExceeded
 from threadline.engine.context import estimate_tokens
 from threadline.engine.replies import Reply, tokens_of
+from threadline.storage.buckets import RateBuckets
 from threadline.storage.usage import UsageLedger, today
 
 __all__ = ("QuotaMeter", "Stake", "given_back_unless_started", "seconds_to_midnight")
@@ -61,6 +62,25 @@ class Stake:
         if not await self._usage.reserve(self.user_id, self.day, tokens, self.quota):
             raise QuotaExceeded(retry_after=seconds_to_midnight())
         self.reserved += tokens
+
+    async def reserve_taking(self, tokens: int, rate: RateBuckets) -> float:
+        """Reserve `tokens` (under a quota), then take a rate token: one statement.
+
+        Returns:
+            0 if the rate token was taken, else the seconds until one is available (the
+            tokens stay reserved: the caller settles the stake).
+
+        Raises:
+            QuotaExceeded: They do not fit; no rate token was taken.
+        """
+        if self.quota is None:
+            return await rate.take(self.user_id)
+        day, user, quota = self.day, self.user_id, self.quota
+        reserved, taken = await self._usage.reserve_taking(user, day, tokens, quota, rate)
+        if not reserved:
+            raise QuotaExceeded(retry_after=seconds_to_midnight())
+        self.reserved += tokens
+        return 0.0 if taken else await rate.wait(self.user_id)
 
     async def draw(self, tokens: int) -> None:
         """Cover a model call of `tokens` at most: what the turn holds, then a new reservation.
