@@ -112,9 +112,8 @@ class ThreadRuns:
             if run_id in live:
                 continue
             newest = index == 0
-            status = _status(run_id, replies, newest=newest, paused=bool(latest.interrupts))
-            if newest and status == "error" and answered:
-                status = "success"
+            paused = bool(latest.interrupts)
+            status = _status(run_id, replies, newest=newest, paused=paused, answered=answered)
             if newest and status == "error" and elsewhere:
                 status = "running"
             runs.append(
@@ -156,14 +155,21 @@ def _answer(message: object) -> bool:
 
 
 def _status(
-    run_id: str, replies: dict[str | None, AIMessage], *, newest: bool, paused: bool
+    run_id: str,
+    replies: dict[str | None, AIMessage],
+    *,
+    newest: bool,
+    paused: bool,
+    answered: bool,
 ) -> RunStatus:
     reply = replies.get(run_id)
     if reply is not None:
         return "interrupted" if reply.response_metadata.get(STOPPED) else "success"
     if not newest:
         return "success"  # ended, and replaced since (a regenerate) or answered after
-    return "interrupted" if paused else "error"
+    if paused:
+        return "interrupted"
+    return "success" if answered else "error"  # at rest on an answer, or it failed
 
 
 def _config(thread_id: str) -> Any:
